@@ -1,0 +1,3 @@
+from keyless.cli import main
+
+main()

@@ -1,0 +1,210 @@
+"""The `keyless` command line. Exit codes: 0 clean, 1 findings, 2 usage/config/internal error."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+
+import click
+
+from keyless import __version__
+
+EXIT_CLEAN, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
+FORMATS = ("text", "json", "sarif", "github", "azure", "junit", "gitlab")
+
+
+class UsageError(click.UsageError):
+    exit_code = EXIT_ERROR
+
+
+def _fail(message: str) -> None:
+    click.echo(f"keyless: error: {message}", err=True)
+    sys.exit(EXIT_ERROR)
+
+
+def _split(values: tuple[str, ...]) -> list[str]:
+    return [v.strip() for item in values for v in item.split(",") if v.strip()]
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="keyless")
+def main() -> None:
+    """keyless: find leaked Azure credentials and key-based auth; propose the managed-identity fix."""
+
+
+@main.command()
+@click.argument("paths", nargs=-1, type=click.Path())
+@click.option("--output-format", "output_format", type=click.Choice(FORMATS), default=None,
+              envvar="KEYLESS_OUTPUT_FORMAT", help="Output format (default: text).")
+@click.option("-o", "--output-file", type=click.Path(dir_okay=False), help="Write the report to a file.")
+@click.option("--select", multiple=True, help="Rule codes/prefixes/names to enable (replaces the default).")
+@click.option("--extend-select", multiple=True, help="Rules to enable in addition.")
+@click.option("--ignore", multiple=True, help="Rules to disable.")
+@click.option("--per-file-ignores", "per_file_ignores", multiple=True, metavar="GLOB:CODES",
+              help="Ignore codes in files matching a glob, e.g. 'tests/**:KL101,KL102'.")
+@click.option("--exclude", multiple=True, help="Replace the default excludes (gitignore-style globs).")
+@click.option("--extend-exclude", multiple=True, help="Add excludes.")
+@click.option("--force-exclude", is_flag=True, help="Apply excludes to paths given explicitly (pre-commit).")
+@click.option("--no-respect-gitignore", is_flag=True, help="Also lint files .gitignore excludes.")
+@click.option("--stdin-filename", type=str, help="With '-': the path the stdin text belongs to.")
+@click.option("--config", "config_path", type=click.Path(dir_okay=False), help="Use this config file.")
+@click.option("--severity", type=click.Choice(["info", "low", "medium", "high", "critical"]),
+              help="Report findings at or above this severity.")
+@click.option("--max-file-size", type=str, help="Skip files bigger than this (e.g. 5MB).")
+@click.option("--statistics", is_flag=True, help="Show per-rule counts instead of findings.")
+@click.option("--exit-zero", is_flag=True, help="Exit 0 even when findings remain (2 still means error).")
+@click.option("--fix", is_flag=True, help="Apply safe fixes.")
+@click.option("--unsafe-fixes", is_flag=True, help="With --fix/--diff: also apply unsafe fixes.")
+@click.option("--diff", "show_diff", is_flag=True, help="Print the fixes as a diff, write nothing (exit 1 if any).")
+@click.option("--jobs", "-j", type=int, default=None, help="Worker processes (default: CPUs).")
+@click.option("--no-cache", is_flag=True, help="Do not read or write the cache.")
+@click.option("--cache-dir", type=click.Path(file_okay=False), envvar="KEYLESS_CACHE_DIR", help="Cache location.")
+@click.option("--baseline", "baseline_path", type=click.Path(dir_okay=False), help="Only report findings not in this baseline.")
+@click.option("--update-baseline", is_flag=True, help="With --baseline: rewrite it with the current findings.")
+@click.option("--diff-base", type=str, help="Only report files changed since `git merge-base REF HEAD`.")
+@click.option("--include-untracked", is_flag=True, help="With --diff-base: also staged, unstaged and untracked files.")
+@click.option("--no-progress", is_flag=True, help="Never show a progress bar.")
+@click.option("-q", "--quiet", is_flag=True, help="Only print findings and errors.")
+def check(paths, output_format, output_file, select, extend_select, ignore, per_file_ignores, exclude,
+          extend_exclude, force_exclude, no_respect_gitignore, stdin_filename, config_path, severity,
+          max_file_size, statistics, exit_zero, fix, unsafe_fixes, show_diff, jobs, no_cache, cache_dir,
+          baseline_path, update_baseline, diff_base, include_untracked, no_progress, quiet):
+    """Lint PATHS (default: the current directory). Use '-' to read one file from stdin."""
+    from keyless.linter.session import CheckOptions, run_check
+
+    opts = CheckOptions(
+        paths=list(paths) or ["."],
+        output_format=output_format,
+        output_file=output_file,
+        select=_split(select) if select else None,
+        extend_select=_split(extend_select),
+        ignore=_split(ignore),
+        per_file_ignores=per_file_ignores,
+        exclude=_split(exclude) if exclude else None,
+        extend_exclude=_split(extend_exclude),
+        force_exclude=force_exclude,
+        respect_gitignore=not no_respect_gitignore,
+        stdin_filename=stdin_filename,
+        config_path=config_path,
+        severity=severity,
+        max_file_size=max_file_size,
+        statistics=statistics,
+        exit_zero=exit_zero,
+        fix=fix,
+        unsafe_fixes=unsafe_fixes,
+        show_diff=show_diff,
+        jobs=jobs,
+        use_cache=not no_cache,
+        cache_dir=cache_dir,
+        baseline=baseline_path,
+        update_baseline=update_baseline,
+        diff_base=diff_base,
+        include_untracked=include_untracked,
+        progress=not no_progress,
+        quiet=quiet,
+    )
+    sys.exit(run_check(opts))
+
+
+@main.command()
+@click.option("--format", "fmt", type=click.Choice(["text", "json", "markdown"]), default="text")
+def rules(fmt: str) -> None:
+    """List every rule: code, category, severity, fix availability, name."""
+    from keyless.linter.rule import load_registry
+
+    reg = load_registry()
+    if fmt == "json":
+        click.echo(json.dumps([_rule_json(cls) for cls in reg], indent=2))
+        return
+    if fmt == "markdown":
+        click.echo(rules_markdown(reg))
+        return
+    for cls in reg:
+        fixm = {"safe": "[*]", "unsafe": "[u]", "display-only": "[g]"}.get(
+            cls.fix_applicability.value if cls.fix_applicability else "", "   ")
+        click.echo(f"{cls.code}  {fixm}  {cls.category.value:<19} {cls.severity.value:<8}  {cls.name}")
+
+
+def rules_markdown(reg) -> str:
+    """The README rules table, generated from the registry (a test keeps the README in sync)."""
+    lines = ["| Code | Name | Category | Severity | Fix | Summary |", "|---|---|---|---|---|---|"]
+    for cls in reg:
+        fix = cls.fix_applicability.value if cls.fix_applicability else "—"
+        summary = cls.summary().replace("|", "\\|")
+        lines.append(f"| {cls.code} | `{cls.name}` | {cls.category.value} | {cls.severity.value} | {fix} | {summary} |")
+    return "\n".join(lines)
+
+
+def _rule_json(cls) -> dict:
+    return {
+        "code": cls.code,
+        "name": cls.name,
+        "category": cls.category.value,
+        "severity": cls.severity.value,
+        "summary": cls.summary(),
+        "message": cls.message,
+        "kinds": sorted(cls.kinds),
+        "fix": cls.fix_applicability.value if cls.fix_applicability else None,
+        "status": cls.status,
+        "since": cls.since,
+        "explanation": cls.docs(),
+    }
+
+
+@main.command()
+@click.argument("code")
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text")
+def explain(code: str, fmt: str) -> None:
+    """Print a rule's documentation (what, why, example, fix, fix safety)."""
+    from keyless.linter.rule import load_registry
+
+    cls = load_registry().get(code)
+    if cls is None:
+        _fail(f"unknown rule {code!r}; `keyless rules` lists them")
+    if fmt == "json":
+        click.echo(json.dumps(_rule_json(cls), indent=2))
+        return
+    fix = cls.fix_applicability.value if cls.fix_applicability else "none"
+    click.echo(f"# {cls.name} ({cls.code})\n")
+    click.echo(f"Category: {cls.category.value}  Severity: {cls.severity.value}  Fix: {fix}  "
+               f"File kinds: {', '.join(sorted(cls.kinds))}\n")
+    click.echo(cls.docs())
+
+
+@main.group()
+def baseline() -> None:
+    """Adopt keyless on an existing repository: record today's findings, fail only on new ones."""
+
+
+@baseline.command("write")
+@click.argument("paths", nargs=-1, type=click.Path())
+@click.option("-o", "--output", "output", type=click.Path(dir_okay=False), default=None,
+              help="Baseline file (default: the configured one, else .keyless-baseline.json).")
+@click.option("--config", "config_path", type=click.Path(dir_okay=False))
+@click.option("--select", multiple=True)
+@click.option("--ignore", multiple=True)
+@click.option("--no-cache", is_flag=True)
+def baseline_write(paths, output, config_path, select, ignore, no_cache):
+    """Write a baseline of the current findings in PATHS."""
+    from keyless.linter.session import CheckOptions, write_baseline
+
+    opts = CheckOptions(paths=list(paths) or ["."], config_path=config_path,
+                        select=_split(select) if select else None, ignore=_split(ignore),
+                        use_cache=not no_cache, progress=False)
+    sys.exit(write_baseline(opts, output))
+
+
+@main.command()
+@click.option("--stdio", is_flag=True, default=True, help="Talk LSP over stdin/stdout (the default).")
+def server(stdio: bool) -> None:
+    """Run the language server (needs the `lsp` extra: pip install 'keyless[lsp]')."""
+    try:
+        from keyless.linter.lsp import serve
+    except ImportError as exc:
+        _fail(f"the language server needs the lsp extra (pip install 'keyless[lsp]'): {exc}")
+    serve()
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

@@ -1,0 +1,1 @@
+"""The keyless engine: discovery, documents, rules, suppressions, config, reporting, fixes."""

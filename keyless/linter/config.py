@@ -1,0 +1,153 @@
+"""Configuration: `.keyless.toml` > `keyless.toml` > `[tool.keyless]` in `pyproject.toml`, the
+closest one to the scanned paths wins (no implicit merging). A pyproject.toml without the section
+means defaults. Invalid configuration raises ConfigError naming the offending key (exit 2)."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import re
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from keyless.linter.finding import Severity
+
+CONFIG_NAMES = (".keyless.toml", "keyless.toml", "pyproject.toml")
+DEFAULT_MAX_FILE_SIZE = 5 * 1024 * 1024
+
+DEFAULT_EXCLUDES = (
+    ".git", ".hg", ".svn", ".bzr", ".direnv", ".eggs", ".mypy_cache", ".nox", ".tox", ".pytest_cache",
+    ".ruff_cache", ".pytype", ".ipynb_checkpoints", ".venv", "venv", "__pycache__", "__pypackages__",
+    "node_modules", "bower_components", "site-packages", "build", "dist", "_build", "buck-out",
+    ".terraform", ".keyless_cache", ".idea", ".vs",
+    # Lock files: huge, machine-written, full of integrity hashes.
+    "package-lock.json", "npm-shrinkwrap.json", "yarn.lock", "pnpm-lock.yaml", "poetry.lock",
+    "Pipfile.lock", "uv.lock", "pdm.lock", "Cargo.lock", "composer.lock", "Gemfile.lock", "go.sum",
+    "packages.lock.json", ".terraform.lock.hcl", "*.min.js", "*.min.css", "*.map",
+)
+
+
+class ConfigError(Exception):
+    pass
+
+
+@dataclass
+class Config:
+    path: str | None = None  # the file the settings came from
+    root: str = "."  # project root: the config file's directory, else the git root, else cwd
+    select: list[str] | None = None
+    extend_select: list[str] = field(default_factory=list)
+    ignore: list[str] = field(default_factory=list)
+    per_file_ignores: dict[str, list[str]] = field(default_factory=dict)
+    exclude: list[str] | None = None
+    extend_exclude: list[str] = field(default_factory=list)
+    respect_gitignore: bool = True
+    max_file_size: int = DEFAULT_MAX_FILE_SIZE
+    severity: Severity = Severity.LOW
+    baseline: str | None = None
+    cache_dir: str | None = None
+    output_format: str | None = None
+    raw: dict[str, Any] = field(default_factory=dict)
+
+    def digest(self) -> str:
+        return hashlib.sha256(json.dumps(self.raw, sort_keys=True, default=str).encode()).hexdigest()[:16]
+
+
+def parse_size(value: int | str) -> int:
+    if isinstance(value, int):
+        return value
+    m = re.fullmatch(r"\s*([0-9]+(?:\.[0-9]+)?)\s*([kKmMgG]?)[bB]?\s*", value)
+    if not m:
+        raise ConfigError(f"max-file-size: cannot read size {value!r}")
+    mult = {"": 1, "k": 1024, "m": 1024**2, "g": 1024**3}[m.group(2).lower()]
+    return int(float(m.group(1)) * mult)
+
+
+def find_config(start: str) -> tuple[str | None, dict[str, Any]]:
+    """Walk up from `start` to the first directory holding a keyless config."""
+    here = Path(start).resolve()
+    if here.is_file() or not here.exists():
+        here = here.parent
+    for d in (here, *here.parents):
+        for name in CONFIG_NAMES:
+            p = d / name
+            if not p.is_file():
+                continue
+            data = _read_toml(p)
+            if name == "pyproject.toml":
+                section = data.get("tool", {}).get("keyless")
+                if section is None:
+                    continue
+                return str(p), section
+            return str(p), data
+    return None, {}
+
+
+def _read_toml(p: Path) -> dict[str, Any]:
+    try:
+        with open(p, "rb") as fh:
+            return tomllib.load(fh)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{p}: invalid TOML: {exc}") from None
+    except OSError as exc:
+        raise ConfigError(f"{p}: cannot read: {exc.strerror}") from None
+
+
+def git_root(start: str) -> str | None:
+    here = Path(start).resolve()
+    if here.is_file() or not here.exists():
+        here = here.parent
+    for d in (here, *here.parents):
+        if (d / ".git").exists():
+            return str(d)
+    return None
+
+
+def validate(section: dict[str, Any], where: str) -> None:
+    if not section:
+        return
+    import jsonschema  # lazy: only when a config section exists
+
+    schema = json.loads((Path(__file__).with_name("config_schema.json")).read_text())
+    errors = sorted(jsonschema.Draft7Validator(schema).iter_errors(section), key=lambda e: list(e.path))
+    if errors:
+        err = errors[0]
+        key = ".".join(str(p) for p in err.path)
+        if err.validator == "additionalProperties":
+            extra = sorted(set(section) - set(schema["properties"]))
+            raise ConfigError(f"{where}: unknown key {extra[0]!r} in keyless configuration")
+        raise ConfigError(f"{where}: invalid value for {key or 'configuration'!r}: {err.message}")
+
+
+def load_config(start: str = ".", explicit: str | None = None) -> Config:
+    if explicit:
+        p = Path(explicit)
+        if not p.is_file():
+            raise ConfigError(f"config file not found: {explicit}")
+        data = _read_toml(p)
+        section = data.get("tool", {}).get("keyless", {}) if p.name == "pyproject.toml" else data
+        path: str | None = str(p.resolve())
+        root = os.getcwd()
+    else:
+        path, section = find_config(start)
+        root = os.path.dirname(path) if path else (git_root(start) or os.getcwd())
+    validate(section, path or "configuration")
+    cfg = Config(path=path, root=root, raw=section)
+    cfg.select = section.get("select")
+    cfg.extend_select = section.get("extend-select", [])
+    cfg.ignore = section.get("ignore", [])
+    cfg.per_file_ignores = section.get("per-file-ignores", {})
+    cfg.exclude = section.get("exclude")
+    cfg.extend_exclude = section.get("extend-exclude", [])
+    cfg.respect_gitignore = section.get("respect-gitignore", True)
+    if "max-file-size" in section:
+        cfg.max_file_size = parse_size(section["max-file-size"])
+    if "severity" in section:
+        cfg.severity = Severity(section["severity"])
+    cfg.baseline = section.get("baseline")
+    cfg.cache_dir = section.get("cache-dir")
+    cfg.output_format = section.get("output-format")
+    return cfg

@@ -1,0 +1,242 @@
+"""Documents: one parsed view of one file, shared by every rule (files are never parsed twice).
+
+Every Document has the text and a LineIndex. Structured kinds (json, yaml, hcl, env) expose
+`values` (plain Python data: dicts, lists, str, int, float, bool, None; one entry per YAML
+document) and `locate(path)` -> Span of the key/value at a path. python exposes `tree` (ast).
+Parsing is lazy: a Document is only parsed when a rule asks, and a parse error is kept in
+`parse_error` (rules then simply see no tree).
+"""
+
+from __future__ import annotations
+
+import bisect
+import codecs
+import os
+from dataclasses import dataclass
+from typing import Any, Callable, ClassVar
+
+from keyless.linter.finding import Position, Span
+
+
+class LineIndex:
+    """Offsets <-> 1-based (line, column) for text with any mix of \\n, \\r\\n and lone \\r."""
+
+    __slots__ = ("text", "starts")
+
+    def __init__(self, text: str):
+        self.text = text
+        starts = [0]
+        find = text.find
+        i = 0
+        # Fast path for \n; lone \r (old Mac) handled separately so positions match every parser.
+        if "\r" not in text:
+            while True:
+                j = find("\n", i)
+                if j < 0:
+                    break
+                i = j + 1
+                starts.append(i)
+        else:
+            n = len(text)
+            while i < n:
+                c = text[i]
+                if c == "\n":
+                    starts.append(i + 1)
+                elif c == "\r":
+                    if i + 1 < n and text[i + 1] == "\n":
+                        i += 1
+                    starts.append(i + 1)
+                i += 1
+        self.starts = starts
+
+    @property
+    def line_count(self) -> int:
+        return len(self.starts)
+
+    def position(self, offset: int) -> Position:
+        offset = max(0, min(offset, len(self.text)))
+        line = bisect.bisect_right(self.starts, offset) - 1
+        return Position(line + 1, offset - self.starts[line] + 1)
+
+    def offset(self, pos: Position) -> int:
+        line = max(1, min(pos.line, len(self.starts)))
+        start = self.starts[line - 1]
+        end = self.line_end(line)
+        return min(start + max(pos.column, 1) - 1, end)
+
+    def line_end(self, line: int) -> int:
+        """Offset just past the last character of `line` (excluding its newline)."""
+        if line >= len(self.starts):
+            return len(self.text)
+        end = self.starts[line]
+        if end > 0 and self.text[end - 1] == "\n":
+            end -= 1
+        if end > 0 and self.text[end - 1] == "\r":
+            end -= 1
+        return end
+
+    def line_text(self, line: int) -> str:
+        if line < 1 or line > len(self.starts):
+            return ""
+        return self.text[self.starts[line - 1] : self.line_end(line)]
+
+    def span(self, start: int, end: int) -> Span:
+        return Span(self.position(start), self.position(end))
+
+
+class ParseError(Exception):
+    """A file that cannot be parsed as its kind. `line` is 1-based when known."""
+
+    def __init__(self, message: str, line: int | None = None):
+        super().__init__(message)
+        self.line = line
+
+
+@dataclass(frozen=True, slots=True)
+class SourceFormat:
+    """How the bytes were encoded, so fixes can write them back the same way."""
+
+    encoding: str  # codec name: utf-8, utf-16-le, utf-16-be
+    bom: bool
+    newline: str  # dominant newline: "\n", "\r\n" or "\r"
+
+
+class Document:
+    """Base document: text, positions, and lazily parsed structure."""
+
+    kind: ClassVar[str] = "text"
+
+    def __init__(self, path: str, relpath: str, text: str, source_format: SourceFormat | None = None):
+        self.path = path  # absolute or as given
+        self.relpath = relpath  # repo-relative, '/'-separated: what findings show
+        self.text = text
+        self.source_format = source_format or SourceFormat("utf-8", False, detect_newline(text))
+        self._lines: LineIndex | None = None
+        self._parsed = False
+        self.parse_error: ParseError | None = None
+        self.subkind: str = ""  # e.g. arm, arm-parameters, tf-json, tf-plan, appsettings, k8s, aca, aci
+        # Per-document scratch space rules share (e.g. the secret scanner's one pass over the text).
+        self.memo: dict = {}
+
+    @property
+    def name(self) -> str:
+        return self.relpath.rsplit("/", 1)[-1]
+
+    @property
+    def lines(self) -> LineIndex:
+        if self._lines is None:
+            self._lines = LineIndex(self.text)
+        return self._lines
+
+    def ensure_parsed(self) -> bool:
+        """Parse once; return True when a tree is available."""
+        if not self._parsed:
+            self._parsed = True
+            try:
+                self._parse()
+            except ParseError as exc:
+                self.parse_error = exc
+            except RecursionError:
+                self.parse_error = ParseError("nesting too deep to parse")
+            except (ValueError, MemoryError) as exc:
+                self.parse_error = ParseError(f"{type(exc).__name__}: {str(exc)[:200]}")
+        return self.parse_error is None
+
+    def _parse(self) -> None:  # subclasses override
+        pass
+
+    # Structured documents override these two.
+    @property
+    def values(self) -> list[Any]:
+        return []
+
+    def locate(self, path: tuple) -> Span | None:
+        return None
+
+
+class TextDocument(Document):
+    kind = "text"
+
+
+def detect_newline(text: str) -> str:
+    i = text.find("\n")
+    if i < 0:
+        return "\r" if "\r" in text else "\n"
+    return "\r\n" if i > 0 and text[i - 1] == "\r" else "\n"
+
+
+# ---- reading bytes -------------------------------------------------------------------------------
+
+class BinaryFile(Exception):
+    pass
+
+
+_BOMS = (
+    (codecs.BOM_UTF8, "utf-8"),
+    (codecs.BOM_UTF16_LE, "utf-16-le"),
+    (codecs.BOM_UTF16_BE, "utf-16-be"),
+)
+
+
+def decode(data: bytes) -> tuple[str, SourceFormat]:
+    """Decode file bytes. BOMs are honoured; undecodable UTF-8 bytes are kept as surrogate escapes
+    so positions stay right and fixes can write the exact bytes back. Raises BinaryFile."""
+    for bom, enc in _BOMS:
+        if data.startswith(bom) and not (enc == "utf-16-le" and data.startswith(codecs.BOM_UTF32_LE)):
+            try:
+                text = data[len(bom):].decode(enc, "surrogateescape" if enc == "utf-8" else "strict")
+            except UnicodeDecodeError as exc:
+                raise BinaryFile(f"invalid {enc} after byte-order mark") from exc
+            return text, SourceFormat(enc, True, detect_newline(text))
+    if b"\x00" in data[:8192]:
+        raise BinaryFile("binary content (NUL bytes)")
+    text = data.decode("utf-8", "surrogateescape")
+    return text, SourceFormat("utf-8", False, detect_newline(text))
+
+
+def encode(text: str, fmt: SourceFormat) -> bytes:
+    bom = {"utf-8": codecs.BOM_UTF8, "utf-16-le": codecs.BOM_UTF16_LE, "utf-16-be": codecs.BOM_UTF16_BE}
+    body = text.encode(fmt.encoding, "surrogateescape" if fmt.encoding == "utf-8" else "strict")
+    return (bom[fmt.encoding] if fmt.bom else b"") + body
+
+
+# ---- classification ------------------------------------------------------------------------------
+
+def classify(name: str) -> str:
+    """File kind from the file name alone (content-based flavours are the parsers' job)."""
+    base = name.rsplit("/", 1)[-1]
+    lower = base.lower()
+    if lower.endswith((".py", ".pyi")):
+        return "python"
+    if lower.endswith((".yaml", ".yml")):
+        return "yaml"
+    if lower.endswith((".json", ".jsonc", ".tfstate")) or lower.endswith(".json.tmpl"):
+        return "json"
+    if lower.endswith((".tf", ".tfvars", ".hcl")):
+        return "hcl"
+    if lower == ".env" or lower.startswith(".env.") or lower.endswith(".env"):
+        return "env"
+    return "text"
+
+
+_FACTORIES: dict[str, Callable[..., Document]] = {}
+
+
+def register_kind(kind: str, factory: Callable[..., Document]) -> None:
+    _FACTORIES[kind] = factory
+
+
+def make_document(path: str, relpath: str, text: str, fmt: SourceFormat | None = None,
+                  kind: str | None = None) -> Document:
+    kind = kind or classify(relpath or os.path.basename(path))
+    if not _FACTORIES:
+        _load_kinds()
+    factory = _FACTORIES.get(kind, TextDocument)
+    return factory(path, relpath, text, fmt)
+
+
+def _load_kinds() -> None:
+    # Imported lazily so a plain text scan never pays for yaml/hcl imports it does not need.
+    from keyless.linter.documents import env, hcl, json as json_doc, python, yaml as yaml_doc  # noqa: F401
+
+    register_kind("text", TextDocument)

@@ -1,0 +1,403 @@
+"""The rule runner: read → prefilter → parse lazily → rules → facts → project rules → suppressions.
+
+Per-file work (`lint_file`) is a pure function of (bytes, settings), so it runs in worker processes
+and its result (findings, facts, suppressions: never a raw secret) is what the cache stores.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+import time
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass, field
+from functools import lru_cache
+from typing import Any, Callable, Iterable
+
+import pathspec
+
+from keyless.linter.config import DEFAULT_EXCLUDES, Config
+from keyless.linter.discovery import Candidate, discover
+from keyless.linter.documents import BinaryFile, Document, classify, decode, make_document
+from keyless.linter.finding import Finding, Severity, Span
+from keyless.linter.rule import Fact, Project, Registry, Rule, load_registry
+from keyless.linter.suppression import parse_directives, suppression_map
+
+
+class SelectorError(Exception):
+    pass
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything that decides a file's result; hashable, picklable, part of the cache key."""
+
+    root: str
+    select: frozenset[str]
+    per_file_ignores: tuple[tuple[str, frozenset[str]], ...] = ()
+    severity: Severity = Severity.LOW
+    max_file_size: int = 5 * 1024 * 1024
+
+    def key(self) -> str:
+        import hashlib
+
+        parts = [",".join(sorted(self.select)), self.severity.value, str(self.max_file_size)]
+        parts += [f"{g}={','.join(sorted(c))}" for g, c in self.per_file_ignores]
+        return hashlib.sha256("|".join(parts).encode()).hexdigest()[:16]
+
+
+def resolve_selection(registry: Registry, select: Iterable[str] | None, extend_select: Iterable[str] = (),
+                      ignore: Iterable[str] = ()) -> frozenset[str]:
+    """ruff semantics: `select` replaces the default (all stable rules), `extend_select` adds,
+    `ignore` removes. An unknown selector is a usage error."""
+
+    def expand(sel: str) -> list[str]:
+        codes = registry.expand(sel)
+        if not codes:
+            raise SelectorError(f"Unknown rule selector: {sel!r}")
+        return codes
+
+    if select is None:
+        chosen = {c for c in registry.codes if registry.by_code[c].status == "stable"}
+    else:
+        chosen = {c for s in select for c in expand(s)}
+    chosen |= {c for s in extend_select for c in expand(s)}
+    chosen -= {c for s in ignore for c in expand(s)}
+    return frozenset(chosen)
+
+
+def settings_from_config(cfg: Config, registry: Registry, *, select=None, extend_select=(), ignore=(),
+                         per_file_ignores: dict[str, list[str]] | None = None,
+                         severity: Severity | None = None) -> Settings:
+    chosen = resolve_selection(
+        registry,
+        select if select is not None else cfg.select,
+        list(cfg.extend_select) + list(extend_select),
+        list(cfg.ignore) + list(ignore),
+    )
+    pfi = dict(cfg.per_file_ignores)
+    pfi.update(per_file_ignores or {})
+    resolved = []
+    for glob, sels in pfi.items():
+        codes = frozenset(c for s in sels for c in (registry.expand(s) or _raise(s)))
+        resolved.append((glob, codes))
+    return Settings(
+        root=os.path.abspath(cfg.root),
+        select=chosen,
+        per_file_ignores=tuple(resolved),
+        severity=severity or cfg.severity,
+        max_file_size=cfg.max_file_size,
+    )
+
+
+def _raise(sel: str):
+    raise SelectorError(f"Unknown rule selector in per-file-ignores: {sel!r}")
+
+
+def default_excludes(cfg: Config, exclude: list[str] | None = None, extend_exclude: Iterable[str] = ()) -> list[str]:
+    base = list(exclude if exclude is not None else (cfg.exclude if cfg.exclude is not None else DEFAULT_EXCLUDES))
+    return base + list(cfg.extend_exclude) + list(extend_exclude)
+
+
+# ---- per-process rule set ---------------------------------------------------------------------
+
+@dataclass
+class RuleSet:
+    registry: Registry
+    rules: list[Rule]  # every registered rule, instantiated once per process
+    keyword_re: re.Pattern | None
+    rule_keywords: list[frozenset[str] | None]  # None: always runs
+    directive_codes: set[str]
+    aliases: dict[str, str]
+
+
+@lru_cache(maxsize=4)
+def rule_set(registry: Registry | None = None) -> RuleSet:
+    registry = registry or load_registry()
+    rules = [cls() for cls in registry]
+    words: set[str] = set()
+    rule_keywords: list[frozenset[str] | None] = []
+    for r in rules:
+        kws = frozenset(k.lower() for k in r.keywords)
+        rule_keywords.append(kws or None)
+        words |= kws
+    # One alternation, longest first, so the prefilter is a single linear pass over the text.
+    keyword_re = re.compile("|".join(re.escape(w) for w in sorted(words, key=len, reverse=True)), re.I) if words else None
+    aliases = {name.lower(): code for name, code in registry.alias.items()}
+    return RuleSet(registry, rules, keyword_re, rule_keywords, set(registry.codes), aliases)
+
+
+# ---- results ----------------------------------------------------------------------------------
+
+@dataclass
+class FileResult:
+    relpath: str
+    findings: list[Finding] = field(default_factory=list)
+    facts: list[Fact] = field(default_factory=list)
+    suppressions: dict[int, frozenset[str]] = field(default_factory=dict)
+    error: str | None = None  # one line: what is wrong with the file
+    error_line: int | None = None
+    error_kind: str = ""  # "parse" (a warning: the file was still secret-scanned), "io", "internal"
+    note: str | None = None  # skipped (binary...)
+    size: int = 0
+    content_hash: str | None = None  # sha256 of the bytes read; None when nothing could be read
+
+
+@dataclass
+class RunResult:
+    findings: list[Finding]
+    errors: list[tuple[str, str, int | None]]  # (path, message, line): exit code 2
+    notes: list[str]
+    files_scanned: int
+    bytes_scanned: int
+    suppressed: int = 0
+    elapsed: float = 0.0
+    file_results: dict[str, FileResult] = field(default_factory=dict)
+    warnings: list[tuple[str, str, int | None]] = field(default_factory=list)  # unparsable files
+
+
+def _ignored_codes(relpath: str, settings: Settings) -> frozenset[str]:
+    out: set[str] = set()
+    for glob, codes in settings.per_file_ignores:
+        if _glob_spec(glob).match_file(relpath):
+            out |= codes
+    return frozenset(out)
+
+
+@lru_cache(maxsize=256)
+def _glob_spec(glob: str) -> pathspec.PathSpec:
+    return pathspec.GitIgnoreSpec.from_lines([glob])
+
+
+def lint_document(doc: Document, settings: Settings, rs: RuleSet | None = None) -> FileResult:
+    """Run every applicable rule on one document (per-file checks and fact collection)."""
+    rs = rs or rule_set()
+    res = FileResult(doc.relpath, size=len(doc.text))
+    text = doc.text
+    present: set[str] | None = None
+    if rs.keyword_re is not None:
+        present = {m.group(0).lower() for m in rs.keyword_re.finditer(text)}
+    skip = _ignored_codes(doc.relpath, settings)
+    kind = doc.kind
+    for rule, kws in zip(rs.rules, rs.rule_keywords):
+        if kind not in rule.kinds:
+            continue
+        if kws is not None and (present is None or not (kws & present)):
+            continue
+        selected = rule.code in settings.select and rule.code not in skip
+        try:
+            if selected:
+                for f in rule.check(doc):
+                    res.findings.append(f)
+            res.facts.extend(rule.collect(doc))
+        except RecursionError:
+            res.error, res.error_kind = f"{rule.code}: input nested too deeply to analyse", "parse"
+        except Exception as exc:  # a rule bug must not stop the scan; the message names the rule
+            res.error = f"internal error in rule {rule.code} ({type(exc).__name__}); please report it"
+            res.error_kind = "internal"
+    if doc.parse_error is not None and res.error is None:
+        res.error, res.error_kind = str(doc.parse_error), "parse"
+        res.error_line = doc.parse_error.line
+    if "keyless:" in text:
+        res.suppressions = suppression_map(parse_directives(text), rs.directive_codes, rs.aliases)
+    return res
+
+
+def read_document(path: str, relpath: str, max_size: int | None = None, data: bytes | None = None) -> Document:
+    if data is None:
+        with open(path, "rb") as fh:
+            data = fh.read(max_size + 1 if max_size else -1)
+    text, fmt = decode(data)
+    return make_document(path, relpath, text, fmt)
+
+
+def lint_file(cand: Candidate, settings: Settings) -> FileResult:
+    try:
+        with open(cand.path, "rb") as fh:
+            data = fh.read(settings.max_file_size + 1)
+    except IsADirectoryError:
+        return FileResult(cand.relpath, error="is a directory", error_kind="io")
+    except FileNotFoundError:
+        return FileResult(cand.relpath, note=f"{cand.relpath}: skipped, deleted during the scan")
+    except OSError as exc:
+        return FileResult(cand.relpath, error=f"cannot read: {exc.strerror or type(exc).__name__}", error_kind="io")
+    if len(data) > settings.max_file_size:
+        return FileResult(cand.relpath, note=f"{cand.relpath}: skipped, grew over the size cap during the scan")
+    digest = hashlib.sha256(data).hexdigest()
+    try:
+        text, fmt = decode(data)
+    except BinaryFile as exc:
+        return FileResult(cand.relpath, note=f"{cand.relpath}: skipped, {exc}", content_hash=digest)
+    doc = make_document(cand.path, cand.relpath, text, fmt)
+    res = lint_document(doc, settings)
+    res.content_hash = digest
+    return res
+
+
+# ---- project rules, suppressions, thresholds --------------------------------------------------
+
+def finish(results: list[FileResult], settings: Settings, *, report_paths: set[str] | None = None,
+           rs: RuleSet | None = None) -> RunResult:
+    """Combine per-file results: project rules, suppressions, severity threshold, sorting."""
+    rs = rs or rule_set()
+    facts = [f for r in results for f in r.facts]
+    findings = [f for r in results for f in r.findings]
+    errors: list[tuple[str, str, int | None]] = []
+    if facts:
+        project = Project(facts=facts, root=settings.root)
+        for rule in rs.rules:
+            if rule.code not in settings.select or not rule.is_project_rule():
+                continue
+            try:
+                findings.extend(rule.check_project(project))
+            except Exception as exc:
+                errors.append(("<project>", f"internal error in project rule {rule.code} ({type(exc).__name__})", None))
+    sup = {r.relpath: r.suppressions for r in results}
+    kept: list[Finding] = []
+    suppressed = 0
+    seen: set[tuple] = set()
+    for f in findings:
+        if report_paths is not None and f.path not in report_paths:
+            continue
+        if f.severity.rank < settings.severity.rank:
+            continue
+        if f.code in _ignored_codes(f.path, settings):
+            continue
+        if f.code in sup.get(f.path, {}).get(f.span.start.line, ()):
+            suppressed += 1
+            continue
+        ident = (f.path, f.code, f.span, f.fingerprint)
+        if ident in seen:
+            continue
+        seen.add(ident)
+        kept.append(f)
+    kept.sort(key=Finding.sort_key)
+    warnings: list[tuple[str, str, int | None]] = []
+    for r in results:
+        if r.error and (report_paths is None or r.relpath in report_paths):
+            (warnings if r.error_kind == "parse" else errors).append((r.relpath, r.error, r.error_line))
+    notes = [r.note for r in results if r.note]
+    return RunResult(
+        findings=kept,
+        errors=errors,
+        notes=notes,
+        files_scanned=sum(1 for r in results if not r.note),
+        bytes_scanned=sum(r.size for r in results),
+        suppressed=suppressed,
+        file_results={r.relpath: r for r in results},
+        warnings=warnings,
+    )
+
+
+# ---- whole runs ---------------------------------------------------------------------------------
+
+def _worker_init(settings: Settings) -> None:
+    global _WORKER_SETTINGS
+    _WORKER_SETTINGS = settings
+    rule_set()
+
+
+_WORKER_SETTINGS: Settings | None = None
+
+
+def _worker_batch(batch: list[Candidate]) -> list[FileResult]:
+    assert _WORKER_SETTINGS is not None
+    return [lint_file(c, _WORKER_SETTINGS) for c in batch]
+
+
+PARALLEL_MIN_FILES = 200
+PARALLEL_MIN_BYTES = 4 * 1024 * 1024
+
+
+def run_files(cands: list[Candidate], settings: Settings, *, jobs: int | None = None,
+              cache: Any = None, progress: Callable[[int, int], None] | None = None) -> list[FileResult]:
+    """Lint candidates, from the cache where possible, in a process pool for big inputs."""
+    results: dict[str, FileResult] = {}
+    todo: list[Candidate] = []
+    for c in cands:
+        hit = cache.get(c) if cache is not None else None
+        if hit is not None:
+            results[c.relpath] = hit
+        else:
+            todo.append(c)
+    total = len(cands)
+    done = len(results)
+    jobs = jobs or os.cpu_count() or 1
+    big = len(todo) >= PARALLEL_MIN_FILES or sum(c.size for c in todo) >= PARALLEL_MIN_BYTES
+    if jobs > 1 and big and len(todo) > 1:
+        import multiprocessing
+
+        ctx = multiprocessing.get_context("fork") if "fork" in multiprocessing.get_all_start_methods() else None
+        # Batches sized by bytes so one huge file does not serialise the pool.
+        batches: list[list[Candidate]] = []
+        cur: list[Candidate] = []
+        cur_bytes = 0
+        target = max(256 * 1024, sum(c.size for c in todo) // (jobs * 8) or 1)
+        for c in todo:
+            cur.append(c)
+            cur_bytes += c.size
+            if cur_bytes >= target or len(cur) >= 64:
+                batches.append(cur)
+                cur, cur_bytes = [], 0
+        if cur:
+            batches.append(cur)
+        with ProcessPoolExecutor(max_workers=jobs, mp_context=ctx, initializer=_worker_init,
+                                 initargs=(settings,)) as pool:
+            for batch_result in pool.map(_worker_batch, batches):
+                for c_res in batch_result:
+                    results[c_res.relpath] = c_res
+                done += len(batch_result)
+                if progress:
+                    progress(done, total)
+    else:
+        for c in todo:
+            results[c.relpath] = lint_file(c, settings)
+            done += 1
+            if progress and done % 50 == 0:
+                progress(done, total)
+    if cache is not None:
+        for c in todo:
+            r = results.get(c.relpath)
+            if r is not None and r.content_hash and not (r.error or "").startswith("internal error"):
+                cache.put(c, r)
+    return [results[c.relpath] for c in cands if c.relpath in results]
+
+
+def lint_paths(paths: list[str], cfg: Config, settings: Settings, *, excludes: list[str],
+               force_exclude: bool = False, jobs: int | None = None, cache: Any = None,
+               only: set[str] | None = None, progress=None) -> RunResult:
+    """Discover and lint. `only`: repo-relative paths to report (changed-files mode); every
+    discovered file still feeds the project model."""
+    t0 = time.perf_counter()
+    disc = discover(paths, settings.root, excludes=excludes, respect_gitignore=cfg.respect_gitignore,
+                    force_exclude=force_exclude, max_file_size=settings.max_file_size)
+    results = run_files(disc.files, settings, jobs=jobs, cache=cache, progress=progress)
+    run = finish(results, settings, report_paths=only)
+    run.errors = [(p, m, None) for p, m in disc.errors] + run.errors
+    run.notes = disc.notes + run.notes
+    run.elapsed = time.perf_counter() - t0
+    return run
+
+
+def lint_source(text: str, relpath: str, *, select: Iterable[str] | None = None,
+                settings: Settings | None = None, root: str = ".") -> list[Finding]:
+    """Lint one in-memory file (editors' stdin mode, tests). Project rules see only this file."""
+    registry = load_registry()
+    if settings is None:
+        settings = Settings(root=os.path.abspath(root), select=resolve_selection(registry, select))
+    doc = make_document(os.path.join(settings.root, relpath), relpath, text)
+    res = lint_document(doc, settings)
+    return finish([res], settings).findings
+
+
+def lint_text_result(text: str, relpath: str, settings: Settings, path: str | None = None) -> RunResult:
+    doc = make_document(path or os.path.join(settings.root, relpath), relpath, text)
+    return finish([lint_document(doc, settings)], settings)
+
+
+__all__ = [
+    "Settings", "SelectorError", "RunResult", "FileResult", "lint_paths", "lint_source", "lint_document",
+    "lint_file", "read_document", "finish", "rule_set", "resolve_selection", "settings_from_config",
+    "default_excludes", "classify", "Span",
+]

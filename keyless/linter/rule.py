@@ -1,0 +1,220 @@
+"""The rule plugin contract and the registry that loads rules from the `keyless.rules` entry points.
+
+A rule is a class with metadata (code, name, category, severity, message, docs in its docstring) and
+one or more of three hooks:
+
+- `check(doc)`: per-file findings for a parsed Document;
+- `collect(doc)`: secret-free Facts for the project model (apps, identities, SDK clients used...);
+- `check_project(project)`: findings that need every file's facts (e.g. cross-file identity links).
+
+Built-in rules are registered through the same entry-point group third-party rules use; an entry
+point may resolve to a Rule subclass, an iterable of them, or a module exposing `RULES`.
+"""
+
+from __future__ import annotations
+
+import inspect
+import re
+import textwrap
+from dataclasses import dataclass, field
+from functools import lru_cache
+from typing import TYPE_CHECKING, Any, ClassVar, Iterable, Iterator
+
+from keyless.linter.finding import (
+    CATEGORY_BY_DIGIT,
+    Applicability,
+    Category,
+    Finding,
+    Fix,
+    Severity,
+    Span,
+    fingerprint,
+)
+
+if TYPE_CHECKING:
+    from keyless.linter.documents import Document
+
+ENTRY_POINT_GROUP = "keyless.rules"
+CODE_RE = re.compile(r"^KL[1-5][0-9]{2}$")
+NAME_RE = re.compile(r"^[a-z0-9]+(-[a-z0-9]+)*$")
+ALL_KINDS = frozenset({"python", "yaml", "json", "hcl", "env", "text"})
+
+
+@dataclass(frozen=True, slots=True)
+class Fact:
+    """A secret-free record a rule extracts from one file for the project model."""
+
+    kind: str
+    path: str
+    data: dict[str, Any]
+
+
+@dataclass
+class Project:
+    """What project rules see: every collected fact, the scan root, and a memo for shared models."""
+
+    facts: list[Fact]
+    root: str
+    memo: dict[str, Any] = field(default_factory=dict)
+
+    def of_kind(self, *kinds: str) -> list[Fact]:
+        return [f for f in self.facts if f.kind in kinds]
+
+
+class Rule:
+    """Base class. Subclasses set the ClassVars and override the hooks they need."""
+
+    code: ClassVar[str]
+    name: ClassVar[str]
+    category: ClassVar[Category]
+    severity: ClassVar[Severity] = Severity.HIGH
+    message: ClassVar[str]  # one-line summary; findings may carry a more specific message
+    kinds: ClassVar[frozenset[str]] = ALL_KINDS
+    # Literal keywords (matched case-insensitively by the prefilter). The rule runs on a file only
+    # if one of them occurs in it; an empty tuple means "always run".
+    keywords: ClassVar[tuple[str, ...]] = ()
+    fix_applicability: ClassVar[Applicability | None] = None
+    status: ClassVar[str] = "stable"
+    since: ClassVar[str] = "0.1.0"
+    # Old names that suppressions may still use.
+    old_names: ClassVar[tuple[str, ...]] = ()
+
+    # -- hooks ---------------------------------------------------------------------------------
+    def check(self, doc: "Document") -> Iterable[Finding]:
+        return ()
+
+    def collect(self, doc: "Document") -> Iterable[Fact]:
+        return ()
+
+    def check_project(self, project: Project) -> Iterable[Finding]:
+        return ()
+
+    def materialize_fix(self, doc: "Document", finding: Finding) -> Fix | None:
+        """Compute the edits of a lazy fix (called only when a fix is applied or displayed)."""
+        return finding.fix
+
+    # -- helpers for rule authors --------------------------------------------------------------
+    def finding(
+        self,
+        path: str,
+        span: Span,
+        *,
+        key: str,
+        message: str | None = None,
+        severity: Severity | None = None,
+        fix: Fix | None = None,
+        fix_data: Any = None,
+    ) -> Finding:
+        """Build a Finding. `key` identifies it stably (the secret itself, or a structural name):
+        it is hashed into the fingerprint and never stored."""
+        return Finding(
+            code=self.code,
+            name=self.name,
+            category=self.category,
+            severity=severity or self.severity,
+            message=message or self.message,
+            path=path,
+            span=span,
+            fingerprint=fingerprint(self.code, key),
+            fix=fix,
+            fix_data=fix_data,
+        )
+
+    # -- documentation ---------------------------------------------------------------------------
+    @classmethod
+    def docs(cls) -> str:
+        return textwrap.dedent(inspect.getdoc(cls) or "").strip()
+
+    @classmethod
+    def summary(cls) -> str:
+        doc = cls.docs()
+        return doc.split("\n\n", 1)[0].replace("\n", " ").strip() if doc else cls.message
+
+    @classmethod
+    def is_project_rule(cls) -> bool:
+        return cls.check_project is not Rule.check_project
+
+
+class RuleError(Exception):
+    pass
+
+
+def validate_rule(cls: type[Rule]) -> None:
+    where = f"{cls.__module__}.{cls.__qualname__}"
+    code = getattr(cls, "code", None)
+    if not isinstance(code, str) or not CODE_RE.match(code):
+        raise RuleError(f"{where}: code {code!r} is not KL + 3 digits (KL1xx-KL5xx)")
+    if CATEGORY_BY_DIGIT[code[2]] is not getattr(cls, "category", None):
+        raise RuleError(f"{where}: {code} must have category {CATEGORY_BY_DIGIT[code[2]].value}")
+    if not NAME_RE.match(getattr(cls, "name", "") or ""):
+        raise RuleError(f"{where}: name must be kebab-case")
+    if not getattr(cls, "message", None):
+        raise RuleError(f"{where}: message is required")
+    if not cls.docs():
+        raise RuleError(f"{where}: the docstring is the rule's documentation and is required")
+    unknown = set(cls.kinds) - ALL_KINDS
+    if unknown:
+        raise RuleError(f"{where}: unknown file kinds {sorted(unknown)}")
+
+
+def _rules_from(obj: Any) -> Iterator[type[Rule]]:
+    if inspect.isclass(obj) and issubclass(obj, Rule):
+        yield obj
+    elif inspect.ismodule(obj):
+        yield from _rules_from(getattr(obj, "RULES", ()))
+    else:
+        for item in obj:
+            yield from _rules_from(item)
+
+
+class Registry:
+    def __init__(self, rules: Iterable[type[Rule]]):
+        self.by_code: dict[str, type[Rule]] = {}
+        self.alias: dict[str, str] = {}
+        for cls in rules:
+            validate_rule(cls)
+            other = self.by_code.get(cls.code)
+            if other is not None and other is not cls:
+                raise RuleError(f"rule code {cls.code} is defined twice: {other.__module__} and {cls.__module__}")
+            self.by_code[cls.code] = cls
+            self.alias[cls.name] = cls.code
+            for old in cls.old_names:
+                self.alias[old] = cls.code
+        self.codes = sorted(self.by_code)
+
+    def __iter__(self) -> Iterator[type[Rule]]:
+        return (self.by_code[c] for c in self.codes)
+
+    def __len__(self) -> int:
+        return len(self.codes)
+
+    def get(self, code_or_name: str) -> type[Rule] | None:
+        key = code_or_name.strip()
+        return self.by_code.get(key.upper()) or self.by_code.get(self.alias.get(key, ""))
+
+    def expand(self, selector: str) -> list[str]:
+        """`ALL`, a full code, a code prefix (KL1, KL10) or a rule name -> codes. Unknown -> []."""
+        sel = selector.strip()
+        if sel.upper() == "ALL":
+            return list(self.codes)
+        if sel in self.alias:
+            return [self.alias[sel]]
+        up = sel.upper()
+        if re.fullmatch(r"KL[0-9]{0,3}", up):
+            return [c for c in self.codes if c.startswith(up)]
+        return []
+
+
+@lru_cache(maxsize=1)
+def load_registry() -> Registry:
+    from importlib.metadata import entry_points
+
+    rules: list[type[Rule]] = []
+    for ep in sorted(entry_points(group=ENTRY_POINT_GROUP), key=lambda e: e.name):
+        try:
+            rules.extend(_rules_from(ep.load()))
+        except RuleError:
+            raise
+        except Exception as exc:  # a broken plugin must not take the scan down silently
+            raise RuleError(f"rule plugin {ep.name!r} ({ep.value}) failed to load: {exc}") from exc
+    return Registry(rules)

@@ -1,0 +1,386 @@
+"""One `keyless check` run from options to exit code: config → settings → lint (files or stdin)
+→ fixes → baseline → report. The CLI is a thin click layer over this."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from dataclasses import dataclass, field
+
+from keyless.linter.config import Config, ConfigError, load_config, parse_size
+from keyless.linter.engine import (
+    RunResult,
+    SelectorError,
+    Settings,
+    default_excludes,
+    finish,
+    lint_document,
+    lint_paths,
+    rule_set,
+    settings_from_config,
+)
+from keyless.linter.finding import Category, Finding, Severity
+from keyless.linter.rule import RuleError, load_registry
+
+EXIT_CLEAN, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
+
+
+@dataclass
+class CheckOptions:
+    paths: list[str] = field(default_factory=lambda: ["."])
+    output_format: str | None = None
+    output_file: str | None = None
+    select: list[str] | None = None
+    extend_select: list[str] = field(default_factory=list)
+    ignore: list[str] = field(default_factory=list)
+    per_file_ignores: tuple[str, ...] = ()
+    exclude: list[str] | None = None
+    extend_exclude: list[str] = field(default_factory=list)
+    force_exclude: bool = False
+    respect_gitignore: bool = True
+    stdin_filename: str | None = None
+    config_path: str | None = None
+    severity: str | None = None
+    max_file_size: str | None = None
+    statistics: bool = False
+    exit_zero: bool = False
+    fix: bool = False
+    unsafe_fixes: bool = False
+    show_diff: bool = False
+    jobs: int | None = None
+    use_cache: bool = True
+    cache_dir: str | None = None
+    baseline: str | None = None
+    update_baseline: bool = False
+    diff_base: str | None = None
+    include_untracked: bool = False
+    progress: bool = True
+    quiet: bool = False
+
+
+def _err(msg: str) -> None:
+    print(f"keyless: error: {msg}", file=sys.stderr)
+
+
+def _prepare(opts: CheckOptions) -> tuple[Config, Settings, list[str]]:
+    start = opts.stdin_filename if (opts.paths == ["-"] and opts.stdin_filename) else (
+        opts.paths[0] if opts.paths and opts.paths[0] != "-" else ".")
+    cfg = load_config(start, opts.config_path)
+    if opts.max_file_size:
+        cfg.max_file_size = parse_size(opts.max_file_size)
+    cfg.respect_gitignore = cfg.respect_gitignore and opts.respect_gitignore
+    registry = load_registry()
+    pfi: dict[str, list[str]] = {}
+    for item in opts.per_file_ignores:
+        glob, sep, codes = item.rpartition(":")
+        if not sep or not glob:
+            raise SelectorError(f"--per-file-ignores expects GLOB:CODES, got {item!r}")
+        pfi.setdefault(glob, []).extend(c for c in codes.split(",") if c)
+    settings = settings_from_config(
+        cfg, registry, select=opts.select, extend_select=opts.extend_select, ignore=opts.ignore,
+        per_file_ignores=pfi, severity=Severity(opts.severity) if opts.severity else None,
+    )
+    excludes = default_excludes(cfg, opts.exclude, opts.extend_exclude)
+    return cfg, settings, excludes
+
+
+def run_check(opts: CheckOptions) -> int:
+    try:
+        cfg, settings, excludes = _prepare(opts)
+    except (ConfigError, SelectorError, RuleError) as exc:
+        _err(str(exc))
+        return EXIT_ERROR
+    fmt = opts.output_format or cfg.output_format or "text"
+    if opts.update_baseline and not (opts.baseline or cfg.baseline):
+        _err("--update-baseline needs --baseline FILE (or `baseline` in the configuration)")
+        return EXIT_ERROR
+    try:
+        if opts.paths == ["-"] or (opts.stdin_filename and "-" in opts.paths):
+            return _check_stdin(opts, cfg, settings, fmt)
+        return _check_paths(opts, cfg, settings, excludes, fmt)
+    except (ConfigError, SelectorError) as exc:
+        _err(str(exc))
+        return EXIT_ERROR
+    except KeyboardInterrupt:
+        _err("interrupted")
+        return EXIT_ERROR
+
+
+# ---- stdin (editors) --------------------------------------------------------------------------
+
+def _check_stdin(opts, cfg, settings: Settings, fmt: str) -> int:
+    from keyless.linter.documents import BinaryFile, decode, make_document
+    from keyless.linter.discovery import relative_to
+
+    name = opts.stdin_filename or "stdin"
+    relpath = relative_to(name, settings.root) if opts.stdin_filename else "stdin"
+    data = sys.stdin.buffer.read()
+    try:
+        text, srcfmt = decode(data)
+    except BinaryFile as exc:
+        _err(f"{relpath}: {exc}")
+        return EXIT_ERROR
+    doc = make_document(os.path.join(settings.root, relpath), relpath, text, srcfmt)
+    rs = rule_set()
+
+    def lint(d):
+        return finish([lint_document(d, settings, rs)], settings).findings
+
+    if opts.fix or opts.show_diff:
+        from keyless.linter.fixes import fix_document, unified_diff
+
+        outcome = fix_document(doc, lint, unsafe=opts.unsafe_fixes, rules_by_code=_rules_by_code(rs))
+        if opts.show_diff:
+            diff = unified_diff(relpath, *_redact_pair(doc, text, outcome.text, lint))
+            sys.stdout.write(diff)
+            return EXIT_FINDINGS if outcome.text != text else EXIT_CLEAN
+        sys.stdout.write(outcome.text)  # the editor's own buffer, fixed
+        return _exit_code(outcome.remaining, [], opts)
+    res = finish([lint_document(doc, settings, rs)], settings)
+    res.files_scanned = 1
+    _emit(res, cfg, fmt, opts, settings, docs={relpath: doc})
+    return _exit_code(res.findings, res.errors, opts)
+
+
+# ---- files --------------------------------------------------------------------------------------
+
+def _changed_files(base: str, root: str, include_untracked: bool) -> set[str]:
+    def git(*args: str) -> list[str]:
+        out = subprocess.run(["git", *args], cwd=root, capture_output=True, text=True)
+        if out.returncode != 0:
+            raise ConfigError(f"--diff-base: git {' '.join(args)} failed: {out.stderr.strip()[:200]}")
+        return [line for line in out.stdout.splitlines() if line.strip()]
+
+    top = git("rev-parse", "--show-toplevel")[0]
+    merge_base = git("merge-base", base, "HEAD")[0]
+    names = git("diff", "--name-only", "--diff-filter=ACMR", merge_base, "HEAD")
+    if include_untracked:
+        names += git("diff", "--name-only", "--diff-filter=ACMR")
+        names += git("diff", "--name-only", "--cached", "--diff-filter=ACMR")
+        names += git("ls-files", "--others", "--exclude-standard")
+    from keyless.linter.discovery import relative_to
+
+    return {relative_to(os.path.join(top, n), root) for n in names}
+
+
+def _progress_printer(enabled: bool):
+    if not enabled or not sys.stderr.isatty():
+        return None
+    import time
+
+    start = time.monotonic()
+
+    def show(done: int, total: int) -> None:
+        if time.monotonic() - start < 1.0 or total == 0:
+            return  # short scans never show a bar
+        width = 30
+        filled = int(width * done / total)
+        sys.stderr.write(f"\r[{'#' * filled}{'.' * (width - filled)}] {done}/{total} files")
+        if done >= total:
+            sys.stderr.write("\r" + " " * (width + 30) + "\r")
+        sys.stderr.flush()
+
+    return show
+
+
+def _open_cache(opts, cfg, settings):
+    if not opts.use_cache:
+        return None
+    from keyless.linter.cache import Cache
+
+    return Cache.open(opts.cache_dir or cfg.cache_dir, settings)
+
+
+def _check_paths(opts, cfg, settings: Settings, excludes, fmt: str) -> int:
+    only = _changed_files(opts.diff_base, settings.root, opts.include_untracked) if opts.diff_base else None
+    cache = _open_cache(opts, cfg, settings)
+    res = lint_paths(opts.paths, cfg, settings, excludes=excludes, force_exclude=opts.force_exclude,
+                     jobs=opts.jobs, cache=cache, only=only, progress=_progress_printer(opts.progress))
+    if cache is not None:
+        cache.save()
+    fixed = 0
+    docs: dict = {}
+    if opts.fix or opts.show_diff:
+        fixed, changed, res = _apply_fixes(res, settings, opts)
+        if opts.show_diff:
+            sys.stdout.write(changed)
+            return EXIT_FINDINGS if changed else EXIT_CLEAN
+    baseline_path = opts.baseline or cfg.baseline
+    if baseline_path:
+        from keyless.linter.baseline import Baseline, BaselineError
+
+        if opts.update_baseline:
+            Baseline.from_findings(res.findings).write(baseline_path)
+            if not opts.quiet:
+                print(f"keyless: baseline {baseline_path} updated ({len(res.findings)} findings)", file=sys.stderr)
+            return EXIT_CLEAN
+        try:
+            base = Baseline.read(baseline_path)
+        except BaselineError as exc:
+            _err(str(exc))
+            return EXIT_ERROR
+        new, stale = base.filter(res.findings, scanned={p for p in res.file_results})
+        res.findings = new
+        for key in stale:
+            res.notes.append(f"baseline entry no longer matches anything: {key} (run with --update-baseline)")
+    _emit(res, cfg, fmt, opts, settings, fixed=fixed, docs=docs)
+    return _exit_code(res.findings, res.errors, opts)
+
+
+def _rules_by_code(rs) -> dict:
+    return {r.code: r for r in rs.rules}
+
+
+def _redact_pair(doc, old: str, new: str, lint) -> tuple[str, str]:
+    """Diffs show source lines: mask every secret value found in the original before diffing."""
+    from keyless.linter.finding import redact
+
+    secrets = set()
+    allsec = Settings(root=doc.path, select=frozenset(c for c, r in load_registry().by_code.items()
+                                                         if r.category is Category.SECRET))
+    for f in finish([lint_document(doc, allsec)], allsec).findings:
+        if f.category is not Category.SECRET:
+            continue
+        a, b = doc.lines.offset(f.span.start), doc.lines.offset(f.span.end)
+        if b - a >= 6:
+            secrets.add(old[a:b])
+    for s in sorted(secrets, key=len, reverse=True):
+        old = old.replace(s, redact(s))
+        new = new.replace(s, redact(s))
+    return old, new
+
+
+def _apply_fixes(res: RunResult, settings: Settings, opts) -> tuple[int, str, RunResult]:
+    from keyless.linter.engine import read_document
+    from keyless.linter.fixes import FileChanged, allowed, fix_document, unified_diff, write_atomic
+
+    rs = rule_set()
+    by_code = _rules_by_code(rs)
+    paths = sorted({f.path for f in res.findings if allowed(f.fix, opts.unsafe_fixes)})
+    fixed = 0
+    diffs: list[str] = []
+    for rel in paths:
+        fr = res.file_results.get(rel)
+        path = os.path.join(settings.root, rel) if not os.path.isabs(rel) else rel
+        try:
+            with open(path, "rb") as fh:
+                original = fh.read()
+            doc = read_document(path, rel, data=original)
+        except Exception as exc:
+            res.errors.append((rel, f"cannot fix: {exc}", None))
+            continue
+        if fr is not None and fr.content_hash:
+            import hashlib
+
+            if hashlib.sha256(original).hexdigest() != fr.content_hash:
+                res.errors.append((rel, "changed on disk since it was linted; not fixed", None))
+                continue
+
+        def lint(d):
+            return finish([lint_document(d, settings, rs)], settings).findings
+
+        outcome = fix_document(doc, lint, unsafe=opts.unsafe_fixes, rules_by_code=by_code)
+        if outcome.text == doc.text:
+            continue
+        if opts.show_diff:
+            diffs.append(unified_diff(rel, *_redact_pair(doc, doc.text, outcome.text, lint)))
+            continue
+        try:
+            write_atomic(path, outcome.text, doc, expected=original)
+        except FileChanged as exc:
+            res.errors.append((rel, str(exc), None))
+            continue
+        except OSError as exc:
+            res.errors.append((rel, f"cannot write fix: {exc.strerror or exc}", None))
+            continue
+        fixed += outcome.applied
+        res.findings = [f for f in res.findings if f.path != rel] + outcome.remaining
+    res.findings.sort(key=Finding.sort_key)
+    return fixed, "".join(diffs), res
+
+
+def _materialize_for_output(res: RunResult, settings: Settings, docs: dict) -> None:
+    """JSON/SARIF show concrete edits: compute lazy fixes now (this is where libcst may load)."""
+    from keyless.linter.engine import read_document
+    from keyless.linter.fixes import materialize
+
+    lazy = [f for f in res.findings if f.fix is not None and f.fix.lazy]
+    if not lazy:
+        return
+    by_code = _rules_by_code(rule_set())
+    out = []
+    for f in res.findings:
+        if f.fix is not None and f.fix.lazy:
+            doc = docs.get(f.path)
+            if doc is None:
+                try:
+                    doc = read_document(os.path.join(settings.root, f.path), f.path)
+                except Exception:
+                    doc = None
+                docs[f.path] = doc
+            fix = materialize(doc, f, by_code) if doc is not None else None
+            f = f.with_(fix=fix if fix is not None else f.fix.__class__(f.fix.message, f.fix.applicability))
+        out.append(f)
+    res.findings = out
+
+
+def _emit(res: RunResult, cfg, fmt: str, opts, settings, *, fixed: int = 0, docs: dict | None = None) -> None:
+    from keyless.linter.report import FileError, Report, render
+
+    if fmt in ("json", "sarif"):
+        _materialize_for_output(res, settings, docs if docs is not None else {})
+    to_tty = opts.output_file is None and sys.stdout.isatty()
+    report = Report(
+        findings=res.findings,
+        errors=[FileError(p, m, line) for p, m, line in res.errors]
+        + [FileError(p, f"{m} (only secret-scanned)", line) for p, m, line in res.warnings],
+        notes=[] if opts.quiet else res.notes,
+        registry=load_registry(),
+        files_scanned=res.files_scanned,
+        root=settings.root,
+        fixed=fixed,
+        statistics=opts.statistics,
+        color=to_tty and fmt == "text" and not os.environ.get("NO_COLOR"),
+    )
+    text = render(fmt, report)
+    if opts.output_file:
+        from keyless.linter.fixes import write_text_atomic
+
+        write_text_atomic(opts.output_file, text)
+    else:
+        sys.stdout.write(text)
+        if text and not text.endswith("\n"):
+            sys.stdout.write("\n")
+    if fmt != "text":
+        for p, m, line in res.errors + res.warnings:
+            print(f"{p}{':' + str(line) if line else ''}: error: {m}", file=sys.stderr)
+
+
+def _exit_code(findings, errors, opts) -> int:
+    if errors:
+        return EXIT_ERROR
+    if findings and not opts.exit_zero:
+        return EXIT_FINDINGS
+    return EXIT_CLEAN
+
+
+def write_baseline(opts: CheckOptions, output: str | None) -> int:
+    from keyless.linter.baseline import Baseline
+
+    try:
+        cfg, settings, excludes = _prepare(opts)
+    except (ConfigError, SelectorError, RuleError) as exc:
+        _err(str(exc))
+        return EXIT_ERROR
+    cache = _open_cache(opts, cfg, settings)
+    res = lint_paths(opts.paths, cfg, settings, excludes=excludes, cache=cache)
+    if cache is not None:
+        cache.save()
+    target = output or cfg.baseline or os.path.join(settings.root, ".keyless-baseline.json")
+    Baseline.from_findings(res.findings).write(target)
+    print(f"keyless: wrote {target}: {len(res.findings)} findings in {len({f.path for f in res.findings})} files",
+          file=sys.stderr)
+    for p, m, line in res.errors:
+        print(f"{p}: error: {m}", file=sys.stderr)
+    return EXIT_CLEAN

@@ -1,0 +1,65 @@
+"""Inline suppressions: `keyless: ignore[KL101, KL102] reason` in any comment syntax.
+
+A comment on line N covers findings that start on line N (trailing comment) or N+1 (comment on the
+line above). The reason is mandatory and unknown codes never suppress anything: both problems are
+reported by the meta rules KL190/KL191 (keyless/rules/meta.py), which reuse `parse_directives`.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+MARKER = "keyless:"
+# `keyless: ignore[...]` must sit in a comment: some comment opener precedes it on the line.
+_DIRECTIVE = re.compile(r"keyless:[ \t]*ignore[ \t]*\[([^\]\r\n]*)\]([^\r\n]*)")
+_COMMENT_OPENERS = ("#", "//", "/*", "<!--", ";", "--", "{#", "@*", "'", "REM ", "rem ")
+_CLOSERS = re.compile(r"(\*/|-->|#}|\*@)\s*$")
+_CODE_SPLIT = re.compile(r"[\s,]+")
+
+
+@dataclass(frozen=True, slots=True)
+class Directive:
+    line: int  # 1-based line of the comment
+    column: int  # 1-based column of `keyless:`
+    end_column: int
+    codes: tuple[str, ...]  # as written (normalised to upper case)
+    reason: str
+
+
+def parse_directives(text: str) -> list[Directive]:
+    if MARKER not in text:
+        return []
+    out: list[Directive] = []
+    line_no = 0
+    for line in text.splitlines():
+        line_no += 1
+        if MARKER not in line:
+            continue
+        for m in _DIRECTIVE.finditer(line):
+            before = line[: m.start()]
+            if not any(op in before for op in _COMMENT_OPENERS):
+                continue
+            codes = tuple(c.upper() for c in _CODE_SPLIT.split(m.group(1).strip()) if c)
+            reason = _CLOSERS.sub("", m.group(2)).strip().lstrip(":-–— \t").strip()
+            out.append(Directive(line_no, m.start() + 1, m.end() + 1, codes, reason))
+    return out
+
+
+def suppression_map(directives: list[Directive], known: set[str], aliases: dict[str, str]) -> dict[int, frozenset[str]]:
+    """line -> codes suppressed there. Only known codes (or rule names) with a reason count."""
+    by_line: dict[int, set[str]] = {}
+    for d in directives:
+        if not d.reason:
+            continue
+        codes = set()
+        for c in d.codes:
+            if c in known:
+                codes.add(c)
+            elif c.lower() in aliases:
+                codes.add(aliases[c.lower()])
+        if not codes:
+            continue
+        for line in (d.line, d.line + 1):
+            by_line.setdefault(line, set()).update(codes)
+    return {k: frozenset(v) for k, v in by_line.items()}

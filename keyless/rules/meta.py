@@ -1,0 +1,92 @@
+"""Rules about keyless's own suppression comments."""
+
+from __future__ import annotations
+
+from keyless.linter.finding import Category, Severity, Span
+from keyless.linter.rule import Rule, load_registry
+from keyless.linter.suppression import parse_directives
+
+
+class SuppressionWithoutReason(Rule):
+    """A `keyless: ignore[...]` comment that gives no reason.
+
+    ## What it does
+    Flags suppression comments with no explanation after the codes, e.g.
+    `# keyless: ignore[KL101]`. Such a comment suppresses nothing.
+
+    ## Why is this bad?
+    A suppressed secret finding is a decision somebody will have to re-check later (is this key
+    really an emulator key? was it rotated?). Without the reason, nobody can. Secret scanners whose
+    suppressions need no reason accumulate silent exceptions.
+
+    ## Example
+    ```python
+    KEY = "..."  # keyless: ignore[KL101]
+    ```
+
+    ## Use instead
+    ```python
+    KEY = "..."  # keyless: ignore[KL101] Azurite emulator key, only used by tests
+    ```
+
+    ## Fix safety
+    No fix: only a person can write the reason.
+    """
+
+    code = "KL190"
+    name = "suppression-without-reason"
+    category = Category.SECRET  # suppressions exist to silence findings; this keeps the gate honest
+    severity = Severity.MEDIUM
+    message = "Suppression comment has no reason; it suppresses nothing until one is written"
+    keywords = ("keyless:",)
+
+    def check(self, doc):
+        for d in parse_directives(doc.text):
+            if not d.reason:
+                span = Span.of(d.line, d.column, d.line, d.end_column)
+                yield self.finding(doc.relpath, span, key=f"{','.join(d.codes)}")
+
+
+class UnknownSuppressionCode(Rule):
+    """A `keyless: ignore[...]` comment naming a code that does not exist.
+
+    ## What it does
+    Flags suppression comments whose codes are not keyless rule codes or rule names.
+
+    ## Why is this bad?
+    A typo in a suppression must never turn into a blanket suppression. keyless ignores unknown
+    codes (the finding stays), and this rule tells you the comment is not doing what you meant.
+
+    ## Example
+    ```yaml
+    # keyless: ignore[KL1O1] test key
+    ```
+
+    ## Use instead
+    ```yaml
+    # keyless: ignore[KL101] test key
+    ```
+
+    ## Fix safety
+    No fix.
+    """
+
+    code = "KL191"
+    name = "unknown-suppression-code"
+    category = Category.SECRET
+    severity = Severity.MEDIUM
+    message = "Suppression names an unknown rule code"
+    keywords = ("keyless:",)
+
+    def check(self, doc):
+        reg = load_registry()
+        for d in parse_directives(doc.text):
+            unknown = [c for c in d.codes if reg.get(c) is None]
+            if unknown or not d.codes:
+                span = Span.of(d.line, d.column, d.line, d.end_column)
+                what = ", ".join(unknown) if unknown else "no code"
+                yield self.finding(doc.relpath, span, key=what,
+                                   message=f"Suppression names an unknown rule code ({what}); it suppresses nothing")
+
+
+RULES = [SuppressionWithoutReason, UnknownSuppressionCode]

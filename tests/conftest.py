@@ -1,0 +1,28 @@
+import os
+import sys
+
+import pytest
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+FIXTURES = os.path.join(ROOT, "fixtures")
+SHARED = os.path.join(os.path.dirname(ROOT), "shared")
+
+
+@pytest.fixture
+def run_cli(tmp_path):
+    """Run the real console entry in-process via click's runner; returns (exit_code, stdout, stderr)."""
+    from click.testing import CliRunner
+
+    from keyless.cli import main
+
+    def run(*args, input=None, cwd=None):
+        runner = CliRunner()
+        old = os.getcwd()
+        os.chdir(cwd or tmp_path)
+        try:
+            res = runner.invoke(main, list(args), input=input, catch_exceptions=False)
+        finally:
+            os.chdir(old)
+        return res.exit_code, res.stdout, res.stderr
+
+    return run

@@ -1,0 +1,89 @@
+"""Every fixtures/KLxxx/ directory is checked automatically (semgrep-style annotations).
+
+A comment `ruleid: KLxxx` on the line above a line means that line must be flagged with KLxxx;
+`ok: KLxxx` marks a look-alike that must stay quiet. JSON files (no comments) use a sidecar
+`<file>.expect` with `LINE CODE` lines. `good*` files must produce no finding of the directory's code.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+
+import pytest
+
+from conftest import FIXTURES
+from keyless.linter.engine import lint_source
+from keyless.linter.rule import load_registry
+
+ANNOTATION = re.compile(r"(ruleid|ok):\s*(KL\d{3}(?:\s*,\s*KL\d{3})*)")
+
+
+def fixture_files():
+    if not os.path.isdir(FIXTURES):
+        return []
+    out = []
+    for code in sorted(os.listdir(FIXTURES)):
+        d = os.path.join(FIXTURES, code)
+        if not re.fullmatch(r"KL\d{3}", code) or not os.path.isdir(d):
+            continue
+        for root, _, files in os.walk(d):
+            for name in sorted(files):
+                if name.endswith(".expect"):
+                    continue
+                out.append((code, os.path.join(root, name)))
+    return out
+
+
+def expectations(path: str, text: str):
+    want: set[tuple[int, str]] = set()
+    quiet: set[tuple[int, str]] = set()
+    sidecar = path + ".expect"
+    if os.path.exists(sidecar):
+        for line in open(sidecar, encoding="utf-8"):
+            parts = line.split()
+            if len(parts) >= 2 and parts[0].isdigit():
+                want.add((int(parts[0]), parts[1]))
+    lines = text.splitlines()
+    for i, line in enumerate(lines, start=1):
+        for m in ANNOTATION.finditer(line):
+            target = i + 1
+            for code in re.split(r"\s*,\s*", m.group(2)):
+                (want if m.group(1) == "ruleid" else quiet).add((target, code))
+    return want, quiet
+
+
+@pytest.mark.parametrize("code,path", fixture_files(), ids=lambda v: os.path.relpath(v, FIXTURES) if isinstance(v, str) and os.sep in v else v)
+def test_fixture(code, path):
+    registry = load_registry()
+    if registry.get(code) is None:
+        pytest.fail(f"fixtures/{code} exists but no rule {code} is registered")
+    with open(path, "rb") as fh:
+        data = fh.read()
+    from keyless.linter.documents import decode
+
+    text, _ = decode(data)
+    relpath = os.path.relpath(path, FIXTURES).replace(os.sep, "/")
+    want, quiet = expectations(path, text)
+    codes_in_play = {code} | {c for _, c in want | quiet}
+    codes_in_play = {c for c in codes_in_play if registry.get(c) is not None}
+    found = {(f.span.start.line, f.code) for f in lint_source(text, relpath, select=sorted(codes_in_play))}
+    name = os.path.basename(path)
+    if name.startswith("good"):
+        assert not {x for x in found if x[1] == code}, f"{relpath}: look-alikes flagged: {sorted(found)}"
+    missing = want - found
+    unexpected = {x for x in found if x[1] in codes_in_play and x not in want}
+    assert not missing, f"{relpath}: expected findings not reported: {sorted(missing)}; got {sorted(found)}"
+    assert not unexpected, f"{relpath}: unexpected findings: {sorted(unexpected)}"
+    assert not (quiet & found), f"{relpath}: look-alikes flagged: {sorted(quiet & found)}"
+
+
+def test_every_rule_has_bad_and_good_fixtures():
+    registry = load_registry()
+    missing = []
+    for cls in registry:
+        d = os.path.join(FIXTURES, cls.code)
+        names = os.listdir(d) if os.path.isdir(d) else []
+        if not any(n.startswith("bad") for n in names) or not any(n.startswith("good") for n in names):
+            missing.append(cls.code)
+    assert not missing, f"rules without bad*/good* fixtures: {missing}"

@@ -26,3 +26,18 @@ def run_cli(tmp_path):
         return res.exit_code, res.stdout, res.stderr
 
     return run
+
+
+# Tests never touch the user's cache directory.
+import tempfile as _tempfile
+
+os.environ.setdefault("KEYLESS_CACHE_DIR", _tempfile.mkdtemp(prefix="keyless-test-cache-"))
+os.environ.pop("KEYLESS_OUTPUT_FORMAT", None)
+
+
+def write(root, rel, text, mode="w"):
+    p = os.path.join(str(root), rel)
+    os.makedirs(os.path.dirname(p), exist_ok=True)
+    with open(p, mode, **({} if "b" in mode else {"encoding": "utf-8", "newline": ""})) as fh:
+        fh.write(text)
+    return p

@@ -83,6 +83,14 @@ class Cache:
             entries = {}
         return cls(path, entries)
 
+    def exclude_pattern(self, root: str) -> str | None:
+        """The cache directory, as an exclude, when it lives inside the scanned tree."""
+        top = os.path.dirname(os.path.dirname(os.path.abspath(self.path)))
+        rel = os.path.relpath(top, root)
+        if rel.startswith("..") or os.path.isabs(rel):
+            return None
+        return "/" + rel.replace(os.sep, "/") + "/"
+
     def get(self, c: Candidate) -> FileResult | None:
         e = self.entries.get(c.relpath)
         if not e or e.get("mtime") != c.mtime_ns or e.get("size") != c.size:

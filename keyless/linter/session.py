@@ -195,6 +195,8 @@ def _open_cache(opts, cfg, settings):
 def _check_paths(opts, cfg, settings: Settings, excludes, fmt: str) -> int:
     only = _changed_files(opts.diff_base, settings.root, opts.include_untracked) if opts.diff_base else None
     cache = _open_cache(opts, cfg, settings)
+    if cache is not None:
+        excludes = excludes + [cache.exclude_pattern(settings.root)] if cache.exclude_pattern(settings.root) else excludes
     res = lint_paths(opts.paths, cfg, settings, excludes=excludes, force_exclude=opts.force_exclude,
                      jobs=opts.jobs, cache=cache, only=only, progress=_progress_printer(opts.progress))
     if cache is not None:
@@ -326,7 +328,7 @@ def _materialize_for_output(res: RunResult, settings: Settings, docs: dict) -> N
 
 
 def _emit(res: RunResult, cfg, fmt: str, opts, settings, *, fixed: int = 0, docs: dict | None = None) -> None:
-    from keyless.linter.report import FileError, Report, render
+    from keyless.linter.report import FileError, Report, render, render_notes
 
     if fmt in ("json", "sarif"):
         _materialize_for_output(res, settings, docs if docs is not None else {})
@@ -344,6 +346,9 @@ def _emit(res: RunResult, cfg, fmt: str, opts, settings, *, fixed: int = 0, docs
         color=to_tty and fmt == "text" and not os.environ.get("NO_COLOR"),
     )
     text = render(fmt, report)
+    notes = render_notes("text", report)  # stderr, in every format: machine output stays clean
+    if notes:
+        sys.stderr.write(notes)
     if opts.output_file:
         from keyless.linter.fixes import write_text_atomic
 

@@ -1,0 +1,235 @@
+"""Engine and CLI behaviour: discovery, config, selection, suppressions, exit codes, stdin,
+baseline, cache, changed-files mode. Uses the suppression meta rules (KL190/KL191), whose findings
+need no secrets, as the probe."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+
+import pytest
+
+from conftest import write
+
+UNEXPLAINED = "x = 1  # keyless: ignore[KL190]\n"  # KL190 fires: no reason
+
+
+def codes(stdout: str) -> list[tuple[str, int, str]]:
+    data = json.loads(stdout)
+    return [(f["path"], f["location"]["line"], f["code"]) for f in data["findings"]]
+
+
+def test_exit_codes_clean_findings_and_exit_zero(run_cli, tmp_path):
+    write(tmp_path, "clean.py", "print('hello')\n")
+    assert run_cli("check", ".")[0] == 0
+    write(tmp_path, "a.py", UNEXPLAINED)
+    assert run_cli("check", ".")[0] == 1
+    assert run_cli("check", ".", "--exit-zero")[0] == 0
+
+
+def test_unknown_selector_and_bad_config_exit_2(run_cli, tmp_path):
+    write(tmp_path, "a.py", UNEXPLAINED)
+    rc, out, err = run_cli("check", ".", "--select", "KL9ZZ")
+    assert rc == 2 and "Unknown rule selector" in err
+    write(tmp_path, "keyless.toml", 'selct = ["KL1"]\n')
+    rc, out, err = run_cli("check", ".")
+    assert rc == 2 and "'selct'" in err
+    write(tmp_path, "keyless.toml", 'severity = "urgent"\n')
+    rc, out, err = run_cli("check", ".")
+    assert rc == 2 and "severity" in err
+    write(tmp_path, "keyless.toml", "this is not toml\n")
+    assert run_cli("check", ".")[0] == 2
+
+
+def test_pyproject_without_section_means_defaults(run_cli, tmp_path):
+    write(tmp_path, "pyproject.toml", "[project]\nname = 'x'\n")
+    write(tmp_path, "a.py", UNEXPLAINED)
+    rc, out, _ = run_cli("check", ".", "--output-format", "json")
+    assert rc == 1 and codes(out) == [("a.py", 1, "KL190")]
+
+
+def test_nearest_config_wins_and_select_ignore(run_cli, tmp_path):
+    write(tmp_path, "pyproject.toml", "[tool.keyless]\nignore = ['KL190']\n")
+    write(tmp_path, "a.py", UNEXPLAINED)
+    assert run_cli("check", ".")[0] == 0
+    write(tmp_path, "sub/keyless.toml", "select = ['KL1']\n")
+    write(tmp_path, "sub/b.py", UNEXPLAINED)
+    rc, out, _ = run_cli("check", "sub", "--output-format", "json")
+    assert rc == 1 and codes(out) == [("b.py", 1, "KL190")]
+    # CLI overrides config.
+    assert run_cli("check", "sub", "--ignore", "KL19")[0] == 0
+    assert run_cli("check", "sub", "--select", "suppression-without-reason")[0] == 1
+
+
+def test_per_file_ignores(run_cli, tmp_path):
+    write(tmp_path, "keyless.toml", '[per-file-ignores]\n"tests/**" = ["KL190"]\n')
+    write(tmp_path, "tests/t.py", UNEXPLAINED)
+    write(tmp_path, "src/s.py", UNEXPLAINED)
+    rc, out, _ = run_cli("check", ".", "--output-format", "json")
+    assert codes(out) == [("src/s.py", 1, "KL190")]
+    rc, out, _ = run_cli("check", ".", "--output-format", "json", "--per-file-ignores", "src/*:KL190")
+    assert rc == 0 and codes(out) == []
+
+
+def test_discovery_gitignore_default_excludes_and_force_exclude(run_cli, tmp_path):
+    write(tmp_path, ".gitignore", "ignored/\n*.log\n")
+    write(tmp_path, "ignored/a.py", UNEXPLAINED)
+    write(tmp_path, "x.log", UNEXPLAINED)
+    write(tmp_path, "node_modules/p/a.py", UNEXPLAINED)
+    write(tmp_path, "custom_env/pyvenv.cfg", "home = /usr\n")
+    write(tmp_path, "custom_env/lib/a.py", UNEXPLAINED)
+    write(tmp_path, "package-lock.json", '{"a": "x = 1  # keyless: ignore[KL190]"}')
+    write(tmp_path, "nested/.gitignore", "secret.py\n")
+    write(tmp_path, "nested/secret.py", UNEXPLAINED)
+    write(tmp_path, "kept.py", UNEXPLAINED)
+    rc, out, _ = run_cli("check", ".", "--output-format", "json")
+    assert codes(out) == [("kept.py", 1, "KL190")]
+    # A file named explicitly is linted even when ignored...
+    rc, out, _ = run_cli("check", "ignored/a.py", "--output-format", "json")
+    assert codes(out) == [("ignored/a.py", 1, "KL190")]
+    # ...unless --force-exclude (pre-commit passes files explicitly).
+    rc, out, _ = run_cli("check", "node_modules/p/a.py", "--force-exclude", "--output-format", "json")
+    assert rc == 0 and codes(out) == []
+    rc, out, _ = run_cli("check", ".", "--extend-exclude", "kept.py", "--output-format", "json")
+    assert codes(out) == []
+    rc, out, _ = run_cli("check", ".", "--no-respect-gitignore", "--output-format", "json")
+    assert ("ignored/a.py", 1, "KL190") in codes(out) and ("x.log", 1, "KL190") in codes(out)
+
+
+def test_size_cap_binary_and_symlinks_are_notes_not_crashes(run_cli, tmp_path):
+    write(tmp_path, "big.py", UNEXPLAINED + "#" * 3000 + "\n")
+    write(tmp_path, "blob.bin", b"\x00\x01\x02" * 100, mode="wb")
+    os.symlink("missing-target", tmp_path / "dangling.py")
+    os.symlink(".", tmp_path / "loop")
+    write(tmp_path, "ok.py", UNEXPLAINED)
+    rc, out, err = run_cli("check", ".", "--max-file-size", "1KB")
+    assert rc == 1
+    assert "ok.py:1" in out and "big.py:1" not in out
+    assert "big.py" in err and "size cap" in err and "blob.bin" in err
+
+
+def test_missing_path_is_an_error(run_cli, tmp_path):
+    write(tmp_path, "ok.py", "pass\n")
+    rc, out, err = run_cli("check", "ok.py", "nope.py")
+    assert rc == 2 and "nope.py" in (out + err)
+
+
+def test_suppression_same_line_and_line_above_need_known_code_and_reason(run_cli, tmp_path):
+    write(tmp_path, "a.py", "# keyless: ignore[KL190] the probe itself\nx = 1  # keyless: ignore[KL190]\n")
+    rc, out, _ = run_cli("check", ".", "--output-format", "json")
+    assert rc == 0, out
+    write(tmp_path, "a.py", "# keyless: ignore[KL1X0] typo\nx = 1  # keyless: ignore[KL190]\n")
+    rc, out, _ = run_cli("check", ".", "--output-format", "json")
+    assert sorted(codes(out)) == [("a.py", 1, "KL191"), ("a.py", 2, "KL190")]
+
+
+def test_stdin_mode_uses_filename_for_config_and_output(run_cli, tmp_path):
+    write(tmp_path, "keyless.toml", '[per-file-ignores]\n"tests/**" = ["KL190"]\n')
+    rc, out, _ = run_cli("check", "--stdin-filename", "src/app.py", "-", "--output-format", "json", input=UNEXPLAINED)
+    assert rc == 1 and codes(out) == [("src/app.py", 1, "KL190")]
+    rc, out, _ = run_cli("check", "--stdin-filename", "tests/t.py", "-", input=UNEXPLAINED)
+    assert rc == 0
+
+
+def test_statistics_and_output_file(run_cli, tmp_path):
+    write(tmp_path, "a.py", UNEXPLAINED * 3)
+    rc, out, _ = run_cli("check", ".", "--statistics")
+    assert "KL190" in out and "3" in out
+    rc, out, _ = run_cli("check", ".", "--output-format", "sarif", "-o", "out/r.sarif")
+    assert rc == 1 and json.loads((tmp_path / "out/r.sarif").read_text())["version"] == "2.1.0"
+
+
+def test_baseline_round_trip(run_cli, tmp_path):
+    write(tmp_path, "a.py", "x = 1  # keyless: ignore[KL190]\ny = 2  # keyless: ignore[KL1Z9] why\n")
+    rc, _, err = run_cli("baseline", "write", ".", "-o", "base.json")
+    assert rc == 0
+    base = json.loads((tmp_path / "base.json").read_text())
+    assert all("line" not in e for e in base["findings"]) and len(base["findings"]) == 2
+    assert run_cli("check", ".", "--baseline", "base.json")[0] == 0
+    # Lines move: still clean.
+    write(tmp_path, "a.py", "\n\n# moved\n" + "x = 1  # keyless: ignore[KL190]\ny = 2  # keyless: ignore[KL1Z9] why\n")
+    assert run_cli("check", ".", "--baseline", "base.json")[0] == 0
+    # A finding is added: only it fails.
+    with open(tmp_path / "a.py", "a") as fh:
+        fh.write("z = 3  # keyless: ignore[KL190]\n")
+    rc, out, _ = run_cli("check", ".", "--baseline", "base.json", "--output-format", "json")
+    assert rc == 1 and codes(out) == [("a.py", 6, "KL190")]
+    # Findings removed: clean, and the stale entry is reported.
+    write(tmp_path, "a.py", "x = 1  # keyless: ignore[KL190]\n")
+    rc, out, err = run_cli("check", ".", "--baseline", "base.json")
+    assert rc == 0 and "no longer matches" in (out + err)
+    rc, _, _ = run_cli("check", ".", "--baseline", "base.json", "--update-baseline")
+    assert rc == 0 and len(json.loads((tmp_path / "base.json").read_text())["findings"]) == 1
+    assert (tmp_path / "base.json").read_text() == (tmp_path / "base.json").read_text()
+
+
+def test_cache_hits_and_config_change_invalidates(run_cli, tmp_path):
+    from keyless.linter import cache as cache_mod
+
+    write(tmp_path, "a.py", UNEXPLAINED)
+    cdir = tmp_path / "cache"
+    rc1, out1, _ = run_cli("check", ".", "--cache-dir", str(cdir), "--output-format", "json")
+    files = list(cdir.rglob("*.json"))
+    assert rc1 == 1 and len(files) == 1
+    rc2, out2, _ = run_cli("check", ".", "--cache-dir", str(cdir), "--output-format", "json")
+    assert (rc2, out2) == (rc1, out1)
+    write(tmp_path, "keyless.toml", "ignore = ['KL190']\n")
+    rc3, out3, _ = run_cli("check", ".", "--cache-dir", str(cdir), "--output-format", "json")
+    assert rc3 == 0 and codes(out3) == []
+    # Editing the file (new size/mtime) is seen even with a warm cache.
+    (tmp_path / "keyless.toml").unlink()
+    write(tmp_path, "a.py", "clean = True\n")
+    rc4, out4, _ = run_cli("check", ".", "--cache-dir", str(cdir), "--output-format", "json")
+    assert rc4 == 0
+
+
+def _git(cwd, *args):
+    subprocess.run(["git", *args], cwd=cwd, check=True, capture_output=True,
+                   env={**os.environ, "GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@t", "GIT_COMMITTER_NAME": "t",
+                        "GIT_COMMITTER_EMAIL": "t@t"})
+
+
+def test_diff_base_lints_only_changed_files(run_cli, tmp_path):
+    _git(tmp_path, "init", "-q", "-b", "main")
+    write(tmp_path, "old.py", UNEXPLAINED)
+    _git(tmp_path, "add", ".")
+    _git(tmp_path, "commit", "-qm", "base")
+    _git(tmp_path, "checkout", "-qb", "feature")
+    write(tmp_path, "new.py", UNEXPLAINED)
+    _git(tmp_path, "add", ".")
+    _git(tmp_path, "commit", "-qm", "feature")
+    write(tmp_path, "untracked.py", UNEXPLAINED)
+    rc, out, _ = run_cli("check", ".", "--diff-base", "main", "--output-format", "json")
+    assert codes(out) == [("new.py", 1, "KL190")]
+    rc, out, _ = run_cli("check", ".", "--diff-base", "main", "--include-untracked", "--output-format", "json")
+    assert sorted(codes(out)) == [("new.py", 1, "KL190"), ("untracked.py", 1, "KL190")]
+    assert run_cli("check", ".", "--diff-base", "no-such-ref")[0] == 2
+
+
+def test_rules_and_explain(run_cli):
+    rc, out, _ = run_cli("rules", "--format", "json")
+    data = json.loads(out)
+    assert rc == 0 and {"KL190", "KL191"} <= {r["code"] for r in data}
+    for r in data:
+        assert r["category"] in {"secret", "key-auth", "missing-identity", "broad-role", "ambiguous-identity"}
+        assert r["code"][2] == "12345"[["secret", "key-auth", "missing-identity", "broad-role", "ambiguous-identity"].index(r["category"])]
+    rc, out, _ = run_cli("explain", "KL190")
+    assert rc == 0 and "## Why is this bad?" in out
+    assert run_cli("explain", "KL999")[0] == 2
+
+
+def test_parallel_and_serial_runs_agree(tmp_path):
+    from keyless.linter.config import load_config
+    from keyless.linter.engine import default_excludes, lint_paths, settings_from_config
+    from keyless.linter.rule import load_registry
+
+    for i in range(250):
+        write(tmp_path, f"pkg{i % 7}/m{i}.py", UNEXPLAINED if i % 3 == 0 else "pass\n")
+    cfg = load_config(str(tmp_path))
+    cfg.root = str(tmp_path)
+    st = settings_from_config(cfg, load_registry())
+    a = lint_paths([str(tmp_path)], cfg, st, excludes=default_excludes(cfg), jobs=1)
+    b = lint_paths([str(tmp_path)], cfg, st, excludes=default_excludes(cfg), jobs=2)
+    assert [f.sort_key() for f in a.findings] == [f.sort_key() for f in b.findings]
+    assert len(a.findings) == 84 and a.files_scanned == b.files_scanned == 250

@@ -1,0 +1,38 @@
+"""The pre-commit hook, exercised for real with `pre-commit try-repo` on a scratch repository:
+it must pick up .env, *.tfvars and local.settings.json (which identify gives no language tag)."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+
+import pytest
+
+from conftest import ROOT, write
+
+PROBE = "keyless: ignore[KL190]"  # KL190 fires (no reason), whatever the file kind
+
+
+@pytest.mark.skipif(shutil.which("pre-commit") is None or not os.path.isdir(os.path.join(ROOT, ".git")),
+                    reason="needs pre-commit and a git checkout of keyless")
+def test_pre_commit_try_repo_scans_config_files(tmp_path):
+    env = {**os.environ, "PRE_COMMIT_HOME": os.environ.get("KEYLESS_TEST_PRE_COMMIT_HOME", str(tmp_path / "pc-home")),
+           "GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@t", "GIT_COMMITTER_NAME": "t", "GIT_COMMITTER_EMAIL": "t@t"}
+    repo = tmp_path / "repo"
+    repo.mkdir()
+    subprocess.run(["git", "init", "-q"], cwd=repo, check=True, env=env)
+    write(repo, ".env", f"A=1 # {PROBE}\n")
+    write(repo, "prod.tfvars", f"a = 1 # {PROBE}\n")
+    write(repo, "local.settings.json", f'{{"IsEncrypted": false}} // {PROBE}\n')
+    write(repo, "docs/notes.md", f"<!-- {PROBE} -->\n")
+    write(repo, "clean.py", "print('ok')\n")
+    write(repo, "node_modules/x/.env", f"A=1 # {PROBE}\n")
+    subprocess.run(["git", "add", "-A"], cwd=repo, check=True, env=env)
+    proc = subprocess.run(["pre-commit", "try-repo", ROOT, "keyless", "--all-files", "--verbose"],
+                          cwd=repo, capture_output=True, text=True, env=env, timeout=600)
+    out = proc.stdout + proc.stderr
+    assert proc.returncode == 1, out
+    for name in (".env:1", "prod.tfvars:1", "local.settings.json:1", "docs/notes.md:1"):
+        assert name in out, out
+    assert "node_modules" not in out  # --force-exclude keeps default excludes for passed files

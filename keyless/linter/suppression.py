@@ -16,6 +16,7 @@ _DIRECTIVE = re.compile(r"keyless:[ \t]*ignore[ \t]*\[([^\]\r\n]*)\]([^\r\n]*)")
 _COMMENT_OPENERS = ("#", "//", "/*", "<!--", ";", "--", "{#", "@*", "'", "REM ", "rem ")
 _CLOSERS = re.compile(r"(\*/|-->|#}|\*@)\s*$")
 _CODE_SPLIT = re.compile(r"[\s,]+")
+_LINES = re.compile(r"\r\n|\r|\n")
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,7 +33,7 @@ def parse_directives(text: str) -> list[Directive]:
         return []
     out: list[Directive] = []
     line_no = 0
-    for line in text.splitlines():
+    for line in _LINES.split(text):  # \n, \r\n, \r only: the same lines as LineIndex
         line_no += 1
         if MARKER not in line:
             continue

@@ -8,9 +8,6 @@ import stat
 from dataclasses import dataclass, field
 from typing import Iterator
 
-import pathspec
-
-
 @dataclass(frozen=True, slots=True)
 class Candidate:
     path: str  # as it should be opened
@@ -43,13 +40,15 @@ class _Ignores:
     def __init__(self, root: str, enabled: bool):
         self.root = root
         self.enabled = enabled
-        self.cache: dict[str, pathspec.PathSpec | None] = {}
+        self.cache: dict = {}
 
-    def spec_for(self, directory: str) -> pathspec.PathSpec | None:
+    def spec_for(self, directory: str):
         if directory in self.cache:
             return self.cache[directory]
         spec = None
         if self.enabled:
+            import pathspec
+
             gi = os.path.join(directory, ".gitignore")
             try:
                 with open(gi, encoding="utf-8", errors="replace") as fh:
@@ -59,7 +58,7 @@ class _Ignores:
         self.cache[directory] = spec
         return spec
 
-    def ignored(self, path: str, is_dir: bool, chain: list[tuple[str, pathspec.PathSpec]]) -> bool:
+    def ignored(self, path: str, is_dir: bool, chain: list) -> bool:
         result = False
         for base, spec in chain:
             rel = os.path.relpath(path, base).replace(os.sep, "/") + ("/" if is_dir else "")
@@ -72,6 +71,8 @@ class _Ignores:
 def discover(paths: list[str], root: str, *, excludes: list[str], respect_gitignore: bool = True,
              force_exclude: bool = False, max_file_size: int) -> Discovery:
     out = Discovery()
+    import pathspec
+
     # Plain names (the common case) are a set lookup; only real patterns go through pathspec.
     names = {e for e in excludes if not any(ch in e for ch in "*?[/!\\")}
     patterns = [e for e in excludes if e not in names]
@@ -129,7 +130,7 @@ def _under_excluded_dir(rel: str, excluded) -> bool:
 
 def _walk(top: str, root: str, out: Discovery, add, excluded, ignores: _Ignores) -> None:
     # Iterative walk; symlinked directories are not followed (no loops), symlinked files are.
-    chain0: list[tuple[str, pathspec.PathSpec]] = []
+    chain0: list = []
     # .gitignore files between the root and `top` apply too.
     top_abs = os.path.abspath(top)
     root_abs = os.path.abspath(root)

@@ -10,15 +10,12 @@ import hashlib
 import os
 import re
 import time
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any, Callable, Iterable
 
-import pathspec
-
 from keyless.linter.config import DEFAULT_EXCLUDES, Config
-from keyless.linter.discovery import Candidate, discover
+from keyless.linter.discovery import Candidate
 from keyless.linter.documents import BinaryFile, Document, classify, decode, make_document
 from keyless.linter.finding import Finding, Severity, Span
 from keyless.linter.rule import Fact, Project, Registry, Rule, load_registry
@@ -166,7 +163,9 @@ def _ignored_codes(relpath: str, settings: Settings) -> frozenset[str]:
 
 
 @lru_cache(maxsize=256)
-def _glob_spec(glob: str) -> pathspec.PathSpec:
+def _glob_spec(glob: str):
+    import pathspec
+
     return pathspec.GitIgnoreSpec.from_lines([glob])
 
 
@@ -327,6 +326,7 @@ def run_files(cands: list[Candidate], settings: Settings, *, jobs: int | None = 
     big = len(todo) >= PARALLEL_MIN_FILES or sum(c.size for c in todo) >= PARALLEL_MIN_BYTES
     if jobs > 1 and big and len(todo) > 1:
         import multiprocessing
+        from concurrent.futures import ProcessPoolExecutor
 
         ctx = multiprocessing.get_context("fork") if "fork" in multiprocessing.get_all_start_methods() else None
         # Batches sized by bytes so one huge file does not serialise the pool.
@@ -369,6 +369,8 @@ def lint_paths(paths: list[str], cfg: Config, settings: Settings, *, excludes: l
                only: set[str] | None = None, progress=None) -> RunResult:
     """Discover and lint. `only`: repo-relative paths to report (changed-files mode); every
     discovered file still feeds the project model."""
+    from keyless.linter.discovery import discover
+
     t0 = time.perf_counter()
     disc = discover(paths, settings.root, excludes=excludes, respect_gitignore=cfg.respect_gitignore,
                     force_exclude=force_exclude, max_file_size=settings.max_file_size)

@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 import os
-import subprocess
 import sys
 from dataclasses import dataclass, field
 
@@ -146,6 +145,8 @@ def _check_stdin(opts, cfg, settings: Settings, fmt: str) -> int:
 # ---- files --------------------------------------------------------------------------------------
 
 def _changed_files(base: str, root: str, include_untracked: bool) -> set[str]:
+    import subprocess
+
     def git(*args: str) -> list[str]:
         out = subprocess.run(["git", *args], cwd=root, capture_output=True, text=True)
         if out.returncode != 0:

@@ -1,0 +1,12 @@
+"""env documents (placeholder: values/locate are filled in by the documents work)."""
+
+from __future__ import annotations
+
+from keyless.linter.documents import Document, register_kind
+
+
+class EnvDocument(Document):
+    kind = "env"
+
+
+register_kind("env", EnvDocument)

@@ -1,0 +1,220 @@
+"""`--output-format sarif`: SARIF 2.1.0 for GitHub code scanning and other SARIF consumers.
+
+- `tool.driver.rules` lists every registered rule (sorted by code), so `ruleIndex` is stable.
+- Locations are repo-relative URIs against `%SRCROOT%` (declared in `originalUriBaseIds`);
+  columns are Unicode code points (`columnKind`), end column exclusive as in keyless.
+- `partialFingerprints["keyless/v1"]` is the finding's line-independent fingerprint;
+  `primaryLocationLineHash` is left to `upload-sarif`, which computes it from the checkout.
+- `fixes` only for safe/unsafe fixes with concrete edits (display-only edits may not even parse).
+- File errors become `invocations[0].toolExecutionNotifications`.
+- No snippets, ever: a region is only line/column numbers.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path, PurePosixPath, PureWindowsPath
+from typing import TYPE_CHECKING, Any
+from urllib.parse import quote
+
+from keyless.linter.finding import Applicability, Category
+from keyless.linter.report import Report
+from keyless.linter.report._common import (
+    HEADING_RE,
+    TOOL_NAME,
+    docs_base_url,
+    is_pseudo_path,
+    dump_json,
+    rule_cwes,
+    rule_description,
+    rule_precision,
+    rule_url,
+    tool_version,
+)
+
+if TYPE_CHECKING:
+    from keyless.linter.finding import Finding, Span
+    from keyless.linter.rule import Rule
+
+SARIF_SCHEMA = "https://docs.oasis-open.org/sarif/sarif/v2.1.0/errata01/os/schemas/sarif-schema-2.1.0.json"
+SRCROOT = "%SRCROOT%"
+FINGERPRINT_KEY = "keyless/v1"
+# GitHub code scanning rejects a run with more results than this (and keeps the top 5,000).
+MAX_RESULTS = 25_000
+
+
+def _root_uri(root: str) -> str:
+    uri = Path(os.path.abspath(root)).as_uri()
+    return uri if uri.endswith("/") else uri + "/"
+
+
+_ABSOLUTE = re.compile(r"^(/|\\\\|[A-Za-z]:[\\/])")
+
+
+def _artifact_location(path: str) -> dict[str, Any]:
+    if _ABSOLUTE.match(path):
+        # Outside the scan root (should not happen): an absolute file URI, no base.
+        p = PurePosixPath(path) if path.startswith("/") else PureWindowsPath(path)
+        return {"uri": p.as_uri()}
+    return {"uri": quote(path, safe="/"), "uriBaseId": SRCROOT}
+
+
+def _region(span: "Span") -> dict[str, int]:
+    start_line = max(span.start.line, 1)
+    start_col = max(span.start.column, 1)
+    end_line = max(span.end.line, start_line)
+    end_col = max(span.end.column, 1)
+    if end_line == start_line:
+        end_col = max(end_col, start_col)
+    return {"startLine": start_line, "startColumn": start_col, "endLine": end_line, "endColumn": end_col}
+
+
+def _help_text(markdown: str) -> str:
+    """The docstring as plain text: headings lose their `#` marks (not comments in code blocks)."""
+    lines = []
+    in_code = False
+    for line in markdown.splitlines():
+        if line.lstrip().startswith("```"):
+            in_code = not in_code
+        m = None if in_code else HEADING_RE.match(line)
+        lines.append(m.group(1) if m else line)
+    return "\n".join(lines).strip()
+
+
+def _tags(category: Category, cwes: tuple[int, ...]) -> list[str]:
+    return ["security", *(f"external/cwe/cwe-{c}" for c in cwes), category.value]
+
+
+def _descriptor(rule: "type[Rule]") -> dict[str, Any]:
+    docs = rule.docs()
+    desc: dict[str, Any] = {
+        "id": rule.code,
+        "name": rule.name,
+        "shortDescription": {"text": rule.message},
+        "fullDescription": {"text": rule_description(rule)},
+        "help": {"text": _help_text(docs) or rule.message, "markdown": docs or rule.message},
+        "defaultConfiguration": {"level": rule.severity.sarif_level},
+        "properties": {
+            "tags": _tags(rule.category, rule_cwes(rule, rule.category)),
+            "precision": rule_precision(rule, rule.category),
+            "security-severity": rule.severity.security_severity,
+        },
+    }
+    url = rule_url(rule.code)
+    if url:
+        desc["helpUri"] = url
+    return desc
+
+
+def _unknown_descriptor(f: "Finding") -> dict[str, Any]:
+    """A finding whose rule is not in the registry (e.g. from a plugin not loaded now)."""
+    return {
+        "id": f.code,
+        "name": f.name,
+        "shortDescription": {"text": f.name},
+        "defaultConfiguration": {"level": f.severity.sarif_level},
+        "properties": {
+            "tags": _tags(f.category, rule_cwes(None, f.category)),
+            "precision": rule_precision(None, f.category),
+            "security-severity": f.severity.security_severity,
+        },
+    }
+
+
+def _fixes(f: "Finding") -> list[dict[str, Any]]:
+    fix = f.fix
+    if fix is None or not fix.edits or fix.applicability is Applicability.DISPLAY_ONLY:
+        return []
+    replacements = []
+    for e in fix.edits:
+        r = {"deletedRegion": _region(e.span), "insertedContent": {"text": e.content}}
+        if r not in replacements:  # SARIF requires unique items
+            replacements.append(r)
+    return [
+        {
+            "description": {"text": fix.message},
+            "artifactChanges": [{"artifactLocation": _artifact_location(f.path), "replacements": replacements}],
+            "properties": {"applicability": fix.applicability.value},
+        }
+    ]
+
+
+def _result(f: "Finding", rule_index: int) -> dict[str, Any]:
+    result: dict[str, Any] = {
+        "ruleId": f.code,
+        "ruleIndex": rule_index,
+        "level": f.severity.sarif_level,
+        "message": {"text": f.message},
+        "locations": [
+            {"physicalLocation": {"artifactLocation": _artifact_location(f.path), "region": _region(f.span)}}
+        ],
+        "partialFingerprints": {FINGERPRINT_KEY: f.fingerprint},
+        "properties": {"severity": f.severity.value, "category": f.category.value},
+    }
+    fixes = _fixes(f)
+    if fixes:
+        result["fixes"] = fixes
+    return result
+
+
+def _notification(message: str, level: str, path: str | None = None, line: int | None = None) -> dict[str, Any]:
+    n: dict[str, Any] = {"level": level, "message": {"text": message}}
+    if path and not is_pseudo_path(path):
+        phys: dict[str, Any] = {"artifactLocation": _artifact_location(path)}
+        if line and line >= 1:
+            phys["region"] = {"startLine": line}
+        n["locations"] = [{"physicalLocation": phys}]
+    return n
+
+
+def to_sarif(report: Report) -> dict[str, Any]:
+    rules: list[dict[str, Any]] = [_descriptor(r) for r in report.registry]
+    index = {r["id"]: i for i, r in enumerate(rules)}
+
+    findings = list(report.findings)
+    notifications = [
+        _notification(e.message, "warning" if e.level == "warning" else "error", e.path, e.line)
+        for e in report.errors
+    ]
+    if len(findings) > MAX_RESULTS:
+        keep = sorted(range(len(findings)), key=lambda i: (-findings[i].severity.rank, i))[:MAX_RESULTS]
+        dropped = len(findings) - MAX_RESULTS
+        findings = [findings[i] for i in sorted(keep)]
+        notifications.append(
+            _notification(
+                f"{dropped} lower-severity results were left out: code scanning accepts at most "
+                f"{MAX_RESULTS} results per run. Use another output format to see all of them.",
+                "warning",
+            )
+        )
+
+    results = []
+    for f in findings:
+        if f.code not in index:
+            index[f.code] = len(rules)
+            rules.append(_unknown_descriptor(f))
+        results.append(_result(f, index[f.code]))
+
+    driver: dict[str, Any] = {"name": TOOL_NAME, "version": tool_version(), "semanticVersion": tool_version()}
+    info = docs_base_url()
+    if info:
+        driver["informationUri"] = info
+    driver["rules"] = rules
+
+    invocation: dict[str, Any] = {"executionSuccessful": True}
+    if notifications:
+        invocation["toolExecutionNotifications"] = notifications
+
+    run = {
+        "tool": {"driver": driver},
+        "invocations": [invocation],
+        "originalUriBaseIds": {SRCROOT: {"uri": _root_uri(report.root)}},
+        "columnKind": "unicodeCodePoints",
+        "results": results,
+    }
+    return {"$schema": SARIF_SCHEMA, "version": "2.1.0", "runs": [run]}
+
+
+def render(report: Report) -> str:
+    return dump_json(to_sarif(report), compact=True)

@@ -27,7 +27,8 @@ def fixture_files():
         d = os.path.join(FIXTURES, code)
         if not re.fullmatch(r"KL\d{3}", code) or not os.path.isdir(d):
             continue
-        for root, _, files in os.walk(d):
+        for root, dirs, files in os.walk(d):
+            dirs[:] = [x for x in dirs if not x.startswith("project")]  # checked as whole projects
             for name in sorted(files):
                 if name.endswith(".expect"):
                     continue
@@ -87,3 +88,46 @@ def test_every_rule_has_bad_and_good_fixtures():
         if not any(n.startswith("bad") for n in names) or not any(n.startswith("good") for n in names):
             missing.append(cls.code)
     assert not missing, f"rules without bad*/good* fixtures: {missing}"
+
+
+def project_dirs():
+    out = []
+    if not os.path.isdir(FIXTURES):
+        return out
+    for code in sorted(os.listdir(FIXTURES)):
+        d = os.path.join(FIXTURES, code)
+        if re.fullmatch(r"KL\d{3}", code) and os.path.isdir(d):
+            out += [(code, os.path.join(d, p)) for p in sorted(os.listdir(d))
+                    if p.startswith("project") and os.path.isdir(os.path.join(d, p))]
+    return out
+
+
+@pytest.mark.parametrize("code,project", project_dirs(), ids=lambda v: os.path.relpath(v, FIXTURES) if isinstance(v, str) and os.sep in v else v)
+def test_fixture_project(code, project):
+    """A `project*` directory is linted as one repository, so project-wide rules (apps linked
+    across files) see every file; annotations in all its files are checked together."""
+    from keyless.linter.config import Config
+    from keyless.linter.documents import decode
+    from keyless.linter.engine import Settings, lint_paths, resolve_selection
+
+    registry = load_registry()
+    want: set[tuple[str, int, str]] = set()
+    quiet: set[tuple[str, int, str]] = set()
+    for root, _, files in os.walk(project):
+        for name in files:
+            if name.endswith(".expect"):
+                continue
+            path = os.path.join(root, name)
+            rel = os.path.relpath(path, project).replace(os.sep, "/")
+            text, _ = decode(open(path, "rb").read())
+            w, q = expectations(path, text)
+            want |= {(rel, line, c) for line, c in w}
+            quiet |= {(rel, line, c) for line, c in q}
+    codes_in_play = sorted({code} | {c for *_, c in want | quiet if registry.get(c) is not None})
+    settings = Settings(root=project, select=resolve_selection(registry, codes_in_play))
+    cfg = Config(root=project)
+    res = lint_paths([project], cfg, settings, excludes=[], jobs=1)
+    found = {(f.path, f.span.start.line, f.code) for f in res.findings}
+    assert not (want - found), f"expected findings not reported: {sorted(want - found)}; got {sorted(found)}"
+    assert not (found - want), f"unexpected findings: {sorted(found - want)}"
+    assert not (quiet & found)

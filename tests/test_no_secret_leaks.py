@@ -1,0 +1,129 @@
+"""Secrets stay secret: plant unique secrets in every file kind, produce every artifact keyless
+writes (each output format, -o files, the cache, a baseline, --diff, error messages), and grep
+all of it for any 8-character piece of any planted secret."""
+
+from __future__ import annotations
+
+import json
+import os
+
+import pytest
+
+import keygen
+from conftest import SHARED, write
+
+
+def planted(seed: str) -> dict[str, str]:
+    return {
+        "storage": keygen.identifiable("+ASt", seed=f"{seed}-st"),
+        "storage_legacy": keygen.legacy_b64(64, seed=f"{seed}-stl"),
+        "servicebus": keygen.identifiable("+ASb", seed=f"{seed}-sb"),
+        "cosmos": keygen.identifiable("ACDb", seed=f"{seed}-cos"),
+        "redis": keygen.identifiable("AzCa", seed=f"{seed}-redis"),
+        "aad": keygen.aad_secret(seed=f"{seed}-aad"),
+        "openai": keygen.cask("ACOG", "AAAB", seed=f"{seed}-oai"),
+        "sas": keygen.sas_sig(seed=f"{seed}-sas"),
+        "sqlpwd": "Zq7!" + keygen.password(seed=f"{seed}-sql"),
+        "acr": keygen.identifiable("+ACR", seed=f"{seed}-acr"),
+        "pat": keygen.ado_pat(seed=f"{seed}-pat"),
+    }
+
+
+def make_repo(root, s: dict[str, str]) -> None:
+    write(root, "app/settings.py",
+          f'STORAGE = "DefaultEndpointsProtocol=https;AccountName=leakacct;AccountKey={s["storage"]};EndpointSuffix=core.windows.net"\n'
+          f'client_secret = "{s["aad"]}"\n'
+          'from azure.storage.blob import BlobServiceClient\n'
+          'svc = BlobServiceClient.from_connection_string(STORAGE)\n')
+    write(root, "deploy/app.yaml",
+          "properties:\n  configuration:\n    secrets:\n"
+          f"      - name: sb\n        value: Endpoint=sb://leakns.servicebus.windows.net/;SharedAccessKeyName=RootManageSharedAccessKey;SharedAccessKey={s['servicebus']}\n")
+    write(root, "infra/main.json", json.dumps({
+        "$schema": "https://schema.management.azure.com/schemas/2019-04-01/deploymentTemplate.json#",
+        "contentVersion": "1.0.0.0",
+        "resources": [{"type": "Microsoft.Web/sites", "name": "leak", "apiVersion": "2023-01-01",
+                       "properties": {"siteConfig": {"appSettings": [
+                           {"name": "COSMOS", "value": f"AccountEndpoint=https://leakdb.documents.azure.com:443/;AccountKey={s['cosmos']};"}]}}}],
+    }, indent=2))
+    write(root, "infra/main.tf",
+          'resource "azurerm_linux_web_app" "leak" {\n  app_settings = {\n'
+          f'    REDIS = "leakcache.redis.cache.windows.net:6380,password={s["redis"]},ssl=True,abortConnect=False"\n'
+          '  }\n}\n')
+    write(root, ".env",
+          f"AZURE_OPENAI_API_KEY={s['openai']}\n"
+          f"SQL=Server=tcp:leaksql.database.windows.net,1433;Initial Catalog=db;User ID=app;Password={s['sqlpwd']};Encrypt=True\n")
+    write(root, "docs/howto.md",
+          f"Download: https://leakacct.blob.core.windows.net/c/f.txt?sv=2022-11-02&sp=rw&se=2030-01-01T00:00:00Z&sr=b&sig={s['sas']}\n")
+    write(root, "Dockerfile", f"RUN docker login leakacr.azurecr.io -u leakacr -p {s['acr']}\n")
+    write(root, "scripts/ci.sh", f"export AZURE_DEVOPS_EXT_PAT={s['pat']}\n")
+    write(root, "legacy.env", f"AZURE_STORAGE_ACCOUNT=leakacct\nAZURE_STORAGE_KEY={s['storage_legacy']}\n")
+    write(root, "broken.json", '{"AccountKey": "' + s["storage"] + '",,}\n')  # parse error + secret
+
+
+def pieces(secret: str, n: int = 8) -> set[str]:
+    return {secret[i:i + n] for i in range(0, max(1, len(secret) - n + 1))}
+
+
+def test_no_artifact_contains_a_secret(run_cli, tmp_path):
+    s = planted("leak")
+    repo = tmp_path / "repo"
+    make_repo(repo, s)
+    art = tmp_path / "artifacts"
+    art.mkdir()
+    cache = tmp_path / "cache"
+    outputs = {}
+    for fmt in ("text", "json", "sarif", "github", "azure", "junit", "gitlab"):
+        rc, out, err = run_cli("check", ".", "--output-format", fmt, "--cache-dir", str(cache), cwd=repo)
+        assert rc == 1, (fmt, out, err)
+        outputs[f"stdout.{fmt}"] = out + err
+        rc, out, err = run_cli("check", ".", "--output-format", fmt, "-o", str(art / f"report.{fmt}"),
+                               "--statistics", cwd=repo)
+        outputs[f"stderr.{fmt}"] = out + err
+    rc, out, err = run_cli("check", ".", "--diff", "--unsafe-fixes", "--no-cache", cwd=repo)
+    outputs["diff"] = out + err
+    rc, out, err = run_cli("check", "--stdin-filename", "app/settings.py", "-", "--output-format", "json",
+                           input=(repo / "app/settings.py").read_text(), cwd=repo)
+    outputs["stdin"] = out + err
+    rc, out, err = run_cli("baseline", "write", ".", "-o", str(art / "baseline.json"), cwd=repo)
+    outputs["baseline-cli"] = out + err
+    for root, _, files in os.walk(tmp_path):
+        if str(root).startswith(str(repo)):
+            continue
+        for name in files:
+            with open(os.path.join(root, name), encoding="utf-8", errors="replace") as fh:
+                outputs[os.path.join(root, name)] = fh.read()
+    assert any(k.startswith(str(cache)) for k in outputs), "the cache was not written"
+
+    # Every planted secret is really detected (otherwise this test proves nothing)...
+    data = json.loads(outputs["stdout.json"].split("\n}\n")[0] + "\n}")
+    flagged_files = {f["path"] for f in data["findings"] if f["category"] == "secret"}
+    for path in ("app/settings.py", "deploy/app.yaml", "infra/main.json", "infra/main.tf", ".env",
+                 "docs/howto.md", "Dockerfile", "scripts/ci.sh", "legacy.env"):
+        assert path in flagged_files, f"no secret finding in {path}: {sorted(flagged_files)}"
+    # ...and no piece of any of them appears anywhere.
+    leaks = []
+    for where, text in outputs.items():
+        for name, secret in s.items():
+            hit = next((p for p in pieces(secret) if p in text), None)
+            if hit:
+                leaks.append((os.path.basename(where), name, hit))
+    assert not leaks, f"secret material in outputs: {leaks[:10]}"
+
+
+def test_sarif_of_the_demo_validates_against_the_schema(run_cli):
+    jsonschema = pytest.importorskip("jsonschema")
+    from conftest import ROOT
+
+    rc, out, err = run_cli("check", "fixtures/demo", "--output-format", "sarif", cwd=ROOT)
+    log = json.loads(out)
+    schema = json.load(open(os.path.join(SHARED, "schemas", "sarif-schema-2.1.0.json")))
+    validator = jsonschema.Draft4Validator(schema, format_checker=jsonschema.FormatChecker())
+    errors = list(validator.iter_errors(log))
+    assert not errors, errors[0].message
+    results = log["runs"][0]["results"]
+    assert results and all(r["locations"][0]["physicalLocation"]["artifactLocation"]["uri"].startswith("fixtures/demo/")
+                           for r in results)
+    rules = log["runs"][0]["tool"]["driver"]["rules"]
+    cats = {"secret", "key-auth", "missing-identity", "broad-role", "ambiguous-identity"}
+    for rule in rules:
+        assert len(cats & set(rule["properties"]["tags"])) == 1, rule["id"]

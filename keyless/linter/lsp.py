@@ -162,13 +162,17 @@ def comment_style(doc: Document) -> tuple[str, str] | None:
 def _python_line_free(text: str, line: int) -> bool:
     """True when a comment line can go right before `line` without changing the program: the line
     is not inside a multi-line string and does not continue a backslash-continued line."""
+    prev = None
     try:
         for tok in tokenize.generate_tokens(io.StringIO(text).readline):
             if tok.start[0] >= line:
-                return True
+                # A logical line ended (NEWLINE), or a line break inside brackets (NL): free.
+                # Anything else means `line` continues the previous one with a backslash.
+                return prev in (None, tokenize.NEWLINE, tokenize.NL, tokenize.INDENT, tokenize.DEDENT)
             if tok.type not in (tokenize.NL, tokenize.NEWLINE, tokenize.COMMENT) and tok.end[0] >= line:
-                return False  # a token (string, f-string part, backslash-joined line) spans into `line`
-    except (tokenize.TokenError, SyntaxError, IndentationError):
+                return False  # a token (string, f-string part) spans into `line`
+            prev = tok.type
+    except (tokenize.TokenError, SyntaxError):
         return False  # we cannot tell (e.g. an unclosed triple-quoted string above): do not guess
     return True
 
@@ -376,7 +380,10 @@ class KeylessServer(LanguageServer):
             relpath = uri.rsplit("/", 1)[-1].rsplit(":", 1)[-1] or "untitled"
             kind = LANGUAGE_KINDS.get(language_id or "")
         doc = make_document(path or os.path.join(settings.root, relpath), relpath, text, kind=kind)
-        findings = finish([lint_document(doc, settings, rule_set())], settings).findings
+        if len(text) > settings.max_file_size:  # as `check` does: over the size cap, not linted
+            findings: list[Finding] = []
+        else:
+            findings = finish([lint_document(doc, settings, rule_set())], settings).findings
         if entry.baseline is not None:
             findings = entry.baseline.filter(findings)[0]
         linted = Linted(uri, version, doc, settings, findings, units, entry.error)
@@ -485,7 +492,11 @@ class KeylessServer(LanguageServer):
         def relint(d: Document) -> list[Finding]:
             return finish([lint_document(d, settings, rs)], settings).findings
 
-        outcome = fix_document(linted.doc, relint, unsafe=False, rules_by_code={r.code: r for r in rs.rules})
+        try:
+            outcome = fix_document(linted.doc, relint, unsafe=False, rules_by_code={r.code: r for r in rs.rules})
+        except Exception:  # e.g. a rule returning overlapping edits: offer nothing rather than fail
+            log.exception("fix all failed")
+            return []
         return text_edits(linted.doc.text, outcome.text, linted.positions)
 
 

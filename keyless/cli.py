@@ -31,6 +31,11 @@ def _split(values: tuple[str, ...]) -> list[str]:
 @click.version_option(__version__, prog_name="keyless")
 def main() -> None:
     """keyless: find leaked Azure credentials and key-based auth; propose the managed-identity fix."""
+    for stream in (sys.stdout, sys.stderr):  # redacted values use "…": never crash on a C locale
+        try:
+            stream.reconfigure(errors="backslashreplace")
+        except (AttributeError, ValueError):
+            pass
 
 
 @main.command()

@@ -337,7 +337,7 @@ def _emit(res: RunResult, cfg, fmt: str, opts, settings, *, fixed: int = 0, docs
     report = Report(
         findings=res.findings,
         errors=[FileError(p, m, line) for p, m, line in res.errors]
-        + [FileError(p, f"{m} (only secret-scanned)", line) for p, m, line in res.warnings],
+        + [FileError(p, f"{m} (only secret-scanned)", line, level="warning") for p, m, line in res.warnings],
         notes=[] if opts.quiet else res.notes,
         registry=load_registry(),
         files_scanned=res.files_scanned,

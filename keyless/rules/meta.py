@@ -39,6 +39,7 @@ class SuppressionWithoutReason(Rule):
     severity = Severity.MEDIUM
     message = "Suppression comment has no reason; it suppresses nothing until one is written"
     keywords = ("keyless:",)
+    cwe = ()  # not a credential weakness: no CWE tag in SARIF
 
     def check(self, doc):
         for d in parse_directives(doc.text):
@@ -77,6 +78,7 @@ class UnknownSuppressionCode(Rule):
     severity = Severity.MEDIUM
     message = "Suppression names an unknown rule code"
     keywords = ("keyless:",)
+    cwe = ()  # not a credential weakness: no CWE tag in SARIF
 
     def check(self, doc):
         reg = load_registry()

@@ -153,6 +153,10 @@ class Document:
     def locate(self, path: tuple) -> Span | None:
         return None
 
+    def locate_key(self, path: tuple) -> Span | None:
+        """Span of the mapping key at `path` (list items: same as locate)."""
+        return None
+
 
 class TextDocument(Document):
     kind = "text"

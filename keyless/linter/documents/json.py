@@ -238,9 +238,10 @@ def walk_positions(root: tuple | None, path: tuple) -> tuple | None:
     for part in path:
         children = entry[4]
         if isinstance(children, dict):
-            if not isinstance(part, str):
+            try:
+                entry = children.get(part)  # YAML keys may be ints / bools, not only str
+            except TypeError:  # unhashable path part
                 return None
-            entry = children.get(part)
             if entry is None:
                 return None
         elif isinstance(children, list):

@@ -1,12 +1,338 @@
-"""yaml documents (placeholder: values/locate are filled in by the documents work)."""
+"""YAML documents (Azure Container Apps / Container Instances YAML, Kubernetes, compose, pipelines).
+
+Safe by construction: only PyYAML's *parser* is used (`yaml.parse` with `CSafeLoader` when
+libyaml is available, else `SafeLoader`); no PyYAML constructor or composer runs. The event stream
+is composed here, iteratively (PyYAML's composer is recursive: the C one segfaults on 100,000
+nested `[`, the Python one raises RecursionError), into plain data plus a position tree.
+
+Values follow `yaml.safe_load` (YAML 1.1 SafeConstructor) semantics, with these deliberate
+differences (the contract is plain, JSON-serialisable data):
+
+* timestamps (`2024-01-01`, `!!timestamp`) and `!!binary` stay strings (their source text);
+* unknown tags (`!Ref`, `!!python/...`) are ignored: the node is built as if untagged (strings,
+  lists, dicts), never rejected and never executed;
+* `!!set` gives a dict with None values, `!!omap` / `!!pairs` a list of one-key dicts;
+* an explicit tag that cannot convert (`!!int abc`) keeps the string.
+
+As in safe_load, plain `on`/`yes`/`off` resolve to booleans (also as mapping keys: a GitHub
+workflow's `on:` key is `True`), `<<` merge keys are applied (explicit keys win, earlier merge
+sources win over later ones) and an alias is the *same object* as its anchor.
+
+Hostile input: alias expansion is metered (nodes reachable through aliases, counted as if
+expanded); past MAX_ALIAS_EXPANSION the document is a ParseError ("billion laughs"). A recursive
+alias (an alias to an anchor still being built) and nesting beyond MAX_DEPTH are ParseErrors.
+
+Positions come from the events' marks as character offsets (`mark.index`), converted through
+`doc.lines`, so they agree with LineIndex even where YAML's own line counting differs (NEL,
+U+2028). Block collections end at their last child (not at the next token); flow collections at
+their closing bracket.
+"""
 
 from __future__ import annotations
 
-from keyless.linter.documents import Document, register_kind
+from typing import Any
+
+from keyless.linter.documents import Document, ParseError, register_kind
+from keyless.linter.documents.json import gc_paused, walk_positions
+from keyless.linter.finding import Span
+
+MAX_DEPTH = 1000
+MAX_ALIAS_EXPANSION = 1_000_000
+
+_TAG = "tag:yaml.org,2002:"
+_MISSING = object()
+_MERGE = object()  # pending-key marker for `<<`
+
+
+class _Composer:
+    """Builds values and positions from a PyYAML event stream, without recursion."""
+
+    def __init__(self, yaml_module):
+        self.yaml = yaml_module
+        from yaml.constructor import SafeConstructor
+        from yaml.nodes import ScalarNode
+        from yaml.resolver import Resolver
+
+        self._resolvers = Resolver.yaml_implicit_resolvers
+        self._constructor = SafeConstructor()
+        self._scalar_node = ScalarNode
+        self._plain_cache: dict[str, Any] = {}
+
+    # ---- scalars ------------------------------------------------------------------------------
+    def scalar(self, ev) -> Any:
+        tag = ev.tag
+        value = ev.value
+        if tag is None or tag == "!":
+            if not ev.implicit[0]:  # quoted / block scalar, or `!` non-specific tag
+                return value
+            cached = self._plain_cache.get(value, _MISSING)
+            if cached is not _MISSING:
+                return cached
+            resolved = self._resolve_plain(value)
+            if len(self._plain_cache) < 50_000:
+                self._plain_cache[value] = resolved
+            return resolved
+        return self._construct(tag, value)
+
+    def _resolve_plain(self, value: str) -> Any:
+        resolvers = self._resolvers.get(value[0] if value else "", ())
+        wildcard = self._resolvers.get(None, ())
+        for tag, regexp in (*resolvers, *wildcard):
+            if regexp.match(value):
+                return self._construct(tag, value)
+        return value
+
+    def _construct(self, tag: str, value: str) -> Any:
+        if not tag.startswith(_TAG):
+            return value
+        kind = tag[len(_TAG):]
+        try:
+            if kind == "null":
+                return None
+            if kind == "bool":
+                return self._constructor.bool_values[value.lower()]
+            if kind == "int":
+                return self._constructor.construct_yaml_int(self._scalar_node(tag, value))
+            if kind == "float":
+                return self._constructor.construct_yaml_float(self._scalar_node(tag, value))
+            if kind == "merge":
+                return _MERGE
+        except (ValueError, KeyError, IndexError, TypeError):
+            return value
+        return value  # str, timestamp, binary, value, custom
+
+    # ---- documents ----------------------------------------------------------------------------
+    def compose(self, events) -> tuple[list[Any], list[tuple]]:
+        y = self.yaml
+        ScalarEvent, AliasEvent = y.ScalarEvent, y.AliasEvent
+        MappingStartEvent, MappingEndEvent = y.MappingStartEvent, y.MappingEndEvent
+        SequenceStartEvent, SequenceEndEvent = y.SequenceStartEvent, y.SequenceEndEvent
+        DocumentStartEvent, DocumentEndEvent = y.DocumentStartEvent, y.DocumentEndEvent
+
+        values: list[Any] = []
+        positions: list[tuple] = []
+        anchors: dict[str, tuple] = {}  # name -> (value, children, size)
+        open_anchors: set[str] = set()
+        expanded = 0
+        # Frame: [container, children, start, anchor, is_map, pending_key, merges, size, last_end,
+        #         flow]
+        stack: list[list] = []
+        root: tuple | None = None
+
+        for ev in events:
+            cls = type(ev)
+            if cls is ScalarEvent:
+                value = self.scalar(ev)
+                start, end = ev.start_mark.index, ev.end_mark.index
+                children = None
+                size = 1
+                if value is _MERGE and not (stack and stack[-1][4] and stack[-1][5] is _MISSING):
+                    value = "<<"  # only a plain `<<` *key* merges
+                if ev.anchor is not None:
+                    anchors[ev.anchor] = ("<<" if value is _MERGE else value, None, 1)
+            elif cls is MappingStartEvent or cls is SequenceStartEvent:
+                if len(stack) >= MAX_DEPTH:
+                    raise ParseError(f"YAML nested deeper than {MAX_DEPTH} levels",
+                                     ev.start_mark.line + 1)
+                is_map = cls is MappingStartEvent
+                if ev.anchor is not None:
+                    open_anchors.add(ev.anchor)
+                stack.append([{} if is_map else [], {} if is_map else [], ev.start_mark.index,
+                              ev.anchor, is_map, _MISSING, None, 1, ev.start_mark.index,
+                              bool(ev.flow_style)])
+                continue
+            elif cls is MappingEndEvent or cls is SequenceEndEvent:
+                frame = stack.pop()
+                value, children, start, anchor, is_map, _, merges, size, last_end, flow = frame
+                end = ev.end_mark.index if flow or last_end == start else last_end
+                if merges:
+                    value, children = _apply_merges(value, children, merges)
+                if anchor is not None:
+                    open_anchors.discard(anchor)
+                    anchors[anchor] = (value, children, size)
+            elif cls is AliasEvent:
+                name = ev.anchor
+                target = anchors.get(name)
+                if target is None:
+                    line = ev.start_mark.line + 1
+                    if name in open_anchors:
+                        raise ParseError(f"recursive YAML alias *{name}", line)
+                    raise ParseError(f"undefined YAML alias *{name}", line)
+                value, children, size = target
+                expanded += size
+                if expanded > MAX_ALIAS_EXPANSION:
+                    raise ParseError("YAML alias expansion too large", ev.start_mark.line + 1)
+                start, end = ev.start_mark.index, ev.end_mark.index
+            elif cls is DocumentStartEvent:
+                anchors = {}
+                open_anchors = set()
+                root = None
+                continue
+            elif cls is DocumentEndEvent:
+                if root is None:
+                    values.append(None)
+                    positions.append((ev.start_mark.index, ev.start_mark.index, None))
+                else:
+                    values.append(root[0])
+                    positions.append(root[1])
+                continue
+            else:  # stream start / end
+                continue
+
+            # ---- attach the finished node -----------------------------------------------------
+            if not stack:
+                root = (value, (start, end, children))
+                continue
+            frame = stack[-1]
+            frame[7] += size
+            frame[8] = end
+            if frame[4]:
+                pending = frame[5]
+                if pending is _MISSING:  # this node is a key
+                    if value is _MERGE:
+                        frame[5] = _MERGE
+                        continue
+                    if isinstance(value, (dict, list)):
+                        raise ParseError("unhashable YAML mapping key (a mapping or sequence)",
+                                         self._line(start))
+                    frame[5] = (value, start, end)
+                elif pending is _MERGE:
+                    frame[5] = _MISSING
+                    if frame[6] is None:
+                        frame[6] = []
+                    if isinstance(value, dict):
+                        frame[6].append((value, children))
+                    elif isinstance(value, list) and all(isinstance(v, dict) for v in value):
+                        # Earlier sources win: apply them last.
+                        for item, rec in reversed(list(zip(value, children))):
+                            frame[6].append((item, rec[2]))
+                    else:
+                        raise ParseError("YAML merge key `<<` needs a mapping or a list of mappings",
+                                         self._line(start))
+                else:
+                    key, ks, ke = pending
+                    frame[5] = _MISSING
+                    frame[0][key] = value
+                    frame[1][key] = (ks, ke, start, end, children)
+            else:
+                frame[0].append(value)
+                frame[1].append((start, end, children))
+        return values, positions
+
+    _line_index = None
+
+    def _line(self, offset: int) -> int | None:
+        return self._line_index.position(offset).line if self._line_index else None
+
+
+def _apply_merges(own: dict, own_kids: dict, merges: list) -> tuple[dict, dict]:
+    value: dict = {}
+    kids: dict = {}
+    for src, src_kids in merges:
+        value.update(src)
+        if src_kids:
+            kids.update(src_kids)
+    value.update(own)
+    kids.update(own_kids)
+    return value, kids
+
+
+# ---- subkinds --------------------------------------------------------------------------------
+
+def detect_yaml_subkind(name: str, value: Any) -> str:
+    lower = name.lower()
+    if not isinstance(value, dict):
+        return ""
+    typ = value.get("type")
+    typ = typ.lower() if isinstance(typ, str) else ""
+    props = value.get("properties")
+    props = props if isinstance(props, dict) else {}
+    if typ.startswith(("microsoft.app/containerapps", "microsoft.app/jobs")):
+        return "aca"
+    if typ.startswith("microsoft.containerinstance/containergroups"):
+        return "aci"
+    if "apiVersion" in value and "kind" in value:
+        return "k8s"
+    template = props.get("template")
+    if (isinstance(template, dict) and "containers" in template) or "configuration" in props:
+        return "aca"
+    if "containers" in props and "osType" in props:
+        return "aci"
+    if isinstance(value.get("services"), dict):
+        return "compose"
+    if any(k in value for k in ("jobs", "steps", "on", True, "trigger", "stages")):
+        return "pipeline"
+    base = lower.rsplit("/", 1)[-1]
+    if base.startswith(("docker-compose", "compose.")):
+        return "compose"
+    if base.startswith("azure-pipelines") or "/.github/workflows/" in "/" + lower:
+        return "pipeline"
+    return ""
 
 
 class YamlDocument(Document):
     kind = "yaml"
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self._values: list[Any] = []
+        self._positions: list[tuple] = []
+        self.subkinds: list[str] = []
+
+    def _parse(self) -> None:
+        import yaml
+
+        loader = getattr(yaml, "CSafeLoader", None) or yaml.SafeLoader
+        composer = _Composer(yaml)
+        composer._line_index = self.lines
+        try:
+            with gc_paused():
+                values, positions = composer.compose(yaml.parse(self.text, Loader=loader))
+        except yaml.MarkedYAMLError as exc:
+            mark = exc.problem_mark or exc.context_mark
+            line = self.lines.position(mark.index).line if mark is not None else None
+            problem = exc.problem or exc.context or "syntax error"
+            where = f" (line {line})" if line else ""
+            raise ParseError(f"invalid YAML: {problem}{where}", line) from None
+        except yaml.YAMLError as exc:  # ReaderError (control characters) and friends
+            pos = getattr(exc, "position", None)
+            line = self.lines.position(pos).line if isinstance(pos, int) else None
+            raise ParseError(f"invalid YAML: {str(exc).splitlines()[0][:200]}", line) from None
+        except UnicodeError:
+            raise ParseError("invalid YAML: text is not valid Unicode (undecodable bytes)") from None
+        except RecursionError:
+            raise ParseError("invalid YAML: nesting too deep") from None
+        self._values = values
+        self._positions = positions
+        self.subkinds = [detect_yaml_subkind(self.relpath or self.name, v) for v in values]
+        self.subkind = next((k for k in self.subkinds if k), "")
+
+    @property
+    def values(self) -> list[Any]:
+        self.ensure_parsed()
+        return self._values
+
+    def _entry(self, path: tuple) -> tuple | None:
+        if not path or not self.ensure_parsed():
+            return None
+        index = path[0]
+        if not isinstance(index, int) or isinstance(index, bool) or not 0 <= index < len(self._positions):
+            return None
+        return walk_positions(self._positions[index], tuple(path[1:]))
+
+    def _span(self, start: int, end: int) -> Span:
+        text = self.text
+        while end > start and text[end - 1] in " \t\r\n":
+            end -= 1
+        return self.lines.span(start, end)
+
+    def locate(self, path: tuple) -> Span | None:
+        entry = self._entry(path)
+        return None if entry is None else self._span(entry[2], entry[3])
+
+    def locate_key(self, path: tuple) -> Span | None:
+        entry = self._entry(path)
+        return None if entry is None else self._span(entry[0], entry[1])
 
 
 register_kind("yaml", YamlDocument)

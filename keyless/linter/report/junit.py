@@ -18,8 +18,13 @@ from keyless.linter.report._common import TOOL_NAME
 _NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
 
 
+def _visible(m: re.Match[str]) -> str:
+    o = ord(m.group(0))
+    return f"\\x{o:02x}" if o < 0x100 else f"\\u{o:04x}"
+
+
 def xml_text(s: str) -> str:
-    return _NOT_XML.sub(lambda m: f"\\x{ord(m.group(0)):02x}" if ord(m.group(0)) < 0x100 else f"\\u{ord(m.group(0)):04x}", s)
+    return _NOT_XML.sub(_visible, s)
 
 
 def _el(parent: ET.Element, tag: str, **attrs: object) -> ET.Element:

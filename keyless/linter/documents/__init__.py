@@ -233,14 +233,19 @@ def register_kind(kind: str, factory: Callable[..., Document]) -> None:
 def make_document(path: str, relpath: str, text: str, fmt: SourceFormat | None = None,
                   kind: str | None = None) -> Document:
     kind = kind or classify(relpath or os.path.basename(path))
-    if not _FACTORIES:
+    if not _KINDS_LOADED:
         _load_kinds()
     factory = _FACTORIES.get(kind, TextDocument)
     return factory(path, relpath, text, fmt)
 
 
+_KINDS_LOADED = False
+
+
 def _load_kinds() -> None:
-    # Imported lazily so a plain text scan never pays for yaml/hcl imports it does not need.
+    # The kind modules import their parsers (yaml, hcl2) lazily, so loading them all is cheap.
+    global _KINDS_LOADED
     from keyless.linter.documents import env, hcl, json as json_doc, python, yaml as yaml_doc  # noqa: F401
 
     register_kind("text", TextDocument)
+    _KINDS_LOADED = True

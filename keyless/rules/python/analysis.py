@@ -1,0 +1,1361 @@
+"""One `ast` pass per Python file, shared by every key-auth rule through `doc.memo`.
+
+The walker records imports, name bindings (per function scope), calls, attribute/subscript
+assignments and method calls; the resolver then answers "what does this name/expression refer to"
+the way Python does (import aliases, re-assigned names, the last binding before the use in the same
+scope, else the enclosing/module scope). Detection results are plain `Hit`s (node + message + fix
+metadata) and secret-free `Fact` data; rules only filter them by code.
+"""
+
+from __future__ import annotations
+
+import ast
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+from keyless.rules.python import catalog as C
+
+MEMO_KEY = "keyless.python.keyauth"
+_MAX_DEPTH = 6
+
+
+# ---- scopes & bindings -------------------------------------------------------------------------
+
+class Scope:
+    __slots__ = ("kind", "name", "parent", "bindings")
+
+    def __init__(self, kind: str, name: str, parent: "Scope | None"):
+        self.kind = kind  # module | function | class
+        self.name = name
+        self.parent = parent
+        self.bindings: dict[str, list[tuple[int, int, str, Any]]] = {}
+
+    def bind(self, name: str, node: ast.AST, how: str, value: Any) -> None:
+        self.bindings.setdefault(name, []).append((node.lineno, node.col_offset, how, value))
+
+
+@dataclass
+class Val:
+    """What an expression evaluates to, as far as a static reading can tell."""
+
+    kind: str  # str | env | config | token | call | dict | none | param | unknown
+    text: str | None = None  # static text (str): formatted parts become "{}" (or "<TOKEN>")
+    name: str | None = None  # env var / config key / identifier / callee qualname
+    node: ast.AST | None = None  # the expression the chain ended at
+    scope: Scope | None = None
+    hints: frozenset[str] = frozenset()  # identifiers and env names seen on the way
+
+
+@dataclass
+class Hit:
+    code: str
+    node: ast.AST
+    message: str
+    key: str
+    fix_kind: str  # "unsafe" | "display-only"
+    fix_message: str
+    fix_data: dict | None = None
+    fix_node: ast.AST | None = None  # the node a lazy fix rewrites (default: node)
+
+
+@dataclass
+class Analysis:
+    hits: list[Hit] = field(default_factory=list)
+    facts: list[tuple[str, dict, ast.AST]] = field(default_factory=list)
+    module: Scope | None = None
+    imports: list[ast.stmt] = field(default_factory=list)  # module-level Import/ImportFrom statements
+    tree: ast.Module | None = None
+
+    def by_code(self, code: str) -> list[Hit]:
+        return [h for h in self.hits if h.code == code]
+
+
+def get_analysis(doc) -> Analysis:
+    an = doc.memo.get(MEMO_KEY)
+    if an is None:
+        an = Analysis()
+        if doc.ensure_parsed() and getattr(doc, "tree", None) is not None:
+            try:
+                an = Analyzer(doc.tree, doc.lines.line_text).run()
+            except RecursionError:
+                an = Analysis()
+        doc.memo[MEMO_KEY] = an
+    return an
+
+
+def _pos(node: ast.AST) -> tuple[int, int]:
+    return (node.lineno, node.col_offset)
+
+
+def dotted(expr: ast.AST) -> str | None:
+    """Source-like text of a Name/Attribute chain (self.client.x), else None."""
+    parts = []
+    while isinstance(expr, ast.Attribute):
+        parts.append(expr.attr)
+        expr = expr.value
+    if isinstance(expr, ast.Name):
+        parts.append(expr.id)
+        return ".".join(reversed(parts))
+    return None
+
+
+def _kw(call: ast.Call, *names: str) -> ast.keyword | None:
+    for k in call.keywords:
+        if k.arg in names:
+            return k
+    return None
+
+
+def _arg(call: ast.Call, pos: int | None, *names: str) -> ast.expr | None:
+    k = _kw(call, *names)
+    if k is not None:
+        return k.value
+    if pos is not None and pos < len(call.args) and not any(isinstance(a, ast.Starred) for a in call.args[: pos + 1]):
+        return call.args[pos]
+    return None
+
+
+def _has_star_kwargs(call: ast.Call) -> bool:
+    return any(k.arg is None for k in call.keywords)
+
+
+_AZURE_WORDS = ("AZURE", "OPENAI", "COGNITIVE", "AOAI")
+
+
+def _named_azure(names) -> bool:
+    return any(w in n.upper() for n in names for w in _AZURE_WORDS)
+
+
+_LEAVES = frozenset({ast.Name, ast.Constant, ast.Load, ast.Store, ast.Del, str, int, float, complex, bytes, bool,
+                     type(None), type(...)} | {c for c in vars(ast).values() if isinstance(c, type) and
+                                               issubclass(c, (ast.operator, ast.unaryop, ast.cmpop, ast.boolop))})
+_CHILD_FIELDS: dict[type, tuple[str, ...]] = {}
+_SKIP_FIELDS = {"ctx", "op", "ops", "type_comment"}
+
+
+def _child_fields(t: type) -> tuple[str, ...]:
+    fields = tuple(f for f in t._fields if f not in _SKIP_FIELDS)
+    _CHILD_FIELDS[t] = fields
+    return fields
+
+
+# ---- the walker ---------------------------------------------------------------------------------
+
+class Analyzer:
+    def __init__(self, tree: ast.Module, line_text=None):
+        self.tree = tree
+        self.line_text = line_text
+        self.attr_values: dict[str, list[tuple[tuple[int, int], ast.expr, Scope]]] = {}
+        self.module = Scope("module", "", None)
+        self.calls: list[tuple[ast.Call, Scope]] = []
+        self.assigned: dict[int, tuple[str, Scope]] = {}  # id(value Call) -> (target text, scope)
+        self.method_calls: dict[tuple[int, str], list[str]] = {}  # (scope id or 0, receiver) -> methods
+        self.derived: dict[tuple[int, str], list[str]] = {}  # (scope id, receiver) -> derived receivers
+        self.sub_assign: dict[tuple[int, str], list[tuple[ast.expr, ast.expr]]] = {}  # x[k] = v
+        self.attr_assign: list[tuple[ast.Attribute, ast.expr, Scope]] = []
+        self.env_subscripts: list[tuple[ast.Subscript, Scope]] = []
+        self.class_fields: list[ast.AST] = []
+        self.star_modules: list[str] = []
+        self.imports: list[ast.stmt] = []
+        self.an = Analysis(module=self.module, tree=tree)
+        self._occ: dict[str, int] = {}
+        self._scope_of_node: dict[int, Scope] = {}
+
+    # -- pass 1: one walk over the tree --
+    def walk(self) -> None:
+        stack: list[tuple[ast.AST, Scope]] = [(self.tree, self.module)]
+        pop, push = stack.pop, stack.append
+        Call, Name, Attribute, Subscript = ast.Call, ast.Name, ast.Attribute, ast.Subscript
+        FuncTypes = (ast.FunctionDef, ast.AsyncFunctionDef)
+        while stack:
+            node, scope = pop()
+            t = type(node)
+            if t is Call:
+                self.calls.append((node, scope))
+                f = node.func
+                if type(f) is Attribute:
+                    recv = self._receiver(f.value)
+                    if recv is not None:
+                        k = (0 if "." in recv else id(scope), recv)
+                        self.method_calls.setdefault(k, []).append(f.attr)
+            elif t is Subscript:
+                sl = node.slice
+                if type(sl) is ast.Constant and type(sl.value) is str and type(node.ctx) is not ast.Del:
+                    self.env_subscripts.append((node, scope))
+            elif t is ast.Assign:
+                for tgt in node.targets:
+                    self._bind_target(tgt, node.value, scope, node)
+            elif t is ast.AnnAssign:
+                if node.value is not None:
+                    self._bind_target(node.target, node.value, scope, node)
+                if scope.kind == "class" and type(node.target) is Name:
+                    self.class_fields.append(node.target)
+            elif t is ast.NamedExpr:
+                scope.bind(node.target.id, node.target, "value", node.value)
+            elif t in FuncTypes or t is ast.Lambda:
+                if t is not ast.Lambda:
+                    scope.bind(node.name, node, "def", node)
+                    for d in node.decorator_list:
+                        push((d, scope))
+                    if node.returns is not None:
+                        push((node.returns, scope))
+                parent = scope
+                while parent.kind == "class":
+                    parent = parent.parent
+                name = node.name if t is not ast.Lambda else "<lambda>"
+                qual = f"{scope.name}.{name}" if scope.name else name
+                inner = Scope("function", qual, parent)
+                a = node.args
+                for d in a.defaults + [d for d in a.kw_defaults if d is not None]:
+                    push((d, scope))
+                for arg in a.posonlyargs + a.args + a.kwonlyargs + [x for x in (a.vararg, a.kwarg) if x]:
+                    inner.bind(arg.arg, arg, "param", arg)
+                body = node.body if t is not ast.Lambda else [node.body]
+                for child in reversed(body):
+                    push((child, inner))
+                continue
+            elif t is ast.ClassDef:
+                scope.bind(node.name, node, "def", node)
+                for d in node.decorator_list + node.bases + [k.value for k in node.keywords]:
+                    push((d, scope))
+                qual = f"{scope.name}.{node.name}" if scope.name else node.name
+                inner = Scope("class", qual, scope)
+                for child in reversed(node.body):
+                    push((child, inner))
+                continue
+            elif t is ast.Import:
+                for a in node.names:
+                    if a.asname:
+                        scope.bind(a.asname, node, "import", a.name)
+                    else:
+                        top = a.name.split(".", 1)[0]
+                        scope.bind(top, node, "import", top)
+                if scope is self.module:
+                    self.imports.append(node)
+            elif t is ast.ImportFrom:
+                mod = ("." * node.level) + (node.module or "")
+                for a in node.names:
+                    if a.name == "*":
+                        self.star_modules.append(mod)
+                    else:
+                        scope.bind(a.asname or a.name, node, "import", f"{mod}.{a.name}")
+                if scope is self.module:
+                    self.imports.append(node)
+            elif t is ast.With or t is ast.AsyncWith:
+                for item in node.items:
+                    if type(item.optional_vars) is Name:
+                        scope.bind(item.optional_vars.id, item.optional_vars, "value", item.context_expr)
+                        self._note_assign(item.context_expr, item.optional_vars.id, scope)
+            elif t is ast.For or t is ast.AsyncFor or t is ast.comprehension:
+                for n in ast.walk(node.target):
+                    if type(n) is Name:
+                        scope.bind(n.id, n, "loop", None)
+            elif t is ast.ExceptHandler:
+                if node.name:
+                    scope.bind(node.name, node, "loop", None)
+            # children (leaves such as Name, Constant and ctx/operator singletons are never pushed)
+            fields = _CHILD_FIELDS.get(t)
+            if fields is None:
+                fields = _child_fields(t)
+            for fname in fields:
+                v = getattr(node, fname, None)
+                if v is None:
+                    continue
+                if type(v) is list:
+                    for c in v:
+                        if c is not None and type(c) not in _LEAVES:
+                            push((c, scope))
+                elif type(v) not in _LEAVES:
+                    push((v, scope))
+
+    def _receiver(self, expr: ast.AST) -> str | None:
+        t = type(expr)
+        if t is ast.Name or t is ast.Attribute:
+            return dotted(expr)
+        if t is ast.Call and type(expr.func) is ast.Attribute:  # svc.get_blob_client(...).upload_blob()
+            return self._receiver(expr.func.value)
+        if t is ast.Await:
+            return self._receiver(expr.value)
+        return None
+
+    def _note_assign(self, value: ast.AST, target: str, scope: Scope) -> None:
+        while type(value) is ast.Await:
+            value = value.value
+        if type(value) is ast.Call:
+            self.assigned[id(value)] = (target, scope)
+            f = value.func
+            if type(f) is ast.Attribute:
+                recv = self._receiver(f.value)
+                if recv is not None:
+                    sk = 0 if "." in recv else id(scope)
+                    tk = 0 if "." in target else id(scope)
+                    self.derived.setdefault((sk, recv), []).append((tk, target))
+
+    def _bind_target(self, tgt: ast.AST, value: ast.AST, scope: Scope, stmt: ast.AST) -> None:
+        t = type(tgt)
+        if t is ast.Name:
+            scope.bind(tgt.id, tgt, "value", value)
+            self._note_assign(value, tgt.id, scope)
+        elif t is ast.Attribute:
+            self.attr_assign.append((tgt, value, scope))
+            d = dotted(tgt)
+            if d:
+                self._note_assign(value, d, scope)
+                self.attr_values.setdefault(d, []).append((_pos(tgt), value, scope))
+        elif t is ast.Subscript:
+            d = dotted(tgt.value)
+            if d:
+                k = (0 if "." in d else id(scope), d)
+                self.sub_assign.setdefault(k, []).append((tgt.slice, value))
+        elif t is ast.Tuple or t is ast.List:
+            for e in tgt.elts:
+                for n in ast.walk(e):
+                    if type(n) is ast.Name:
+                        scope.bind(n.id, n, "loop", None)
+
+    # -- resolution --
+    def lookup(self, name: str, scope: Scope, pos: tuple[int, int]):
+        s = scope
+        first = True
+        while s is not None:
+            if s.kind == "class" and not first:
+                s = s.parent
+                continue
+            lst = s.bindings.get(name)
+            if lst:
+                before = [b for b in lst if (b[0], b[1]) < pos]
+                b = before[-1] if before else lst[-1]
+                return b, s
+            first = False
+            s = s.parent
+        return None, None
+
+    def qualify(self, expr: ast.AST, scope: Scope, depth: int = 0) -> str | None:
+        if depth > _MAX_DEPTH:
+            return None
+        t = type(expr)
+        if t is ast.Name:
+            b, s = self.lookup(expr.id, scope, _pos(expr))
+            if b is None:
+                for mod in self.star_modules:
+                    q = f"{mod}.{expr.id}"
+                    if q in C.CLIENTS or q in C.KEY_CREDENTIALS or q in C.OPENAI_CLASSES:
+                        return q
+                    if mod in C.IDENTITY_PKGS:
+                        return q
+                return None
+            how, val = b[2], b[3]
+            if how == "import":
+                return val
+            if how == "value" and type(val) in (ast.Name, ast.Attribute):
+                return self.qualify(val, s, depth + 1)
+            return None
+        if t is ast.Attribute:
+            base = self.qualify(expr.value, scope, depth + 1)
+            return f"{base}.{expr.attr}" if base else None
+        return None
+
+    def resolve(self, expr: ast.AST, scope: Scope, depth: int = 0) -> tuple[ast.AST, Scope, str | None]:
+        """Follow names to the expression they are bound to. Returns (expr, scope, how)."""
+        how = None
+        while type(expr) is ast.Attribute and depth <= _MAX_DEPTH:
+            d = dotted(expr)
+            lst = self.attr_values.get(d) if d else None
+            if not lst or len({id(v) for _, v, _ in lst}) != 1:
+                break
+            _, expr, scope = lst[0]
+            how = "value"
+            depth += 1
+        while type(expr) is ast.Name and depth <= _MAX_DEPTH:
+            b, s = self.lookup(expr.id, scope, _pos(expr))
+            if b is None:
+                return expr, scope, "unbound"
+            how = b[2]
+            if how != "value":
+                return expr, s, how
+            expr, scope = b[3], s
+            depth += 1
+        while type(expr) is ast.Await:
+            expr = expr.value
+        return expr, scope, how
+
+    def env_name(self, expr: ast.AST, scope: Scope) -> str | None:
+        """os.environ["X"], os.environ.get("X"), os.getenv("X"), environ["X"] -> "X"."""
+        t = type(expr)
+        if t is ast.Subscript:
+            sl = expr.slice
+            if type(sl) is ast.Constant and type(sl.value) is str:
+                if self.qualify(expr.value, scope) == "os.environ":
+                    return sl.value
+        elif t is ast.Call and expr.args:
+            a0 = expr.args[0]
+            if type(a0) is ast.Constant and type(a0.value) is str:
+                q = self.qualify(expr.func, scope)
+                if q in ("os.getenv", "os.environ.get", "os.environ.setdefault", "os.environ.pop", "os.getenvb"):
+                    return a0.value
+        return None
+
+    def value(self, expr: ast.AST, scope: Scope, depth: int = 0) -> Val:
+        if depth > _MAX_DEPTH or expr is None:
+            return Val("unknown", node=expr, scope=scope)
+        t = type(expr)
+        if t is ast.Constant:
+            v = expr.value
+            if v is None:
+                return Val("none", node=expr, scope=scope)
+            if type(v) is str:
+                return Val("str", text=v, node=expr, scope=scope)
+            return Val("other", node=expr, scope=scope)
+        if t is ast.JoinedStr or t is ast.BinOp:
+            parts: list[str] = []
+            hints: set[str] = set()
+            self._flatten(expr, scope, depth, parts, hints)
+            return Val("str", text="".join(parts), node=expr, scope=scope, hints=frozenset(hints))
+        if t is ast.Name:
+            e2, s2, how = self.resolve(expr, scope, depth)
+            if e2 is expr or type(e2) is ast.Name and how != "value":
+                kind = {"param": "param", "import": "import"}.get(how or "", "unknown")
+                return Val(kind, name=expr.id, node=e2, scope=s2, hints=frozenset({expr.id}))
+            v = self.value(e2, s2, depth + 1)
+            v.hints = v.hints | {expr.id}
+            if v.name is None:
+                v.name = expr.id
+            return v
+        if t is ast.Await:
+            return self.value(expr.value, scope, depth + 1)
+        env = self.env_name(expr, scope)
+        if env is not None:
+            return Val("env", name=env, node=expr, scope=scope, hints=frozenset({env}))
+        if t is ast.Attribute:
+            if expr.attr == "token" or "token" in expr.attr.lower():
+                return Val("token", name=expr.attr, node=expr, scope=scope)
+            e2, s2, _ = self.resolve(expr, scope, depth)
+            if e2 is not expr:
+                v = self.value(e2, s2, depth + 1)
+                v.hints = v.hints | {expr.attr}
+                if v.name is None:
+                    v.name = expr.attr
+                return v
+            return Val("config", name=expr.attr, node=expr, scope=scope, hints=frozenset({expr.attr}))
+        if t is ast.Subscript:
+            sl = expr.slice
+            if type(sl) is ast.Constant and type(sl.value) is str:
+                return Val("config", name=sl.value, node=expr, scope=scope, hints=frozenset({sl.value}))
+            return Val("unknown", node=expr, scope=scope)
+        if t is ast.Call:
+            f = expr.func
+            fname = f.attr if type(f) is ast.Attribute else (f.id if type(f) is ast.Name else "")
+            if any(w in fname.lower() for w in ("token", "credential", "entra", "aad")):
+                return Val("token", name=fname, node=expr, scope=scope)
+            if fname in ("format", "strip", "rstrip", "lower", "replace") and type(f) is ast.Attribute:
+                inner = self.value(f.value, scope, depth + 1)
+                if inner.kind == "str":
+                    return Val("str", text=inner.text, node=expr, scope=scope, hints=inner.hints)
+                return inner
+            if fname in ("quote_plus", "quote", "str") and expr.args:
+                return self.value(expr.args[0], scope, depth + 1)
+            if fname in ("get", "getenv", "config", "env", "str", "get_secret_value") and expr.args:
+                a0 = expr.args[0]
+                if type(a0) is ast.Constant and type(a0.value) is str:
+                    return Val("config", name=a0.value, node=expr, scope=scope, hints=frozenset({a0.value}))
+            q = self.qualify(f, scope)
+            return Val("call", name=q or fname, node=expr, scope=scope, hints=frozenset({fname}))
+        if t is ast.Dict:
+            return Val("dict", node=expr, scope=scope)
+        if t is ast.IfExp:
+            a = self.value(expr.body, scope, depth + 1)
+            return a if a.kind not in ("none", "unknown") else self.value(expr.orelse, scope, depth + 1)
+        if t is ast.BoolOp:
+            for v in expr.values:
+                r = self.value(v, scope, depth + 1)
+                if r.kind not in ("none", "unknown"):
+                    return r
+        return Val("unknown", node=expr, scope=scope)
+
+    def _flatten(self, expr, scope, depth, parts, hints) -> None:
+        t = type(expr)
+        if t is ast.JoinedStr:
+            for v in expr.values:
+                if type(v) is ast.Constant:
+                    parts.append(str(v.value))
+                elif type(v) is ast.FormattedValue:
+                    self._flatten(v.value, scope, depth, parts, hints)
+            return
+        if t is ast.BinOp and type(expr.op) in (ast.Add, ast.Mod):
+            self._flatten(expr.left, scope, depth, parts, hints)
+            if type(expr.op) is ast.Add:
+                self._flatten(expr.right, scope, depth, parts, hints)
+            return
+        v = self.value(expr, scope, depth + 1)
+        hints.update(v.hints)
+        if v.name:
+            hints.add(v.name)
+        if v.kind == "str":
+            parts.append(v.text or "")
+        elif v.kind == "token" or any("token" in h.lower() for h in v.hints):
+            parts.append("<TOKEN>")
+        else:
+            ph = (v.name or next(iter(sorted(v.hints)), "") or "").replace("{", "").replace("}", "")
+            parts.append("{" + ph + "}")
+
+    # -- pass 2: detection over the recorded calls --
+    def run(self) -> Analysis:
+        self.walk()
+        an = self.an
+        an.imports = sorted(self.imports, key=_pos)
+        self.calls.sort(key=lambda cs: _pos(cs[0]))
+        self.key_consumers: dict[int, list[C.ClientInfo]] = {}
+        self.aio_consumed: set[int] = set()
+        self.no_entra_consumed: set[int] = set()
+        self.key_cred_calls: list[tuple[ast.Call, Scope, str]] = []
+        self.secret_arg_nodes: set[int] = set()
+        self.seen_nodes: set[int] = set()
+        self.openai_azure = None
+        for call, scope in self.calls:
+            q = self.qualify(call.func, scope)
+            if q is None:
+                if type(call.func) is ast.Attribute:
+                    self._http_session_call(call, scope)
+                continue
+            if q.startswith(C.NO_ENTRA_SDKS):
+                for a in list(call.args) + [k.value for k in call.keywords]:
+                    inner, _, _ = self.resolve(a, scope)
+                    self.no_entra_consumed.add(id(inner))
+                continue
+            self._dispatch(call, scope, q)
+        self._finish_key_credentials()
+        self._openai_module_config()
+        self._client_secret_env()
+        an.hits.sort(key=lambda h: (_pos(h.node), h.code))
+        return an
+
+    def _key(self, code: str, scope: Scope, what: str) -> str:
+        base = f"{code}:{scope.name}:{what}"
+        n = self._occ.get(base, 0)
+        self._occ[base] = n + 1
+        return f"{base}:{n}"
+
+    def hit(self, code, node, scope, what, message, fix_kind, fix_message, fix_data=None, fix_node=None) -> None:
+        if (code, id(node)) in self.seen_nodes:
+            return
+        self.seen_nodes.add((code, id(node)))
+        self.an.hits.append(Hit(code, node, message, self._key(code, scope, what), fix_kind, fix_message, fix_data,
+                                fix_node if fix_node is not None else node))
+
+    def _dispatch(self, call: ast.Call, scope: Scope, q: str) -> None:
+        head, _, last = q.rpartition(".")
+        if last in ("from_connection_string", "create_from_connection_string"):
+            self._from_connection_string(call, scope, head, last)
+            return
+        info = C.CLIENTS.get(q)
+        if info is not None:
+            self._client_ctor(call, scope, q, info)
+            return
+        if last in C.FROM_URL_METHODS and head in C.CLIENTS:
+            self._client_credential_arg(call, scope, head, C.CLIENTS[head], from_url=True)
+            self._sdk_fact(call, scope, head, C.CLIENTS[head])
+            return
+        if q in C.KEY_CREDENTIALS:
+            self.key_cred_calls.append((call, scope, C.KEY_CREDENTIALS[q]))
+            return
+        if head in C.IDENTITY_PKGS:
+            self._identity_credential(call, scope, head, last)
+            return
+        if q in C.LEGACY_SECRET_CREDENTIALS:
+            cls = C.LEGACY_SECRET_CREDENTIALS[q]
+            self.hit("KL203", call, scope, cls,
+                     f"{cls} authenticates as a service principal with a secret or password; use a managed "
+                     "identity (azure-identity ManagedIdentityCredential / DefaultAzureCredential) instead",
+                     "display-only",
+                     "Migrate to the azure-identity based SDK (azure-mgmt-* >= 17) and pass "
+                     "DefaultAzureCredential(); grant the identity the needed role")
+            self._mark_secret_args(call, scope)
+            return
+        if q in C.OPENAI_CLASSES:
+            self._openai_client(call, scope, q)
+            return
+        if q in C.DB_CONNECT:
+            self._database(call, scope, q, C.DB_CONNECT[q])
+            return
+        if q in C.REDIS_CLIENTS:
+            self._redis(call, scope, q, C.REDIS_CLIENTS[q])
+            return
+        if q in C.HTTP_FUNCS or q in C.HTTP_CLIENT_CTORS:
+            self._http(call, scope, q)
+            return
+        if q in C.LEGACY_STORAGE:
+            self._legacy_storage(call, scope, q, C.LEGACY_STORAGE[q])
+            return
+        if type(call.func) is ast.Attribute:
+            self._http_session_call(call, scope)
+
+    # -- credentials: reuse & flavour --
+    def find_reusable_credential(self, scope: Scope, pos, aio: bool) -> str | None:
+        """A name bound to a workload TokenCredential visible at `pos` (same scope or module)."""
+        want = "azure.identity.aio" if aio else "azure.identity"
+        for s in (scope, self.module) if scope is not self.module else (self.module,):
+            if s.kind == "class":
+                continue
+            best = None
+            for name, lst in s.bindings.items():
+                for (line, col, how, val) in lst:
+                    if how != "value" or type(val) is not ast.Call:
+                        continue
+                    if s is scope and (line, col) >= pos:
+                        continue
+                    q = self.qualify(val.func, s)
+                    if q and q.rpartition(".")[0] == want and q.rpartition(".")[2] in C.REUSABLE_CREDENTIALS:
+                        # the name must still hold it at pos (no later re-binding before pos)
+                        b, _ = self.lookup(name, scope, pos)
+                        if b is not None and b[3] is val:
+                            if best is None or (line, col) > best[0]:
+                                best = ((line, col), name)
+            if best:
+                return best[1]
+        return None
+
+    def find_token_provider(self, scope: Scope, pos) -> str | None:
+        for s in (scope, self.module) if scope is not self.module else (self.module,):
+            for name, lst in s.bindings.items():
+                for (line, col, how, val) in lst:
+                    if how != "value" or type(val) is not ast.Call or (s is scope and (line, col) >= pos):
+                        continue
+                    q = self.qualify(val.func, s) or ""
+                    if q.endswith("get_bearer_token_provider") and q.startswith("azure.identity"):
+                        b, _ = self.lookup(name, scope, pos)
+                        if b is not None and b[3] is val:
+                            return name
+        return None
+
+    def cred_plan(self, scope: Scope, node: ast.AST, aio: bool) -> dict:
+        reuse = self.find_reusable_credential(scope, _pos(node), aio)
+        if reuse:
+            return {"reuse": reuse, "aio": aio}
+        return {"new": "DefaultAzureCredential", "aio": aio}
+
+    # -- KL201 --
+    def _from_connection_string(self, call, scope, cls_q, method) -> None:
+        info = C.CLIENTS.get(cls_q)
+        cls = cls_q.rpartition(".")[2]
+        if not cls_q.startswith("azure.") or cls in C.IOT_DEVICE_CLIENTS or cls_q.startswith(C.NOT_KEY_FCS):
+            return
+        cred = _kw(call, "credential")
+        if cred is not None:
+            cv = self.value(cred.value, scope)
+            if cv.kind == "call" and (cv.name or "").startswith("azure.identity") or cv.kind == "token":
+                return  # the connection string only supplies the endpoint
+        cs_expr = _arg(call, 0, "conn_str", "connection_string", "conn_string")
+        v = self.value(cs_expr, scope) if cs_expr is not None else Val("unknown")
+        if v.kind == "str" and v.text:
+            low = v.text.lower()
+            if "usedevelopmentstorage=true" in low or "devstoreaccount1" in low or "localhost:8081" in low \
+                    or "127.0.0.1:8081" in low or "usedevelopmentemulator=true" in low:
+                return
+        service = info.service if info else _guess_service(cls_q)
+        access = self._access_of(call, scope, info)
+        role = C.role_for(service, access)
+        what = f"{cls}.{method}"
+        msg = (f"{what} authenticates with a shared key/SAS from the connection string; construct "
+               f"{cls} with its endpoint and a managed-identity credential (DefaultAzureCredential) and grant "
+               f"the identity {role}")
+        fix_data = None
+        fix_msg = f"Use {cls}(<endpoint>, credential=DefaultAzureCredential()) and grant the identity {role}"
+        if info is not None and info.endpoint_param and method == "from_connection_string" and info.token_ok:
+            fix_data = self._fcs_fix_data(call, scope, info, cs_expr, v, access)
+        if fix_data is not None:
+            fix_data["role"] = role
+            fix_msg = (f"Replace {what} with {cls}({info.endpoint_param}=..., credential=...) "
+                       f"(needs role: {role})")
+        self.hit("KL201", call, scope, what, msg, "unsafe" if fix_data else "display-only", fix_msg, fix_data)
+        if info:
+            self._sdk_fact(call, scope, cls_q, info, auth="key")
+
+    def _fcs_fix_data(self, call, scope, info: C.ClientInfo, cs_expr, v: Val, access) -> dict | None:
+        if cs_expr is None or any(isinstance(a, ast.Starred) for a in call.args):
+            return None
+        if len(call.args) - 1 > len(info.fcs_params):
+            return None
+        aio = ".aio" in (self.qualify(call.func, scope) or "") or "aio" in (self.qualify(call.func, scope) or "")
+        data: dict[str, Any] = {"kind": "fcs", "cls": info.cls, "service": info.service,
+                                "endpoint_param": info.endpoint_param, "fcs_params": list(info.fcs_params),
+                                "extra": [list(e) for e in info.extra], "aio": aio}
+        entity = None
+        if v.kind == "str" and v.text and "<TOKEN>" not in v.text:
+            ep, entity = C.derive_endpoint(info.endpoint_kind, v.text)
+            if ep is None:
+                return None
+            data["endpoint"] = {"literal": ep}
+        elif v.kind == "env" and v.node is not None:
+            acc = self._env_accessor(v.node)
+            if acc is None:
+                return None
+            data["endpoint"] = {"env": C.endpoint_env_name(v.name, info.service), **acc}
+        else:
+            return None
+        if info.service == "eventhubs" and _kw(call, "eventhub_name") is None:
+            if entity:
+                data["eventhub_name"] = {"literal": entity}
+            elif "env" in data["endpoint"]:
+                prefix = data["endpoint"]["env"][: -len("FULLY_QUALIFIED_NAMESPACE")]
+                data["eventhub_name"] = {**data["endpoint"], "env": prefix + "NAME"}
+            else:
+                return None
+        data["cred"] = self.cred_plan(scope, call, aio)
+        return data
+
+    def _quote(self, node) -> str:
+        if self.line_text is not None:
+            raw = self.line_text(node.lineno).encode("utf-8", "surrogateescape")[node.col_offset:node.col_offset + 4]
+            raw = raw.lstrip(b"rRbBuUfF")
+            if raw[:1] == b"'":
+                return "'"
+        return '"'
+
+    def _env_accessor(self, node) -> dict | None:
+        if type(node) is ast.Subscript and type(node.value) in (ast.Name, ast.Attribute):
+            return {"style": "subscript", "accessor": ast.unparse(node.value), "quote": self._quote(node.slice)}
+        if type(node) is ast.Call and type(node.func) in (ast.Name, ast.Attribute):
+            return {"style": "call", "accessor": ast.unparse(node.func), "quote": self._quote(node.args[0])}
+        return None
+
+    # -- clients & KL202 string keys --
+    def _client_ctor(self, call, scope, q, info: C.ClientInfo) -> None:
+        auth = self._client_credential_arg(call, scope, q, info)
+        self._sdk_fact(call, scope, q, info, auth=auth)
+
+    def _client_credential_arg(self, call, scope, q, info: C.ClientInfo, from_url=False) -> str:
+        pos = None if from_url else info.cred_pos
+        if info.service == "cosmos" and not from_url:
+            pos = 1
+        auth = None
+        for a in list(call.args) + [k.value for k in call.keywords]:
+            inner, iscope, _ = self.resolve(a, scope)
+            if type(inner) is ast.Call:
+                cq = self.qualify(inner.func, iscope)
+                if cq in C.KEY_CREDENTIALS:
+                    self.key_consumers.setdefault(id(inner), []).append(info)
+                    if ".aio" in q:
+                        self.aio_consumed.add(id(inner))
+                    auth = "key"
+                elif cq and cq.startswith("azure.identity"):
+                    auth = auth or "token"
+        if auth:
+            return auth
+        expr = _arg(call, pos, "credential")
+        if expr is None:
+            return "none" if info.service in C.KEY_STRING_SERVICES else "unknown"
+        inner, iscope, _ = self.resolve(expr, scope)
+        if type(inner) is ast.Call:
+            return "unknown"
+        v = self.value(expr, scope)
+        keyish = False
+        if v.kind == "dict":
+            keyish = info.service in C.KEY_STRING_SERVICES
+        elif v.kind in ("str", "env"):
+            keyish = info.service in C.KEY_STRING_SERVICES
+        elif v.kind in ("param", "unknown", "config") and v.name:
+            n = v.name.lower()
+            keyish = info.service in C.KEY_STRING_SERVICES and ("key" in n or "sas" in n or "secret" in n) \
+                and "credential" not in n and "token_cred" not in n
+        if not keyish:
+            return "unknown"
+        if v.kind == "str" and v.text is not None and v.text.startswith("?") is False and v.text.strip() == "":
+            return "unknown"
+        access = self._access_of(call, scope, info)
+        role = C.role_for(info.service, access)
+        cls = q.rpartition(".")[2] if not from_url else q.rpartition(".")[2]
+        what = "SAS token" if (v.name and "sas" in v.name.lower()) or (v.text or "").startswith(("?sv=", "sv=")) \
+            else "account key"
+        aio = ".aio" in q
+        fix_data = {"kind": "keyarg", "cred": self.cred_plan(scope, call, aio), "role": role, "aio": aio}
+        self.hit("KL202", expr, scope, f"{cls}.credential",
+                 f"{cls} is given a shared {what} as credential; use a managed-identity credential "
+                 f"(DefaultAzureCredential) and grant the identity {role}",
+                 "unsafe", f"Pass DefaultAzureCredential() instead of the {what} (needs role: {role})", fix_data)
+        return "key"
+
+    def _legacy_storage(self, call, scope, q, service) -> None:
+        cls = q.rpartition(".")[2]
+        key = _arg(call, None, "account_key", "sas_token", "shared_access_key_value", "connection_string")
+        if key is None and len(call.args) >= 2:
+            key = call.args[1] if not cls.startswith("ServiceBus") else (call.args[2] if len(call.args) > 2 else None)
+        if key is None:
+            return
+        v = self.value(key, scope)
+        if v.kind == "none" or (v.kind == "str" and not (v.text or "").strip()):
+            return
+        role = C.role_for(service, "unknown")
+        self.hit("KL202", key, scope, f"{cls}.key",
+                 f"legacy {cls} authenticates with an account/shared access key; migrate to the current SDK with "
+                 f"DefaultAzureCredential and grant the identity {role}", "display-only",
+                 f"Migrate to the v12+ SDK client with credential=DefaultAzureCredential() (needs role: {role})")
+
+    def _finish_key_credentials(self) -> None:
+        # consumers through names: cred = AzureKeyCredential(k); Client(ep, cred)
+        for call, scope, cls in self.key_cred_calls:
+            if id(call) in self.no_entra_consumed:
+                continue  # e.g. Bing APIs: keys are the only option
+            infos = self.key_consumers.get(id(call), [])
+            if infos:
+                roles = sorted({C.role_for(i.service, self._access_of(call, scope, i)) for i in infos})
+                role = " / ".join(roles)
+            else:
+                role = {"AzureKeyCredential": "the service's data-plane role (e.g. Cognitive Services User)",
+                        "AzureNamedKeyCredential": "the service's data-plane role (e.g. Storage Table Data Contributor)",
+                        "AzureSasCredential": "the service's data-plane role (e.g. Storage Blob Data Contributor)",
+                        }.get(cls, "the service's data-plane role (e.g. Cognitive Services User)")
+            msg = (f"{cls} authenticates with a shared key; use a managed-identity credential "
+                   f"(DefaultAzureCredential) and grant the identity {role}")
+            fixable = bool(infos) and all(i.token_ok for i in infos) and cls.startswith("Azure")
+            if fixable:
+                # a credential consumed by an aio client must be an aio credential
+                aio = id(call) in self.aio_consumed
+                fix_data = {"kind": "keycred", "cred": self.cred_plan(scope, call, aio), "role": role, "aio": aio}
+                self.hit("KL202", call, scope, cls, msg, "unsafe",
+                         f"Replace {cls}(...) with DefaultAzureCredential() (needs role: {role})", fix_data)
+            else:
+                extra = ""
+                if cls in ("CognitiveServicesCredentials", "ApiKeyCredentials"):
+                    extra = "; migrate to the azure-ai-* SDK that accepts a TokenCredential"
+                elif infos:
+                    extra = " (this client needs extra settings for Entra ID, e.g. credential_scopes or client_id)"
+                self.hit("KL202", call, scope, cls, msg, "display-only",
+                         f"Pass a TokenCredential such as DefaultAzureCredential() instead{extra} "
+                         f"(needs role: {role})")
+
+    # -- azure.identity credentials: facts, KL203, KL208 --
+    def _identity_credential(self, call, scope, pkg, cls) -> None:
+        if cls == "get_bearer_token_provider" or not cls.endswith("Credential"):
+            return
+        client_id = bool(_kw(call, "client_id", "managed_identity_client_id", "identity_config",
+                             "workload_identity_client_id")) or _has_star_kwargs(call)
+        if cls in ("ClientSecretCredential", "UsernamePasswordCredential", "CertificateCredential",
+                   "OnBehalfOfCredential", "AuthorizationCodeCredential"):
+            client_id = True
+        self.an.facts.append(("py.credential", {"cls": cls, "client_id": client_id, **_span_data(call),
+                                                "aio": pkg.endswith(".aio")}, call))
+        if cls in C.SECRET_CREDENTIALS:
+            if cls == "CertificateCredential":
+                pw = _kw(call, "password")
+                if pw is None or self.value(pw.value, scope).kind == "none":
+                    return
+            what = {"ClientSecretCredential": "a service-principal client secret",
+                    "UsernamePasswordCredential": "a user name and password (deprecated; no MFA)",
+                    "CertificateCredential": "a password-protected service-principal certificate"}[cls]
+            cid = _arg(call, 1, "client_id")
+            mi_client_id = None
+            if cid is not None and cls != "UsernamePasswordCredential":
+                cv = self.value(cid, scope)
+                if cv.kind == "env" and cv.name == "AZURE_CLIENT_ID":
+                    mi_client_id = [cid.lineno, cid.col_offset, cid.end_lineno, cid.end_col_offset]
+            aio = pkg.endswith(".aio")
+            fix_data = {"kind": "secretcred", "aio": aio, "mi_client_id": mi_client_id, "cls": cls}
+            target = "ManagedIdentityCredential(client_id=...)" if mi_client_id else "DefaultAzureCredential()"
+            self.hit("KL203", call, scope, cls,
+                     f"{cls} authenticates with {what}; use a managed identity (ManagedIdentityCredential / "
+                     "WorkloadIdentityCredential / DefaultAzureCredential) and grant it the data-plane roles "
+                     "the service principal had",
+                     "unsafe",
+                     f"Replace {cls}(...) with {target}; grant the managed identity the roles the service "
+                     "principal had and remove AZURE_CLIENT_SECRET from the environment", fix_data)
+            self._mark_secret_args(call, scope)
+        elif cls == "EnvironmentCredential":
+            self.hit("KL208", call, scope, cls,
+                     "EnvironmentCredential authenticates with a service-principal secret/certificate or password "
+                     "from AZURE_CLIENT_SECRET & co.; use ManagedIdentityCredential or WorkloadIdentityCredential",
+                     "display-only",
+                     "Use ManagedIdentityCredential(client_id=...) (or DefaultAzureCredential) and remove "
+                     "AZURE_CLIENT_SECRET from the app's settings")
+
+    def _mark_secret_args(self, call, scope) -> None:
+        for a in list(call.args) + [k.value for k in call.keywords]:
+            self.secret_arg_nodes.add(id(a))
+            inner, _, _ = self.resolve(a, scope)
+            self.secret_arg_nodes.add(id(inner))
+
+    def _client_secret_env(self) -> None:
+        names = ("AZURE_CLIENT_SECRET",)
+        for node, scope in self.env_subscripts:
+            sl = node.slice
+            if sl.value not in names or self.qualify(node.value, scope) != "os.environ":
+                continue
+            if id(node) in self.secret_arg_nodes:
+                continue
+            self._kl208_env(node, scope, store=type(node.ctx) is ast.Store)
+        for call, scope in self.calls:
+            if call.args and type(call.args[0]) is ast.Constant and call.args[0].value in names:
+                if self.env_name(call, scope) and id(call) not in self.secret_arg_nodes:
+                    q = self.qualify(call.func, scope) or ""
+                    self._kl208_env(call, scope, store=q.endswith("setdefault"))
+        for tgt in self.class_fields:
+            if tgt.id.lower() == "azure_client_secret":
+                self.hit("KL208", tgt, self.module, "settings.AZURE_CLIENT_SECRET",
+                         "settings field AZURE_CLIENT_SECRET loads a service-principal secret from the environment; "
+                         "use a managed identity instead", "display-only",
+                         "Drop the client secret setting and authenticate with ManagedIdentityCredential / "
+                         "DefaultAzureCredential")
+
+    def _kl208_env(self, node, scope, store: bool) -> None:
+        verb = "sets" if store else "reads"
+        self.hit("KL208", node, scope, f"env.AZURE_CLIENT_SECRET.{verb}",
+                 f"code {verb} AZURE_CLIENT_SECRET: a service-principal secret (EnvironmentCredential / "
+                 "DefaultAzureCredential pick it up before any managed identity); use a managed identity instead",
+                 "display-only",
+                 "Remove AZURE_CLIENT_SECRET; give the app a managed identity (set AZURE_CLIENT_ID for a "
+                 "user-assigned one) and grant it the roles the service principal had")
+
+    # -- KL204 OpenAI --
+    def _openai_client(self, call, scope, q) -> None:
+        key_names, token_names, flavour = C.OPENAI_CLASSES[q]
+        cls = q.rpartition(".")[2]
+        self.an.facts.append(("py.sdk-client", {"service": "openai", "client": cls, "access": "unknown",
+                                                "line": call.lineno, "auth": "unknown"}, call))
+        if _kw(call, *token_names) is not None:
+            self.an.facts[-1][1]["auth"] = "token"
+            if _kw(call, *key_names) is None or self.value(_kw(call, *key_names).value, scope).kind == "none":
+                return
+        if flavour == "llamaindex" and _kw(call, "use_azure_ad") is not None:
+            v = _kw(call, "use_azure_ad").value
+            if not (type(v) is ast.Constant and v.value is False):
+                return
+        kw = _kw(call, *key_names)
+        if kw is None:
+            if _has_star_kwargs(call) or flavour in ("llamaindex", "semantic-kernel"):
+                return
+            # the SDKs fall back to AZURE_OPENAI_API_KEY from the environment
+            implicit = True
+        else:
+            v = self.value(kw.value, scope)
+            if v.kind in ("none", "token"):
+                return
+            implicit = False
+        self.an.facts[-1][1]["auth"] = "key"
+        role = "Cognitive Services OpenAI User"
+        msg = (f"{cls} authenticates with an API key" + (" (read from AZURE_OPENAI_API_KEY)" if implicit else "") +
+               "; use azure_ad_token_provider=get_bearer_token_provider(DefaultAzureCredential(), "
+               f"\"https://cognitiveservices.azure.com/.default\") and grant the identity {role}")
+        param = "ad_token_provider" if flavour == "semantic-kernel" else "azure_ad_token_provider"
+        fix_data = {"kind": "openai", "param": param, "flavour": flavour, "role": role,
+                    "key_arg": kw.arg if kw is not None else None,
+                    "provider": self.find_token_provider(scope, _pos(call)),
+                    "cred": self.cred_plan(scope, call, False)}
+        if flavour == "semantic-kernel":
+            self.hit("KL204", call, scope, cls, msg, "display-only",
+                     f"Pass ad_token_provider=get_bearer_token_provider(DefaultAzureCredential(), "
+                     f"\"https://cognitiveservices.azure.com/.default\") instead of api_key (needs role: {role})")
+            return
+        self.hit("KL204", kw.value if kw is not None else call, scope, cls, msg, "unsafe",
+                 f"Replace the API key with {param}=get_bearer_token_provider(...) (needs role: {role})", fix_data,
+                 fix_node=call)
+
+    def _openai_module_config(self) -> None:
+        """Legacy openai<1: openai.api_type = "azure" + openai.api_key = ..."""
+        api_key_sets = []
+        azure = False
+        for tgt, value, scope in self.attr_assign:
+            if self.qualify(tgt.value, scope) != "openai":
+                continue
+            if tgt.attr == "api_type":
+                v = self.value(value, scope)
+                if v.kind == "str" and (v.text or "").lower() == "azure":
+                    azure = True
+                elif v.kind in ("env", "config") and _named_azure([v.name or ""]):
+                    azure = True
+            elif tgt.attr in ("api_base", "azure_endpoint"):
+                v = self.value(value, scope)
+                if v.kind == "str" and ".openai.azure.com" in (v.text or "") or _named_azure(v.hints | {v.name or ""}):
+                    azure = azure or tgt.attr == "azure_endpoint" or ".openai.azure.com" in (v.text or "")
+            elif tgt.attr == "api_key":
+                api_key_sets.append((tgt, value, scope))
+        if not azure:
+            return
+        for tgt, value, scope in api_key_sets:
+            v = self.value(value, scope)
+            if v.kind in ("token", "none"):
+                continue
+            self.hit("KL204", tgt, scope, "openai.api_key",
+                     "openai.api_key with api_type=\"azure\" authenticates to Azure OpenAI with an API key; use "
+                     "Entra ID (openai>=1: AzureOpenAI(azure_ad_token_provider=...)) and grant the identity "
+                     "Cognitive Services OpenAI User", "display-only",
+                     "Upgrade to openai>=1 and use AzureOpenAI(azure_endpoint=..., azure_ad_token_provider="
+                     "get_bearer_token_provider(DefaultAzureCredential(), \"https://cognitiveservices.azure.com/"
+                     ".default\")); or set openai.api_type = \"azure_ad\" and openai.api_key = "
+                     "credential.get_token(\"https://cognitiveservices.azure.com/.default\").token")
+
+    # -- KL205 HTTP headers --
+    def _http(self, call, scope, q) -> None:
+        if q in C.HTTP_CLIENT_CTORS:
+            url = _arg(call, None, "base_url")
+        elif q.endswith(".request"):
+            url = _arg(call, 1, "url")
+        else:
+            url = _arg(call, 0, "url")
+        self._check_headers(call, scope, url)
+
+    def _http_session_call(self, call, scope) -> None:
+        f = call.func
+        if f.attr not in C.HTTP_METHODS:
+            return
+        inner, s2, _ = self.resolve(f.value, scope)
+        if type(inner) is not ast.Call:
+            return
+        cq = self.qualify(inner.func, s2)
+        if cq not in C.HTTP_CLIENT_CTORS:
+            return
+        url = _arg(call, 1 if f.attr == "request" else 0, "url", "str_or_url")
+        self._check_headers(call, scope, url)
+
+    def _check_headers(self, call, scope, url) -> None:
+        hexpr = _arg(call, None, "headers")
+        if hexpr is None:
+            return
+        entries: list[tuple[ast.expr, ast.expr, Scope]] = []
+        inner, s2, _ = self.resolve(hexpr, scope)
+        if type(inner) is ast.Dict:
+            entries += [(k, v, s2) for k, v in zip(inner.keys, inner.values) if k is not None]
+        elif type(inner) is ast.Call and type(inner.func) is ast.Name and inner.func.id == "dict":
+            entries += [(k, k.value, s2) for k in inner.keywords if k.arg]
+        if type(hexpr) is ast.Name:
+            for s in (scope, self.module):
+                for k, v in self.sub_assign.get((id(s), hexpr.id), []):
+                    entries.append((k, v, s))
+        for knode, vnode, s in entries:
+            if type(knode) is ast.keyword:
+                name = knode.arg.replace("_", "-")
+            elif type(knode) is ast.Constant and type(knode.value) is str:
+                name = knode.value
+            else:
+                continue
+            lname = name.lower()
+            if lname not in ("api-key", "ocp-apim-subscription-key"):
+                continue
+            uv = self.value(url, scope) if url is not None else Val("unknown")
+            text = (uv.text or "").lower() if uv.kind == "str" else ""
+            hints = set(uv.hints) | ({uv.name} if uv.name else set())
+            if any(h in text for h in C.NOT_ENTRA_HOSTS):
+                continue
+            azure = any(h in text for h in C.AZURE_HOST_HINTS) or "api-version" in text \
+                or "/openai/deployments" in text or _named_azure(hints)
+            if lname == "api-key" and not azure:
+                continue
+            if any(w in text for w in (".search.windows.net", "/indexes")) or any("SEARCH" in h.upper() for h in hints):
+                role, scope_url = "Search Index Data Reader (or Contributor)", C.SCOPES["search"]
+            elif ".openai.azure.com" in text or "/openai/" in text or any("OPENAI" in h.upper() for h in hints):
+                role, scope_url = "Cognitive Services OpenAI User", C.SCOPES["cognitive"]
+            else:
+                role, scope_url = "Cognitive Services User", C.SCOPES["cognitive"]
+            target = knode if type(knode) is not ast.keyword else knode.value
+            self.hit("KL205", target, s, f"header.{lname}",
+                     f"HTTP request sends the '{name}' key header to an Azure AI/Search endpoint; send "
+                     f"'Authorization: Bearer <Entra token>' from a managed identity and grant it {role}",
+                     "display-only",
+                     f"Replace the header with \"Authorization\": \"Bearer \" + DefaultAzureCredential()"
+                     f".get_token(\"{scope_url}\").token (needs role: {role}; AI services need a custom-subdomain "
+                     "endpoint)")
+
+    # -- KL206 databases --
+    def _is_azure_host(self, expr, scope, suffixes: tuple[str, ...]) -> bool | None:
+        if expr is None:
+            return None
+        v = self.value(expr, scope)
+        if v.kind == "str":
+            return _host_ok(v.text or "", suffixes)
+        names = set(v.hints) | ({v.name} if v.name else set())
+        return True if _named_azure(names) else None
+
+    def _password_kind(self, expr, scope) -> str:
+        """'password' when a password is given, 'token' for an Entra token, '' for none/unknown."""
+        if expr is None:
+            return ""
+        v = self.value(expr, scope)
+        if v.kind in ("none", "token"):
+            return ""
+        if v.kind == "str" and (v.text or "") == "":
+            return ""
+        if v.kind == "str" and "<TOKEN>" in (v.text or ""):
+            return ""
+        names = {h.lower() for h in v.hints} | ({v.name.lower()} if v.name else set())
+        if any("token" in n for n in names):
+            return ""
+        return "password"
+
+    def _database(self, call, scope, q, kind) -> None:
+        service = None
+        host_ok = None
+        password = ""
+        detail = ""
+        if kind == "sql" and q.startswith(("pyodbc", "aioodbc")):
+            cs = _arg(call, 0, "dsn", "connstring")
+            v = self.value(cs, scope) if cs is not None else Val("unknown")
+            service = "sql"
+            if v.kind == "str":
+                t = (v.text or "").lower()
+                host_ok = _host_ok(_odbc_field(t, "server", raw=True) or _odbc_field(t, "data source", raw=True)
+                                   or _odbc_field(t, "address", raw=True) or "", (C.SQL_HOST,))
+                auth = _odbc_field(t, "authentication")
+                pw = _odbc_field(t, "pwd") or _odbc_field(t, "password")
+                if auth and auth.startswith("activedirectory") and auth not in ("activedirectorypassword",):
+                    password = ""
+                elif pw and "<token>" not in pw:
+                    password = "password"
+                elif pw is None and (kwpw := _kw(call, "pwd", "password")) is not None:
+                    password = self._password_kind(kwpw.value, scope)
+            else:
+                srv = _kw(call, "server")
+                host_ok = self._is_azure_host(srv.value, scope, (C.SQL_HOST,)) if srv else None
+                kwpw = _kw(call, "pwd", "password")
+                password = self._password_kind(kwpw.value, scope) if kwpw else ""
+            detail = "ODBC connection string with UID/PWD"
+        elif kind == "url":
+            url = _arg(call, 0, "url")
+            service, host_ok, password = self._db_url(url, scope)
+            detail = "SQLAlchemy URL with a password"
+        elif kind == "url-parts":
+            drv = self.value(_arg(call, 0, "drivername"), scope)
+            service = _service_of_dialect((drv.text or "") if drv.kind == "str" else "")
+            if service:
+                host_ok = self._is_azure_host(_arg(call, 3, "host"), scope, _suffixes(service))
+                password = self._password_kind(_arg(call, 2, "password"), scope)
+            detail = "URL.create(password=...)"
+        else:
+            service = kind
+            sfx = _suffixes(service)
+            if q.startswith("pymssql"):
+                host_expr = _arg(call, 0, "server", "host")
+                pw_expr = _arg(call, 2, "password")
+            elif q.startswith("MySQLdb"):
+                host_expr, pw_expr = _arg(call, 0, "host"), _arg(call, 2, "passwd", "password")
+            else:
+                host_expr = _kw(call, "host", "server", "hostaddr")
+                host_expr = host_expr.value if host_expr else None
+                pw_expr = _kw(call, "password", "passwd")
+                pw_expr = pw_expr.value if pw_expr else None
+            dsn = _arg(call, 0, "dsn", "conninfo")
+            if dsn is not None and service in ("postgres", "mysql"):
+                s2, h2, p2 = self._db_url(dsn, scope, default_service=service)
+                if host_expr is None:
+                    host_ok = h2
+                if p2:
+                    password = p2
+            if host_expr is not None:
+                host_ok = self._is_azure_host(host_expr, scope, sfx)
+            kwdict = _kw(call, "kwargs")
+            if kwdict is not None and type(kwdict.value) is ast.Dict:
+                for k, v in zip(kwdict.value.keys, kwdict.value.values):
+                    if type(k) is ast.Constant and k.value in ("host",):
+                        host_ok = self._is_azure_host(v, scope, sfx)
+                    if type(k) is ast.Constant and k.value in ("password",):
+                        pw_expr = v
+            if pw_expr is not None:
+                password = self._password_kind(pw_expr, scope)
+            detail = "password authentication"
+        if not service or host_ok is not True:
+            return
+        self.an.facts.append(("py.sdk-client", {"service": service, "client": q,
+                                                "access": "unknown", "line": call.lineno,
+                                                "auth": "key" if password else "token"}, call))
+        if not password:
+            return
+        role = C.role_for(service, "write")
+        snippet = {
+            "sql": "token = DefaultAzureCredential().get_token(\"https://database.windows.net/.default\").token"
+                   ".encode(\"utf-16-le\"); pyodbc.connect(conn_str_without_uid_pwd, attrs_before={1256: "
+                   "struct.pack(f\"<I{len(token)}s\", len(token), token)}) — or use "
+                   "Authentication=ActiveDirectoryMsi in the connection string",
+            "postgres": "password=DefaultAzureCredential().get_token(\"https://ossrdbms-aad.database.windows.net/"
+                        ".default\").token, user=<managed identity name>, sslmode=\"require\"",
+            "mysql": "password=DefaultAzureCredential().get_token(\"https://ossrdbms-aad.database.windows.net/"
+                     ".default\").token, user=<managed identity name> (SSL required)",
+        }[service]
+        label = {"sql": "Azure SQL", "postgres": "Azure Database for PostgreSQL",
+                 "mysql": "Azure Database for MySQL"}[service]
+        self.hit("KL206", call, scope, f"{service}.{q}",
+                 f"{label} connection uses {detail}; connect with a Microsoft Entra token from a managed identity "
+                 f"and create {role}",
+                 "display-only", f"Use a token instead of the password: {snippet}")
+
+    def _db_url(self, expr, scope, default_service=None):
+        if expr is None:
+            return None, None, ""
+        v = self.value(expr, scope)
+        if v.kind != "str":
+            return default_service, None, ""
+        t = v.text or ""
+        low = t.lower()
+        service = _service_of_dialect(low.split("://", 1)[0]) if "://" in low else default_service
+        if service is None:
+            return None, None, ""
+        password = ""
+        if "odbc_connect=" in low:
+            inner = low.split("odbc_connect=", 1)[1]
+            host_ok = _host_ok(_odbc_field(inner, "server", raw=True) or "", (C.SQL_HOST,))
+            auth = _odbc_field(inner, "authentication")
+            pw = _odbc_field(inner, "pwd") or _odbc_field(inner, "password")
+            if pw and "<token>" not in pw and not (auth and auth.startswith("activedirectory") and
+                                                   auth != "activedirectorypassword"):
+                password = "password"
+            return "sql", host_ok, password
+        sfx = _suffixes(service)
+        host_ok = _host_ok(_url_host(t) if "://" in t else (_kv_field(low, "host") or ""), sfx)
+        if "://" in low:
+            rest = t.split("://", 1)[1]
+            userinfo = rest.split("@", 1)[0] if "@" in rest.split("/", 1)[0] or "@" in rest else ""
+            if "@" in rest and ":" in userinfo:
+                pw = userinfo.split(":", 1)[1]
+                if pw and "<TOKEN>" not in pw:
+                    password = "password"
+        else:
+            m = _kv_field(low, "password")
+            if m and "<token>" not in m:
+                password = "password"
+        return service, host_ok, password
+
+    # -- KL207 redis --
+    def _redis(self, call, scope, q, kind) -> None:
+        if _kw(call, "credential_provider") is not None:
+            host_ok = None
+            if kind == "redis":
+                host_ok = self._is_azure_host(_arg(call, 0, "host"), scope, C.REDIS_HOSTS)
+            if host_ok:
+                self.an.facts.append(("py.sdk-client", {"service": "redis", "client": q.rpartition(".")[2],
+                                                        "access": "unknown", "line": call.lineno, "auth": "token"},
+                                      call))
+            return
+        password = ""
+        if kind == "url":
+            url = _arg(call, 0, "url")
+            v = self.value(url, scope) if url is not None else Val("unknown")
+            if v.kind == "str":
+                host_ok = _host_ok(_url_host(v.text or ""), C.REDIS_HOSTS)
+                rest = (v.text or "").split("://", 1)[-1]
+                if "@" in rest:
+                    ui = rest.rsplit("@", 1)[0]
+                    pw = ui.split(":", 1)[1] if ":" in ui else ui
+                    if pw and "<TOKEN>" not in pw:
+                        password = "password"
+            else:
+                host_ok = True if _named_azure(v.hints | {v.name or ""}) and "REDIS" in str(v.name).upper() else None
+            kwpw = _kw(call, "password")
+            if kwpw is not None:
+                password = self._password_kind(kwpw.value, scope) or password
+        else:
+            host_ok = self._is_azure_host(_arg(call, 0, "host"), scope, C.REDIS_HOSTS)
+            password = self._password_kind(_arg(call, 3, "password"), scope)
+        if host_ok is not True:
+            return
+        self.an.facts.append(("py.sdk-client", {"service": "redis", "client": q.rpartition(".")[2],
+                                                "access": "unknown", "line": call.lineno,
+                                                "auth": "key" if password else "unknown"}, call))
+        if not password:
+            return
+        self.hit("KL207", call, scope, f"redis.{q}",
+                 "Azure Cache for Redis connection authenticates with the access key; use Microsoft Entra "
+                 "authentication (redis-entraid credential provider) and give the identity "
+                 + C.ROLES["redis"][0],
+                 "display-only",
+                 "Use redis-entraid: from redis_entraid.cred_provider import create_from_default_azure_credential; "
+                 "redis.Redis(host=..., port=6380, ssl=True, credential_provider="
+                 "create_from_default_azure_credential((\"https://redis.azure.com/.default\",)))")
+
+    # -- access facts --
+    def _access_of(self, call, scope, info: C.ClientInfo | None) -> str:
+        levels = {info.access} if info else set()
+        tgt = self.assigned.get(id(call))
+        if tgt is not None:
+            name, s = tgt
+            seen = set()
+            todo = [(0 if "." in name else id(s), name)]
+            while todo:
+                k = todo.pop()
+                if k in seen or len(seen) > 50:
+                    continue
+                seen.add(k)
+                for m in self.method_calls.get(k, ()):
+                    levels.add(C.classify_method(m))
+                todo.extend(self.derived.get(k, ()))
+        # chained directly on the constructor: Client(...).upload_blob()
+        if "write" in levels:
+            return "write"
+        if "read" in levels:
+            return "read"
+        return "unknown"
+
+    def _sdk_fact(self, call, scope, q, info: C.ClientInfo, auth: str = "unknown") -> None:
+        self.an.facts.append(("py.sdk-client", {"service": info.service, "client": info.cls,
+                                                "access": self._access_of(call, scope, info),
+                                                "line": call.lineno, "auth": auth}, call))
+
+
+# ---- helpers -----------------------------------------------------------------------------------
+
+def _span_data(node) -> dict:
+    return {"line": node.lineno, "column": node.col_offset + 1, "end_line": node.end_lineno,
+            "end_column": node.end_col_offset + 1}
+
+
+def _guess_service(q: str) -> str:
+    for prefix, svc in (("azure.storage.blob", "storage-blob"), ("azure.storage.queue", "storage-queue"),
+                        ("azure.storage.fileshare", "storage-file"), ("azure.storage.filedatalake", "storage-datalake"),
+                        ("azure.data.tables", "storage-table"), ("azure.servicebus", "servicebus"),
+                        ("azure.eventhub", "eventhubs"), ("azure.cosmos", "cosmos"),
+                        ("azure.appconfiguration", "appconfig"), ("azure.iot", "iot"),
+                        ("azure.messaging.webpubsub", "webpubsub")):
+        if q.startswith(prefix):
+            return svc
+    return "azure"
+
+
+def _odbc_field(text: str, key: str, raw: bool = False) -> str | None:
+    for part in text.split(";"):
+        if "=" in part:
+            k, v = part.split("=", 1)
+            if k.strip().lower() == key:
+                v = v.strip()
+                if raw or (v.startswith("{") and v.endswith("}") and "}" not in v[1:-1] and v[1:-1].isidentifier()):
+                    return v.lower()  # a formatted placeholder: keep the braces
+                return v.strip("{}").lower()
+    return None
+
+
+def _url_host(url: str) -> str:
+    rest = url.split("://", 1)[-1]
+    rest = rest.split("/", 1)[0].split("?", 1)[0]
+    return rest.rsplit("@", 1)[-1]
+
+
+def _host_ok(host: str, suffixes: tuple[str, ...]) -> bool | None:
+    """True: an Azure host (literal suffix, or a placeholder/env name saying AZURE); False: another
+    literal host; None: unknown."""
+    low = host.lower()
+    if any(s in low for s in suffixes):
+        return True
+    names = re.findall(r"\{([^{}]*)\}", host)
+    if names and _named_azure(names):
+        return True
+    if not host or names:
+        return None
+    return False
+
+
+def _kv_field(text: str, key: str) -> str | None:
+    for part in text.split():
+        if part.startswith(key + "="):
+            return part.split("=", 1)[1]
+    return None
+
+
+def _service_of_dialect(d: str) -> str | None:
+    d = d.lower()
+    if d.startswith("mssql"):
+        return "sql"
+    if d.startswith(("postgres", "postgresql")):
+        return "postgres"
+    if d.startswith(("mysql", "mariadb")):
+        return "mysql"
+    return None
+
+
+def _suffixes(service: str) -> tuple[str, ...]:
+    return {"sql": (C.SQL_HOST,), "postgres": (C.PG_HOST, ".postgres.cosmos.azure.com"),
+            "mysql": (C.MYSQL_HOST,), "redis": C.REDIS_HOSTS}.get(service, ())

@@ -1,0 +1,406 @@
+"""key-auth rules for Python (KL201-KL208). Detection is one shared `ast` pass (analysis.py);
+fixes are libcst rewrites computed lazily in fixes.py."""
+
+from __future__ import annotations
+
+from typing import ClassVar, Iterable
+
+from keyless.linter.finding import Applicability, Category, Finding, Fix, Severity
+from keyless.linter.rule import Fact, Rule
+from keyless.rules.python.analysis import get_analysis
+
+_APPL = {"unsafe": Applicability.UNSAFE, "display-only": Applicability.DISPLAY_ONLY}
+
+
+class KeyAuthRule(Rule):
+    """Base: findings come from the shared analysis, filtered by code."""
+
+    category = Category.KEY_AUTH
+    kinds = frozenset({"python"})
+    severity = Severity.HIGH
+    fix_applicability: ClassVar[Applicability | None] = Applicability.UNSAFE
+
+    def check(self, doc) -> Iterable[Finding]:
+        an = get_analysis(doc)
+        for hit in an.hits:
+            if hit.code != self.code:
+                continue
+            appl = _APPL[hit.fix_kind]
+            lazy = appl is Applicability.UNSAFE and hit.fix_data is not None
+            fix = Fix(hit.fix_message, appl, lazy=lazy)
+            yield self.finding(doc.relpath, doc.node_span(hit.node), key=hit.key, message=hit.message, fix=fix,
+                               fix_data=hit.fix_data if lazy else None)
+
+    def materialize_fix(self, doc, finding: Finding) -> Fix | None:
+        if finding.fix is None or not finding.fix.lazy:
+            return finding.fix
+        from keyless.rules.python import fixes  # libcst is imported only here
+
+        return fixes.materialize(doc, finding)
+
+
+class ConnectionStringAuth(KeyAuthRule):
+    """Azure SDK client built from a connection string (shared key / SAS auth).
+
+    ## What it does
+    Flags `X.from_connection_string(...)` on Azure SDK clients: Storage (Blob, Queue, File Share,
+    Data Lake), Tables, Service Bus, Event Hubs producers/consumers and checkpoint stores, Cosmos DB,
+    App Configuration, IoT Hub service clients and Web PubSub. Names are resolved through import
+    aliases (`import azure.storage.blob as blob`, `from ... import BlobServiceClient as BSC`) and
+    re-assigned variables. The value may be a literal, an environment read, a settings object or a
+    variable: the finding is about the authentication mode, not the value.
+
+    Not flagged: storage/Cosmos emulator connection strings (`UseDevelopmentStorage=true`,
+    `devstoreaccount1`, `localhost:8081`) and IoT *device* clients
+    (`IoTHubDeviceClient.create_from_connection_string`), which have no Entra ID alternative.
+
+    ## Why is this bad?
+    A connection string embeds an account key or SAS. Anyone who reads it (logs, app settings,
+    source control) gets full data-plane access, it cannot be scoped to one app, and rotating it
+    breaks every consumer. A managed identity has no secret to leak and its access is an auditable
+    Azure RBAC role assignment.
+
+    ## Example
+    ```python
+    from azure.storage.blob import BlobServiceClient
+
+    client = BlobServiceClient.from_connection_string(os.environ["AZURE_STORAGE_CONNECTION_STRING"])
+    ```
+
+    ## Use instead
+    ```python
+    from azure.identity import DefaultAzureCredential
+    from azure.storage.blob import BlobServiceClient
+
+    client = BlobServiceClient(os.environ["AZURE_STORAGE_ACCOUNT_URL"], credential=DefaultAzureCredential())
+    ```
+    and grant the app's identity `Storage Blob Data Contributor` (or Reader) on the account.
+
+    ## Fix safety
+    Unsafe: the rewritten client authenticates as the app's identity, which needs the data-plane role
+    named in the fix message. The endpoint is derived from a literal connection string (account names
+    and hosts are not secrets), or read from an environment variable named after the original one
+    (`..._CONNECTION_STRING` → `..._ACCOUNT_URL` / `..._FULLY_QUALIFIED_NAMESPACE` / `..._ENDPOINT`),
+    which you must set. File Share clients get `token_intent="backup"`. No fix is offered when the
+    value comes from a settings object or a parameter.
+    """
+
+    code = "KL201"
+    name = "connection-string-auth"
+    message = "Azure SDK client authenticates with a connection string (shared key)"
+    # Also hosts the project facts (collect), so its keywords cover every client/credential we model.
+    keywords = ("from_connection_string", "azure", "redis", "psycopg", "pyodbc", "pymssql", "asyncpg",
+                "pymysql", "mysql", "sqlalchemy", "openai", "Credential")
+
+    def collect(self, doc) -> Iterable[Fact]:
+        an = get_analysis(doc)
+        for kind, data, node in an.facts:
+            data = dict(data)
+            if kind == "py.credential":
+                sp = doc.node_span(node)
+                data.update(line=sp.start.line, column=sp.start.column, end_line=sp.end.line,
+                            end_column=sp.end.column)
+            yield Fact(kind=kind, path=doc.relpath, data=data)
+
+
+class KeyCredential(KeyAuthRule):
+    """Shared-key credential objects and account keys passed as `credential`.
+
+    ## What it does
+    Flags construction of `AzureKeyCredential`, `AzureNamedKeyCredential`, `AzureSasCredential`
+    (azure-core) and the legacy msrest `CognitiveServicesCredentials` / `ApiKeyCredentials`; a string
+    or dict account key / SAS passed as `credential=` to Storage, Tables or Cosmos clients (also
+    `CosmosClient(url, key)`); and legacy storage SDK classes given `account_key=`.
+
+    A non-literal `credential=` value counts as a key when it is a string (literal, f-string,
+    environment read) or a name whose identifier says so (`*key*`, `*sas*`, `*secret*`); names bound to
+    azure-identity credentials are not flagged.
+
+    ## Why is this bad?
+    Keys grant full data-plane access, are shared by every caller and must be rotated by hand. With
+    Microsoft Entra ID the app gets a scoped, auditable role assignment and no secret to leak.
+
+    ## Example
+    ```python
+    client = SearchClient(endpoint, "docs", AzureKeyCredential(os.environ["SEARCH_KEY"]))
+    ```
+
+    ## Use instead
+    ```python
+    client = SearchClient(endpoint, "docs", DefaultAzureCredential())
+    ```
+    and grant the identity the data-plane role (here `Search Index Data Reader`).
+
+    ## Fix safety
+    Unsafe: the key credential is replaced by `DefaultAzureCredential()` (or an existing credential
+    object of the module), which needs the role named in the fix message. Only offered when every
+    client the credential is passed to is known to accept a TokenCredential; otherwise the fix is
+    display-only guidance (e.g. Azure Maps needs a client id, Azure AI Inference needs
+    `credential_scopes`).
+    """
+
+    code = "KL202"
+    name = "key-credential"
+    message = "Azure client authenticates with a shared key credential"
+    keywords = ("AzureKeyCredential", "AzureNamedKeyCredential", "AzureSasCredential", "credential",
+                "CognitiveServicesCredentials", "ApiKeyCredentials", "account_key", "CosmosClient", "sas_token",
+                "shared_access_key")
+
+
+class ClientSecretCredentialRule(KeyAuthRule):
+    """Service principal authenticating with a client secret or password.
+
+    ## What it does
+    Flags `ClientSecretCredential`, `UsernamePasswordCredential` (deprecated, no MFA) and
+    `CertificateCredential(password=...)` from azure-identity (sync and `aio`), and the legacy
+    `ServicePrincipalCredentials` / `UserPassCredentials` (azure-common, msrestazure).
+
+    ## Why is this bad?
+    A client secret is a long-lived password for an app registration: it expires, must be rotated,
+    is copied into app settings and CI, and leaks like any key. Workloads running on Azure can use a
+    managed identity (or workload identity federation on Kubernetes) instead, with no secret at all.
+
+    ## Example
+    ```python
+    credential = ClientSecretCredential(tenant_id, client_id, os.environ["AZURE_CLIENT_SECRET"])
+    ```
+
+    ## Use instead
+    ```python
+    credential = DefaultAzureCredential()  # or ManagedIdentityCredential(client_id=...)
+    ```
+
+    ## Fix safety
+    Unsafe: the managed identity must be granted the roles the service principal had. The fix writes
+    `ManagedIdentityCredential(client_id=<same expression>)` when the client id was read from
+    `AZURE_CLIENT_ID`, otherwise `DefaultAzureCredential()`; remove `AZURE_CLIENT_SECRET` from the
+    environment, or `DefaultAzureCredential` keeps using it first. Legacy msrest credentials get
+    display-only guidance (the SDK must be upgraded).
+    """
+
+    code = "KL203"
+    name = "client-secret-credential"
+    message = "Service principal authenticates with a client secret"
+    keywords = ("ClientSecretCredential", "UsernamePasswordCredential", "CertificateCredential",
+                "ServicePrincipalCredentials", "UserPassCredentials")
+
+
+class OpenAIApiKey(KeyAuthRule):
+    """Azure OpenAI client authenticating with an API key.
+
+    ## What it does
+    Flags `AzureOpenAI` / `AsyncAzureOpenAI` (openai>=1) created with `api_key=` or without any
+    credential (the SDK then reads `AZURE_OPENAI_API_KEY`), LangChain `AzureChatOpenAI` /
+    `AzureOpenAIEmbeddings` with `api_key` / `openai_api_key` (or none), LlamaIndex `AzureOpenAI` /
+    `AzureOpenAIEmbedding` with `api_key` and no `use_azure_ad`, Semantic Kernel Azure connectors with
+    `api_key`, and the legacy module configuration `openai.api_type = "azure"` + `openai.api_key = ...`.
+
+    Not flagged: clients given `azure_ad_token_provider` / `azure_ad_token`, plain `OpenAI(...)`
+    (not Azure), and calls that forward `**kwargs` without an explicit key.
+
+    ## Why is this bad?
+    An Azure OpenAI key grants every deployment of the resource to whoever holds it and cannot be
+    tied to one app. Entra ID tokens from a managed identity are scoped by the `Cognitive Services
+    OpenAI User` role and leave nothing to leak.
+
+    ## Example
+    ```python
+    client = AzureOpenAI(azure_endpoint=endpoint, api_key=os.environ["AZURE_OPENAI_API_KEY"],
+                         api_version="2024-06-01")
+    ```
+
+    ## Use instead
+    ```python
+    token_provider = get_bearer_token_provider(DefaultAzureCredential(),
+                                               "https://cognitiveservices.azure.com/.default")
+    client = AzureOpenAI(azure_endpoint=endpoint, azure_ad_token_provider=token_provider,
+                         api_version="2024-06-01")
+    ```
+
+    ## Fix safety
+    Unsafe: the identity needs `Cognitive Services OpenAI User` on the resource, and the resource needs
+    a custom-subdomain endpoint. The fix swaps `api_key=` for
+    `azure_ad_token_provider=get_bearer_token_provider(credential, scope)` (reusing an existing token
+    provider or credential of the module), adds `use_azure_ad=True` for LlamaIndex, and adds the
+    `azure.identity` import. Legacy `openai.api_key` and Semantic Kernel get display-only guidance.
+    """
+
+    code = "KL204"
+    name = "openai-api-key"
+    message = "Azure OpenAI client authenticates with an API key"
+    keywords = ("AzureOpenAI", "AzureChatOpenAI", "AzureOpenAIEmbedding", "api_key", "AzureChatCompletion",
+                "AzureTextEmbedding", "AzureTextCompletion")
+
+
+class ApiKeyHeader(KeyAuthRule):
+    """Raw HTTP call to an Azure AI / Search endpoint with a key header.
+
+    ## What it does
+    Flags `requests`, `httpx` and `aiohttp` calls (module functions, sessions and clients) whose
+    `headers` (a dict literal, `dict(...)`, or a name bound to one, including `headers["api-key"] = ...`)
+    carry `api-key` or `Ocp-Apim-Subscription-Key`.
+
+    `api-key` is a common header name outside Azure, so it is only flagged when the URL is visibly an
+    Azure endpoint: an Azure host (`*.openai.azure.com`, `*.search.windows.net`,
+    `*.cognitiveservices.azure.com`, ...), an `api-version=` query or `/openai/deployments` path, or an
+    environment variable / identifier naming Azure, OpenAI or Cognitive Services.
+    `Ocp-Apim-Subscription-Key` is Azure-specific and flagged unless the URL is an API Management
+    gateway (`*.azure-api.net`, whose subscription keys are APIM's own mechanism) or Bing (no Entra ID).
+
+    ## Why is this bad?
+    The header carries the resource's master key. Azure AI services and AI Search accept
+    `Authorization: Bearer <token>` from a managed identity instead.
+
+    ## Example
+    ```python
+    requests.post(f"{endpoint}/openai/deployments/gpt/chat/completions?api-version=2024-06-01",
+                  headers={"api-key": key}, json=body)
+    ```
+
+    ## Use instead
+    ```python
+    token = credential.get_token("https://cognitiveservices.azure.com/.default").token
+    requests.post(url, headers={"Authorization": f"Bearer {token}"}, json=body)
+    ```
+
+    ## Fix safety
+    Display-only: the token must be fetched (and refreshed) somewhere suitable, which a mechanical
+    rewrite cannot decide. The message names the token scope and the role.
+    """
+
+    code = "KL205"
+    name = "api-key-header"
+    message = "HTTP request authenticates to an Azure endpoint with a key header"
+    severity = Severity.MEDIUM
+    fix_applicability = Applicability.DISPLAY_ONLY
+    keywords = ("api-key", "Ocp-Apim-Subscription-Key", "api_key")
+
+
+class DatabasePasswordAuth(KeyAuthRule):
+    """Azure SQL / PostgreSQL / MySQL connection with a password.
+
+    ## What it does
+    Flags `pyodbc`/`aioodbc` connection strings with `PWD=`/`Password=` (also
+    `Authentication=ActiveDirectoryPassword`), `pymssql`, SQLAlchemy URLs (`create_engine`,
+    `URL.create`, `odbc_connect=`), `psycopg`/`psycopg2`/`psycopg_pool`/`asyncpg` and
+    `mysql.connector`/`pymysql`/`aiomysql`/`MySQLdb` connections that pass a password, **when the
+    host is an Azure database host**: a literal `*.database.windows.net`,
+    `*.postgres.database.azure.com` or `*.mysql.database.azure.com` (also inside f-strings), or an
+    environment variable / identifier whose name contains `AZURE`. A host that comes from an
+    unrelated variable or env var (`DB_HOST`) is unknown and not flagged: local and non-Azure
+    databases use passwords legitimately.
+
+    A password that is an Entra access token (`credential.get_token(...).token`, or a name containing
+    `token`) is the recommended pattern and not flagged, nor is
+    `Authentication=ActiveDirectoryMsi|ManagedIdentity|Default` or `attrs_before={1256: token}`.
+
+    ## Why is this bad?
+    Database passwords are shared secrets that live in app settings and leak with them. Azure SQL,
+    PostgreSQL and MySQL flexible servers accept Microsoft Entra tokens from a managed identity.
+
+    ## Example
+    ```python
+    psycopg2.connect(host="app.postgres.database.azure.com", user="app", password=os.environ["PGPASSWORD"])
+    ```
+
+    ## Use instead
+    ```python
+    token = DefaultAzureCredential().get_token("https://ossrdbms-aad.database.windows.net/.default").token
+    psycopg2.connect(host="app.postgres.database.azure.com", user="<identity name>", password=token,
+                     sslmode="require")
+    ```
+
+    ## Fix safety
+    Display-only: the database user for the identity must be created, and tokens expire (pools need a
+    refresh hook), so the fix shows the replacement snippet (token as password, or the
+    `SQL_COPT_SS_ACCESS_TOKEN` `attrs_before` form for pyodbc) instead of editing the call.
+    """
+
+    code = "KL206"
+    name = "database-password-auth"
+    message = "Azure database connection authenticates with a password"
+    fix_applicability = Applicability.DISPLAY_ONLY
+    keywords = ("database.windows.net", "database.azure.com", "pyodbc", "pymssql", "psycopg", "asyncpg",
+                "mysql", "sqlalchemy", "aioodbc")
+
+
+class RedisPasswordAuth(KeyAuthRule):
+    """Azure Cache for Redis connection with the access key.
+
+    ## What it does
+    Flags `redis.Redis` / `StrictRedis` / `RedisCluster` / `ConnectionPool` (sync and asyncio),
+    `redis.from_url` and `aioredis` connections that pass a password (argument or `:password@` in the
+    URL) **to an Azure Redis host**: a literal `*.redis.cache.windows.net`, `*.redis.azure.net` or
+    `*.redisenterprise.cache.azure.net`, or an env var / identifier whose name contains `AZURE`.
+    `redis.Redis(host="localhost", password=...)` and hosts from unrelated variables are not flagged.
+    Connections with `credential_provider=` (redis-entraid) or a token as password are correct.
+
+    ## Why is this bad?
+    The Redis access key is shared by every client and grants full access to the cache. Azure Cache
+    for Redis and Azure Managed Redis support Microsoft Entra authentication with managed identities.
+
+    ## Example
+    ```python
+    r = redis.Redis(host="cache.redis.cache.windows.net", port=6380, ssl=True, password=os.environ["REDIS_KEY"])
+    ```
+
+    ## Use instead
+    ```python
+    from redis_entraid.cred_provider import create_from_default_azure_credential
+
+    provider = create_from_default_azure_credential(("https://redis.azure.com/.default",))
+    r = redis.Redis(host="cache.redis.cache.windows.net", port=6380, ssl=True, credential_provider=provider)
+    ```
+
+    ## Fix safety
+    Display-only: it needs the `redis-entraid` package and a data access policy assignment for the
+    identity's object ID, so the fix shows the replacement snippet.
+    """
+
+    code = "KL207"
+    name = "redis-password-auth"
+    message = "Azure Cache for Redis connection authenticates with the access key"
+    severity = Severity.MEDIUM
+    fix_applicability = Applicability.DISPLAY_ONLY
+    keywords = ("redis",)
+
+
+class ClientSecretEnv(KeyAuthRule):
+    """Code that reads or sets `AZURE_CLIENT_SECRET`, or uses `EnvironmentCredential`.
+
+    ## What it does
+    Flags `os.environ["AZURE_CLIENT_SECRET"]`, `os.getenv("AZURE_CLIENT_SECRET")`,
+    `os.environ.get(...)`, assignments to it, settings classes with an `azure_client_secret` field,
+    and `EnvironmentCredential()`. A read that is passed straight to a credential already flagged by
+    KL203 is not reported twice.
+
+    ## Why is this bad?
+    `AZURE_CLIENT_SECRET` is a service-principal password. When it is set, `EnvironmentCredential`
+    (and therefore `DefaultAzureCredential`, which tries it first) authenticates with the secret
+    instead of the managed identity.
+
+    ## Example
+    ```python
+    os.environ["AZURE_CLIENT_SECRET"] = vault_secret
+    credential = DefaultAzureCredential()
+    ```
+
+    ## Use instead
+    ```python
+    credential = ManagedIdentityCredential(client_id=os.environ["AZURE_CLIENT_ID"])
+    ```
+
+    ## Fix safety
+    Display-only: removing a secret from the environment is a deployment change.
+    """
+
+    code = "KL208"
+    name = "client-secret-env"
+    message = "Service-principal secret read from or set in the environment"
+    severity = Severity.MEDIUM
+    fix_applicability = Applicability.DISPLAY_ONLY
+    keywords = ("AZURE_CLIENT_SECRET", "EnvironmentCredential")
+
+
+RULES = [ConnectionStringAuth, KeyCredential, ClientSecretCredentialRule, OpenAIApiKey, ApiKeyHeader,
+         DatabasePasswordAuth, RedisPasswordAuth, ClientSecretEnv]

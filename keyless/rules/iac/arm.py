@@ -1,0 +1,879 @@
+"""ARM templates (JSON, Bicep-compiled, nested inline deployments, child resources) and the ACA /
+ACI shapes they share with `az containerapp --yaml` and ACI YAML."""
+
+from __future__ import annotations
+
+import re
+from typing import Any, Iterator
+
+from keyless.rules.iac.common import (
+    Emitter,
+    Uami,
+    Workload,
+    emit_workload,
+    key_source,
+    line_indent,
+    parse_identity_type,
+    secretish_name,
+)
+from keyless.rules.iac.expr import (
+    RG_ID,
+    SUB_ID,
+    MG_ID,
+    UNKNOWN,
+    Context,
+    classify_scope,
+    functions_called,
+    is_expression,
+    parse,
+    Call,
+    Member,
+    ExprError,
+)
+from keyless.rules.iac.facts import fix_dict
+from keyless.rules.iac import roles as R
+
+SCHEMA_SCOPE = (
+    ("managementgroupdeploymenttemplate", "managementGroup"),
+    ("subscriptiondeploymenttemplate", "subscription"),
+    ("tenantdeploymenttemplate", "tenant"),
+    ("deploymenttemplate", "resourceGroup"),
+)
+SCOPE_ID = {"resourceGroup": RG_ID, "subscription": SUB_ID, "managementGroup": MG_ID, "tenant": "/"}
+
+
+def deployment_scope(schema: Any, default: str) -> str:
+    if isinstance(schema, str):
+        low = schema.lower()
+        for needle, scope in SCHEMA_SCOPE:
+            if needle in low:
+                return scope
+    return default
+
+
+def looks_like_arm(root: Any) -> bool:
+    if not isinstance(root, dict):
+        return False
+    schema = str(root.get("$schema", "")).lower()
+    return "deploymenttemplate" in schema or ("resources" in root and ("contentVersion" in root or "$schema" in root))
+
+
+def aca_scale_supports_identity(api_version: Any) -> bool | None:
+    """Scale-rule `identity` exists from 2024-02-02-preview (previews) and 2025-01-01 (stable)."""
+    if not isinstance(api_version, str):
+        return None
+    m = re.match(r"(\d{4}-\d{2}-\d{2})(-preview)?", api_version.strip())
+    if not m:
+        return None
+    date, preview = m.group(1), bool(m.group(2))
+    return date >= "2024-02-02" if preview else date >= "2025-01-01"
+
+
+IDENTITY_SCALERS = {"azure-queue": "Azure Queue Storage", "azure-servicebus": "Service Bus", "azure-eventhub": "Event Hubs"}
+
+
+# ---- ARM template walk ---------------------------------------------------------------------------
+
+class ArmExtractor:
+    def __init__(self, em: Emitter):
+        self.em = em
+        self.doc = em.doc
+
+    # entry point for a JSON document classified as an ARM template
+    def template(self, root: dict, path: tuple, ctx: Context | None, scope: str, depth: int = 0) -> None:
+        if depth > 8 or not isinstance(root, dict):
+            return
+        scope = deployment_scope(root.get("$schema"), scope)
+        params = root.get("parameters") if isinstance(root.get("parameters"), dict) else {}
+        if ctx is None:
+            values = {}
+            for name, p in params.items():
+                if isinstance(p, dict) and "defaultValue" in p:
+                    values[name] = Context().resolve(p["defaultValue"]) if not is_expression(p["defaultValue"]) else UNKNOWN
+                else:
+                    values[name] = UNKNOWN
+            variables = root.get("variables") if isinstance(root.get("variables"), dict) else {}
+            ctx = Context(values, variables)
+            # Parameter defaults may be expressions over other parameters/variables: resolve them now.
+            for name, p in params.items():
+                if isinstance(p, dict) and is_expression(p.get("defaultValue")):
+                    ctx.parameters[name.lower()] = ctx.resolve(p["defaultValue"])
+        self.ctx = ctx
+        self.scope = scope
+        self.secure_params = {n.lower() for n, p in params.items()
+                              if isinstance(p, dict) and str(p.get("type", "")).lower() in ("securestring", "secureobject")}
+        self.check_parameters(params, path + ("parameters",))
+        self.check_outputs(root.get("outputs"), path + ("outputs",))
+        self.uami_names: dict[str, str] = {}
+        self.site_settings: dict[str, dict] = {}
+        self.workloads: list[Workload] = []
+        resources = list(self.iter_resources(root.get("resources"), path + ("resources",), None, None))
+        # First pass: app settings held in child config resources, keyed by site name.
+        for r, rpath, rtype, rname in resources:
+            if rtype.lower() == "microsoft.web/sites/config":
+                self.collect_site_config(r, rpath, rname)
+        for r, rpath, rtype, rname in resources:
+            self.resource(r, rpath, rtype, rname, depth)
+        for w in self.workloads:
+            self.finish_web_settings(w)
+            emit_workload(self.em, w)
+
+    def iter_resources(self, resources: Any, path: tuple, parent_type: str | None, parent_name: Any
+                       ) -> Iterator[tuple[dict, tuple, str, Any]]:
+        if isinstance(resources, dict):  # languageVersion 2.0: symbolic names
+            items = [(k, v) for k, v in resources.items()]
+        elif isinstance(resources, list):
+            items = list(enumerate(resources))
+        else:
+            return
+        for k, r in items:
+            if not isinstance(r, dict) or r.get("existing") is True:
+                continue
+            rtype = r.get("type")
+            if not isinstance(rtype, str):
+                continue
+            name = self.ctx.resolve(r.get("name"))
+            full_type = rtype
+            full_name = name
+            if parent_type and "/" not in rtype.split("/", 1)[0] and not rtype.lower().startswith("microsoft."):
+                full_type = f"{parent_type}/{rtype}"
+                full_name = f"{parent_name}/{name}" if isinstance(parent_name, str) and isinstance(name, str) else UNKNOWN
+            yield r, path + (k,), full_type, full_name
+            if "resources" in r:
+                yield from self.iter_resources(r["resources"], path + (k, "resources"), full_type, full_name)
+
+    def resolve(self, v: Any) -> Any:
+        return self.ctx.resolve(v)
+
+    # -- parameters and outputs (KL257 / KL258) ----------------------------------------------------
+    def check_parameters(self, params: dict, path: tuple) -> None:
+        for name, p in params.items():
+            if not isinstance(p, dict):
+                continue
+            ptype = str(p.get("type", "")).lower()
+            if ptype not in ("securestring", "secureobject") or "defaultValue" not in p:
+                continue
+            d = p["defaultValue"]
+            if d in ("", None, {}) or (is_expression(d) and functions_called(d) <= {"newguid"}):
+                continue
+            if ptype == "secureobject" and not _has_string_leaf(d):
+                continue  # e.g. {"enabled": false}: a switch, not a secret
+            if is_expression(d) and not (functions_called(d) - {"newguid", "concat", "format", "string", "tolower", "toupper", "substring", "replace", "uniquestring", "guid", "resourcegroup", "subscription", "deployment"}):
+                # a computed default made only of predictable functions is still a guessable secret
+                pass
+            self.em.issue("KL257", path + (name, "defaultValue"), f"param|{name}",
+                          f"Secure parameter '{name}' has a default value: the secret is committed with the "
+                          "template and used whenever the caller omits it. Remove the default (or use "
+                          "[newGuid()] for a generated value) and pass it from Key Vault.",
+                          fix=fix_dict("Remove the defaultValue and supply the value from a Key Vault "
+                                       "reference in the parameter file.", "display-only"))
+
+    def check_outputs(self, outputs: Any, path: tuple) -> None:
+        if not isinstance(outputs, dict):
+            return
+        for name, o in outputs.items():
+            if not isinstance(o, dict):
+                continue
+            otype = str(o.get("type", "")).lower()
+            if otype in ("securestring", "secureobject"):
+                continue
+            v = o.get("value")
+            if not is_expression(v):
+                continue
+            fns = functions_called(v)
+            why = None
+            listed = sorted(f for f in fns if f.startswith("list"))
+            if listed:
+                why = f"returns the result of {listed[0]}()"
+            else:
+                for p in re.findall(r"parameters\(\s*'([^']+)'\s*\)", v):
+                    if p.lower() in self.secure_params:
+                        why = f"returns the secure parameter '{p}'"
+                        break
+            if why is None:
+                continue
+            self.em.issue("KL258", path + (name, "value"), f"output|{name}",
+                          f"Output '{name}' {why}: deployment outputs are stored in plain text in the "
+                          "deployment history and readable by anyone with read access to the resource group.",
+                          severity="high",
+                          fix=fix_dict("Do not output secrets: let the consumer read the secret from Key Vault "
+                                       "with its managed identity, or mark the output secureString/@secure().",
+                                       "display-only"))
+
+    # -- resources --------------------------------------------------------------------------------
+    def resource(self, r: dict, path: tuple, rtype: str, name: Any, depth: int) -> None:
+        t = rtype.lower()
+        if t == "microsoft.resources/deployments":
+            self.nested(r, path, depth)
+            return
+        if t == "microsoft.managedidentity/userassignedidentities":
+            if isinstance(name, str):
+                self.uami_names[name] = name
+            return
+        if t in ("microsoft.app/containerapps", "microsoft.app/jobs"):
+            w = self.new_workload(r, path, rtype, name, "containerapp" if t.endswith("containerapps") else "containerappjob")
+            analyze_aca(self.em, w, r, path, self.resolve, "arm", r.get("apiVersion"))
+            return
+        if t == "microsoft.containerinstance/containergroups":
+            w = self.new_workload(r, path, rtype, name, "aci")
+            analyze_aci(self.em, w, r, path, self.resolve, "arm")
+            return
+        if t == "microsoft.web/sites":
+            kind = str(self.resolve(r.get("kind")) or "").lower()
+            w = self.new_workload(r, path, rtype, name, "functionapp" if "functionapp" in kind else "webapp")
+            self.analyze_site(w, r, path)
+            return
+        if t == "microsoft.containerregistry/registries":
+            props = r.get("properties") if isinstance(r.get("properties"), dict) else {}
+            if self.resolve(props.get("adminUserEnabled")) is True:
+                self.em.issue("KL251", path + ("properties", "adminUserEnabled"), f"{rtype}/{name}|adminUserEnabled",
+                              f"Container registry '{name}' enables the admin user: a shared username/password "
+                              "with push and pull rights on every repository.",
+                              fix=fix_dict('Set "adminUserEnabled": false and grant pulling apps AcrPull '
+                                           "(7f951dda-4ed3-4680-a7ca-43fe172d538d) on the registry.", "display-only"))
+            return
+        if t.endswith("/roleassignments") and t.startswith("microsoft.authorization") or t.endswith("/providers/roleassignments"):
+            self.role_assignment(r, path, rtype, name, child=not t.startswith("microsoft.authorization/"))
+            return
+        if t == "microsoft.authorization/roledefinitions":
+            self.role_definition(r, path, name)
+            return
+
+    def new_workload(self, r: dict, path: tuple, rtype: str, name: Any, kind: str) -> Workload:
+        disp = name if isinstance(name, str) else self.display(r.get("name"))
+        w = Workload("arm", kind, disp, f"{rtype}/{disp}", path, path + ("type",))
+        tags = self.resolve(r.get("tags"))
+        if isinstance(tags, dict) and isinstance(tags.get("azd-service-name"), str):
+            w.azd_service = tags["azd-service-name"]
+        self.read_identity(w, r, path)
+        w.identity_fix = self.identity_insert_fix(path, w)
+        self.workloads.append(w)
+        return w
+
+    def display(self, v: Any) -> str:
+        if isinstance(v, str):
+            return v[1:-1] if is_expression(v) else v
+        return "?"
+
+    def read_identity(self, w: Workload, r: dict, path: tuple) -> None:
+        ident = r.get("identity")
+        if ident is None:
+            w.identity = parse_identity_type(None)
+            return
+        w.identity_path = path + ("identity",)
+        if not isinstance(ident, dict):
+            w.identity = parse_identity_type(UNKNOWN if is_expression(ident) else None)
+            return
+        w.identity_path = path + ("identity", "type")
+        w.identity = parse_identity_type(self.resolve(ident.get("type")))
+        uai = ident.get("userAssignedIdentities")
+        if w.identity.user:
+            if isinstance(uai, dict):
+                for k in uai:
+                    w.uamis.append(Uami(self.display(k), arm_client_id_expr(k)))
+            else:
+                w.uami_unknown = True
+        w.client_id_fix_text = arm_env_entry(w)
+
+    def identity_insert_fix(self, path: tuple, w: Workload) -> dict:
+        text = '"identity": {\n  "type": "SystemAssigned"\n}'
+        msg = ("Add a system-assigned managed identity (then grant it AcrPull/data-plane roles and switch "
+               "registries and secrets to it)")
+        obj = self.em.span(path, first_line=False)
+        tkey = self.em.span(path + ("type",), key=True)
+        if obj is not None and tkey is not None and tkey.start.line > obj.start.line and w.identity_path is None:
+            ind = line_indent(self.doc, tkey.start.line)
+            body = f'\n{ind}"identity": {{\n{ind}  "type": "SystemAssigned"\n{ind}}},'
+            line_text = self.doc.lines.line_text(obj.start.line)
+            col = obj.start.column
+            if line_text[col - 1: col] == "{":
+                return fix_dict(msg, "unsafe", [[obj.start.line, col + 1, obj.start.line, col + 1, body]])
+        return fix_dict(msg + ":\n" + text, "display-only")
+
+    # -- App Service ----------------------------------------------------------------------------
+    def collect_site_config(self, r: dict, path: tuple, name: Any) -> None:
+        if not isinstance(name, str) or "/" not in name:
+            self.site_settings.setdefault("*", {})["unknown"] = True
+            return
+        site, cfg = name.rsplit("/", 1)
+        cfg = cfg.lower()
+        if cfg not in ("appsettings", "connectionstrings", "web"):
+            return
+        props = r.get("properties")
+        entry = self.site_settings.setdefault(site.lower(), {"names": set(), "unknown": False})
+        if cfg == "web":
+            if isinstance(props, dict) and "appSettings" in props:
+                self.read_app_settings_list(None, props.get("appSettings"), path + ("properties", "appSettings"), site, entry)
+            return
+        if not isinstance(props, dict):
+            entry["unknown"] = True
+            return
+        for k, v in props.items():
+            p = path + ("properties", k)
+            if cfg == "appsettings":
+                entry["names"].add(k)
+                self.check_setting(site, k, v, p, entry)
+            else:
+                val = v.get("value") if isinstance(v, dict) else v
+                self.check_setting(site, k, val, p + (("value",) if isinstance(v, dict) else ()), entry, conn=True)
+
+    def analyze_site(self, w: Workload, r: dict, path: tuple) -> None:
+        w.case_insensitive_env = True
+        props = r.get("properties") if isinstance(r.get("properties"), dict) else {}
+        sc = props.get("siteConfig")
+        entry = {"names": set(), "unknown": False}
+        if isinstance(sc, dict):
+            self.read_app_settings_list(w, sc.get("appSettings"), path + ("properties", "siteConfig", "appSettings"), w.name, entry)
+            cs = sc.get("connectionStrings")
+            if isinstance(cs, list):
+                for i, c in enumerate(cs):
+                    if isinstance(c, dict):
+                        self.check_setting(w.name, str(c.get("name")), c.get("connectionString"),
+                                           path + ("properties", "siteConfig", "connectionStrings", i, "connectionString"),
+                                           entry, conn=True, workload=w)
+            elif cs is not None:
+                entry["unknown"] = True
+        elif sc is not None:
+            entry["unknown"] = True
+        w.env_names |= entry["names"]
+        w.env_unknown = w.env_unknown or entry["unknown"]
+        w.key_auth.extend(entry.get("key_auth", []))
+        w.client_id_fix_text = arm_app_setting_entry(w)
+
+    def read_app_settings_list(self, w: Workload | None, settings: Any, path: tuple, site: Any, entry: dict) -> None:
+        if isinstance(settings, list):
+            for i, s in enumerate(settings):
+                if isinstance(s, dict):
+                    n = self.resolve(s.get("name"))
+                    if isinstance(n, str):
+                        entry["names"].add(n)
+                    else:
+                        entry["unknown"] = True
+                        continue
+                    self.check_setting(site, n, s.get("value"), path + (i, "value"), entry, workload=w)
+                else:
+                    entry["unknown"] = True
+        elif settings is not None:
+            entry["unknown"] = True
+
+    def check_setting(self, site: Any, name: str, raw: Any, path: tuple, entry: dict, *, conn: bool = False,
+                      workload: Workload | None = None) -> None:
+        key = f"Microsoft.Web/sites/{site}|setting|{name}"
+        up = name.upper() if isinstance(name, str) else ""
+        if up == "AZURE_CLIENT_SECRET":
+            self.em.issue("KL259", path, key, client_secret_message(f"web app '{site}'"), severity="high",
+                          fix=client_secret_fix())
+            entry.setdefault("key_auth", []).append("AZURE_CLIENT_SECRET")
+            return
+        src = key_source(raw)
+        if src is None:
+            return
+        entry.setdefault("key_auth", []).append(src)
+        if up == "WEBSITE_CONTENTAZUREFILECONNECTIONSTRING":
+            return  # the Azure Files content share has no identity-based option on Consumption/EP plans
+        if up == "AZUREWEBJOBSSTORAGE":
+            self.em.issue("KL253", path, key, f"AzureWebJobsStorage of '{site}' is an account-key connection string "
+                          f"built from {src}. The Functions host supports identity-based storage.",
+                          fix=fix_dict("Replace the setting with AzureWebJobsStorage__accountName = <storage account "
+                                       "name>, give the app a managed identity and grant it Storage Blob Data Owner, "
+                                       "Storage Queue Data Contributor and Storage Table Data Contributor on the account.",
+                                       "display-only"))
+            return
+        what = "connection string" if conn else "app setting"
+        self.em.issue("KL252", path, key, f"The {what} '{name}' of '{site}' is fed by {src}: the app authenticates "
+                      "with a shared key that never expires with the deployment.",
+                      fix=key_fed_fix(name))
+
+    def finish_web_settings(self, w: Workload) -> None:
+        if w.kind not in ("webapp", "functionapp"):
+            return
+        extra = self.site_settings.get(w.name.lower()) if isinstance(w.name, str) else None
+        if extra:
+            w.env_names |= extra.get("names", set())
+            w.env_unknown = w.env_unknown or extra.get("unknown", False)
+            w.key_auth.extend(extra.get("key_auth", []))
+        if "*" in self.site_settings:
+            w.env_unknown = True
+
+    # -- nested deployments ---------------------------------------------------------------------------
+    def nested(self, r: dict, path: tuple, depth: int) -> None:
+        props = r.get("properties")
+        if not isinstance(props, dict) or not isinstance(props.get("template"), dict):
+            return
+        inner = str((props.get("expressionEvaluationOptions") or {}).get("scope", "")).lower() == "inner" \
+            if isinstance(props.get("expressionEvaluationOptions"), dict) else False
+        scope = self.scope
+        if "resourceGroup" in r:
+            scope = "resourceGroup"
+        elif "subscriptionId" in r:
+            scope = "subscription"
+        elif "scope" in r:
+            s = classify_scope(self.resolve(r.get("scope")))
+            scope = s if s != "unknown" else scope
+        tmpl = props["template"]
+        saved = (self.ctx, self.scope, self.secure_params, self.uami_names, self.site_settings, self.workloads)
+        if inner:
+            passed = props.get("parameters") if isinstance(props.get("parameters"), dict) else {}
+            values = {}
+            tparams = tmpl.get("parameters") if isinstance(tmpl.get("parameters"), dict) else {}
+            for pname, pdef in tparams.items():
+                given = passed.get(pname)
+                if isinstance(given, dict) and "value" in given:
+                    values[pname] = self.resolve(given["value"])
+                elif isinstance(pdef, dict) and "defaultValue" in pdef and not is_expression(pdef["defaultValue"]):
+                    values[pname] = pdef["defaultValue"]
+                else:
+                    values[pname] = UNKNOWN
+            ctx = Context(values, tmpl.get("variables") if isinstance(tmpl.get("variables"), dict) else {})
+        else:
+            ctx = self.ctx
+        sub = ArmExtractor(self.em)
+        sub.template(tmpl, path + ("properties", "template"), ctx, scope if scope else "resourceGroup", depth + 1)
+        self.ctx, self.scope, self.secure_params, self.uami_names, self.site_settings, self.workloads = saved
+
+    # -- roles --------------------------------------------------------------------------------------
+    def role_assignment(self, r: dict, path: tuple, rtype: str, name: Any, child: bool) -> None:
+        props = r.get("properties")
+        if not isinstance(props, dict):
+            return
+        raw_id = props.get("roleDefinitionId")
+        rid = self.resolve(raw_id)
+        guid = R.guid_of(rid) if isinstance(rid, str) else None
+        if guid is None:
+            return
+        role = R.NAME_BY_GUID.get(guid)
+        # GUID sanity against the names around it (variables, parameters, comments)
+        hints = [h for h in arm_name_hints(raw_id) + [str(r.get("comments") or "")] if h]
+        self.check_guid_hint(guid, role, hints, path + ("properties", "roleDefinitionId"), f"roleAssignment|{self.display(r.get('name'))}")
+        if role not in R.BROAD_ROLES:
+            return
+        if child:
+            scope_kind = "resource"
+        elif "scope" in r:
+            scope_kind = classify_scope(self.resolve(r.get("scope")))
+        else:
+            scope_kind = self.scope or "resourceGroup"
+        if scope_kind not in ("managementGroup", "subscription", "resourceGroup", "tenant"):
+            return
+        default = "" if "scope" in r else " (the template's deployment scope)"
+        principal_type = self.resolve(props.get("principalType"))
+        self.em.add("iac.role", {
+            "span": _sl(self.em.span(path + ("properties", "roleDefinitionId"))),
+            "key": f"roleAssignment|{self.display(r.get('name'))}|{role}",
+            "role": role, "scope": scope_kind, "scope_note": default, "fmt": "arm",
+            "principal_type": principal_type if isinstance(principal_type, str) else None,
+            "principal": self.display(props.get("principalId")),
+        })
+
+    def check_guid_hint(self, guid: str, role: str | None, hints: list[str], path: tuple, key: str) -> None:
+        for h in hints:
+            named = R.role_named_in(h)
+            if named is None:
+                continue
+            verdict = guid_mismatch(guid, role, named)
+            if verdict:
+                self.em.issue("KL403", path, f"{key}|{guid}", verdict, severity="high",
+                              fix=fix_dict(f"Use the GUID of '{named}': {R.ROLES[named]} (or fix the name).",
+                                           "display-only"))
+                return
+
+    def role_definition(self, r: dict, path: tuple, name: Any) -> None:
+        props = r.get("properties")
+        if not isinstance(props, dict):
+            return
+        perms = props.get("permissions")
+        if not isinstance(perms, list):
+            return
+        wild = None
+        for i, p in enumerate(perms):
+            if isinstance(p, dict) and isinstance(p.get("actions"), list):
+                for j, a in enumerate(p["actions"]):
+                    if self.resolve(a) == "*":
+                        wild = path + ("properties", "permissions", i, "actions", j)
+                        break
+            if wild:
+                break
+        if not wild:
+            return
+        scopes = self.resolve(props.get("assignableScopes"))
+        if not isinstance(scopes, list) or not scopes:
+            return
+        kinds = {classify_scope(s) for s in scopes}
+        broad = kinds & {"tenant", "managementGroup", "subscription", "resourceGroup"}
+        if not broad:
+            return
+        rn = self.resolve(props.get("roleName"))
+        label = rn if isinstance(rn, str) else self.display(r.get("name"))
+        self.em.issue("KL402", wild, f"roleDefinition|{label}",
+                      f"Custom role '{label}' allows every action ('*') and is assignable at "
+                      f"{_scope_words(broad)} scope: it is Owner under another name, including the right to "
+                      "grant itself more access.", severity="high",
+                      fix=fix_dict("List only the actions/dataActions the workload needs (or use a built-in "
+                                   "data-plane role) and narrow assignableScopes to the resource group or resource.",
+                                   "display-only"))
+
+
+def _has_string_leaf(v: Any, depth: int = 0) -> bool:
+    if depth > 20:
+        return False
+    if isinstance(v, str):
+        return bool(v)
+    if isinstance(v, dict):
+        return any(_has_string_leaf(x, depth + 1) for x in v.values())
+    if isinstance(v, list):
+        return any(_has_string_leaf(x, depth + 1) for x in v)
+    return False
+
+
+def _sl(span: Any) -> list:
+    from keyless.rules.iac.facts import span_to_list
+
+    return span_to_list(span)
+
+
+def _scope_words(kinds: set) -> str:
+    order = ["tenant", "managementGroup", "subscription", "resourceGroup"]
+    words = {"tenant": "tenant root", "managementGroup": "management-group", "subscription": "subscription",
+             "resourceGroup": "resource-group"}
+    return "/".join(words[k] for k in order if k in kinds)
+
+
+def guid_mismatch(guid: str, role: str | None, named: str) -> str | None:
+    """A message when `guid` contradicts the role `named` next to it, else None."""
+    expected = R.ROLES[named].lower()
+    if guid == expected:
+        return None
+    if role is not None:
+        sq_role = re.sub(r"[^a-z]", "", role.lower())
+        sq_named = re.sub(r"[^a-z]", "", named.lower())
+        if sq_named in sq_role or sq_role in sq_named:
+            return None  # e.g. 'Owner' next to Storage Blob Data Owner: a prefix of a longer name
+        return (f"Role GUID {guid} is '{role}', but the name next to it says '{named}' "
+                f"({expected}): the assignment grants a different role than intended.")
+    close = guid[:8] == expected[:8] or guid[-12:] == expected[-12:] or _distance(guid, expected) <= 3
+    if close:
+        return (f"Role GUID {guid} is not a built-in role; the name next to it says '{named}', whose GUID is "
+                f"{expected}. The deployment fails, or assigns a custom role with the same id.")
+    return None
+
+
+def _distance(a: str, b: str) -> int:
+    if len(a) != len(b):
+        return 99
+    return sum(1 for x, y in zip(a, b) if x != y)
+
+
+def arm_name_hints(raw: Any) -> list[str]:
+    """Variable/parameter/property names used in an ARM expression (role-name hints)."""
+    if not is_expression(raw):
+        return []
+    out = re.findall(r"(?:variables|parameters)\(\s*'([^']+)'\s*\)", raw)
+    out += re.findall(r"\.([A-Za-z_][A-Za-z0-9_]*)", raw)
+    return out
+
+
+def arm_client_id_expr(key: Any) -> str:
+    if is_expression(key):
+        inner = key[1:-1]
+        return f"[reference({inner}, '2023-01-31').clientId]"
+    return f"[reference('{key}', '2023-01-31').clientId]"
+
+
+def arm_env_entry(w: Workload) -> str:
+    cid = w.uamis[0].client_id if w.uamis else "<client id of the user-assigned identity>"
+    return '{\n  "name": "AZURE_CLIENT_ID",\n  "value": "' + cid.replace('"', '\\"') + '"\n}'
+
+
+def arm_app_setting_entry(w: Workload) -> str:
+    return arm_env_entry(w)
+
+
+def client_secret_message(where: str) -> str:
+    return (f"AZURE_CLIENT_SECRET is set for {where}: EnvironmentCredential (first in DefaultAzureCredential's "
+            "chain) then signs in as a service principal with a client secret that must be stored, rotated and can "
+            "leak, instead of the app's managed identity.")
+
+
+def client_secret_fix() -> dict:
+    return fix_dict("Remove AZURE_CLIENT_SECRET (and AZURE_TENANT_ID if only used for it), give the app a "
+                    "managed identity and grant that identity the roles the service principal had.", "display-only")
+
+
+def key_fed_fix(name: str) -> dict:
+    return fix_dict(f"Replace '{name}' with the service endpoint (e.g. <NAME>__serviceUri / __fullyQualifiedNamespace "
+                    "or an *_ENDPOINT setting), authenticate with the app's managed identity (DefaultAzureCredential) "
+                    "and grant it the data-plane role for the operations it performs.", "display-only")
+
+
+# ---- Container Apps (ARM and `az containerapp --yaml`) ------------------------------------------
+
+def analyze_aca(em: Emitter, w: Workload, r: dict, path: tuple, resolve: Any, fmt: str, api_version: Any) -> None:
+    props = r.get("properties") if isinstance(r.get("properties"), dict) else {}
+    pp = path + ("properties",)
+    conf = props.get("configuration") if isinstance(props.get("configuration"), dict) else {}
+    cp = pp + ("configuration",)
+    tmpl = props.get("template") if isinstance(props.get("template"), dict) else {}
+    tp = pp + ("template",)
+    n_ids = w.runtime_identity_count()
+    # identitySettings: identities whose lifecycle keeps them away from the app's main containers
+    ids = conf.get("identitySettings")
+    if isinstance(ids, list):
+        for s in ids:
+            if isinstance(s, dict):
+                lc = resolve(s.get("lifecycle"))
+                ident = s.get("identity")
+                if isinstance(lc, str) and lc.lower() in ("none", "init") and isinstance(ident, str):
+                    w.not_runtime.add(_disp(ident))
+    many = (w.runtime_identity_count() or 0) >= 2 or (n_ids or 0) >= 2
+    # registries
+    regs = conf.get("registries")
+    if isinstance(regs, list):
+        for i, reg in enumerate(regs):
+            if not isinstance(reg, dict):
+                continue
+            server = resolve(reg.get("server"))
+            sdisp = server if isinstance(server, str) else "?"
+            rp = cp + ("registries", i)
+            if reg.get("passwordSecretRef") not in (None, "") or reg.get("username") not in (None, ""):
+                w.key_auth.append("registry password")
+                em.issue("KL250", rp + ("passwordSecretRef",) if "passwordSecretRef" in reg else rp + ("username",),
+                         f"{w.key}|registry|{sdisp}",
+                         f"{w.label} pulls from registry '{sdisp}' with a username and password secret. "
+                         "Registry passwords (often the ACR admin user) are long-lived and shared.",
+                         fix=fix_dict(f"Pull with a managed identity instead: replace username/passwordSecretRef "
+                                      f"with \"identity\": \"<user-assigned identity resource id>\" (or \"system\") and "
+                                      f"grant that identity AcrPull (7f951dda-4ed3-4680-a7ca-43fe172d538d) on the "
+                                      f"registry. Microsoft recommends a user-assigned identity for image pulls.",
+                                      "display-only"))
+            elif reg.get("identity") in (None, "") and many:
+                em.issue("KL502", rp, f"{w.key}|registry|{sdisp}|identity",
+                         f"Registry '{sdisp}' of {w.label} names no identity although the app has several; "
+                         "set which identity pulls images.",
+                         fix=fix_dict('Add "identity": "<resource id of the user-assigned identity with AcrPull>" '
+                                      '(or "system") to the registry entry.', "display-only"))
+    # secrets
+    secrets = conf.get("secrets")
+    kv_backed: set[str] = set()
+    if isinstance(secrets, list):
+        for i, s in enumerate(secrets):
+            if not isinstance(s, dict):
+                continue
+            sname = resolve(s.get("name"))
+            sname = sname if isinstance(sname, str) else "?"
+            sp = cp + ("secrets", i)
+            if s.get("keyVaultUrl") not in (None, ""):
+                kv_backed.add(sname)
+                if s.get("identity") in (None, "") and many:
+                    em.issue("KL502", sp, f"{w.key}|secret|{sname}|identity",
+                             f"Key Vault secret '{sname}' of {w.label} names no identity although the app has "
+                             "several; set which identity reads Key Vault.",
+                             fix=fix_dict('Add "identity": "<resource id of the identity with Key Vault Secrets User>" '
+                                          '(or "System") to the secret.', "display-only"))
+                continue
+            if "value" not in s:
+                continue
+            src = key_source(s.get("value"))
+            if src:
+                w.key_auth.append(src)
+                em.issue("KL252", sp + ("value",), f"{w.key}|secret|{sname}",
+                         f"Secret '{sname}' of {w.label} is filled from {src}: the app authenticates with a shared key.",
+                         fix=key_fed_fix(sname))
+            elif not (isinstance(s.get("value"), str) and "{{" in s.get("value", "")):
+                em.issue("KL254", sp + ("value",), f"{w.key}|secret|{sname}",
+                         f"Secret '{sname}' of {w.label} carries its value inline in the deployment; store it in "
+                         "Key Vault and let the app's identity read it.", severity="medium",
+                         fix=fix_dict("Replace \"value\" with \"keyVaultUrl\": \"https://<vault>.vault.azure.net/secrets/"
+                                      f"{sname}\" and \"identity\": \"<user-assigned identity resource id>\" (or "
+                                      "\"System\"), and grant that identity Key Vault Secrets User "
+                                      "(4633458b-17de-408a-b874-0445c86b69e6).", "display-only"))
+    # containers and env
+    first_env_path = None
+    for ckey in ("containers", "initContainers"):
+        cs = tmpl.get(ckey)
+        if not isinstance(cs, list):
+            if cs is not None and ckey == "containers":
+                w.env_unknown = True
+            continue
+        for ci, c in enumerate(cs):
+            if not isinstance(c, dict):
+                w.env_unknown = True
+                continue
+            img = resolve(c.get("image"))
+            if isinstance(img, str):
+                w.images.append(img)
+            env = c.get("env")
+            if env is None:
+                if ckey == "containers" and first_env_path is None:
+                    first_env_path = tp + (ckey, ci)
+                continue
+            if not isinstance(env, list):
+                w.env_unknown = True
+                continue
+            if ckey == "containers" and first_env_path is None:
+                first_env_path = tp + (ckey, ci, "env")
+            for ei, e in enumerate(env):
+                if not isinstance(e, dict):
+                    w.env_unknown = True
+                    continue
+                en = resolve(e.get("name"))
+                if not isinstance(en, str):
+                    w.env_unknown = True
+                    continue
+                if ckey == "containers":
+                    w.env_names.add(en)
+                ep = tp + (ckey, ci, "env", ei)
+                if en == "AZURE_CLIENT_SECRET":
+                    w.key_auth.append("AZURE_CLIENT_SECRET")
+                    em.issue("KL259", ep + ("name",), f"{w.key}|env|{en}", client_secret_message(w.label),
+                             severity="high", fix=client_secret_fix())
+                    continue
+                src = key_source(e.get("value"))
+                if src:
+                    w.key_auth.append(src)
+                    em.issue("KL252", ep + ("value",), f"{w.key}|env|{en}",
+                             f"Environment variable '{en}' of {w.label} is filled from {src}: the app authenticates "
+                             "with a shared key.", fix=key_fed_fix(en))
+    w.env_container_path = first_env_path
+    # scale rules
+    rules_paths: list[tuple[Any, tuple]] = []
+    scale = tmpl.get("scale")
+    if isinstance(scale, dict) and isinstance(scale.get("rules"), list):
+        rules_paths.append((scale["rules"], tp + ("scale", "rules")))
+    etc = conf.get("eventTriggerConfig")
+    if isinstance(etc, dict) and isinstance(etc.get("scale"), dict) and isinstance(etc["scale"].get("rules"), list):
+        rules_paths.append((etc["scale"]["rules"], cp + ("eventTriggerConfig", "scale", "rules")))
+    supports = aca_scale_supports_identity(api_version) if fmt == "arm" else True
+    for rules, rpath in rules_paths:
+        for i, rule in enumerate(rules):
+            if not isinstance(rule, dict):
+                continue
+            analyze_scale_rule(em, w, rule, rpath + (i,), resolve, supports, api_version)
+    if fmt == "arm" and w.identity.state != "none":
+        pass
+
+
+def analyze_scale_rule(em: Emitter, w: Workload, rule: dict, path: tuple, resolve: Any, supports: bool | None,
+                       api_version: Any) -> None:
+    rname = resolve(rule.get("name"))
+    rname = rname if isinstance(rname, str) else "?"
+    body, bpath, scaler = rule, path, None
+    if isinstance(rule.get("azureQueue"), dict):
+        body, bpath, scaler = rule["azureQueue"], path + ("azureQueue",), "azure-queue"
+    elif isinstance(rule.get("custom"), dict):
+        body, bpath = rule["custom"], path + ("custom",)
+        t = resolve(body.get("type"))
+        scaler = t.lower() if isinstance(t, str) else None
+    else:
+        t = resolve(rule.get("type"))  # jobs: {name, type, metadata, auth}
+        scaler = t.lower() if isinstance(t, str) else None
+    auth = body.get("auth")
+    if not isinstance(auth, list) or not any(isinstance(a, dict) and a.get("secretRef") for a in auth):
+        return
+    if body.get("identity") not in (None, ""):
+        return
+    if scaler not in IDENTITY_SCALERS or supports is not True:
+        return  # legitimate: the scaler or the API version has no identity-based auth
+    w.key_auth.append("scale-rule secret")
+    ai = next(i for i, a in enumerate(auth) if isinstance(a, dict) and a.get("secretRef"))
+    extra = " and set accountName" if scaler == "azure-queue" else ""
+    api = f" (API version {api_version})" if isinstance(api_version, str) else ""
+    em.issue("KL256", bpath + ("auth", ai, "secretRef"), f"{w.key}|scale|{rname}",
+             f"Scale rule '{rname}' of {w.label} authenticates the {IDENTITY_SCALERS[scaler]} scaler with a "
+             f"secret (a connection string that keeps local auth enabled on the service); this scaler{api} "
+             "supports managed identity.",
+             fix=fix_dict(f"Replace auth[] with \"identity\": \"<user-assigned identity resource id>\" (or \"system\"){extra}, "
+                          "and grant that identity a data-plane reader role on the queue/namespace.", "display-only"))
+
+
+def _disp(v: Any) -> str:
+    if isinstance(v, str):
+        return v[1:-1] if is_expression(v) else v
+    return "?"
+
+
+# ---- Container Instances (ARM and ACI YAML) ---------------------------------------------------------
+
+def analyze_aci(em: Emitter, w: Workload, r: dict, path: tuple, resolve: Any, fmt: str) -> None:
+    props = r.get("properties") if isinstance(r.get("properties"), dict) else {}
+    pp = path + ("properties",)
+    creds = props.get("imageRegistryCredentials")
+    if isinstance(creds, list):
+        for i, c in enumerate(creds):
+            if isinstance(c, dict) and c.get("password") not in (None, ""):
+                server = resolve(c.get("server"))
+                sdisp = server if isinstance(server, str) else "?"
+                w.key_auth.append("registry password")
+                em.issue("KL250", pp + ("imageRegistryCredentials", i, "password"), f"{w.key}|registry|{sdisp}",
+                         f"{w.label} pulls from registry '{sdisp}' with a username and password.",
+                         fix=fix_dict("Use \"identity\": \"<user-assigned identity resource id>\" in the registry "
+                                      "credential instead of username/password and grant that identity AcrPull "
+                                      "(7f951dda-4ed3-4680-a7ca-43fe172d538d) on the registry (Windows container "
+                                      "groups support only user-assigned identities for this).", "display-only"))
+    cs = props.get("containers")
+    if not isinstance(cs, list):
+        w.env_unknown = w.env_unknown or cs is not None
+        return
+    for ci, c in enumerate(cs):
+        if not isinstance(c, dict):
+            continue
+        cprops = c.get("properties") if isinstance(c.get("properties"), dict) else {}
+        img = resolve(cprops.get("image"))
+        if isinstance(img, str):
+            w.images.append(img)
+        env = cprops.get("environmentVariables")
+        if env is None:
+            if w.env_container_path is None:
+                w.env_container_path = path + ("properties", "containers", ci, "properties")
+            continue
+        if not isinstance(env, list):
+            w.env_unknown = True
+            continue
+        if w.env_container_path is None:
+            w.env_container_path = pp + ("containers", ci, "properties", "environmentVariables")
+        for ei, e in enumerate(env):
+            if not isinstance(e, dict):
+                w.env_unknown = True
+                continue
+            en = resolve(e.get("name"))
+            if not isinstance(en, str):
+                w.env_unknown = True
+                continue
+            w.env_names.add(en)
+            ep = pp + ("containers", ci, "properties", "environmentVariables", ei)
+            if en == "AZURE_CLIENT_SECRET":
+                w.key_auth.append("AZURE_CLIENT_SECRET")
+                em.issue("KL259", ep + ("name",), f"{w.key}|env|{en}", client_secret_message(w.label),
+                         severity="high", fix=client_secret_fix())
+                continue
+            raw = e.get("value")
+            src = key_source(raw)
+            if src:
+                w.key_auth.append(src)
+                em.issue("KL252", ep + ("value",), f"{w.key}|env|{en}",
+                         f"Environment variable '{en}' of {w.label} is filled from {src}: a shared key in the "
+                         "container's plain environment.", fix=key_fed_fix(en))
+                continue
+            if "value" in e and raw not in (None, "") and secretish_name(en):
+                em.issue("KL255", ep + ("value",), f"{w.key}|env|{en}",
+                         f"Environment variable '{en}' of {w.label} looks like a secret but is set with 'value', "
+                         "which is visible in the container group's properties to anyone with read access.",
+                         severity="medium",
+                         fix=fix_dict("Use \"secureValue\" instead of \"value\" (and feed it from a Key Vault "
+                                      "reference), or better, drop the secret and use the group's managed identity.",
+                                      "display-only"))
+    w.client_id_fix_text = arm_env_entry(w) if fmt == "arm" else yaml_env_entry(w)
+
+
+def yaml_env_entry(w: Workload) -> str:
+    target = w.uamis[0].ref if w.uamis else "the user-assigned identity"
+    return f"- name: AZURE_CLIENT_ID\n  value: <client id of {target}>"
+
+
+def arm_scope_expr_kind(raw: Any) -> str:
+    try:
+        node = parse(raw[1:-1]) if is_expression(raw) else None
+    except ExprError:
+        return "unknown"
+    if isinstance(node, Member) and isinstance(node.target, Call):
+        return node.target.name
+    return "unknown"

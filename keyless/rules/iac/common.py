@@ -1,0 +1,266 @@
+"""Shared pieces of the IaC extractors: the per-document emitter, identity-type normalisation,
+key-material detection and the format-independent Workload record."""
+
+from __future__ import annotations
+
+import posixpath
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+from keyless.linter.finding import Span
+from keyless.linter.rule import Fact
+from keyless.rules.iac.expr import UNKNOWN, functions_called, is_expression
+from keyless.rules.iac.facts import fix_dict, span_to_list
+
+
+class Ref(str):
+    """A Terraform expression kept as text (`azurerm_user_assigned_identity.x.id`, a template
+    string, a function call). Never a literal value."""
+
+    __slots__ = ()
+
+
+def is_unknown(v: Any) -> bool:
+    return v is UNKNOWN or isinstance(v, Ref)
+
+
+# ---- identity types ---------------------------------------------------------------------------
+
+@dataclass
+class IdentityType:
+    state: str  # "none", "set" or "unknown"
+    system: bool = False
+    user: bool = False
+
+
+def parse_identity_type(value: Any) -> IdentityType:
+    """`SystemAssigned,UserAssigned`, `SystemAssigned, UserAssigned`, any case; None/empty/`None`
+    -> no identity; expressions and unrecognised spellings -> unknown."""
+    if value is None:
+        return IdentityType("none")
+    if is_unknown(value) or not isinstance(value, str):
+        return IdentityType("unknown")
+    parts = {p.strip().casefold() for p in value.split(",") if p.strip()}
+    if not parts or parts == {"none"}:
+        return IdentityType("none")
+    system = "systemassigned" in parts
+    user = "userassigned" in parts
+    if not (system or user) or parts - {"systemassigned", "userassigned"}:
+        return IdentityType("unknown")
+    return IdentityType("set", system, user)
+
+
+# ---- key material ------------------------------------------------------------------------------
+
+_TF_KEY_ATTR_RE = re.compile(
+    r"\.(?:default_)?(?:primary|secondary)_\w*?(?:key|connection_string)s?\b|azurerm_cosmosdb_account\.[\w-]+\.connection_strings\b"
+    r"|\.(?:primary|secondary)_(?:read|write)_key\b",
+    re.I,
+)
+_ARM_KEY_MEMBER_RE = re.compile(r"\.(?:primary|secondary)\w*(?:key|connectionstring)\b", re.I)
+_LIT_KEY_RE = re.compile(r"(?:AccountKey|SharedAccessKey|AccessKey)\s*=", re.I)
+
+
+def key_source(value: Any) -> str | None:
+    """Why a raw value (ARM expression string, Terraform reference text) carries key material:
+    e.g. 'listKeys()', 'primary_access_key'. None when it does not."""
+    if isinstance(value, Ref):
+        m = _TF_KEY_ATTR_RE.search(value)
+        if m:
+            return m.group(0).lstrip(".")
+        if "${" in value and _LIT_KEY_RE.search(value):
+            return "an account-key connection string"
+        return None
+    if is_expression(value):
+        fns = sorted(f for f in functions_called(value) if f.startswith("list"))
+        if fns:
+            return f"{_ARM_FN_NAMES.get(fns[0], fns[0])}()"
+        m = _ARM_KEY_MEMBER_RE.search(value)
+        if m:
+            return m.group(0).lstrip(".")
+        if _LIT_KEY_RE.search(value):
+            return "an account-key connection string"
+    return None
+
+
+_ARM_FN_NAMES = {
+    "listkeys": "listKeys", "listconnectionstrings": "listConnectionStrings", "listsecrets": "listSecrets",
+    "listcredentials": "listCredentials", "listaccountsas": "listAccountSas", "listservicesas": "listServiceSas",
+    "listadminkeys": "listAdminKeys", "listquerykeys": "listQueryKeys", "listcredential": "listCredential",
+}
+
+_SECRET_NAME_RE = re.compile(
+    r"(?:password|passwd|pwd|secret|token|api[_-]?key|access[_-]?key|account[_-]?key|connection[_-]?string"
+    r"|conn[_-]?str|sas|credential|private[_-]?key|(?:^|[_-])key$)",
+    re.I,
+)
+_NOT_SECRET_NAME_RE = re.compile(r"(?:name|uri|url|path|type|id|endpoint|host|file|version)$", re.I)
+
+
+def secretish_name(name: str) -> bool:
+    if not isinstance(name, str):
+        return False
+    if "publickey" in name.lower().replace("_", "").replace("-", ""):
+        return False
+    return bool(_SECRET_NAME_RE.search(name)) and not _NOT_SECRET_NAME_RE.search(name)
+
+
+# ---- per-document emitter ------------------------------------------------------------------------
+
+class Emitter:
+    """Collects facts for one document; turns document paths into spans."""
+
+    def __init__(self, doc: Any):
+        self.doc = doc
+        self.facts: list[Fact] = []
+
+    @property
+    def relpath(self) -> str:
+        return self.doc.relpath
+
+    def span(self, path: tuple, *, key: bool = False, first_line: bool = True) -> Span | None:
+        p = tuple(path)
+        while p:
+            sp = None
+            try:
+                if key and hasattr(self.doc, "locate_key"):
+                    sp = self.doc.locate_key(p)
+                if sp is None:
+                    sp = self.doc.locate(p)
+            except Exception:  # a locate bug must not lose the whole file
+                sp = None
+            if sp is not None:
+                if first_line and sp.end.line != sp.start.line:
+                    end_col = len(self.doc.lines.line_text(sp.start.line)) + 1
+                    from keyless.linter.finding import Position
+
+                    sp = Span(sp.start, Position(sp.start.line, max(end_col, sp.start.column)))
+                return sp
+            p = p[:-1]
+            key = False
+        return None
+
+    def issue(self, code: str, path: tuple, key: str, message: str, *, severity: str | None = None,
+              fix: dict | None = None, span: Span | None = None, locate_key: bool = False, **extra: Any) -> None:
+        sp = span if span is not None else self.span(path, key=locate_key)
+        data = {"code": code, "span": span_to_list(sp), "key": key, "message": message}
+        if severity:
+            data["severity"] = severity
+        if fix:
+            data["fix"] = fix
+        data.update(extra)
+        self.facts.append(Fact("iac.issue", self.relpath, data))
+
+    def add(self, kind: str, data: dict) -> None:
+        self.facts.append(Fact(kind, self.relpath, data))
+
+
+# ---- workloads ----------------------------------------------------------------------------------
+
+KIND_LABEL = {
+    "containerapp": "container app",
+    "containerappjob": "container apps job",
+    "aci": "container group",
+    "webapp": "web app",
+    "functionapp": "function app",
+    "k8s": "Kubernetes workload",
+}
+
+
+@dataclass
+class Uami:
+    ref: str  # display text of the identity (resource id expression or Terraform reference)
+    client_id: str  # the expression that yields its client id in the same format
+
+
+@dataclass
+class Workload:
+    fmt: str  # arm, tf, tf-json, tf-plan, aca-yaml, aci-yaml
+    kind: str  # containerapp, containerappjob, aci, webapp, functionapp
+    name: str
+    key: str  # structural key: type/name
+    path: tuple  # document path of the resource (or of the YAML document)
+    anchor: tuple  # path whose span a resource-level finding points at
+    identity: IdentityType = field(default_factory=lambda: IdentityType("none"))
+    identity_path: tuple | None = None
+    uamis: list[Uami] = field(default_factory=list)
+    uami_unknown: bool = False
+    not_runtime: set = field(default_factory=set)  # UAMI refs whose lifecycle excludes the app
+    env_names: set = field(default_factory=set)
+    env_unknown: bool = False
+    case_insensitive_env: bool = False
+    key_auth: list = field(default_factory=list)
+    images: list = field(default_factory=list)
+    azd_service: str | None = None
+    identity_fix: dict | None = None  # fix that inserts an identity block
+    client_id_fix_text: str = ""  # exact text of the AZURE_CLIENT_ID env entry/app setting
+    env_container_path: tuple | None = None  # where the client id entry would go
+
+    # -- derived --------------------------------------------------------------------------------
+    def runtime_identity_count(self) -> int | None:
+        if self.identity.state != "set":
+            return 0 if self.identity.state == "none" else None
+        n = 1 if self.identity.system else 0
+        if self.identity.user:
+            if self.uami_unknown:
+                return None
+            n += sum(1 for u in self.uamis if u.ref not in self.not_runtime)
+        return n
+
+    def has_client_id_env(self) -> bool | None:
+        names = {n.upper() for n in self.env_names} if self.case_insensitive_env else self.env_names
+        if "AZURE_CLIENT_ID" in names:
+            return True
+        return None if self.env_unknown else False
+
+    @property
+    def label(self) -> str:
+        base = f"{KIND_LABEL.get(self.kind, self.kind)} '{self.name}'"
+        if self.fmt.startswith("tf") and self.key != self.name:
+            base += f" ({self.key})"
+        return base
+
+
+def emit_workload(em: Emitter, w: Workload) -> None:
+    """Emit the project-model fact for a workload plus the resource-level findings that need only
+    this file (missing identity; AZURE_CLIENT_SECRET in its settings is emitted by the extractor)."""
+    count = w.runtime_identity_count()
+    client_env = w.has_client_id_env()
+    sp = em.span(w.anchor)
+    em.add("iac.app", {
+        "fmt": w.fmt, "kind": w.kind, "name": w.name, "key": w.key, "label": w.label,
+        "span": span_to_list(sp), "dir": posixpath.dirname(em.relpath),
+        "identity_state": w.identity.state, "system": w.identity.system,
+        "uamis": [u.ref for u in w.uamis if u.ref not in w.not_runtime],
+        "uami_client_ids": [u.client_id for u in w.uamis if u.ref not in w.not_runtime],
+        "identity_count": count, "client_id_env": client_env,
+        "images": [i for i in w.images if isinstance(i, str)][:10],
+        "azd_service": w.azd_service, "key_auth": list(w.key_auth),
+        "client_id_fix_text": w.client_id_fix_text,
+        "identity_span": span_to_list(em.span(w.identity_path)) if w.identity_path else None,
+    })
+    if w.identity.state == "none":
+        why = ""
+        sev = "medium"
+        if w.key_auth:
+            sev = "high"
+            why = f" It authenticates with keys instead ({'; '.join(sorted(set(w.key_auth))[:3])})."
+        path = w.identity_path if w.identity_path else w.anchor
+        msg = (f"{w.label} has no managed identity, so it can only reach registries, Key Vault and data "
+               f"services with keys or passwords.{why} Add a managed identity and grant it data-plane roles.")
+        em.issue("KL301", path, f"{w.key}|identity", msg, severity=sev, fix=w.identity_fix)
+
+
+def client_id_fix(w: Workload) -> dict:
+    """Display-only fix for an ambiguous workload: the exact AZURE_CLIENT_ID entry."""
+    return fix_dict(
+        "Set AZURE_CLIENT_ID to the client id of the identity the code should use "
+        "(DefaultAzureCredential and the identity endpoint then pick it):\n" + w.client_id_fix_text,
+        "display-only",
+    )
+
+
+def line_indent(doc: Any, line: int) -> str:
+    text = doc.lines.line_text(line)
+    return text[: len(text) - len(text.lstrip())]

@@ -1,0 +1,528 @@
+"""A small, safe evaluator for ARM template expressions (`"[concat(parameters('a'), 'b')]"`).
+
+Only pure functions whose result is certain from the template text are modelled: `parameters`,
+`variables`, `concat`, `format`, `toLower`/`toUpper`, `string`, `trim`, `replace`, `if` (with a
+known condition), `createArray`/`createObject`, `union` (objects), `empty`, `equals`, `not`/`and`/
+`or`, the `resourceId` family and `subscription()`/`resourceGroup()`/`managementGroup()`/
+`tenant()` (whose ids become placeholder paths such as `/subscriptions/{subscriptionId}`).
+Everything else - `reference`, `list*`, `guid`, `uniqueString`, `newGuid`, `utcNow`, ... - is
+UNKNOWN, and UNKNOWN spreads: a rule never guesses from a partly unknown value.
+
+Nothing is executed; the evaluator walks a parsed tree with a step budget and a depth limit.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Any, Callable
+
+
+class _Unknown:
+    """The value of an expression the evaluator does not model (singleton)."""
+
+    _inst: "_Unknown | None" = None
+
+    def __new__(cls) -> "_Unknown":
+        if cls._inst is None:
+            cls._inst = super().__new__(cls)
+        return cls._inst
+
+    def __repr__(self) -> str:
+        return "UNKNOWN"
+
+    def __bool__(self) -> bool:  # never silently truthy
+        return False
+
+
+UNKNOWN: Any = _Unknown()
+
+MAX_STEPS = 20_000
+MAX_DEPTH = 40
+
+
+def is_expression(value: Any) -> bool:
+    return isinstance(value, str) and value.startswith("[") and value.endswith("]") and not value.startswith("[[")
+
+
+def unescape_literal(value: str) -> str:
+    """`[[foo]` is the literal `[foo]` in ARM."""
+    return value[1:] if value.startswith("[[") else value
+
+
+# ---- tokens and parse tree --------------------------------------------------------------------
+
+_TOKEN_RE = re.compile(
+    r"\s*(?:(?P<str>'(?:[^']|'')*')|(?P<num>-?\d+(?:\.\d+)?)|(?P<ident>[A-Za-z_][A-Za-z0-9_]*)"
+    r"|(?P<punct>[(),.\[\]]))"
+)
+
+
+class ExprError(Exception):
+    pass
+
+
+def tokenize(text: str) -> list[tuple[str, str]]:
+    out: list[tuple[str, str]] = []
+    i = 0
+    n = len(text)
+    while i < n:
+        if text[i].isspace():
+            i += 1
+            continue
+        m = _TOKEN_RE.match(text, i)
+        if not m or m.end() == i:
+            raise ExprError(f"unexpected character {text[i]!r}")
+        kind = m.lastgroup or ""
+        tok = m.group(kind)
+        if kind == "str":
+            tok = tok[1:-1].replace("''", "'")
+        out.append((kind, tok))
+        i = m.end()
+    return out
+
+
+@dataclass(frozen=True, slots=True)
+class Lit:
+    value: Any
+
+
+@dataclass(frozen=True, slots=True)
+class Call:
+    name: str  # lower-case
+    args: tuple
+
+
+@dataclass(frozen=True, slots=True)
+class Member:
+    target: Any
+    name: str
+
+
+@dataclass(frozen=True, slots=True)
+class Index:
+    target: Any
+    index: Any
+
+
+class _Parser:
+    def __init__(self, tokens: list[tuple[str, str]]):
+        self.toks = tokens
+        self.i = 0
+
+    def peek(self) -> tuple[str, str] | None:
+        return self.toks[self.i] if self.i < len(self.toks) else None
+
+    def take(self, value: str | None = None) -> tuple[str, str]:
+        tok = self.peek()
+        if tok is None or (value is not None and tok[1] != value):
+            raise ExprError(f"expected {value or 'token'}")
+        self.i += 1
+        return tok
+
+    def parse(self, depth: int = 0) -> Any:
+        if depth > MAX_DEPTH:
+            raise ExprError("expression nested too deeply")
+        tok = self.take()
+        kind, text = tok
+        if kind == "str":
+            node: Any = Lit(text)
+        elif kind == "num":
+            node = Lit(float(text) if "." in text else int(text))
+        elif kind == "ident":
+            self.take("(")
+            args = []
+            if self.peek() and self.peek()[1] != ")":
+                while True:
+                    args.append(self.parse(depth + 1))
+                    if self.peek() and self.peek()[1] == ",":
+                        self.i += 1
+                        continue
+                    break
+            self.take(")")
+            node = Call(text.lower(), tuple(args))
+        else:
+            raise ExprError(f"unexpected {text!r}")
+        while self.peek() and self.peek()[1] in (".", "["):
+            if self.take()[1] == ".":
+                name = self.take()
+                if name[0] != "ident":
+                    raise ExprError("expected property name")
+                node = Member(node, name[1])
+            else:
+                idx = self.parse(depth + 1)
+                self.take("]")
+                node = Index(node, idx)
+        return node
+
+
+def parse(expression: str) -> Any:
+    """Parse the inside of `[...]`. Raises ExprError."""
+    toks = tokenize(expression)
+    p = _Parser(toks)
+    node = p.parse()
+    if p.peek() is not None:
+        raise ExprError("trailing tokens")
+    return node
+
+
+def functions_called(value: Any) -> set[str]:
+    """Lower-case names of every function called in an ARM expression string (empty when not one)."""
+    if not is_expression(value):
+        return set()
+    try:
+        node = parse(value[1:-1])
+    except ExprError:
+        return set(m.lower() for m in re.findall(r"([A-Za-z_][A-Za-z0-9_]*)\s*\(", value))
+    out: set[str] = set()
+
+    def walk(n: Any) -> None:
+        if isinstance(n, Call):
+            out.add(n.name)
+            for a in n.args:
+                walk(a)
+        elif isinstance(n, Member):
+            walk(n.target)
+        elif isinstance(n, Index):
+            walk(n.target)
+            walk(n.index)
+
+    walk(node)
+    return out
+
+
+# ---- evaluation -------------------------------------------------------------------------------
+
+SUB_ID = "/subscriptions/{subscriptionId}"
+RG_ID = SUB_ID + "/resourceGroups/{resourceGroupName}"
+MG_ID = "/providers/Microsoft.Management/managementGroups/{managementGroupName}"
+UNKNOWN_SEGMENT = "{?}"
+
+
+class Context:
+    """Parameters and variables of one template scope."""
+
+    def __init__(self, parameters: dict[str, Any] | None = None, variables: dict[str, Any] | None = None):
+        # parameter name (lower) -> value or UNKNOWN
+        self.parameters = {k.lower(): v for k, v in (parameters or {}).items()}
+        self.variables = {k.lower(): v for k, v in (variables or {}).items()}
+        self._var_cache: dict[str, Any] = {}
+        self._resolving: set[str] = set()
+        self.steps = 0
+
+    def variable(self, name: str) -> Any:
+        key = name.lower()
+        if key in self._var_cache:
+            return self._var_cache[key]
+        if key not in self.variables or key in self._resolving:
+            return UNKNOWN
+        self._resolving.add(key)
+        try:
+            val = self.resolve(self.variables[key])
+        finally:
+            self._resolving.discard(key)
+        self._var_cache[key] = val
+        return val
+
+    def resolve(self, value: Any, depth: int = 0) -> Any:
+        """Evaluate a template value: expressions in strings, recursively in lists and dicts."""
+        if depth > MAX_DEPTH:
+            return UNKNOWN
+        if isinstance(value, str):
+            if is_expression(value):
+                return self.evaluate(value)
+            return unescape_literal(value)
+        if isinstance(value, list):
+            return [self.resolve(v, depth + 1) for v in value]
+        if isinstance(value, dict):
+            return {k: self.resolve(v, depth + 1) for k, v in value.items()}
+        return value
+
+    def evaluate(self, expression: str) -> Any:
+        try:
+            node = parse(expression[1:-1])
+        except ExprError:
+            return UNKNOWN
+        try:
+            return self._eval(node, 0)
+        except (ExprError, RecursionError, TypeError, ValueError, IndexError, KeyError):
+            return UNKNOWN
+
+    def _eval(self, node: Any, depth: int) -> Any:
+        self.steps += 1
+        if self.steps > MAX_STEPS or depth > MAX_DEPTH:
+            raise ExprError("budget exceeded")
+        if isinstance(node, Lit):
+            return node.value
+        if isinstance(node, Member):
+            target = self._eval(node.target, depth + 1)
+            if isinstance(target, dict):
+                for k, v in target.items():
+                    if k.lower() == node.name.lower():
+                        return v
+            return UNKNOWN
+        if isinstance(node, Index):
+            target = self._eval(node.target, depth + 1)
+            idx = self._eval(node.index, depth + 1)
+            if isinstance(target, list) and isinstance(idx, int) and 0 <= idx < len(target):
+                return target[idx]
+            if isinstance(target, dict) and isinstance(idx, str):
+                return target.get(idx, UNKNOWN)
+            return UNKNOWN
+        assert isinstance(node, Call)
+        fn = _FUNCS.get(node.name)
+        if fn is None:
+            return UNKNOWN
+        if node.name == "if":  # lazy branches
+            cond = self._eval(node.args[0], depth + 1) if node.args else UNKNOWN
+            if cond is True and len(node.args) > 1:
+                return self._eval(node.args[1], depth + 1)
+            if cond is False and len(node.args) > 2:
+                return self._eval(node.args[2], depth + 1)
+            return UNKNOWN
+        args = [self._eval(a, depth + 1) for a in node.args]
+        return fn(self, args)
+
+
+def _known(*vals: Any) -> bool:
+    return all(v is not UNKNOWN for v in vals)
+
+
+def _parameters(ctx: Context, args: list) -> Any:
+    if len(args) != 1 or not isinstance(args[0], str):
+        return UNKNOWN
+    return ctx.parameters.get(args[0].lower(), UNKNOWN)
+
+
+def _variables(ctx: Context, args: list) -> Any:
+    if len(args) != 1 or not isinstance(args[0], str):
+        return UNKNOWN
+    return ctx.variable(args[0])
+
+
+def _concat(ctx: Context, args: list) -> Any:
+    if not args or not _known(*args):
+        return UNKNOWN
+    if all(isinstance(a, list) for a in args):
+        out: list = []
+        for a in args:
+            out.extend(a)
+        return out
+    if all(isinstance(a, (str, int, float, bool)) for a in args):
+        return "".join(_to_str(a) for a in args)
+    return UNKNOWN
+
+
+def _to_str(v: Any) -> str:
+    if isinstance(v, bool):
+        return "True" if v else "False"
+    return str(v)
+
+
+def _format(ctx: Context, args: list) -> Any:
+    if not args or not _known(*args) or not isinstance(args[0], str):
+        return UNKNOWN
+    fmt, rest = args[0], args[1:]
+    if any(not isinstance(a, (str, int, float, bool)) for a in rest):
+        return UNKNOWN
+
+    def sub(m: re.Match) -> str:
+        i = int(m.group(1))
+        if i >= len(rest):
+            raise ExprError("format index")
+        return _to_str(rest[i])
+
+    return re.sub(r"\{(\d+)(?::[^}]*)?\}", sub, fmt)
+
+
+def _str1(f: Callable[[str], str]) -> Callable[[Context, list], Any]:
+    def inner(ctx: Context, args: list) -> Any:
+        if len(args) != 1 or not isinstance(args[0], str):
+            return UNKNOWN
+        return f(args[0])
+
+    return inner
+
+
+def _string(ctx: Context, args: list) -> Any:
+    if len(args) != 1 or not _known(args[0]):
+        return UNKNOWN
+    v = args[0]
+    if isinstance(v, (str, int, float)) and not isinstance(v, bool):
+        return str(v)
+    return UNKNOWN
+
+
+def _replace(ctx: Context, args: list) -> Any:
+    if len(args) != 3 or not all(isinstance(a, str) for a in args):
+        return UNKNOWN
+    return args[0].replace(args[1], args[2])
+
+
+def _seg(v: Any) -> str:
+    return v if isinstance(v, str) and v else UNKNOWN_SEGMENT
+
+
+def _resource_path(args: list) -> tuple[str, str] | None:
+    """Split `(type, name1, name2, ...)` into provider path pieces."""
+    if not args or not isinstance(args[0], str) or "/" not in args[0]:
+        return None
+    rtype = args[0]
+    ns, *types = rtype.split("/")
+    names = [_seg(a) for a in args[1:]]
+    parts = [ns]
+    for i, t in enumerate(types):
+        parts.append(t)
+        parts.append(names[i] if i < len(names) else UNKNOWN_SEGMENT)
+    return rtype, "/providers/" + "/".join(parts)
+
+
+def _resource_id(ctx: Context, args: list) -> Any:
+    # resourceId([subscriptionId], [resourceGroupName], resourceType, name1, ...)
+    idx = next((i for i, a in enumerate(args) if isinstance(a, str) and "/" in a and "." in a.split("/")[0]), None)
+    if idx is None or idx > 2:
+        return UNKNOWN
+    sub = _seg(args[0]) if idx == 2 else "{subscriptionId}"
+    rg = _seg(args[idx - 1]) if idx >= 1 else "{resourceGroupName}"
+    rp = _resource_path(args[idx:])
+    if rp is None:
+        return UNKNOWN
+    return f"/subscriptions/{sub}/resourceGroups/{rg}{rp[1]}"
+
+
+def _subscription_resource_id(ctx: Context, args: list) -> Any:
+    idx = next((i for i, a in enumerate(args) if isinstance(a, str) and "/" in a and "." in a.split("/")[0]), None)
+    if idx is None or idx > 1:
+        return UNKNOWN
+    sub = _seg(args[0]) if idx == 1 else "{subscriptionId}"
+    rp = _resource_path(args[idx:])
+    return UNKNOWN if rp is None else f"/subscriptions/{sub}{rp[1]}"
+
+
+def _tenant_resource_id(ctx: Context, args: list) -> Any:
+    rp = _resource_path(args)
+    return UNKNOWN if rp is None else rp[1]
+
+
+def _extension_resource_id(ctx: Context, args: list) -> Any:
+    if len(args) < 2 or not isinstance(args[0], str):
+        return UNKNOWN
+    rp = _resource_path(args[1:])
+    return UNKNOWN if rp is None else args[0].rstrip("/") + rp[1]
+
+
+def _mg_resource_id(ctx: Context, args: list) -> Any:
+    idx = next((i for i, a in enumerate(args) if isinstance(a, str) and "/" in a and "." in a.split("/")[0]), None)
+    if idx is None or idx > 1:
+        return UNKNOWN
+    mg = _seg(args[0]) if idx == 1 else "{managementGroupName}"
+    rp = _resource_path(args[idx:])
+    return UNKNOWN if rp is None else f"/providers/Microsoft.Management/managementGroups/{mg}{rp[1]}"
+
+
+def _create_object(ctx: Context, args: list) -> Any:
+    if len(args) % 2 or not all(isinstance(k, str) for k in args[::2]):
+        return UNKNOWN
+    return dict(zip(args[::2], args[1::2]))
+
+
+def _union(ctx: Context, args: list) -> Any:
+    if not args or not _known(*args):
+        return UNKNOWN
+    if all(isinstance(a, dict) for a in args):
+        out: dict = {}
+        for a in args:
+            out.update(a)
+        return out
+    return UNKNOWN
+
+
+def _empty(ctx: Context, args: list) -> Any:
+    if len(args) != 1 or not _known(args[0]):
+        return UNKNOWN
+    v = args[0]
+    return v is None or (isinstance(v, (str, list, dict)) and len(v) == 0)
+
+
+def _equals(ctx: Context, args: list) -> Any:
+    if len(args) != 2 or not _known(*args):
+        return UNKNOWN
+    a, b = args
+    if isinstance(a, str) and "{" in a or isinstance(b, str) and "{" in b:
+        return UNKNOWN  # placeholder paths are partial values
+    return a == b
+
+
+def _not(ctx: Context, args: list) -> Any:
+    return (not args[0]) if len(args) == 1 and isinstance(args[0], bool) else UNKNOWN
+
+
+def _and(ctx: Context, args: list) -> Any:
+    if any(a is False for a in args):
+        return False
+    return True if args and all(a is True for a in args) else UNKNOWN
+
+
+def _or(ctx: Context, args: list) -> Any:
+    if any(a is True for a in args):
+        return True
+    return False if args and all(a is False for a in args) else UNKNOWN
+
+
+_FUNCS: dict[str, Callable[[Context, list], Any]] = {
+    "parameters": _parameters,
+    "variables": _variables,
+    "concat": _concat,
+    "format": _format,
+    "tolower": _str1(str.lower),
+    "toupper": _str1(str.upper),
+    "trim": _str1(str.strip),
+    "string": _string,
+    "replace": _replace,
+    "if": lambda ctx, args: UNKNOWN,  # evaluated lazily in _eval
+    "createarray": lambda ctx, args: list(args) if _known(*args) else UNKNOWN,
+    "array": lambda ctx, args: (args[0] if isinstance(args[0], list) else [args[0]]) if len(args) == 1 and _known(*args) else UNKNOWN,
+    "createobject": _create_object,
+    "union": _union,
+    "empty": _empty,
+    "equals": _equals,
+    "not": _not,
+    "and": _and,
+    "or": _or,
+    "true": lambda ctx, args: True,
+    "false": lambda ctx, args: False,
+    "null": lambda ctx, args: None,
+    "json": lambda ctx, args: UNKNOWN,
+    "resourceid": _resource_id,
+    "subscriptionresourceid": _subscription_resource_id,
+    "tenantresourceid": _tenant_resource_id,
+    "extensionresourceid": _extension_resource_id,
+    "managementgroupresourceid": _mg_resource_id,
+    "subscription": lambda ctx, args: {"id": SUB_ID} if not args else UNKNOWN,
+    "resourcegroup": lambda ctx, args: {"id": RG_ID} if not args else UNKNOWN,
+    "managementgroup": lambda ctx, args: {"id": MG_ID} if not args else UNKNOWN,
+    "tenant": lambda ctx, args: {"id": "/"} if not args else UNKNOWN,
+}
+
+
+def classify_scope(value: Any) -> str:
+    """`managementGroup`, `subscription`, `resourceGroup`, `resource`, `tenant` or `unknown` for a
+    (possibly placeholder) resource id."""
+    if not isinstance(value, str) or not value:
+        return "unknown"
+    v = value.strip()
+    if v == "/":
+        return "tenant"
+    low = v.lower().rstrip("/")
+    if re.fullmatch(r"/providers/microsoft\.management/managementgroups/[^/]+", low):
+        return "managementGroup"
+    if re.fullmatch(r"/subscriptions/[^/]+", low):
+        return "subscription"
+    if re.fullmatch(r"/subscriptions/[^/]+/resourcegroups/[^/]+", low):
+        return "resourceGroup"
+    if "/providers/" in low:
+        return "resource"
+    if not low.startswith("/") and "/" in low and "." in low.split("/")[0]:
+        # Bicep-compiled relative ids: 'Microsoft.Storage/storageAccounts/{0}'
+        return "resource"
+    return "unknown"

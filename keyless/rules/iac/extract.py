@@ -1,0 +1,104 @@
+"""One pass over one document -> every IaC fact (memoized on the document)."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from keyless.linter.finding import Position, Span
+from keyless.linter.rule import Fact
+from keyless.rules.iac import roles as R
+from keyless.rules.iac.arm import ArmExtractor, guid_mismatch, looks_like_arm
+from keyless.rules.iac.common import Emitter
+from keyless.rules.iac.facts import fix_dict
+from keyless.rules.iac.terraform import TerraformExtractor
+from keyless.rules.iac.yamlfmt import yaml_document
+
+MEMO_KEY = "keyless.iac.facts"
+EMITTED_KEY = "keyless.iac.emitted"
+
+
+def extract(doc: Any) -> list[Fact]:
+    cached = doc.memo.get(MEMO_KEY)
+    if cached is not None:
+        return cached
+    em = Emitter(doc)
+    try:
+        _extract(doc, em)
+    except RecursionError:
+        pass
+    doc.memo[MEMO_KEY] = em.facts
+    return em.facts
+
+
+def _extract(doc: Any, em: Emitter) -> None:
+    kind = doc.kind
+    name = doc.relpath.rsplit("/", 1)[-1].lower()
+    if kind == "text":
+        if name.endswith((".bicep", ".bicepparam")):
+            guid_lines(doc, em)
+        return
+    if kind not in ("json", "yaml", "hcl"):
+        return
+    if not doc.ensure_parsed():
+        guid_lines(doc, em)
+        return
+    values = doc.values
+    if kind == "json" and values:
+        root = values[0]
+        sub = getattr(doc, "subkind", "") or ""
+        if sub == "arm" or (not sub and looks_like_arm(root)):
+            ArmExtractor(em).template(root, (0,), None, "resourceGroup")
+        elif sub == "tf-plan" or (not sub and isinstance(root, dict) and ("resource_changes" in root or "planned_values" in root)):
+            TerraformExtractor(em, "tf-plan").plan(root)
+        elif sub == "tf-json" or (not sub and name.endswith(".tf.json")):
+            TerraformExtractor(em, "tf-json").module(root)
+    elif kind == "hcl" and values:
+        if getattr(doc, "subkind", "") != "tfvars" and not name.endswith(".tfvars"):
+            TerraformExtractor(em, "tf").module(values[0])
+    elif kind == "yaml":
+        subs = getattr(doc, "subkinds", None) or []
+        for i, d in enumerate(values):
+            yaml_document(em, i, d, subs[i] if i < len(subs) else "")
+    guid_lines(doc, em)
+
+
+# ---- KL403: a role GUID next to a different role's name ----------------------------------------------
+
+_COMMENT_RE = re.compile(r"(?:^|\s)(?://|#)(.*)$")
+_LHS_RE = re.compile(r"""^\s*(?:var\s+|param\s+|let\s+|const\s+|export\s+)?["']?([A-Za-z_][\w.-]*)["']?\s*[:=]""")
+
+
+def guid_lines(doc: Any, em: Emitter) -> None:
+    if "roledefinition" not in doc.text.lower() and "role" not in doc.text.lower():
+        return
+    already = {(f.data["span"][0]) for f in em.facts if f.kind == "iac.issue" and f.data["code"] == "KL403"}
+    for n, line in enumerate(doc.text.splitlines(), 1):
+        if n in already or len(line) > 400:
+            continue
+        guids = list(R.GUID_RE.finditer(line))
+        if len(guids) != 1:
+            continue
+        m = guids[0]
+        guid = m.group(0).lower()
+        role = R.NAME_BY_GUID.get(guid)
+        rest = line[: m.start()] + line[m.end():]
+        cm = _COMMENT_RE.search(rest)
+        comment = cm.group(1) if cm and doc.kind != "json" else ""
+        lhs = _LHS_RE.match(line)
+        hint = R.role_named_in(comment) if comment.strip() else None
+        if hint is None and lhs and m.start() > lhs.end() - 1:
+            ident = lhs.group(1)
+            if re.search(r"role|pull|push|owner|contributor|reader|user|admin|sender|receiver", ident, re.I):
+                hint = R.role_named_in(ident)
+        if hint is None:
+            continue
+        msg = guid_mismatch(guid, role, hint)
+        if not msg:
+            continue
+        col = len(line[: m.start()]) + 1
+        sp = Span(Position(n, col), Position(n, col + len(m.group(0))))
+        em.issue("KL403", (), f"guid|{hint}|{guid}", msg, severity="high", span=sp,
+                 fix=fix_dict(f"Use the GUID of '{hint}': {R.ROLES[hint]}.", "unsafe",
+                              [[n, col, n, col + len(m.group(0)), R.ROLES[hint]]]) if role is None else
+                 fix_dict(f"Use the GUID of '{hint}' ({R.ROLES[hint]}) or correct the name to '{role}'.", "display-only"))

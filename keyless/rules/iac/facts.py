@@ -1,0 +1,44 @@
+"""Secret-free facts the IaC extractors emit, and helpers to turn them back into Findings.
+
+Three kinds:
+
+- `iac.issue`: a finding decided from one file (code, span, structural key, message, fix);
+- `iac.app`: one deployed workload (container app/job, container group, web/function app,
+  Kubernetes workload) with its identities and whether AZURE_CLIENT_ID is set - the node of the
+  project model that links deployments to the Python code in the repo;
+- `iac.k8s-sa`, `iac.k8s-pod`, `iac.azd`: Kubernetes service accounts/pods and azd service maps,
+  joined across files by the project model.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from keyless.linter.finding import Applicability, Edit, Fix, Position, Span
+
+SpanList = list  # [line, column, end_line, end_column]
+
+
+def span_to_list(span: Span | None) -> SpanList:
+    if span is None:
+        return [1, 1, 1, 1]
+    return [span.start.line, span.start.column, span.end.line, span.end.column]
+
+
+def list_to_span(v: SpanList) -> Span:
+    return Span(Position(v[0], v[1]), Position(v[2], v[3]))
+
+
+def fix_dict(message: str, applicability: str, edits: list | None = None) -> dict[str, Any]:
+    """edits: [[line, col, end_line, end_col, content], ...]"""
+    return {"message": message, "applicability": applicability, "edits": edits or []}
+
+
+def fix_from_dict(d: dict | None) -> Fix | None:
+    if not d:
+        return None
+    edits = tuple(Edit(Span(Position(e[0], e[1]), Position(e[2], e[3])), e[4]) for e in d.get("edits") or ())
+    appl = Applicability(d.get("applicability") or "display-only")
+    if appl is not Applicability.DISPLAY_ONLY and not edits:
+        appl = Applicability.DISPLAY_ONLY
+    return Fix(d["message"], appl, edits)

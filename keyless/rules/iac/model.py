@@ -1,0 +1,165 @@
+"""The project model: one pass over every IaC and Python fact that links deployed apps (their
+identities and env) with the Python code in the same repository. Built once per run
+(`project.memo`) and shared by every IaC rule."""
+
+from __future__ import annotations
+
+import posixpath
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+from keyless.linter.rule import Fact, Project
+from keyless.rules.iac import roles as R
+
+MODEL_KEY = "keyless.iac.model"
+
+_GENERIC = {"src", "app", "apps", "source", "code", "python", "py", "lib", "main", "service", "services",
+            "backend", "server", "api_app", "function", "functions", "packages", "pkg", "module", "modules"}
+_SKIP_CODE = re.compile(r"(^|/)(tests?|testing|scripts?|infra|notebooks?|samples?|examples?|docs?|\.venv|venv|site-packages)/|(^|/)test_[^/]*\.py$|_test\.py$|conftest\.py$")
+
+
+@dataclass
+class Link:
+    app: dict
+    app_path: str
+    reason: str
+
+
+@dataclass
+class Model:
+    issues: dict[str, list[Fact]] = field(default_factory=dict)
+    apps: list[Fact] = field(default_factory=list)
+    roles: list[Fact] = field(default_factory=list)
+    sas: list[Fact] = field(default_factory=list)
+    pods: list[Fact] = field(default_factory=list)
+    azd: list[Fact] = field(default_factory=list)
+    creds: list[Fact] = field(default_factory=list)
+    sdk: list[Fact] = field(default_factory=list)
+    links: dict[str, list[Link]] = field(default_factory=dict)  # python path -> linked apps
+
+
+def _dedupe(facts: list[Fact]) -> list[Fact]:
+    seen = set()
+    out = []
+    for f in facts:
+        k = (f.kind, f.path, repr(sorted(f.data.items(), key=lambda kv: kv[0])))
+        if k in seen:
+            continue
+        seen.add(k)
+        out.append(f)
+    return out
+
+
+def build(project: Project) -> Model:
+    m = project.memo.get(MODEL_KEY)
+    if m is not None:
+        return m
+    m = Model()
+    for f in _dedupe(project.of_kind("iac.issue", "iac.app", "iac.role", "iac.k8s-sa", "iac.k8s-pod", "iac.azd",
+                                     "py.credential", "py.sdk-client")):
+        if f.kind == "iac.issue":
+            m.issues.setdefault(f.data["code"], []).append(f)
+        elif f.kind == "iac.app":
+            m.apps.append(f)
+        elif f.kind == "iac.role":
+            m.roles.append(f)
+        elif f.kind == "iac.k8s-sa":
+            m.sas.append(f)
+        elif f.kind == "iac.k8s-pod":
+            m.pods.append(f)
+        elif f.kind == "iac.azd":
+            m.azd.append(f)
+        elif f.kind == "py.credential":
+            m.creds.append(f)
+        else:
+            m.sdk.append(f)
+    for path in sorted({f.path for f in m.creds}):
+        m.links[path] = link_code(path, m)
+    project.memo[MODEL_KEY] = m
+    return m
+
+
+def _tokens(text: str) -> set[str]:
+    return {t for t in re.split(r"[^a-z0-9]+", text.lower()) if len(t) >= 3}
+
+
+def link_code(py_path: str, m: Model) -> list[Link]:
+    """Which deployed apps (or Kubernetes workloads) run this Python file, and why we think so."""
+    if _SKIP_CODE.search(py_path) or not m.apps:
+        return []
+    # 1. azd: azure.yaml maps a service to the directory holding this file.
+    for a in m.azd:
+        for sname, s in a.data["services"].items():
+            proj = s["project"]
+            if proj == "" or py_path == proj or py_path.startswith(proj.rstrip("/") + "/"):
+                hits = [f for f in m.apps if f.data.get("azd_service") == sname
+                        or (f.data.get("name") or "").lower() == sname.lower()]
+                if hits:
+                    return [Link(h.data, h.path, f"azure.yaml maps service '{sname}' to {proj or '.'}/ and "
+                                                 f"{h.path} deploys it") for h in hits]
+    # 2. directory names of the code that name the app or its image.
+    dirs = [d for d in py_path.split("/")[:-1] if d.lower() not in _GENERIC]
+    dtoks = set()
+    for d in dirs:
+        dtoks |= _tokens(d) - _GENERIC
+    if dtoks:
+        hits = []
+        for f in m.apps:
+            atoks = _tokens(f.data.get("name") or "")
+            for img in f.data.get("images") or []:
+                repo = img.rsplit("/", 1)[-1].split(":", 1)[0].split("@", 1)[0]
+                atoks |= _tokens(repo)
+            common = (dtoks & atoks) - _GENERIC
+            if common:
+                hits.append((f, sorted(common)[0]))
+        if hits:
+            return [Link(f.data, f.path, f"its directory and the app/image name share '{tok}'") for f, tok in hits]
+    # 3. exactly one deployed app in the repository.
+    if len(m.apps) == 1:
+        f = m.apps[0]
+        return [Link(f.data, f.path, f"{f.path} deploys the only app in this repository")]
+    return []
+
+
+def ambiguity(app: dict) -> str | None:
+    """None, or 'system+user' / 'users' when the app attaches two or more runtime identities."""
+    n = app.get("identity_count")
+    if not isinstance(n, int) or n < 2:
+        return None
+    return "system+user" if app.get("system") else "users"
+
+
+def identity_words(app: dict) -> str:
+    n_user = len(app.get("uamis") or [])
+    parts = []
+    if app.get("system"):
+        parts.append("the system-assigned identity")
+    if n_user:
+        parts.append(f"{n_user} user-assigned identit{'y' if n_user == 1 else 'ies'}")
+    return " and ".join(parts)
+
+
+def sdk_roles(m: Model) -> list[tuple[str, str, str, list[str]]]:
+    """(service, role, resource label, clients) for every SDK client the repo's code uses."""
+    by_service: dict[str, dict] = {}
+    for f in m.sdk:
+        svc = f.data.get("service")
+        if not isinstance(svc, str):
+            continue
+        e = by_service.setdefault(svc, {"access": set(), "clients": set()})
+        e["access"].add(f.data.get("access", "unknown"))
+        if isinstance(f.data.get("client"), str):
+            e["clients"].add(f.data["client"])
+    out = []
+    for svc in sorted(by_service):
+        e = by_service[svc]
+        access = "read" if e["access"] == {"read"} else "write"
+        rl = R.role_for(svc, access)
+        if rl:
+            out.append((svc, rl[0], rl[1], sorted(e["clients"])))
+    return out
+
+
+def rel(a: str, b: str) -> str:
+    return posixpath.relpath(a, posixpath.dirname(b) or ".") if a and b else a

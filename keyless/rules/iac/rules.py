@@ -1,0 +1,902 @@
+"""IaC rules: key-auth (KL250-KL259), missing-identity (KL301), broad-role (KL401-KL403) and
+ambiguous-identity (KL501-KL505).
+
+Every rule shares one extraction per document (`collect`, memoized) and one project model
+(`check_project`, memoized in `project.memo`)."""
+
+from __future__ import annotations
+
+from typing import Iterable
+
+from keyless.linter.finding import Applicability, Category, Finding, Severity
+from keyless.linter.rule import Fact, Project, Rule
+from keyless.rules.iac.extract import EMITTED_KEY, extract
+from keyless.rules.iac.facts import fix_dict, fix_from_dict, list_to_span
+from keyless.rules.iac.model import ambiguity, build, identity_words, sdk_roles
+
+KEYWORDS = (
+    "identity", "microsoft.", "azurerm_", "role", "aadpod", "services", "secure", "sensitive", "containers",
+    "azure_client_secret", "resource_changes", "planned_values", "admin_enabled", "deploymenttemplate",
+    "resources",
+)
+
+
+class IacRule(Rule):
+    kinds = frozenset({"json", "yaml", "hcl", "text"})
+    keywords = KEYWORDS
+    fix_applicability = Applicability.DISPLAY_ONLY
+
+    def collect(self, doc) -> Iterable[Fact]:
+        # Every IaC rule would return the same facts: the first one to run on a document emits them.
+        if doc.memo.get(EMITTED_KEY):
+            return ()
+        doc.memo[EMITTED_KEY] = True
+        return extract(doc)
+
+    def check_project(self, project: Project) -> Iterable[Finding]:
+        m = build(project)
+        for f in m.issues.get(self.code, ()):
+            yield self.from_issue(f)
+
+    def from_issue(self, f: Fact, message: str | None = None, fix: dict | None = None) -> Finding:
+        d = f.data
+        sev = Severity(d["severity"]) if d.get("severity") else None
+        return self.finding(f.path, list_to_span(d["span"]), key=d["key"], message=message or d["message"],
+                            severity=sev, fix=fix_from_dict(fix or d.get("fix")))
+
+
+# ---- key-auth ----------------------------------------------------------------------------------------
+
+class RegistryPassword(IacRule):
+    """Container images pulled with a registry username and password.
+
+    ## What it does
+    Flags Container Apps registries with `username`/`passwordSecretRef` (ARM, Bicep-compiled ARM,
+    `az containerapp --yaml`), Container Instances `imageRegistryCredentials` with a `password`, and
+    the Terraform equivalents (`registry { password_secret_name }`,
+    `image_registry_credential { password }`).
+
+    ## Why is this bad?
+    The password is usually the ACR admin user's: shared, long-lived, with push rights on every
+    repository. Anyone who reads the secret can replace your images.
+
+    ## Example
+    ```json
+    "registries": [{"server": "contoso.azurecr.io", "username": "contoso", "passwordSecretRef": "acr-pw"}]
+    ```
+
+    ## Use instead
+    ```json
+    "registries": [{"server": "contoso.azurecr.io", "identity": "[resourceId('Microsoft.ManagedIdentity/userAssignedIdentities', 'pull')]"}]
+    ```
+    and grant that identity AcrPull on the registry.
+
+    ## Fix safety
+    Display-only: the identity needs the AcrPull role before the next revision pulls.
+    """
+
+    code = "KL250"
+    name = "registry-password-auth"
+    category = Category.KEY_AUTH
+    severity = Severity.HIGH
+    message = "Container registry pulled with a username and password instead of a managed identity"
+
+
+class AcrAdminUser(IacRule):
+    """Azure Container Registry with the admin user enabled.
+
+    ## What it does
+    Flags `Microsoft.ContainerRegistry/registries` with `properties.adminUserEnabled: true` and
+    `azurerm_container_registry` with `admin_enabled = true`.
+
+    ## Why is this bad?
+    The admin user is a single shared account with full push/pull rights; its passwords end up in
+    app secrets and pipelines and are rarely rotated.
+
+    ## Example
+    ```hcl
+    resource "azurerm_container_registry" "acr" {
+      admin_enabled = true
+    }
+    ```
+
+    ## Use instead
+    ```hcl
+    resource "azurerm_container_registry" "acr" {
+      admin_enabled = false
+    }
+    ```
+    with an `AcrPull` role assignment for each pulling identity.
+
+    ## Fix safety
+    Unsafe in Terraform HCL (the value is replaced): apps still pulling with the admin password break.
+    Display-only elsewhere.
+    """
+
+    code = "KL251"
+    name = "acr-admin-user-enabled"
+    category = Category.KEY_AUTH
+    severity = Severity.HIGH
+    message = "Container registry admin user is enabled"
+    fix_applicability = Applicability.UNSAFE
+
+
+class KeyFedSetting(IacRule):
+    """App settings, environment variables or secrets filled from account keys.
+
+    ## What it does
+    Flags values computed from `listKeys()`/`list*()` results, `.primaryKey`/`primaryConnectionString`
+    members, account-key connection strings built with `concat`/`format`, and Terraform references
+    such as `azurerm_storage_account.x.primary_connection_string` or `.primary_access_key`, when they
+    feed app settings, connection strings, container env or Container Apps secrets.
+
+    ## Why is this bad?
+    The app then authenticates with a shared key: it grants full access, cannot be scoped, keeps
+    local auth enabled on the service, and leaks with any dump of the app's configuration.
+
+    ## Example
+    ```hcl
+    app_settings = {
+      STORAGE = azurerm_storage_account.sa.primary_connection_string
+    }
+    ```
+
+    ## Use instead
+    ```hcl
+    app_settings = {
+      STORAGE__blobServiceUri = azurerm_storage_account.sa.primary_blob_endpoint
+    }
+    ```
+    with a managed identity and a data-plane role (e.g. Storage Blob Data Contributor).
+
+    ## Fix safety
+    Display-only: the code must switch to a token credential and the identity needs a role.
+    """
+
+    code = "KL252"
+    name = "key-fed-app-setting"
+    category = Category.KEY_AUTH
+    severity = Severity.HIGH
+    message = "App setting, env or secret fed by an account key or key-based connection string"
+
+
+class FunctionsStorageKey(IacRule):
+    """Function app host storage reached with an account key.
+
+    ## What it does
+    Flags `storage_account_access_key` on Terraform function apps and an `AzureWebJobsStorage`
+    setting built from `listKeys()` (or an `AccountKey=` connection string expression) in ARM.
+    `WEBSITE_CONTENTAZUREFILECONNECTIONSTRING` is not flagged: the content share has no
+    identity-based option.
+
+    ## Why is this bad?
+    The Functions host can use identity-based storage (`AzureWebJobsStorage__accountName`); the key
+    gives anyone with the app settings full control of the account.
+
+    ## Example
+    ```hcl
+    storage_account_access_key = azurerm_storage_account.sa.primary_access_key
+    ```
+
+    ## Use instead
+    ```hcl
+    storage_uses_managed_identity = true
+    ```
+    plus Storage Blob Data Owner, Storage Queue Data Contributor and Storage Table Data
+    Contributor for the app's identity.
+
+    ## Fix safety
+    Display-only: the identity needs three role assignments first.
+    """
+
+    code = "KL253"
+    name = "functions-storage-account-key"
+    category = Category.KEY_AUTH
+    severity = Severity.HIGH
+    message = "Function app host storage uses an account key"
+
+
+class InlineAppSecret(IacRule):
+    """Container Apps secrets with an inline value.
+
+    ## What it does
+    Flags Container Apps / jobs `configuration.secrets[].value` (and Terraform `secret { value }`)
+    that are not Key Vault references. Values computed from keys are reported by KL252 instead.
+
+    ## Why is this bad?
+    The value lives in the template, the deployment history and Terraform state. A Key Vault
+    reference (`keyVaultUrl` + `identity`) keeps it in one rotated place.
+
+    ## Example
+    ```yaml
+    secrets:
+      - name: api-key
+        value: "{{ from pipeline }}"
+    ```
+
+    ## Use instead
+    ```yaml
+    secrets:
+      - name: api-key
+        keyVaultUrl: https://kv.vault.azure.net/secrets/api-key
+        identity: system
+    ```
+
+    ## Fix safety
+    Display-only: the secret must exist in Key Vault and the identity needs Key Vault Secrets User.
+    """
+
+    code = "KL254"
+    name = "inline-container-app-secret"
+    category = Category.KEY_AUTH
+    severity = Severity.MEDIUM
+    message = "Container Apps secret stored inline instead of a Key Vault reference"
+
+
+class AciPlainEnvSecret(IacRule):
+    """Container Instances environment variables that hold secrets in plain `value`.
+
+    ## What it does
+    Flags ACI `environmentVariables[].value` (ARM/YAML) and Terraform `environment_variables` whose
+    names look like secrets (password, secret, token, key, connection string...).
+
+    ## Why is this bad?
+    Plain values are returned by the container group API and shown in the portal; `secureValue` /
+    `secure_environment_variables` are not.
+
+    ## Example
+    ```yaml
+    environmentVariables:
+      - name: DB_PASSWORD
+        value: hunter2
+    ```
+
+    ## Use instead
+    ```yaml
+    environmentVariables:
+      - name: DB_PASSWORD
+        secureValue: <from Key Vault at deploy time>
+    ```
+
+    ## Fix safety
+    Display-only.
+    """
+
+    code = "KL255"
+    name = "aci-plain-env-secret"
+    category = Category.KEY_AUTH
+    severity = Severity.MEDIUM
+    message = "Container Instances env var that looks like a secret is set with a plain value"
+
+
+class ScaleRuleSecret(IacRule):
+    """KEDA scale rules authenticated with a secret where managed identity is supported.
+
+    ## What it does
+    Flags Container Apps scale rules (apps and event-driven jobs) that use `auth[].secretRef` for
+    the Azure Queue, Service Bus or Event Hubs scalers, when the API version supports scale-rule
+    `identity` (2024-02-02-preview and later previews, 2025-01-01 and later stable). Other scalers
+    and older API versions are left alone: for them a secret is the only option.
+
+    ## Why is this bad?
+    The secret is a SAS connection string, which forces local (key) auth to stay enabled on the
+    queue or namespace.
+
+    ## Example
+    ```json
+    "custom": {"type": "azure-servicebus", "metadata": {"queueName": "q"}, "auth": [{"secretRef": "sb", "triggerParameter": "connection"}]}
+    ```
+
+    ## Use instead
+    ```json
+    "custom": {"type": "azure-servicebus", "metadata": {"queueName": "q", "namespace": "ns"}, "identity": "system"}
+    ```
+
+    ## Fix safety
+    Display-only: the identity needs a receiver/reader role on the queue or namespace.
+    """
+
+    code = "KL256"
+    name = "scale-rule-secret-auth"
+    category = Category.KEY_AUTH
+    severity = Severity.MEDIUM
+    message = "Scale rule authenticates with a secret although the scaler supports managed identity"
+
+
+class SecureParamDefault(IacRule):
+    """Secure parameters (and sensitive Terraform variables) with a default value.
+
+    ## What it does
+    Flags ARM `securestring`/`secureobject` parameters with a `defaultValue` (except empty values
+    and `[newGuid()]`) and Terraform variables with `sensitive = true` and a literal default.
+
+    ## Why is this bad?
+    The default is committed with the template and silently used when the caller forgets the
+    parameter: every deployment shares one known secret.
+
+    ## Example
+    ```json
+    "adminPassword": {"type": "securestring", "defaultValue": "P@ssw0rd!"}
+    ```
+
+    ## Use instead
+    ```json
+    "adminPassword": {"type": "securestring"}
+    ```
+    passed from a Key Vault reference in the parameter file.
+
+    ## Fix safety
+    Display-only.
+    """
+
+    code = "KL257"
+    name = "secure-parameter-default"
+    category = Category.KEY_AUTH
+    severity = Severity.MEDIUM
+    message = "Secure parameter has a default value"
+
+
+class SecretOutput(IacRule):
+    """Deployment outputs that return keys or secure values.
+
+    ## What it does
+    Flags ARM outputs whose value calls a `list*()` function or returns a secure parameter (unless
+    the output itself is `securestring`/`secureobject`), and Terraform outputs that return key
+    attributes (`primary_access_key`, `primary_connection_string`...) without `sensitive = true`.
+    Resource ids and `principalId` outputs are not flagged.
+
+    ## Why is this bad?
+    Outputs are stored in plain text in the deployment history (or printed by Terraform) and can be
+    read by anyone with read access.
+
+    ## Example
+    ```json
+    "outputs": {"key": {"type": "string", "value": "[listKeys(variables('sa'), '2023-01-01').keys[0].value]"}}
+    ```
+
+    ## Use instead
+    Output the endpoint or resource id and let the consumer use its managed identity.
+
+    ## Fix safety
+    Display-only.
+    """
+
+    code = "KL258"
+    name = "secret-in-output"
+    category = Category.KEY_AUTH
+    severity = Severity.HIGH
+    message = "Deployment output returns a key or secure value"
+
+
+class ClientSecretInAppEnv(IacRule):
+    """`AZURE_CLIENT_SECRET` set in a deployed app's environment.
+
+    ## What it does
+    Flags `AZURE_CLIENT_SECRET` in Container Apps/ACI env, App Service app settings, Terraform
+    `env`/`app_settings`/`environment_variables` and Kubernetes container env.
+
+    ## Why is this bad?
+    `EnvironmentCredential` (first in `DefaultAzureCredential`) then signs in as a service principal
+    with a client secret that must be stored, rotated and can leak, although the platform offers a
+    managed identity (or workload identity on AKS).
+
+    ## Example
+    ```yaml
+    env:
+      - name: AZURE_CLIENT_SECRET
+        secretRef: sp-secret
+    ```
+
+    ## Use instead
+    Remove it, attach a managed identity and grant it the service principal's roles.
+
+    ## Fix safety
+    Display-only.
+    """
+
+    code = "KL259"
+    name = "client-secret-in-app-env"
+    category = Category.KEY_AUTH
+    severity = Severity.HIGH
+    message = "AZURE_CLIENT_SECRET is set in a deployed app's environment"
+
+
+# ---- missing-identity ----------------------------------------------------------------------------------
+
+class AppWithoutIdentity(IacRule):
+    """Compute resources deployed without a managed identity.
+
+    ## What it does
+    Flags Container Apps and Container Apps jobs, Container Instances groups and App Service web and
+    function apps (ARM, Bicep-compiled ARM, Terraform HCL/JSON/plan, ACA and ACI YAML) with no
+    `identity` or with type `None`. Identity types are normalised (`SystemAssigned,UserAssigned`,
+    `SystemAssigned, UserAssigned`, any case); expressions that cannot be resolved are not flagged.
+    Severity is high when the same resource also uses key-based auth (registry passwords,
+    key-fed settings, scale-rule secrets).
+
+    ## Why is this bad?
+    Without an identity the app can only reach registries, Key Vault and data services with keys,
+    passwords and connection strings.
+
+    ## Example
+    ```hcl
+    resource "azurerm_container_app" "api" {
+      name = "api"
+    }
+    ```
+
+    ## Use instead
+    ```hcl
+    resource "azurerm_container_app" "api" {
+      name = "api"
+      identity {
+        type = "SystemAssigned"
+      }
+    }
+    ```
+
+    ## Fix safety
+    Unsafe where the insertion point is certain (ARM JSON, Terraform HCL, ACA/ACI YAML): the
+    identity needs role assignments before code can use it. Display-only otherwise.
+    """
+
+    code = "KL301"
+    name = "app-without-managed-identity"
+    category = Category.MISSING_IDENTITY
+    severity = Severity.MEDIUM
+    message = "App has no managed identity"
+    fix_applicability = Applicability.UNSAFE
+
+
+# ---- broad-role -------------------------------------------------------------------------------------------
+
+class BroadRoleAssignment(IacRule):
+    """Owner, Contributor, User Access Administrator or RBAC Administrator at a broad scope.
+
+    ## What it does
+    Flags role assignments (ARM `Microsoft.Authorization/roleAssignments`, Terraform
+    `azurerm_role_assignment`) of Owner, Contributor, User Access Administrator or Role Based Access
+    Control Administrator - by name or GUID - at management-group, subscription or resource-group
+    scope, including assignments without `scope` in templates deployed at those scopes. The fix
+    names the data-plane role matching the SDK clients the repository's Python code uses.
+
+    ## Why is this bad?
+    A compromised workload with Contributor on a subscription can read every key of every resource
+    (`listKeys`) and delete them; Owner and the administrator roles can grant themselves more.
+
+    ## Example
+    ```hcl
+    resource "azurerm_role_assignment" "app" {
+      scope                = data.azurerm_subscription.current.id
+      role_definition_name = "Contributor"
+      principal_id         = azurerm_user_assigned_identity.app.principal_id
+    }
+    ```
+
+    ## Use instead
+    ```hcl
+    resource "azurerm_role_assignment" "app" {
+      scope                = azurerm_storage_account.sa.id
+      role_definition_name = "Storage Blob Data Contributor"
+      principal_id         = azurerm_user_assigned_identity.app.principal_id
+    }
+    ```
+
+    ## Fix safety
+    Display-only: narrowing a role can break operations the workload performs.
+    """
+
+    code = "KL401"
+    name = "broad-role-assignment"
+    category = Category.BROAD_ROLE
+    severity = Severity.HIGH
+    message = "Privileged role assigned at a broad scope"
+
+    def check_project(self, project: Project) -> Iterable[Finding]:
+        m = build(project)
+        used = sdk_roles(m)
+        for f in m.roles:
+            d = f.data
+            role, scope = d["role"], d["scope"]
+            admin = role != "Contributor"
+            sev = Severity.CRITICAL if admin and scope in ("subscription", "managementGroup", "tenant") else (
+                Severity.HIGH if admin or scope != "resourceGroup" else Severity.MEDIUM)
+            scope_words = {"resourceGroup": "resource-group", "managementGroup": "management-group",
+                           "subscription": "subscription", "tenant": "tenant"}[scope]
+            why = {"Owner": "full control including granting access",
+                   "Contributor": "control of every resource, including reading their keys with listKeys",
+                   "User Access Administrator": "the right to grant any role to anyone",
+                   "Role Based Access Control Administrator": "the right to grant roles"}[role]
+            msg = f"'{role}' is assigned at {scope_words} scope{d.get('scope_note', '')}: it gives {why} in that scope."
+            if d.get("principal_type") in ("User", "Group"):
+                msg += " Prefer eligible (PIM) assignments for people."
+            if used:
+                parts = [f"'{r}' on the {label} (the code uses {', '.join(c[:3]) or svc})" for svc, r, label, c in used]
+                msg += " The Python code in this repository uses " + "; ".join(parts) + \
+                    ": grant exactly those data-plane roles at resource scope instead."
+                fixmsg = "Replace with " + "; ".join(f"'{r}' scoped to the {label}" for _, r, label, _ in used)
+                if any(svc == "cosmos" for svc, *_ in used):
+                    fixmsg += " (Cosmos DB data roles are assigned with sqlRoleAssignments / azurerm_cosmosdb_sql_role_assignment)"
+            else:
+                msg += " Grant the data-plane role for the service the workload calls, at resource scope."
+                fixmsg = ("Replace with the least-privilege data-plane role (e.g. Storage Blob Data Reader/Contributor, "
+                          "Key Vault Secrets User, Azure Service Bus Data Sender/Receiver) scoped to the resource.")
+            yield self.finding(f.path, list_to_span(d["span"]), key=d["key"], message=msg, severity=sev,
+                               fix=fix_from_dict(fix_dict(fixmsg + ".", "display-only")))
+
+
+class WildcardCustomRole(IacRule):
+    """Custom role definitions that allow every action at a broad assignable scope.
+
+    ## What it does
+    Flags ARM `Microsoft.Authorization/roleDefinitions` and Terraform `azurerm_role_definition` whose
+    `actions` contain `*` and whose assignable scopes include a management group, subscription or
+    resource group (unresolved scopes are not flagged).
+
+    ## Why is this bad?
+    `*` includes `Microsoft.Authorization/*/write`: the role is Owner under another name and can
+    escalate itself.
+
+    ## Example
+    ```hcl
+    permissions { actions = ["*"] }
+    assignable_scopes = [data.azurerm_subscription.current.id]
+    ```
+
+    ## Use instead
+    List the needed actions, or use a built-in data-plane role.
+
+    ## Fix safety
+    Display-only.
+    """
+
+    code = "KL402"
+    name = "wildcard-custom-role"
+    category = Category.BROAD_ROLE
+    severity = Severity.HIGH
+    message = "Custom role allows '*' at a broad assignable scope"
+
+
+class RoleGuidMismatch(IacRule):
+    """A role GUID that does not match the role name written next to it.
+
+    ## What it does
+    Looks at role GUIDs in templates, Bicep, Terraform and YAML whose variable name or comment names
+    a built-in role (`var acrPullRole = '...' // AcrPull`). It flags the GUID when it belongs to a
+    different built-in role, or when it is not a built-in role at all but is one typo away from the
+    named role's GUID.
+
+    ## Why is this bad?
+    Copy-paste mistakes grant the wrong role: Sender instead of Receiver, Contributor instead of
+    Reader, or a fabricated GUID that fails only at deployment time.
+
+    ## Example
+    ```bicep
+    var acrPullRoleId = '8311e382-0749-4cb8-b61a-304f252e45ec' // AcrPull
+    ```
+
+    ## Use instead
+    ```bicep
+    var acrPullRoleId = '7f951dda-4ed3-4680-a7ca-43fe172d538d' // AcrPull
+    ```
+
+    ## Fix safety
+    Unsafe when the GUID is not a built-in role (it is replaced by the named role's GUID).
+    Display-only when it is another built-in role: either the GUID or the name may be the mistake.
+    """
+
+    code = "KL403"
+    name = "role-guid-mismatch"
+    category = Category.BROAD_ROLE
+    severity = Severity.HIGH
+    message = "Role GUID does not match the role named next to it"
+    fix_applicability = Applicability.UNSAFE
+
+
+# ---- ambiguous-identity ---------------------------------------------------------------------------------
+
+class MultipleIdentitiesNoClientId(IacRule):
+    """An app with several managed identities and no `AZURE_CLIENT_ID`.
+
+    ## What it does
+    Flags Container Apps, jobs, container groups and web/function apps that attach two or more
+    identities (several user-assigned, or system-assigned plus user-assigned) while none of their
+    containers/app settings sets `AZURE_CLIENT_ID`, unless the Python code linked to the app pins
+    the identity (`managed_identity_client_id=` / `client_id=`). Identities that `identitySettings`
+    keeps away from the app (`lifecycle: None`/`Init`) are not counted.
+
+    ## Why is this bad?
+    Without a client id, the identity endpoint uses the system-assigned identity when there is
+    one (silently the wrong principal), and rejects the request when there are only user-assigned
+    identities ("Multiple user assigned identities exist").
+
+    ## Example
+    ```hcl
+    identity {
+      type         = "UserAssigned"
+      identity_ids = [azurerm_user_assigned_identity.pull.id, azurerm_user_assigned_identity.app.id]
+    }
+    ```
+
+    ## Use instead
+    ```hcl
+    env {
+      name  = "AZURE_CLIENT_ID"
+      value = azurerm_user_assigned_identity.app.client_id
+    }
+    ```
+
+    ## Fix safety
+    Display-only: only the author knows which identity the code should use.
+    """
+
+    code = "KL501"
+    name = "multiple-identities-without-client-id"
+    category = Category.AMBIGUOUS_IDENTITY
+    severity = Severity.MEDIUM
+    message = "App has several managed identities but sets no AZURE_CLIENT_ID"
+
+    def check_project(self, project: Project) -> Iterable[Finding]:
+        m = build(project)
+        for f in m.apps:
+            d = f.data
+            kind = ambiguity(d)
+            if kind is None or d.get("client_id_env") is not False:
+                continue
+            linked = [c for p, links in m.links.items() for c in m.creds if c.path == p
+                      for lk in links if lk.app is d or (lk.app_path == f.path and lk.app.get("key") == d.get("key"))]
+            if linked and all(c.data.get("client_id") for c in linked):
+                continue  # the code pins the identity itself
+            if kind == "system+user":
+                effect = ("code that does not pass a client id silently gets tokens for the system-assigned identity, "
+                          "not the user-assigned one you granted roles to")
+                sev = Severity.HIGH
+            else:
+                effect = ("the identity endpoint rejects token requests without a client id "
+                          "(\"Multiple user assigned identities exist\"), so DefaultAzureCredential fails at run time")
+                sev = Severity.MEDIUM
+            msg = f"{d['label']} attaches {identity_words(d)} and sets no AZURE_CLIENT_ID: {effect}."
+            span = d.get("identity_span") or d["span"]
+            fix = fix_dict("Set AZURE_CLIENT_ID to the client id of the identity the code should use:\n"
+                           + (d.get("client_id_fix_text") or ""), "display-only")
+            yield self.finding(f.path, list_to_span(span), key=f"{d['key']}|client-id", message=msg, severity=sev,
+                               fix=fix_from_dict(fix))
+
+
+class AcaReferenceWithoutIdentity(IacRule):
+    """Container Apps registries or Key Vault secrets that name no identity when several exist.
+
+    ## What it does
+    Flags registry entries without credentials and Key Vault-backed secrets (`keyVaultUrl`,
+    `key_vault_secret_id`) that do not say which identity to use, on apps with two or more identities.
+
+    ## Why is this bad?
+    The platform cannot guess which identity holds AcrPull or Key Vault Secrets User; the revision
+    fails to pull or to resolve the secret.
+
+    ## Example
+    ```yaml
+    registries:
+      - server: contoso.azurecr.io
+    ```
+
+    ## Use instead
+    ```yaml
+    registries:
+      - server: contoso.azurecr.io
+        identity: /subscriptions/.../userAssignedIdentities/pull
+    ```
+
+    ## Fix safety
+    Display-only.
+    """
+
+    code = "KL502"
+    name = "aca-reference-without-identity"
+    category = Category.AMBIGUOUS_IDENTITY
+    severity = Severity.MEDIUM
+    message = "Registry or Key Vault secret names no identity on an app with several identities"
+
+
+class WorkloadIdentityIncomplete(IacRule):
+    """Kubernetes workload identity wiring that cannot work.
+
+    ## What it does
+    For pods labelled `azure.workload.identity/use: "true"`: flags the ServiceAccount they run as
+    when it lacks the `azure.workload.identity/client-id` annotation (and the pod does not set
+    `AZURE_CLIENT_ID` itself), pods that run as the `default` ServiceAccount, and workloads that put
+    the label on the Deployment's own metadata instead of the pod template. ServiceAccounts that are
+    not in the repository (Helm, other repos) are not guessed.
+
+    ## Why is this bad?
+    The webhook injects `AZURE_CLIENT_ID` from the ServiceAccount annotation and only mutates
+    labelled pods; without them the SDK has no identity to exchange the federated token for.
+
+    ## Example
+    ```yaml
+    kind: ServiceAccount
+    metadata:
+      name: api
+    ```
+
+    ## Use instead
+    ```yaml
+    kind: ServiceAccount
+    metadata:
+      name: api
+      annotations:
+        azure.workload.identity/client-id: <client id of the user-assigned identity>
+    ```
+
+    ## Fix safety
+    Display-only: the client id comes from your identity.
+    """
+
+    code = "KL503"
+    name = "workload-identity-incomplete"
+    category = Category.AMBIGUOUS_IDENTITY
+    severity = Severity.MEDIUM
+    message = "Workload identity pod whose ServiceAccount has no client-id annotation"
+
+    def check_project(self, project: Project) -> Iterable[Finding]:
+        m = build(project)
+        for p in m.pods:
+            d = p.data
+            if d.get("workload_label_only") and d.get("wl_span"):
+                yield self.finding(
+                    p.path, list_to_span(d["wl_span"]), key=f"k8s|{d['kind']}|{d['namespace']}|{d['name']}|label",
+                    message=(f"{d['kind']} '{d['name']}' sets azure.workload.identity/use on its own metadata, not on "
+                             "the pod template: the webhook only mutates labelled pods, so no token is projected."),
+                    fix=fix_from_dict(fix_dict("Move the label to spec.template.metadata.labels.", "display-only")))
+                continue
+            if not d.get("use") or d.get("env_client_id"):
+                continue
+            sa_name = d.get("sa") or "default"
+            sas = [s for s in m.sas if s.data["name"] == sa_name and (
+                s.data.get("namespace") is None or d.get("namespace") is None or s.data["namespace"] == d["namespace"])]
+            if not sas:
+                if sa_name == "default":
+                    yield self.finding(
+                        p.path, list_to_span(d["span"]), key=f"k8s|{d['kind']}|{d['namespace']}|{d['name']}|default-sa",
+                        message=(f"{d['kind']} '{d['name']}' uses workload identity but runs as the 'default' "
+                                 "ServiceAccount, which has no azure.workload.identity/client-id annotation."),
+                        fix=fix_from_dict(fix_dict("Create a ServiceAccount annotated with "
+                                                   "azure.workload.identity/client-id: <client id> and set "
+                                                   "serviceAccountName.", "display-only")))
+                continue
+            for s in sas:
+                if s.data.get("client_id"):
+                    continue
+                yield self.finding(
+                    s.path, list_to_span(s.data["span"]),
+                    key=f"k8s|ServiceAccount|{s.data.get('namespace')}|{s.data['name']}|client-id",
+                    message=(f"ServiceAccount '{s.data['name']}' is used by workload-identity {d['kind']} "
+                             f"'{d['name']}' ({p.path}) but has no azure.workload.identity/client-id annotation: the "
+                             "webhook injects no AZURE_CLIENT_ID, so the token exchange has no identity."),
+                    fix=fix_from_dict(fix_dict("Add under metadata:\n  annotations:\n    "
+                                               "azure.workload.identity/client-id: <client id of the user-assigned "
+                                               "identity with the federated credential>", "display-only")))
+
+
+class AadPodIdentity(IacRule):
+    """Deprecated aad-pod-identity resources and labels.
+
+    ## What it does
+    Flags `AzureIdentity`, `AzureIdentityBinding` and other `aadpodidentity.k8s.io` resources and the
+    `aadpodidbinding` pod label.
+
+    ## Why is this bad?
+    aad-pod-identity was deprecated in October 2022 and archived in 2023: no fixes, NMI intercepts
+    IMDS traffic for the whole node, and KEDA dropped support.
+
+    ## Example
+    ```yaml
+    labels:
+      aadpodidbinding: api
+    ```
+
+    ## Use instead
+    ```yaml
+    labels:
+      azure.workload.identity/use: "true"
+    ```
+    with a ServiceAccount annotated with `azure.workload.identity/client-id` and a federated
+    identity credential.
+
+    ## Fix safety
+    Display-only: the migration needs a federated credential.
+    """
+
+    code = "KL504"
+    name = "aad-pod-identity-deprecated"
+    category = Category.AMBIGUOUS_IDENTITY
+    severity = Severity.MEDIUM
+    message = "aad-pod-identity is deprecated; use workload identity"
+
+
+class AmbiguousCredentialInCode(IacRule):
+    """Python credentials without a client id that run in an app with several identities.
+
+    ## What it does
+    Links each Python file to the app that deploys it (azure.yaml services, directory names
+    matching the app or image name, or the only app in the repository) and flags
+    `DefaultAzureCredential()` without `managed_identity_client_id` when that app attaches two or
+    more identities and sets no `AZURE_CLIENT_ID`, and `ManagedIdentityCredential()` without a
+    client id whenever the app attaches two or more identities (it does not read
+    `AZURE_CLIENT_ID` itself).
+
+    ## Why is this bad?
+    The code gets a token for the system-assigned identity (silently the wrong principal) or fails
+    with "Multiple user assigned identities exist".
+
+    ## Example
+    ```python
+    credential = ManagedIdentityCredential()
+    ```
+
+    ## Use instead
+    ```python
+    credential = ManagedIdentityCredential(client_id=os.environ["AZURE_CLIENT_ID"])
+    ```
+
+    ## Fix safety
+    Display-only.
+    """
+
+    code = "KL505"
+    name = "ambiguous-credential-in-code"
+    category = Category.AMBIGUOUS_IDENTITY
+    severity = Severity.HIGH
+    message = "Credential without a client id runs in an app with several managed identities"
+    kinds = frozenset({"json", "yaml", "hcl", "text"})
+
+    def check_project(self, project: Project) -> Iterable[Finding]:
+        m = build(project)
+        for c in m.creds:
+            d = c.data
+            cls = d.get("cls")
+            if d.get("client_id") or cls not in ("DefaultAzureCredential", "ManagedIdentityCredential"):
+                continue
+            for lk in m.links.get(c.path, ()):
+                a = lk.app
+                kind = ambiguity(a)
+                if kind is None:
+                    continue
+                env = a.get("client_id_env")
+                if cls == "DefaultAzureCredential" and env is not False:
+                    continue
+                where = f"{a['label']} ({lk.app_path}:{a['span'][0]})"
+                ids = identity_words(a)
+                if cls == "ManagedIdentityCredential" and env is True:
+                    detail = ("sets AZURE_CLIENT_ID, but ManagedIdentityCredential does not read it; without "
+                              "client_id it asks for the default identity")
+                else:
+                    detail = "sets no AZURE_CLIENT_ID"
+                effect = ("tokens silently come from the system-assigned identity" if kind == "system+user"
+                          else "the token request fails with \"Multiple user assigned identities exist\"")
+                msg = (f"{cls}() without a client id runs in {where}, linked because {lk.reason}. That app attaches "
+                       f"{ids} and {detail}: {effect}.")
+                if cls == "ManagedIdentityCredential":
+                    fixmsg = 'Pass the identity: ManagedIdentityCredential(client_id=os.environ["AZURE_CLIENT_ID"])'
+                    if env is not True:
+                        fixmsg += " and set AZURE_CLIENT_ID in the deployment:\n" + (a.get("client_id_fix_text") or "")
+                else:
+                    fixmsg = ("Set AZURE_CLIENT_ID in the deployment (DefaultAzureCredential reads it):\n"
+                              + (a.get("client_id_fix_text") or "")
+                              + "\nor pass managed_identity_client_id=... explicitly.")
+                sp = list_to_span([d.get("line", 1), d.get("column", 1), d.get("end_line", d.get("line", 1)),
+                                   d.get("end_column", d.get("column", 1))])
+                yield self.finding(c.path, sp, key=f"{cls}|{a.get('key')}", message=msg,
+                                   severity=Severity.HIGH if kind == "system+user" else Severity.MEDIUM,
+                                   fix=fix_from_dict(fix_dict(fixmsg, "display-only")))
+                break
+
+
+RULES = [
+    RegistryPassword, AcrAdminUser, KeyFedSetting, FunctionsStorageKey, InlineAppSecret, AciPlainEnvSecret,
+    ScaleRuleSecret, SecureParamDefault, SecretOutput, ClientSecretInAppEnv,
+    AppWithoutIdentity,
+    BroadRoleAssignment, WildcardCustomRole, RoleGuidMismatch,
+    MultipleIdentitiesNoClientId, AcaReferenceWithoutIdentity, WorkloadIdentityIncomplete, AadPodIdentity,
+    AmbiguousCredentialInCode,
+]

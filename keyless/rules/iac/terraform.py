@@ -1,0 +1,616 @@
+"""Terraform: HCL (python-hcl2 shape), `.tf.json` and `terraform show -json` plans.
+
+All three are normalised into `TDict`/`TList` trees whose string leaves are either literals (`str`)
+or `Ref` (an expression kept as text: `azurerm_user_assigned_identity.x.id`, a template string, a
+function call). Each node remembers its document path so findings point at the right place.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any, Iterator
+
+from keyless.rules.iac.arm import client_secret_fix, client_secret_message, guid_mismatch, key_fed_fix
+from keyless.rules.iac.common import (
+    Emitter,
+    Ref,
+    Uami,
+    Workload,
+    emit_workload,
+    is_unknown,
+    key_source,
+    line_indent,
+    parse_identity_type,
+    secretish_name,
+)
+from keyless.rules.iac.expr import UNKNOWN, classify_scope
+from keyless.rules.iac.facts import fix_dict, span_to_list
+from keyless.rules.iac import roles as R
+
+
+class TDict(dict):
+    __slots__ = ("path", "raw")
+
+    def __init__(self, path: tuple):
+        super().__init__()
+        self.path = path
+        self.raw: dict[str, Any] = {}
+
+    def p(self, key: str) -> tuple:
+        return self.path + (self.raw.get(key, key),)
+
+
+class TList(list):
+    __slots__ = ("path",)
+
+    def __init__(self, path: tuple):
+        super().__init__()
+        self.path = path
+
+
+def _unquote(s: str) -> str:
+    if len(s) >= 2 and s[0] == '"' and s[-1] == '"':
+        return s[1:-1]
+    return s
+
+
+def scalar(v: Any) -> Any:
+    if isinstance(v, str):
+        if len(v) >= 2 and v[0] == '"' and v[-1] == '"':
+            inner = v[1:-1]
+            return Ref(inner) if "${" in inner else inner.replace('\\"', '"')
+        if v.startswith("${") and v.endswith("}"):
+            return Ref(v[2:-1].strip())
+        if "${" in v:
+            return Ref(v)
+        return v
+    return v
+
+
+def norm(v: Any, path: tuple, depth: int = 0) -> Any:
+    if depth > 60:
+        return UNKNOWN
+    if isinstance(v, dict):
+        d = TDict(path)
+        for k, x in v.items():
+            if k == "__is_block__" or k.startswith("__"):
+                continue
+            ck = _unquote(k) if isinstance(k, str) else k
+            d.raw[ck] = k
+            d[ck] = norm(x, path + (k,), depth + 1)
+        return d
+    if isinstance(v, list):
+        lst = TList(path)
+        for i, x in enumerate(v):
+            lst.append(norm(x, path + (i,), depth + 1))
+        return lst
+    return scalar(v)
+
+
+def blocks(node: Any, name: str) -> list:
+    """Blocks named `name` under `node` (a list in hcl2/plan shape, a dict or list in .tf.json)."""
+    if not isinstance(node, TDict):
+        return []
+    v = node.get(name)
+    if isinstance(v, TDict):
+        return [v]
+    if isinstance(v, TList):
+        return [b for b in v if isinstance(b, TDict)]
+    return []
+
+
+def has_dynamic(node: Any, name: str) -> bool:
+    for dyn in blocks(node, "dynamic"):
+        if name in dyn:
+            return True
+    return False
+
+
+def iter_resources(root: TDict, kind: str = "resource") -> Iterator[tuple[str, str, TDict]]:
+    """(type, name, body) for every resource in an HCL or .tf.json document."""
+    res = root.get(kind)
+    groups = res if isinstance(res, TList) else [res] if isinstance(res, TDict) else []
+    for g in groups:
+        if not isinstance(g, TDict):
+            continue
+        for rtype, named in g.items():
+            items = named if isinstance(named, TList) else [named]
+            for item in items:
+                if not isinstance(item, TDict):
+                    continue
+                for rname, body in item.items():
+                    bodies = body if isinstance(body, TList) else [body]
+                    for b in bodies:
+                        if isinstance(b, TDict):
+                            yield rtype, rname, b
+
+
+WEB_TYPES = {
+    "azurerm_linux_web_app": "webapp", "azurerm_windows_web_app": "webapp", "azurerm_app_service": "webapp",
+    "azurerm_linux_function_app": "functionapp", "azurerm_windows_function_app": "functionapp",
+    "azurerm_function_app": "functionapp", "azurerm_function_app_flex_consumption": "functionapp",
+    "azurerm_linux_web_app_slot": None, "azurerm_windows_web_app_slot": None,
+}
+
+_UAMI_REF_RE = re.compile(r"^(data\.)?(azurerm_user_assigned_identity)\.([A-Za-z0-9_-]+)(\[[^\]]*\])?\.id$")
+
+
+def tf_scope_kind(v: Any) -> str:
+    if isinstance(v, Ref):
+        s = str(v).strip()
+        if re.fullmatch(r"data\.azurerm_subscription\.[\w-]+(\[[^\]]*\])?\.id", s):
+            return "subscription"
+        if re.fullmatch(r"(data\.)?azurerm_resource_group\.[\w-]+(\[[^\]]*\])?\.id", s):
+            return "resourceGroup"
+        if re.fullmatch(r"(data\.)?azurerm_management_group\.[\w-]+(\[[^\]]*\])?\.id", s):
+            return "managementGroup"
+        if re.fullmatch(r"(data\.)?azurerm_[a-z0-9_]+\.[\w-]+(\[[^\]]*\])?\.id", s):
+            return "resource"
+        if s.startswith("/") or s.startswith('"/'):
+            return classify_scope(re.sub(r"\$\{[^}]*\}", "{?}", s.strip('"')))
+        return "unknown"
+    if isinstance(v, str):
+        return classify_scope(v)
+    return "unknown"
+
+
+class TerraformExtractor:
+    def __init__(self, em: Emitter, fmt: str):
+        self.em = em
+        self.doc = em.doc
+        self.fmt = fmt  # tf, tf-json, tf-plan
+
+    # -- HCL / .tf.json -----------------------------------------------------------------------------
+    def module(self, values: Any) -> None:
+        root = norm(values, (0,))
+        if not isinstance(root, TDict):
+            return
+        for rtype, rname, body in iter_resources(root):
+            self.resource(rtype, rname, body, f"{rtype}.{rname}")
+        for _, vname, body in iter_resources(root, "variable") if False else self.iter_variables(root):
+            self.variable(vname, body)
+        for oname, body in self.iter_blocks1(root, "output"):
+            self.output(oname, body)
+
+    def iter_variables(self, root: TDict) -> Iterator[tuple[str, str, TDict]]:
+        for name, body in self.iter_blocks1(root, "variable"):
+            yield "variable", name, body
+
+    def iter_blocks1(self, root: TDict, kind: str) -> Iterator[tuple[str, TDict]]:
+        v = root.get(kind)
+        groups = v if isinstance(v, TList) else [v] if isinstance(v, TDict) else []
+        for g in groups:
+            if isinstance(g, TDict):
+                for name, body in g.items():
+                    for b in (body if isinstance(body, TList) else [body]):
+                        if isinstance(b, TDict):
+                            yield name, b
+
+    def variable(self, name: str, body: TDict) -> None:
+        if body.get("sensitive") is not True or "default" not in body:
+            return
+        d = body.get("default")
+        if d in (None, "") or is_unknown(d) or not isinstance(d, str):
+            return
+        self.em.issue("KL257", body.p("default"), f"variable|{name}",
+                      f"Sensitive variable '{name}' has a default value: the secret is committed with the "
+                      "configuration and used whenever no value is supplied.",
+                      fix=fix_dict("Remove the default and supply the value at apply time (TF_VAR_*, a Key Vault "
+                                   "data source, or an ephemeral resource).", "display-only"))
+
+    def output(self, name: str, body: TDict) -> None:
+        v = body.get("value")
+        if body.get("sensitive") is True or not isinstance(v, Ref):
+            return
+        src = key_source(v)
+        if not src:
+            return
+        self.em.issue("KL258", body.p("value"), f"output|{name}",
+                      f"Output '{name}' returns {src} without sensitive = true: the key is printed by plan/apply "
+                      "and readable by every consumer of the state's outputs.", severity="high",
+                      fix=fix_dict("Do not output keys; let consumers use a managed identity. If it must stay, "
+                                   "add sensitive = true.", "display-only"))
+
+    # -- plan JSON --------------------------------------------------------------------------------------
+    def plan(self, values: Any) -> None:
+        if not isinstance(values, dict):
+            return
+        changes = values.get("resource_changes")
+        if isinstance(changes, list):
+            for i, rc in enumerate(changes):
+                if not isinstance(rc, dict) or rc.get("mode", "managed") != "managed":
+                    continue
+                ch = rc.get("change") if isinstance(rc.get("change"), dict) else {}
+                after = ch.get("after")
+                if not isinstance(after, dict) or "delete" in (ch.get("actions") or []) and after is None:
+                    continue
+                body = norm(after, (0, "resource_changes", i, "change", "after"))
+                mark_unknown(body, ch.get("after_unknown"))
+                rtype = str(rc.get("type", ""))
+                addr = str(rc.get("address", f"{rtype}.{rc.get('name')}"))
+                self.resource(rtype, str(rc.get("name", "")), body, addr)
+            return
+        pv = values.get("planned_values")
+        if isinstance(pv, dict):
+            self.plan_module(pv.get("root_module"), (0, "planned_values", "root_module"))
+
+    def plan_module(self, mod: Any, path: tuple) -> None:
+        if not isinstance(mod, dict):
+            return
+        for i, r in enumerate(mod.get("resources") or []):
+            if isinstance(r, dict) and r.get("mode", "managed") == "managed" and isinstance(r.get("values"), dict):
+                body = norm(r["values"], path + ("resources", i, "values"))
+                self.resource(str(r.get("type", "")), str(r.get("name", "")), body, str(r.get("address", "")))
+        for j, child in enumerate(mod.get("child_modules") or []):
+            self.plan_module(child, path + ("child_modules", j))
+
+    # -- resources -------------------------------------------------------------------------------------
+    def resource(self, rtype: str, rname: str, body: TDict, addr: str) -> None:
+        if rtype in ("azurerm_container_app", "azurerm_container_app_job"):
+            w = self.workload(rtype, rname, body, addr, "containerapp" if rtype == "azurerm_container_app" else "containerappjob")
+            self.container_app(w, body)
+            emit_workload(self.em, w)
+        elif rtype == "azurerm_container_group":
+            w = self.workload(rtype, rname, body, addr, "aci")
+            self.container_group(w, body)
+            emit_workload(self.em, w)
+        elif WEB_TYPES.get(rtype):
+            w = self.workload(rtype, rname, body, addr, WEB_TYPES[rtype])
+            self.web_app(w, body)
+            emit_workload(self.em, w)
+        elif rtype == "azurerm_container_registry":
+            if body.get("admin_enabled") is True:
+                self.em.issue("KL251", body.p("admin_enabled"), f"{rtype}.{rname}|admin_enabled",
+                              f"Container registry {addr} enables the admin user: a shared username/password with "
+                              "push and pull rights on every repository.",
+                              fix=self.replace_fix(body, "admin_enabled", "false",
+                                                   "Set admin_enabled = false and grant pulling apps AcrPull on the "
+                                                   "registry (azurerm_role_assignment with role_definition_name = \"AcrPull\")."))
+        elif rtype == "azurerm_role_assignment":
+            self.role_assignment(rname, body, addr)
+        elif rtype == "azurerm_role_definition":
+            self.role_definition(rname, body, addr)
+
+    def replace_fix(self, body: TDict, key: str, new: str, message: str) -> dict:
+        if self.fmt == "tf":
+            sp = self.em.span(body.p(key), first_line=False)
+            if sp is not None and sp.start.line == sp.end.line:
+                return fix_dict(message, "unsafe", [[sp.start.line, sp.start.column, sp.end.line, sp.end.column, new]])
+        return fix_dict(message, "display-only")
+
+    def workload(self, rtype: str, rname: str, body: TDict, addr: str, kind: str) -> Workload:
+        w = Workload(self.fmt, kind, addr, addr, body.path, body.path)
+        nm = body.get("name")
+        if isinstance(nm, str) and not isinstance(nm, Ref) and nm:
+            w.name = nm
+        tags = body.get("tags")
+        if isinstance(tags, TDict) and isinstance(tags.get("azd-service-name"), str):
+            w.azd_service = tags["azd-service-name"]
+        idb = blocks(body, "identity")
+        if has_dynamic(body, "identity") or isinstance(body.get("identity"), Ref):
+            w.identity = parse_identity_type(UNKNOWN)
+        elif idb:
+            ib = idb[0]
+            w.identity_path = ib.p("type")
+            w.identity = parse_identity_type(ib.get("type"))
+            ids = ib.get("identity_ids")
+            if w.identity.user:
+                if isinstance(ids, TList) and not any(isinstance(x, Ref) and "[*]" in x for x in ids):
+                    for x in ids:
+                        w.uamis.append(Uami(str(x), tf_client_id_expr(x)))
+                else:
+                    w.uami_unknown = True
+        w.identity_fix = self.identity_insert_fix(body, w)
+        return w
+
+    def identity_insert_fix(self, body: TDict, w: Workload) -> dict:
+        block = 'identity {\n  type = "SystemAssigned"\n}'
+        msg = "Add a system-assigned managed identity (then grant it AcrPull/data-plane roles and switch registries and secrets to it)"
+        if self.fmt == "tf" and w.identity_path is None:
+            sp = self.em.span(body.path, first_line=False)
+            if sp is not None and sp.end.line > sp.start.line:
+                close_line = sp.end.line
+                text = self.doc.lines.line_text(close_line)
+                # the value span may end just after '}' or on the next line start
+                if text.strip() != "}" and sp.end.column == 1:
+                    close_line -= 1
+                    text = self.doc.lines.line_text(close_line)
+                if text.strip() == "}":
+                    ind = line_indent(self.doc, close_line) + "  "
+                    ins = f'{ind}identity {{\n{ind}  type = "SystemAssigned"\n{ind}}}\n'
+                    return fix_dict(msg, "unsafe", [[close_line, 1, close_line, 1, ins]])
+        if self.fmt == "tf-json":
+            block = '"identity": [{"type": "SystemAssigned"}]'
+        return fix_dict(msg + ":\n" + block, "display-only")
+
+    def env_entry_text(self, w: Workload, style: str) -> str:
+        cid = w.uamis[0].client_id if w.uamis else "azurerm_user_assigned_identity.<name>.client_id"
+        if style == "block":
+            return f'env {{\n  name  = "AZURE_CLIENT_ID"\n  value = {cid}\n}}'
+        return f"AZURE_CLIENT_ID = {cid}"
+
+    def check_env_value(self, w: Workload, name: str, value: Any, path: tuple, what: str, conn: bool = False) -> None:
+        if name.upper() == "AZURE_CLIENT_SECRET":
+            w.key_auth.append("AZURE_CLIENT_SECRET")
+            self.em.issue("KL259", path, f"{w.key}|{what}|{name}", client_secret_message(w.label), severity="high",
+                          fix=client_secret_fix())
+            return
+        src = key_source(value) if isinstance(value, Ref) else None
+        if src is None:
+            return
+        w.key_auth.append(src)
+        if name.upper() == "WEBSITE_CONTENTAZUREFILECONNECTIONSTRING":
+            return
+        if name.upper() == "AZUREWEBJOBSSTORAGE":
+            self.em.issue("KL253", path, f"{w.key}|{what}|{name}",
+                          f"AzureWebJobsStorage of {w.label} is built from {src}: an account key.",
+                          fix=fix_dict("Use AzureWebJobsStorage__accountName = <account name> with the app's managed "
+                                       "identity (Storage Blob Data Owner, Queue and Table Data Contributor).",
+                                       "display-only"))
+            return
+        kind = "connection string" if conn else ("app setting" if what == "app_settings" else "environment variable")
+        self.em.issue("KL252", path, f"{w.key}|{what}|{name}",
+                      f"The {kind} '{name}' of {w.label} is fed by {src}: the app authenticates with a shared key.",
+                      fix=key_fed_fix(name))
+
+    # -- azurerm_container_app(_job) ---------------------------------------------------------------------
+    def container_app(self, w: Workload, body: TDict) -> None:
+        many = (w.runtime_identity_count() or 0) >= 2
+        for reg in blocks(body, "registry") + blocks(body, "registries"):
+            server = reg.get("server")
+            sdisp = server if isinstance(server, str) else "?"
+            if reg.get("password_secret_name") not in (None, "") or reg.get("username") not in (None, ""):
+                w.key_auth.append("registry password")
+                key = "password_secret_name" if "password_secret_name" in reg else "username"
+                self.em.issue("KL250", reg.p(key), f"{w.key}|registry|{sdisp}",
+                              f"{w.label} pulls from registry '{sdisp}' with a username and password secret.",
+                              fix=fix_dict("Replace username/password_secret_name with identity = "
+                                           "azurerm_user_assigned_identity.<name>.id (listed in the app's identity "
+                                           "block) and grant it AcrPull on the registry.", "display-only"))
+            elif reg.get("identity") in (None, "") and many:
+                self.em.issue("KL502", reg.path, f"{w.key}|registry|{sdisp}|identity",
+                              f"Registry '{sdisp}' of {w.label} names no identity although the app has several.",
+                              fix=fix_dict("Add identity = azurerm_user_assigned_identity.<name>.id to the registry block.",
+                                           "display-only"))
+        for sec in blocks(body, "secret"):
+            sname = sec.get("name")
+            sname = sname if isinstance(sname, str) else "?"
+            if sec.get("key_vault_secret_id") not in (None, ""):
+                if sec.get("identity") in (None, "") and many:
+                    self.em.issue("KL502", sec.path, f"{w.key}|secret|{sname}|identity",
+                                  f"Key Vault secret '{sname}' of {w.label} names no identity although the app has several.",
+                                  fix=fix_dict("Add identity = azurerm_user_assigned_identity.<name>.id (or \"System\").",
+                                               "display-only"))
+                continue
+            if "value" not in sec:
+                continue
+            v = sec.get("value")
+            src = key_source(v) if isinstance(v, Ref) else None
+            if src:
+                w.key_auth.append(src)
+                self.em.issue("KL252", sec.p("value"), f"{w.key}|secret|{sname}",
+                              f"Secret '{sname}' of {w.label} is filled from {src}: the app authenticates with a shared key.",
+                              fix=key_fed_fix(sname))
+            elif v not in (None, ""):
+                self.em.issue("KL254", sec.p("value"), f"{w.key}|secret|{sname}",
+                              f"Secret '{sname}' of {w.label} is stored inline (and in Terraform state); keep it in "
+                              "Key Vault and let the app's identity read it.", severity="medium",
+                              fix=fix_dict("Replace value with key_vault_secret_id = azurerm_key_vault_secret.<s>.versionless_id "
+                                           "and identity = azurerm_user_assigned_identity.<name>.id (or \"System\"); grant "
+                                           "Key Vault Secrets User.", "display-only"))
+        tmpls = blocks(body, "template")
+        if self.fmt != "tf-plan" and has_dynamic(body, "template"):
+            w.env_unknown = True
+        first_container = None
+        for t in tmpls:
+            for ckey in ("container", "init_container"):
+                if has_dynamic(t, ckey):
+                    w.env_unknown = True
+                for c in blocks(t, ckey):
+                    img = c.get("image")
+                    if isinstance(img, str):
+                        w.images.append(img)
+                    if ckey == "container" and first_container is None:
+                        first_container = c
+                    if has_dynamic(c, "env"):
+                        w.env_unknown = True
+                    for e in blocks(c, "env"):
+                        en = e.get("name")
+                        if not isinstance(en, str):
+                            w.env_unknown = True
+                            continue
+                        if ckey == "container":
+                            w.env_names.add(en)
+                        self.check_env_value(w, en, e.get("value"), e.p("value") if "value" in e else e.p("name"), "env")
+            for rule in blocks(t, "custom_scale_rule"):
+                self.tf_scale_rule(w, rule)
+        # jobs: event_trigger_config { scale { rules { custom_rule_type, authentication } } }
+        for etc in blocks(body, "event_trigger_config"):
+            for sc in blocks(etc, "scale"):
+                for rule in blocks(sc, "rules"):
+                    self.tf_scale_rule(w, rule, type_key="custom_rule_type")
+        if first_container is not None:
+            w.env_container_path = first_container.path
+        w.client_id_fix_text = self.env_entry_text(w, "block")
+
+    def tf_scale_rule(self, w: Workload, rule: TDict, type_key: str = "custom_rule_type") -> None:
+        st = rule.get(type_key)
+        scaler = st.lower() if isinstance(st, str) else None
+        auths = blocks(rule, "authentication")
+        if not auths or rule.get("identity_id") not in (None, "") or rule.get("identity") not in (None, ""):
+            return
+        if scaler not in ("azure-queue", "azure-servicebus", "azure-eventhub"):
+            return
+        name = rule.get("name") if isinstance(rule.get("name"), str) else "?"
+        w.key_auth.append("scale-rule secret")
+        a = auths[0]
+        self.em.issue("KL256", a.p("secret_name") if "secret_name" in a else a.path, f"{w.key}|scale|{name}",
+                      f"Scale rule '{name}' of {w.label} authenticates the {scaler} scaler with a secret; this scaler "
+                      "supports managed identity.",
+                      fix=fix_dict("Replace authentication with identity_id = azurerm_user_assigned_identity.<name>.id "
+                                   "(or \"System\") and grant it a data-plane reader role.", "display-only"))
+
+    # -- azurerm_container_group -----------------------------------------------------------------------
+    def container_group(self, w: Workload, body: TDict) -> None:
+        for cred in blocks(body, "image_registry_credential"):
+            if cred.get("password") not in (None, ""):
+                server = cred.get("server")
+                sdisp = server if isinstance(server, str) else "?"
+                w.key_auth.append("registry password")
+                self.em.issue("KL250", cred.p("password"), f"{w.key}|registry|{sdisp}",
+                              f"{w.label} pulls from registry '{sdisp}' with a username and password.",
+                              fix=fix_dict("Use user_assigned_identity_id = azurerm_user_assigned_identity.<name>.id "
+                                           "instead of username/password and grant it AcrPull on the registry.",
+                                           "display-only"))
+        first = None
+        for c in blocks(body, "container"):
+            if first is None:
+                first = c
+            img = c.get("image")
+            if isinstance(img, str):
+                w.images.append(img)
+            for attr in ("environment_variables", "secure_environment_variables"):
+                env = c.get(attr)
+                if env is None:
+                    continue
+                if not isinstance(env, TDict):
+                    w.env_unknown = True
+                    continue
+                for en, v in env.items():
+                    w.env_names.add(en)
+                    p = env.p(en)
+                    if en.upper() == "AZURE_CLIENT_SECRET":
+                        self.check_env_value(w, en, v, p, "env")
+                        continue
+                    src = key_source(v) if isinstance(v, Ref) else None
+                    if src:
+                        self.check_env_value(w, en, v, p, "env")
+                    elif attr == "environment_variables" and v not in (None, "") and secretish_name(en):
+                        self.em.issue("KL255", p, f"{w.key}|env|{en}",
+                                      f"Environment variable '{en}' of {w.label} looks like a secret but is in "
+                                      "environment_variables, which are shown in plain text in the portal and API.",
+                                      severity="medium",
+                                      fix=fix_dict("Move it to secure_environment_variables (fed from Key Vault), or "
+                                                   "drop it and use the group's managed identity.", "display-only"))
+        if first is not None:
+            w.env_container_path = first.path
+        cid = w.uamis[0].client_id if w.uamis else "azurerm_user_assigned_identity.<name>.client_id"
+        w.client_id_fix_text = f"environment_variables = {{\n  AZURE_CLIENT_ID = {cid}\n}}"
+
+    # -- web / function apps --------------------------------------------------------------------------
+    def web_app(self, w: Workload, body: TDict) -> None:
+        w.case_insensitive_env = True
+        st = body.get("app_settings")
+        if isinstance(st, TDict):
+            for k, v in st.items():
+                w.env_names.add(k)
+                self.check_env_value(w, k, v, st.p(k), "app_settings")
+        elif st is not None:
+            w.env_unknown = True
+        for cs in blocks(body, "connection_string"):
+            n = cs.get("name") if isinstance(cs.get("name"), str) else "?"
+            self.check_env_value(w, n, cs.get("value"), cs.p("value"), "connection_string", conn=True)
+        if w.kind == "functionapp" and body.get("storage_account_access_key") not in (None, ""):
+            w.key_auth.append("storage_account_access_key")
+            self.em.issue("KL253", body.p("storage_account_access_key"), f"{w.key}|storage_account_access_key",
+                          f"{w.label} connects to its host storage with storage_account_access_key.",
+                          fix=fix_dict("Replace storage_account_access_key with storage_uses_managed_identity = true "
+                                       "(the host then uses AzureWebJobsStorage__accountName), add an identity block and "
+                                       "grant Storage Blob Data Owner, Storage Queue Data Contributor and Storage Table "
+                                       "Data Contributor on the account.", "display-only"))
+        cid = w.uamis[0].client_id if w.uamis else "azurerm_user_assigned_identity.<name>.client_id"
+        w.client_id_fix_text = f"app_settings = {{\n  AZURE_CLIENT_ID = {cid}\n}}"
+
+    # -- roles ------------------------------------------------------------------------------------------
+    def role_assignment(self, rname: str, body: TDict, addr: str) -> None:
+        name = body.get("role_definition_name")
+        rid = body.get("role_definition_id")
+        role = None
+        anchor = None
+        if isinstance(name, str) and not isinstance(name, Ref):
+            role = R.canonical_name(name)
+            anchor = body.p("role_definition_name")
+        elif isinstance(rid, str) and not isinstance(rid, Ref):
+            guid = R.guid_of(rid)
+            if guid:
+                role = R.NAME_BY_GUID.get(guid)
+                anchor = body.p("role_definition_id")
+                hint = R.role_named_in(rname)
+                if hint:
+                    msg = guid_mismatch(guid, role, hint)
+                    if msg:
+                        self.em.issue("KL403", anchor, f"{addr}|{guid}", msg, severity="high",
+                                      fix=fix_dict(f"Use role_definition_name = \"{hint}\" or its GUID {R.ROLES[hint]}.",
+                                                   "display-only"))
+        if role not in R.BROAD_ROLES or anchor is None:
+            return
+        scope = tf_scope_kind(body.get("scope"))
+        if scope not in ("managementGroup", "subscription", "resourceGroup", "tenant"):
+            return
+        pt = body.get("principal_type")
+        self.em.add("iac.role", {
+            "span": span_to_list(self.em.span(anchor)), "key": f"{addr}|{role}", "role": role, "scope": scope,
+            "scope_note": "", "fmt": self.fmt, "principal_type": pt if isinstance(pt, str) and not isinstance(pt, Ref) else None,
+            "principal": str(body.get("principal_id") or "?"),
+        })
+
+    def role_definition(self, rname: str, body: TDict, addr: str) -> None:
+        wild = None
+        for perm in blocks(body, "permissions"):
+            acts = perm.get("actions")
+            if isinstance(acts, TList):
+                for i, a in enumerate(acts):
+                    if a == "*":
+                        wild = acts.path + (i,)
+                        break
+            if wild:
+                break
+        if not wild:
+            return
+        scopes = body.get("assignable_scopes")
+        kinds = set()
+        if isinstance(scopes, TList) and scopes:
+            kinds = {tf_scope_kind(s) for s in scopes}
+        elif scopes is None:
+            kinds = {tf_scope_kind(body.get("scope"))}
+        broad = kinds & {"tenant", "managementGroup", "subscription", "resourceGroup"}
+        if not broad:
+            return
+        from keyless.rules.iac.arm import _scope_words
+
+        label = body.get("name") if isinstance(body.get("name"), str) else addr
+        self.em.issue("KL402", wild, f"roleDefinition|{label}",
+                      f"Custom role '{label}' allows every action ('*') and is assignable at {_scope_words(broad)} "
+                      "scope: it is Owner under another name.", severity="high",
+                      fix=fix_dict("List only the actions the workload needs (or use a built-in data-plane role) and "
+                                   "narrow assignable_scopes.", "display-only"))
+
+
+def mark_unknown(body: Any, unknown: Any) -> None:
+    """Replace values that `after_unknown` marks as unknown (known after apply) with UNKNOWN."""
+    if not isinstance(unknown, dict) or not isinstance(body, TDict):
+        return
+    for k, u in unknown.items():
+        if u is True:
+            body[k] = UNKNOWN
+            body.raw.setdefault(k, k)
+        elif isinstance(u, dict) and isinstance(body.get(k), TDict):
+            mark_unknown(body[k], u)
+        elif isinstance(u, list) and isinstance(body.get(k), TList):
+            for i, x in enumerate(u):
+                if i < len(body[k]):
+                    if x is True:
+                        body[k][i] = UNKNOWN
+                    else:
+                        mark_unknown(body[k][i], x)
+        elif isinstance(u, list) and k not in body:
+            body[k] = UNKNOWN
+
+
+def tf_client_id_expr(x: Any) -> str:
+    if isinstance(x, Ref):
+        s = str(x).strip()
+        if s.endswith(".id"):
+            return s[:-3] + ".client_id"
+        return f"<client id of {s}>"
+    return f"<client id of {x}>"

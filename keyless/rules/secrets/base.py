@@ -1,0 +1,75 @@
+"""Base class of the KL1xx rules: filter the shared scan by credential kind and build findings."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, ClassVar, Iterable
+
+from keyless.linter.finding import Applicability, Category, Finding, Fix, redact
+from keyless.linter.rule import Rule
+from keyless.rules.secrets import guidance
+from keyless.rules.secrets.kinds import KINDS
+from keyless.rules.secrets.scanner import Secret, scan
+
+if TYPE_CHECKING:
+    from keyless.linter.documents import Document
+
+_SAS_GUIDE = {"messaging": "servicebus", "iot": "iot", "dps": "iot", "eventgrid": "eventgrid"}
+
+
+class SecretRule(Rule):
+    category = Category.SECRET
+    fix_applicability = Applicability.DISPLAY_ONLY
+    # Credential kinds (kinds.KINDS keys) this rule reports.
+    secret_kinds: ClassVar[frozenset[str]] = frozenset()
+
+    def check(self, doc: "Document") -> Iterable[Finding]:
+        for s in scan(doc):
+            if s.kind in self.secret_kinds:
+                yield self.to_finding(doc, s)
+
+    def to_finding(self, doc: "Document", s: Secret) -> Finding:
+        info = KINDS[s.kind]
+        guide = info.guidance
+        if s.kind == "sas":
+            guide = _SAS_GUIDE.get(s.extra.get("service", ""), "sas")
+        elif s.kind == "db-password" and s.extra.get("service") in ("postgres", "mysql"):
+            guide = "sql"
+        resource = s.resource if _safe_name(s.resource, s.value) else ""
+        setting = s.setting if _safe_name(s.setting, s.value) else ""
+        label = info.label
+        if s.kind == "db-password":
+            label = {"postgres": "PostgreSQL password", "mysql": "MySQL password", "sql": "Azure SQL password"}.get(
+                s.extra.get("service", ""), label
+            )
+        if s.kind == "sas" and s.extra.get("token_form"):
+            label = "Shared access signature token"
+        if s.variant and s.variant not in ("unverified",):
+            label += f" ({s.variant})"
+        where = []
+        if resource:
+            where.append(f"for '{resource}'")
+        how = s.source
+        if s.context and s.context != s.source:
+            how += f"; also seen as {s.context}"
+        if s.kind == "sas" and s.extra.get("sas"):
+            how += f"; {s.extra['sas']}"
+        msg = f"{label} {' '.join(where)} {redact(s.value)} ({how}): {guidance.short_text(guide, resource)}"
+        msg = " ".join(msg.split())
+        fix = Fix(guidance.fix_text(guide, resource, setting, doc.kind), Applicability.DISPLAY_ONLY)
+        return self.finding(
+            doc.relpath,
+            doc.lines.span(s.start, s.end),
+            key=s.value,
+            message=msg,
+            severity=s.severity,
+            fix=fix,
+        )
+
+
+def _safe_name(name: str, secret: str) -> bool:
+    """Names shown in messages must never carry (part of) the secret."""
+    if not name:
+        return False
+    if len(name) > 80:
+        return False
+    return not (secret and (secret in name or (len(name) >= 12 and name in secret)))

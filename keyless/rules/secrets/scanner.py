@@ -1,0 +1,1240 @@
+"""The shared secret scanner: one pass per document, memoised in `doc.memo["secrets"]`.
+
+Every KL1xx rule calls `scan(doc)` and keeps the secrets whose kind maps to its code. The scan
+works on raw text, so it treats every file kind the same way, and is organised as a few cheap,
+anchored recognisers:
+
+1. identifiable keys (HIS): literal signatures (`+ASt`, `ACDb`, ...) found with `str.find`, then the
+   fixed-offset shape and the Marvin32 checksum (the matching seed classifies the key);
+2. CASK keys (`JQQJ9` at offset 52), 3. Entra client secrets (`8Q~`/`7Q~`);
+4. SAS tokens (`sig=`), 5. Function URLs (`code=` on `*.azurewebsites.net`);
+6. URIs with credentials (`scheme://user:pass@host`);
+7. names (`key`, `secret`, `passw`, `pwd`, `pat`, `credential`): connection strings around them are
+   parsed (connstr.py) and `NAME = value` / `NAME: value` / `"NAME": "value"` / `--flag value`
+   assignments are classified by the name, the value's shape and the Azure hosts nearby;
+8. command lines (`docker login <x>.azurecr.io -p ...`, `az login --service-principal -p ...`);
+9. Azure DevOps legacy PATs (CRC32-checked) in files that mention Azure DevOps.
+
+One secret gives one finding: candidates are keyed by the secret's span and merged (the strongest
+recogniser wins, context from the others improves the message). Raw values stay in memory only.
+
+Every regex here is linear: literal-anchored, no nested quantifiers, bounded repetitions.
+"""
+
+from __future__ import annotations
+
+import bisect
+import re
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+from urllib.parse import unquote
+
+from keyless.linter.finding import Severity
+from keyless.rules.secrets import allowlist, connstr, formats, sas
+from keyless.rules.secrets.hosts import HostIndex, first_label, is_local_host, service_of_host
+from keyless.rules.secrets.kinds import KINDS, VARIANT_SEVERITY
+
+if TYPE_CHECKING:
+    from keyless.linter.documents import Document
+
+MEMO_KEY = "secrets"
+
+# Recogniser priorities (higher wins when two claim the same span).
+P_CHECKSUM = 100
+P_FRAME = 90
+P_STRUCTURED = 60  # connection string, URI, SAS, command line
+P_CONTEXT = 40  # NAME = value
+P_SWEEP = 20
+
+
+@dataclass(slots=True)
+class Secret:
+    kind: str
+    start: int
+    end: int
+    value: str  # raw secret; in-process only (doc.memo is never serialised)
+    confidence: str  # high | medium
+    source: str  # how it was recognised
+    priority: int
+    variant: str = ""
+    resource: str = ""  # account / namespace / server name (not a secret)
+    host: str = ""
+    setting: str = ""  # the variable / app setting holding it
+    context: str = ""  # extra context from a merged recogniser
+    severity_override: Severity | None = None
+    extra: dict = field(default_factory=dict)
+
+    @property
+    def code(self) -> str:
+        return KINDS[self.kind].code
+
+    @property
+    def severity(self) -> Severity:
+        if self.severity_override is not None:
+            return self.severity_override
+        sev = VARIANT_SEVERITY.get((self.kind, self.variant), KINDS[self.kind].severity)
+        if self.confidence != "high" and sev is Severity.CRITICAL:
+            sev = Severity.HIGH
+        return sev
+
+
+# ---- helpers ----------------------------------------------------------------------------------------
+
+_ASCII_LOWER = {c: c + 32 for c in range(65, 91)}
+
+
+def ascii_lower(text: str) -> str:
+    low = text.lower()
+    if len(low) != len(text):  # a few non-ASCII characters lower-case to two code points
+        low = text.translate(_ASCII_LOWER)
+    return low
+
+
+B64_RE = re.compile(r"[A-Za-z0-9+/]+={0,2}")
+HEX32_RE = re.compile(r"[0-9a-fA-F]{32}")
+B64URL_RE = re.compile(r"[A-Za-z0-9_-]+")
+BASE32_52_RE = re.compile(r"[a-z2-7]{52}")
+
+
+def is_b64_bytes(v: str, nbytes: int) -> bool:
+    want = 4 * ((nbytes + 2) // 3)
+    if len(v) != want or not B64_RE.fullmatch(v):
+        return False
+    raw = formats.b64decode_loose(v)
+    return raw is not None and len(raw) == nbytes and allowlist.entropy_ok(v, 16)
+
+
+def is_b64_key(v: str, min_len: int = 40) -> bool:
+    """Plausible legacy key material: base64, long enough, random-looking."""
+    return len(v) >= min_len and len(v) <= 200 and bool(B64_RE.fullmatch(v)) and allowlist.entropy_ok(v, 12)
+
+
+def is_hex32(v: str) -> bool:
+    if len(v) != 32 or not HEX32_RE.fullmatch(v):
+        return False
+    if v.isdigit() or not (v.islower() or v.isupper() or v.isdigit()):
+        # Azure AI keys are lower-case hex; mixed case is not a key.
+        return False
+    return len(set(v)) >= 8 and sum(c.isdigit() for c in v) >= 3 and sum(c.isalpha() for c in v) >= 3
+
+
+def plausible_password(v: str, user: str = "") -> bool:
+    if not v or allowlist.is_placeholder(v) or allowlist.is_reference(v):
+        return False
+    if user and v == user:
+        return False
+    if len(v) < 6 or v.lower() in ("password", "passw0rd", "p@ssw0rd", "pa55word"):
+        return False
+    if allowlist.looks_like_word_password(v):
+        return False
+    return True
+
+
+def plausible_token(v: str, min_len: int = 16) -> bool:
+    return (len(v) >= min_len and not allowlist.is_placeholder(v) and not allowlist.is_reference(v)
+            and allowlist.entropy_ok(v, 10) and " " not in v)
+
+
+NAME_CHARS_STR = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_.-"
+NAME_CHARS = frozenset(NAME_CHARS_STR)
+STOP_VALUE = frozenset(" \t\r\n\"'`,;)]}<>&|")
+QUOTES = "\"'`"
+
+# Name stems that send a hit to the name handler (searched in the lower-cased text).
+ANCHOR_RE = re.compile(r"key|secret|p(?:assw|wd|at)|credential")
+# Every literal signature, first character first so the regex engine can skip quickly.
+SIGNATURE_RE = re.compile(r"[+AJ78](?:A(?:St|Ba|MC|Sb|Eh|Rm|CR)|CDb|PIM|zCa|IoT|ZEG|zSe|zFu|QQJ9|Q~)")
+
+# Names ending like this hold identifiers or metadata, not secrets.
+_DENY_SUFFIXES = (
+    "name", "names", "id", "ids", "version", "file", "path", "url", "uri", "endpoint", "type", "types",
+    "length", "size", "header", "ref", "reference", "policy", "expiry", "expiration", "rotation",
+    "enabled", "required", "field", "env", "var", "hash", "vault", "keyvault", "prefix", "count", "len",
+    "format", "label", "mode", "algorithm", "alg", "store", "provider", "bits", "source", "sources",
+    "location", "kind", "scope", "secretname", "keyname", "uriwithversion", "identifier", "column",
+    "param", "parameter", "template", "pattern", "regex", "hint", "description", "title", "help",
+    "validator", "min", "max", "strength", "policyname", "filename", "hashed", "hashkey", "salt", "encrypted",
+    "digest", "ttl", "timeout", "days",
+)
+
+
+_NORM_DELETE = str.maketrans("", "", "_.-$:@ ")
+
+
+def _norm_name(name: str) -> str:
+    return name.lower().translate(_NORM_DELETE)
+
+
+@dataclass(slots=True)
+class _Seg:
+    start: int
+    end: int
+    quoted: bool
+
+
+class Scanner:
+    def __init__(self, doc: "Document"):
+        self.doc = doc
+        self.text = doc.text
+        self.kind = doc.kind
+        self.low = ascii_lower(self.text)
+        self._hosts: HostIndex | None = None
+        self.found: dict[tuple[int, int], Secret] = {}
+        self._seg_cache: dict[tuple[int, int], list[_Seg]] = {}
+        self._seg_starts: dict[tuple[int, int], list[int]] = {}
+        self._parsed: set[tuple[int, int]] = set()
+        self._names_seen: set[int] = set()
+        self._name_cache: dict[str, tuple[str, str | None]] = {}
+        self._last_conn: tuple[int, int] = (0, 0)
+
+    # -- infrastructure ------------------------------------------------------------------------------
+    @property
+    def hosts(self) -> HostIndex:
+        if self._hosts is None:
+            self._hosts = HostIndex(self.low)
+        return self._hosts
+
+    def add(self, s: Secret) -> None:
+        if s.end <= s.start:
+            return
+        if allowlist.is_emulator_key(s.value):
+            return
+        key = (s.start, s.end)
+        old = self.found.get(key)
+        if old is None:
+            self.found[key] = s
+            return
+        win, lose = (s, old) if s.priority > old.priority else (old, s)
+        win.resource = win.resource or lose.resource
+        win.host = win.host or lose.host
+        win.setting = win.setting or lose.setting
+        if lose.source != win.source and not win.context:
+            win.context = lose.source
+        self.found[key] = win
+
+    def line_bounds(self, pos: int) -> tuple[int, int]:
+        lines = self.doc.lines
+        idx = bisect.bisect_right(lines.starts, pos) - 1
+        return lines.starts[idx], lines.line_end(idx + 1)
+
+    def region(self, pos: int) -> tuple[int, int]:
+        """The line around pos, clipped to an 8 KiB window (huge minified lines)."""
+        ls, le = self.line_bounds(pos)
+        if le - ls <= 8192:
+            return ls, le
+        chunk = (pos - ls) // 4096
+        return max(ls, ls + chunk * 4096 - 2048), min(le, ls + chunk * 4096 + 6144)
+
+    def segments(self, rs: int, re_: int) -> list[_Seg]:
+        key = (rs, re_)
+        segs = self._seg_cache.get(key)
+        if segs is not None:
+            return segs
+        t = self.text
+        segs = []
+        cur = rs
+        i = rs
+        quote = ""
+        qstart = 0
+        while True:
+            m = _QUOTE_RE.search(t, i, re_)
+            if not m:
+                break
+            k = m.start()
+            q = t[k]
+            if not quote:
+                if q == "'" and k > rs and t[k - 1].isalnum():
+                    i = k + 1
+                    continue
+                if k > cur:
+                    segs.append(_Seg(cur, k, False))
+                quote, qstart = q, k + 1
+            elif q == quote and not (k > rs and t[k - 1] == "\\"):
+                segs.append(_Seg(qstart, k, True))
+                quote = ""
+                cur = k + 1
+            i = k + 1
+        if quote:
+            segs.append(_Seg(qstart, re_, True))
+        elif cur < re_:
+            segs.append(_Seg(cur, re_, False))
+        self._seg_cache[key] = segs
+        self._seg_starts[key] = [s.start for s in segs]
+        return segs
+
+    def segment_at(self, pos: int) -> _Seg | None:
+        rs, re_ = self.region(pos)
+        segs = self.segments(rs, re_)
+        starts = self._seg_starts[(rs, re_)]
+        i = bisect.bisect_right(starts, pos) - 1
+        if i >= 0 and segs[i].start <= pos < segs[i].end:
+            return segs[i]
+        return None
+
+    def setting_before(self, pos: int) -> str:
+        """The variable / key name assigned just before `pos` (`NAME=`, `"NAME": "`, `NAME: `)."""
+        ls, _ = self.line_bounds(pos)
+        m = _SETTING_RE.search(self.text, max(ls, pos - 160), pos)
+        return m.group(1) if m else ""
+
+    # -- the scan ------------------------------------------------------------------------------------
+    def run(self) -> list[Secret]:
+        self.scan_signatures()
+        low = self.low
+        if "sig=" in low:
+            self.scan_sas()
+        if "code=" in low:
+            self.scan_function_urls()
+        if "@" in low and "://" in low:
+            self.scan_uris()
+        self.scan_names()
+        if "azurecr.io" in low or "--service-principal" in low:
+            self.scan_command_lines()
+        if any(h in low for h in ADO_HINTS):
+            self.scan_ado()
+        return self.finish()
+
+    def finish(self) -> list[Secret]:
+        items = sorted(self.found.values(), key=lambda s: (s.start, -(s.end - s.start), -s.priority))
+        out: list[Secret] = []
+        for s in items:
+            if out and s.start < out[-1].end:  # overlapping: one secret, one finding
+                if s.priority > out[-1].priority:
+                    s.context = s.context or out[-1].source
+                    s.setting = s.setting or out[-1].setting
+                    s.resource = s.resource or out[-1].resource
+                    out[-1] = s
+                continue
+            out.append(s)
+        return out
+
+    # 1. identifiable keys ----------------------------------------------------------------------------
+    def scan_signatures(self) -> None:
+        """One pass for every literal signature (HIS, CASK, Entra), dispatched by the match."""
+        for m in SIGNATURE_RE.finditer(self.text):
+            sig = m.group(0)
+            if sig == "JQQJ9":
+                self._cask_at(m.start())
+            elif sig in ("8Q~", "7Q~"):
+                self._aad_at(m.start(), sig)
+            elif sig in formats.BY_SIGNATURE:
+                self._identifiable_at(m.start(), sig)
+
+    def _identifiable_at(self, i: int, sig: str) -> None:
+        t = self.text
+        n = len(t)
+        spec = formats.BY_SIGNATURE[sig]
+        fam = formats.FAMILIES[spec.family]
+        start = i - fam.sig_offset
+        end = start + fam.length
+        if start >= 0 and end <= n and (start == 0 or t[start - 1] not in formats.KEYISH) and (
+            end == n or (t[end] not in formats.KEYISH and t[end] != "=")
+        ):
+            token = t[start:end]
+            variant = formats.validate_identifiable(token, sig)
+            if variant:
+                self.add(self._identifiable(spec.kind, token, start, end, variant))
+
+    def _identifiable(self, kind: str, token: str, start: int, end: int, variant: str) -> Secret:
+        s = Secret(kind, start, end, token, "high", "identifiable key, checksum verified", P_CHECKSUM, variant=variant)
+        near = self.hosts.near(start, 600) if self.hosts.offsets else []
+        for _, service, name in near:
+            if _SERVICE_KIND.get(service) == kind or (kind == "iot-key" and service in ("iot", "dps")):
+                s.resource = name
+                break
+        s.setting = self.setting_before(start)
+        return s
+
+    # 2. CASK -----------------------------------------------------------------------------------------
+    def _cask_at(self, i: int) -> None:
+        t = self.text
+        n = len(t)
+        start = i - 52
+        if start < 0 or (start > 0 and t[start - 1].isalnum()):
+            return
+        for length in (88, 84):
+            end = start + length
+            if end > n or (end < n and (t[end].isalnum() or t[end] == "=")):
+                continue
+            info = formats.classify_cask(t[start:end])
+            if info:
+                s = Secret(info.kind, start, end, t[start:end], "high",
+                           "CASK key" + (", checksum verified" if info.checksum_ok else ""),
+                           P_FRAME + (5 if info.checksum_ok else 0), variant=info.variant)
+                s.setting = self.setting_before(start)
+                self.add(s)
+                return
+
+    # 3. Entra client secrets -------------------------------------------------------------------------
+    def _aad_at(self, i: int, sig: str) -> None:
+        t = self.text
+        n = len(t)
+        length = 40 if sig == "8Q~" else 37
+        start, end = i - 3, i - 3 + length
+        if start >= 0 and end <= n and (start == 0 or t[start - 1] not in _AAD_EDGE) and (
+            end == n or t[end] not in _AAD_EDGE
+        ):
+            token = t[start:end]
+            form = formats.classify_aad(token)
+            if form:
+                src = "Entra client secret, checksum verified" if form == "current" else "Entra client secret (7Q~ format)"
+                s = Secret("entra-secret", start, end, token, "high", src, P_CHECKSUM)
+                s.setting = self.setting_before(start)
+                self.add(s)
+
+    # 4. SAS --------------------------------------------------------------------------------------------
+    def scan_sas(self) -> None:
+        low = self.low
+        done = -1  # end of the last token parsed: hits inside it belong to it
+        i = low.find("sig=")
+        while i >= 0:
+            if i >= done and i > 0 and (low[i - 1] in "?&;" or (i > 4 and low[i - 5 : i] == "&amp;")):
+                done = self._sas_at(i, done)
+            i = low.find("sig=", i + 4)
+
+    def _sas_at(self, i: int, floor: int) -> int:
+        t, low = self.text, self.low
+        ls, le = self.region(i)
+        lo = max(ls, floor, i - 4096)
+        qs = max([t.rfind(c, lo, i) for c in _SAS_LEFT_STOP_STR] + [lo - 1]) + 1
+        qe = _SAS_TOKEN_RE.match(t, i, le).end()
+        token_form = False
+        prefix = low[max(ls, qs - 23) : qs]
+        if prefix.rstrip().endswith("sharedaccesssignature"):
+            token_form = True
+        if low.startswith("sharedaccesssignature=", qs):
+            qs += len("sharedaccesssignature=")
+            if low.startswith("sharedaccesssignature ", qs):
+                qs += len("sharedaccesssignature ")
+                token_form = True
+        params_l = connstr.parse_query(t, qs, qe)
+        params = {}
+        for k, v, _, _ in params_l:
+            params.setdefault(k, v)
+        sig = next(((v, a, b) for k, v, a, b in params_l if k == "sig"), None)
+        if sig is None or not sas.looks_like_sas(params):
+            return qe
+        value, vs, ve = sig
+        if allowlist.is_placeholder(value):
+            return qe
+        info = sas.analyse(params, token_form=token_form or "skn" in params)
+        # Where does it point? The URL before '?', or sr= in token form.
+        host = ""
+        if qs > ls and t[qs - 1] == "?":
+            lo2 = max(ls, qs - 2048)
+            us = max([t.rfind(c, lo2, qs - 1) for c in _URL_LEFT_STOP_STR] + [lo2 - 1]) + 1
+            url = t[us : qs - 1]
+            host = url.split("://", 1)[-1].split("/", 1)[0]
+        elif "sr" in params:
+            sr = unquote(unquote(params["sr"]))
+            host = sr.split("://", 1)[-1].split("/", 1)[0]
+        service = service_of_host(host) if host else None
+        if service is None:
+            near = self.hosts.nearest(i, {"storage", "messaging", "iot", "dps", "eventgrid"}, 800)
+            service = near[0] if near else ""
+        s = Secret("sas", vs, ve, value, "high" if info.fields.get("sv") or info.token_form else "medium",
+                   "SAS token", P_STRUCTURED)
+        s.host = host
+        s.resource = host.split(".", 1)[0] if host and service else ""
+        s.severity_override = info.severity()
+        s.extra = {"service": service or "", "sas": info.describe(), "token_form": info.token_form}
+        s.setting = self.setting_before(qs)
+        self.add(s)
+        return qe
+
+    # 5. Function keys in URLs ------------------------------------------------------------------------
+    def scan_function_urls(self) -> None:
+        t, low = self.text, self.low
+        i = low.find("code=")
+        while i >= 0:
+            if i > 0 and t[i - 1] in "?&":
+                ls, le = self.region(i)
+                vs = i + 5
+                ve = vs
+                while ve < le and t[ve] not in _SAS_RIGHT_STOP and t[ve] != "&" and ve - vs < 512:
+                    ve += 1
+                value = t[vs:ve]
+                us = i
+                while us > ls and t[us - 1] not in _URL_LEFT_STOP and i - us < 2048:
+                    us -= 1
+                url = t[us:i]
+                host = url.split("://", 1)[-1].split("/", 1)[0].split("?", 1)[0]
+                if service_of_host(host) == "functions" and len(unquote(value)) >= 20 and plausible_token(unquote(value), 20):
+                    s = Secret("function-key", vs, ve, value, "medium", "function URL ?code=", P_STRUCTURED)
+                    s.resource = host.split(".", 1)[0]
+                    s.host = host
+                    self.add(s)
+            i = low.find("code=", i + 5)
+
+    # 6. URIs with credentials ------------------------------------------------------------------------
+    def scan_uris(self) -> None:
+        t = self.text
+        i = t.find("://")
+        while i >= 0:
+            u = connstr.parse_userinfo_uri(t, i)
+            if u is not None:
+                self._uri(u, i)
+            i = t.find("://", i + 3)
+
+    def _uri(self, u: connstr.UriCred, at: int) -> None:
+        service = service_of_host(u.host)
+        if service is None or is_local_host(u.host):
+            return
+        resource = first_label(u.host.split(":", 1)[0].split(".", 1)[0] + "")
+        if service == "devops":
+            # https://<pat>@dev.azure.com or https://user:<pat>@dev.azure.com
+            span = u.password_span if u.password else u.user_span
+            value = self.text[span[0] : span[1]]
+            if plausible_token(unquote(value), 20):
+                verified = formats.is_ado_pat(value)
+                s = Secret("devops-pat", span[0], span[1], value, "high" if verified else "medium",
+                           "credentials in an Azure DevOps URL", P_STRUCTURED,
+                           variant="" if verified else "unverified")
+                s.host = u.host
+                self.add(s)
+            return
+        if not u.password_span:
+            return
+        value = self.text[u.password_span[0] : u.password_span[1]]
+        plain = unquote(value)
+        kind = {"sql": "db-password", "postgres": "db-password", "mysql": "db-password", "redis": "redis-key",
+                "cosmos": "cosmos-key", "messaging": "messaging-key", "acr": "acr-key"}.get(service)
+        if kind is None:
+            return
+        if kind == "db-password":
+            if not plausible_password(plain, u.user):
+                return
+        elif not plausible_token(plain, 16):
+            return
+        s = Secret(kind, u.password_span[0], u.password_span[1], value, "medium",
+                   f"password in a {u.scheme or 'URL'} URI", P_STRUCTURED)
+        s.host = u.host
+        s.resource = u.host.split(".", 1)[0]
+        s.extra = {"service": service, "user": u.user}
+        s.setting = self.setting_before(at)
+        self.add(s)
+
+    # 7. names: connection strings and assignments ------------------------------------------------------
+    def scan_names(self) -> None:
+        t, low = self.text, self.low
+        n = len(t)
+        seen = self._names_seen
+        cache = self._name_cache
+        for m in ANCHOR_RE.finditer(low):
+            p = m.start()
+            if low[p] == "p" and low[p + 1] == "a" and low[p + 2] == "t" and (
+                (p > 0 and "a" <= low[p - 1] <= "z") or (p + 3 < n and "a" <= low[p + 3] <= "z")
+            ):
+                continue  # path, pattern, compat: not a PAT
+            # expand to the whole name (C-speed strip over a bounded window)
+            left = t[max(0, p - 96) : p]
+            ns = p - (len(left) - len(left.rstrip(NAME_CHARS_STR)))
+            if ns in seen:
+                continue
+            seen.add(ns)
+            e = m.end()
+            right = t[e : e + 96]
+            ne = e + (len(right) - len(right.lstrip(NAME_CHARS_STR)))
+            while ne > ns and t[ne - 1] in ".-":  # sentence ends, flags
+                ne -= 1
+            if ne <= ns:
+                continue
+            name = t[ns:ne]
+            hit = cache.get(name)
+            if hit is None:
+                nn = _norm_name(name)
+                hit = cache[name] = (nn, classify_name(name) if nn else None)
+            if hit[1] is None and hit[0] not in _CONN_KEYS:
+                continue
+            self._name(ns, ne, name, hit[0], hit[1])
+
+    def _name(self, ns: int, ne: int, name: str, nn: str, cls: str | None) -> None:
+        t = self.text
+        # Connection-string key: parse the string around it once.
+        if nn in _CONN_KEYS and t[ne : ne + 3].lstrip(" ").startswith("="):
+            last = self._last_conn
+            if last[0] <= ns < last[1]:
+                return  # inside the connection string parsed just before
+            seg = self.segment_at(ns)
+            if seg is not None:
+                if (seg.start, seg.end) not in self._parsed:
+                    self._parsed.add((seg.start, seg.end))
+                    self._conn(seg)
+                if t.find(";", seg.start, seg.end) >= 0:
+                    self._last_conn = (seg.start, seg.end)
+                    return  # part of a connection string: the parser above owns it
+        if cls is None:
+            return
+        # NAME <sep> VALUE
+        got = self._value_after(ns, ne)
+        if got is None:
+            return
+        vs, ve, quoted = got
+        value = t[vs:ve]
+        if not value:
+            return
+        if not quoted and self.kind in ("python", "hcl", "json") and cls != "call":
+            return  # an expression, not a literal
+        self._assignment(cls, nn, name, vs, ve, value, quoted)
+
+    def _value_after(self, ns: int, ne: int) -> tuple[int, int, bool] | None:
+        t = self.text
+        n = len(t)
+        _, le = self.line_bounds(ns)
+        p = ne
+        # closing quote / bracket of a dict key or header name
+        k = 0
+        while p < le and t[p] in "\"'`]" and k < 3:
+            p += 1
+            k += 1
+        while p < le and t[p] in " \t":
+            p += 1
+        if p >= le:
+            return self._name_value_pair(ns, ne)
+        c = t[p]
+        if c in ",}\r\n" or p >= le:
+            return self._name_value_pair(ns, ne)
+        if c == "(":
+            if classify_name(t[ns:ne]) != "call":
+                return None
+            p += 1  # AzureKeyCredential("...")
+            while p < le and t[p] in " \t":
+                p += 1
+            if _norm_name(t[ns:ne]) == "azurenamedkeycredential":
+                # second argument: AzureNamedKeyCredential("name", "key")
+                m = _SECOND_ARG_RE.match(t, p, le)
+                if not m:
+                    return None
+                p = m.end()
+        elif c == "=":
+            if p + 1 < n and t[p + 1] == "=":
+                return None  # comparison
+            p += 1
+            if p < n and t[p] == ">":
+                p += 1
+        elif c == ":":
+            p += 1
+            if p < n and t[p] == "=":
+                p += 1
+            elif self.kind == "python":
+                m = _ANNOTATION_RE.match(t, p, le)  # password: str = "..."
+                if m:
+                    p = m.end()
+            elif p < n and t[p] not in " \t\"'":
+                # `name:value` without a space: only for headers like `api-key:abc` in quotes
+                if not (ns > 0 and t[ns - 1] in QUOTES):
+                    return None
+        elif t[ns] == "-" and p > ne:
+            pass  # --flag value
+        else:
+            return None
+        while p < le and t[p] in " \t":
+            p += 1
+        if p >= le:
+            return None
+        # string prefixes (Python f/r/b), YAML tags
+        q = p
+        while q < le and q - p < 2 and t[q] in "rRbBuUfF":
+            q += 1
+        if q < le and t[q] in QUOTES and q > p:
+            p = q
+        c = t[p]
+        if c in QUOTES:
+            end = t.find(c, p + 1, min(le, p + 2048))
+            if end < 0:
+                return None
+            return p + 1, end, True
+        if c in "{[$(<%@#|>!&*":
+            return None
+        e = p
+        while e < le and t[e] not in STOP_VALUE and e - p < 1024:
+            e += 1
+        if e < le and t[e] == "#" and e > p:  # YAML/shell trailing comment
+            pass
+        return p, e, False
+
+    def _name_value_pair(self, ns: int, ne: int) -> tuple[int, int, bool] | None:
+        """`- name: X` + `value: ...` (Kubernetes env, ARM/App Service settings, Compose lists)."""
+        t = self.text
+        ls, _ = self.line_bounds(ns)
+        if not _NAME_KEY_RE.search(t, max(ls, ns - 24), ns):
+            return None
+        limit = min(len(t), ne + 240)
+        nxt = self.low.find("name", ne, limit)  # never borrow the next item's value
+        m = _VALUE_KEY_RE.search(t, ne, nxt if nxt >= 0 else limit)
+        if not m:
+            return None
+        p = m.end()
+        _, le = self.line_bounds(p)
+        if p < le and t[p] in QUOTES:
+            end = t.find(t[p], p + 1, min(le, p + 2048))
+            return (p + 1, end, True) if end > 0 else None
+        e = p
+        while e < le and t[e] not in STOP_VALUE:
+            e += 1
+        return (p, e, False) if e > p else None
+
+    def _assignment(self, cls: str, nn: str, name: str, vs: int, ve: int, value: str, quoted: bool) -> None:
+        if len(value) < 6:
+            return
+        if cls == "password" and _db_name_service(nn) is None and not (
+            self.hosts.offsets and self.hosts.nearest(vs, {"sql", "postgres", "mysql", "redis", "acr"}, 600)
+        ):
+            return  # no Azure database host nearby: not ours (checked before the costlier tests)
+        if allowlist.is_placeholder(value) or allowlist.is_reference(value):
+            return
+        setting = name.strip("-.\"'")
+        hosts = self.hosts
+        kind: str | None = None
+        variant = ""
+        confidence = "medium"
+
+        def near(services: set[str], radius: int = 1500) -> tuple[str, str] | None:
+            return hosts.nearest(vs, services, radius) if hosts.offsets else None
+
+        def in_doc(services: set[str]) -> bool:
+            return bool(hosts.present & services)
+
+        resource = ""
+        if cls == "conn":
+            return  # handled by the connection-string parser
+        if cls in ("storage", "accountkey", "cosmos", "batch", "acs") or (cls == "generic" and len(value) == 88):
+            if not is_b64_bytes(value, 64):
+                if cls == "acs" and is_b64_bytes(value, 32):
+                    kind = "acs-key"
+                else:
+                    return
+            elif cls == "storage":
+                kind = "storage-key"
+            elif cls == "cosmos":
+                kind = "cosmos-key"
+            elif cls == "batch":
+                kind = "batch-key"
+            elif cls == "acs":
+                kind = "acs-key"
+            else:
+                h = near({"storage", "cosmos", "batch", "acs"})
+                if h is None and cls == "generic":
+                    return
+                svc = h[0] if h else "storage"
+                resource = h[1] if h else ""
+                kind = {"storage": "storage-key", "cosmos": "cosmos-key", "batch": "batch-key", "acs": "acs-key"}[svc]
+        elif cls in ("messaging", "iot", "signalr", "webpubsub", "appconfig", "eventgrid") or (
+            cls == "generic" and len(value) == 44
+        ):
+            if not is_b64_bytes(value, 32):
+                return
+            if cls == "generic":
+                h = near({"messaging", "iot", "dps", "signalr", "webpubsub", "appconfig", "eventgrid", "redis"})
+                if h is None:
+                    return
+                cls, resource = {"dps": "iot"}.get(h[0], h[0]), h[1]
+                if cls == "redis":
+                    kind = "redis-key"
+            kind = kind or {"messaging": "messaging-key", "iot": "iot-key", "signalr": "signalr-key",
+                            "webpubsub": "webpubsub-key", "appconfig": "appconfig-secret",
+                            "eventgrid": "eventgrid-key"}[cls]
+            if cls == "iot" and "device" in nn:
+                variant = "device"
+        elif cls in ("ai", "search", "apikey", "ocp") or (cls == "generic" and len(value) == 32):
+            if is_hex32(value):
+                if cls == "ai":
+                    kind = "ai-key"
+                elif cls == "search":
+                    kind = "search-key"
+                    variant = "query key" if "query" in nn else ""
+                else:
+                    h = near({"ai", "search", "apim", "maps"}, 4000)
+                    if h is None:
+                        if cls == "generic":
+                            return
+                        if cls == "ocp" or in_doc({"ai"}):
+                            kind = "ai-key"
+                        elif in_doc({"search"}):
+                            kind = "search-key"
+                        else:
+                            return
+                    else:
+                        kind = {"ai": "ai-key", "search": "search-key", "apim": "apim-key", "maps": "maps-key"}[h[0]]
+                        resource = h[1]
+            elif cls == "search" and len(value) == 52 and value.isalnum() and allowlist.entropy_ok(value, 16):
+                kind = "search-key"
+            elif cls in ("apikey",) and near({"maps"}) and _maps_key(value):
+                kind = "maps-key"
+            else:
+                return
+        elif cls == "maps":
+            if _maps_key(value) or is_hex32(value):
+                kind = "maps-key"
+            else:
+                return
+        elif cls == "redis":
+            if is_b64_bytes(value, 32) or plausible_token(value, 16):
+                kind = "redis-key"
+            else:
+                return
+        elif cls == "function":
+            if plausible_token(value, 20) and re.fullmatch(r"[A-Za-z0-9_\-=/+%]{20,200}", value):
+                if "functions" in hosts.present or "function" in nn or "azurewebjobs" in nn:
+                    kind = "function-key"
+                    variant = "master key" if "master" in nn else ""
+            if kind is None:
+                return
+        elif cls in ("entra", "entra-weak"):
+            form = formats.classify_aad(value)
+            if form:
+                return  # reported by the identifiable scan at the same span
+            if len(value) == 40 and value[3:6] == "8Q~":
+                kind = "entra-secret"  # shape without a valid checksum: medium
+            elif formats.looks_like_legacy_aad(value):
+                kind = "entra-secret"
+            elif cls == "entra" and plausible_token(value, 30) and re.fullmatch(r"[A-Za-z0-9._~\-+/=@*:?\[\]]{30,48}", value):
+                kind = "entra-secret"
+            if kind is None:
+                return
+            if cls == "entra-weak" and not self._entra_context(vs):
+                return
+        elif cls == "devops":
+            if formats.is_ado_pat(value):
+                kind, confidence = "devops-pat", "high"
+            elif BASE32_52_RE.fullmatch(value) or (plausible_token(value, 40) and value.isalnum()):
+                kind, variant = "devops-pat", "unverified"
+            else:
+                return
+        elif cls == "acr":
+            if "acr" not in nn and not near({"acr"}, 2000):
+                return
+            if not plausible_token(value, 16):
+                return
+            kind = "acr-key"
+        elif cls == "password":
+            h = near({"sql", "postgres", "mysql", "redis", "acr"}, 600)
+            strong = _db_name_service(nn)
+            if h is None and strong is None:
+                return
+            if h is not None and self._local_host_nearer(vs, h):
+                return
+            svc = h[0] if h else strong
+            if svc == "redis":
+                kind = "redis-key" if plausible_token(value, 16) else None
+            elif svc == "acr":
+                kind = "acr-key" if plausible_token(value, 16) else None
+            else:
+                kind = "db-password" if plausible_password(value) else None
+            if kind is None:
+                return
+            resource = h[1] if h else ""
+        elif cls == "call":
+            if is_b64_bytes(value, 64) or is_b64_bytes(value, 32) or is_hex32(value):
+                L = len(value)
+                services = {88: {"storage", "cosmos", "batch", "acs"},
+                            44: {"messaging", "iot", "dps", "signalr", "webpubsub", "appconfig", "eventgrid", "redis"},
+                            32: {"ai", "search", "maps", "apim"}}[L]
+                h = near(services, 4000)
+                if h is None:
+                    return
+                resource = h[1]
+                kind = {"storage": "storage-key", "cosmos": "cosmos-key", "batch": "batch-key", "acs": "acs-key",
+                        "messaging": "messaging-key", "iot": "iot-key", "dps": "iot-key", "signalr": "signalr-key",
+                        "webpubsub": "webpubsub-key", "appconfig": "appconfig-secret", "eventgrid": "eventgrid-key",
+                        "redis": "redis-key", "ai": "ai-key", "search": "search-key", "maps": "maps-key",
+                        "apim": "apim-key"}[h[0]]
+            else:
+                return
+        else:
+            return
+        if kind is None:
+            return
+        if not resource:
+            for _, service, rname in (hosts.near(vs, 1500) if hosts.offsets else []):
+                if _SERVICE_KIND.get(service) == kind:
+                    resource = rname
+                    break
+        s = Secret(kind, vs, ve, value, confidence, f"value of '{setting}'", P_CONTEXT, variant=variant)
+        s.setting = setting
+        s.resource = resource
+        if kind == "db-password":
+            h = near({"sql", "postgres", "mysql"}, 600)
+            s.extra = {"service": h[0] if h else (_db_name_service(nn) or "")}
+        self.add(s)
+
+    def _entra_context(self, pos: int) -> bool:
+        a, b = max(0, pos - 1200), min(len(self.text), pos + 1200)
+        window = self.low[a:b]
+        if "microsoftonline" in window or "tenant" in window or "azure" in window or "onmicrosoft.com" in window:
+            return True
+        return bool(allowlist.GUID_RE.search(self.text, a, b))
+
+    def _local_host_nearer(self, pos: int, h: tuple[str, str]) -> bool:
+        """A `localhost`/`127.0.0.1`/`host.docker.internal` closer to the value than the Azure host."""
+        a, b = max(0, pos - 600), min(len(self.text), pos + 600)
+        window = self.low[a:b]
+        best = None
+        for local in ("localhost", "127.0.0.1", "host.docker.internal"):
+            j = window.find(local)
+            while j >= 0:
+                d = abs(a + j - pos)
+                best = d if best is None else min(best, d)
+                j = window.find(local, j + 1)
+        if best is None:
+            return False
+        for d, service, _ in self.hosts.near(pos, 600):
+            if service == h[0]:
+                return best < d
+        return True
+
+    def _conn(self, seg: _Seg) -> None:
+        t = self.text
+        s = t[seg.start : seg.end]
+        if "@microsoft.keyvault" in s.lower():
+            return
+        cs = connstr.parse_any(s, unquoted_context=not seg.quoted)
+        if not cs.pairs:
+            return
+        roles = cs.roles()
+        if cs.value("usedevelopmentstorage").lower() == "true":
+            return
+        if "instrumentationkey" in roles and not (roles & {"accountkey", "sharedaccesskey", "accesskey", "password"}):
+            return  # Application Insights: not a secret
+        host = ""
+        for role in ("endpoint", "hostname", "server", "blobendpoint", "queueendpoint", "tableendpoint", "fileendpoint"):
+            v = cs.value(role)
+            if v:
+                host = v.split("://", 1)[-1].split("/", 1)[0]
+                break
+        if not host and cs.url_host:
+            host = cs.url_host.split("://", 1)[-1].split("/", 1)[0].split(";", 1)[0]
+        service = service_of_host(host) if host else None
+        account = cs.value("accountname")
+        if not service and account and "core.windows.net" in cs.value("endpointsuffix").lower():
+            service = "storage"
+        local = bool(host) and is_local_host(host)
+        setting = self.setting_before(seg.start)
+        raw_keys = {p.key.lower().replace(" ", "") for p in cs.pairs}
+        hinted = service is not None or bool(roles & _CONN_HINT_ROLES)
+        if not hinted or local:
+            return
+        for p in cs.pairs:
+            if p.role not in connstr.SECRET_ROLES or p.role == "sharedaccesssignature":
+                continue
+            if p.role == "password" and service is None:
+                continue
+            v = p.value
+            if len(v) < 6 or allowlist.is_placeholder(v) or allowlist.is_reference(v):
+                continue
+            kind = None
+            variant = ""
+            resource = ""
+            if p.role == "accountkey":
+                if account.lower() in allowlist.EMULATOR_ACCOUNT_NAMES or local or not is_b64_key(v, 40):
+                    continue
+                if service == "cosmos" or "accountendpoint" in raw_keys:
+                    kind, resource = "cosmos-key", host.split(".", 1)[0]
+                elif service == "batch":
+                    kind, resource = "batch-key", host.split(".", 1)[0]
+                else:
+                    kind, resource = "storage-key", account or (host.split(".", 1)[0] if service == "storage" else "")
+            elif p.role == "sharedaccesskey":
+                if local or not is_b64_key(v, 40):
+                    continue
+                resource = host.split(".", 1)[0]
+                if service in ("iot", "dps") or "hostname" in roles or "deviceid" in roles:
+                    kind = "iot-key"
+                    variant = "device" if "deviceid" in roles else ("dps" if service == "dps" else "hub")
+                elif service == "messaging" or "sharedaccesskeyname" in roles:
+                    kind = "messaging-key"
+                    policy = cs.value("sharedaccesskeyname")
+                    if "manage" in policy.lower() or "owner" in policy.lower():
+                        variant = "manage"
+                    if policy:
+                        variant = variant or ""
+                        resource = resource or ""
+                else:
+                    continue
+            elif p.role == "accesskey":
+                if local or not is_b64_key(v, 40):
+                    continue
+                resource = host.split(".", 1)[0]
+                if service == "signalr" or (service is None and "version" in roles):
+                    kind = "signalr-key"
+                elif service == "webpubsub":
+                    kind = "webpubsub-key"
+                elif service == "acs":
+                    kind = "acs-key"
+                else:
+                    continue
+            elif p.role == "secret":
+                if "id" not in roles or not ("endpoint" in roles) or local:
+                    continue
+                if service not in (None, "appconfig") or not is_b64_key(v, 20):
+                    continue
+                kind, resource = "appconfig-secret", host.split(".", 1)[0]
+            elif p.role == "password":
+                if local or service is None:
+                    continue
+                user = cs.value("user")
+                if service in ("sql", "postgres", "mysql"):
+                    if not plausible_password(v, user):
+                        continue
+                    kind = "db-password"
+                elif service == "redis":
+                    if not plausible_token(v, 16):
+                        continue
+                    kind = "redis-key"
+                elif service == "cosmos":
+                    if not is_b64_key(v, 40):
+                        continue
+                    kind = "cosmos-key"
+                else:
+                    continue
+                resource = host.split(".", 1)[0].replace("tcp:", "")
+            if kind is None:
+                continue
+            exact = (p.role == "accountkey" and is_b64_bytes(v, 64)) or (
+                p.role in ("sharedaccesskey", "accesskey") and is_b64_bytes(v, 32))
+            sec = Secret(kind, seg.start + p.start, seg.start + p.end, v, "high" if exact else "medium",
+                         "connection string", P_STRUCTURED, variant=variant)
+            sec.resource = resource
+            sec.host = host
+            sec.setting = setting
+            sec.extra = {"policy": cs.value("sharedaccesskeyname"), "entity": cs.value("entitypath"),
+                         "service": service or "", "form": cs.form, "user": cs.value("user"),
+                         "database": cs.value("database")}
+            self.add(sec)
+
+    # 8. command lines ---------------------------------------------------------------------------------
+    def scan_command_lines(self) -> None:
+        low = self.low
+        seen: set[int] = set()
+        for needle in ("azurecr.io", "--service-principal"):
+            i = low.find(needle)
+            while i >= 0:
+                ls, le = self.line_bounds(i)
+                if ls not in seen:
+                    seen.add(ls)
+                    self._command_line(ls, le)
+                i = low.find(needle, i + 1)
+
+    def _command_line(self, ls: int, le: int) -> None:
+        low = self.low[ls:le]
+        if " login" not in low and "login " not in low:
+            if '"auth"' in low:
+                self._docker_auth(ls, le)
+            return
+        sp = "--service-principal" in low
+        acr = "azurecr.io" in low
+        for m in _PASSWORD_FLAG_RE.finditer(self.text, ls, le):
+            vs, ve = m.start(1), m.end(1)
+            value = self.text[vs:ve]
+            if value[:1] in QUOTES:
+                value, vs, ve = value[1:-1], vs + 1, ve - 1
+            if not value or allowlist.is_placeholder(value) or allowlist.is_reference(value):
+                continue
+            if value.startswith("-") or value.endswith((".pem", ".crt", ".pfx")):
+                continue
+            if sp:
+                if formats.classify_aad(value):
+                    continue  # reported by the identifiable scan
+                if not plausible_token(value, 16):
+                    continue
+                s = Secret("entra-secret", vs, ve, value, "medium", "az login --service-principal password", P_STRUCTURED)
+            elif acr:
+                if not plausible_token(value, 16):
+                    continue
+                s = Secret("acr-key", vs, ve, value, "medium", "docker login password", P_STRUCTURED)
+                host = re.search(r"([a-z0-9-]+)\.azurecr\.io", low)
+                s.resource = host.group(1) if host else ""
+            else:
+                continue
+            self.add(s)
+
+    def _docker_auth(self, ls: int, le: int) -> None:
+        m = re.search(r'"auth"\s*:\s*"([A-Za-z0-9+/=]{16,512})"', self.text[ls:le])
+        if not m:
+            return
+        raw = formats.b64decode_loose(m.group(1))
+        if not raw or b":" not in raw:
+            return
+        user, _, pw = raw.partition(b":")
+        if not plausible_token(pw.decode("latin-1"), 16):
+            return
+        s = Secret("acr-key", ls + m.start(1), ls + m.end(1), m.group(1), "medium",
+                   "docker config auth for an Azure container registry", P_STRUCTURED)
+        self.add(s)
+
+    # 9. Azure DevOps legacy PATs ------------------------------------------------------------------------
+    def scan_ado(self) -> None:
+        t = self.text
+        for m in _ADO_SWEEP_RE.finditer(t):
+            token = m.group(0)
+            kind = formats.is_ado_pat(token)
+            if kind:
+                s = Secret("devops-pat", m.start(), m.end(), token, "high", "Azure DevOps PAT, checksum verified",
+                           P_CHECKSUM, variant=f"{kind} PAT")
+                s.setting = self.setting_before(m.start())
+                self.add(s)
+        low = self.low
+        i = low.find("_password=")
+        while i >= 0:
+            ls, le = self.line_bounds(i)
+            line = low[ls:le]
+            if "dev.azure.com" in line or "visualstudio.com" in line:
+                vs = i + len("_password=")
+                ve = vs
+                while ve < le and t[ve] not in STOP_VALUE:
+                    ve += 1
+                val = t[vs:ve].strip("\"'")
+                raw = formats.b64decode_loose(val) if val else None
+                if raw and raw.isascii():
+                    pat = raw.decode("ascii")
+                    if formats.is_ado_pat(pat) or plausible_token(pat, 40):
+                        s = Secret("devops-pat", vs, vs + len(val), val, "medium",
+                                   ".npmrc _password (base64-encoded PAT)", P_STRUCTURED)
+                        self.add(s)
+            i = low.find("_password=", i + 10)
+
+
+_QUOTE_RE = re.compile(r"[\"'`]")
+_NAME_KEY_RE = re.compile(r"(?i)\bname[\"']?\s*[:=]\s*[\"']?$")
+_VALUE_KEY_RE = re.compile(r"(?i)\b(?:value|secretValue)[\"']?\s*[:=]\s*(?=\S)")
+_SECOND_ARG_RE = re.compile(r"(?:\"[^\"\n]{0,200}\"|'[^'\n]{0,200}'|[A-Za-z_][A-Za-z0-9_.]{0,100})\s*,\s*")
+_ANNOTATION_RE = re.compile(r"\s*[A-Za-z_][A-Za-z0-9_.\[\]| ]{0,60}=(?!=)")
+_AAD_EDGE = formats.AAD_CHARS | frozenset("+/")
+_SAS_LEFT_STOP = frozenset(" \t\r\n\"'`<>()[]{},?;|\\")
+_SAS_LEFT_STOP_STR = " \t\r\n\"'`<>()[]{},?;|\\"
+_URL_LEFT_STOP_STR = " \t\r\n\"'`<>()[]{},;|\\"
+_SAS_TOKEN_RE = re.compile(r"[^ \t\r\n\"'`<>()\[\]{},;|\\#]{0,4096}")
+_URL_LEFT_STOP = frozenset(" \t\r\n\"'`<>()[]{},;|\\")
+_SAS_RIGHT_STOP = frozenset(" \t\r\n\"'`<>()[]{},;|\\#")
+_SETTING_RE = re.compile(r"([A-Za-z_][A-Za-z0-9_.:\-]{0,80})[\"'\]]?\s*(?::|=|=>)\s*[\"'{]?\s*$")
+_PASSWORD_FLAG_RE = re.compile(r"(?:(?<=\s)|^)(?:-p|--password|--client-secret|--secret)(?:[ \t]+|=)(\"[^\"\n]{1,512}\"|'[^'\n]{1,512}'|[^\s\"'|;&]{1,512})", re.M)
+_ADO_SWEEP_RE = re.compile(r"(?<![A-Za-z0-9])[a-z2-7]{52}(?![A-Za-z0-9])")
+ADO_HINTS = ("dev.azure.com", "visualstudio.com", "azure_devops", "azure-devops", "azuredevops", "ado_pat", "ado-pat",
+             "azdo", "vsts", "system_accesstoken", "personal access token", "personal_access_token", "ext_pat")
+
+_CONN_HINT_ROLES = frozenset({"accountname", "sharedaccesskeyname", "hostname", "deviceid", "endpoint", "id",
+                              "version", "endpointsuffix", "defaultendpointsprotocol"})
+_CONN_KEYS = frozenset({"accountkey", "sharedaccesskey", "accesskey", "secret", "password", "pwd"})
+
+_SERVICE_KIND = {
+    "storage": "storage-key", "messaging": "messaging-key", "iot": "iot-key", "dps": "iot-key", "cosmos": "cosmos-key",
+    "sql": "db-password", "postgres": "db-password", "mysql": "db-password", "redis": "redis-key",
+    "appconfig": "appconfig-secret", "signalr": "signalr-key", "webpubsub": "webpubsub-key",
+    "functions": "function-key", "ai": "ai-key", "search": "search-key", "acr": "acr-key", "batch": "batch-key",
+    "maps": "maps-key", "eventgrid": "eventgrid-key", "acs": "acs-key", "apim": "apim-key", "devops": "devops-pat",
+}
+
+
+def _maps_key(v: str) -> bool:
+    return 40 <= len(v) <= 48 and bool(B64URL_RE.fullmatch(v)) and allowlist.entropy_ok(v, 16)
+
+
+def _db_name_service(nn: str) -> str | None:
+    """A password variable whose name alone says 'Azure database'."""
+    if "azure" not in nn:
+        return None
+    for word, svc in (("sql", "sql"), ("postgres", "postgres"), ("pg", "postgres"), ("mysql", "mysql"),
+                      ("redis", "redis"), ("acr", "acr"), ("registry", "acr")):
+        if word in nn:
+            return svc
+    return None
+
+
+_AI_WORDS = ("openai", "cognitive", "azureai", "aiservices", "aiservice", "speech", "translator", "vision",
+             "formrecognizer", "documentintelligence", "textanalytics", "contentsafety", "luis", "faceapi",
+             "anomalydetector", "personalizer", "languageservice", "aoai", "docintel", "azureaifoundry")
+
+
+_CLASS_CACHE: dict[str, str | None] = {}
+_CAMEL_RE = re.compile(r"[A-Z]+(?![a-z])|[A-Z]?[a-z]+|[0-9]+")
+
+
+def name_words(name: str) -> list[str]:
+    """`AZURE_OPENAI_API_KEY` / `azureOpenAIApiKey` / `x-functions-key` -> lower-case words."""
+    return [w.lower() for w in _CAMEL_RE.findall(name)]
+
+
+def classify_name(name: str) -> str | None:
+    """Map a variable / key / header / flag name to the family of secret it may hold (cached)."""
+    try:
+        return _CLASS_CACHE[name]
+    except KeyError:
+        pass
+    cls = _classify_name(name)
+    if len(_CLASS_CACHE) < 50_000:
+        _CLASS_CACHE[name] = cls
+    return cls
+
+
+def _classify_name(name: str) -> str | None:
+    nn = _norm_name(name)
+    if not nn or nn.startswith("public") or (nn.endswith(_DENY_SUFFIXES) and nn not in _CONN_KEYS):
+        return None
+    words = name_words(name)
+    w = set(words)
+    joined = "".join(words)
+    if joined in ("azurekeycredential", "azurenamedkeycredential", "keycredential", "azuresascredential"):
+        return "call"
+    haskey = "key" in w or "apikey" in w or joined.endswith("key")
+    if any(x in joined for x in ("clientsecret", "clientpassword", "spsecret", "serviceprincipalsecret",
+                                 "spnsecret", "aadsecret", "entrasecret")):
+        strong = bool(w & {"azure", "arm", "aad", "entra", "msal", "spn", "az"}) or "serviceprincipal" in joined
+        return "entra" if strong else "entra-weak"
+    if "devops" in joined or w & {"ado", "azdo", "vsts", "pat"}:
+        if haskey or w & {"pat", "token", "password"}:
+            return "devops"
+    if "redis" in joined and (haskey or w & {"password", "pass", "pwd", "secret"}):
+        return "redis"
+    if w & {"acr", "registry", "docker"} and w & {"password", "pass", "pwd", "secret", "passwd"}:
+        return "acr"
+    if w & {"password", "pass", "passwd", "pwd"} or joined.endswith("password"):
+        return "password"
+    if not haskey and not (w & {"credential", "credentials", "secret"}):
+        return None
+    if "storage" in joined:
+        return "storage"
+    if joined in ("accountkey", "azureaccountkey"):
+        return "accountkey"
+    if "cosmos" in joined or "documentdb" in joined:
+        return "cosmos"
+    if "batch" in w:
+        return "batch"
+    if "servicebus" in joined or "eventhub" in joined or "relay" in w:
+        return "messaging"
+    if "iothub" in joined or w & {"iot", "dps"} or "devicekey" in joined:
+        return "iot"
+    if "signalr" in joined:
+        return "signalr"
+    if "webpubsub" in joined:
+        return "webpubsub"
+    if "appconfig" in joined:
+        return "appconfig"
+    if "eventgrid" in joined or "aegsas" in joined:
+        return "eventgrid"
+    if "communication" in w or "acs" in w:
+        return "acs"
+    if w & {"maps", "atlas"}:
+        return "maps"
+    if w & {"function", "functions"} or "azurewebjobs" in joined or joined == "hostkey":
+        return "function"
+    if "search" in w:
+        return "search"
+    if any(x in joined for x in _AI_WORDS) or w & {"ai", "aoai", "face", "luis", "speech", "vision"}:
+        return "ai"
+    if "ocpapimsubscriptionkey" in joined:
+        return "ocp"
+    if joined in ("apikey", "subscriptionkey", "azureapikey", "azurekey"):
+        return "apikey"
+    if joined in ("key", "key1", "key2", "accesskey", "primarykey", "secondarykey", "sharedkey", "authkey",
+                  "credential", "primaryaccesskey", "secondaryaccesskey"):
+        return "generic"
+    return None
+
+
+def scan(doc: "Document") -> list[Secret]:
+    """All secrets in the document (memoised: every KL1xx rule shares one scan)."""
+    cached = doc.memo.get(MEMO_KEY)
+    if cached is None:
+        cached = Scanner(doc).run()
+        doc.memo[MEMO_KEY] = cached
+    return cached

@@ -147,4 +147,6 @@ def test_linear_time_on_hostile_input(name, text):
     doc = make_document("x.txt", "x.txt", text)
     t0 = time.perf_counter()
     scan(doc)
-    assert time.perf_counter() - t0 < 1.5, name
+    # Linear inputs take ~1 s; a backtracking regex would take minutes. The margin keeps a loaded
+    # 2-core CI machine from failing a test that is about complexity, not speed.
+    assert time.perf_counter() - t0 < 4.0, name

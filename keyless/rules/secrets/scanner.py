@@ -911,7 +911,11 @@ class Scanner:
         local = bool(host) and is_local_host(host)
         setting = self.setting_before(seg.start)
         raw_keys = {p.key.lower().replace(" ", "") for p in cs.pairs}
-        hinted = service is not None or bool(roles & _CONN_HINT_ROLES)
+        # A lone `AccountKey=<64-byte key>` (e.g. one fragment of a connection string split over
+        # adjacent literals) is context enough: the key name and the exact key shape agree.
+        hinted = service is not None or bool(roles & _CONN_HINT_ROLES) or any(
+            p.role == "accountkey" and len(p.value) == 88 and p.value.endswith("==") and is_b64_key(p.value, 40)
+            for p in cs.pairs)
         if not hinted or local:
             return
         for p in cs.pairs:

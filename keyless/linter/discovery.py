@@ -6,7 +6,7 @@ from __future__ import annotations
 import os
 import stat
 from dataclasses import dataclass, field
-from typing import Iterator
+
 
 @dataclass(frozen=True, slots=True)
 class Candidate:

@@ -150,12 +150,26 @@ class Document:
     def values(self) -> list[Any]:
         return []
 
-    def locate(self, path: tuple) -> Span | None:
+    def _entry(self, path: tuple) -> tuple[int, int, int, int] | None:
+        """(key_start, key_end, value_start, value_end) offsets at `path`; structured kinds override."""
         return None
+
+    def _span(self, start: int, end: int) -> Span:
+        text = self.text
+        end = min(end, len(text))
+        while end > start and text[end - 1] in " \t\r\n":  # block values end before their newline
+            end -= 1
+        return self.lines.span(start, end)
+
+    def locate(self, path: tuple) -> Span | None:
+        """Span of the value at `path`, e.g. (0, "resources", 2, "identity")."""
+        entry = self._entry(path)
+        return None if entry is None else self._span(entry[2], entry[3])
 
     def locate_key(self, path: tuple) -> Span | None:
         """Span of the mapping key at `path` (list items: same as locate)."""
-        return None
+        entry = self._entry(path)
+        return None if entry is None else self._span(entry[0], entry[1])
 
 
 class TextDocument(Document):

@@ -17,7 +17,6 @@ import re
 from typing import Any
 
 from keyless.linter.documents import Document, register_kind
-from keyless.linter.finding import Span
 
 _ASSIGN = re.compile(r"[ \t]*(?:export[ \t]+)?([A-Za-z_][A-Za-z0-9_.\-]*)[ \t]*=[ \t]*")
 _LINE_END = re.compile(r"\r\n|\r|\n")
@@ -125,21 +124,12 @@ class EnvDocument(Document):
         return self._values
 
     def _entry(self, path: tuple):
-        if len(path) != 2 or path[0] != 0 or not self.ensure_parsed():
+        if not self.ensure_parsed():
+            return None
+        if tuple(path) == (0,):
+            return (0, len(self.text), 0, len(self.text))
+        if len(path) != 2 or path[0] != 0:
             return None
         return self._positions.get(path[1]) if isinstance(path[1], str) else None
-
-    def locate(self, path: tuple) -> Span | None:
-        if tuple(path) == (0,) and self.ensure_parsed():
-            return self.lines.span(0, len(self.text))
-        entry = self._entry(path)
-        return None if entry is None else self.lines.span(entry[2], entry[3])
-
-    def locate_key(self, path: tuple) -> Span | None:
-        if tuple(path) == (0,) and self.ensure_parsed():
-            return self.lines.span(0, len(self.text))
-        entry = self._entry(path)
-        return None if entry is None else self.lines.span(entry[0], entry[1])
-
 
 register_kind("env", EnvDocument)

@@ -26,7 +26,6 @@ from typing import Any
 
 from keyless.linter.documents import Document, ParseError, register_kind
 from keyless.linter.documents.json import gc_paused, walk_positions
-from keyless.linter.finding import Span
 
 MAX_DEPTH = 200
 
@@ -282,21 +281,6 @@ class HclDocument(Document):
         if not path or path[0] != 0 or not self.ensure_parsed():
             return None
         return walk_positions(self._positions, tuple(path[1:]))
-
-    def _span(self, start: int, end: int) -> Span:
-        text = self.text
-        end = min(end, len(text))
-        while end > start and text[end - 1] in " \t\r\n":
-            end -= 1
-        return self.lines.span(start, end)
-
-    def locate(self, path: tuple) -> Span | None:
-        entry = self._entry(path)
-        return None if entry is None else self._span(entry[2], entry[3])
-
-    def locate_key(self, path: tuple) -> Span | None:
-        entry = self._entry(path)
-        return None if entry is None else self._span(entry[0], entry[1])
 
 
 def _describe(exc) -> str:

@@ -26,7 +26,6 @@ from json.decoder import scanstring
 from typing import Any
 
 from keyless.linter.documents import Document, ParseError, register_kind
-from keyless.linter.finding import Span
 
 MAX_DEPTH = 1000
 
@@ -312,14 +311,6 @@ class JsonDocument(Document):
         if not path or path[0] != 0 or not self.ensure_parsed():
             return None
         return walk_positions(self._positions, tuple(path[1:]))
-
-    def locate(self, path: tuple) -> Span | None:
-        entry = self._entry(path)
-        return None if entry is None else self.lines.span(entry[2], entry[3])
-
-    def locate_key(self, path: tuple) -> Span | None:
-        entry = self._entry(path)
-        return None if entry is None else self.lines.span(entry[0], entry[1])
 
 
 register_kind("json", JsonDocument)

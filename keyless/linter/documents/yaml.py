@@ -34,7 +34,6 @@ from typing import Any
 
 from keyless.linter.documents import Document, ParseError, register_kind
 from keyless.linter.documents.json import gc_paused, walk_positions
-from keyless.linter.finding import Span
 
 MAX_DEPTH = 1000
 MAX_ALIAS_EXPANSION = 1_000_000
@@ -319,20 +318,6 @@ class YamlDocument(Document):
         if not isinstance(index, int) or isinstance(index, bool) or not 0 <= index < len(self._positions):
             return None
         return walk_positions(self._positions[index], tuple(path[1:]))
-
-    def _span(self, start: int, end: int) -> Span:
-        text = self.text
-        while end > start and text[end - 1] in " \t\r\n":
-            end -= 1
-        return self.lines.span(start, end)
-
-    def locate(self, path: tuple) -> Span | None:
-        entry = self._entry(path)
-        return None if entry is None else self._span(entry[2], entry[3])
-
-    def locate_key(self, path: tuple) -> Span | None:
-        entry = self._entry(path)
-        return None if entry is None else self._span(entry[0], entry[1])
 
 
 register_kind("yaml", YamlDocument)

@@ -7,7 +7,6 @@ from __future__ import annotations
 import posixpath
 import re
 from dataclasses import dataclass, field
-from typing import Any
 
 from keyless.linter.rule import Fact, Project
 from keyless.rules.iac import roles as R

@@ -99,14 +99,14 @@ def test_discovery_gitignore_default_excludes_and_force_exclude(run_cli, tmp_pat
 
 def test_size_cap_binary_and_symlinks_are_notes_not_crashes(run_cli, tmp_path):
     write(tmp_path, "big.py", UNEXPLAINED + "#" * 3000 + "\n")
-    write(tmp_path, "blob.bin", b"\x00\x01\x02" * 100, mode="wb")
+    write(tmp_path, "blob.dat", b"\x00\x01\x02" * 100, mode="wb")
     os.symlink("missing-target", tmp_path / "dangling.py")
     os.symlink(".", tmp_path / "loop")
     write(tmp_path, "ok.py", UNEXPLAINED)
     rc, out, err = run_cli("check", ".", "--max-file-size", "1KB")
     assert rc == 1
     assert "ok.py:1" in out and "big.py:1" not in out
-    assert "big.py" in err and "size cap" in err and "blob.bin" in err
+    assert "big.py" in err and "size cap" in err and "blob.dat" in err
 
 
 def test_missing_path_is_an_error(run_cli, tmp_path):

@@ -8,6 +8,14 @@ import stat
 from dataclasses import dataclass, field
 
 
+# Formats that never hold a readable credential; skipped quietly (other binaries get a note).
+BINARY_EXTENSIONS = frozenset(
+    ".png .jpg .jpeg .gif .bmp .ico .icns .tif .tiff .webp .svgz .psd .pdf .zip .gz .tgz .bz2 .xz .7z .rar "
+    ".jar .war .whl .egg .exe .dll .so .dylib .a .o .obj .lib .pyc .pyo .class .woff .woff2 .ttf .otf .eot "
+    ".mp3 .mp4 .wav .ogg .mov .avi .mkv .webm .flac .sqlite .db .parquet .avro .onnx .pt .bin".split()
+)
+
+
 @dataclass(frozen=True, slots=True)
 class Candidate:
     path: str  # as it should be opened
@@ -168,6 +176,9 @@ def _walk(top: str, root: str, out: Discovery, add, excluded, ignores: _Ignores)
                 continue
             if is_dir:
                 stack.append((path, chain))
+                continue
+            dot = entry.name.rfind(".")
+            if dot > 0 and entry.name[dot:].lower() in BINARY_EXTENSIONS:
                 continue
             try:
                 if entry.is_symlink():

@@ -132,7 +132,19 @@ def is_placeholder(value: str) -> bool:
     # Identical character repeated, or a run like 0000..., abcd...
     if len(set(low)) <= 2 and len(low) >= 4:
         return True
+    # Code, not a literal: a function call (Bicep `guid(...)`, `uniqueString(...)`) or a variable
+    # whose name says what it holds (`servicePrincipalSecret`, `ACR_PASSWORD`).
+    if _CALL_RE.match(v):
+        return True
+    if _NAME_ONLY_RE.match(v) and _CREDENTIAL_WORD_RE.search(v):
+        return True
     return False
+
+
+# `name(` then a closed simple call or an argument that starts like code (a name, quote, bracket).
+_CALL_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_.]{2,}\((?:[^()]*\)|[A-Za-z_\[('\"])")
+_NAME_ONLY_RE = re.compile(r"^[A-Za-z_]+$")
+_CREDENTIAL_WORD_RE = re.compile(r"(?i)secret|passw|pwd|key|token|credential")
 
 
 def is_reference(value: str) -> bool:

@@ -568,3 +568,30 @@ def test_suppression_comment_styles():
     assert edit("a.yaml", "a: |\n  key\n", 2) is None
     assert edit("a.tf", "a = <<EOF\nkey\nEOF\n", 2) is None
     assert edit("a.tf", "a = <<EOF\nx\nEOF\nb = 1\n", 4) is not None
+
+
+@pytest.mark.asyncio
+async def test_no_secret_in_diagnostics_or_code_actions(start):
+    """The LSP artifacts (diagnostics, their data, every code action) never carry a secret."""
+    import keygen
+
+    key = keygen.identifiable("+ASt", seed="lsp-leak")
+    aad = keygen.aad_secret(seed="lsp-leak")
+    text = ("from azure.storage.blob import BlobServiceClient\n"
+            f'CS = "DefaultEndpointsProtocol=https;AccountName=lspleak;AccountKey={key};EndpointSuffix=core.windows.net"\n'
+            f'client_secret = "{aad}"\n'
+            "svc = BlobServiceClient.from_connection_string(CS)\n")
+    s = await start()
+    uri = s.open("leak.py", text)
+    diags = await s.wait_codes(uri, ["KL101", "KL112", "KL201"])
+    blobs = [json.dumps({"m": d.message, "data": d.data, "code": d.code}) for d in diags]
+    for d in diags:
+        actions = await s.actions(uri, d.range, diagnostics=[d])
+        blobs += [json.dumps(lsp_converter_dump(a)) for a in actions]
+    everything = "\n".join(blobs)
+    for secret in (key, aad):
+        assert not any(secret[i:i + 8] in everything for i in range(len(secret) - 7)), "secret material leaked"
+
+
+def lsp_converter_dump(obj):
+    return default_converter().unstructure(obj)

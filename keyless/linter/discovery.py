@@ -66,11 +66,13 @@ class _Ignores:
         self.cache[directory] = spec
         return spec
 
-    def ignored(self, path: str, is_dir: bool, chain: list) -> bool:
+    @staticmethod
+    def ignored(rel: str, is_dir: bool, chain: list) -> bool:
+        """`rel`: the entry's path relative to the walk's top; chain: (base prefix, spec) pairs."""
         result = False
-        for base, spec in chain:
-            rel = os.path.relpath(path, base).replace(os.sep, "/") + ("/" if is_dir else "")
-            res = spec.check_file(rel)
+        for prefix, spec in chain:
+            sub = rel[len(prefix):] + ("/" if is_dir else "")
+            res = spec.check_file(sub)
             if res.include is not None:
                 result = res.include
         return result
@@ -83,22 +85,25 @@ def discover(paths: list[str], root: str, *, excludes: list[str], respect_gitign
 
     # Plain names (the common case) are a set lookup; only real patterns go through pathspec.
     names = {e for e in excludes if not any(ch in e for ch in "*?[/!\\")}
-    patterns = [e for e in excludes if e not in names]
+    # `*.min.js`-style patterns are suffix checks.
+    suffixes = tuple(e[1:] for e in excludes if e.startswith("*.") and not any(ch in e[1:] for ch in "*?[/!\\"))
+    patterns = [e for e in excludes if e not in names and not (e.startswith("*.") and e[1:] in suffixes)]
     exclude_spec = pathspec.GitIgnoreSpec.from_lines(patterns) if patterns else None
     ignores = _Ignores(root, respect_gitignore)
-    seen: set[str] = set()
+    seen: set[tuple[int, int]] = set()
 
     def excluded(rel: str, is_dir: bool) -> bool:
-        if rel.rsplit("/", 1)[-1] in names:
+        name = rel.rsplit("/", 1)[-1]
+        if name in names or (suffixes and not is_dir and name.endswith(suffixes)):
             return True
         return exclude_spec is not None and exclude_spec.match_file(rel + ("/" if is_dir else ""))
 
-    def add(path: str, st: os.stat_result) -> None:
-        real = os.path.realpath(path)
-        if real in seen:
+    def add(path: str, st: os.stat_result, rel: str | None = None) -> None:
+        ident = (st.st_dev, st.st_ino)  # the same file reached twice (links, overlapping paths)
+        if ident in seen:
             return
-        seen.add(real)
-        rel = relative_to(path, root)
+        seen.add(ident)
+        rel = rel if rel is not None else relative_to(path, root)
         if st.st_size > max_file_size:
             out.notes.append(f"{rel}: skipped, {st.st_size:,} bytes is over the size cap ({max_file_size:,} bytes)")
             return
@@ -138,61 +143,63 @@ def _under_excluded_dir(rel: str, excluded) -> bool:
 
 def _walk(top: str, root: str, out: Discovery, add, excluded, ignores: _Ignores) -> None:
     # Iterative walk; symlinked directories are not followed (no loops), symlinked files are.
-    chain0: list = []
-    # .gitignore files between the root and `top` apply too.
+    # Paths are built by concatenation (os.path.relpath per entry dominated warm scans).
     top_abs = os.path.abspath(top)
     root_abs = os.path.abspath(root)
-    if top_abs.startswith(root_abs):
-        d = root_abs
-        parts = os.path.relpath(top_abs, root_abs).split(os.sep)
-        for part in [""] + ([] if parts == ["."] else parts):
-            d = os.path.join(d, part) if part else d
+    top_rel = relative_to(top_abs, root_abs)
+    base = "" if top_rel in (".", "") else top_rel + "/"
+    chain0: list = []
+    # .gitignore files between the root and `top` apply too.
+    if top_abs.startswith(root_abs) and not os.path.isabs(top_rel):
+        d, prefix = root_abs, ""
+        parts = [] if top_rel in (".", "") else top_rel.split("/")
+        for i, part in enumerate([""] + parts):
+            if part:
+                d = os.path.join(d, part)
+                prefix = "/".join(parts[:i]) + "/"
             spec = ignores.spec_for(d)
             if spec is not None and d != top_abs:
-                chain0.append((d, spec))
-    stack: list[tuple[str, list]] = [(top_abs, chain0)]
+                chain0.append((prefix if part else "", spec))
+    stack: list[tuple[str, str, list]] = [(top_abs, base, chain0)]
     while stack:
-        directory, chain = stack.pop()
+        directory, rel_dir, chain = stack.pop()
         spec = ignores.spec_for(directory)
         if spec is not None:
-            chain = chain + [(directory, spec)]
+            chain = chain + [(rel_dir, spec)]
         try:
             entries = sorted(os.scandir(directory), key=lambda e: e.name)
         except OSError as exc:
-            out.errors.append((relative_to(directory, root), f"cannot list directory: {exc.strerror or exc}"))
+            out.errors.append((rel_dir.rstrip("/") or ".", f"cannot list directory: {exc.strerror or exc}"))
             continue
-        if any(e.name == "pyvenv.cfg" for e in entries) and directory != top_abs:
+        if directory != top_abs and any(e.name == "pyvenv.cfg" for e in entries):
             continue  # a virtualenv, whatever its name
         for entry in entries:
-            path = entry.path
-            rel = relative_to(path, root)
+            rel = rel_dir + entry.name
             try:
                 is_dir = entry.is_dir(follow_symlinks=False)
             except OSError:
                 is_dir = False
             if excluded(rel, is_dir):
                 continue
-            if chain and ignores.ignored(path, is_dir, chain):
+            if chain and _Ignores.ignored(rel, is_dir, chain):
                 continue
             if is_dir:
-                stack.append((path, chain))
+                stack.append((entry.path, rel + "/", chain))
                 continue
             dot = entry.name.rfind(".")
             if dot > 0 and entry.name[dot:].lower() in BINARY_EXTENSIONS:
                 continue
             try:
                 if entry.is_symlink():
-                    st = os.stat(path)  # follow file links; a dangling one raises
-                    if not stat.S_ISREG(st.st_mode):
-                        continue
+                    st = os.stat(entry.path)  # follow file links; a dangling one raises
                 else:
                     st = entry.stat(follow_symlinks=False)
-                    if not stat.S_ISREG(st.st_mode):
-                        continue
+                if not stat.S_ISREG(st.st_mode):
+                    continue
             except FileNotFoundError:
                 out.notes.append(f"{rel}: skipped, dangling symbolic link")
                 continue
             except OSError as exc:
                 out.errors.append((rel, exc.strerror or str(exc)))
                 continue
-            add(path, st)
+            add(entry.path, st, rel)

@@ -79,8 +79,38 @@ def build(project: Project) -> Model:
     return m
 
 
+_TOKEN_SPLIT = re.compile(r"[^a-z0-9]+")
+
+
 def _tokens(text: str) -> set[str]:
-    return {t for t in re.split(r"[^a-z0-9]+", text.lower()) if len(t) >= 3}
+    return {t for t in _TOKEN_SPLIT.split(text.lower()) if len(t) >= 3}
+
+
+def _app_tokens(m: Model) -> list[tuple[Fact, set[str]]]:
+    """Name and image tokens of every app, computed once per model (not once per code file)."""
+    cached = getattr(m, "_app_tokens", None)
+    if cached is None:
+        cached = []
+        for f in m.apps:
+            atoks = _tokens(f.data.get("name") or "")
+            for img in f.data.get("images") or []:
+                repo = img.rsplit("/", 1)[-1].split(":", 1)[0].split("@", 1)[0]
+                atoks |= _tokens(repo)
+            cached.append((f, atoks - _GENERIC))
+        m._app_tokens = cached
+    return cached
+
+
+def _token_index(m: Model) -> dict[str, list[int]]:
+    """token -> positions in _app_tokens(m): a code file only looks at apps sharing a token."""
+    cached = getattr(m, "_token_index", None)
+    if cached is None:
+        cached = {}
+        for i, (_, atoks) in enumerate(_app_tokens(m)):
+            for t in atoks:
+                cached.setdefault(t, []).append(i)
+        m._token_index = cached
+    return cached
 
 
 def link_code(py_path: str, m: Model) -> list[Link]:
@@ -104,12 +134,11 @@ def link_code(py_path: str, m: Model) -> list[Link]:
         dtoks |= _tokens(d) - _GENERIC
     if dtoks:
         hits = []
-        for f in m.apps:
-            atoks = _tokens(f.data.get("name") or "")
-            for img in f.data.get("images") or []:
-                repo = img.rsplit("/", 1)[-1].split(":", 1)[0].split("@", 1)[0]
-                atoks |= _tokens(repo)
-            common = (dtoks & atoks) - _GENERIC
+        index = _token_index(m)
+        candidates = sorted({i for t in dtoks for i in index.get(t, ())})
+        pairs = _app_tokens(m)
+        for f, atoks in (pairs[i] for i in candidates):
+            common = dtoks & atoks
             if common:
                 hits.append((f, sorted(common)[0]))
         if hits:

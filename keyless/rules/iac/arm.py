@@ -640,7 +640,7 @@ def analyze_aca(em: Emitter, w: Workload, r: dict, path: tuple, resolve: Any, fm
                          f"{w.key}|registry|{sdisp}",
                          f"{w.label} pulls from registry '{sdisp}' with a username and password secret. "
                          "Registry passwords (often the ACR admin user) are long-lived and shared.",
-                         fix=fix_dict(f"Pull with a managed identity instead: replace username/passwordSecretRef "
+                         fix=fix_dict("Pull with a managed identity instead: replace username/passwordSecretRef "
                                       f"with \"identity\": \"<user-assigned identity resource id>\" (or \"system\") and "
                                       f"grant that identity AcrPull (7f951dda-4ed3-4680-a7ca-43fe172d538d) on the "
                                       f"registry. Microsoft recommends a user-assigned identity for image pulls.",
@@ -721,18 +721,8 @@ def analyze_aca(em: Emitter, w: Workload, r: dict, path: tuple, resolve: Any, fm
                     continue
                 if ckey == "containers":
                     w.env_names.add(en)
-                ep = tp + (ckey, ci, "env", ei)
-                if en == "AZURE_CLIENT_SECRET":
-                    w.key_auth.append("AZURE_CLIENT_SECRET")
-                    em.issue("KL259", ep + ("name",), f"{w.key}|env|{en}", client_secret_message(w.label),
-                             severity="high", fix=client_secret_fix())
-                    continue
-                src = key_source(e.get("value"))
-                if src:
-                    w.key_auth.append(src)
-                    em.issue("KL252", ep + ("value",), f"{w.key}|env|{en}",
-                             f"Environment variable '{en}' of {w.label} is filled from {src}: the app authenticates "
-                             "with a shared key.", fix=key_fed_fix(en))
+                check_env_credential(em, w, en, e.get("value"), tp + (ckey, ci, "env", ei),
+                                     "the app authenticates with a shared key.")
     w.env_container_path = first_env_path
     # scale rules
     rules_paths: list[tuple[Any, tuple]] = []
@@ -748,8 +738,23 @@ def analyze_aca(em: Emitter, w: Workload, r: dict, path: tuple, resolve: Any, fm
             if not isinstance(rule, dict):
                 continue
             analyze_scale_rule(em, w, rule, rpath + (i,), resolve, supports, api_version)
-    if fmt == "arm" and w.identity.state != "none":
-        pass
+
+
+def check_env_credential(em: Emitter, w: Workload, name: str, value: Any, path: tuple, consequence: str) -> bool:
+    """KL259 / KL252 for one container env entry (ACA and ACI alike); True when it reported one."""
+    if name == "AZURE_CLIENT_SECRET":
+        w.key_auth.append("AZURE_CLIENT_SECRET")
+        em.issue("KL259", path + ("name",), f"{w.key}|env|{name}", client_secret_message(w.label),
+                 severity="high", fix=client_secret_fix())
+        return True
+    src = key_source(value)
+    if src:
+        w.key_auth.append(src)
+        em.issue("KL252", path + ("value",), f"{w.key}|env|{name}",
+                 f"Environment variable '{name}' of {w.label} is filled from {src}: {consequence}",
+                 fix=key_fed_fix(name))
+        return True
+    return False
 
 
 def analyze_scale_rule(em: Emitter, w: Workload, rule: dict, path: tuple, resolve: Any, supports: bool | None,
@@ -840,18 +845,8 @@ def analyze_aci(em: Emitter, w: Workload, r: dict, path: tuple, resolve: Any, fm
                 continue
             w.env_names.add(en)
             ep = pp + ("containers", ci, "properties", "environmentVariables", ei)
-            if en == "AZURE_CLIENT_SECRET":
-                w.key_auth.append("AZURE_CLIENT_SECRET")
-                em.issue("KL259", ep + ("name",), f"{w.key}|env|{en}", client_secret_message(w.label),
-                         severity="high", fix=client_secret_fix())
-                continue
             raw = e.get("value")
-            src = key_source(raw)
-            if src:
-                w.key_auth.append(src)
-                em.issue("KL252", ep + ("value",), f"{w.key}|env|{en}",
-                         f"Environment variable '{en}' of {w.label} is filled from {src}: a shared key in the "
-                         "container's plain environment.", fix=key_fed_fix(en))
+            if check_env_credential(em, w, en, raw, ep, "a shared key in the container's plain environment."):
                 continue
             if "value" in e and raw not in (None, "") and secretish_name(en):
                 em.issue("KL255", ep + ("value",), f"{w.key}|env|{en}",

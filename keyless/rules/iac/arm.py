@@ -641,9 +641,9 @@ def analyze_aca(em: Emitter, w: Workload, r: dict, path: tuple, resolve: Any, fm
                          f"{w.label} pulls from registry '{sdisp}' with a username and password secret. "
                          "Registry passwords (often the ACR admin user) are long-lived and shared.",
                          fix=fix_dict("Pull with a managed identity instead: replace username/passwordSecretRef "
-                                      f"with \"identity\": \"<user-assigned identity resource id>\" (or \"system\") and "
-                                      f"grant that identity AcrPull (7f951dda-4ed3-4680-a7ca-43fe172d538d) on the "
-                                      f"registry. Microsoft recommends a user-assigned identity for image pulls.",
+                                      "with \"identity\": \"<user-assigned identity resource id>\" (or \"system\") and "
+                                      "grant that identity AcrPull (7f951dda-4ed3-4680-a7ca-43fe172d538d) on the "
+                                      "registry. Microsoft recommends a user-assigned identity for image pulls.",
                                       "display-only"))
             elif reg.get("identity") in (None, "") and many:
                 em.issue("KL502", rp, f"{w.key}|registry|{sdisp}|identity",

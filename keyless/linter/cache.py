@@ -91,10 +91,13 @@ class Cache:
             return None
         return "/" + rel.replace(os.sep, "/") + "/"
 
-    def get(self, c: Candidate) -> FileResult | None:
+    def get(self, c: Candidate, workspace=None) -> FileResult | None:
         e = self.entries.get(c.relpath)
         if not e or e.get("mtime") != c.mtime_ns or e.get("size") != c.size:
             return None
+        deps = e.get("deps")
+        if deps and (workspace is None or not workspace.unchanged(deps)):
+            return None  # a companion (sibling module file, parameter file...) changed
         try:
             r = e["result"]
             return FileResult(
@@ -103,14 +106,14 @@ class Cache:
                 facts=[Fact(f["kind"], f["path"], f["data"]) for f in r["facts"]],
                 suppressions={int(k): frozenset(v) for k, v in r["suppressions"].items()},
                 error=r.get("error"), error_line=r.get("error_line"), error_kind=r.get("error_kind", ""),
-                note=r.get("note"), size=c.size, content_hash=e.get("sha256"),
+                note=r.get("note"), size=c.size, content_hash=e.get("sha256"), deps=deps or {},
             )
         except (KeyError, TypeError, ValueError):
             return None
 
     def put(self, c: Candidate, r: FileResult) -> None:
         self.entries[c.relpath] = {
-            "mtime": c.mtime_ns, "size": c.size, "sha256": r.content_hash,
+            "mtime": c.mtime_ns, "size": c.size, "sha256": r.content_hash, "deps": r.deps,
             "result": {
                 "findings": [finding_to_json(f) for f in r.findings],
                 "facts": [asdict(f) for f in r.facts],

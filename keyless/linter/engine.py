@@ -143,6 +143,7 @@ class FileResult:
     note: str | None = None  # skipped (binary...)
     size: int = 0
     content_hash: str | None = None  # sha256 of the bytes read; None when nothing could be read
+    deps: dict[str, Any] = field(default_factory=dict)  # companions read (keyless.linter.workspace)
 
 
 @dataclass
@@ -177,6 +178,20 @@ def lint_document(doc: Document, settings: Settings, rs: RuleSet | None = None) 
     """Run every applicable rule on one document (per-file checks and fact collection)."""
     rs = rs or rule_set()
     res = FileResult(doc.relpath, size=len(doc.text))
+    if doc.workspace is None:
+        from keyless.linter.workspace import Workspace
+
+        doc.workspace = Workspace(settings.root)  # editor/stdin mode: companions from the disk
+    ws = doc.workspace
+    ws.begin(doc)
+    try:
+        _run_rules(doc, settings, rs, res)
+    finally:
+        res.deps = ws.end()
+    return res
+
+
+def _run_rules(doc: Document, settings: Settings, rs: RuleSet, res: FileResult) -> None:
     text = doc.text
     present = keywords_present(text, rs.keywords) if rs.keywords else set()
     skip = _ignored_codes(doc.relpath, settings)
@@ -202,7 +217,6 @@ def lint_document(doc: Document, settings: Settings, rs: RuleSet | None = None) 
         res.error_line = doc.parse_error.line
     if "keyless:" in text:
         res.suppressions = suppression_map(parse_directives(text), rs.directive_codes, rs.aliases)
-    return res
 
 
 def read_document(path: str, relpath: str, max_size: int | None = None, data: bytes | None = None) -> Document:
@@ -213,7 +227,12 @@ def read_document(path: str, relpath: str, max_size: int | None = None, data: by
     return make_document(path, relpath, text, fmt)
 
 
-def lint_file(cand: Candidate, settings: Settings) -> FileResult:
+def lint_file(cand: Candidate, settings: Settings, workspace: Any = None) -> FileResult:
+    held = workspace.held(cand.relpath, cand.size, cand.mtime_ns) if workspace is not None else None
+    if held is not None and "workspace.sha256" in held.memo:  # already parsed as a companion
+        res = lint_document(held, settings)
+        res.content_hash = held.memo["workspace.sha256"]
+        return res
     try:
         with open(cand.path, "rb") as fh:
             data = fh.read(settings.max_file_size + 1)
@@ -231,9 +250,19 @@ def lint_file(cand: Candidate, settings: Settings) -> FileResult:
     except BinaryFile as exc:
         return FileResult(cand.relpath, note=f"{cand.relpath}: skipped, {exc}", content_hash=digest)
     doc = make_document(cand.path, cand.relpath, text, fmt)
+    if workspace is not None:
+        doc.workspace = workspace
+        doc.memo["workspace.stat"] = (cand.path, cand.size, cand.mtime_ns)
+        doc.memo["workspace.sha256"] = digest
     res = lint_document(doc, settings)
     res.content_hash = digest
+    if workspace is not None and doc.kind in COMPANION_KINDS:
+        workspace.keep(doc)
     return res
+
+
+# Kinds whose parsed documents may be read again as another file's companion.
+COMPANION_KINDS = frozenset({"hcl", "json", "yaml"})
 
 
 # ---- project rules, suppressions, thresholds --------------------------------------------------
@@ -293,18 +322,20 @@ def finish(results: list[FileResult], settings: Settings, *, report_paths: set[s
 
 # ---- whole runs ---------------------------------------------------------------------------------
 
-def _worker_init(settings: Settings) -> None:
-    global _WORKER_SETTINGS
+def _worker_init(settings: Settings, workspace: Any) -> None:
+    global _WORKER_SETTINGS, _WORKER_WORKSPACE
     _WORKER_SETTINGS = settings
+    _WORKER_WORKSPACE = workspace
     rule_set()
 
 
 _WORKER_SETTINGS: Settings | None = None
+_WORKER_WORKSPACE: Any = None
 
 
 def _worker_batch(batch: list[Candidate]) -> list[FileResult]:
     assert _WORKER_SETTINGS is not None
-    return [lint_file(c, _WORKER_SETTINGS) for c in batch]
+    return [lint_file(c, _WORKER_SETTINGS, _WORKER_WORKSPACE) for c in batch]
 
 
 PARALLEL_MIN_FILES = 200
@@ -314,10 +345,13 @@ PARALLEL_MIN_BYTES = 4 * 1024 * 1024
 def run_files(cands: list[Candidate], settings: Settings, *, jobs: int | None = None,
               cache: Any = None, progress: Callable[[int, int], None] | None = None) -> list[FileResult]:
     """Lint candidates, from the cache where possible, in a process pool for big inputs."""
+    from keyless.linter.workspace import Workspace
+
+    workspace = Workspace.from_candidates(settings.root, cands, settings.max_file_size)
     results: dict[str, FileResult] = {}
     todo: list[Candidate] = []
     for c in cands:
-        hit = cache.get(c) if cache is not None else None
+        hit = cache.get(c, workspace) if cache is not None else None
         if hit is not None:
             results[c.relpath] = hit
         else:
@@ -345,7 +379,7 @@ def run_files(cands: list[Candidate], settings: Settings, *, jobs: int | None = 
         if cur:
             batches.append(cur)
         with ProcessPoolExecutor(max_workers=jobs, mp_context=ctx, initializer=_worker_init,
-                                 initargs=(settings,)) as pool:
+                                 initargs=(settings, workspace)) as pool:
             for batch_result in pool.map(_worker_batch, batches):
                 for c_res in batch_result:
                     results[c_res.relpath] = c_res
@@ -354,7 +388,7 @@ def run_files(cands: list[Candidate], settings: Settings, *, jobs: int | None = 
                     progress(done, total)
     else:
         for c in todo:
-            results[c.relpath] = lint_file(c, settings)
+            results[c.relpath] = lint_file(c, settings, workspace)
             done += 1
             if progress and done % 50 == 0:
                 progress(done, total)

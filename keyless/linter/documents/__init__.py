@@ -117,6 +117,8 @@ class Document:
         self.subkind: str = ""  # e.g. arm, arm-parameters, tf-json, tf-plan, appsettings, k8s, aca, aci
         # Per-document scratch space rules share (e.g. the secret scanner's one pass over the text).
         self.memo: dict = {}
+        # The scan's other files (keyless.linter.workspace.Workspace); set by the engine.
+        self.workspace: Any = None
 
     @property
     def name(self) -> str:

@@ -1,0 +1,186 @@
+"""The other files of a scan that a document may read: its companions.
+
+Some files only mean something together with others: a Terraform module is a whole directory
+(`var.*` and `local.*` are declared in sibling files, `terraform.tfvars` sets them), an ARM
+template is deployed with a parameter file, a Helm template reads the chart's `values.yaml`.
+Rules reach those through `doc.workspace`:
+
+- `names(reldir)`: the file names the scan holds in a directory;
+- `load(relpath)`: that file as a parsed Document (or None), parsed once per process;
+- `derived(key, fn)`: a value computed once per process from companions (e.g. a module's
+  variables), whose dependencies are replayed on every later use.
+
+Every listing and file a document's rules touched is recorded as a dependency of that document's
+result, so the cache invalidates `main.tf` when `variables.tf` changes or `terraform.tfvars`
+appears. Only files the scan itself would lint are companions (same excludes, same .gitignore);
+stdin/editor mode, which has no discovery, reads the directory on disk.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from collections import OrderedDict
+from typing import Any, Callable, Iterable
+
+MAX_DOCS = 48  # parsed companions kept per process
+MAX_CHARS = 24_000_000  # and their total text size
+MAX_COMPANION_BYTES = 5 * 1024 * 1024
+
+
+def reldir_of(relpath: str) -> str:
+    return relpath.rsplit("/", 1)[0] if "/" in relpath else ""
+
+
+def join(reldir: str, name: str) -> str:
+    return f"{reldir}/{name}" if reldir else name
+
+
+def _listing_signature(names: Iterable[str]) -> str:
+    return hashlib.sha1("\0".join(sorted(names)).encode("utf-8", "surrogateescape")).hexdigest()[:16]
+
+
+class Workspace:
+    """Companion access for one process. `listing`: reldir -> {name: (path, size, mtime_ns)} from
+    discovery; None reads the disk under `root` (stdin and editor mode)."""
+
+    def __init__(self, root: str, listing: dict[str, dict[str, tuple[str, int, int]]] | None = None,
+                 max_size: int = MAX_COMPANION_BYTES):
+        self.root = root
+        self.listing = listing
+        self.max_size = max_size
+        self._docs: OrderedDict[str, Any] = OrderedDict()
+        self._chars = 0
+        self._derived: dict[Any, tuple[Any, dict]] = {}
+        self._deps: dict[str, Any] | None = None
+        self._owner: Any = None
+
+    @classmethod
+    def from_candidates(cls, root: str, cands: Iterable[Any], max_size: int = MAX_COMPANION_BYTES) -> "Workspace":
+        listing: dict[str, dict[str, tuple[str, int, int]]] = {}
+        for c in cands:
+            d, _, name = c.relpath.rpartition("/")
+            listing.setdefault(d, {})[name] = (c.path, c.size, c.mtime_ns)
+        return cls(root, listing, max_size)
+
+    # ---- dependency recording ------------------------------------------------------------------
+    def begin(self, doc: Any) -> None:
+        """Start recording what the rules of `doc` read."""
+        self._owner = doc
+        self._deps = {}
+
+    def end(self) -> dict[str, Any]:
+        deps, self._deps, self._owner = self._deps or {}, None, None
+        return deps
+
+    def _record(self, key: str, value: Any) -> None:
+        if self._deps is not None:
+            self._deps[key] = value
+
+    def signature(self, key: str) -> Any:
+        """The current value of a recorded dependency (`d:<reldir>` or `f:<relpath>`)."""
+        kind, _, target = key.partition(":")
+        if kind == "d":
+            return _listing_signature(self._names(target))
+        stat = self._stat(target)
+        return None if stat is None else [stat[1], stat[2]]
+
+    def unchanged(self, deps: dict[str, Any]) -> bool:
+        return all(self.signature(k) == v for k, v in deps.items())
+
+    # ---- listings and files --------------------------------------------------------------------
+    def _names(self, reldir: str) -> list[str]:
+        if self.listing is not None:
+            return list(self.listing.get(reldir, ()))
+        directory = os.path.join(self.root, reldir) if not os.path.isabs(reldir) else reldir
+        try:
+            with os.scandir(directory) as it:
+                return [e.name for e in it if e.is_file()]
+        except OSError:
+            return []
+
+    def _stat(self, relpath: str) -> tuple[str, int, int] | None:
+        if self.listing is not None:
+            d, _, name = relpath.rpartition("/")
+            return self.listing.get(d, {}).get(name)
+        path = relpath if os.path.isabs(relpath) else os.path.join(self.root, relpath)
+        try:
+            st = os.stat(path)
+        except OSError:
+            return None
+        return (path, st.st_size, st.st_mtime_ns)
+
+    def names(self, reldir: str) -> frozenset[str]:
+        found = self._names(reldir)
+        self._record(f"d:{reldir}", _listing_signature(found))
+        return frozenset(found)
+
+    def load(self, relpath: str) -> Any | None:
+        """The companion at `relpath`, parsed lazily like any document; None when the scan does not
+        hold it, it cannot be read, or it is too big."""
+        stat = self._stat(relpath)
+        self._record(f"f:{relpath}", None if stat is None else [stat[1], stat[2]])
+        if self._owner is not None and relpath == self._owner.relpath:
+            return self._owner  # a module's context includes the file being linted
+        if stat is None:
+            return None
+        doc = self._docs.get(relpath)
+        if doc is not None and doc.memo.get("workspace.stat") == stat:
+            self._docs.move_to_end(relpath)
+            return doc
+        path, size, _ = stat
+        if size > self.max_size:
+            return None
+        from keyless.linter.documents import BinaryFile, decode, make_document
+
+        try:
+            with open(path, "rb") as fh:
+                data = fh.read(self.max_size + 1)
+            text, fmt = decode(data)
+        except (OSError, BinaryFile):
+            return None
+        doc = make_document(path, relpath, text, fmt)
+        doc.workspace = self
+        doc.memo["workspace.stat"] = stat
+        self.keep(doc)
+        return doc
+
+    def keep(self, doc: Any) -> None:
+        """Hold a parsed document so a later companion lookup does not parse it again."""
+        stat = doc.memo.get("workspace.stat") or self._stat(doc.relpath)
+        if stat is None:
+            return
+        doc.memo["workspace.stat"] = stat
+        old = self._docs.pop(doc.relpath, None)
+        if old is not None:
+            self._chars -= len(old.text)
+        self._docs[doc.relpath] = doc
+        self._chars += len(doc.text)
+        while self._docs and (len(self._docs) > MAX_DOCS or self._chars > MAX_CHARS):
+            _, gone = self._docs.popitem(last=False)
+            self._chars -= len(gone.text)
+
+    def held(self, relpath: str, size: int, mtime_ns: int) -> Any | None:
+        """A document already parsed as a companion, if the file has not changed since."""
+        doc = self._docs.get(relpath)
+        if doc is None:
+            return None
+        stat = doc.memo.get("workspace.stat")
+        return doc if stat is not None and stat[1] == size and stat[2] == mtime_ns else None
+
+    def derived(self, key: Any, compute: Callable[[], Any]) -> Any:
+        """`compute()` once per process; the dependencies it recorded are replayed on each use."""
+        hit = self._derived.get(key)
+        if hit is not None and self.unchanged(hit[1]):
+            for k, v in hit[1].items():
+                self._record(k, v)
+            return hit[0]
+        outer, self._deps = self._deps, {}
+        try:
+            value = compute()
+        finally:
+            inner, self._deps = self._deps or {}, outer
+        self._derived[key] = (value, inner)
+        for k, v in inner.items():
+            self._record(k, v)
+        return value

@@ -18,7 +18,7 @@ from keyless.linter.engine import FileResult, Settings
 from keyless.linter.finding import Applicability, Category, Edit, Finding, Fix, Position, Severity, Span
 from keyless.linter.rule import Fact
 
-FORMAT = 1
+FORMAT = 2
 
 
 def default_cache_dir() -> str:
@@ -107,6 +107,7 @@ class Cache:
                 suppressions={int(k): frozenset(v) for k, v in r["suppressions"].items()},
                 error=r.get("error"), error_line=r.get("error_line"), error_kind=r.get("error_kind", ""),
                 note=r.get("note"), size=c.size, content_hash=e.get("sha256"), deps=deps or {},
+                facts_sha=e.get("facts_sha"),
             )
         except (KeyError, TypeError, ValueError):
             return None
@@ -114,6 +115,7 @@ class Cache:
     def put(self, c: Candidate, r: FileResult) -> None:
         self.entries[c.relpath] = {
             "mtime": c.mtime_ns, "size": c.size, "sha256": r.content_hash, "deps": r.deps,
+            "facts_sha": r.facts_digest(),
             "result": {
                 "findings": [finding_to_json(f) for f in r.findings],
                 "facts": [asdict(f) for f in r.facts],
@@ -122,6 +124,32 @@ class Cache:
             },
         }
         self.dirty = True
+
+    # Project findings are stored under a digest of every file's facts: a warm rescan with no
+    # fact changed skips building the project model. The key cannot be a path (paths never hold NUL).
+    PROJECT_KEY = "\0project"
+
+    def project_findings(self, digest: str) -> list[Finding] | None:
+        e = self.entries.get(self.PROJECT_KEY)
+        if not isinstance(e, dict) or e.get("digest") != digest:
+            return None
+        try:
+            return [finding_from_json(f) for f in e["findings"]]
+        except (KeyError, TypeError, ValueError):
+            return None
+
+    def put_project_findings(self, digest: str, findings: list[Finding]) -> None:
+        self.entries[self.PROJECT_KEY] = {"digest": digest, "findings": [finding_to_json(f) for f in findings]}
+        self.dirty = True
+
+    DISCOVERY_KEY = "\0discovery"
+
+    def discovery_memo(self) -> dict:
+        """Directory listings discovery may reuse (keyless.linter.discovery.discover)."""
+        memo = self.entries.get(self.DISCOVERY_KEY)
+        if not isinstance(memo, dict):
+            memo = self.entries[self.DISCOVERY_KEY] = {}
+        return memo
 
     def save(self) -> None:
         if not self.dirty:

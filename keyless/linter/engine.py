@@ -144,6 +144,15 @@ class FileResult:
     size: int = 0
     content_hash: str | None = None  # sha256 of the bytes read; None when nothing could be read
     deps: dict[str, Any] = field(default_factory=dict)  # companions read (keyless.linter.workspace)
+    facts_sha: str | None = None  # digest of `facts` (computed once; the cache stores it)
+
+    def facts_digest(self) -> str:
+        if self.facts_sha is None:
+            import json
+
+            blob = json.dumps([[f.kind, f.path, f.data] for f in self.facts], sort_keys=True, default=str)
+            self.facts_sha = hashlib.sha256(blob.encode("utf-8", "surrogateescape")).hexdigest()
+        return self.facts_sha
 
 
 @dataclass
@@ -267,22 +276,47 @@ COMPANION_KINDS = frozenset({"hcl", "json", "yaml"})
 
 # ---- project rules, suppressions, thresholds --------------------------------------------------
 
+def project_digest(results: list[FileResult]) -> str:
+    """What project rules see: every file's facts (the settings key the cache file already)."""
+    h = hashlib.sha256()
+    for r in sorted((r for r in results if r.facts), key=lambda r: r.relpath):
+        h.update(r.relpath.encode("utf-8", "surrogateescape") + b"\0" + r.facts_digest().encode() + b"\n")
+    return h.hexdigest()
+
+
+def run_project_rules(results: list[FileResult], settings: Settings, rs: RuleSet,
+                      errors: list[tuple[str, str, int | None]], cache: Any = None) -> list[Finding]:
+    """Project rules over every file's facts; with a cache, skipped when no fact changed."""
+    if not any(r.facts for r in results):
+        return []
+    digest = project_digest(results) if cache is not None else None
+    if digest is not None:
+        hit = cache.project_findings(digest)
+        if hit is not None:
+            return hit
+    project = Project(facts=[f for r in results for f in r.facts], root=settings.root)
+    found: list[Finding] = []
+    failed = False
+    for rule in rs.rules:
+        if rule.code not in settings.select or not rule.is_project_rule():
+            continue
+        try:
+            found.extend(rule.check_project(project))
+        except Exception as exc:
+            failed = True
+            errors.append(("<project>", f"internal error in project rule {rule.code} ({type(exc).__name__})", None))
+    if digest is not None and not failed:
+        cache.put_project_findings(digest, found)
+    return found
+
+
 def finish(results: list[FileResult], settings: Settings, *, report_paths: set[str] | None = None,
-           rs: RuleSet | None = None) -> RunResult:
+           rs: RuleSet | None = None, cache: Any = None) -> RunResult:
     """Combine per-file results: project rules, suppressions, severity threshold, sorting."""
     rs = rs or rule_set()
-    facts = [f for r in results for f in r.facts]
     findings = [f for r in results for f in r.findings]
     errors: list[tuple[str, str, int | None]] = []
-    if facts:
-        project = Project(facts=facts, root=settings.root)
-        for rule in rs.rules:
-            if rule.code not in settings.select or not rule.is_project_rule():
-                continue
-            try:
-                findings.extend(rule.check_project(project))
-            except Exception as exc:
-                errors.append(("<project>", f"internal error in project rule {rule.code} ({type(exc).__name__})", None))
+    findings.extend(run_project_rules(results, settings, rs, errors, cache))
     sup = {r.relpath: r.suppressions for r in results}
     kept: list[Finding] = []
     suppressed = 0
@@ -408,10 +442,13 @@ def lint_paths(paths: list[str], cfg: Config, settings: Settings, *, excludes: l
     from keyless.linter.discovery import discover
 
     t0 = time.perf_counter()
+    memo = cache.discovery_memo() if cache is not None else None
     disc = discover(paths, settings.root, excludes=excludes, respect_gitignore=cfg.respect_gitignore,
-                    force_exclude=force_exclude, max_file_size=settings.max_file_size)
+                    force_exclude=force_exclude, max_file_size=settings.max_file_size, memo=memo)
+    if disc.memo_changed:
+        cache.dirty = True
     results = run_files(disc.files, settings, jobs=jobs, cache=cache, progress=progress)
-    run = finish(results, settings, report_paths=only)
+    run = finish(results, settings, report_paths=only, cache=cache)
     run.errors = [(p, m, None) for p, m in disc.errors] + run.errors
     run.notes = disc.notes + run.notes
     run.elapsed = time.perf_counter() - t0

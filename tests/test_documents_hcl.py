@@ -217,3 +217,102 @@ def test_hcl2_is_not_imported_for_plain_text():
             "print(sorted(m for m in ('hcl2', 'lark', 'yaml') if m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"
+
+
+# ---- the tree-sitter reader must give exactly what the lark reader gives -------------------------
+
+TRICKY = '''\
+a = "x-${var.p}"
+b = "${ var.p }"
+c = "a\\"b\\n"
+d = " leading and trailing "
+e = "$${literal} %%{x} 100% $5"
+f = "${var.m["k"]}-${local.l[0].x}"
+g = azurerm_linux_web_app.main.identity[0].principal_id
+h = a[*].id
+i = a.b["k"]
+j = lookup(var.m, "k", null)
+k = var.enabled ? { a = 1 } : {}
+l = <<EOT
+hello ${var.x}
+EOT
+m = <<-EOT
+    indented
+  EOT
+n = -1
+o = 1e3
+p = 1.25
+q = !var.x
+r = (var.x)
+s = [for s in var.l : upper(s)]
+t = { for k, v in var.m : k => v }
+u = string
+v = { "quoted key" = 1, bare = 2, nested = { x = [1, "two", null, true] } }
+w = [
+  "a", # comment
+  var.b,
+]
+x = "é${var.u}ß"
+block "label one" label2 {
+  inner { }
+  y = "z"
+}
+'''
+
+
+def _both_readers(text, name="main.tf"):
+    from keyless.linter.documents import hcl
+
+    out = []
+    for fast in (True, False):
+        hcl.USE_TREE_SITTER = fast
+        try:
+            d = doc(text, name)
+            d.ensure_parsed()
+            spans = {}
+            for path in _all_paths(d.values[0] if d.values else None, (0,)):
+                spans[path] = d.locate(path), d.locate_key(path)
+            out.append((str(d.parse_error) if d.parse_error else None, d.values, spans))
+        finally:
+            hcl.USE_TREE_SITTER = True
+    return out
+
+
+def _all_paths(value, prefix):
+    yield prefix
+    if isinstance(value, dict):
+        for k, v in value.items():
+            yield from _all_paths(v, prefix + (k,))
+    elif isinstance(value, list):
+        for i, v in enumerate(value):
+            yield from _all_paths(v, prefix + (i,))
+
+
+def test_tree_sitter_reader_agrees_with_lark_on_tricky_expressions():
+    pytest.importorskip("tree_sitter_hcl")
+    fast, lark = _both_readers(TRICKY)
+    assert fast[0] is None and lark[0] is None
+    assert fast[1] == lark[1]
+    assert fast[2] == lark[2]
+
+
+def test_tree_sitter_reader_agrees_with_lark_on_every_fixture():
+    import glob
+    import os
+
+    from conftest import FIXTURES
+    from keyless.linter.documents import decode
+
+    pytest.importorskip("tree_sitter_hcl")
+    paths = [p for p in glob.glob(os.path.join(FIXTURES, "**", "*"), recursive=True)
+             if p.endswith((".tf", ".tfvars", ".hcl"))]
+    assert len(paths) > 20
+    for path in paths:
+        text, _ = decode(open(path, "rb").read())
+        fast, lark = _both_readers(text, os.path.basename(path))
+        assert fast == lark, path
+
+
+def test_a_file_tree_sitter_cannot_read_goes_through_lark_for_the_error():
+    fast, lark = _both_readers('resource "x" "y" {\n  a = "unterminated\n}\n')
+    assert fast[0] == lark[0] and fast[0] is not None

@@ -13,9 +13,11 @@ point may resolve to a Rule subclass, an iterable of them, or a module exposing 
 
 from __future__ import annotations
 
-import inspect
+import os
 import re
+import sys
 import textwrap
+import types
 from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any, ClassVar, Iterable, Iterator
@@ -123,6 +125,8 @@ class Rule:
     # -- documentation ---------------------------------------------------------------------------
     @classmethod
     def docs(cls) -> str:
+        import inspect  # only `rules`/`explain` need the docs; inspect costs an editor's check ~10 ms
+
         return textwrap.dedent(inspect.getdoc(cls) or "").strip()
 
     @classmethod
@@ -158,9 +162,9 @@ def validate_rule(cls: type[Rule]) -> None:
 
 
 def _rules_from(obj: Any) -> Iterator[type[Rule]]:
-    if inspect.isclass(obj) and issubclass(obj, Rule):
+    if isinstance(obj, type) and issubclass(obj, Rule):
         yield obj
-    elif inspect.ismodule(obj):
+    elif isinstance(obj, types.ModuleType):
         yield from _rules_from(getattr(obj, "RULES", ()))
     else:
         for item in obj:
@@ -207,14 +211,57 @@ class Registry:
 
 @lru_cache(maxsize=1)
 def load_registry() -> Registry:
-    from importlib.metadata import entry_points
+    import importlib
 
     rules: list[type[Rule]] = []
-    for ep in sorted(entry_points(group=ENTRY_POINT_GROUP), key=lambda e: e.name):
+    for name, value in sorted(plugin_entry_points()):
         try:
-            rules.extend(_rules_from(ep.load()))
+            module, _, attr = value.partition(":")
+            obj: Any = importlib.import_module(module.strip())
+            for part in filter(None, attr.split("[", 1)[0].strip().split(".")):
+                obj = getattr(obj, part)
+            rules.extend(_rules_from(obj))
         except RuleError:
             raise
         except Exception as exc:  # a broken plugin must not take the scan down silently
-            raise RuleError(f"rule plugin {ep.name!r} ({ep.value}) failed to load: {exc}") from exc
+            raise RuleError(f"rule plugin {name!r} ({value}) failed to load: {exc}") from exc
     return Registry(rules)
+
+
+def plugin_entry_points() -> list[tuple[str, str]]:
+    """(name, "module:attr") of every `keyless.rules` entry point.
+
+    Reading every installed distribution's metadata (importlib.metadata) costs an editor's on-save
+    check ~30 ms, so the list is kept in the user cache under a fingerprint of the import path's
+    directories: installing, upgrading or removing a package (or an editable .pth) changes the
+    mtime of the directory it lands in, and the list is read again."""
+    from keyless.linter.cache import default_cache_dir
+
+    stamp = [sys.version, sys.executable]
+    for entry in sys.path:
+        try:
+            stamp.append(f"{entry}:{os.stat(entry or '.').st_mtime_ns}")
+        except OSError:
+            stamp.append(f"{entry}:-")
+    import hashlib
+    import json
+
+    key = hashlib.sha256("\n".join(stamp).encode("utf-8", "surrogateescape")).hexdigest()[:20]
+    path = os.path.join(default_cache_dir(), "entry-points", f"{key}.json")
+    try:
+        with open(path, encoding="utf-8") as fh:
+            cached = json.load(fh)
+        if isinstance(cached, list) and all(isinstance(x, list) and len(x) == 2 for x in cached):
+            return [(str(a), str(b)) for a, b in cached]
+    except (OSError, ValueError):
+        pass
+    from importlib.metadata import entry_points
+
+    found = sorted({(ep.name, ep.value) for ep in entry_points(group=ENTRY_POINT_GROUP)})
+    try:
+        from keyless.linter.fixes import write_text_atomic
+
+        write_text_atomic(path, json.dumps(found))
+    except OSError:
+        pass  # a read-only cache only costs time
+    return found

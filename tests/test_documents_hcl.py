@@ -253,6 +253,7 @@ w = [
   var.b,
 ]
 x = "é${var.u}ß"
+z = { (var.k) = 1, "${var.j}" = 2, plain = 3 }
 block "label one" label2 {
   inner { }
   y = "z"

@@ -400,20 +400,24 @@ class _FastBuilder:
                 text = self.plain_string(inner.named_children[0])
                 if text is not None:
                     return text
-        raise _Unsupported("computed object key")
+        return self.delegate(node, key=True)
 
-    def delegate(self, node) -> Any:
-        """python-hcl2's value for one expression, parsed on its own."""
+    def delegate(self, node, key: bool = False) -> Any:
+        """python-hcl2's value for one expression (or object key), parsed on its own."""
         import hcl2
         from lark.exceptions import LarkError
 
-        snippet = "__keyless = " + self.source(node) + "\n"
+        source = self.source(node)
+        snippet = f"__keyless = {{{source} = null}}\n" if key else f"__keyless = {source}\n"
         try:
             tree = hcl2.parses_to_tree(snippet)
-            attribute = tree.children[0].children[0]
+            expr = tree.children[0].children[0].children[-1]
             if self.lark is None:
                 self.lark = _Builder()
-            value, kids = self.lark.expression(attribute.children[-1], 0)
+            if key:
+                elem = next(t for t in expr.iter_subtrees_topdown() if t.data == "object_elem")
+                return self.lark.object_key(elem.children[0])
+            value, kids = self.lark.expression(expr, 0)
         except (LarkError, RuntimeError, ValueError, TypeError, KeyError, IndexError, AttributeError,
                 StopIteration) as exc:
             raise _Unsupported("expression") from exc

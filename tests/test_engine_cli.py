@@ -233,3 +233,38 @@ def test_parallel_and_serial_runs_agree(tmp_path):
     b = lint_paths([str(tmp_path)], cfg, st, excludes=default_excludes(cfg), jobs=2)
     assert [f.sort_key() for f in a.findings] == [f.sort_key() for f in b.findings]
     assert len(a.findings) == 84 and a.files_scanned == b.files_scanned == 250
+
+
+def test_project_findings_are_cached_and_recomputed_when_facts_change(run_cli, tmp_path):
+    """A warm rescan reuses the project rules' findings (and never reads the facts file); a
+    changed fact, or a facts file that went missing, still gives the findings a cold run gives."""
+    import shutil
+
+    from conftest import FIXTURES
+
+    demo = tmp_path / "demo"
+    shutil.copytree(os.path.join(FIXTURES, "demo"), demo)
+    cdir = tmp_path / "cache"
+
+    def check(*extra):
+        rc, out, _ = run_cli("check", ".", "--cache-dir", str(cdir), "--output-format", "json", *extra, cwd=demo)
+        return rc, sorted(codes(out))
+
+    cold = check("--no-cache")
+    assert {"KL505", "KL301", "KL401"} <= {c for *_, c in cold[1]}
+    assert check() == cold  # fills the cache
+    facts_files = list(cdir.rglob("*.facts.json"))
+    assert len(facts_files) == 1
+    assert check() == cold  # warm: project findings from the cache
+
+    facts_files[0].unlink()  # facts lost, and a file changed so the project rules must run
+    app = next(demo.rglob("*.py"))
+    app.write_text(app.read_text() + "\n# edited\n")
+    assert check() == check("--no-cache")
+
+    # A changed fact (the identity block removed from an IaC file) changes the project findings.
+    iac = [p for p in demo.rglob("*") if p.suffix in (".json", ".tf", ".yaml") and "identity" in p.read_text()]
+    assert iac
+    target = iac[0]
+    target.write_text(target.read_text().replace("identity", "identityx"))
+    assert check() == check("--no-cache")

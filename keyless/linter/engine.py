@@ -167,6 +167,7 @@ class FileResult:
     content_hash: str | None = None  # sha256 of the bytes read; None when nothing could be read
     deps: dict[str, Any] = field(default_factory=dict)  # companions read (keyless.linter.workspace)
     facts_sha: str | None = None  # digest of `facts` (computed once; the cache stores it)
+    facts_pending: bool = False  # from the cache: facts not loaded yet (Cache.fill_facts)
 
     def facts_digest(self) -> str:
         if self.facts_sha is None:
@@ -301,7 +302,7 @@ COMPANION_KINDS = frozenset({"hcl", "json", "yaml"})
 def project_digest(results: list[FileResult]) -> str:
     """What project rules see: every file's facts (the settings key the cache file already)."""
     h = hashlib.sha256()
-    for r in sorted((r for r in results if r.facts), key=lambda r: r.relpath):
+    for r in sorted((r for r in results if r.facts or r.facts_pending), key=lambda r: r.relpath):
         h.update(r.relpath.encode("utf-8", "surrogateescape") + b"\0" + r.facts_digest().encode() + b"\n")
     return h.hexdigest()
 
@@ -309,13 +310,21 @@ def project_digest(results: list[FileResult]) -> str:
 def run_project_rules(results: list[FileResult], settings: Settings, rs: RuleSet,
                       errors: list[tuple[str, str, int | None]], cache: Any = None) -> list[Finding]:
     """Project rules over every file's facts; with a cache, skipped when no fact changed."""
-    if not any(r.facts for r in results):
+    if not any(r.facts or r.facts_pending for r in results):
         return []
     digest = project_digest(results) if cache is not None else None
     if digest is not None:
         hit = cache.project_findings(digest)
         if hit is not None:
             return hit
+    if cache is not None and any(r.facts_pending for r in results):
+        for r in cache.fill_facts(results):
+            path = r.relpath if os.path.isabs(r.relpath) else os.path.join(settings.root, r.relpath)
+            try:
+                r.facts = lint_document(read_document(path, r.relpath, settings.max_file_size), settings, rs).facts
+            except (OSError, ValueError, BinaryFile):
+                r.facts = []
+            r.facts_pending = False
     project = Project(facts=[f for r in results for f in r.facts], root=settings.root)
     found: list[Finding] = []
     failed = False

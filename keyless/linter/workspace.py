@@ -54,6 +54,7 @@ class Workspace:
         self._derived: dict[Any, tuple[Any, dict]] = {}
         self._deps: dict[str, Any] | None = None
         self._owner: Any = None
+        self._listing_sigs: dict[str, str] = {}  # a scan's listing does not change while it runs
 
     @classmethod
     def from_candidates(cls, root: str, cands: Iterable[Any], max_size: int = MAX_COMPANION_BYTES) -> "Workspace":
@@ -81,7 +82,12 @@ class Workspace:
         """The current value of a recorded dependency (`d:<reldir>` or `f:<relpath>`)."""
         kind, _, target = key.partition(":")
         if kind == "d":
-            return _listing_signature(self._names(target))
+            if self.listing is None:
+                return _listing_signature(self._names(target))
+            sig = self._listing_sigs.get(target)
+            if sig is None:
+                sig = self._listing_sigs[target] = _listing_signature(self._names(target))
+            return sig
         stat = self._stat(target)
         return None if stat is None else [stat[1], stat[2]]
 

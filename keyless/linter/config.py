@@ -8,7 +8,6 @@ import hashlib
 import json
 import os
 import re
-import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -87,6 +86,8 @@ def find_config(start: str) -> tuple[str | None, dict[str, Any]]:
 
 
 def _read_toml(p: Path) -> dict[str, Any]:
+    import tomllib  # only when a config file exists
+
     try:
         with open(p, "rb") as fh:
             return tomllib.load(fh)

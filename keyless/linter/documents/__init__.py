@@ -252,19 +252,27 @@ def register_kind(kind: str, factory: Callable[..., Document]) -> None:
 def make_document(path: str, relpath: str, text: str, fmt: SourceFormat | None = None,
                   kind: str | None = None) -> Document:
     kind = kind or classify(relpath or os.path.basename(path))
-    if not _KINDS_LOADED:
-        _load_kinds()
-    factory = _FACTORIES.get(kind, TextDocument)
+    factory = _FACTORIES.get(kind)
+    if factory is None:
+        factory = _load_kind(kind)
     return factory(path, relpath, text, fmt)
 
 
-_KINDS_LOADED = False
+# Each kind's module is imported the first time a file of that kind is read: an editor's check
+# of one .py file then never loads the YAML, Helm, HCL or JSON readers.
+_KIND_MODULES = {
+    "python": "keyless.linter.documents.python",
+    "yaml": "keyless.linter.documents.yaml",
+    "json": "keyless.linter.documents.json",
+    "hcl": "keyless.linter.documents.hcl",
+    "env": "keyless.linter.documents.env",
+}
 
 
-def _load_kinds() -> None:
-    # The kind modules import their parsers (yaml, hcl2) lazily, so loading them all is cheap.
-    global _KINDS_LOADED
-    from keyless.linter.documents import env, hcl, json as json_doc, python, yaml as yaml_doc  # noqa: F401
+def _load_kind(kind: str) -> Callable[..., Document]:
+    module = _KIND_MODULES.get(kind)
+    if module is not None:
+        import importlib
 
-    register_kind("text", TextDocument)
-    _KINDS_LOADED = True
+        importlib.import_module(module)  # registers the kind
+    return _FACTORIES.setdefault(kind, TextDocument)

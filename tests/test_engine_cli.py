@@ -268,3 +268,21 @@ def test_project_findings_are_cached_and_recomputed_when_facts_change(run_cli, t
     target = iac[0]
     target.write_text(target.read_text().replace("identity", "identityx"))
     assert check() == check("--no-cache")
+
+
+def test_files_named_one_by_one_still_see_their_companions(run_cli, tmp_path):
+    """pre-commit passes only the changed files: a template named alone must still be evaluated
+    with its parameter files, exactly as in a scan of the whole directory."""
+    import shutil
+
+    from conftest import FIXTURES
+
+    project = tmp_path / "p"
+    shutil.copytree(os.path.join(FIXTURES, "KL401", "project_parameters"), project)
+    fmt = ("--output-format", "json", "--no-cache", "--select", "KL401")
+    rc, out, _ = run_cli("check", ".", *fmt, cwd=project)
+    whole = codes(out)
+    assert whole, "the fixture project should give KL401 findings"
+    for path in sorted({p for p, *_ in whole}):
+        rc, out, _ = run_cli("check", path, *fmt, cwd=project)
+        assert codes(out) == [c for c in whole if c[0] == path], path

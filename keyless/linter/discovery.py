@@ -31,6 +31,7 @@ class Discovery:
     notes: list[str] = field(default_factory=list)  # skipped with a reason
     errors: list[tuple[str, str]] = field(default_factory=list)  # (path, problem)
     memo_changed: bool = False  # the directory memo must be saved
+    named_file_dirs: set[str] = field(default_factory=set)  # directories of files named on the command line
 
 
 def relative_to(path: str, root: str) -> str:
@@ -109,7 +110,8 @@ class _GitIgnore:
 
 
 def discover(paths: list[str], root: str, *, excludes: list[str], respect_gitignore: bool = True,
-             force_exclude: bool = False, max_file_size: int, memo: dict | None = None) -> Discovery:
+             force_exclude: bool = False, max_file_size: int, memo: dict | None = None,
+             recursive: bool = True) -> Discovery:
     """`memo`: a dict kept between runs (the result cache holds it) that lets unchanged
     directories skip listing and .gitignore matching."""
     out = Discovery()
@@ -166,11 +168,12 @@ def discover(paths: list[str], root: str, *, excludes: list[str], respect_gitign
         if stat.S_ISDIR(st.st_mode):
             if force_exclude and rel not in (".", "") and excluded(rel, True):
                 continue
-            _walk(given, root, out, add, excluded, ignores, dir_memo)
+            _walk(given, root, out, add, excluded, ignores, dir_memo if recursive else None, recursive)
         elif stat.S_ISREG(st.st_mode):
             if force_exclude and (excluded(rel, False) or _under_excluded_dir(rel, excluded)):
                 continue
             add(given, st)
+            out.named_file_dirs.add(os.path.dirname(os.path.abspath(given)))
         else:
             out.notes.append(f"{rel}: skipped, not a regular file")
     out.files.sort(key=lambda c: c.relpath)
@@ -190,7 +193,8 @@ def _gitignore_stamp(directory: str) -> str:
     return f"{st.st_mtime_ns}:{st.st_size}"
 
 
-def _walk(top: str, root: str, out: Discovery, add, excluded, ignores: _Ignores, memo: dict | None = None) -> None:
+def _walk(top: str, root: str, out: Discovery, add, excluded, ignores: _Ignores, memo: dict | None = None,
+          recursive: bool = True) -> None:
     # Iterative walk; symlinked directories are not followed (no loops), symlinked files are.
     # Paths are built by concatenation (os.path.relpath per entry dominated warm scans).
     # `memo` (kept in the result cache) remembers each directory's kept entries under its mtime
@@ -262,7 +266,8 @@ def _walk(top: str, root: str, out: Discovery, add, excluded, ignores: _Ignores,
             if specs and _Ignores.ignored(rel, is_dir, specs):
                 continue
             if is_dir:
-                stack.append((entry.path, rel + "/", chain, my_stamp))
+                if recursive:
+                    stack.append((entry.path, rel + "/", chain, my_stamp))
                 kept_dirs.append(entry.name)
                 continue
             dot = entry.name.rfind(".")

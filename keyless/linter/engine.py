@@ -408,11 +408,13 @@ PARALLEL_MIN_BYTES = 4 * 1024 * 1024
 
 
 def run_files(cands: list[Candidate], settings: Settings, *, jobs: int | None = None,
-              cache: Any = None, progress: Callable[[int, int], None] | None = None) -> list[FileResult]:
-    """Lint candidates, from the cache where possible, in a process pool for big inputs."""
+              cache: Any = None, progress: Callable[[int, int], None] | None = None,
+              companions: list[Candidate] | None = None) -> list[FileResult]:
+    """Lint candidates, from the cache where possible, in a process pool for big inputs.
+    `companions`: more files rules may read (not linted), see keyless.linter.workspace."""
     from keyless.linter.workspace import Workspace
 
-    workspace = Workspace.from_candidates(settings.root, cands, settings.max_file_size)
+    workspace = Workspace.from_candidates(settings.root, [*(companions or ()), *cands], settings.max_file_size)
     results: dict[str, FileResult] = {}
     todo: list[Candidate] = []
     for c in cands:
@@ -478,7 +480,15 @@ def lint_paths(paths: list[str], cfg: Config, settings: Settings, *, excludes: l
                     force_exclude=force_exclude, max_file_size=settings.max_file_size, memo=memo)
     if disc.memo_changed:
         cache.dirty = True
-    results = run_files(disc.files, settings, jobs=jobs, cache=cache, progress=progress)
+    companions = None
+    if disc.named_file_dirs:
+        # Files named one by one (pre-commit passes only the changed ones) still see their
+        # directory's other files as companions: the same excludes and .gitignore apply.
+        shallow = discover(sorted(disc.named_file_dirs), settings.root, excludes=excludes,
+                           respect_gitignore=cfg.respect_gitignore, max_file_size=settings.max_file_size,
+                           recursive=False)
+        companions = shallow.files
+    results = run_files(disc.files, settings, jobs=jobs, cache=cache, progress=progress, companions=companions)
     run = finish(results, settings, report_paths=only, cache=cache)
     run.errors = [(p, m, None) for p, m in disc.errors] + run.errors
     run.notes = disc.notes + run.notes

@@ -21,7 +21,8 @@ from __future__ import annotations
 import hashlib
 import os
 from collections import OrderedDict
-from typing import Any, Callable, Iterable
+from contextlib import contextmanager
+from typing import Any, Callable, Iterable, Iterator
 
 MAX_DOCS = 48  # parsed companions kept per process
 MAX_CHARS = 24_000_000  # and their total text size
@@ -55,6 +56,7 @@ class Workspace:
         self._deps: dict[str, Any] | None = None
         self._owner: Any = None
         self._listing_sigs: dict[str, str] = {}  # a scan's listing does not change while it runs
+        self._parse_frames: list[dict[str, Any]] = []  # documents being parsed right now
 
     @classmethod
     def from_candidates(cls, root: str, cands: Iterable[Any], max_size: int = MAX_COMPANION_BYTES) -> "Workspace":
@@ -66,9 +68,10 @@ class Workspace:
 
     # ---- dependency recording ------------------------------------------------------------------
     def begin(self, doc: Any) -> None:
-        """Start recording what the rules of `doc` read."""
+        """Start recording what the rules of `doc` read (starting with what parsing it read, even
+        when it was parsed earlier as another file's companion)."""
         self._owner = doc
-        self._deps = {}
+        self._deps = dict(doc.memo.get("workspace.parse_deps") or {})
 
     def end(self) -> dict[str, Any]:
         deps, self._deps, self._owner = self._deps or {}, None, None
@@ -77,6 +80,21 @@ class Workspace:
     def _record(self, key: str, value: Any) -> None:
         if self._deps is not None:
             self._deps[key] = value
+        for frame in self._parse_frames:
+            frame[key] = value
+
+    @contextmanager
+    def parsing(self, doc: Any) -> Iterator[None]:
+        """Around a document's parse: what it reads (a Helm chart's values.yaml...) is remembered on
+        the document, so its own result depends on it whoever triggered the parse."""
+        frame: dict[str, Any] = {}
+        self._parse_frames.append(frame)
+        try:
+            yield
+        finally:
+            self._parse_frames.pop()
+            if frame:
+                doc.memo["workspace.parse_deps"] = frame
 
     def signature(self, key: str) -> Any:
         """The current value of a recorded dependency (`d:<reldir>` or `f:<relpath>`)."""
@@ -148,6 +166,7 @@ class Workspace:
         doc = make_document(path, relpath, text, fmt)
         doc.workspace = self
         doc.memo["workspace.stat"] = stat
+        doc.memo["workspace.sha256"] = hashlib.sha256(data).hexdigest()  # lets the engine lint it as is
         self.keep(doc)
         return doc
 

@@ -137,15 +137,22 @@ class Document:
         """Parse once; return True when a tree is available."""
         if not self._parsed:
             self._parsed = True
-            try:
-                self._parse()
-            except ParseError as exc:
-                self.parse_error = exc
-            except RecursionError:
-                self.parse_error = ParseError("nesting too deep to parse")
-            except (ValueError, MemoryError) as exc:
-                self.parse_error = ParseError(f"{type(exc).__name__}: {str(exc)[:200]}")
+            if self.workspace is not None:  # what parsing reads (a chart's values) is a dependency
+                with self.workspace.parsing(self):
+                    self._parse_recorded()
+            else:
+                self._parse_recorded()
         return self.parse_error is None
+
+    def _parse_recorded(self) -> None:
+        try:
+            self._parse()
+        except ParseError as exc:
+            self.parse_error = exc
+        except RecursionError:
+            self.parse_error = ParseError("nesting too deep to parse")
+        except (ValueError, MemoryError) as exc:
+            self.parse_error = ParseError(f"{type(exc).__name__}: {str(exc)[:200]}")
 
     def _parse(self) -> None:  # subclasses override
         pass

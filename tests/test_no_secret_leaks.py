@@ -26,6 +26,8 @@ def planted(seed: str) -> dict[str, str]:
         "sqlpwd": "Zq7!" + keygen.password(seed=f"{seed}-sql"),
         "acr": keygen.identifiable("+ACR", seed=f"{seed}-acr"),
         "pat": keygen.ado_pat(seed=f"{seed}-pat"),
+        "param_storage": keygen.identifiable("+ASt", seed=f"{seed}-pst"),
+        "param_name": keygen.aad_secret(seed=f"{seed}-pname"),
     }
 
 
@@ -41,9 +43,23 @@ def make_repo(root, s: dict[str, str]) -> None:
     write(root, "infra/main.json", json.dumps({
         "$schema": "https://schema.management.azure.com/schemas/2019-04-01/deploymentTemplate.json#",
         "contentVersion": "1.0.0.0",
+        "parameters": {"siteName": {"type": "string"}, "storageConnection": {"type": "string"},
+                       "identityType": {"type": "string"}},
         "resources": [{"type": "Microsoft.Web/sites", "name": "leak", "apiVersion": "2023-01-01",
                        "properties": {"siteConfig": {"appSettings": [
-                           {"name": "COSMOS", "value": f"AccountEndpoint=https://leakdb.documents.azure.com:443/;AccountKey={s['cosmos']};"}]}}}],
+                           {"name": "COSMOS", "value": f"AccountEndpoint=https://leakdb.documents.azure.com:443/;AccountKey={s['cosmos']};"}]}}},
+                      {"type": "Microsoft.Web/sites", "name": "[parameters('siteName')]", "apiVersion": "2023-01-01",
+                       "identity": {"type": "[parameters('identityType')]"},
+                       "properties": {"siteConfig": {"appSettings": [
+                           {"name": "STORAGE", "value": "[parameters('storageConnection')]"}]}}}],
+    }, indent=2))
+    # The parameter file deploys the template (its findings are evaluated with these values).
+    write(root, "infra/main.parameters.json", json.dumps({
+        "$schema": "https://schema.management.azure.com/schemas/2019-04-01/deploymentParameters.json#",
+        "contentVersion": "1.0.0.0",
+        "parameters": {"siteName": {"value": s["param_name"]}, "identityType": {"value": "None"},
+                       "storageConnection": {"value": "DefaultEndpointsProtocol=https;AccountName=leakacct;"
+                                                      f"AccountKey={s['param_storage']};EndpointSuffix=core.windows.net"}},
     }, indent=2))
     write(root, "infra/main.tf",
           'resource "azurerm_linux_web_app" "leak" {\n  app_settings = {\n'
@@ -97,8 +113,8 @@ def test_no_artifact_contains_a_secret(run_cli, tmp_path):
     # Every planted secret is really detected (otherwise this test proves nothing)...
     data = json.loads(outputs["stdout.json"].split("\n}\n")[0] + "\n}")
     flagged_files = {f["path"] for f in data["findings"] if f["category"] == "secret"}
-    for path in ("app/settings.py", "deploy/app.yaml", "infra/main.json", "infra/main.tf", ".env",
-                 "docs/howto.md", "Dockerfile", "scripts/ci.sh", "legacy.env"):
+    for path in ("app/settings.py", "deploy/app.yaml", "infra/main.json", "infra/main.parameters.json", "infra/main.tf",
+                 ".env", "docs/howto.md", "Dockerfile", "scripts/ci.sh", "legacy.env"):
         assert path in flagged_files, f"no secret finding in {path}: {sorted(flagged_files)}"
     # ...and no piece of any of them appears anywhere.
     leaks = []

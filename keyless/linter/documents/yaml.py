@@ -26,13 +26,16 @@ Positions come from the events' marks as character offsets (`mark.index`), conve
 `doc.lines`, so they agree with LineIndex even where YAML's own line counting differs (NEL,
 U+2028). Block collections end at their last child (not at the next token); flow collections at
 their closing bracket.
+
+Helm chart templates (`templates/` next to `Chart.yaml`) are parsed from the same-length YAML
+view of keyless.linter.documents.helm; `doc.helm` then answers what the view cannot show.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from keyless.linter.documents import Document, ParseError, register_kind
+from keyless.linter.documents import Document, ParseError, helm, register_kind
 from keyless.linter.documents.json import gc_paused, walk_positions
 
 MAX_DEPTH = 1000
@@ -277,8 +280,51 @@ class YamlDocument(Document):
         self._values: list[Any] = []
         self._positions: list[tuple] = []
         self.subkinds: list[str] = []
+        # Helm chart templates: the view the values come from (keyless.linter.documents.helm).
+        self.helm: helm.HelmView | None = None
 
     def _parse(self) -> None:
+        if "{{" in self.text and helm.in_templates_dir(self.relpath):
+            self._parse_template()
+        else:
+            self._values, self._positions = self._compose(self.text)
+        self.subkinds = [detect_yaml_subkind(self.relpath or self.name, v) for v in self._values]
+        self.subkind = next((k for k in self.subkinds if k), "")
+
+    def _parse_template(self) -> None:
+        """A file under templates/: a Helm template when its chart holds Chart.yaml; otherwise
+        plain YAML, or its Helm view when it only parses that way."""
+        chart = helm.chart_root(self.relpath, self.workspace)
+        if chart is None:
+            try:
+                self._values, self._positions = self._compose(self.text)
+                return
+            except ParseError as exc:
+                try:
+                    self._parse_helm(helm.Values(None))
+                except ParseError:
+                    raise exc from None
+                return
+        if self.name.startswith("_"):  # Helm renders no manifest from partials such as _helpers
+            return
+        self._parse_helm(helm.chart_values(chart, self.workspace), chart)
+
+    def _parse_helm(self, values: helm.Values, chart: str | None = None) -> None:
+        try:
+            view = helm.detemplate(self.text, values)
+        except helm.TemplateError as exc:
+            line = self.lines.position(exc.offset).line
+            raise ParseError(f"invalid Helm template: {exc} (line {line})", line) from None
+        try:
+            parsed, positions = self._compose(view.text)
+        except ParseError as exc:
+            raise ParseError(str(exc).replace("invalid YAML:", "invalid YAML in Helm template:", 1),
+                             exc.line) from None
+        view.resolve(parsed, positions, self.lines)
+        view.entry, view.chart = self._entry, chart
+        self._values, self._positions, self.helm = parsed, positions, view
+
+    def _compose(self, text: str) -> tuple[list[Any], list[tuple]]:
         import yaml
 
         loader = getattr(yaml, "CSafeLoader", None) or yaml.SafeLoader
@@ -286,7 +332,7 @@ class YamlDocument(Document):
         composer._line_index = self.lines
         try:
             with gc_paused():
-                values, positions = composer.compose(yaml.parse(self.text, Loader=loader))
+                return composer.compose(yaml.parse(text, Loader=loader))
         except yaml.MarkedYAMLError as exc:
             mark = exc.problem_mark or exc.context_mark
             line = self.lines.position(mark.index).line if mark is not None else None
@@ -301,10 +347,6 @@ class YamlDocument(Document):
             raise ParseError("invalid YAML: text is not valid Unicode (undecodable bytes)") from None
         except RecursionError:
             raise ParseError("invalid YAML: nesting too deep") from None
-        self._values = values
-        self._positions = positions
-        self.subkinds = [detect_yaml_subkind(self.relpath or self.name, v) for v in values]
-        self.subkind = next((k for k in self.subkinds if k), "")
 
     @property
     def values(self) -> list[Any]:

@@ -3,6 +3,7 @@ ACI shapes they share with `az containerapp --yaml` and ACI YAML."""
 
 from __future__ import annotations
 
+import posixpath
 import re
 from typing import Any, Iterator
 
@@ -16,12 +17,13 @@ from keyless.rules.iac.common import (
     parse_identity_type,
     secretish_name,
 )
+from keyless.rules.iac.armparams import scenarios
 from keyless.rules.iac.expr import (
-    RG_ID,
-    SUB_ID,
-    MG_ID,
     UNKNOWN,
+    UNKNOWN_SEGMENT,
     Context,
+    LinkedTemplate,
+    TemplateLinkContext,
     classify_scope,
     functions_called,
     is_expression,
@@ -30,7 +32,7 @@ from keyless.rules.iac.expr import (
     Member,
     ExprError,
 )
-from keyless.rules.iac.facts import fix_dict
+from keyless.rules.iac.facts import fix_dict, parameters_note
 from keyless.rules.iac import roles as R
 
 SCHEMA_SCOPE = (
@@ -39,10 +41,14 @@ SCHEMA_SCOPE = (
     ("tenantdeploymenttemplate", "tenant"),
     ("deploymenttemplate", "resourceGroup"),
 )
-SCOPE_ID = {"resourceGroup": RG_ID, "subscription": SUB_ID, "managementGroup": MG_ID, "tenant": "/"}
+# `/providers/Microsoft.Management/managementGroups/x`, or relative as Bicep compiles `managementGroup('x')`
+_MG_SCOPE_RE = re.compile(r"(?:/providers)?/microsoft\.management/managementgroups/[^/]+/?")
+# A role assignment without `scope` in a nested deployment whose target is computed at deploy time:
+# the target is still a resource group, subscription, management group or the tenant.
+AT_LEAST_RESOURCE_GROUP = "resourceGroupOrBroader"
 
 
-def deployment_scope(schema: Any, default: str) -> str:
+def deployment_scope(schema: Any, default: str | None) -> str | None:
     if isinstance(schema, str):
         low = schema.lower()
         for needle, scope in SCHEMA_SCOPE:
@@ -51,11 +57,68 @@ def deployment_scope(schema: Any, default: str) -> str:
     return default
 
 
-def looks_like_arm(root: Any) -> bool:
-    if not isinstance(root, dict):
-        return False
-    schema = str(root.get("$schema", "")).lower()
-    return "deploymenttemplate" in schema or ("resources" in root and ("contentVersion" in root or "$schema" in root))
+def deployment_target(value: Any) -> str | None:
+    """The scope kind named by a `Microsoft.Resources/deployments` resource's `scope` (resolved with
+    unknown names as `{?}`), or None. A deployment targets only a tenant, management group,
+    subscription or resource group, so an unknown name inside a management-group id cannot hide a
+    deeper path."""
+    if not isinstance(value, str):
+        return None
+    low = "/" + value.strip().lower().lstrip("/")
+    if low == "/":
+        return "tenant"
+    if _MG_SCOPE_RE.fullmatch(low):
+        return "managementGroup"
+    if UNKNOWN_SEGMENT in low:
+        return None
+    kind = classify_scope(low)
+    return kind if kind in ("subscription", "resourceGroup") else None
+
+
+def readable_name(raw: Any) -> str:
+    """How messages name a resource whose name did not resolve: the template's own expression."""
+    if not isinstance(raw, str):
+        return "?"
+    return raw if len(raw) <= 80 else raw[:77] + "..."
+
+
+def arm_template(em: Emitter, root: dict) -> None:
+    """Facts of an ARM template: evaluated with its defaults, then once per parameter file that
+    deploys it. A finding that only a parameter file's values produce (same code, location and key
+    count as one) says which files; the others are the defaults' findings."""
+    scope = deployment_scope(root.get("$schema"), "resourceGroup")
+    ArmExtractor(em).template(root, (0,), None, scope, scope_is_default=True)
+    runs = scenarios(em.doc, root)
+    if not runs:
+        return
+    known = {_fact_identity(f) for f in em.facts}
+    added: dict[tuple, tuple[Any, list[str]]] = {}
+    for run in runs:
+        scenario = Emitter(em.doc)
+        ArmExtractor(scenario).template(root, (0,), None, scope, overrides=run.values, scope_is_default=True)
+        for fact in scenario.facts:
+            ident = _fact_identity(fact)
+            if ident in known:
+                continue
+            if ident in added:
+                added[ident][1].append(run.file_name)
+            else:
+                added[ident] = (fact, [run.file_name])
+    for fact, files in added.values():
+        if fact.kind == "iac.issue":
+            fact.data["message"] += parameters_note(files)
+        else:
+            fact.data["parameters_from"] = files
+        em.facts.append(fact)
+
+
+def _fact_identity(fact: Any) -> tuple:
+    d = fact.data
+    if fact.kind == "iac.issue":
+        return (fact.kind, d["code"], tuple(d["span"]), d["key"])
+    if fact.kind == "iac.role":
+        return (fact.kind, tuple(d["span"]), d["key"])
+    return (fact.kind, repr(sorted(d.items())))
 
 
 def aca_scale_supports_identity(api_version: Any) -> bool | None:
@@ -74,32 +137,55 @@ IDENTITY_SCALERS = {"azure-queue": "Azure Queue Storage", "azure-servicebus": "S
 
 # ---- ARM template walk ---------------------------------------------------------------------------
 
+def root_context(root: dict, overrides: dict[str, Any] | None) -> Context:
+    """Parameters and variables of a root template: the values a parameter file passes
+    (`overrides`, lower-case names), else the defaults; without either a parameter is UNKNOWN."""
+    params = root.get("parameters") if isinstance(root.get("parameters"), dict) else {}
+    variables = root.get("variables") if isinstance(root.get("variables"), dict) else {}
+    given = overrides or {}
+    values = {}
+    for name, p in params.items():
+        if name.lower() in given:
+            values[name] = given[name.lower()]
+        elif isinstance(p, dict) and "defaultValue" in p and not is_expression(p["defaultValue"]):
+            values[name] = Context().resolve(p["defaultValue"])
+        else:
+            values[name] = UNKNOWN
+    ctx = Context(values, variables)
+    # Defaults may be expressions over other parameters and variables (ARM evaluates them only
+    # when the caller passes nothing).
+    for name, p in params.items():
+        if name.lower() not in given and isinstance(p, dict) and is_expression(p.get("defaultValue")):
+            ctx.parameters[name.lower()] = ctx.resolve(p["defaultValue"])
+    return ctx
+
+
 class ArmExtractor:
     def __init__(self, em: Emitter):
         self.em = em
         self.doc = em.doc
 
-    # entry point for a JSON document classified as an ARM template
-    def template(self, root: dict, path: tuple, ctx: Context | None, scope: str, depth: int = 0) -> None:
+    def template(self, root: dict, path: tuple, ctx: Context | None, scope: str | None, depth: int = 0,
+                 labels: Context | None = None, overrides: dict[str, Any] | None = None,
+                 scope_is_default: bool = False) -> None:
+        """Walk one template. `ctx` evaluates it (None: the root template, from its defaults and
+        `overrides`, a parameter file's values); `labels` names its resources in messages and keys,
+        from defaults only, so a parameter file never changes a finding's identity. `scope` is where
+        it is deployed (None: computed at deploy time); `scope_is_default` when that is the root
+        template's own deployment scope (its `$schema`), which a parent template that links to this
+        file may override."""
         if depth > 8 or not isinstance(root, dict):
             return
-        scope = deployment_scope(root.get("$schema"), scope)
         params = root.get("parameters") if isinstance(root.get("parameters"), dict) else {}
         if ctx is None:
-            values = {}
-            for name, p in params.items():
-                if isinstance(p, dict) and "defaultValue" in p:
-                    values[name] = Context().resolve(p["defaultValue"]) if not is_expression(p["defaultValue"]) else UNKNOWN
-                else:
-                    values[name] = UNKNOWN
-            variables = root.get("variables") if isinstance(root.get("variables"), dict) else {}
-            ctx = Context(values, variables)
-            # Parameter defaults may be expressions over other parameters/variables: resolve them now.
-            for name, p in params.items():
-                if isinstance(p, dict) and is_expression(p.get("defaultValue")):
-                    ctx.parameters[name.lower()] = ctx.resolve(p["defaultValue"])
+            labels = root_context(root, None)
+            ctx = root_context(root, overrides) if overrides else labels
         self.ctx = ctx
+        self.labels = labels or ctx
         self.scope = scope
+        self.scope_is_default = scope_is_default
+        self.link_ctx: TemplateLinkContext | None = None
+        self.depth = depth
         self.secure_params = {n.lower() for n, p in params.items()
                               if isinstance(p, dict) and str(p.get("type", "")).lower() in ("securestring", "secureobject")}
         self.check_parameters(params, path + ("parameters",))
@@ -132,7 +218,7 @@ class ArmExtractor:
             rtype = r.get("type")
             if not isinstance(rtype, str):
                 continue
-            name = self.ctx.resolve(r.get("name"))
+            name = self.labels.resolve(r.get("name"))
             full_type = rtype
             full_name = name
             if parent_type and "/" not in rtype.split("/", 1)[0] and not rtype.lower().startswith("microsoft."):
@@ -212,11 +298,11 @@ class ArmExtractor:
             return
         if t in ("microsoft.app/containerapps", "microsoft.app/jobs"):
             w = self.new_workload(r, path, rtype, name, "containerapp" if t.endswith("containerapps") else "containerappjob")
-            analyze_aca(self.em, w, r, path, self.resolve, "arm", r.get("apiVersion"))
+            analyze_aca(self.em, w, r, path, self.resolve, "arm", r.get("apiVersion"), self.labels.resolve)
             return
         if t == "microsoft.containerinstance/containergroups":
             w = self.new_workload(r, path, rtype, name, "aci")
-            analyze_aci(self.em, w, r, path, self.resolve, "arm")
+            analyze_aci(self.em, w, r, path, self.resolve, "arm", self.labels.resolve)
             return
         if t == "microsoft.web/sites":
             kind = str(self.resolve(r.get("kind")) or "").lower()
@@ -227,7 +313,8 @@ class ArmExtractor:
             props = r.get("properties") if isinstance(r.get("properties"), dict) else {}
             if self.resolve(props.get("adminUserEnabled")) is True:
                 self.em.issue("KL251", path + ("properties", "adminUserEnabled"), f"{rtype}/{name}|adminUserEnabled",
-                              f"Container registry '{name}' enables the admin user: a shared username/password "
+                              f"Container registry '{name if isinstance(name, str) else readable_name(r.get('name'))}' "
+                              "enables the admin user: a shared username/password "
                               "with push and pull rights on every repository.",
                               fix=fix_dict('Set "adminUserEnabled": false and grant pulling apps AcrPull '
                                            "(7f951dda-4ed3-4680-a7ca-43fe172d538d) on the registry.", "display-only"))
@@ -240,8 +327,10 @@ class ArmExtractor:
             return
 
     def new_workload(self, r: dict, path: tuple, rtype: str, name: Any, kind: str) -> Workload:
-        disp = name if isinstance(name, str) else self.display(r.get("name"))
-        w = Workload("arm", kind, disp, f"{rtype}/{disp}", path, path + ("type",))
+        key_name = name if isinstance(name, str) else self.key_text(r.get("name"))
+        w = Workload("arm", kind, key_name, f"{rtype}/{key_name}", path, path + ("type",))
+        if not isinstance(name, str):
+            w.display_name = readable_name(r.get("name"))
         tags = self.resolve(r.get("tags"))
         if isinstance(tags, dict) and isinstance(tags.get("azd-service-name"), str):
             w.azd_service = tags["azd-service-name"]
@@ -250,7 +339,8 @@ class ArmExtractor:
         self.workloads.append(w)
         return w
 
-    def display(self, v: Any) -> str:
+    def key_text(self, v: Any) -> str:
+        """A raw value as finding keys (and so fingerprints) spell it; messages use readable_name."""
         if isinstance(v, str):
             return v[1:-1] if is_expression(v) else v
         return "?"
@@ -270,7 +360,7 @@ class ArmExtractor:
         if w.identity.user:
             if isinstance(uai, dict):
                 for k in uai:
-                    w.uamis.append(Uami(self.display(k), arm_client_id_expr(k)))
+                    w.uamis.append(Uami(self.key_text(k), arm_client_id_expr(k)))
             else:
                 w.uami_unknown = True
         w.client_id_fix_text = arm_env_entry(w)
@@ -359,9 +449,10 @@ class ArmExtractor:
     def check_setting(self, site: Any, name: str, raw: Any, path: tuple, entry: dict, *, conn: bool = False,
                       workload: Workload | None = None) -> None:
         key = f"Microsoft.Web/sites/{site}|setting|{name}"
+        shown = workload.title if workload is not None else site
         up = name.upper() if isinstance(name, str) else ""
         if up == "AZURE_CLIENT_SECRET":
-            self.em.issue("KL259", path, key, client_secret_message(f"web app '{site}'"), severity="high",
+            self.em.issue("KL259", path, key, client_secret_message(f"web app '{shown}'"), severity="high",
                           fix=client_secret_fix())
             entry.setdefault("key_auth", []).append("AZURE_CLIENT_SECRET")
             return
@@ -372,7 +463,7 @@ class ArmExtractor:
         if up == "WEBSITE_CONTENTAZUREFILECONNECTIONSTRING":
             return  # the Azure Files content share has no identity-based option on Consumption/EP plans
         if up == "AZUREWEBJOBSSTORAGE":
-            self.em.issue("KL253", path, key, f"AzureWebJobsStorage of '{site}' is an account-key connection string "
+            self.em.issue("KL253", path, key, f"AzureWebJobsStorage of '{shown}' is an account-key connection string "
                           f"built from {src}. The Functions host supports identity-based storage.",
                           fix=fix_dict("Replace the setting with AzureWebJobsStorage__accountName = <storage account "
                                        "name>, give the app a managed identity and grant it Storage Blob Data Owner, "
@@ -380,7 +471,7 @@ class ArmExtractor:
                                        "display-only"))
             return
         what = "connection string" if conn else "app setting"
-        self.em.issue("KL252", path, key, f"The {what} '{name}' of '{site}' is fed by {src}: the app authenticates "
+        self.em.issue("KL252", path, key, f"The {what} '{name}' of '{shown}' is fed by {src}: the app authenticates "
                       "with a shared key that never expires with the deployment.",
                       fix=key_fed_fix(name))
 
@@ -398,38 +489,67 @@ class ArmExtractor:
     # -- nested deployments ---------------------------------------------------------------------------
     def nested(self, r: dict, path: tuple, depth: int) -> None:
         props = r.get("properties")
+        if isinstance(props, dict) and isinstance(props.get("templateLink"), dict):
+            self.linked(r, props["templateLink"])
+            return
         if not isinstance(props, dict) or not isinstance(props.get("template"), dict):
             return
-        inner = str((props.get("expressionEvaluationOptions") or {}).get("scope", "")).lower() == "inner" \
-            if isinstance(props.get("expressionEvaluationOptions"), dict) else False
-        scope = self.scope
-        if "resourceGroup" in r:
-            scope = "resourceGroup"
-        elif "subscriptionId" in r:
-            scope = "subscription"
-        elif "scope" in r:
-            s = classify_scope(self.resolve(r.get("scope")))
-            scope = s if s != "unknown" else scope
+        options = props.get("expressionEvaluationOptions")
+        inner = isinstance(options, dict) and str(options.get("scope", "")).lower() == "inner"
         tmpl = props["template"]
-        saved = (self.ctx, self.scope, self.secure_params, self.uami_names, self.site_settings, self.workloads)
+        scope = self.nested_target(r)
+        if scope is None:
+            scope = deployment_scope(tmpl.get("$schema"), None)  # what the nested template says it is written for
         if inner:
             passed = props.get("parameters") if isinstance(props.get("parameters"), dict) else {}
-            values = {}
-            tparams = tmpl.get("parameters") if isinstance(tmpl.get("parameters"), dict) else {}
-            for pname, pdef in tparams.items():
-                given = passed.get(pname)
-                if isinstance(given, dict) and "value" in given:
-                    values[pname] = self.resolve(given["value"])
-                elif isinstance(pdef, dict) and "defaultValue" in pdef and not is_expression(pdef["defaultValue"]):
-                    values[pname] = pdef["defaultValue"]
-                else:
-                    values[pname] = UNKNOWN
-            ctx = Context(values, tmpl.get("variables") if isinstance(tmpl.get("variables"), dict) else {})
+            ctx = inner_context(tmpl, passed, self.resolve)
+            labels = ctx if self.labels is self.ctx else inner_context(tmpl, passed, self.labels.resolve)
         else:
-            ctx = self.ctx
-        sub = ArmExtractor(self.em)
-        sub.template(tmpl, path + ("properties", "template"), ctx, scope if scope else "resourceGroup", depth + 1)
-        self.ctx, self.scope, self.secure_params, self.uami_names, self.site_settings, self.workloads = saved
+            ctx, labels = self.ctx, self.labels
+        ArmExtractor(self.em).template(tmpl, path + ("properties", "template"), ctx, scope, depth + 1, labels,
+                                       scope_is_default=self.scope_is_default and inherits_scope(r))
+
+    def linked(self, r: dict, link: dict) -> None:
+        """A deployment of another file of the repository (`templateLink`): where it deploys it,
+        for the project model to rate that file's role assignments."""
+        target = self.linked_target(link)
+        if target is None:
+            return
+        self.em.add("iac.deploys", {
+            "target": target, "scope": self.nested_target(r),
+            "scope_is_default": self.scope_is_default and inherits_scope(r),
+        })
+
+    def linked_target(self, link: dict) -> str | None:
+        """The repository path of a linked template when the template text fixes it: a
+        `relativePath`, or `uri(deployment().properties.templateLink.uri, <path>)`, both relative
+        to this template's directory. None for anything else (URLs, parameters, SAS tokens) and for
+        paths that leave the repository."""
+        if self.link_ctx is None:
+            self.link_ctx = TemplateLinkContext(self.ctx.variables)
+        if "relativePath" in link:
+            relative = self.link_ctx.resolve(link["relativePath"])
+        else:
+            found = self.link_ctx.resolve(link.get("uri"))
+            relative = found.relative_path if isinstance(found, LinkedTemplate) else None
+        if not isinstance(relative, str) or not relative or relative.startswith("/") or re.search(r"[:?#\\]", relative):
+            return None
+        target = posixpath.normpath(posixpath.join(posixpath.dirname(self.doc.relpath), relative))
+        return None if target == ".." or target.startswith("../") else target
+
+    def nested_target(self, r: dict) -> str | None:
+        """Where a nested deployment deploys (ARM's rules for `Microsoft.Resources/deployments`):
+        `scope` names a management group or the tenant; `resourceGroup` a resource group;
+        `subscriptionId` alone a subscription (from a resource-group deployment only together with
+        `location`, else the parent's resource group name in that subscription); nothing: the
+        parent's own scope. None when that is computed at deploy time."""
+        if "scope" in r:
+            return deployment_target(self.ctx.with_placeholders().resolve(r["scope"]))
+        if "resourceGroup" in r:
+            return "resourceGroup"
+        if "subscriptionId" in r:
+            return "resourceGroup" if self.scope == "resourceGroup" and "location" not in r else "subscription"
+        return self.scope
 
     # -- roles --------------------------------------------------------------------------------------
     def role_assignment(self, r: dict, path: tuple, rtype: str, name: Any, child: bool) -> None:
@@ -444,7 +564,8 @@ class ArmExtractor:
         role = R.NAME_BY_GUID.get(guid)
         # GUID sanity against the names around it (variables, parameters, comments)
         hints = [h for h in arm_name_hints(raw_id) + [str(r.get("comments") or "")] if h]
-        self.check_guid_hint(guid, role, hints, path + ("properties", "roleDefinitionId"), f"roleAssignment|{self.display(r.get('name'))}")
+        self.check_guid_hint(guid, role, hints, path + ("properties", "roleDefinitionId"),
+                             f"roleAssignment|{self.key_text(r.get('name'))}")
         if role not in R.BROAD_ROLES:
             return
         if child:
@@ -452,17 +573,26 @@ class ArmExtractor:
         elif "scope" in r:
             scope_kind = classify_scope(self.resolve(r.get("scope")))
         else:
-            scope_kind = self.scope or "resourceGroup"
-        if scope_kind not in ("managementGroup", "subscription", "resourceGroup", "tenant"):
+            scope_kind = self.scope or AT_LEAST_RESOURCE_GROUP
+        if scope_kind not in ("managementGroup", "subscription", "resourceGroup", "tenant", AT_LEAST_RESOURCE_GROUP):
             return
-        default = "" if "scope" in r else " (the template's deployment scope)"
+        if "scope" in r:
+            default = ""
+        elif self.depth == 0:
+            default = " (the template's deployment scope)"
+        elif self.scope is None:
+            default = " (the nested deployment's target, which is only known at deploy time)"
+        else:
+            default = " (the scope the nested deployment targets)"
         principal_type = self.resolve(props.get("principalType"))
         self.em.add("iac.role", {
             "span": _sl(self.em.span(path + ("properties", "roleDefinitionId"))),
-            "key": f"roleAssignment|{self.display(r.get('name'))}|{role}",
+            "key": f"roleAssignment|{self.key_text(r.get('name'))}|{role}",
             "role": role, "scope": scope_kind, "scope_note": default, "fmt": "arm",
             "principal_type": principal_type if isinstance(principal_type, str) else None,
-            "principal": self.display(props.get("principalId")),
+            "principal": self.key_text(props.get("principalId")),
+            # The template's own deployment scope, which a parent template linking to it decides.
+            "scope_is_default": self.scope_is_default and "scope" not in r,
         })
 
     def check_guid_hint(self, guid: str, role: str | None, hints: list[str], path: tuple, key: str) -> None:
@@ -502,15 +632,38 @@ class ArmExtractor:
         broad = kinds & {"tenant", "managementGroup", "subscription", "resourceGroup"}
         if not broad:
             return
-        rn = self.resolve(props.get("roleName"))
-        label = rn if isinstance(rn, str) else self.display(r.get("name"))
+        rn = self.labels.resolve(props.get("roleName"))
+        label = rn if isinstance(rn, str) else self.key_text(r.get("name"))
+        shown = rn if isinstance(rn, str) else readable_name(props.get("roleName") or r.get("name"))
         self.em.issue("KL402", wild, f"roleDefinition|{label}",
-                      f"Custom role '{label}' allows every action ('*') and is assignable at "
+                      f"Custom role '{shown}' allows every action ('*') and is assignable at "
                       f"{_scope_words(broad)} scope: it is Owner under another name, including the right to "
                       "grant itself more access.", severity="high",
                       fix=fix_dict("List only the actions/dataActions the workload needs (or use a built-in "
                                    "data-plane role) and narrow assignableScopes to the resource group or resource.",
                                    "display-only"))
+
+
+def inherits_scope(deployment: dict) -> bool:
+    """A `Microsoft.Resources/deployments` resource without scope properties deploys at the scope
+    of the template that holds it."""
+    return not any(k in deployment for k in ("scope", "resourceGroup", "subscriptionId"))
+
+
+def inner_context(template: dict, passed: dict, resolve: Any) -> Context:
+    """Parameters of a nested template evaluated in its own (inner) scope: the values the
+    deployment passes, evaluated by the parent (`resolve`), else literal defaults."""
+    values = {}
+    tparams = template.get("parameters") if isinstance(template.get("parameters"), dict) else {}
+    for pname, pdef in tparams.items():
+        given = passed.get(pname)
+        if isinstance(given, dict) and "value" in given:
+            values[pname] = resolve(given["value"])
+        elif isinstance(pdef, dict) and "defaultValue" in pdef and not is_expression(pdef["defaultValue"]):
+            values[pname] = pdef["defaultValue"]
+        else:
+            values[pname] = UNKNOWN
+    return Context(values, template.get("variables") if isinstance(template.get("variables"), dict) else {})
 
 
 def _has_string_leaf(v: Any, depth: int = 0) -> bool:
@@ -607,7 +760,10 @@ def key_fed_fix(name: str) -> dict:
 
 # ---- Container Apps (ARM and `az containerapp --yaml`) ------------------------------------------
 
-def analyze_aca(em: Emitter, w: Workload, r: dict, path: tuple, resolve: Any, fmt: str, api_version: Any) -> None:
+def analyze_aca(em: Emitter, w: Workload, r: dict, path: tuple, resolve: Any, fmt: str, api_version: Any,
+                label: Any = None) -> None:
+    """`resolve` evaluates values; `label` (default: resolve) the names that messages and keys show."""
+    label = label or resolve
     props = r.get("properties") if isinstance(r.get("properties"), dict) else {}
     pp = path + ("properties",)
     conf = props.get("configuration") if isinstance(props.get("configuration"), dict) else {}
@@ -631,14 +787,15 @@ def analyze_aca(em: Emitter, w: Workload, r: dict, path: tuple, resolve: Any, fm
         for i, reg in enumerate(regs):
             if not isinstance(reg, dict):
                 continue
-            server = resolve(reg.get("server"))
+            server = label(reg.get("server"))
             sdisp = server if isinstance(server, str) else "?"
+            shown = server if isinstance(server, str) else readable_name(reg.get("server"))
             rp = cp + ("registries", i)
             if reg.get("passwordSecretRef") not in (None, "") or reg.get("username") not in (None, ""):
                 w.key_auth.append("registry password")
                 em.issue("KL250", rp + ("passwordSecretRef",) if "passwordSecretRef" in reg else rp + ("username",),
                          f"{w.key}|registry|{sdisp}",
-                         f"{w.label} pulls from registry '{sdisp}' with a username and password secret. "
+                         f"{w.label} pulls from registry '{shown}' with a username and password secret. "
                          "Registry passwords (often the ACR admin user) are long-lived and shared.",
                          fix=fix_dict("Pull with a managed identity instead: replace username/passwordSecretRef "
                                       "with \"identity\": \"<user-assigned identity resource id>\" (or \"system\") and "
@@ -647,7 +804,7 @@ def analyze_aca(em: Emitter, w: Workload, r: dict, path: tuple, resolve: Any, fm
                                       "display-only"))
             elif reg.get("identity") in (None, "") and many:
                 em.issue("KL502", rp, f"{w.key}|registry|{sdisp}|identity",
-                         f"Registry '{sdisp}' of {w.label} names no identity although the app has several; "
+                         f"Registry '{shown}' of {w.label} names no identity although the app has several; "
                          "set which identity pulls images.",
                          fix=fix_dict('Add "identity": "<resource id of the user-assigned identity with AcrPull>" '
                                       '(or "system") to the registry entry.', "display-only"))
@@ -658,14 +815,15 @@ def analyze_aca(em: Emitter, w: Workload, r: dict, path: tuple, resolve: Any, fm
         for i, s in enumerate(secrets):
             if not isinstance(s, dict):
                 continue
-            sname = resolve(s.get("name"))
+            sname = label(s.get("name"))
+            shown = sname if isinstance(sname, str) else readable_name(s.get("name"))
             sname = sname if isinstance(sname, str) else "?"
             sp = cp + ("secrets", i)
             if s.get("keyVaultUrl") not in (None, ""):
                 kv_backed.add(sname)
                 if s.get("identity") in (None, "") and many:
                     em.issue("KL502", sp, f"{w.key}|secret|{sname}|identity",
-                             f"Key Vault secret '{sname}' of {w.label} names no identity although the app has "
+                             f"Key Vault secret '{shown}' of {w.label} names no identity although the app has "
                              "several; set which identity reads Key Vault.",
                              fix=fix_dict('Add "identity": "<resource id of the identity with Key Vault Secrets User>" '
                                           '(or "System") to the secret.', "display-only"))
@@ -676,11 +834,11 @@ def analyze_aca(em: Emitter, w: Workload, r: dict, path: tuple, resolve: Any, fm
             if src:
                 w.key_auth.append(src)
                 em.issue("KL252", sp + ("value",), f"{w.key}|secret|{sname}",
-                         f"Secret '{sname}' of {w.label} is filled from {src}: the app authenticates with a shared key.",
+                         f"Secret '{shown}' of {w.label} is filled from {src}: the app authenticates with a shared key.",
                          fix=key_fed_fix(sname))
             elif not (isinstance(s.get("value"), str) and "{{" in s.get("value", "")):
                 em.issue("KL254", sp + ("value",), f"{w.key}|secret|{sname}",
-                         f"Secret '{sname}' of {w.label} carries its value inline in the deployment; store it in "
+                         f"Secret '{shown}' of {w.label} carries its value inline in the deployment; store it in "
                          "Key Vault and let the app's identity read it.", severity="medium",
                          fix=fix_dict("Replace \"value\" with \"keyVaultUrl\": \"https://<vault>.vault.azure.net/secrets/"
                                       f"{sname}\" and \"identity\": \"<user-assigned identity resource id>\" (or "
@@ -737,7 +895,7 @@ def analyze_aca(em: Emitter, w: Workload, r: dict, path: tuple, resolve: Any, fm
         for i, rule in enumerate(rules):
             if not isinstance(rule, dict):
                 continue
-            analyze_scale_rule(em, w, rule, rpath + (i,), resolve, supports, api_version)
+            analyze_scale_rule(em, w, rule, rpath + (i,), resolve, supports, api_version, label)
 
 
 def check_env_credential(em: Emitter, w: Workload, name: str, value: Any, path: tuple, consequence: str) -> bool:
@@ -758,8 +916,9 @@ def check_env_credential(em: Emitter, w: Workload, name: str, value: Any, path: 
 
 
 def analyze_scale_rule(em: Emitter, w: Workload, rule: dict, path: tuple, resolve: Any, supports: bool | None,
-                       api_version: Any) -> None:
-    rname = resolve(rule.get("name"))
+                       api_version: Any, label: Any) -> None:
+    rname = label(rule.get("name"))
+    shown = rname if isinstance(rname, str) else readable_name(rule.get("name"))
     rname = rname if isinstance(rname, str) else "?"
     body, bpath, scaler = rule, path, None
     if isinstance(rule.get("azureQueue"), dict):
@@ -783,7 +942,7 @@ def analyze_scale_rule(em: Emitter, w: Workload, rule: dict, path: tuple, resolv
     extra = " and set accountName" if scaler == "azure-queue" else ""
     api = f" (API version {api_version})" if isinstance(api_version, str) else ""
     em.issue("KL256", bpath + ("auth", ai, "secretRef"), f"{w.key}|scale|{rname}",
-             f"Scale rule '{rname}' of {w.label} authenticates the {IDENTITY_SCALERS[scaler]} scaler with a "
+             f"Scale rule '{shown}' of {w.label} authenticates the {IDENTITY_SCALERS[scaler]} scaler with a "
              f"secret (a connection string that keeps local auth enabled on the service); this scaler{api} "
              "supports managed identity.",
              fix=fix_dict(f"Replace auth[] with \"identity\": \"<user-assigned identity resource id>\" (or \"system\"){extra}, "
@@ -798,18 +957,20 @@ def _disp(v: Any) -> str:
 
 # ---- Container Instances (ARM and ACI YAML) ---------------------------------------------------------
 
-def analyze_aci(em: Emitter, w: Workload, r: dict, path: tuple, resolve: Any, fmt: str) -> None:
+def analyze_aci(em: Emitter, w: Workload, r: dict, path: tuple, resolve: Any, fmt: str, label: Any = None) -> None:
+    label = label or resolve
     props = r.get("properties") if isinstance(r.get("properties"), dict) else {}
     pp = path + ("properties",)
     creds = props.get("imageRegistryCredentials")
     if isinstance(creds, list):
         for i, c in enumerate(creds):
             if isinstance(c, dict) and c.get("password") not in (None, ""):
-                server = resolve(c.get("server"))
+                server = label(c.get("server"))
                 sdisp = server if isinstance(server, str) else "?"
+                shown = server if isinstance(server, str) else readable_name(c.get("server"))
                 w.key_auth.append("registry password")
                 em.issue("KL250", pp + ("imageRegistryCredentials", i, "password"), f"{w.key}|registry|{sdisp}",
-                         f"{w.label} pulls from registry '{sdisp}' with a username and password.",
+                         f"{w.label} pulls from registry '{shown}' with a username and password.",
                          fix=fix_dict("Use \"identity\": \"<user-assigned identity resource id>\" in the registry "
                                       "credential instead of username/password and grant that identity AcrPull "
                                       "(7f951dda-4ed3-4680-a7ca-43fe172d538d) on the registry (Windows container "

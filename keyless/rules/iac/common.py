@@ -8,6 +8,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
+from keyless.linter.documents.helm import Templated
 from keyless.linter.finding import Span
 from keyless.linter.rule import Fact
 from keyless.rules.iac.expr import UNKNOWN, functions_called, is_expression
@@ -22,7 +23,8 @@ class Ref(str):
 
 
 def is_unknown(v: Any) -> bool:
-    return v is UNKNOWN or isinstance(v, Ref)
+    # Templated: a Helm template scalar built by actions that are not rendered here
+    return v is UNKNOWN or isinstance(v, (Ref, Templated))
 
 
 # ---- identity types ---------------------------------------------------------------------------
@@ -194,8 +196,11 @@ class Workload:
     images: list = field(default_factory=list)
     azd_service: str | None = None
     identity_fix: dict | None = None  # fix that inserts an identity block
+    identity_note: str = ""  # " (from the default of var.x)" when the identity came from a variable
+    ambiguity_note: str = ""  # the same for the identity and the env/app settings together
     client_id_fix_text: str = ""  # exact text of the AZURE_CLIENT_ID env entry/app setting
     env_container_path: tuple | None = None  # where the client id entry would go
+    display_name: str = ""  # how messages name it when `name` is only the key text of an unresolved name
 
     # -- derived --------------------------------------------------------------------------------
     def runtime_identity_count(self) -> int | None:
@@ -215,8 +220,12 @@ class Workload:
         return None if self.env_unknown else False
 
     @property
+    def title(self) -> str:
+        return self.display_name or self.name
+
+    @property
     def label(self) -> str:
-        base = f"{KIND_LABEL.get(self.kind, self.kind)} '{self.name}'"
+        base = f"{KIND_LABEL.get(self.kind, self.kind)} '{self.title}'"
         if self.fmt.startswith("tf") and self.key != self.name:
             base += f" ({self.key})"
         return base
@@ -230,6 +239,7 @@ def emit_workload(em: Emitter, w: Workload) -> None:
     sp = em.span(w.anchor)
     em.add("iac.app", {
         "fmt": w.fmt, "kind": w.kind, "name": w.name, "key": w.key, "label": w.label,
+        "name_known": not w.display_name,
         "span": span_to_list(sp), "dir": posixpath.dirname(em.relpath),
         "identity_state": w.identity.state, "system": w.identity.system,
         "uamis": [u.ref for u in w.uamis if u.ref not in w.not_runtime],
@@ -239,6 +249,7 @@ def emit_workload(em: Emitter, w: Workload) -> None:
         "azd_service": w.azd_service, "key_auth": list(w.key_auth),
         "client_id_fix_text": w.client_id_fix_text,
         "identity_span": span_to_list(em.span(w.identity_path)) if w.identity_path else None,
+        "ambiguity_note": w.ambiguity_note,
     })
     if w.identity.state == "none":
         why = ""
@@ -247,7 +258,7 @@ def emit_workload(em: Emitter, w: Workload) -> None:
             sev = "high"
             why = f" It authenticates with keys instead ({'; '.join(sorted(set(w.key_auth))[:3])})."
         path = w.identity_path if w.identity_path else w.anchor
-        msg = (f"{w.label} has no managed identity, so it can only reach registries, Key Vault and data "
+        msg = (f"{w.label} has no managed identity{w.identity_note}, so it can only reach registries, Key Vault and data "
                f"services with keys or passwords.{why} Add a managed identity and grant it data-plane roles.")
         em.issue("KL301", path, f"{w.key}|identity", msg, severity=sev, fix=w.identity_fix)
 

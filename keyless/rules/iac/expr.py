@@ -4,7 +4,8 @@ Only pure functions whose result is certain from the template text are modelled:
 `variables`, `concat`, `format`, `toLower`/`toUpper`, `string`, `trim`, `replace`, `if` (with a
 known condition), `createArray`/`createObject`, `union` (objects), `empty`, `equals`, `not`/`and`/
 `or`, the `resourceId` family and `subscription()`/`resourceGroup()`/`managementGroup()`/
-`tenant()` (whose ids become placeholder paths such as `/subscriptions/{subscriptionId}`).
+`tenant()` (whose ids become placeholder paths such as `/subscriptions/{subscriptionId}`), and,
+only to read a linked deployment's target, `uri(deployment().properties.templateLink.uri, ...)`.
 Everything else - `reference`, `list*`, `guid`, `uniqueString`, `newGuid`, `utcNow`, ... - is
 UNKNOWN, and UNKNOWN spreads: a rule never guesses from a partly unknown value.
 
@@ -210,6 +211,14 @@ class Context:
         self._resolving: set[str] = set()
         self.steps = 0
 
+    def with_placeholders(self) -> "Context":
+        """A copy in which unknown parameters, and unknown parts joined by `concat`/`format`
+        (`variables('groups')[copyIndex()]`), read as the segment `{?}`: enough to tell which kind
+        of id an expression builds when only a name in it is unknown, never to compare values."""
+        shape = _ShapeContext(variables=self.variables)
+        shape.parameters = {k: UNKNOWN_SEGMENT if v is UNKNOWN else v for k, v in self.parameters.items()}
+        return shape
+
     def variable(self, name: str) -> Any:
         key = name.lower()
         if key in self._var_cache:
@@ -282,6 +291,47 @@ class Context:
             return UNKNOWN
         args = [self._eval(a, depth + 1) for a in node.args]
         return fn(self, args)
+
+
+class _ShapeContext(Context):
+    """Context.with_placeholders."""
+
+    def _eval(self, node: Any, depth: int) -> Any:
+        if isinstance(node, Call) and node.name in ("concat", "format"):
+            args = [self._eval(a, depth + 1) for a in node.args]
+            return _FUNCS[node.name](self, [UNKNOWN_SEGMENT if a is UNKNOWN else a for a in args])
+        return super()._eval(node, depth)
+
+
+@dataclass(frozen=True, slots=True)
+class LinkedTemplate:
+    """`uri(deployment().properties.templateLink.uri, 'x/y.json')`: the file `x/y.json` next to
+    the template that evaluates it (a value no other function accepts)."""
+
+    relative_path: str
+
+
+_OWN_TEMPLATE_LINK = object()  # `deployment().properties.templateLink.uri`: only uri() takes it
+
+
+class TemplateLinkContext(Context):
+    """Evaluates a linked deployment's `templateLink.uri`: `deployment()` is the template's own
+    link and `uri()` joins a literal path to it. Parameters stay UNKNOWN (a caller may pass any
+    value), so only paths fixed by the template text - literals, variables made of them - come
+    out; everything else is UNKNOWN, as in any Context."""
+
+    def __init__(self, variables: dict[str, Any] | None = None):
+        super().__init__(variables=variables)
+
+    def _eval(self, node: Any, depth: int) -> Any:
+        if isinstance(node, Call) and node.name == "deployment" and not node.args:
+            return {"properties": {"templateLink": {"uri": _OWN_TEMPLATE_LINK}}}
+        if isinstance(node, Call) and node.name == "uri" and len(node.args) == 2:
+            base, relative = (self._eval(a, depth + 1) for a in node.args)
+            if base is _OWN_TEMPLATE_LINK and isinstance(relative, str):
+                return LinkedTemplate(relative)
+            return UNKNOWN
+        return super()._eval(node, depth)
 
 
 def _known(*vals: Any) -> bool:
@@ -368,7 +418,8 @@ def _resource_path(args: list) -> tuple[str, str] | None:
     if not args or not isinstance(args[0], str) or "/" not in args[0]:
         return None
     rtype = args[0]
-    ns, *types = rtype.split("/")
+    # ARM accepts a trailing slash ('Microsoft.Management/managementGroups/', as Enterprise-Scale writes it).
+    ns, *types = rtype.rstrip("/").split("/")
     names = [_seg(a) for a in args[1:]]
     parts = [ns]
     for i, t in enumerate(types):

@@ -8,7 +8,8 @@ from typing import Any
 from keyless.linter.finding import Position, Span
 from keyless.linter.rule import Fact
 from keyless.rules.iac import roles as R
-from keyless.rules.iac.arm import ArmExtractor, guid_mismatch, looks_like_arm
+from keyless.rules.iac.arm import arm_template, guid_mismatch
+from keyless.rules.iac.armparams import looks_like_arm
 from keyless.rules.iac.common import Emitter
 from keyless.rules.iac.facts import fix_dict
 from keyless.rules.iac.terraform import TerraformExtractor
@@ -48,7 +49,7 @@ def _extract(doc: Any, em: Emitter) -> None:
         root = values[0]
         sub = getattr(doc, "subkind", "") or ""
         if sub == "arm" or (not sub and looks_like_arm(root)):
-            ArmExtractor(em).template(root, (0,), None, "resourceGroup")
+            arm_template(em, root)
         elif sub == "tf-plan" or (not sub and isinstance(root, dict) and ("resource_changes" in root or "planned_values" in root)):
             TerraformExtractor(em, "tf-plan").plan(root)
         elif sub == "tf-json" or (not sub and name.endswith(".tf.json")):
@@ -73,13 +74,16 @@ def guid_lines(doc: Any, em: Emitter) -> None:
     if "roledefinition" not in doc.text.lower() and "role" not in doc.text.lower():
         return
     already = {(f.data["span"][0]) for f in em.facts if f.kind == "iac.issue" and f.data["code"] == "KL403"}
-    for n, line in enumerate(doc.text.splitlines(), 1):
-        if n in already or len(line) > 400:
+    # One pass over the text for GUIDs, then only their lines (most lines hold none).
+    per_line: dict[int, int] = {}
+    for g in R.GUID_RE.finditer(doc.text):
+        n = doc.lines.position(g.start()).line
+        per_line[n] = per_line.get(n, 0) + 1
+    for n, count in per_line.items():
+        line = doc.lines.line_text(n)
+        if count != 1 or n in already or len(line) > 400:
             continue
-        guids = list(R.GUID_RE.finditer(line))
-        if len(guids) != 1:
-            continue
-        m = guids[0]
+        m = R.GUID_RE.search(line)
         guid = m.group(0).lower()
         role = R.NAME_BY_GUID.get(guid)
         rest = line[: m.start()] + line[m.end():]

@@ -7,7 +7,14 @@ Three kinds:
   Kubernetes workload) with its identities and whether AZURE_CLIENT_ID is set - the node of the
   project model that links deployments to the Python code in the repo;
 - `iac.k8s-sa`, `iac.k8s-pod`, `iac.azd`: Kubernetes service accounts/pods and azd service maps,
-  joined across files by the project model.
+  joined across files by the project model;
+- `iac.deploys`: an ARM deployment of another file of the repository (`templateLink`): its
+  repository path (`target`) and the scope kind it deploys it at (`scope`, None when computed at
+  deploy time; `scope_is_default` when that is the deploying template's own `$schema` scope). An
+  `iac.role` with `scope_is_default` takes its scope from the templates that deploy its file.
+
+An `iac.app` or `iac.role` fact that only an ARM parameter file's values produce lists those files
+in `parameters_from` (an `iac.issue` says so in its message).
 """
 
 from __future__ import annotations
@@ -27,6 +34,11 @@ def span_to_list(span: Span | None) -> SpanList:
 
 def list_to_span(v: SpanList) -> Span:
     return Span(Position(v[0], v[1]), Position(v[2], v[3]))
+
+
+def parameters_note(files: list[str] | None) -> str:
+    """Message suffix of a finding that only an ARM parameter file's values produce."""
+    return f" (with parameters from {', '.join(files)})" if files else ""
 
 
 def fix_dict(message: str, applicability: str, edits: list | None = None) -> dict[str, Any]:

@@ -36,6 +36,8 @@ class Model:
     creds: list[Fact] = field(default_factory=list)
     sdk: list[Fact] = field(default_factory=list)
     links: dict[str, list[Link]] = field(default_factory=dict)  # python path -> linked apps
+    deploys: dict[str, list[Fact]] = field(default_factory=dict)  # linked ARM template -> its deployments
+    deployed_scopes: dict[str, "DeployedScope | None"] = field(default_factory=dict)  # memo of deployed_scope
 
 
 def _dedupe(facts: list[Fact]) -> list[Fact]:
@@ -56,7 +58,7 @@ def build(project: Project) -> Model:
         return m
     m = Model()
     for f in _dedupe(project.of_kind("iac.issue", "iac.app", "iac.role", "iac.k8s-sa", "iac.k8s-pod", "iac.azd",
-                                     "py.credential", "py.sdk-client")):
+                                     "iac.deploys", "py.credential", "py.sdk-client")):
         if f.kind == "iac.issue":
             m.issues.setdefault(f.data["code"], []).append(f)
         elif f.kind == "iac.app":
@@ -69,6 +71,8 @@ def build(project: Project) -> Model:
             m.pods.append(f)
         elif f.kind == "iac.azd":
             m.azd.append(f)
+        elif f.kind == "iac.deploys":
+            m.deploys.setdefault(f.data["target"], []).append(f)
         elif f.kind == "py.credential":
             m.creds.append(f)
         else:
@@ -92,7 +96,8 @@ def _app_tokens(m: Model) -> list[tuple[Fact, set[str]]]:
     if cached is None:
         cached = []
         for f in m.apps:
-            atoks = _tokens(f.data.get("name") or "")
+            # An unresolved ARM name is expression text ("parameters('appName')"): no evidence.
+            atoks = _tokens(f.data.get("name") or "") if f.data.get("name_known", True) else set()
             for img in f.data.get("images") or []:
                 repo = img.rsplit("/", 1)[-1].split(":", 1)[0].split("@", 1)[0]
                 atoks |= _tokens(repo)
@@ -143,11 +148,53 @@ def link_code(py_path: str, m: Model) -> list[Link]:
                 hits.append((f, sorted(common)[0]))
         if hits:
             return [Link(f.data, f.path, f"its directory and the app/image name share '{tok}'") for f, tok in hits]
-    # 3. exactly one deployed app in the repository.
-    if len(m.apps) == 1:
-        f = m.apps[0]
-        return [Link(f.data, f.path, f"{f.path} deploys the only app in this repository")]
+    # 3. exactly one deployed app in the repository (an ARM template evaluated with several
+    # parameter files has one fact per differing scenario of the same app).
+    if len({(f.path, f.data.get("key")) for f in m.apps}) == 1:
+        return [Link(f.data, f.path, f"{f.path} deploys the only app in this repository") for f in m.apps]
     return []
+
+
+BROADEST_FIRST = ("tenant", "managementGroup", "subscription", "resourceGroup")
+
+
+@dataclass
+class DeployedScope:
+    """Where the repository's templates deploy an ARM template through `templateLink`."""
+
+    scope: str  # the broadest scope kind it is deployed at
+    by: dict[str, list[str]]  # scope kind -> the templates that deploy it there
+    via: list[tuple[str, str]]  # (parent, grandparent): the parent deploys at its own scope, which the grandparent chose
+
+
+def deployed_scope(m: Model, path: str, visiting: frozenset[str] = frozenset()) -> DeployedScope | None:
+    """Where the ARM template `path` is deployed by the templates that link to it; None when none
+    does, or one does at a scope known only at deploy time. A parent that deploys it without scope
+    properties passes on its own scope, which the parent's parents decide in turn. A deployment
+    that closes a cycle (`visiting`: the templates below on this chain) is ignored: ARM could not
+    run it."""
+    if not visiting and path in m.deployed_scopes:
+        return m.deployed_scopes[path]
+    by: dict[str, list[str]] = {}
+    via: list[tuple[str, str]] = []
+    for f in m.deploys.get(path, ()):
+        if f.path == path or f.path in visiting:
+            continue
+        scope = f.data.get("scope")
+        if f.data.get("scope_is_default"):
+            up = deployed_scope(m, f.path, visiting | {path})
+            if up is not None:
+                scope = up.scope
+                via += [(f.path, g) for g in up.by[scope] if (f.path, g) not in via]
+        if scope not in BROADEST_FIRST:
+            by = {}
+            break
+        if f.path not in by.setdefault(scope, []):
+            by[scope].append(f.path)
+    found = DeployedScope(min(by, key=BROADEST_FIRST.index), by, via) if by else None
+    if not visiting:
+        m.deployed_scopes[path] = found
+    return found
 
 
 def ambiguity(app: dict) -> str | None:

@@ -10,14 +10,21 @@ from typing import Iterable
 
 from keyless.linter.finding import Applicability, Category, Finding, Severity
 from keyless.linter.rule import Fact, Project, Rule
-from keyless.rules.iac.extract import EMITTED_KEY, extract
-from keyless.rules.iac.facts import fix_dict, fix_from_dict, list_to_span
-from keyless.rules.iac.model import ambiguity, build, identity_words, sdk_roles
+from keyless.rules.iac.facts import fix_dict, fix_from_dict, list_to_span, parameters_note
+from keyless.rules.iac.model import (
+    BROADEST_FIRST,
+    DeployedScope,
+    ambiguity,
+    build,
+    deployed_scope,
+    identity_words,
+    sdk_roles,
+)
 
 KEYWORDS = (
     "identity", "microsoft.", "azurerm_", "role", "aadpod", "services", "secure", "sensitive", "containers",
     "azure_client_secret", "resource_changes", "planned_values", "admin_enabled", "deploymenttemplate",
-    "resources",
+    "resources", "serviceaccount",
 )
 
 
@@ -28,6 +35,9 @@ class IacRule(Rule):
 
     def collect(self, doc) -> Iterable[Fact]:
         # Every IaC rule would return the same facts: the first one to run on a document emits them.
+        # Imported here: the extractors and their regexes cost an editor's check of a .py file ~15 ms.
+        from keyless.rules.iac.extract import EMITTED_KEY, extract
+
         if doc.memo.get(EMITTED_KEY):
             return ()
         doc.memo[EMITTED_KEY] = True
@@ -87,7 +97,10 @@ class AcrAdminUser(IacRule):
 
     ## What it does
     Flags `Microsoft.ContainerRegistry/registries` with `properties.adminUserEnabled: true` and
-    `azurerm_container_registry` with `admin_enabled = true`.
+    `azurerm_container_registry` with `admin_enabled = true`. In ARM the value may come from a
+    parameter's default or from a parameter file that deploys the template (`acr.parameters.json`,
+    `acr.parameters.prod.json`, ...): the message then names that file. In Terraform,
+    `admin_enabled = var.x` (or `local.x`) is read across the module's directory (see KL401).
 
     ## Why is this bad?
     The admin user is a single shared account with full push/pull rights; its passwords end up in
@@ -373,7 +386,9 @@ class ClientSecretInAppEnv(IacRule):
 
     ## What it does
     Flags `AZURE_CLIENT_SECRET` in Container Apps/ACI env, App Service app settings, Terraform
-    `env`/`app_settings`/`environment_variables` and Kubernetes container env.
+    `env`/`app_settings`/`environment_variables` and Kubernetes container env, including Helm chart
+    templates (env written in the template or merged from the chart's values.yaml; an entry inside
+    an `if` branch is not flagged).
 
     ## Why is this bad?
     `EnvironmentCredential` (first in `DefaultAzureCredential`) then signs in as a service principal
@@ -411,6 +426,9 @@ class AppWithoutIdentity(IacRule):
     function apps (ARM, Bicep-compiled ARM, Terraform HCL/JSON/plan, ACA and ACI YAML) with no
     `identity` or with type `None`. Identity types are normalised (`SystemAssigned,UserAssigned`,
     `SystemAssigned, UserAssigned`, any case); expressions that cannot be resolved are not flagged.
+    An ARM identity type given as a parameter is read from its default and from the template's
+    parameter files; a Terraform one given as `var.*` / `local.*` from the module's directory (see
+    KL401).
     Severity is high when the same resource also uses key-based auth (registry passwords,
     key-fed settings, scale-rule secrets).
 
@@ -450,6 +468,30 @@ class AppWithoutIdentity(IacRule):
 
 # ---- broad-role -------------------------------------------------------------------------------------------
 
+SCOPE_WORDS = {"resourceGroup": "resource-group", "managementGroup": "management-group", "subscription": "subscription",
+               "tenant": "tenant", "resourceGroupOrBroader": "resource-group (or broader)"}
+
+
+def _and_list(items: list[str]) -> str:
+    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
+
+
+def deployed_note(deployed: DeployedScope) -> str:
+    """Why an ARM role assignment is rated at the scope its parent templates deploy its template at."""
+    def deploy(parents: list[str]) -> str:
+        return f"{_and_list(parents)} deploy{'s' if len(parents) == 1 else ''}"
+
+    if len(deployed.by) == 1:
+        note = f"the scope {deploy(deployed.by[deployed.scope])} this template at"
+    else:
+        # Parents disagree: the broadest is the worst exposure this template really gets.
+        note = "the broadest of the scopes this template is deployed at: " + ", ".join(
+            f"{deploy(deployed.by[s])} it at {SCOPE_WORDS[s]} scope" for s in BROADEST_FIRST if s in deployed.by)
+    for parent, grandparent in deployed.via:
+        note += f"; {grandparent} deploys {parent} there"
+    return f" ({note})"
+
+
 class BroadRoleAssignment(IacRule):
     """Owner, Contributor, User Access Administrator or RBAC Administrator at a broad scope.
 
@@ -459,6 +501,35 @@ class BroadRoleAssignment(IacRule):
     Control Administrator - by name or GUID - at management-group, subscription or resource-group
     scope, including assignments without `scope` in templates deployed at those scopes. The fix
     names the data-plane role matching the SDK clients the repository's Python code uses.
+
+    ARM role ids and scopes given as parameters are read from their defaults and from the
+    parameter files that deploy the template (`azuredeploy.parameters.json`,
+    `main.parameters.<env>.json`, ...); a finding only a parameter file produces names it. An
+    assignment without `scope` inside a nested deployment (`Microsoft.Resources/deployments`) is
+    rated at the scope that deployment targets (its `scope`, `subscriptionId`, `resourceGroup`,
+    else the nested template's `$schema`); when that is computed at deploy time it is reported at
+    "resource-group (or broader)" scope, the narrowest it can be. `.bicepparam` files are not read.
+
+    A template's own deployment scope (its `$schema`: tenant, management group, subscription or
+    resource group) is only a default: the template that deploys it through `templateLink`
+    decides. When templates of the repository link to it - `relativePath`, or
+    `uri(deployment().properties.templateLink.uri, '<path>')` with a literal path (also through
+    variables, `concat` or `format`) - an assignment without `scope` is rated at the scope they
+    deploy it at, and the message names them ("at management-group scope (the scope
+    eslzArm/eslzArm.json deploys this template at)"). A parent deploying without scope properties
+    passes on its own scope, so chains are followed (cycles are ignored). When parents deploy it at
+    different scopes, the broadest is reported and the message lists each; when one deploys it at a
+    scope computed at deploy time, or the link is a URL, a parameter or a template spec, the
+    template's own scope stays.
+
+    Terraform `role_definition_name`, `role_definition_id` and `scope` written as `var.*` or
+    `local.*` are resolved across the module, i.e. the file's directory: every `.tf` / `.tf.json`
+    file in it, variable defaults, `terraform.tfvars` and `*.auto.tfvars`. The message says when
+    the role or scope came from a variable ("(from the default of var.role)", "(from
+    terraform.tfvars)"), since callers may pass other values. Named var files (`prod.tfvars`) are
+    scenarios: a variable they set counts only when all of them agree. Sensitive variables,
+    variables without a value and computed expressions (function calls, conditionals) are never
+    guessed.
 
     ## Why is this bad?
     A compromised workload with Contributor on a subscription can read every key of every resource
@@ -497,17 +568,22 @@ class BroadRoleAssignment(IacRule):
         used = sdk_roles(m)
         for f in m.roles:
             d = f.data
-            role, scope = d["role"], d["scope"]
+            role, scope, scope_note = d["role"], d["scope"], d.get("scope_note", "")
+            # The template's own deployment scope is a default: the templates linking to it decide.
+            deployed = deployed_scope(m, f.path) if d.get("scope_is_default") else None
+            if deployed is not None:
+                scope, scope_note = deployed.scope, deployed_note(deployed)
             admin = role != "Contributor"
+            # A nested deployment whose target is computed at deploy time is at least a resource group.
             sev = Severity.CRITICAL if admin and scope in ("subscription", "managementGroup", "tenant") else (
-                Severity.HIGH if admin or scope != "resourceGroup" else Severity.MEDIUM)
-            scope_words = {"resourceGroup": "resource-group", "managementGroup": "management-group",
-                           "subscription": "subscription", "tenant": "tenant"}[scope]
+                Severity.HIGH if admin or scope not in ("resourceGroup", "resourceGroupOrBroader") else Severity.MEDIUM)
+            scope_words = SCOPE_WORDS[scope]
             why = {"Owner": "full control including granting access",
                    "Contributor": "control of every resource, including reading their keys with listKeys",
                    "User Access Administrator": "the right to grant any role to anyone",
                    "Role Based Access Control Administrator": "the right to grant roles"}[role]
-            msg = f"'{role}' is assigned at {scope_words} scope{d.get('scope_note', '')}: it gives {why} in that scope."
+            msg = (f"'{role}' is assigned at {scope_words} scope{scope_note}"
+                   f"{parameters_note(d.get('parameters_from'))}: it gives {why} in that scope.")
             if d.get("principal_type") in ("User", "Group"):
                 msg += " Prefer eligible (PIM) assignments for people."
             if used:
@@ -520,7 +596,7 @@ class BroadRoleAssignment(IacRule):
             else:
                 msg += " Grant the data-plane role for the service the workload calls, at resource scope."
                 fixmsg = ("Replace with the least-privilege data-plane role (e.g. Storage Blob Data Reader/Contributor, "
-                          "Key Vault Secrets User, Azure Service Bus Data Sender/Receiver) scoped to the resource.")
+                          "Key Vault Secrets User, Azure Service Bus Data Sender/Receiver) scoped to the resource")
             yield self.finding(f.path, list_to_span(d["span"]), key=d["key"], message=msg, severity=sev,
                                fix=fix_from_dict(fix_dict(fixmsg + ".", "display-only")))
 
@@ -603,7 +679,10 @@ class MultipleIdentitiesNoClientId(IacRule):
     identities (several user-assigned, or system-assigned plus user-assigned) while none of their
     containers/app settings sets `AZURE_CLIENT_ID`, unless the Python code linked to the app pins
     the identity (`managed_identity_client_id=` / `client_id=`). Identities that `identitySettings`
-    keeps away from the app (`lifecycle: None`/`Init`) are not counted.
+    keeps away from the app (`lifecycle: None`/`Init`) are not counted. ARM identity types given as
+    parameters are read from their defaults and from the template's parameter files; Terraform
+    identity types, `identity_ids` and `app_settings` given as `var.*` / `local.*` from the
+    module's directory (see KL401).
 
     ## Why is this bad?
     Without a client id, the identity endpoint uses the system-assigned identity when there is
@@ -655,7 +734,8 @@ class MultipleIdentitiesNoClientId(IacRule):
                 effect = ("the identity endpoint rejects token requests without a client id "
                           "(\"Multiple user assigned identities exist\"), so DefaultAzureCredential fails at run time")
                 sev = Severity.MEDIUM
-            msg = f"{d['label']} attaches {identity_words(d)} and sets no AZURE_CLIENT_ID: {effect}."
+            msg = (f"{d['label']}{parameters_note(d.get('parameters_from'))} attaches {identity_words(d)}"
+                   f"{d.get('ambiguity_note', '')} and sets no AZURE_CLIENT_ID: {effect}.")
             span = d.get("identity_span") or d["span"]
             fix = fix_dict("Set AZURE_CLIENT_ID to the client id of the identity the code should use:\n"
                            + (d.get("client_id_fix_text") or ""), "display-only")
@@ -706,7 +786,13 @@ class WorkloadIdentityIncomplete(IacRule):
     when it lacks the `azure.workload.identity/client-id` annotation (and the pod does not set
     `AZURE_CLIENT_ID` itself), pods that run as the `default` ServiceAccount, and workloads that put
     the label on the Deployment's own metadata instead of the pod template. ServiceAccounts that are
-    not in the repository (Helm, other repos) are not guessed.
+    not in the repository are not guessed.
+
+    Helm chart templates are read too (without rendering): a name written as the same template
+    action (`{{ include "app.serviceAccountName" . }}`) names the same ServiceAccount within a
+    chart, `.Values` scalars and `toYaml` blocks come from the chart's values.yaml, and nothing is
+    reported when an `if` branch decides the label or the annotations come from values or helpers
+    that are not visible.
 
     ## Why is this bad?
     The webhook injects `AZURE_CLIENT_ID` from the ServiceAccount annotation and only mutates
@@ -749,11 +835,14 @@ class WorkloadIdentityIncomplete(IacRule):
                              "the pod template: the webhook only mutates labelled pods, so no token is projected."),
                     fix=fix_from_dict(fix_dict("Move the label to spec.template.metadata.labels.", "display-only")))
                 continue
-            if not d.get("use") or d.get("env_client_id"):
+            if not d.get("use") or d.get("env_client_id") or d.get("sa_unknown"):
                 continue
             sa_name = d.get("sa") or "default"
+            # A Helm-templated name ({{ include "app.serviceAccountName" . }}) names the same
+            # account only within one chart.
             sas = [s for s in m.sas if s.data["name"] == sa_name and (
-                s.data.get("namespace") is None or d.get("namespace") is None or s.data["namespace"] == d["namespace"])]
+                s.data.get("namespace") is None or d.get("namespace") is None or s.data["namespace"] == d["namespace"])
+                and ("{{" not in sa_name or s.data.get("chart") == d.get("chart"))]
             if not sas:
                 if sa_name == "default":
                     yield self.finding(
@@ -765,17 +854,22 @@ class WorkloadIdentityIncomplete(IacRule):
                                                    "serviceAccountName.", "display-only")))
                 continue
             for s in sas:
-                if s.data.get("client_id"):
+                if s.data.get("client_id") is not False:  # None: annotations we cannot see
                     continue
+                from_values = s.data.get("from_values") or {}  # Helm: what values.yaml supplied
+                notes = "; ".join(f"{what} from {origin}" for what, origin in from_values.items())
+                where = (f"Add to {from_values['annotations']}:\n  " if "annotations" in from_values
+                         else "Add under metadata:\n  annotations:\n    ")
                 yield self.finding(
                     s.path, list_to_span(s.data["span"]),
                     key=f"k8s|ServiceAccount|{s.data.get('namespace')}|{s.data['name']}|client-id",
                     message=(f"ServiceAccount '{s.data['name']}' is used by workload-identity {d['kind']} "
-                             f"'{d['name']}' ({p.path}) but has no azure.workload.identity/client-id annotation: the "
+                             f"'{d['name']}' ({p.path}) but has no azure.workload.identity/client-id annotation"
+                             f"{f' ({notes})' if notes else ''}: the "
                              "webhook injects no AZURE_CLIENT_ID, so the token exchange has no identity."),
-                    fix=fix_from_dict(fix_dict("Add under metadata:\n  annotations:\n    "
-                                               "azure.workload.identity/client-id: <client id of the user-assigned "
-                                               "identity with the federated credential>", "display-only")))
+                    fix=fix_from_dict(fix_dict(where + "azure.workload.identity/client-id: <client id of the "
+                                               "user-assigned identity with the federated credential>",
+                                               "display-only")))
 
 
 class AadPodIdentity(IacRule):
@@ -783,7 +877,8 @@ class AadPodIdentity(IacRule):
 
     ## What it does
     Flags `AzureIdentity`, `AzureIdentityBinding` and other `aadpodidentity.k8s.io` resources and the
-    `aadpodidbinding` pod label.
+    `aadpodidbinding` pod label, in manifests and Helm chart templates (a label merged from the
+    chart's values.yaml counts; one inside an `if` branch does not).
 
     ## Why is this bad?
     aad-pod-identity was deprecated in October 2022 and archived in 2023: no fixes, NMI intercepts
@@ -865,7 +960,7 @@ class AmbiguousCredentialInCode(IacRule):
                 env = a.get("client_id_env")
                 if cls == "DefaultAzureCredential" and env is not False:
                     continue
-                where = f"{a['label']} ({lk.app_path}:{a['span'][0]})"
+                where = f"{a['label']} ({lk.app_path}:{a['span'][0]}){parameters_note(a.get('parameters_from'))}"
                 ids = identity_words(a)
                 if cls == "ManagedIdentityCredential" and env is True:
                     detail = ("sets AZURE_CLIENT_ID, but ManagedIdentityCredential does not read it; without "

@@ -3,6 +3,11 @@
 All three are normalised into `TDict`/`TList` trees whose string leaves are either literals (`str`)
 or `Ref` (an expression kept as text: `azurerm_user_assigned_identity.x.id`, a template string, a
 function call). Each node remembers its document path so findings point at the right place.
+
+In HCL and `.tf.json`, `var.*` / `local.*` references inside the resources and outputs the
+extractor reads are replaced by their module values where those are literal (see `tfmodule`: the
+module is the file's directory, with its tfvars); `origins` remembers which document paths got a
+value from a variable, so messages can say "(from the default of var.role)".
 """
 
 from __future__ import annotations
@@ -26,6 +31,7 @@ from keyless.rules.iac.common import (
 from keyless.rules.iac.expr import UNKNOWN, classify_scope
 from keyless.rules.iac.facts import fix_dict, span_to_list
 from keyless.rules.iac import roles as R
+from keyless.rules.iac.tfmodule import ModuleValues, Opaque, TemplateRef, hcl_string, origin_note
 
 
 class TDict(dict):
@@ -55,16 +61,7 @@ def _unquote(s: str) -> str:
 
 
 def scalar(v: Any) -> Any:
-    if isinstance(v, str):
-        if len(v) >= 2 and v[0] == '"' and v[-1] == '"':
-            inner = v[1:-1]
-            return Ref(inner) if "${" in inner else inner.replace('\\"', '"')
-        if v.startswith("${") and v.endswith("}"):
-            return Ref(v[2:-1].strip())
-        if "${" in v:
-            return Ref(v)
-        return v
-    return v
+    return hcl_string(v) if isinstance(v, str) else v
 
 
 def norm(v: Any, path: tuple, depth: int = 0) -> Any:
@@ -154,27 +151,108 @@ def tf_scope_kind(v: Any) -> str:
     return "unknown"
 
 
+# Resource types `TerraformExtractor.resource` reads; only their values are resolved (role
+# assignments attribute by attribute, as `role_assignment` reads them).
+EXTRACTED_TYPES = frozenset({
+    "azurerm_container_app", "azurerm_container_app_job", "azurerm_container_group", "azurerm_container_registry",
+    "azurerm_role_definition",
+}) | frozenset(t for t, kind in WEB_TYPES.items() if kind)
+
+# Meta-arguments and dynamic blocks: their references (each.*, count.*) are not values the rules read.
+_NOT_RESOLVED_KEYS = frozenset({"count", "for_each", "depends_on", "lifecycle", "provider", "dynamic"})
+_MODULE_REF_RE = re.compile(r"(?<![\w.-])(?:var|local)\.")
+
+
+def place(value: Any, path: tuple) -> Any:
+    """A resolved module value as a `TDict`/`TList` tree at `path` (the reference's location)."""
+    if isinstance(value, dict):
+        d = TDict(path)
+        for k, x in value.items():
+            d.raw[k] = k
+            d[k] = place(x, path + (k,))
+        return d
+    if isinstance(value, list):
+        lst = TList(path)
+        lst.extend(place(x, path + (i,)) for i, x in enumerate(value))
+        return lst
+    return value
+
+
 class TerraformExtractor:
     def __init__(self, em: Emitter, fmt: str):
         self.em = em
         self.doc = em.doc
         self.fmt = fmt  # tf, tf-json, tf-plan
+        self.module_values: ModuleValues | None = None
+        self.own_values: Any = None  # the document's raw values when it mentions var. or local.
+        self.origins: dict[tuple, frozenset[str]] = {}  # path -> where its resolved value came from
+        self.unresolved: dict[tuple, Ref] = {}  # path -> the reference written there
 
     # -- HCL / .tf.json -----------------------------------------------------------------------------
     def module(self, values: Any) -> None:
         root = norm(values, (0,))
         if not isinstance(root, TDict):
             return
+        text = self.doc.text
+        if "var." in text or "local." in text:
+            self.own_values = values
         for rtype, rname, body in iter_resources(root):
+            if rtype in EXTRACTED_TYPES:
+                self.resolve_refs(body)
             self.resource(rtype, rname, body, f"{rtype}.{rname}")
-        for _, vname, body in iter_resources(root, "variable") if False else self.iter_variables(root):
+        for vname, body in self.iter_blocks1(root, "variable"):
             self.variable(vname, body)
         for oname, body in self.iter_blocks1(root, "output"):
+            # Variables never hold references, so only a local naming a key attribute can make an
+            # output carry key material (KL258): skip the module's locals when no file names one.
+            if self.own_values is not None and self.module_context().index.names_key_attributes:
+                self.resolve_refs(body)
             self.output(oname, body)
 
-    def iter_variables(self, root: TDict) -> Iterator[tuple[str, str, TDict]]:
-        for name, body in self.iter_blocks1(root, "variable"):
-            yield "variable", name, body
+    def module_context(self) -> ModuleValues:
+        if self.module_values is None:
+            self.module_values = ModuleValues(self.doc, self.own_values)
+        return self.module_values
+
+    def resolve_refs(self, node: TDict | TList, keys: tuple[str, ...] | None = None) -> None:
+        """Replace `var.*` / `local.*` references under `node` (only under `keys` when given) by
+        their literal module values."""
+        if self.own_values is None:
+            return
+        items = list(node.items()) if isinstance(node, TDict) else list(enumerate(node))
+        for key, v in items:
+            if key in _NOT_RESOLVED_KEYS or keys is not None and key not in keys:
+                continue
+            if isinstance(v, (TDict, TList)):
+                self.resolve_refs(v)
+                continue
+            if not isinstance(v, Ref) or not _MODULE_REF_RE.search(v):
+                continue
+            value, origins = self.module_context().resolve(v)
+            if isinstance(value, Opaque) or (isinstance(value, Ref) and value == v):
+                continue
+            path = node.p(key) if isinstance(node, TDict) else node.path + (key,)
+            node[key] = place(value, path)
+            self.unresolved[path] = v
+            if origins:
+                self.origins[path] = origins
+
+    def written(self, node: TDict, key: str) -> str:
+        """`node[key]` as written, for finding keys: a variable's value (a tfvars edit) never changes
+        which finding it is."""
+        value = self.unresolved.get(node.p(key), node.get(key))
+        return value if isinstance(value, str) else "?"
+
+    def note(self, *paths: tuple | None) -> str:
+        """Where the resolved values at or under `paths` came from, as a message suffix."""
+        found: set[str] = set()
+        for path in paths:
+            if path is None:
+                continue
+            for p, origins in self.origins.items():
+                if p[:len(path)] == path:
+                    found |= origins
+        return origin_note(found)
 
     def iter_blocks1(self, root: TDict, kind: str) -> Iterator[tuple[str, TDict]]:
         v = root.get(kind)
@@ -261,8 +339,8 @@ class TerraformExtractor:
         elif rtype == "azurerm_container_registry":
             if body.get("admin_enabled") is True:
                 self.em.issue("KL251", body.p("admin_enabled"), f"{rtype}.{rname}|admin_enabled",
-                              f"Container registry {addr} enables the admin user: a shared username/password with "
-                              "push and pull rights on every repository.",
+                              f"Container registry {addr} enables the admin user{self.note(body.p('admin_enabled'))}: "
+                              "a shared username/password with push and pull rights on every repository.",
                               fix=self.replace_fix(body, "admin_enabled", "false",
                                                    "Set admin_enabled = false and grant pulling apps AcrPull on the "
                                                    "registry (azurerm_role_assignment with role_definition_name = \"AcrPull\")."))
@@ -272,7 +350,7 @@ class TerraformExtractor:
             self.role_definition(rname, body, addr)
 
     def replace_fix(self, body: TDict, key: str, new: str, message: str) -> dict:
-        if self.fmt == "tf":
+        if self.fmt == "tf" and not self.note(body.p(key)):  # a variable's value is fixed where it is set, not here
             sp = self.em.span(body.p(key), first_line=False)
             if sp is not None and sp.start.line == sp.end.line:
                 return fix_dict(message, "unsafe", [[sp.start.line, sp.start.column, sp.end.line, sp.end.column, new]])
@@ -300,6 +378,11 @@ class TerraformExtractor:
                         w.uamis.append(Uami(str(x), tf_client_id_expr(x)))
                 else:
                     w.uami_unknown = True
+        identity_paths = [b.path for b in idb]
+        env_paths = [body.p("app_settings")] + [c.p(attr) for c in blocks(body, "container")
+                                                 for attr in ("environment_variables", "secure_environment_variables")]
+        w.identity_note = self.note(*identity_paths)
+        w.ambiguity_note = self.note(*identity_paths, *env_paths)
         w.identity_fix = self.identity_insert_fix(body, w)
         return w
 
@@ -362,14 +445,15 @@ class TerraformExtractor:
             if reg.get("password_secret_name") not in (None, "") or reg.get("username") not in (None, ""):
                 w.key_auth.append("registry password")
                 key = "password_secret_name" if "password_secret_name" in reg else "username"
-                self.em.issue("KL250", reg.p(key), f"{w.key}|registry|{sdisp}",
+                self.em.issue("KL250", reg.p(key), f"{w.key}|registry|{self.written(reg, 'server')}",
                               f"{w.label} pulls from registry '{sdisp}' with a username and password secret.",
                               fix=fix_dict("Replace username/password_secret_name with identity = "
                                            "azurerm_user_assigned_identity.<name>.id (listed in the app's identity "
                                            "block) and grant it AcrPull on the registry.", "display-only"))
             elif reg.get("identity") in (None, "") and many:
-                self.em.issue("KL502", reg.path, f"{w.key}|registry|{sdisp}|identity",
-                              f"Registry '{sdisp}' of {w.label} names no identity although the app has several.",
+                self.em.issue("KL502", reg.path, f"{w.key}|registry|{self.written(reg, 'server')}|identity",
+                              f"Registry '{sdisp}' of {w.label} names no identity although the app has "
+                              f"several{w.identity_note}.",
                               fix=fix_dict("Add identity = azurerm_user_assigned_identity.<name>.id to the registry block.",
                                            "display-only"))
         for sec in blocks(body, "secret"):
@@ -377,8 +461,9 @@ class TerraformExtractor:
             sname = sname if isinstance(sname, str) else "?"
             if sec.get("key_vault_secret_id") not in (None, ""):
                 if sec.get("identity") in (None, "") and many:
-                    self.em.issue("KL502", sec.path, f"{w.key}|secret|{sname}|identity",
-                                  f"Key Vault secret '{sname}' of {w.label} names no identity although the app has several.",
+                    self.em.issue("KL502", sec.path, f"{w.key}|secret|{self.written(sec, 'name')}|identity",
+                                  f"Key Vault secret '{sname}' of {w.label} names no identity although the app has "
+                                  f"several{w.identity_note}.",
                                   fix=fix_dict("Add identity = azurerm_user_assigned_identity.<name>.id (or \"System\").",
                                                "display-only"))
                 continue
@@ -388,11 +473,11 @@ class TerraformExtractor:
             src = key_source(v) if isinstance(v, Ref) else None
             if src:
                 w.key_auth.append(src)
-                self.em.issue("KL252", sec.p("value"), f"{w.key}|secret|{sname}",
+                self.em.issue("KL252", sec.p("value"), f"{w.key}|secret|{self.written(sec, 'name')}",
                               f"Secret '{sname}' of {w.label} is filled from {src}: the app authenticates with a shared key.",
                               fix=key_fed_fix(sname))
             elif v not in (None, ""):
-                self.em.issue("KL254", sec.p("value"), f"{w.key}|secret|{sname}",
+                self.em.issue("KL254", sec.p("value"), f"{w.key}|secret|{self.written(sec, 'name')}",
                               f"Secret '{sname}' of {w.label} is stored inline (and in Terraform state); keep it in "
                               "Key Vault and let the app's identity read it.", severity="medium",
                               fix=fix_dict("Replace value with key_vault_secret_id = azurerm_key_vault_secret.<s>.versionless_id "
@@ -444,9 +529,10 @@ class TerraformExtractor:
         name = rule.get("name") if isinstance(rule.get("name"), str) else "?"
         w.key_auth.append("scale-rule secret")
         a = auths[0]
-        self.em.issue("KL256", a.p("secret_name") if "secret_name" in a else a.path, f"{w.key}|scale|{name}",
-                      f"Scale rule '{name}' of {w.label} authenticates the {scaler} scaler with a secret; this scaler "
-                      "supports managed identity.",
+        self.em.issue("KL256", a.p("secret_name") if "secret_name" in a else a.path,
+                      f"{w.key}|scale|{self.written(rule, 'name')}",
+                      f"Scale rule '{name}' of {w.label} authenticates the {scaler} "
+                      f"scaler{self.note(rule.p(type_key))} with a secret; this scaler supports managed identity.",
                       fix=fix_dict("Replace authentication with identity_id = azurerm_user_assigned_identity.<name>.id "
                                    "(or \"System\") and grant it a data-plane reader role.", "display-only"))
 
@@ -457,7 +543,7 @@ class TerraformExtractor:
                 server = cred.get("server")
                 sdisp = server if isinstance(server, str) else "?"
                 w.key_auth.append("registry password")
-                self.em.issue("KL250", cred.p("password"), f"{w.key}|registry|{sdisp}",
+                self.em.issue("KL250", cred.p("password"), f"{w.key}|registry|{self.written(cred, 'server')}",
                               f"{w.label} pulls from registry '{sdisp}' with a username and password.",
                               fix=fix_dict("Use user_assigned_identity_id = azurerm_user_assigned_identity.<name>.id "
                                            "instead of username/password and grant it AcrPull on the registry.",
@@ -523,6 +609,7 @@ class TerraformExtractor:
 
     # -- roles ------------------------------------------------------------------------------------------
     def role_assignment(self, rname: str, body: TDict, addr: str) -> None:
+        self.resolve_refs(body, ("role_definition_name", "role_definition_id"))
         name = body.get("role_definition_name")
         rid = body.get("role_definition_id")
         role = None
@@ -530,8 +617,8 @@ class TerraformExtractor:
         if isinstance(name, str) and not isinstance(name, Ref):
             role = R.canonical_name(name)
             anchor = body.p("role_definition_name")
-        elif isinstance(rid, str) and not isinstance(rid, Ref):
-            guid = R.guid_of(rid)
+        elif isinstance(rid, TemplateRef) or isinstance(rid, str) and not isinstance(rid, Ref):
+            guid = R.guid_of(rid)  # a template ending in a literal GUID names its role too
             if guid:
                 role = R.NAME_BY_GUID.get(guid)
                 anchor = body.p("role_definition_id")
@@ -539,18 +626,28 @@ class TerraformExtractor:
                 if hint:
                     msg = guid_mismatch(guid, role, hint)
                     if msg:
+                        msg = msg[:-1] + self.note(anchor) + "."
                         self.em.issue("KL403", anchor, f"{addr}|{guid}", msg, severity="high",
                                       fix=fix_dict(f"Use role_definition_name = \"{hint}\" or its GUID {R.ROLES[hint]}.",
                                                    "display-only"))
         if role not in R.BROAD_ROLES or anchor is None:
             return
+        self.resolve_refs(body, ("scope", "principal_type"))
         scope = tf_scope_kind(body.get("scope"))
         if scope not in ("managementGroup", "subscription", "resourceGroup", "tenant"):
             return
+        decisive = [anchor]
+        written_scope = self.unresolved.get(body.p("scope"))
+        if written_scope is not None and self.module_values is not None:
+            # Variables in the scope only matter when the scope's kind depends on them.
+            fixed, _ = self.module_values.resolve(written_scope, use_variables=False)
+            if tf_scope_kind(written_scope if isinstance(fixed, Opaque) else fixed) != scope:
+                decisive.append(body.p("scope"))
         pt = body.get("principal_type")
         self.em.add("iac.role", {
             "span": span_to_list(self.em.span(anchor)), "key": f"{addr}|{role}", "role": role, "scope": scope,
-            "scope_note": "", "fmt": self.fmt, "principal_type": pt if isinstance(pt, str) and not isinstance(pt, Ref) else None,
+            "scope_note": self.note(*decisive), "fmt": self.fmt,
+            "principal_type": pt if isinstance(pt, str) and not isinstance(pt, Ref) else None,
             "principal": str(body.get("principal_id") or "?"),
         })
 
@@ -579,9 +676,10 @@ class TerraformExtractor:
         from keyless.rules.iac.arm import _scope_words
 
         label = body.get("name") if isinstance(body.get("name"), str) else addr
-        self.em.issue("KL402", wild, f"roleDefinition|{label}",
+        self.em.issue("KL402", wild, f"roleDefinition|{self.unresolved.get(body.p('name'), label)}",
                       f"Custom role '{label}' allows every action ('*') and is assignable at {_scope_words(broad)} "
-                      "scope: it is Owner under another name.", severity="high",
+                      f"scope{self.note(wild[:-1], body.p('assignable_scopes'), body.p('scope'))}: it is Owner under "
+                      "another name.", severity="high",
                       fix=fix_dict("List only the actions the workload needs (or use a built-in data-plane role) and "
                                    "narrow assignable_scopes.", "display-only"))
 

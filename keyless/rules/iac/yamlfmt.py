@@ -6,8 +6,9 @@ import posixpath
 import re
 from typing import Any
 
+from keyless.linter.documents.helm import ChartValue
 from keyless.rules.iac.arm import analyze_aca, analyze_aci, client_secret_message, yaml_env_entry
-from keyless.rules.iac.common import Emitter, Uami, Workload, emit_workload, parse_identity_type
+from keyless.rules.iac.common import Emitter, Uami, Workload, emit_workload, is_unknown, parse_identity_type
 from keyless.rules.iac.facts import fix_dict, span_to_list
 
 K8S_POD_PATHS = {
@@ -133,11 +134,17 @@ def k8s(em: Emitter, i: int, d: Any) -> None:
                               "and pods labelled azure.workload.identity/use: \"true\".", "display-only"))
         return
     if lk == "serviceaccount":
+        ann_path = (i, "metadata", "annotations")
         ann = meta.get("annotations") if isinstance(meta.get("annotations"), dict) else {}
+        client_id: bool | None = WI_CLIENT in ann
+        if not client_id and (_helm_unknown(em, ann_path) or is_unknown(meta.get("annotations"))
+                              or any(is_unknown(k) for k in ann)):
+            client_id = None  # annotations templated from somewhere we cannot see
         em.add("iac.k8s-sa", {
-            "name": name, "namespace": ns, "client_id": WI_CLIENT in ann,
+            "name": name, "namespace": ns, "client_id": client_id,
             "span": span_to_list(em.span((i, "metadata", "name"))),
-            "ann_span": span_to_list(em.span((i, "metadata", "annotations"), key=True)) if ann else None,
+            "ann_span": span_to_list(em.span(ann_path, key=True)) if ann else None,
+            **_helm_facts(em, {"name": (i, "metadata", "name"), "annotations": ann_path}),
         })
         return
     pod_path = K8S_POD_PATHS.get(lk)
@@ -151,39 +158,95 @@ def k8s(em: Emitter, i: int, d: Any) -> None:
     labels = _get(tmeta, "labels") if isinstance(tmeta, dict) else None
     labels = labels if isinstance(labels, dict) else {}
     wl_labels = meta.get("labels") if isinstance(meta.get("labels"), dict) else {}
-    use = str(labels.get(WI_USE, "")).lower() == "true"
-    wl_only = not use and str(wl_labels.get(WI_USE, "")).lower() == "true" and lk != "pod"
-    if "aadpodidbinding" in labels:
-        em.issue("KL504", (i,) + tmeta_path + ("labels", "aadpodidbinding"), f"k8s|{kind}|{ns}|{name}|aadpodidbinding",
-                 f"{kind} '{name}' binds an identity with the aad-pod-identity label 'aadpodidbinding'; "
-                 "aad-pod-identity is deprecated and archived.",
+    labels_path = (i,) + tmeta_path + ("labels",)
+    label_path = labels_path + (WI_USE,)
+    # In a Helm template a label inside an if/else branch, or labels from helpers and values we
+    # cannot see, may or may not be rendered: such a pod is neither flagged nor cleared.
+    use = str(labels.get(WI_USE, "")).lower() == "true" and not _helm_conditional(em, label_path)
+    may_use = use or is_unknown(labels.get(WI_USE)) or _helm_unknown(em, labels_path) \
+        or any(is_unknown(k) for k in labels) or (WI_USE in labels and _helm_conditional(em, label_path))
+    wl_only = not may_use and str(wl_labels.get(WI_USE, "")).lower() == "true" and lk != "pod" \
+        and not _helm_conditional(em, (i, "metadata", "labels", WI_USE))
+    binding_path = labels_path + ("aadpodidbinding",)
+    if "aadpodidbinding" in labels and not _helm_conditional(em, binding_path):
+        em.issue("KL504", binding_path, f"k8s|{kind}|{ns}|{name}|aadpodidbinding",
+                 f"{kind} '{name}' binds an identity with the aad-pod-identity label 'aadpodidbinding'"
+                 f"{_from_values(em, binding_path)}; aad-pod-identity is deprecated and archived.",
                  fix=fix_dict("Replace the label with azure.workload.identity/use: \"true\", set serviceAccountName to a "
                               "ServiceAccount annotated with azure.workload.identity/client-id, and add a federated "
                               "identity credential for it.", "display-only"), locate_key=True)
     env_client = False
     for ckey in ("containers", "initContainers"):
-        for ci, c in enumerate(spec.get(ckey) or []):
+        containers = spec.get(ckey)
+        if _helm_unknown(em, (i,) + pod_path + (ckey,)) or is_unknown(containers):
+            env_client = True  # containers from a helper or values we cannot see may set AZURE_CLIENT_ID
+        for ci, c in enumerate(containers if isinstance(containers, list) else []):
             if not isinstance(c, dict):
                 continue
-            for ei, e in enumerate(c.get("env") or []):
+            env_path = (i,) + pod_path + (ckey, ci, "env")
+            if _helm_unknown(em, env_path) or is_unknown(c.get("env")):
+                env_client = True
+            for ei, e in enumerate(c.get("env") if isinstance(c.get("env"), list) else []):
                 if not isinstance(e, dict):
                     continue
-                if e.get("name") == "AZURE_CLIENT_ID":
+                if e.get("name") == "AZURE_CLIENT_ID" or is_unknown(e.get("name")):
                     env_client = True
-                if e.get("name") == "AZURE_CLIENT_SECRET":
-                    em.issue("KL259", (i,) + pod_path + (ckey, ci, "env", ei, "name"), f"k8s|{kind}|{ns}|{name}|AZURE_CLIENT_SECRET",
-                             client_secret_message(f"{kind} '{name}'"), severity="high",
+                name_path = env_path + (ei, "name")
+                if e.get("name") == "AZURE_CLIENT_SECRET" and not _helm_conditional(em, name_path):
+                    em.issue("KL259", name_path, f"k8s|{kind}|{ns}|{name}|AZURE_CLIENT_SECRET",
+                             client_secret_message(f"{kind} '{name}'{_from_values(em, name_path)}"), severity="high",
                              fix=fix_dict("Remove AZURE_CLIENT_SECRET and use Microsoft Entra Workload ID "
                                           "(azure.workload.identity/use label + annotated ServiceAccount).", "display-only"))
-    sa = spec.get("serviceAccountName") or spec.get("serviceAccount")
-    label_path = (i,) + tmeta_path + ("labels", WI_USE)
+    sa_key = "serviceAccountName" if spec.get("serviceAccountName") else "serviceAccount"
+    sa = spec.get(sa_key)
+    spec_path = (i,) + pod_path
+    # Which ServiceAccount runs the pod is unknown when a branch decides it or the pod spec has
+    # content we cannot see (no serviceAccountName here does not mean `default` then).
+    sa_unknown = _helm_conditional(em, spec_path + (sa_key,)) if sa else _helm_unknown(em, spec_path)
     em.add("iac.k8s-pod", {
         "kind": kind, "name": name, "namespace": ns, "sa": sa if isinstance(sa, str) else None,
         "use": use, "workload_label_only": wl_only, "env_client_id": env_client,
         "span": span_to_list(em.span(label_path if use else (i, "metadata", "name"))),
         "wl_span": span_to_list(em.span((i, "metadata", "labels", WI_USE))) if wl_only else None,
         "images": [c.get("image") for c in (spec.get("containers") or []) if isinstance(c, dict) and isinstance(c.get("image"), str)][:10],
+        **({"sa_unknown": True} if sa_unknown else {}),
+        **_helm_facts(em, {}),
     })
+
+
+# ---- Helm chart templates (keyless.linter.documents.helm) ------------------------------------------
+
+def _helm_unknown(em: Emitter, path: tuple) -> bool:
+    """The node at `path` may hold keys a Helm template fills from helpers or values we cannot see."""
+    helm = getattr(em.doc, "helm", None)
+    return helm is not None and helm.unknown(path)
+
+
+def _helm_conditional(em: Emitter, path: tuple) -> bool:
+    """The node at `path` is inside an if/else (or similar) branch of a Helm template."""
+    helm = getattr(em.doc, "helm", None)
+    return helm is not None and helm.conditional(path)
+
+
+def _from_values(em: Emitter, path: tuple) -> str:
+    helm = getattr(em.doc, "helm", None)
+    origin = helm.origin(path) if helm is not None else None
+    return f" (from {origin})" if origin else ""
+
+
+def _helm_facts(em: Emitter, paths: dict[str, tuple]) -> dict:
+    """For facts from a Helm template: its chart (templated names only match within one chart)
+    and where values came from in values.yaml, for messages."""
+    helm = getattr(em.doc, "helm", None)
+    if helm is None:
+        return {}
+    origins = {}
+    for what, path in paths.items():
+        value = _get(em.doc.values[path[0]], *path[1:])
+        origin = value.origin if isinstance(value, ChartValue) else helm.origin(path)
+        if origin:
+            origins[what] = origin
+    return {"chart": helm.chart, **({"from_values": origins} if origins else {})}
 
 
 def azd(em: Emitter, d: dict) -> None:

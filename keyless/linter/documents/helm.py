@@ -694,10 +694,6 @@ class _Resolver:
 
 # ---- charts ----------------------------------------------------------------------------------------
 
-def in_templates_dir(relpath: str) -> bool:
-    return "templates" in relpath.split("/")[:-1]
-
-
 def chart_root(relpath: str, workspace: Any) -> str | None:
     """The chart directory of a template `<chart>/templates/**/<file>`: the nearest one whose
     directory holds Chart.yaml in the scan (a subchart's own templates belong to the subchart)."""

@@ -33,10 +33,13 @@ view of keyless.linter.documents.helm; `doc.helm` then answers what the view can
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from keyless.linter.documents import Document, ParseError, helm, register_kind
+from keyless.linter.documents import Document, ParseError, register_kind
 from keyless.linter.documents.json import gc_paused, walk_positions
+
+if TYPE_CHECKING:
+    from keyless.linter.documents import helm
 
 MAX_DEPTH = 1000
 MAX_ALIAS_EXPANSION = 1_000_000
@@ -284,7 +287,7 @@ class YamlDocument(Document):
         self.helm: helm.HelmView | None = None
 
     def _parse(self) -> None:
-        if "{{" in self.text and helm.in_templates_dir(self.relpath):
+        if "{{" in self.text and "templates" in self.relpath.split("/")[:-1]:
             self._parse_template()
         else:
             self._values, self._positions = self._compose(self.text)
@@ -294,6 +297,8 @@ class YamlDocument(Document):
     def _parse_template(self) -> None:
         """A file under templates/: a Helm template when its chart holds Chart.yaml; otherwise
         plain YAML, or its Helm view when it only parses that way."""
+        from keyless.linter.documents import helm  # only charts pay for the template reader
+
         chart = helm.chart_root(self.relpath, self.workspace)
         if chart is None:
             try:
@@ -310,6 +315,8 @@ class YamlDocument(Document):
         self._parse_helm(helm.chart_values(chart, self.workspace), chart)
 
     def _parse_helm(self, values: helm.Values, chart: str | None = None) -> None:
+        from keyless.linter.documents import helm
+
         try:
             view = helm.detemplate(self.text, values)
         except helm.TemplateError as exc:

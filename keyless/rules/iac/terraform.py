@@ -636,17 +636,17 @@ class TerraformExtractor:
         scope = tf_scope_kind(body.get("scope"))
         if scope not in ("managementGroup", "subscription", "resourceGroup", "tenant"):
             return
-        decisive = [anchor]
+        scope_note = ""
         written_scope = self.unresolved.get(body.p("scope"))
         if written_scope is not None and self.module_values is not None:
             # Variables in the scope only matter when the scope's kind depends on them.
             fixed, _ = self.module_values.resolve(written_scope, use_variables=False)
             if tf_scope_kind(written_scope if isinstance(fixed, Opaque) else fixed) != scope:
-                decisive.append(body.p("scope"))
+                scope_note = self.note(body.p("scope"))
         pt = body.get("principal_type")
         self.em.add("iac.role", {
             "span": span_to_list(self.em.span(anchor)), "key": f"{addr}|{role}", "role": role, "scope": scope,
-            "scope_note": self.note(*decisive), "fmt": self.fmt,
+            "role_note": self.note(anchor), "scope_note": scope_note, "fmt": self.fmt,
             "principal_type": pt if isinstance(pt, str) and not isinstance(pt, Ref) else None,
             "principal": str(body.get("principal_id") or "?"),
         })

@@ -294,7 +294,7 @@ class Context:
 
 
 class _ShapeContext(Context):
-    """Context.with_placeholders."""
+    """The copy Context.with_placeholders returns."""
 
     def _eval(self, node: Any, depth: int) -> Any:
         if isinstance(node, Call) and node.name in ("concat", "format"):

@@ -582,7 +582,7 @@ class BroadRoleAssignment(IacRule):
                    "Contributor": "control of every resource, including reading their keys with listKeys",
                    "User Access Administrator": "the right to grant any role to anyone",
                    "Role Based Access Control Administrator": "the right to grant roles"}[role]
-            msg = (f"'{role}' is assigned at {scope_words} scope{scope_note}"
+            msg = (f"'{role}'{d.get('role_note', '')} is assigned at {scope_words} scope{scope_note}"
                    f"{parameters_note(d.get('parameters_from'))}: it gives {why} in that scope.")
             if d.get("principal_type") in ("User", "Group"):
                 msg += " Prefer eligible (PIM) assignments for people."

@@ -286,3 +286,19 @@ def test_files_named_one_by_one_still_see_their_companions(run_cli, tmp_path):
     for path in sorted({p for p, *_ in whole}):
         rc, out, _ = run_cli("check", path, *fmt, cwd=project)
         assert codes(out) == [c for c in whole if c[0] == path], path
+
+
+def test_cache_key_follows_keyless_own_code():
+    """A development checkout changes rules without a new version: cached results must not survive."""
+    import keyless
+    from keyless.linter.cache import code_stamp
+
+    target = keyless.__file__
+    st = os.stat(target)
+    before = code_stamp()
+    try:
+        os.utime(target, ns=(st.st_atime_ns, st.st_mtime_ns + 1_000_000_000))
+        assert code_stamp() != before
+    finally:
+        os.utime(target, ns=(st.st_atime_ns, st.st_mtime_ns))
+    assert code_stamp() == before

@@ -28,8 +28,22 @@ def default_cache_dir() -> str:
     return os.path.join(base, "keyless")
 
 
-def _pos(line: int, column: int) -> list[int]:
-    return [line, column]
+def code_stamp() -> str:
+    """The code that computed cached results: keyless's own modules (a development checkout changes
+    them without a new version number) and the installed rule plugins."""
+    import hashlib
+
+    from keyless.linter.rule import plugin_entry_points
+
+    package = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    parts = [f"{name}={value}" for name, value in plugin_entry_points()]
+    for directory, dirs, files in os.walk(package):
+        dirs[:] = sorted(d for d in dirs if d != "__pycache__")
+        for name in sorted(files):
+            if name.endswith((".py", ".json")):
+                st = os.stat(os.path.join(directory, name))
+                parts.append(f"{os.path.relpath(os.path.join(directory, name), package)}:{st.st_size}:{st.st_mtime_ns}")
+    return hashlib.sha256("\n".join(parts).encode("utf-8", "surrogateescape")).hexdigest()[:12]
 
 
 def finding_to_json(f: Finding) -> list:
@@ -75,7 +89,8 @@ class Cache:
         import hashlib
 
         root_key = hashlib.sha256(settings.root.encode()).hexdigest()[:12]
-        path = os.path.join(directory, f"v{FORMAT}-{__version__}-py{py}", f"{root_key}-{settings.key()}.json")
+        path = os.path.join(directory, f"v{FORMAT}-{__version__}-py{py}",
+                            f"{root_key}-{settings.key()}-{code_stamp()}.json")
         data: dict = {}
         try:
             with open(path, encoding="utf-8") as fh:

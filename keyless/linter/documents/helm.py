@@ -34,6 +34,7 @@ from dataclasses import dataclass, field
 from typing import Any, Callable
 
 from keyless.linter.documents import LineIndex
+from keyless.linter.documents.templated import ChartValue, Templated
 
 MARK = "\ue000"  # starts a placeholder; U+E000.. are private-use, never in real templates
 FILL = "\ue001"  # pads a placeholder to the action's length
@@ -45,25 +46,6 @@ MAX_NESTING = 1000  # open if/with/range/define blocks
 MAX_INJECTION_STEPS = 50_000  # tree levels walked placing injections; past it a document is unknown
 
 _UNRESOLVED = object()
-
-
-class Templated(str):
-    """A scalar built by template actions that cannot be evaluated without rendering: never a
-    literal value. Its text is the source scalar with each action normalised, so two scalars
-    written the same way (`{{ include "app.serviceAccountName" . }}`) compare equal."""
-
-    __slots__ = ()
-
-
-class ChartValue(str):
-    """A string substituted from the chart's values.yaml (`origin`: file and key path)."""
-
-    __slots__ = ("origin",)
-
-    def __new__(cls, value: str, origin: str):
-        self = super().__new__(cls, value)
-        self.origin = origin
-        return self
 
 
 class TemplateError(Exception):

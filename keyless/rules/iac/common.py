@@ -8,7 +8,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from keyless.linter.documents.helm import Templated
+from keyless.linter.documents.templated import Templated
 from keyless.linter.finding import Span
 from keyless.linter.rule import Fact
 from keyless.rules.iac.expr import UNKNOWN, functions_called, is_expression

@@ -12,8 +12,9 @@ from keyless.rules.iac.arm import arm_template, guid_mismatch
 from keyless.rules.iac.armparams import looks_like_arm
 from keyless.rules.iac.common import Emitter
 from keyless.rules.iac.facts import fix_dict
-from keyless.rules.iac.terraform import TerraformExtractor
-from keyless.rules.iac.yamlfmt import yaml_document
+
+# The Terraform and YAML extractors are imported for the files that need them: an editor's check
+# of one file loads one of them.
 
 MEMO_KEY = "keyless.iac.facts"
 EMITTED_KEY = "keyless.iac.emitted"
@@ -51,13 +52,21 @@ def _extract(doc: Any, em: Emitter) -> None:
         if sub == "arm" or (not sub and looks_like_arm(root)):
             arm_template(em, root)
         elif sub == "tf-plan" or (not sub and isinstance(root, dict) and ("resource_changes" in root or "planned_values" in root)):
+            from keyless.rules.iac.terraform import TerraformExtractor
+
             TerraformExtractor(em, "tf-plan").plan(root)
         elif sub == "tf-json" or (not sub and name.endswith(".tf.json")):
+            from keyless.rules.iac.terraform import TerraformExtractor
+
             TerraformExtractor(em, "tf-json").module(root)
     elif kind == "hcl" and values:
         if getattr(doc, "subkind", "") != "tfvars" and not name.endswith(".tfvars"):
+            from keyless.rules.iac.terraform import TerraformExtractor
+
             TerraformExtractor(em, "tf").module(values[0])
     elif kind == "yaml":
+        from keyless.rules.iac.yamlfmt import yaml_document
+
         subs = getattr(doc, "subkinds", None) or []
         for i, d in enumerate(values):
             yaml_document(em, i, d, subs[i] if i < len(subs) else "")

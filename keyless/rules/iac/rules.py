@@ -6,20 +6,17 @@ Every rule shares one extraction per document (`collect`, memoized) and one proj
 
 from __future__ import annotations
 
-from typing import Iterable
+from typing import TYPE_CHECKING, Iterable
 
 from keyless.linter.finding import Applicability, Category, Finding, Severity
 from keyless.linter.rule import Fact, Project, Rule
 from keyless.rules.iac.facts import fix_dict, fix_from_dict, list_to_span, parameters_note
-from keyless.rules.iac.model import (
-    BROADEST_FIRST,
-    DeployedScope,
-    ambiguity,
-    build,
-    deployed_scope,
-    identity_words,
-    sdk_roles,
-)
+
+if TYPE_CHECKING:
+    from keyless.rules.iac.model import DeployedScope
+
+# keyless.rules.iac.model is imported by the project phase only (an editor's check of one file
+# does not pay for it).
 
 KEYWORDS = (
     "identity", "microsoft.", "azurerm_", "role", "aadpod", "services", "secure", "sensitive", "containers",
@@ -44,6 +41,8 @@ class IacRule(Rule):
         return extract(doc)
 
     def check_project(self, project: Project) -> Iterable[Finding]:
+        from keyless.rules.iac.model import build
+
         m = build(project)
         for f in m.issues.get(self.code, ()):
             yield self.from_issue(f)
@@ -478,6 +477,8 @@ def _and_list(items: list[str]) -> str:
 
 def deployed_note(deployed: DeployedScope) -> str:
     """Why an ARM role assignment is rated at the scope its parent templates deploy its template at."""
+    from keyless.rules.iac.model import BROADEST_FIRST
+
     def deploy(parents: list[str]) -> str:
         return f"{_and_list(parents)} deploy{'s' if len(parents) == 1 else ''}"
 
@@ -564,6 +565,8 @@ class BroadRoleAssignment(IacRule):
     message = "Privileged role assigned at a broad scope"
 
     def check_project(self, project: Project) -> Iterable[Finding]:
+        from keyless.rules.iac.model import build, deployed_scope, sdk_roles
+
         m = build(project)
         used = sdk_roles(m)
         for f in m.roles:
@@ -716,6 +719,8 @@ class MultipleIdentitiesNoClientId(IacRule):
     message = "App has several managed identities but sets no AZURE_CLIENT_ID"
 
     def check_project(self, project: Project) -> Iterable[Finding]:
+        from keyless.rules.iac.model import ambiguity, build, identity_words
+
         m = build(project)
         for f in m.apps:
             d = f.data
@@ -825,6 +830,8 @@ class WorkloadIdentityIncomplete(IacRule):
     message = "Workload identity pod whose ServiceAccount has no client-id annotation"
 
     def check_project(self, project: Project) -> Iterable[Finding]:
+        from keyless.rules.iac.model import build
+
         m = build(project)
         for p in m.pods:
             d = p.data
@@ -946,6 +953,8 @@ class AmbiguousCredentialInCode(IacRule):
     kinds = frozenset({"json", "yaml", "hcl", "text"})
 
     def check_project(self, project: Project) -> Iterable[Finding]:
+        from keyless.rules.iac.model import ambiguity, build, identity_words
+
         m = build(project)
         for c in m.creds:
             d = c.data

@@ -6,7 +6,7 @@ import posixpath
 import re
 from typing import Any
 
-from keyless.linter.documents.helm import ChartValue
+from keyless.linter.documents.templated import ChartValue
 from keyless.rules.iac.arm import analyze_aca, analyze_aci, client_secret_message, yaml_env_entry
 from keyless.rules.iac.common import Emitter, Uami, Workload, emit_workload, is_unknown, parse_identity_type
 from keyless.rules.iac.facts import fix_dict, span_to_list

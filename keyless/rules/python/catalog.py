@@ -4,7 +4,8 @@ identity needs. Pure data (no imports beyond dataclasses) so detection stays che
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from typing import NamedTuple
+
 
 # service -> (role for read access, role for write access)
 ROLES: dict[str, tuple[str, str]] = {
@@ -57,8 +58,7 @@ def role_for(service: str, access: str) -> str:
     return f"{write} (or {read} for read-only use)"
 
 
-@dataclass(frozen=True, slots=True)
-class ClientInfo:
+class ClientInfo(NamedTuple):
     cls: str
     service: str
     # constructor parameter that takes the endpoint (None: no credential-based constructor known)

@@ -6,7 +6,7 @@ secrets and Azure DevOps PATs. Each validator takes a candidate token and return
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from keyless.rules.secrets.checksums import (
     ado_pat_kind,
@@ -28,8 +28,7 @@ B62_CHARS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz01234
 KEYISH = B64_CHARS | B64URL_CHARS
 
 
-@dataclass(frozen=True, slots=True)
-class Family:
+class Family(NamedTuple):
     """A layout of identifiable keys: total length, signature offset, alphabet, shape regex."""
 
     name: str
@@ -43,8 +42,7 @@ def _shape(alpha: str, before: int, sig: str, after: str) -> re.Pattern:
     return re.compile(f"[{alpha}]{{{before}}}{re.escape(sig)}{after}")
 
 
-@dataclass(frozen=True, slots=True)
-class IdentifiableKind:
+class IdentifiableKind(NamedTuple):
     signature: str
     family: str  # 64, 32, 39, fn
     kind: str  # credential kind (see scanner.KINDS)
@@ -172,8 +170,7 @@ COGNITIVE_SERVICES = {
 }
 
 
-@dataclass(frozen=True, slots=True)
-class CaskInfo:
+class CaskInfo(NamedTuple):
     kind: str
     provider: str
     variant: str

@@ -262,6 +262,17 @@ def plugin_entry_points() -> list[tuple[str, str]]:
         from keyless.linter.fixes import write_text_atomic
 
         write_text_atomic(path, json.dumps(found))
+        _prune(os.path.dirname(path), keep=32)
     except OSError:
         pass  # a read-only cache only costs time
     return found
+
+
+def _prune(directory: str, keep: int) -> None:
+    """Each interpreter and import path gets its own list: keep the most recently written ones."""
+    entries = sorted(os.scandir(directory), key=lambda e: e.stat().st_mtime_ns, reverse=True)
+    for entry in entries[keep:]:
+        try:
+            os.unlink(entry.path)
+        except OSError:
+            pass

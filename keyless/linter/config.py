@@ -75,6 +75,8 @@ def find_config(start: str) -> tuple[str | None, dict[str, Any]]:
             p = d / name
             if not p.is_file():
                 continue
+            if name == "pyproject.toml" and not _mentions_keyless(p):
+                continue  # no [tool.keyless] possible: not worth a TOML parse per editor check
             data = _read_toml(p)
             if name == "pyproject.toml":
                 section = data.get("tool", {}).get("keyless")
@@ -83,6 +85,14 @@ def find_config(start: str) -> tuple[str | None, dict[str, Any]]:
                 return str(p), section
             return str(p), data
     return None, {}
+
+
+def _mentions_keyless(p: Path) -> bool:
+    try:
+        with open(p, "rb") as fh:
+            return b"keyless" in fh.read()
+    except OSError:
+        return True  # let _read_toml report it
 
 
 def _read_toml(p: Path) -> dict[str, Any]:

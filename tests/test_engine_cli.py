@@ -302,3 +302,27 @@ def test_cache_key_follows_keyless_own_code():
     finally:
         os.utime(target, ns=(st.st_atime_ns, st.st_mtime_ns))
     assert code_stamp() == before
+
+
+def test_json_output_fixes_are_computed_once_and_cached(run_cli, tmp_path):
+    """JSON/SARIF show every fix's edits: lazy (libcst) fixes are computed while linting and the
+    cached result carries them, so a warm rerun prints the same edits without recomputing them."""
+    import shutil
+
+    from conftest import FIXTURES
+    from keyless.linter import engine
+
+    demo = tmp_path / "demo"
+    shutil.copytree(os.path.join(FIXTURES, "demo"), demo)
+    args = ("check", ".", "--output-format", "json", "--cache-dir", str(tmp_path / "cache"))
+    _, cold, _ = run_cli(*args, cwd=demo)
+    edits = [f for f in json.loads(cold)["findings"] if f["code"] == "KL201" and (f.get("fix") or {}).get("edits")]
+    assert edits, "the demo's connection-string rewrite should come with its edits"
+    calls = []
+    original = engine._concrete
+    engine._concrete = lambda *a: calls.append(a) or original(*a)
+    try:
+        _, warm, _ = run_cli(*args, cwd=demo)
+    finally:
+        engine._concrete = original
+    assert warm == cold and calls == []

@@ -34,11 +34,13 @@ class Settings:
     per_file_ignores: tuple[tuple[str, frozenset[str]], ...] = ()
     severity: Severity = Severity.LOW
     max_file_size: int = 5 * 1024 * 1024
+    concrete_fixes: bool = False  # compute lazy fixes' edits while linting (JSON/SARIF output)
 
     def key(self) -> str:
         import hashlib
 
-        parts = [",".join(sorted(self.select)), self.severity.value, str(self.max_file_size)]
+        parts = [",".join(sorted(self.select)), self.severity.value, str(self.max_file_size),
+                 "concrete" if self.concrete_fixes else "lazy"]
         parts += [f"{g}={','.join(sorted(c))}" for g, c in self.per_file_ignores]
         return hashlib.sha256("|".join(parts).encode()).hexdigest()[:16]
 
@@ -249,6 +251,22 @@ def _run_rules(doc: Document, settings: Settings, rs: RuleSet, res: FileResult) 
         res.error_line = doc.parse_error.line
     if "keyless:" in text:
         res.suppressions = suppression_map(parse_directives(text), rs.directive_codes, rs.aliases)
+    if settings.concrete_fixes and any(f.fix is not None and f.fix.lazy for f in res.findings):
+        res.findings = [_concrete(doc, f, rs) for f in res.findings]
+
+
+def _concrete(doc: Document, f: Finding, rs: RuleSet) -> Finding:
+    """The finding with its lazy fix computed, or with the fix's advice only when it cannot be."""
+    if f.fix is None or not f.fix.lazy:
+        return f
+    rule = next((r for r in rs.rules if r.code == f.code), None)
+    fix = None
+    if rule is not None:
+        try:
+            fix = rule.materialize_fix(doc, f)
+        except Exception:  # a fix that cannot be computed is simply not offered
+            fix = None
+    return f.with_(fix=fix if fix is not None else f.fix.__class__(f.fix.message, f.fix.applicability))
 
 
 def read_document(path: str, relpath: str, max_size: int | None = None, data: bytes | None = None) -> Document:

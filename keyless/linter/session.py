@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import sys
 from dataclasses import dataclass, field
@@ -91,6 +92,10 @@ def run_check(opts: CheckOptions) -> int:
         _err(str(exc))
         return EXIT_ERROR
     fmt = opts.output_format or cfg.output_format or "text"
+    if fmt in ("json", "sarif") and not (opts.fix or opts.show_diff):
+        # These formats show every fix's edits: compute lazy (libcst) fixes in the workers, where
+        # they run in parallel and land in the cache with the rest of the file's result.
+        settings = dataclasses.replace(settings, concrete_fixes=True)
     if opts.update_baseline and not (opts.baseline or cfg.baseline):
         _err("--update-baseline needs --baseline FILE (or `baseline` in the configuration)")
         return EXIT_ERROR

@@ -595,3 +595,32 @@ async def test_no_secret_in_diagnostics_or_code_actions(start):
 
 def lsp_converter_dump(obj):
     return default_converter().unstructure(obj)
+
+
+MODULE_MAIN = '''resource "azurerm_role_assignment" "app" {
+  scope                = data.azurerm_subscription.current.id
+  role_definition_name = var.role
+  principal_id         = azurerm_user_assigned_identity.app.principal_id
+}
+'''
+
+
+@pytest.mark.asyncio
+async def test_companion_edits_relint_dependents_with_unsaved_text(start):
+    """main.tf reads var.role from variables.tf: editing variables.tf (unsaved) updates main.tf's
+    diagnostics, and closing it without saving goes back to what is on disk."""
+    s = await start()
+    s.open("variables.tf", 'variable "role" {\n  default = "Reader"\n}\n', language_id="terraform")
+    main = s.open("main.tf", MODULE_MAIN, language_id="terraform")
+    variables = (s.root / "variables.tf").as_uri()
+    await s.wait(lambda: s.diags(main) is not None, "main.tf linted")
+    assert "KL401" not in s.codes(main)
+
+    s.change(variables, 'variable "role" {\n  default = "Owner"\n}\n')  # not saved
+    await s.wait(lambda: "KL401" in s.codes(main), "KL401 on main.tf from the unsaved default")
+    (d,) = [d for d in s.diags(main) if d.code == "KL401"]
+    assert "var.role" in d.message
+
+    s.client.text_document_did_close(lsp.DidCloseTextDocumentParams(
+        text_document=lsp.TextDocumentIdentifier(uri=variables)))
+    await s.wait(lambda: "KL401" not in s.codes(main), "main.tf back to the saved default")

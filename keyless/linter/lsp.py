@@ -49,6 +49,7 @@ from keyless.linter.engine import SelectorError, Settings, finish, lint_document
 from keyless.linter.finding import Applicability, Category, Finding, Fix, Severity
 from keyless.linter.rule import RuleError, load_registry
 from keyless.linter.suppression import parse_directives
+from keyless.linter.workspace import Workspace
 
 log = logging.getLogger("keyless.lsp")
 
@@ -265,6 +266,13 @@ class Linted:
     units: Callable[[str], int] = len  # the client's position encoding (code units of a string)
     config_error: str | None = None
     keys: dict[tuple, Finding] = field(default_factory=dict)
+    deps: frozenset[str] = frozenset()  # other files this result read (keyless.linter.workspace)
+
+    def depends_on(self, path: str) -> bool:
+        """Did linting this document read `path` (a module sibling, a parameter file, chart values)?"""
+        rel = relative_to(path, self.settings.root)
+        reldir = rel.rsplit("/", 1)[0] if "/" in rel else ""
+        return f"f:{rel}" in self.deps or f"d:{reldir}" in self.deps
 
     @property
     def positions(self) -> "Positions":
@@ -369,7 +377,7 @@ class KeylessServer(LanguageServer):
 
     # -- linting ---------------------------------------------------------------------------------
     def _lint(self, uri: str, text: str, version: int | None, language_id: str | None,
-              units: Callable[[str], int]) -> Linted:
+              units: Callable[[str], int], buffers: dict[str, str] | None = None) -> Linted:
         path = to_fs_path(uri) if uri.startswith("file:") else None
         entry = self.settings_for(path)
         settings = entry.settings
@@ -380,13 +388,18 @@ class KeylessServer(LanguageServer):
             relpath = uri.rsplit("/", 1)[-1].rsplit(":", 1)[-1] or "untitled"
             kind = LANGUAGE_KINDS.get(language_id or "")
         doc = make_document(path or os.path.join(settings.root, relpath), relpath, text, kind=kind)
+        # Companions (a module's other files...) come from the editor's buffers when open there.
+        doc.workspace = Workspace(settings.root, buffers=buffers)
+        deps: frozenset[str] = frozenset()
         if len(text) > settings.max_file_size:  # as `check` does: over the size cap, not linted
             findings: list[Finding] = []
         else:
-            findings = finish([lint_document(doc, settings, rule_set())], settings).findings
+            result = lint_document(doc, settings, rule_set())
+            deps = frozenset(result.deps)
+            findings = finish([result], settings).findings
         if entry.baseline is not None:
             findings = entry.baseline.filter(findings)[0]
-        linted = Linted(uri, version, doc, settings, findings, units, entry.error)
+        linted = Linted(uri, version, doc, settings, findings, units, entry.error, deps=deps)
         linted.keys = {tuple(finding_key(f)): f for f in findings}
         return linted
 
@@ -401,8 +414,11 @@ class KeylessServer(LanguageServer):
             return None
         text, version = tdoc.source, tdoc.version
         units = tdoc.position_codec.client_num_units
+        buffers = {to_fs_path(u): d.source for u, d in list(self.workspace.text_documents.items())
+                   if u != uri and u.startswith("file:")}
         loop = asyncio.get_running_loop()
-        linted = await loop.run_in_executor(self.worker, self._lint, uri, text, version, tdoc.language_id, units)
+        linted = await loop.run_in_executor(self.worker, self._lint, uri, text, version, tdoc.language_id, units,
+                                            buffers)
         cur = self.workspace.text_documents.get(uri)
         if cur is None or cur.version != version or cur.source != text:
             return None
@@ -457,6 +473,16 @@ class KeylessServer(LanguageServer):
 
         task = asyncio.ensure_future(run())
         self.pending[uri] = task
+
+    def schedule_dependents(self, uri: str, delay: float) -> None:
+        """Open documents whose last result read `uri` are linted again (editing variables.tf
+        updates main.tf's diagnostics)."""
+        if not uri.startswith("file:"):
+            return
+        path = to_fs_path(uri)
+        for other, linted in list(self.linted.items()):
+            if other != uri and linted.depends_on(path):
+                self.schedule(other, delay)
 
     def forget(self, uri: str) -> None:
         old = self.pending.pop(uri, None)
@@ -576,6 +602,7 @@ def build_server() -> KeylessServer:
     @server.feature(lsp.TEXT_DOCUMENT_DID_CHANGE)
     def did_change(ls: KeylessServer, params: lsp.DidChangeTextDocumentParams) -> None:
         ls.schedule(params.text_document.uri, ls.debounce)
+        ls.schedule_dependents(params.text_document.uri, ls.debounce)
 
     @server.feature(lsp.TEXT_DOCUMENT_DID_SAVE, lsp.SaveOptions(include_text=False))
     def did_save(ls: KeylessServer, params: lsp.DidSaveTextDocumentParams) -> None:
@@ -584,10 +611,12 @@ def build_server() -> KeylessServer:
             ls.reload_config()  # re-lints every open document, this one included
         else:
             ls.schedule(uri, 0.0)
+            ls.schedule_dependents(uri, 0.0)
 
     @server.feature(lsp.TEXT_DOCUMENT_DID_CLOSE)
     def did_close(ls: KeylessServer, params: lsp.DidCloseTextDocumentParams) -> None:
         ls.forget(params.text_document.uri)
+        ls.schedule_dependents(params.text_document.uri, 0.0)  # they now read the file on disk
 
     @server.feature(lsp.WORKSPACE_DID_CHANGE_WATCHED_FILES)
     def watched(ls: KeylessServer, params: lsp.DidChangeWatchedFilesParams) -> None:

@@ -43,13 +43,15 @@ def _listing_signature(names: Iterable[str]) -> str:
 
 class Workspace:
     """Companion access for one process. `listing`: reldir -> {name: (path, size, mtime_ns)} from
-    discovery; None reads the disk under `root` (stdin and editor mode)."""
+    discovery; None reads the disk under `root` (stdin and editor mode). `buffers`: absolute path ->
+    text of files open in an editor, which win over the disk (unsaved edits count)."""
 
     def __init__(self, root: str, listing: dict[str, dict[str, tuple[str, int, int]]] | None = None,
-                 max_size: int = MAX_COMPANION_BYTES):
+                 max_size: int = MAX_COMPANION_BYTES, buffers: dict[str, str] | None = None):
         self.root = root
         self.listing = listing
         self.max_size = max_size
+        self.buffers = buffers or {}
         self._docs: OrderedDict[str, Any] = OrderedDict()
         self._chars = 0
         self._derived: dict[Any, tuple[Any, dict]] = {}
@@ -119,15 +121,21 @@ class Workspace:
         directory = os.path.join(self.root, reldir) if not os.path.isabs(reldir) else reldir
         try:
             with os.scandir(directory) as it:
-                return [e.name for e in it if e.is_file()]
+                found = [e.name for e in it if e.is_file()]
         except OSError:
-            return []
+            found = []
+        if self.buffers:  # a new file not saved yet
+            found += [os.path.basename(p) for p in self.buffers
+                      if os.path.dirname(p) == directory and os.path.basename(p) not in found]
+        return found
 
     def _stat(self, relpath: str) -> tuple[str, int, int] | None:
         if self.listing is not None:
             d, _, name = relpath.rpartition("/")
             return self.listing.get(d, {}).get(name)
         path = relpath if os.path.isabs(relpath) else os.path.join(self.root, relpath)
+        if path in self.buffers:
+            return (path, len(self.buffers[path]), -1)  # an editor buffer: no mtime
         try:
             st = os.stat(path)
         except OSError:
@@ -157,6 +165,11 @@ class Workspace:
             return None
         from keyless.linter.documents import BinaryFile, decode, make_document
 
+        if path in self.buffers:
+            doc = make_document(path, relpath, self.buffers[path])
+            doc.workspace = self
+            doc.memo["workspace.stat"] = stat
+            return doc
         try:
             with open(path, "rb") as fh:
                 data = fh.read(self.max_size + 1)

@@ -150,7 +150,10 @@ def link_code(py_path: str, m: Model) -> list[Link]:
             return [Link(f.data, f.path, f"its directory and the app/image name share '{tok}'") for f, tok in hits]
     # 3. exactly one deployed app in the repository (an ARM template evaluated with several
     # parameter files has one fact per differing scenario of the same app).
-    if len({(f.path, f.data.get("key")) for f in m.apps}) == 1:
+    distinct = getattr(m, "_distinct_apps", None)
+    if distinct is None:
+        distinct = m._distinct_apps = len({(f.path, f.data.get("key")) for f in m.apps})  # once per model
+    if distinct == 1:
         return [Link(f.data, f.path, f"{f.path} deploys the only app in this repository") for f in m.apps]
     return []
 

@@ -13,7 +13,8 @@ Rules reach those through `doc.workspace`:
 Every listing and file a document's rules touched is recorded as a dependency of that document's
 result, so the cache invalidates `main.tf` when `variables.tf` changes or `terraform.tfvars`
 appears. Only files the scan itself would lint are companions (same excludes, same .gitignore);
-stdin/editor mode, which has no discovery, reads the directory on disk.
+stdin mode, which has no discovery, reads the directory on disk, and the language server adds the
+editor's open buffers on top (unsaved edits count).
 """
 
 from __future__ import annotations

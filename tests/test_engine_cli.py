@@ -326,3 +326,45 @@ def test_json_output_fixes_are_computed_once_and_cached(run_cli, tmp_path):
     finally:
         engine._concrete = original
     assert warm == cold and calls == []
+
+
+def test_facts_are_plain_data_so_pool_cache_and_serial_agree(monkeypatch, tmp_path):
+    """A Helm value is a str subclass carrying where it came from; facts must still reach the
+    project rules as plain data whether they come from a worker (pickled), the cache (JSON) or the
+    same process. A worker once died unpickling such a value."""
+    import shutil
+
+    from conftest import FIXTURES
+    from keyless.linter import engine
+    from keyless.linter.cache import Cache
+    from keyless.linter.discovery import discover
+    from keyless.linter.engine import Settings, finish, resolve_selection, run_files
+    from keyless.linter.rule import load_registry
+
+    project = tmp_path / "p"
+    shutil.copytree(os.path.join(FIXTURES, "KL503", "project_helm"), project)
+    root = str(project)
+    settings = Settings(root=root, select=resolve_selection(load_registry(), None))
+    files = discover([root], root, excludes=[], max_file_size=1 << 20).files
+
+    def plain(v):
+        if isinstance(v, dict):
+            return all(type(k) is str and plain(x) for k, x in v.items())
+        if isinstance(v, list):
+            return all(plain(x) for x in v)
+        return type(v) in (str, int, float, bool, type(None))
+
+    serial = run_files(files, settings, jobs=1)
+    assert any(r.facts for r in serial)
+    assert all(plain(f.data) for r in serial for f in r.facts)
+    want = finish(serial, settings).findings
+
+    monkeypatch.setattr(engine, "PARALLEL_MIN_FILES", 1)
+    assert finish(run_files(files, settings, jobs=2), settings).findings == want
+
+    cache_dir = str(tmp_path / "cache")
+    cold = Cache.open(cache_dir, settings)
+    run_files(files, settings, jobs=1, cache=cold)
+    cold.save()
+    warm = Cache.open(cache_dir, settings)
+    assert finish(run_files(files, settings, jobs=1, cache=warm), settings).findings == want

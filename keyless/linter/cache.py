@@ -128,6 +128,7 @@ class Cache:
                 suppressions={int(k): frozenset(v) for k, v in suppressions.items()} if suppressions else {},
                 error=error, error_line=error_line, error_kind=error_kind or "", note=note, size=c.size,
                 content_hash=sha, deps=deps or {}, facts_sha=facts_sha, facts_pending=facts_sha != EMPTY_FACTS,
+                facts_source=self,
             )
         except (KeyError, TypeError, ValueError):
             return None

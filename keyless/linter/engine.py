@@ -169,7 +169,8 @@ class FileResult:
     content_hash: str | None = None  # sha256 of the bytes read; None when nothing could be read
     deps: dict[str, Any] = field(default_factory=dict)  # companions read (keyless.linter.workspace)
     facts_sha: str | None = None  # digest of `facts` (computed once; the cache stores it)
-    facts_pending: bool = False  # from the cache: facts not loaded yet (Cache.fill_facts)
+    facts_pending: bool = False  # from the cache: facts not loaded yet
+    facts_source: Any = None  # the Cache that can load them (Cache.fill_facts)
 
     def facts_digest(self) -> str:
         if self.facts_sha is None:
@@ -240,7 +241,7 @@ def _run_rules(doc: Document, settings: Settings, rs: RuleSet, res: FileResult) 
             if selected:
                 for f in rule.check(doc):
                     res.findings.append(f)
-            res.facts.extend(rule.collect(doc))
+            res.facts.extend(_plain_fact(f) for f in rule.collect(doc))
         except RecursionError:
             res.error, res.error_kind = f"{rule.code}: input nested too deeply to analyse", "parse"
         except Exception as exc:  # a rule bug must not stop the scan; the message names the rule
@@ -253,6 +254,34 @@ def _run_rules(doc: Document, settings: Settings, rs: RuleSet, res: FileResult) 
         res.suppressions = suppression_map(parse_directives(text), rs.directive_codes, rs.aliases)
     if settings.concrete_fixes and any(f.fix is not None and f.fix.lazy for f in res.findings):
         res.findings = [_concrete(doc, f, rs) for f in res.findings]
+
+
+_PLAIN_SCALARS = (str, int, float, bool, type(None))
+
+
+def _plain(value: Any) -> Any:
+    """JSON-shaped data of exact builtin types: a fact must read the same from a worker (pickled),
+    from the cache (JSON) and in process, e.g. a Helm value is a `str` subclass carrying its origin."""
+    kind = type(value)
+    if kind in _PLAIN_SCALARS:
+        return value
+    if isinstance(value, dict):
+        return {str(k) if type(k) is not str else k: _plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    if isinstance(value, bool):
+        return bool(value)
+    if isinstance(value, int):
+        return int(value)
+    if isinstance(value, float):
+        return float(value)
+    if isinstance(value, str):
+        return str(value)
+    return str(value)
+
+
+def _plain_fact(f: Fact) -> Fact:
+    return Fact(str(f.kind), str(f.path), _plain(f.data))
 
 
 def _concrete(doc: Document, f: Finding, rs: RuleSet) -> Finding:
@@ -335,14 +364,18 @@ def run_project_rules(results: list[FileResult], settings: Settings, rs: RuleSet
         hit = cache.project_findings(digest)
         if hit is not None:
             return hit
-    if cache is not None and any(r.facts_pending for r in results):
-        for r in cache.fill_facts(results):
-            path = r.relpath if os.path.isabs(r.relpath) else os.path.join(settings.root, r.relpath)
-            try:
-                r.facts = lint_document(read_document(path, r.relpath, settings.max_file_size), settings, rs).facts
-            except (OSError, ValueError, BinaryFile):
-                r.facts = []
-            r.facts_pending = False
+    pending = [r for r in results if r.facts_pending]
+    missing: list[FileResult] = []
+    for source in {id(r.facts_source): r.facts_source for r in pending}.values():
+        group = [r for r in pending if r.facts_source is source]
+        missing += source.fill_facts(group) if source is not None else group
+    for r in missing:  # the facts file lost them: read the file again
+        path = r.relpath if os.path.isabs(r.relpath) else os.path.join(settings.root, r.relpath)
+        try:
+            r.facts = lint_document(read_document(path, r.relpath, settings.max_file_size), settings, rs).facts
+        except (OSError, ValueError, BinaryFile):
+            r.facts = []
+        r.facts_pending = False
     project = Project(facts=[f for r in results for f in r.facts], root=settings.root)
     found: list[Finding] = []
     failed = False

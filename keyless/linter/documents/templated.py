@@ -21,3 +21,6 @@ class ChartValue(str):
         self = super().__new__(cls, value)
         self.origin = origin
         return self
+
+    def __reduce__(self):
+        return (ChartValue, (str(self), self.origin))

@@ -368,3 +368,34 @@ def test_facts_are_plain_data_so_pool_cache_and_serial_agree(monkeypatch, tmp_pa
     cold.save()
     warm = Cache.open(cache_dir, settings)
     assert finish(run_files(files, settings, jobs=1, cache=warm), settings).findings == want
+
+
+def test_a_dying_worker_loses_no_file(monkeypatch, tmp_path):
+    """A worker killed mid-scan (out of memory, a crash in a C extension): the files it had not
+    returned are linted in the main process and the run says so."""
+    from keyless.linter import engine
+    from keyless.linter.discovery import discover
+    from keyless.linter.engine import Settings, resolve_selection, run_files
+    from keyless.linter.rule import load_registry
+
+    for i in range(12):
+        write(tmp_path, f"f{i}.py", UNEXPLAINED)
+    root = str(tmp_path)
+    settings = Settings(root=root, select=resolve_selection(load_registry(), None))
+    files = discover([root], root, excludes=[], max_file_size=1 << 20).files
+    want = {r.relpath: [f.code for f in r.findings] for r in run_files(files, settings, jobs=1)}
+
+    parent = os.getpid()
+    real_lint_file = engine.lint_file
+
+    def dying_lint_file(cand, *args):
+        if os.getpid() != parent and cand.relpath == "f3.py":
+            os._exit(9)  # the worker process dies without a word
+        return real_lint_file(cand, *args)
+
+    monkeypatch.setattr(engine, "lint_file", dying_lint_file)  # forked workers inherit it
+    monkeypatch.setattr(engine, "PARALLEL_MIN_FILES", 1)
+    notes: list[str] = []
+    got = run_files(files, settings, jobs=2, notes=notes)
+    assert {r.relpath: [f.code for f in r.findings] for r in got} == want
+    assert any("worker process died" in n for n in notes)

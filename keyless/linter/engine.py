@@ -460,9 +460,10 @@ PARALLEL_MIN_BYTES = 4 * 1024 * 1024
 
 def run_files(cands: list[Candidate], settings: Settings, *, jobs: int | None = None,
               cache: Any = None, progress: Callable[[int, int], None] | None = None,
-              companions: list[Candidate] | None = None) -> list[FileResult]:
+              companions: list[Candidate] | None = None, notes: list[str] | None = None) -> list[FileResult]:
     """Lint candidates, from the cache where possible, in a process pool for big inputs.
-    `companions`: more files rules may read (not linted), see keyless.linter.workspace."""
+    `companions`: more files rules may read (not linted), see keyless.linter.workspace.
+    `notes`: receives what the user should know about the run itself."""
     from keyless.linter.workspace import Workspace
 
     workspace = Workspace.from_candidates(settings.root, [*(companions or ()), *cands], settings.max_file_size)
@@ -496,14 +497,25 @@ def run_files(cands: list[Candidate], settings: Settings, *, jobs: int | None = 
                 cur, cur_bytes = [], 0
         if cur:
             batches.append(cur)
-        with ProcessPoolExecutor(max_workers=jobs, mp_context=ctx, initializer=_worker_init,
-                                 initargs=(settings, workspace)) as pool:
-            for batch_result in pool.map(_worker_batch, batches):
-                for c_res in batch_result:
-                    results[c_res.relpath] = c_res
-                done += len(batch_result)
-                if progress:
-                    progress(done, total)
+        from concurrent.futures.process import BrokenProcessPool
+
+        try:
+            with ProcessPoolExecutor(max_workers=jobs, mp_context=ctx, initializer=_worker_init,
+                                     initargs=(settings, workspace)) as pool:
+                for batch_result in pool.map(_worker_batch, batches):
+                    for c_res in batch_result:
+                        results[c_res.relpath] = c_res
+                    done += len(batch_result)
+                    if progress:
+                        progress(done, total)
+        except BrokenProcessPool:
+            # A worker died (killed, out of memory, a crash in a C extension): nothing is lost,
+            # the files it had not returned are linted here.
+            for c in todo:
+                if c.relpath not in results:
+                    results[c.relpath] = lint_file(c, settings, workspace)
+            if notes is not None:
+                notes.append("a worker process died; the files it had not finished were linted in the main process")
     else:
         for c in todo:
             results[c.relpath] = lint_file(c, settings, workspace)
@@ -539,10 +551,12 @@ def lint_paths(paths: list[str], cfg: Config, settings: Settings, *, excludes: l
                            respect_gitignore=cfg.respect_gitignore, max_file_size=settings.max_file_size,
                            recursive=False)
         companions = shallow.files
-    results = run_files(disc.files, settings, jobs=jobs, cache=cache, progress=progress, companions=companions)
+    run_notes: list[str] = []
+    results = run_files(disc.files, settings, jobs=jobs, cache=cache, progress=progress, companions=companions,
+                        notes=run_notes)
     run = finish(results, settings, report_paths=only, cache=cache)
     run.errors = [(p, m, None) for p, m in disc.errors] + run.errors
-    run.notes = disc.notes + run.notes
+    run.notes = disc.notes + run_notes + run.notes
     run.elapsed = time.perf_counter() - t0
     return run
 

@@ -108,6 +108,7 @@ class RuleSet:
     rule_keywords: list[frozenset[str] | None]  # None: always runs
     directive_codes: set[str]
     aliases: dict[str, str]
+    by_code: dict[str, Rule] = field(default_factory=dict)  # the instances in `rules`, by code
 
 
 @lru_cache(maxsize=4)
@@ -121,7 +122,8 @@ def rule_set(registry: Registry | None = None) -> RuleSet:
         rule_keywords.append(kws or None)
         words |= kws
     aliases = {name.lower(): code for name, code in registry.alias.items()}
-    return RuleSet(registry, rules, tuple(sorted(words)), rule_keywords, set(registry.codes), aliases)
+    return RuleSet(registry, rules, tuple(sorted(words)), rule_keywords, set(registry.codes), aliases,
+                   {r.code: r for r in rules})
 
 
 def keywords_present(text: str, keywords: tuple[str, ...]) -> set[str]:
@@ -253,7 +255,9 @@ def _run_rules(doc: Document, settings: Settings, rs: RuleSet, res: FileResult) 
     if "keyless:" in text:
         res.suppressions = suppression_map(parse_directives(text), rs.directive_codes, rs.aliases)
     if settings.concrete_fixes and any(f.fix is not None and f.fix.lazy for f in res.findings):
-        res.findings = [_concrete(doc, f, rs) for f in res.findings]
+        from keyless.linter import fixes
+
+        res.findings = [fixes.with_concrete_fix(doc, f, rs.by_code) for f in res.findings]
 
 
 _PLAIN_SCALARS = (str, int, float, bool, type(None))
@@ -269,8 +273,6 @@ def _plain(value: Any) -> Any:
         return {str(k) if type(k) is not str else k: _plain(v) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
         return [_plain(v) for v in value]
-    if isinstance(value, bool):
-        return bool(value)
     if isinstance(value, int):
         return int(value)
     if isinstance(value, float):
@@ -282,20 +284,6 @@ def _plain(value: Any) -> Any:
 
 def _plain_fact(f: Fact) -> Fact:
     return Fact(str(f.kind), str(f.path), _plain(f.data))
-
-
-def _concrete(doc: Document, f: Finding, rs: RuleSet) -> Finding:
-    """The finding with its lazy fix computed, or with the fix's advice only when it cannot be."""
-    if f.fix is None or not f.fix.lazy:
-        return f
-    rule = next((r for r in rs.rules if r.code == f.code), None)
-    fix = None
-    if rule is not None:
-        try:
-            fix = rule.materialize_fix(doc, f)
-        except Exception:  # a fix that cannot be computed is simply not offered
-            fix = None
-    return f.with_(fix=fix if fix is not None else f.fix.__class__(f.fix.message, f.fix.applicability))
 
 
 def read_document(path: str, relpath: str, max_size: int | None = None, data: bytes | None = None) -> Document:

@@ -55,6 +55,15 @@ def materialize(doc: Document, finding: Finding, rules_by_code: dict) -> Fix | N
         return None
 
 
+def with_concrete_fix(doc: Document | None, finding: Finding, rules_by_code: dict) -> Finding:
+    """The finding with its lazy fix computed (JSON/SARIF show every fix's edits); when that
+    cannot be done, the fix keeps its advice and offers no edits."""
+    if finding.fix is None or not finding.fix.lazy:
+        return finding
+    fix = materialize(doc, finding, rules_by_code) if doc is not None else None
+    return finding.with_(fix=fix if fix is not None else Fix(finding.fix.message, finding.fix.applicability))
+
+
 @dataclass
 class FixOutcome:
     text: str

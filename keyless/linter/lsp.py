@@ -502,7 +502,7 @@ class KeylessServer(LanguageServer):
         """The edits of one finding's fix (materializing a lazy fix: may import libcst)."""
         from keyless.linter.fixes import materialize
 
-        fix = materialize(linted.doc, f, {r.code: r for r in rule_set().rules})
+        fix = materialize(linted.doc, f, rule_set().by_code)
         if fix is None or not fix.edits:
             return None
         pos = linted.positions

@@ -134,7 +134,7 @@ def _check_stdin(opts, cfg, settings: Settings, fmt: str) -> int:
     if opts.fix or opts.show_diff:
         from keyless.linter.fixes import fix_document, unified_diff
 
-        outcome = fix_document(doc, lint, unsafe=opts.unsafe_fixes, rules_by_code=_rules_by_code(rs))
+        outcome = fix_document(doc, lint, unsafe=opts.unsafe_fixes, rules_by_code=rs.by_code)
         if opts.show_diff:
             diff = unified_diff(relpath, *_redact_pair(doc, text, outcome.text, lint))
             sys.stdout.write(diff)
@@ -236,10 +236,6 @@ def _check_paths(opts, cfg, settings: Settings, excludes, fmt: str) -> int:
     return _exit_code(res.findings, res.errors, opts)
 
 
-def _rules_by_code(rs) -> dict:
-    return {r.code: r for r in rs.rules}
-
-
 def _redact_pair(doc, old: str, new: str, lint) -> tuple[str, str]:
     """Diffs show source lines: mask every secret value found in the original before diffing."""
     from keyless.linter.finding import redact
@@ -264,7 +260,7 @@ def _apply_fixes(res: RunResult, settings: Settings, opts) -> tuple[int, str, Ru
     from keyless.linter.fixes import FileChanged, allowed, fix_document, unified_diff, write_atomic
 
     rs = rule_set()
-    by_code = _rules_by_code(rs)
+    by_code = rs.by_code
     paths = sorted({f.path for f in res.findings if allowed(f.fix, opts.unsafe_fixes)})
     fixed = 0
     diffs: list[str] = []
@@ -309,27 +305,22 @@ def _apply_fixes(res: RunResult, settings: Settings, opts) -> tuple[int, str, Ru
 
 
 def _materialize_for_output(res: RunResult, settings: Settings, docs: dict) -> None:
-    """JSON/SARIF show concrete edits: compute lazy fixes now (this is where libcst may load)."""
+    """JSON/SARIF show concrete edits: compute the lazy fixes linting left (--fix and --diff runs,
+    stdin); a scan computed them in its workers already."""
     from keyless.linter.engine import read_document
-    from keyless.linter.fixes import materialize
+    from keyless.linter.fixes import with_concrete_fix
 
-    lazy = [f for f in res.findings if f.fix is not None and f.fix.lazy]
-    if not lazy:
+    if not any(f.fix is not None and f.fix.lazy for f in res.findings):
         return
-    by_code = _rules_by_code(rule_set())
+    by_code = rule_set().by_code
     out = []
     for f in res.findings:
-        if f.fix is not None and f.fix.lazy:
-            doc = docs.get(f.path)
-            if doc is None:
-                try:
-                    doc = read_document(os.path.join(settings.root, f.path), f.path)
-                except Exception:
-                    doc = None
-                docs[f.path] = doc
-            fix = materialize(doc, f, by_code) if doc is not None else None
-            f = f.with_(fix=fix if fix is not None else f.fix.__class__(f.fix.message, f.fix.applicability))
-        out.append(f)
+        if f.fix is not None and f.fix.lazy and f.path not in docs:
+            try:
+                docs[f.path] = read_document(os.path.join(settings.root, f.path), f.path)
+            except Exception:
+                docs[f.path] = None
+        out.append(with_concrete_fix(docs.get(f.path), f, by_code))
     res.findings = out
 
 

@@ -207,6 +207,11 @@ class _Unsupported(Exception):
     """A construct the tree-sitter reader does not convert itself: the file goes through lark."""
 
 
+def _needs_hcl2(raw: str) -> bool:
+    """Escapes and multi-line strings: python-hcl2 decides how they read."""
+    return "\\" in raw or "\n" in raw
+
+
 class _FastBuilder:
     """The same (value, positions) as `_Builder`, from a tree-sitter-hcl tree.
 
@@ -282,11 +287,12 @@ class _FastBuilder:
         parts = node.named_children
         if any(p.type != "template_literal" for p in parts[1:-1]):
             return None
-        # The text between the quotes: tree-sitter's literal nodes leave out leading blanks.
-        raw = self.text[self.off(node.start_byte) + 1:self.off(node.end_byte) - 1]
-        if "\\" in raw or "${" in raw or "%{" in raw or "\n" in raw:
-            return None
-        return raw
+        raw = self.between_quotes(node)
+        return None if "${" in raw or "%{" in raw or _needs_hcl2(raw) else raw
+
+    def between_quotes(self, node) -> str:
+        # The source text, not tree-sitter's literal nodes: those leave out leading blanks.
+        return self.text[self.off(node.start_byte) + 1:self.off(node.end_byte) - 1]
 
     def simple_template(self, node) -> str | None:
         """`"x-${var.p}"`: literal text and plain traversals render as their source text."""
@@ -302,10 +308,8 @@ class _FastBuilder:
                     return None  # `${ x }` or `${~x}`: python-hcl2 normalises those
             elif part.type != "template_literal":
                 return None
-        raw = self.text[self.off(quoted.start_byte) + 1:self.off(quoted.end_byte) - 1]
-        if "\\" in raw or "%{" in raw or "$${" in raw or "\n" in raw:
-            return None
-        return raw
+        raw = self.between_quotes(quoted)
+        return None if "%{" in raw or "$${" in raw or _needs_hcl2(raw) else raw
 
     def traversal(self, node) -> str | None:
         """`a.b[0].c[*].d` with no blanks or comments: python-hcl2 renders it as written."""

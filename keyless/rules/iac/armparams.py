@@ -21,12 +21,11 @@ reach a fact or a message. `.bicepparam` files need the Bicep compiler and are n
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from typing import Any
 
 from keyless.linter.workspace import join, reldir_of
-from keyless.rules.iac.common import secretish_name
+from keyless.rules.iac.common import secretish_name, tool_token_or_credential
 from keyless.rules.iac.expr import UNKNOWN, is_expression
 
 PARAMETERS_SCHEMA = "deploymentparameters.json"
@@ -35,8 +34,6 @@ PARAMETERS_SCHEMA = "deploymentparameters.json"
 MAX_DIRECTORY_JSON = 40
 SECURE_TYPES = ("securestring", "secureobject")
 
-_PLACEHOLDER_RE = re.compile(r"\$\{|\$\(|#\{|\{\{|__[A-Za-z0-9_]+__")
-_CREDENTIAL_RE = re.compile(r"(?:accountkey|sharedaccesskey|sharedaccesssignature|password|pwd|sig|secret)\s*=", re.I)
 
 
 @dataclass(frozen=True)
@@ -67,7 +64,8 @@ def literal_value(value: Any, depth: int = 0) -> Any:
     if depth > 20:
         return UNKNOWN
     if isinstance(value, str):
-        if is_expression(value) or _PLACEHOLDER_RE.search(value) or _CREDENTIAL_RE.search(value):
+        # `${AZURE_LOCATION}`: azd fills parameter files in at deploy time.
+        if is_expression(value) or "${" in value or tool_token_or_credential(value):
             return UNKNOWN
         return value
     if isinstance(value, list):

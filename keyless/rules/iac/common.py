@@ -108,6 +108,18 @@ def secretish_name(name: str) -> bool:
     return bool(_SECRET_NAME_RE.search(name)) and not _NOT_SECRET_NAME_RE.search(name)
 
 
+# Values a deployment tool substitutes later (`$(var)`, `#{token}#`, `{{ x }}`, `__TOKEN__`) and
+# values shaped like a credential never count as literals when a variable or parameter is resolved:
+# the first are not what deploys, the second must not enter evaluation (or a fact).
+_TOOL_TOKEN_RE = re.compile(r"\$\(|#\{|\{\{|__[A-Za-z0-9_]+__")
+_CREDENTIAL_ASSIGNMENT_RE = re.compile(
+    r"(?:accountkey|sharedaccesskey|sharedaccesssignature|password|pwd|sig|secret)\s*=", re.I)
+
+
+def tool_token_or_credential(value: str) -> bool:
+    return bool(_TOOL_TOKEN_RE.search(value) or _CREDENTIAL_ASSIGNMENT_RE.search(value))
+
+
 # ---- per-document emitter ------------------------------------------------------------------------
 
 class Emitter:

@@ -54,3 +54,8 @@ def fix_from_dict(d: dict | None) -> Fix | None:
     if appl is not Applicability.DISPLAY_ONLY and not edits:
         appl = Applicability.DISPLAY_ONLY
     return Fix(d["message"], appl, edits)
+
+
+def and_list(words: list[str]) -> str:
+    """`a`, `a and b`, `a, b and c`: for messages."""
+    return words[0] if len(words) == 1 else ", ".join(words[:-1]) + " and " + words[-1]

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Iterable
 
 from keyless.linter.finding import Applicability, Category, Finding, Severity
 from keyless.linter.rule import Fact, Project, Rule
-from keyless.rules.iac.facts import fix_dict, fix_from_dict, list_to_span, parameters_note
+from keyless.rules.iac.facts import and_list, fix_dict, fix_from_dict, list_to_span, parameters_note
 
 if TYPE_CHECKING:
     from keyless.rules.iac.model import DeployedScope
@@ -471,16 +471,12 @@ SCOPE_WORDS = {"resourceGroup": "resource-group", "managementGroup": "management
                "tenant": "tenant", "resourceGroupOrBroader": "resource-group (or broader)"}
 
 
-def _and_list(items: list[str]) -> str:
-    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
-
-
 def deployed_note(deployed: DeployedScope) -> str:
     """Why an ARM role assignment is rated at the scope its parent templates deploy its template at."""
     from keyless.rules.iac.model import BROADEST_FIRST
 
     def deploy(parents: list[str]) -> str:
-        return f"{_and_list(parents)} deploy{'s' if len(parents) == 1 else ''}"
+        return f"{and_list(parents)} deploy{'s' if len(parents) == 1 else ''}"
 
     if len(deployed.by) == 1:
         note = f"the scope {deploy(deployed.by[deployed.scope])} this template at"

@@ -37,7 +37,8 @@ from dataclasses import dataclass, field
 from typing import Any, Iterator
 
 from keyless.linter.workspace import join, reldir_of
-from keyless.rules.iac.common import Ref, secretish_name
+from keyless.rules.iac.common import Ref, secretish_name, tool_token_or_credential
+from keyless.rules.iac.facts import and_list
 
 MAX_DEPTH = 24  # nested local references followed for one value
 MAX_NODES = 20_000  # values built for one reference (huge locals maps stay unknown)
@@ -63,8 +64,7 @@ class Opaque(Ref):
 _UNSET = object()  # no literal value
 # Values a tool or a person fills in later (`$(var)`, `#{token}#`, `{{ value }}`, `__TOKEN__`,
 # `<your subscription id>`), and values that may be credentials, are not literals.
-_PLACEHOLDER_RE = re.compile(r"\$\(|#\{|\{\{|__[A-Za-z0-9_]+__|^\s*<[^<>]*>\s*$")
-_CREDENTIAL_RE = re.compile(r"(?:accountkey|sharedaccesskey|sharedaccesssignature|password|pwd|sig|secret)\s*=", re.I)
+_ANGLE_PLACEHOLDER_RE = re.compile(r"^\s*<[^<>]*>\s*$")  # `<your id>` in a tfvars file
 _DEFAULT_OF = "the default of "
 
 
@@ -440,7 +440,7 @@ class ModuleValues:
             return _UNSET
         if isinstance(raw, str):
             value = hcl_string(raw)
-            if isinstance(value, Ref) or _PLACEHOLDER_RE.search(value) or _CREDENTIAL_RE.search(value):
+            if isinstance(value, Ref) or _ANGLE_PLACEHOLDER_RE.search(value) or tool_token_or_credential(value):
                 return _UNSET
             return value
         if isinstance(raw, dict):
@@ -588,9 +588,7 @@ def origin_note(origins: frozenset[str] | set[str]) -> str:
     defaults = sorted(o[len(_DEFAULT_OF):] for o in origins if o.startswith(_DEFAULT_OF))
     items = sorted(o for o in origins if not o.startswith(_DEFAULT_OF))
     if defaults:
-        items.insert(0, f"the default{'s' if len(defaults) > 1 else ''} of {_and(defaults)}")
-    return f" (from {_and(items)})"
+        items.insert(0, f"the default{'s' if len(defaults) > 1 else ''} of {and_list(defaults)}")
+    return f" (from {and_list(items)})"
 
 
-def _and(words: list[str]) -> str:
-    return words[0] if len(words) == 1 else ", ".join(words[:-1]) + " and " + words[-1]

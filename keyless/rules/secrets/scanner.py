@@ -31,7 +31,7 @@ from urllib.parse import unquote
 
 from keyless.linter.finding import Severity
 from keyless.rules.secrets import allowlist, connstr, formats, sas
-from keyless.rules.secrets.hosts import HostIndex, first_label, is_local_host, service_of_host
+from keyless.rules.secrets.hosts import HostIndex, is_local_host, service_of_host
 from keyless.rules.secrets.kinds import KINDS, VARIANT_SEVERITY
 
 if TYPE_CHECKING:
@@ -480,7 +480,6 @@ class Scanner:
         service = service_of_host(u.host)
         if service is None or is_local_host(u.host):
             return
-        resource = first_label(u.host.split(":", 1)[0].split(".", 1)[0] + "")
         if service == "devops":
             # https://<pat>@dev.azure.com or https://user:<pat>@dev.azure.com
             span = u.password_span if u.password else u.user_span

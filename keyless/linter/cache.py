@@ -12,20 +12,13 @@ import os
 import sys
 
 from keyless import __version__
+from keyless.linter.config import default_cache_dir
 from keyless.linter.discovery import Candidate
 from keyless.linter.engine import FileResult, Settings
 from keyless.linter.finding import Applicability, Category, Edit, Finding, Fix, Position, Severity, Span
 from keyless.linter.rule import Fact
 
 FORMAT = 3
-
-
-def default_cache_dir() -> str:
-    base = os.environ.get("XDG_CACHE_HOME") or (
-        os.path.join(os.environ.get("LOCALAPPDATA", ""), "keyless") if sys.platform == "win32"
-        else os.path.join(os.path.expanduser("~"), "Library", "Caches") if sys.platform == "darwin"
-        else os.path.join(os.path.expanduser("~"), ".cache"))
-    return os.path.join(base, "keyless")
 
 
 def code_stamp() -> str:

@@ -8,6 +8,7 @@ import hashlib
 import json
 import os
 import re
+import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -162,3 +163,12 @@ def load_config(start: str = ".", explicit: str | None = None) -> Config:
     cfg.cache_dir = section.get("cache-dir")
     cfg.output_format = section.get("output-format")
     return cfg
+
+
+def default_cache_dir() -> str:
+    """The user cache location (XDG on Linux, Library/Caches on macOS, LOCALAPPDATA on Windows)."""
+    base = os.environ.get("XDG_CACHE_HOME") or (
+        os.path.join(os.environ.get("LOCALAPPDATA", ""), "keyless") if sys.platform == "win32"
+        else os.path.join(os.path.expanduser("~"), "Library", "Caches") if sys.platform == "darwin"
+        else os.path.join(os.path.expanduser("~"), ".cache"))
+    return os.path.join(base, "keyless")

@@ -235,7 +235,7 @@ def plugin_entry_points() -> list[tuple[str, str]]:
     check ~30 ms, so the list is kept in the user cache under a fingerprint of the import path's
     directories: installing, upgrading or removing a package (or an editable .pth) changes the
     mtime of the directory it lands in, and the list is read again."""
-    from keyless.linter.cache import default_cache_dir
+    from keyless.linter.config import default_cache_dir
 
     stamp = [sys.version, sys.executable]
     for entry in sys.path:

@@ -310,7 +310,7 @@ def test_json_output_fixes_are_computed_once_and_cached(run_cli, tmp_path):
     import shutil
 
     from conftest import FIXTURES
-    from keyless.linter import engine
+    from keyless.linter import fixes
 
     demo = tmp_path / "demo"
     shutil.copytree(os.path.join(FIXTURES, "demo"), demo)
@@ -319,12 +319,12 @@ def test_json_output_fixes_are_computed_once_and_cached(run_cli, tmp_path):
     edits = [f for f in json.loads(cold)["findings"] if f["code"] == "KL201" and (f.get("fix") or {}).get("edits")]
     assert edits, "the demo's connection-string rewrite should come with its edits"
     calls = []
-    original = engine._concrete
-    engine._concrete = lambda *a: calls.append(a) or original(*a)
+    original = fixes.with_concrete_fix
+    fixes.with_concrete_fix = lambda *a: calls.append(a) or original(*a)
     try:
         _, warm, _ = run_cli(*args, cwd=demo)
     finally:
-        engine._concrete = original
+        fixes.with_concrete_fix = original
     assert warm == cold and calls == []
 
 
@@ -399,3 +399,21 @@ def test_a_dying_worker_loses_no_file(monkeypatch, tmp_path):
     got = run_files(files, settings, jobs=2, notes=notes)
     assert {r.relpath: [f.code for f in r.findings] for r in got} == want
     assert any("worker process died" in n for n in notes)
+
+
+def test_plain_fact_data_reads_like_the_cache_s_json():
+    """What a worker sends equals what the cache gives back, whatever subclasses a rule used."""
+    import enum
+
+    from keyless.linter.documents.templated import ChartValue
+    from keyless.linter.engine import _plain
+
+    class Level(str, enum.Enum):
+        HIGH = "high"
+
+    class Count(enum.IntEnum):
+        THREE = 3
+
+    data = {"a": Level.HIGH, Level.HIGH: [Count.THREE, ChartValue("x", "values.yaml: a"), (1, 2.5), None, True],
+            2: {}, None: "n"}
+    assert _plain(data) == json.loads(json.dumps(data))

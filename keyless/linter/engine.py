@@ -264,22 +264,31 @@ _PLAIN_SCALARS = (str, int, float, bool, type(None))
 
 
 def _plain(value: Any) -> Any:
-    """JSON-shaped data of exact builtin types: a fact must read the same from a worker (pickled),
-    from the cache (JSON) and in process, e.g. a Helm value is a `str` subclass carrying its origin."""
-    kind = type(value)
-    if kind in _PLAIN_SCALARS:
+    """JSON-shaped data of exact builtin types, as the cache's JSON would give it back: a fact must
+    read the same from a worker (pickled), from the cache and in process (a Helm value is a `str`
+    subclass carrying its origin)."""
+    if type(value) in _PLAIN_SCALARS:
         return value
     if isinstance(value, dict):
-        return {str(k) if type(k) is not str else k: _plain(v) for k, v in value.items()}
+        return {_plain_key(k): _plain(v) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
         return [_plain(v) for v in value]
+    if isinstance(value, str):
+        return str.__str__(value)  # the characters, not a subclass's __str__ (e.g. a str Enum's)
     if isinstance(value, int):
         return int(value)
     if isinstance(value, float):
         return float(value)
-    if isinstance(value, str):
-        return str(value)
     return str(value)
+
+
+def _plain_key(key: Any) -> str:
+    """A dict key as JSON writes it."""
+    if isinstance(key, str):
+        return str.__str__(key)
+    if key is None or isinstance(key, bool):
+        return "null" if key is None else "true" if key else "false"
+    return str(key)
 
 
 def _plain_fact(f: Fact) -> Fact:

@@ -8,7 +8,6 @@ import json
 import os
 import subprocess
 
-import pytest
 
 from conftest import write
 
@@ -165,7 +164,6 @@ def test_baseline_round_trip(run_cli, tmp_path):
 
 
 def test_cache_hits_and_config_change_invalidates(run_cli, tmp_path):
-    from keyless.linter import cache as cache_mod
 
     write(tmp_path, "a.py", UNEXPLAINED)
     cdir = tmp_path / "cache"

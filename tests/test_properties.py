@@ -9,7 +9,6 @@ import os
 from hypothesis import HealthCheck, given, settings, strategies as st
 
 from keyless.linter.documents import BinaryFile, LineIndex, decode, make_document
-from keyless.linter.finding import Position
 from keyless.linter.suppression import parse_directives, suppression_map
 
 text_with_newlines = st.text(alphabet=st.sampled_from(list("ab é☕\n\r\t#;=")), max_size=200)

@@ -4,7 +4,9 @@ import pytest
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 FIXTURES = os.path.join(ROOT, "fixtures")
-SHARED = os.path.join(os.path.dirname(ROOT), "shared")
+# Data the tests need ships with them: a clone made anywhere runs its own suite.
+TEST_DATA = os.path.join(ROOT, "tests", "data")
+SARIF_SCHEMA = os.path.join(TEST_DATA, "sarif-schema-2.1.0.json")
 
 
 @pytest.fixture

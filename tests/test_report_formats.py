@@ -30,7 +30,7 @@ from keyless.linter.finding import (
 from keyless.linter.report import FORMATS, FileError, Report, render, render_notes, summary_counts
 from keyless.linter.rule import Registry, Rule
 
-SARIF_SCHEMA = Path(__file__).resolve().parents[2] / "shared" / "schemas" / "sarif-schema-2.1.0.json"
+SARIF_SCHEMA = Path(__file__).resolve().parent / "data" / "sarif-schema-2.1.0.json"
 JSON_SCHEMA = Path(__file__).resolve().parents[1] / "keyless" / "linter" / "report" / "json_output.schema.json"
 
 SECRET = "Zq8Xv2LmN4pR7sT1uW3yB5dF6gH9jK0aCeIoQtUx+/AbCdEfGhIjKlMnOpQrStUvWxYz0123456789ab=="

@@ -2,6 +2,9 @@
 ARM/Bicep-compiled templates, Terraform (HCL, JSON, plans), Container Apps / Container Instances YAML
 and Kubernetes manifests, linked across files with the Python code that runs in each app."""
 
-from keyless.rules.iac.rules import RULES
+from keyless.rules.iac.local_auth import RESOURCE_RULES
+from keyless.rules.iac.rules import RULES as _RULES
+
+RULES = _RULES + RESOURCE_RULES
 
 __all__ = ["RULES"]

@@ -33,6 +33,15 @@ from keyless.rules.iac.expr import (
     ExprError,
 )
 from keyless.rules.iac.facts import fix_dict, parameters_note
+from keyless.rules.iac.resource_view import (
+    ABSENT,
+    UNKNOWN_VALUE,
+    ResourceView,
+    Value,
+    arm_types,
+    check_resource,
+    companion_types,
+)
 from keyless.rules.iac import roles as R
 
 SCHEMA_SCOPE = (
@@ -200,6 +209,7 @@ class ArmExtractor:
                 self.collect_site_config(r, rpath, rname)
         for r, rpath, rtype, rname in resources:
             self.resource(r, rpath, rtype, rname, depth)
+        self.resource_switches(resources)
         for w in self.workloads:
             self.finish_web_settings(w)
             emit_workload(self.em, w)
@@ -309,22 +319,35 @@ class ArmExtractor:
             w = self.new_workload(r, path, rtype, name, "functionapp" if "functionapp" in kind else "webapp")
             self.analyze_site(w, r, path)
             return
-        if t == "microsoft.containerregistry/registries":
-            props = r.get("properties") if isinstance(r.get("properties"), dict) else {}
-            if self.resolve(props.get("adminUserEnabled")) is True:
-                self.em.issue("KL251", path + ("properties", "adminUserEnabled"), f"{rtype}/{name}|adminUserEnabled",
-                              f"Container registry '{name if isinstance(name, str) else readable_name(r.get('name'))}' "
-                              "enables the admin user: a shared username/password "
-                              "with push and pull rights on every repository.",
-                              fix=fix_dict('Set "adminUserEnabled": false and grant pulling apps AcrPull '
-                                           "(7f951dda-4ed3-4680-a7ca-43fe172d538d) on the registry.", "display-only"))
-            return
         if t.endswith("/roleassignments") and t.startswith("microsoft.authorization") or t.endswith("/providers/roleassignments"):
             self.role_assignment(r, path, rtype, name, child=not t.startswith("microsoft.authorization/"))
             return
         if t == "microsoft.authorization/roledefinitions":
             self.role_definition(r, path, name)
             return
+
+    def resource_switches(self, resources: list) -> None:
+        """KL251, KL260-KL272, KL404: every resource whose type a switch table names, with the
+        child resources (companions) that may turn the same switch off."""
+        switch_types = arm_types()
+        child_types = companion_types()[0]
+        views, children = [], []
+        for r, rpath, rtype, rname in resources:
+            t = rtype.lower()
+            if t not in switch_types and t not in child_types:
+                continue
+            if self.resolve(r.get("condition", True)) is False:
+                continue  # never deployed with these values
+            (views if t in switch_types else children).append(ArmView(self, r, rpath, rtype, rname))
+        for v in views:
+            parent = v.name_value.lower() if isinstance(v.name_value, str) else None
+            for c in children:
+                if not c.type.lower().startswith(v.type.lower() + "/"):
+                    continue
+                cname = c.name_value if isinstance(c.name_value, str) else None
+                if parent is None or cname is None or cname.lower().rsplit("/", 1)[0] == parent:
+                    v.companions.append(c)
+            check_resource(self.em, v)
 
     def new_workload(self, r: dict, path: tuple, rtype: str, name: Any, kind: str) -> Workload:
         key_name = name if isinstance(name, str) else self.key_text(r.get("name"))
@@ -642,6 +665,90 @@ class ArmExtractor:
                       fix=fix_dict("List only the actions/dataActions the workload needs (or use a built-in "
                                    "data-plane role) and narrow assignableScopes to the resource group or resource.",
                                    "display-only"))
+
+
+class ArmView(ResourceView):
+    """An ARM (or Bicep, through the ARM shape) resource as the switch checker reads it: property
+    values resolved with the template's parameters, spans of the values as written."""
+
+    fmt = "arm"
+
+    def __init__(self, ex: ArmExtractor, r: dict, path: tuple, rtype: str, name: Any):
+        api = ex.resolve(r.get("apiVersion"))
+        shown = name if isinstance(name, str) else readable_name(r.get("name"))
+        key = f"{rtype}/{name if isinstance(name, str) else ex.key_text(r.get('name'))}"
+        super().__init__(rtype, api if isinstance(api, str) else None, shown, key, path + ("type",))
+        self.r = r
+        self.path = path
+        self.resolve = ex.resolve
+        # a child's full name (`server/Default`), as iter_resources composes it
+        self.name_value = name if isinstance(name, str) else ex.resolve(r.get("name"))
+
+    def companion_name(self) -> Any:
+        return self.name_value
+
+    def lookup(self, path: tuple[str, ...]) -> Value:
+        cur: Any = self.r
+        doc_path = self.path
+        written = True  # every step so far is written out in the file
+        note = ""
+        for seg in path:
+            if is_expression(cur):  # an object given as a parameter or variable
+                note = note or _arm_note(cur)
+                cur = self.resolve(cur)
+                written = False
+            if cur is None:
+                return ABSENT
+            if not isinstance(cur, dict):
+                return UNKNOWN_VALUE
+            k = _member(cur, seg)
+            if k is None:
+                return ABSENT
+            cur = cur[k]
+            if written:
+                doc_path += (k,)
+        literal = written and not is_expression(cur)
+        if is_expression(cur):
+            note = note or _arm_note(cur)
+            value = self.resolve(cur)
+        else:
+            value = self.resolve(cur) if written else cur
+        if value is None:
+            return ABSENT
+        if value is UNKNOWN or isinstance(value, str) and UNKNOWN_SEGMENT in value:
+            return UNKNOWN_VALUE
+        return Value("set", value, doc_path, literal, "" if literal else note)
+
+    def container(self, path: tuple[str, ...]) -> tuple[tuple, tuple[str, ...]] | None:
+        cur: Any = self.r
+        doc_path = self.path
+        for i, seg in enumerate(path):
+            if not isinstance(cur, dict):
+                return None
+            k = _member(cur, seg)
+            if k is None:
+                return doc_path, path[i:]
+            cur = cur[k]
+            doc_path += (k,)
+        return None
+
+
+def _member(obj: dict, name: str) -> str | None:
+    """ARM property names are case-insensitive."""
+    if name in obj:
+        return name
+    low = name.lower()
+    return next((k for k in obj if isinstance(k, str) and k.lower() == low), None)
+
+
+def _arm_note(raw: str) -> str:
+    m = re.fullmatch(r"\[\s*parameters\(\s*'([^']+)'\s*\)\s*\]", raw)
+    if m:
+        return f" (from parameter '{m.group(1)}')"
+    m = re.fullmatch(r"\[\s*variables\(\s*'([^']+)'\s*\)\s*\]", raw)
+    if m:
+        return f" (from variable '{m.group(1)}')"
+    return ""
 
 
 def inherits_scope(deployment: dict) -> bool:

@@ -1,5 +1,6 @@
 """IaC rules: key-auth (KL250-KL259), missing-identity (KL301), broad-role (KL401-KL403) and
-ambiguous-identity (KL501-KL505).
+ambiguous-identity (KL501-KL505). Resources that still accept keys (KL251, KL260-KL272, KL404) are in
+local_auth.py.
 
 Every rule shares one extraction per document (`collect`, memoized) and one project model
 (`check_project`, memoized in `project.memo`)."""
@@ -89,48 +90,6 @@ class RegistryPassword(IacRule):
     category = Category.KEY_AUTH
     severity = Severity.HIGH
     message = "Container registry pulled with a username and password instead of a managed identity"
-
-
-class AcrAdminUser(IacRule):
-    """Azure Container Registry with the admin user enabled.
-
-    ## What it does
-    Flags `Microsoft.ContainerRegistry/registries` with `properties.adminUserEnabled: true` and
-    `azurerm_container_registry` with `admin_enabled = true`. In ARM the value may come from a
-    parameter's default or from a parameter file that deploys the template (`acr.parameters.json`,
-    `acr.parameters.prod.json`, ...): the message then names that file. In Terraform,
-    `admin_enabled = var.x` (or `local.x`) is read across the module's directory (see KL401).
-
-    ## Why is this bad?
-    The admin user is a single shared account with full push/pull rights; its passwords end up in
-    app secrets and pipelines and are rarely rotated.
-
-    ## Example
-    ```hcl
-    resource "azurerm_container_registry" "acr" {
-      admin_enabled = true
-    }
-    ```
-
-    ## Use instead
-    ```hcl
-    resource "azurerm_container_registry" "acr" {
-      admin_enabled = false
-    }
-    ```
-    with an `AcrPull` role assignment for each pulling identity.
-
-    ## Fix safety
-    Unsafe in Terraform HCL (the value is replaced): apps still pulling with the admin password break.
-    Display-only elsewhere.
-    """
-
-    code = "KL251"
-    name = "acr-admin-user-enabled"
-    category = Category.KEY_AUTH
-    severity = Severity.HIGH
-    message = "Container registry admin user is enabled"
-    fix_applicability = Applicability.UNSAFE
 
 
 class KeyFedSetting(IacRule):
@@ -993,7 +952,7 @@ class AmbiguousCredentialInCode(IacRule):
 
 
 RULES = [
-    RegistryPassword, AcrAdminUser, KeyFedSetting, FunctionsStorageKey, InlineAppSecret, AciPlainEnvSecret,
+    RegistryPassword, KeyFedSetting, FunctionsStorageKey, InlineAppSecret, AciPlainEnvSecret,
     ScaleRuleSecret, SecureParamDefault, SecretOutput, ClientSecretInAppEnv,
     AppWithoutIdentity,
     BroadRoleAssignment, WildcardCustomRole, RoleGuidMismatch,

@@ -669,7 +669,7 @@ class Analyzer:
                        f"(needs role: {role})")
         self.hit("KL201", call, scope, what, msg, "unsafe" if fix_data else "display-only", fix_msg, fix_data)
         if info:
-            self._sdk_fact(call, scope, cls_q, info, auth="key")
+            self._sdk_fact(call, scope, cls_q, info, auth="key", code="KL201")
 
     def _fcs_fix_data(self, call, scope, info: C.ClientInfo, cs_expr, v: Val, access) -> dict | None:
         if cs_expr is None or any(isinstance(a, ast.Starred) for a in call.args):
@@ -722,7 +722,7 @@ class Analyzer:
     # -- clients & KL202 string keys --
     def _client_ctor(self, call, scope, q, info: C.ClientInfo) -> None:
         auth = self._client_credential_arg(call, scope, q, info)
-        self._sdk_fact(call, scope, q, info, auth=auth)
+        self._sdk_fact(call, scope, q, info, auth=auth, code="KL202" if auth == "key" else None)
 
     def _client_credential_arg(self, call, scope, q, info: C.ClientInfo, from_url=False) -> str:
         pos = None if from_url else info.cred_pos
@@ -930,7 +930,7 @@ class Analyzer:
             if v.kind in ("none", "token"):
                 return
             implicit = False
-        self.an.facts[-1][1]["auth"] = "key"
+        self.an.facts[-1][1].update(auth="key", code="KL204")
         role = "Cognitive Services OpenAI User"
         msg = (f"{cls} authenticates with an API key" + (" (read from AZURE_OPENAI_API_KEY)" if implicit else "") +
                "; use azure_ad_token_provider=get_bearer_token_provider(DefaultAzureCredential(), "
@@ -1154,7 +1154,8 @@ class Analyzer:
             return
         self.an.facts.append(("py.sdk-client", {"service": service, "client": q,
                                                 "access": "unknown", "line": call.lineno,
-                                                "auth": "key" if password else "token"}, call))
+                                                "auth": "key" if password else "token",
+                                                **({"code": "KL206"} if password else {})}, call))
         if not password:
             return
         role = C.role_for(service, "write")
@@ -1246,7 +1247,8 @@ class Analyzer:
             return
         self.an.facts.append(("py.sdk-client", {"service": "redis", "client": q.rpartition(".")[2],
                                                 "access": "unknown", "line": call.lineno,
-                                                "auth": "key" if password else "unknown"}, call))
+                                                "auth": "key" if password else "unknown",
+                                                **({"code": "KL207"} if password else {})}, call))
         if not password:
             return
         self.hit("KL207", call, scope, f"redis.{q}",
@@ -1281,10 +1283,12 @@ class Analyzer:
             return "read"
         return "unknown"
 
-    def _sdk_fact(self, call, scope, q, info: C.ClientInfo, auth: str = "unknown") -> None:
+    def _sdk_fact(self, call, scope, q, info: C.ClientInfo, auth: str = "unknown", code: str | None = None) -> None:
+        # `code`: the key-auth rule that flags this client (resource rules cite it)
         self.an.facts.append(("py.sdk-client", {"service": info.service, "client": info.cls,
                                                 "access": self._access_of(call, scope, info),
-                                                "line": call.lineno, "auth": auth}, call))
+                                                "line": call.lineno, "auth": auth,
+                                                **({"code": code} if code else {})}, call))
 
 
 # ---- helpers -----------------------------------------------------------------------------------

@@ -1,0 +1,958 @@
+"""Resources that still accept keys or passwords (KL251, KL260-KL272) and Key Vaults that grant
+access with vault-wide access policies (KL404).
+
+Each rule declares its switch table: the ARM type, the property path, the value that turns keys
+off, ARM's default by API version, and the azurerm spellings (4.x and 5.x) with the provider's
+default. One checker (`resource_view.check_resource`) evaluates every table on the resource views
+that the ARM/Bicep, Terraform azurerm and azapi front ends build, so a rule is written once for
+every format. The project phase here adds what only the repository knows: whether its Python code
+still uses the service with a key (then the finding is high and names that code), or only with
+identity-based clients (then it says the switch can be flipped safely), and the data-plane role
+that code needs.
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar, Iterable
+
+from keyless.linter.finding import Applicability, Category, Finding, Severity
+from keyless.linter.rule import Project
+from keyless.rules.iac.facts import fix_from_dict, list_to_span
+from keyless.rules.iac.resource_view import Attr, Companion, Switch, always, from_api
+from keyless.rules.iac.rules import IacRule
+
+# The services of `py.sdk-client` facts (keyless/rules/python/catalog.py) each rule stands for.
+
+
+class ResourceAuthRule(IacRule):
+    """Base of the resource rules: a switch table and the repository-aware project phase."""
+
+    severity = Severity.MEDIUM
+    fix_applicability = Applicability.UNSAFE
+    switches: ClassVar[tuple[Switch, ...]] = ()
+    accepts: ClassVar[str] = "accepts keys"  # "... so it <accepts>"
+    fix_note: ClassVar[str] = ""  # appended to "Set x = false"
+    service: ClassVar[str] = ""  # how messages name the service
+    sdk_services: ClassVar[tuple[str, ...]] = ()
+    key_phrase: ClassVar[str] = "a key"  # "<path:line> uses <key_phrase> (KL201)"
+    roles: ClassVar[str] = ""  # the data-plane role(s) callers need when the code tells nothing
+    turn_off: ClassVar[str] = "turning keys off"
+
+    def check_project(self, project: Project) -> Iterable[Finding]:
+        from keyless.rules.iac.model import build
+
+        m = build(project)
+        issues = m.issues.get(self.code, ())
+        if not issues:
+            return
+        key_users, token_users = [], []
+        for f in m.sdk:
+            if f.data.get("service") not in self.sdk_services:
+                continue
+            (key_users if f.data.get("auth") == "key" else token_users if f.data.get("auth") == "token" else []).append(f)
+        key_users.sort(key=lambda f: (f.path, f.data.get("line", 0)))
+        token_users.sort(key=lambda f: (f.path, f.data.get("line", 0)))
+        role = self.needed_roles(key_users + token_users)
+        for f in issues:
+            d = f.data
+            message, severity = d["message"], self.severity
+            if key_users:
+                first = key_users[0]
+                more = f" (and {len(key_users) - 1} more)" if len(key_users) > 1 else ""
+                code = f" ({first.data['code']})" if first.data.get("code") else ""
+                message += (f" and {first.path}:{first.data.get('line', 1)} uses {self.key_phrase}{code}{more}. "
+                            f"Move that code to a managed identity with {role} before {self.turn_off}.")
+                severity = Severity.HIGH
+            elif token_users:
+                first = token_users[0]
+                message += (f". The code in this repository reaches {self.service} only with identity-based clients "
+                            f"({first.path}:{first.data.get('line', 1)}): the switch can be flipped safely once "
+                            f"their identities hold {role}.")
+            else:
+                message += f". Grant callers {role} before {self.turn_off}."
+            yield self.finding(f.path, list_to_span(d["span"]), key=d["key"], message=message, severity=severity,
+                               fix=fix_from_dict(d.get("fix")))
+
+    def needed_roles(self, users: list) -> str:
+        from keyless.rules.python.catalog import role_for
+
+        roles: list[str] = []
+        access: dict[str, set] = {}
+        for f in users:
+            access.setdefault(f.data["service"], set()).add(f.data.get("access", "unknown"))
+        for svc in sorted(access):
+            kinds = access[svc]
+            r = role_for(svc, "read" if kinds == {"read"} else "write" if "write" in kinds else "unknown")
+            if r not in roles:
+                roles.append(r)
+        if not roles:
+            return self.roles
+        return " and ".join(f"'{r}'" if not r.startswith("a ") else r for r in roles[:3])
+
+
+def _lookup_is(view: Any, path: tuple[str, ...], allowed: set[str], absent_ok: bool = True) -> bool | None:
+    v = view.lookup(path)
+    if v.state == "unknown":
+        return None
+    if v.state == "absent":
+        return absent_ok
+    return isinstance(v.value, str) and v.value.lower() in allowed
+
+
+_NON_SQL_CAPABILITIES = {"enablemongo", "enablecassandra", "enabletable", "enablegremlin"}
+
+
+def _cosmos_nosql(view: Any) -> bool | None:
+    """disableLocalAuth covers the NoSQL API; other APIs keep their own key-based auth."""
+    tf = view.fmt in ("tf", "tf-json", "tf-plan")
+    kind = _lookup_is(view, ("kind",), {"globaldocumentdb"})
+    if kind is not True:
+        return kind
+    caps = view.lookup(("capabilities",) if tf else ("properties", "capabilities"))
+    if caps.state == "unknown":
+        return None
+    if caps.state == "absent":
+        return True
+    if not isinstance(caps.value, list):
+        return None
+    for c in caps.value:
+        name = c.get("name") if isinstance(c, dict) else None
+        if not isinstance(name, str):
+            return None
+        if name.lower() in _NON_SQL_CAPABILITIES:
+            return False
+    return True
+
+
+def _policy_count(view: Any) -> str:
+    tf = view.fmt in ("tf", "tf-json", "tf-plan")
+    v = view.lookup(("access_policy",) if tf else ("properties", "accessPolicies"))
+    if v.state == "set" and isinstance(v.value, list) and v.value:
+        n = len(v.value)
+        return f" ({n} access polic{'y' if n == 1 else 'ies'} here)"
+    return ""
+
+
+def _sql_password(view: Any) -> str:
+    tf = view.fmt in ("tf", "tf-json", "tf-plan")
+    v = view.lookup(("administrator_login_password",) if tf else ("properties", "administratorLoginPassword"))
+    if v.state == "set" and v.literal and isinstance(v.value, str) and v.value:
+        return "; its administrator password is written in the file"
+    return ""
+
+
+def _redis_entra(view: Any) -> str:
+    tf = view.fmt in ("tf", "tf-json", "tf-plan")
+    if tf:
+        v = view.lookup(("redis_configuration", "active_directory_authentication_enabled"))
+        on = v.state == "set" and v.value is True
+    else:
+        v = view.lookup(("properties", "redisConfiguration", "aad-enabled"))
+        on = v.state == "set" and str(v.value).lower() == "true"
+    return "" if on or v.state == "unknown" else " (Microsoft Entra authentication is not enabled either)"
+
+
+# ---- key-auth ----------------------------------------------------------------------------------------
+
+class AcrAdminUser(ResourceAuthRule):
+    """Azure Container Registry with the admin user enabled.
+
+    ## What it does
+    Flags `Microsoft.ContainerRegistry/registries` with `properties.adminUserEnabled: true` (ARM,
+    Bicep, `azapi_resource`) and `azurerm_container_registry` with `admin_enabled = true`. Values
+    given as ARM parameters are read from their defaults and from the parameter files that deploy
+    the template (the message names the file); Terraform `var.*`/`local.*` from the module's
+    directory (see KL401). The admin user is off by default, so an absent property is fine.
+
+    ## Why is this bad?
+    The admin user is a single shared account with full push/pull rights; its passwords end up in
+    app secrets and pipelines and are rarely rotated.
+
+    ## Example
+    ```hcl
+    resource "azurerm_container_registry" "acr" {
+      admin_enabled = true
+    }
+    ```
+
+    ## Use instead
+    ```hcl
+    resource "azurerm_container_registry" "acr" {
+      admin_enabled = false
+    }
+    ```
+    with an `AcrPull` role assignment for each pulling identity.
+
+    ## Fix safety
+    Unsafe where the value is a literal (it is replaced): apps still pulling with the admin
+    password break. Display-only where it comes from a parameter or variable.
+    """
+
+    code = "KL251"
+    name = "acr-admin-user-enabled"
+    category = Category.KEY_AUTH
+    severity = Severity.HIGH
+    message = "Container registry admin user is enabled"
+    accepts = "has a shared username/password with push and pull rights on every repository"
+    service = "Container Registry"
+    sdk_services = ("acr",)
+    key_phrase = "a registry password"
+    roles = "'AcrPull' (pull) or 'AcrPush'"
+    turn_off = "turning the admin user off"
+    fix_note = " and grant every pulling identity AcrPull (7f951dda-4ed3-4680-a7ca-43fe172d538d) on the registry"
+    switches = (
+        Switch("Microsoft.ContainerRegistry/registries", ("properties", "adminUserEnabled"), False, always(False),
+               (Attr("azurerm_container_registry", ("admin_enabled",), False, False),), label="Container registry"),
+    )
+
+    def check_project(self, project: Project) -> Iterable[Finding]:
+        for f in super().check_project(project):
+            # A shared push/pull account is worth a high even when no code in the repository uses it.
+            yield _with_severity(f, Severity.HIGH) if f.severity is Severity.MEDIUM else f
+
+
+class StorageSharedKey(ResourceAuthRule):
+    """Storage accounts that accept Shared Key (account key and SAS) requests.
+
+    ## What it does
+    Flags `Microsoft.Storage/storageAccounts` whose `properties.allowSharedKeyAccess` is true or
+    absent (null means allowed, in every API version), and `azurerm_storage_account` whose
+    `shared_access_key_enabled` is true or absent (the provider's default is true). The severity
+    and message depend on the repository: high when its Python code still uses the account key
+    (KL201/KL202 name that line), medium otherwise; when every client is identity-based the
+    message says the switch can be flipped safely.
+
+    ## Why is this bad?
+    As long as Shared Key is allowed, anyone holding an old account key, connection string or SAS
+    still gets full data-plane access, whatever the code does now: the move to managed identity is
+    not finished.
+
+    ## Example
+    ```json
+    {"type": "Microsoft.Storage/storageAccounts", "apiVersion": "2023-05-01", "properties": {}}
+    ```
+
+    ## Use instead
+    ```json
+    {"type": "Microsoft.Storage/storageAccounts", "apiVersion": "2023-05-01",
+     "properties": {"allowSharedKeyAccess": false}}
+    ```
+    and grant every caller a Storage data role (Storage Blob Data Contributor, ...). Terraform
+    then needs the provider setting `storage_use_azuread = true`.
+
+    ## Fix safety
+    Unsafe: remaining key or SAS users (apps, Functions host storage, pipelines) stop working.
+    The edit replaces a literal value or inserts the property into an object written out in the
+    file; display-only where the value comes from a parameter or variable.
+    """
+
+    code = "KL260"
+    name = "storage-shared-key-access"
+    category = Category.KEY_AUTH
+    message = "Storage account accepts Shared Key (account key and SAS) requests"
+    accepts = "accepts Shared Key requests (account keys and SAS tokens)"
+    service = "Storage"
+    sdk_services = ("storage-blob", "storage-queue", "storage-table", "storage-datalake", "storage-file")
+    key_phrase = "the account key"
+    roles = "a Storage data role (e.g. 'Storage Blob Data Contributor')"
+    switches = (
+        Switch("Microsoft.Storage/storageAccounts", ("properties", "allowSharedKeyAccess"), False, always(True),
+               (Attr("azurerm_storage_account", ("shared_access_key_enabled",), False, True),), label="Storage account"),
+    )
+
+
+class CosmosLocalAuth(ResourceAuthRule):
+    """Cosmos DB (NoSQL) accounts that accept account keys.
+
+    ## What it does
+    Flags `Microsoft.DocumentDB/databaseAccounts` whose `properties.disableLocalAuth` is false or
+    absent, and `azurerm_cosmosdb_account` whose `local_authentication_enabled` (azurerm 5.x) is
+    true or absent, or `local_authentication_disabled` (4.x) is false. Only NoSQL accounts: a
+    `kind` other than `GlobalDocumentDB` or a Mongo, Cassandra, Table or Gremlin capability is
+    left alone (those APIs keep their own key-based auth). Severity as for KL260.
+
+    ## Why is this bad?
+    The primary key is a master key: full read/write on every database, shared by every holder.
+
+    ## Example
+    ```hcl
+    resource "azurerm_cosmosdb_account" "db" {
+      local_authentication_enabled = true
+    }
+    ```
+
+    ## Use instead
+    ```hcl
+    resource "azurerm_cosmosdb_account" "db" {
+      local_authentication_enabled = false
+    }
+    ```
+    with a `azurerm_cosmosdb_sql_role_assignment` (Cosmos DB Built-in Data Contributor) per caller.
+
+    ## Fix safety
+    Unsafe: key-based clients (`CosmosClient(url, key)`) stop working.
+    """
+
+    code = "KL261"
+    name = "cosmos-local-auth"
+    category = Category.KEY_AUTH
+    message = "Cosmos DB account accepts account keys"
+    accepts = "accepts account keys"
+    service = "Cosmos DB"
+    sdk_services = ("cosmos",)
+    key_phrase = "the account key"
+    roles = "'Cosmos DB Built-in Data Contributor' (a sqlRoleAssignment)"
+    switches = (
+        Switch("Microsoft.DocumentDB/databaseAccounts", ("properties", "disableLocalAuth"), True, always(False),
+               (Attr("azurerm_cosmosdb_account", ("local_authentication_enabled",), False, True),
+                Attr("azurerm_cosmosdb_account", ("local_authentication_disabled",), True, False)),
+               label="Cosmos DB account", applies=_cosmos_nosql),
+    )
+
+
+class ServiceBusLocalAuth(ResourceAuthRule):
+    """Service Bus namespaces that accept SAS keys.
+
+    ## What it does
+    Flags `Microsoft.ServiceBus/namespaces` whose `properties.disableLocalAuth` is false or absent,
+    and `azurerm_servicebus_namespace` whose `local_auth_enabled` is true or absent. Severity as for
+    KL260.
+
+    ## Why is this bad?
+    SAS connection strings (often `RootManageSharedAccessKey`) grant send, listen and manage rights
+    to whoever holds them, and keep working after the code moved to managed identity.
+
+    ## Example
+    ```hcl
+    resource "azurerm_servicebus_namespace" "sb" {
+      sku = "Standard"
+    }
+    ```
+
+    ## Use instead
+    ```hcl
+    resource "azurerm_servicebus_namespace" "sb" {
+      sku                = "Standard"
+      local_auth_enabled = false
+    }
+    ```
+
+    ## Fix safety
+    Unsafe: SAS users (clients, KEDA scale rules with a connection string) stop working.
+    """
+
+    code = "KL262"
+    name = "service-bus-local-auth"
+    category = Category.KEY_AUTH
+    message = "Service Bus namespace accepts SAS keys"
+    accepts = "accepts SAS keys"
+    service = "Service Bus"
+    sdk_services = ("servicebus",)
+    key_phrase = "a SAS connection string"
+    roles = "'Azure Service Bus Data Sender'/'Azure Service Bus Data Receiver'"
+    switches = (
+        Switch("Microsoft.ServiceBus/namespaces", ("properties", "disableLocalAuth"), True, always(False),
+               (Attr("azurerm_servicebus_namespace", ("local_auth_enabled",), False, True),),
+               label="Service Bus namespace"),
+    )
+
+
+class EventHubsLocalAuth(ResourceAuthRule):
+    """Event Hubs namespaces that accept SAS keys.
+
+    ## What it does
+    Flags `Microsoft.EventHub/namespaces` whose `properties.disableLocalAuth` is false or absent,
+    and `azurerm_eventhub_namespace` whose `local_authentication_enabled` is true or absent.
+    Severity as for KL260.
+
+    ## Why is this bad?
+    SAS connection strings grant send/listen (often manage) rights to every holder and keep working
+    after the code moved to managed identity.
+
+    ## Example
+    ```json
+    {"type": "Microsoft.EventHub/namespaces", "properties": {"disableLocalAuth": false}}
+    ```
+
+    ## Use instead
+    ```json
+    {"type": "Microsoft.EventHub/namespaces", "properties": {"disableLocalAuth": true}}
+    ```
+
+    ## Fix safety
+    Unsafe: SAS users (producers, consumers, Kafka clients with a connection string) stop working.
+    """
+
+    code = "KL263"
+    name = "event-hubs-local-auth"
+    category = Category.KEY_AUTH
+    message = "Event Hubs namespace accepts SAS keys"
+    accepts = "accepts SAS keys"
+    service = "Event Hubs"
+    sdk_services = ("eventhubs",)
+    key_phrase = "a SAS connection string"
+    roles = "'Azure Event Hubs Data Sender'/'Azure Event Hubs Data Receiver'"
+    switches = (
+        Switch("Microsoft.EventHub/namespaces", ("properties", "disableLocalAuth"), True, always(False),
+               (Attr("azurerm_eventhub_namespace", ("local_authentication_enabled",), False, True),),
+               label="Event Hubs namespace"),
+    )
+
+
+class EventGridLocalAuth(ResourceAuthRule):
+    """Event Grid topics and domains that accept access keys and SAS tokens.
+
+    ## What it does
+    Flags `Microsoft.EventGrid/topics` and `Microsoft.EventGrid/domains` whose
+    `properties.disableLocalAuth` is false or absent, and `azurerm_eventgrid_topic` /
+    `azurerm_eventgrid_domain` whose `local_auth_enabled` is true or absent. System topics have no
+    such setting. Severity as for KL260.
+
+    ## Why is this bad?
+    The topic key lets anyone who holds it publish events, and keeps working after publishers move
+    to managed identity.
+
+    ## Example
+    ```hcl
+    resource "azurerm_eventgrid_topic" "t" {
+      local_auth_enabled = true
+    }
+    ```
+
+    ## Use instead
+    ```hcl
+    resource "azurerm_eventgrid_topic" "t" {
+      local_auth_enabled = false
+    }
+    ```
+    with `EventGrid Data Sender` for each publisher.
+
+    ## Fix safety
+    Unsafe: publishers using the key or a SAS token stop working.
+    """
+
+    code = "KL264"
+    name = "event-grid-local-auth"
+    category = Category.KEY_AUTH
+    message = "Event Grid topic or domain accepts access keys"
+    accepts = "accepts access keys and SAS tokens"
+    service = "Event Grid"
+    sdk_services = ("eventgrid",)
+    key_phrase = "an access key"
+    roles = "'EventGrid Data Sender'"
+    switches = tuple(
+        Switch(f"Microsoft.EventGrid/{t}s", ("properties", "disableLocalAuth"), True, always(False),
+               (Attr(f"azurerm_eventgrid_{t}", ("local_auth_enabled",), False, True),), label=f"Event Grid {t}")
+        for t in ("topic", "domain")
+    )
+
+
+class AppConfigurationLocalAuth(ResourceAuthRule):
+    """App Configuration stores that accept access keys.
+
+    ## What it does
+    Flags `Microsoft.AppConfiguration/configurationStores` whose `properties.disableLocalAuth` is
+    false or absent, and `azurerm_app_configuration` whose `local_auth_enabled` is true or absent.
+    Severity as for KL260.
+
+    ## Why is this bad?
+    Access-key connection strings read (or write) every setting, and keep working after the app
+    moved to managed identity.
+
+    ## Example
+    ```hcl
+    resource "azurerm_app_configuration" "cfg" {
+      sku = "standard"
+    }
+    ```
+
+    ## Use instead
+    ```hcl
+    resource "azurerm_app_configuration" "cfg" {
+      sku                = "standard"
+      local_auth_enabled = false
+    }
+    ```
+
+    ## Fix safety
+    Unsafe: disabling local auth invalidates the existing access keys; key users stop working.
+    """
+
+    code = "KL265"
+    name = "app-configuration-local-auth"
+    category = Category.KEY_AUTH
+    message = "App Configuration store accepts access keys"
+    accepts = "accepts access keys"
+    service = "App Configuration"
+    sdk_services = ("appconfig",)
+    key_phrase = "an access-key connection string"
+    roles = "'App Configuration Data Reader' (or Data Owner)"
+    switches = (
+        Switch("Microsoft.AppConfiguration/configurationStores", ("properties", "disableLocalAuth"), True,
+               always(False), (Attr("azurerm_app_configuration", ("local_auth_enabled",), False, True),),
+               label="App Configuration store"),
+    )
+
+
+class AiServicesLocalAuth(ResourceAuthRule):
+    """Azure OpenAI / AI services / Cognitive Services accounts that accept API keys.
+
+    ## What it does
+    Flags `Microsoft.CognitiveServices/accounts` (Azure OpenAI, AI services, AI Foundry and single
+    services) whose `properties.disableLocalAuth` is false or absent, `azurerm_cognitive_account`
+    whose `local_auth_enabled` is true or absent, and the 4.x `azurerm_ai_services` whose
+    `local_authentication_enabled` is. Severity as for KL260 (KL204/KL202 name the key users).
+
+    ## Why is this bad?
+    An API key is a bearer secret for the whole account: anyone who reads it runs models on your
+    quota and reads your data.
+
+    ## Example
+    ```json
+    {"type": "Microsoft.CognitiveServices/accounts", "kind": "OpenAI", "properties": {"customSubDomainName": "contoso"}}
+    ```
+
+    ## Use instead
+    ```json
+    {"type": "Microsoft.CognitiveServices/accounts", "kind": "OpenAI",
+     "properties": {"customSubDomainName": "contoso", "disableLocalAuth": true}}
+    ```
+    Entra ID needs the custom subdomain endpoint.
+
+    ## Fix safety
+    Unsafe: `api_key=` clients stop working.
+    """
+
+    code = "KL266"
+    name = "ai-services-local-auth"
+    category = Category.KEY_AUTH
+    message = "Azure OpenAI / AI services account accepts API keys"
+    accepts = "accepts API keys"
+    service = "Azure OpenAI / AI services"
+    sdk_services = ("openai", "cognitive", "ai-language", "ai-document", "ai-vision", "ai-services")
+    key_phrase = "an API key"
+    roles = "'Cognitive Services OpenAI User' (or 'Cognitive Services User')"
+    switches = (
+        Switch("Microsoft.CognitiveServices/accounts", ("properties", "disableLocalAuth"), True, always(False),
+               (Attr("azurerm_cognitive_account", ("local_auth_enabled",), False, True),
+                Attr("azurerm_ai_services", ("local_authentication_enabled",), False, True)),
+               label="AI services account"),
+    )
+
+
+class SearchApiKeys(ResourceAuthRule):
+    """AI Search services that accept API keys.
+
+    ## What it does
+    Flags `Microsoft.Search/searchServices` whose `properties.disableLocalAuth` is false or absent
+    (then `authOptions` is `apiKeyOnly` by default, or `aadOrApiKey`), and `azurerm_search_service`
+    whose `local_authentication_enabled` is true or absent. Severity as for KL260.
+
+    ## Why is this bad?
+    Admin keys manage every index; query keys read every document. Both are shared bearer secrets.
+
+    ## Example
+    ```hcl
+    resource "azurerm_search_service" "s" {
+      sku = "standard"
+    }
+    ```
+
+    ## Use instead
+    ```hcl
+    resource "azurerm_search_service" "s" {
+      sku                          = "standard"
+      local_authentication_enabled = false
+    }
+    ```
+
+    ## Fix safety
+    Unsafe: `AzureKeyCredential` clients stop working (and `authOptions` must then be removed).
+    """
+
+    code = "KL267"
+    name = "search-api-keys"
+    category = Category.KEY_AUTH
+    message = "AI Search service accepts API keys"
+    accepts = "accepts API keys"
+    service = "AI Search"
+    sdk_services = ("search",)
+    key_phrase = "an API key"
+    roles = "'Search Index Data Reader' (or Contributor)"
+    switches = (
+        Switch("Microsoft.Search/searchServices", ("properties", "disableLocalAuth"), True, always(False),
+               (Attr("azurerm_search_service", ("local_authentication_enabled",), False, True),),
+               label="Search service"),
+    )
+
+
+class SignalRLocalAuth(ResourceAuthRule):
+    """SignalR and Web PubSub services that accept access keys.
+
+    ## What it does
+    Flags `Microsoft.SignalRService/signalR` and `Microsoft.SignalRService/webPubSub` whose
+    `properties.disableLocalAuth` is false or absent, and `azurerm_signalr_service` /
+    `azurerm_web_pubsub` whose `local_auth_enabled` is true or absent. Severity as for KL260.
+
+    ## Why is this bad?
+    The access key signs client tokens for every hub: whoever holds it can impersonate any user.
+
+    ## Example
+    ```hcl
+    resource "azurerm_web_pubsub" "ps" {
+      sku = "Standard_S1"
+    }
+    ```
+
+    ## Use instead
+    ```hcl
+    resource "azurerm_web_pubsub" "ps" {
+      sku                = "Standard_S1"
+      local_auth_enabled = false
+    }
+    ```
+
+    ## Fix safety
+    Unsafe: servers using the connection string stop working.
+    """
+
+    code = "KL268"
+    name = "signalr-local-auth"
+    category = Category.KEY_AUTH
+    message = "SignalR / Web PubSub service accepts access keys"
+    accepts = "accepts access keys"
+    service = "SignalR / Web PubSub"
+    sdk_services = ("webpubsub", "signalr")
+    key_phrase = "an access-key connection string"
+    roles = "'SignalR App Server' / 'Web PubSub Service Owner'"
+    switches = (
+        Switch("Microsoft.SignalRService/signalR", ("properties", "disableLocalAuth"), True, always(False),
+               (Attr("azurerm_signalr_service", ("local_auth_enabled",), False, True),), label="SignalR service"),
+        Switch("Microsoft.SignalRService/webPubSub", ("properties", "disableLocalAuth"), True, always(False),
+               (Attr("azurerm_web_pubsub", ("local_auth_enabled",), False, True),), label="Web PubSub service"),
+    )
+
+
+class RedisAccessKeys(ResourceAuthRule):
+    """Azure Cache for Redis and Azure Managed Redis that accept access keys.
+
+    ## What it does
+    Flags `Microsoft.Cache/redis` whose `properties.disableAccessKeyAuthentication` is false or
+    absent, `azurerm_redis_cache` whose `access_keys_authentication_enabled` is true or absent, and
+    Azure Managed Redis databases (`Microsoft.Cache/redisEnterprise/databases`
+    `accessKeysAuthentication: 'Enabled'`, `azurerm_managed_redis` `default_database {
+    access_keys_authentication_enabled = true }`; absent is not flagged there, the provider's
+    default is off). Severity as for KL260 (KL207 names the password users).
+
+    ## Why is this bad?
+    The access key is the password of the default user: full access to every key, shared by all.
+
+    ## Example
+    ```hcl
+    resource "azurerm_redis_cache" "r" {
+      sku_name = "Standard"
+    }
+    ```
+
+    ## Use instead
+    ```hcl
+    resource "azurerm_redis_cache" "r" {
+      sku_name                           = "Standard"
+      access_keys_authentication_enabled = false
+      redis_configuration {
+        active_directory_authentication_enabled = true
+      }
+    }
+    ```
+
+    ## Fix safety
+    Unsafe: clients that send the access key as password stop working; Entra authentication must
+    be enabled first.
+    """
+
+    code = "KL269"
+    name = "redis-access-keys"
+    category = Category.KEY_AUTH
+    message = "Redis cache accepts access keys"
+    accepts = "accepts access keys"
+    service = "Redis"
+    sdk_services = ("redis",)
+    key_phrase = "the access key"
+    roles = "a Redis data access policy assignment for the identity's object ID"
+    fix_note = " (Microsoft Entra authentication must be enabled first)"
+    switches = (
+        Switch("Microsoft.Cache/redis", ("properties", "disableAccessKeyAuthentication"), True, always(False),
+               (Attr("azurerm_redis_cache", ("access_keys_authentication_enabled",), False, True),),
+               label="Redis cache", detail=_redis_entra),
+        Switch("Microsoft.Cache/redisEnterprise/databases", ("properties", "accessKeysAuthentication"), "Disabled",
+               always(None),
+               (Attr("azurerm_managed_redis", ("default_database", "access_keys_authentication_enabled"), False, False),),
+               label="Managed Redis database"),
+    )
+
+
+class SqlPasswordAuth(ResourceAuthRule):
+    """Azure SQL servers and managed instances that accept SQL logins (passwords).
+
+    ## What it does
+    Flags `Microsoft.Sql/servers` and `Microsoft.Sql/managedInstances` whose
+    `properties.administrators.azureADOnlyAuthentication` is false or absent, unless a child
+    `azureADOnlyAuthentications` resource in the same template sets it to true, and
+    `azurerm_mssql_server` / `azurerm_mssql_managed_instance` whose
+    `azuread_administrator.azuread_authentication_only` (`azure_active_directory_administrator`
+    ... `_enabled` for managed instances) is false or absent. The message says when the
+    administrator password is written in the file (never the password). Severity as for KL260
+    (KL206 names the password users).
+
+    ## Why is this bad?
+    The SQL administrator password opens every database on the server, and any SQL login keeps
+    working after the app moved to a managed identity.
+
+    ## Example
+    ```hcl
+    resource "azurerm_mssql_server" "sql" {
+      administrator_login          = "sqladmin"
+      administrator_login_password = var.sql_password
+    }
+    ```
+
+    ## Use instead
+    ```hcl
+    resource "azurerm_mssql_server" "sql" {
+      azuread_administrator {
+        login_username              = "sql-admins"
+        object_id                   = var.sql_admins_group_id
+        azuread_authentication_only = true
+      }
+    }
+    ```
+
+    ## Fix safety
+    Unsafe: SQL logins (connection strings with `PWD=`) stop working; a Microsoft Entra
+    administrator must exist first. Display-only when the administrator block is missing.
+    """
+
+    code = "KL270"
+    name = "sql-password-auth"
+    category = Category.KEY_AUTH
+    message = "Azure SQL server accepts SQL logins (passwords)"
+    accepts = "accepts SQL logins with passwords"
+    service = "Azure SQL"
+    sdk_services = ("sql",)
+    key_phrase = "a SQL password"
+    roles = "a contained database user for each identity (CREATE USER ... FROM EXTERNAL PROVIDER)"
+    turn_off = "turning SQL logins off"
+    fix_note = " (a Microsoft Entra administrator must be set)"
+    switches = (
+        Switch("Microsoft.Sql/servers", ("properties", "administrators", "azureADOnlyAuthentication"), True,
+               always(False),
+               (Attr("azurerm_mssql_server", ("azuread_administrator", "azuread_authentication_only"), True, False),),
+               label="SQL server", detail=_sql_password,
+               companions=(Companion("Microsoft.Sql/servers/azureADOnlyAuthentications",
+                                     ("properties", "azureADOnlyAuthentication"), None, None, (), True),)),
+        Switch("Microsoft.Sql/managedInstances", ("properties", "administrators", "azureADOnlyAuthentication"), True,
+               always(False),
+               (Attr("azurerm_mssql_managed_instance",
+                     ("azure_active_directory_administrator", "azuread_authentication_only_enabled"), True, False),
+                Attr("azurerm_mssql_managed_instance",
+                     ("azure_active_directory_administrator", "azuread_authentication_only"), True, False)),
+               label="SQL managed instance", detail=_sql_password,
+               companions=(Companion("Microsoft.Sql/managedInstances/azureADOnlyAuthentications",
+                                     ("properties", "azureADOnlyAuthentication"), None, None, (), True),)),
+    )
+
+
+class FlexibleServerPasswordAuth(ResourceAuthRule):
+    """PostgreSQL and MySQL flexible servers that accept password logins.
+
+    ## What it does
+    Flags `Microsoft.DBforPostgreSQL/flexibleServers` whose `properties.authConfig.passwordAuth`
+    is `Enabled` or absent (the default, and the only mode before `authConfig` existed) and
+    `azurerm_postgresql_flexible_server` whose `authentication.password_auth_enabled` is true or
+    absent; `Microsoft.DBforMySQL/flexibleServers` and `azurerm_mysql_flexible_server` unless a
+    server parameter `aad_auth_only` = `ON` (`configurations` child, or
+    `azurerm_mysql_flexible_server_configuration`) in the same file turns passwords off. Severity as
+    for KL260 (KL206 names the password users).
+
+    ## Why is this bad?
+    The administrator password opens every database and keeps working after the app moved to a
+    managed identity.
+
+    ## Example
+    ```hcl
+    resource "azurerm_postgresql_flexible_server" "pg" {
+      administrator_password = var.pg_password
+    }
+    ```
+
+    ## Use instead
+    ```hcl
+    resource "azurerm_postgresql_flexible_server" "pg" {
+      authentication {
+        active_directory_auth_enabled = true
+        password_auth_enabled         = false
+      }
+    }
+    ```
+
+    ## Fix safety
+    Unsafe: password logins stop working; Microsoft Entra authentication and an Entra
+    administrator must be set first.
+    """
+
+    code = "KL271"
+    name = "flexible-server-password-auth"
+    category = Category.KEY_AUTH
+    message = "PostgreSQL / MySQL flexible server accepts password logins"
+    accepts = "accepts password logins"
+    service = "Azure Database for PostgreSQL / MySQL"
+    sdk_services = ("postgres", "mysql")
+    key_phrase = "a password"
+    roles = "a Microsoft Entra database role for each identity"
+    turn_off = "turning password logins off"
+    fix_note = " (with Microsoft Entra authentication enabled and an Entra administrator)"
+    switches = (
+        Switch("Microsoft.DBforPostgreSQL/flexibleServers", ("properties", "authConfig", "passwordAuth"), "Disabled",
+               always("Enabled"),
+               (Attr("azurerm_postgresql_flexible_server", ("authentication", "password_auth_enabled"), False, True),),
+               label="PostgreSQL flexible server"),
+        Switch("Microsoft.DBforMySQL/flexibleServers", ("properties", "aad_auth_only"), "ON", always("OFF"),
+               (Attr("azurerm_mysql_flexible_server", ("aad_auth_only",), "ON", "OFF"),),
+               label="MySQL flexible server", setting="aad_auth_only",
+               fix_text=("Add the server parameter aad_auth_only = ON (ARM/Bicep: a flexibleServers/configurations "
+                         "child named 'aad_auth_only' with value 'ON'; Terraform: "
+                         "azurerm_mysql_flexible_server_configuration with name = \"aad_auth_only\" and "
+                         "value = \"ON\")"),
+               companions=(Companion("Microsoft.DBforMySQL/flexibleServers/configurations", ("properties", "value"),
+                                     "azurerm_mysql_flexible_server_configuration", "aad_auth_only", ("value",),
+                                     "ON"),)),
+    )
+
+
+class AksLocalAccounts(ResourceAuthRule):
+    """AKS clusters with local accounts enabled.
+
+    ## What it does
+    Flags `Microsoft.ContainerService/managedClusters` whose `properties.disableLocalAccounts` is
+    false or absent, and `azurerm_kubernetes_cluster` whose `local_account_disabled` is false or
+    absent.
+
+    ## Why is this bad?
+    `az aks get-credentials --admin` returns a static cluster-admin certificate that bypasses
+    Microsoft Entra ID and Azure RBAC, cannot be scoped and is not audited per user.
+
+    ## Example
+    ```hcl
+    resource "azurerm_kubernetes_cluster" "aks" {
+      local_account_disabled = false
+    }
+    ```
+
+    ## Use instead
+    ```hcl
+    resource "azurerm_kubernetes_cluster" "aks" {
+      local_account_disabled = true
+      azure_active_directory_role_based_access_control {
+        azure_rbac_enabled = true
+      }
+    }
+    ```
+
+    ## Fix safety
+    Unsafe: pipelines and people using admin kubeconfigs lose access; Microsoft Entra integration
+    must be enabled first.
+    """
+
+    code = "KL272"
+    name = "aks-local-accounts"
+    category = Category.KEY_AUTH
+    message = "AKS cluster has local accounts enabled"
+    accepts = "hands out static cluster-admin credentials (local accounts)"
+    service = "AKS"
+    roles = "an Azure Kubernetes Service RBAC role (with Microsoft Entra integration)"
+    turn_off = "turning local accounts off"
+    fix_note = " (with Microsoft Entra integration enabled)"
+    switches = (
+        Switch("Microsoft.ContainerService/managedClusters", ("properties", "disableLocalAccounts"), True,
+               always(False), (Attr("azurerm_kubernetes_cluster", ("local_account_disabled",), True, False),),
+               label="AKS cluster"),
+    )
+
+
+# ---- broad-role ------------------------------------------------------------------------------------
+
+class KeyVaultAccessPolicies(ResourceAuthRule):
+    """Key Vaults that authorize data access with access policies instead of Azure RBAC.
+
+    ## What it does
+    Flags `Microsoft.KeyVault/vaults` whose `properties.enableRbacAuthorization` is false, or absent
+    with an API version before 2026-02-01 (from 2026-02-01 a new vault defaults to Azure RBAC), and
+    `azurerm_key_vault` whose `rbac_authorization_enabled` (azurerm 5.x, required there) or
+    `enable_rbac_authorization` (4.x) is false or absent. The message counts the access policies
+    written next to it.
+
+    Category: `broad-role`, not `key-auth`. Access policies accept no keys: callers still
+    authenticate with Microsoft Entra tokens. What is wrong is the authorization: a policy is
+    vault-wide (every secret, key or certificate of the kind), cannot be scoped or made eligible
+    (PIM), and anyone allowed to write the vault (Contributor, Key Vault Contributor) can add a
+    policy granting themselves data access. That is a broad grant, like Contributor at a broad
+    scope (KL401).
+
+    ## Why is this bad?
+    With RBAC each identity gets exactly `Key Vault Secrets User` on the vault (or one secret), and
+    only role-assignment writers can grant access.
+
+    ## Example
+    ```json
+    {"type": "Microsoft.KeyVault/vaults", "apiVersion": "2023-07-01",
+     "properties": {"accessPolicies": [{"objectId": "...", "permissions": {"secrets": ["get", "list"]}}]}}
+    ```
+
+    ## Use instead
+    ```json
+    {"type": "Microsoft.KeyVault/vaults", "apiVersion": "2023-07-01",
+     "properties": {"enableRbacAuthorization": true}}
+    ```
+    plus a `Key Vault Secrets User` role assignment per reading identity.
+
+    ## Fix safety
+    Unsafe: every access policy stops counting the moment RBAC is on; grant the roles first.
+    """
+
+    code = "KL404"
+    name = "key-vault-access-policies"
+    category = Category.BROAD_ROLE
+    message = "Key Vault grants data access with vault-wide access policies instead of Azure RBAC"
+    accepts = "grants data access with vault-wide access policies instead of Azure RBAC"
+    service = "Key Vault"
+    sdk_services = ("keyvault-secrets", "keyvault-keys", "keyvault-certificates")
+    roles = "'Key Vault Secrets User' (or the key/certificate role) on the vault"
+    turn_off = "switching it to Azure RBAC"
+    fix_note = " and grant each identity its Key Vault data role (Key Vault Secrets User, ...) first"
+    switches = (
+        Switch("Microsoft.KeyVault/vaults", ("properties", "enableRbacAuthorization"), True,
+               from_api("2026-02-01", False, True),
+               (Attr("azurerm_key_vault", ("rbac_authorization_enabled",), True, False),
+                Attr("azurerm_key_vault", ("enable_rbac_authorization",), True, False)),
+               label="Key vault", detail=_policy_count),
+    )
+
+    def check_project(self, project: Project) -> Iterable[Finding]:
+        for f in super().check_project(project):
+            # Key Vault has no keys to turn off: token users only tell which role to grant.
+            if f.severity is Severity.HIGH:
+                f = _with_severity(f, Severity.MEDIUM)
+            yield f
+
+
+def _with_severity(f: Finding, severity: Severity) -> Finding:
+    import dataclasses
+
+    return dataclasses.replace(f, severity=severity)
+
+
+RESOURCE_RULES: list[type[ResourceAuthRule]] = [
+    AcrAdminUser, StorageSharedKey, CosmosLocalAuth, ServiceBusLocalAuth, EventHubsLocalAuth, EventGridLocalAuth,
+    AppConfigurationLocalAuth, AiServicesLocalAuth, SearchApiKeys, SignalRLocalAuth, RedisAccessKeys,
+    SqlPasswordAuth, FlexibleServerPasswordAuth, AksLocalAccounts, KeyVaultAccessPolicies,
+]

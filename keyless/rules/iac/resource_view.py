@@ -1,0 +1,393 @@
+"""Resources that still accept keys: a format-neutral view of one deployed resource, the switch
+tables the rules declare (`Switch`, `Attr`), the one checker that evaluates them and the one
+renderer that writes a setting in each document kind.
+
+Front ends build a `ResourceView` (ARM/Bicep: `arm.py`; Terraform `azurerm_*` and
+`azapi_resource`/`azapi_update_resource`: `terraform.py`) and call `check_resource`. A view answers
+`lookup(path)` with a `Value`: `set` (with the document path of the value, whether it is written
+there as a literal, and where a resolved value came from), `absent`, or `unknown` (an expression,
+a parameter without a value, a reference, a dynamic block). The checker never guesses: an unknown
+value, or an absent one where the API version's default is not known, gives no finding.
+
+The facts it emits are `iac.issue` facts with the rule's code; the rules' project phase
+(`local_auth.py`) adds what only the whole repository knows: which code uses the service with a
+key, and so the severity.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any, Callable, NamedTuple
+
+from keyless.rules.iac.facts import fix_dict
+
+
+# ---- tables ---------------------------------------------------------------------------------------
+
+class Attr(NamedTuple):
+    """One Terraform azurerm spelling of a switch: `path` is attribute names and block names
+    (`("authentication", "password_auth_enabled")`); `default` the provider's value when the
+    attribute is absent (None: not known, no finding)."""
+
+    type: str
+    path: tuple[str, ...]
+    secure: Any
+    default: Any = None
+
+
+class Companion(NamedTuple):
+    """A separate resource that can turn the same switch off (SQL `azureADOnlyAuthentications`,
+    MySQL `configurations/aad_auth_only`): ARM child type and the property holding the value, or a
+    Terraform type whose `name_attr` equals `name` and whose `value_attr` holds it."""
+
+    arm_type: str | None
+    arm_path: tuple[str, ...]
+    tf_type: str | None
+    name: str | None
+    tf_value: tuple[str, ...]
+    secure: Any
+
+
+class Switch(NamedTuple):
+    """A property that decides whether a resource accepts keys or passwords.
+
+    `default(api_version)` is ARM's value when the property is absent (None: unknown for that
+    version, so no finding); `azurerm` lists the provider's spellings (4.x and 5.x), the first
+    one's default counting when none is written; `applies(view)` returns False for resources of the
+    type the switch does not cover (e.g. Cosmos DB accounts that are not NoSQL) and None when that
+    is unknown."""
+
+    arm_type: str
+    path: tuple[str, ...]
+    secure: Any
+    default: Callable[[str | None], Any]
+    azurerm: tuple[Attr, ...] = ()
+    label: str = ""  # what messages call the resource: "Storage account"
+    setting: str = ""  # how messages name it
+    applies: Callable[["ResourceView"], bool | None] | None = None
+    companions: tuple[Companion, ...] = ()
+    detail: Callable[["ResourceView"], str] | None = None  # extra message text
+    fix_text: str = ""  # a display-only fix where the setting is not a property of the resource
+
+
+def always(value: Any) -> Callable[[str | None], Any]:
+    return lambda api_version: value
+
+
+def from_api(date: str, before: Any, since: Any) -> Callable[[str | None], Any]:
+    """A default that changed with API version `date` (previews of that date count as newer);
+    unknown when the version is."""
+
+    def default(api_version: str | None) -> Any:
+        m = re.match(r"\d{4}-\d{2}-\d{2}", api_version or "")
+        if not m:
+            return None
+        return since if m.group(0) >= date else before
+
+    return default
+
+
+# ---- the view -------------------------------------------------------------------------------------
+
+class Value(NamedTuple):
+    state: str  # "set", "absent" or "unknown"
+    value: Any = None
+    path: tuple | None = None  # document path of the value as written
+    literal: bool = False  # written right there as a literal: an edit can replace it
+    note: str = ""  # where a resolved value came from: " (from parameter 'x')"
+
+
+UNKNOWN_VALUE = Value("unknown")
+ABSENT = Value("absent")
+
+
+class ResourceView:
+    """One resource as every rule sees it. Subclasses (per front end) implement `lookup` and
+    `container`."""
+
+    fmt = "arm"  # arm, tf, tf-json, tf-plan, azapi
+
+    def __init__(self, type_: str, api_version: str | None, name: str, key: str, anchor: tuple,
+                 address: str = "", absent_unknown: bool = False):
+        self.type = type_  # ARM type (ARM, Bicep, azapi) or azurerm type
+        self.api_version = api_version
+        self.name = name  # as messages show it
+        self.key = key  # structural: finding keys (and so fingerprints) use it
+        self.anchor = anchor  # document path a finding about an absent setting points at
+        self.address = address  # Terraform address
+        
+        self.absent_unknown = absent_unknown  # a patch (azapi_update_resource), a plan: absent says nothing
+        self.companions: list[ResourceView] = []
+
+    def lookup(self, path: tuple[str, ...]) -> Value:
+        raise NotImplementedError
+
+    def container(self, path: tuple[str, ...]) -> tuple[tuple, tuple[str, ...]] | None:
+        """Where a missing setting would go: (document path of the deepest existing object on
+        `path`, the names still missing below it); None when that object is not written out."""
+        return None
+
+    def companion_name(self) -> Any:
+        return None
+
+
+def truthy(value: Any) -> Any:
+    """ARM and Terraform booleans, also written as strings; other values unchanged."""
+    if isinstance(value, str) and value.strip().lower() in ("true", "false"):
+        return value.strip().lower() == "true"
+    return value
+
+
+def same(value: Any, secure: Any) -> bool:
+    value = truthy(value)
+    if isinstance(secure, str):
+        return isinstance(value, str) and value.strip().lower() == secure.lower()
+    return type(value) is type(secure) and value == secure
+
+
+# ---- the checker ----------------------------------------------------------------------------------
+
+def _index() -> tuple[dict, dict]:
+    from keyless.rules.iac.local_auth import RESOURCE_RULES
+
+    by_arm: dict[str, list] = {}
+    by_tf: dict[str, list] = {}
+    for rule in RESOURCE_RULES:
+        for sw in rule.switches:
+            by_arm.setdefault(sw.arm_type.lower(), []).append((rule, sw))
+            for attr in sw.azurerm:
+                by_tf.setdefault(attr.type, []).append((rule, sw))
+    return by_arm, by_tf
+
+
+_INDEX: tuple[dict, dict] | None = None
+
+
+def index() -> tuple[dict, dict]:
+    global _INDEX
+    if _INDEX is None:
+        _INDEX = _index()
+    return _INDEX
+
+
+def arm_types() -> set[str]:
+    return set(index()[0])
+
+
+def tf_types() -> set[str]:
+    return set(index()[1])
+
+
+def companion_types() -> tuple[set[str], set[str]]:
+    arm, tf = set(), set()
+    for rules in index()[0].values():
+        for _, sw in rules:
+            for c in sw.companions:
+                if c.arm_type:
+                    arm.add(c.arm_type.lower())
+                if c.tf_type:
+                    tf.add(c.tf_type)
+    return arm, tf
+
+
+def check_resource(em: Any, view: ResourceView) -> None:
+    """Evaluate every switch declared for the view's type and emit one `iac.issue` per switch
+    that leaves keys (or passwords, or access policies) on."""
+    by_arm, by_tf = index()
+    tf = view.fmt in ("tf", "tf-json", "tf-plan")
+    for rule, sw in (by_tf if tf else by_arm).get(view.type if tf else view.type.lower(), ()):
+        _check(em, view, rule, sw, tf)
+
+
+def _spellings(view: ResourceView, sw: Switch, tf: bool) -> list[tuple[tuple[str, ...], Any, Any]]:
+    if not tf:
+        return [(sw.path, sw.secure, sw.default(view.api_version))]
+    return [(a.path, a.secure, a.default) for a in sw.azurerm if a.type == view.type]
+
+
+def _check(em: Any, view: ResourceView, rule: Any, sw: Switch, tf: bool) -> None:
+    if sw.applies is not None and sw.applies(view) is not True:
+        return
+    spellings = _spellings(view, sw, tf)
+    found = None
+    for path, secure, default in spellings:
+        v = view.lookup(path)
+        if v.state == "unknown":
+            return
+        if v.state == "set":
+            found = (path, secure, v)
+            break
+    for comp in view.companions:
+        verdict = _companion(comp, sw, tf)
+        if verdict is None or verdict is True:
+            return  # turned off elsewhere, or we cannot tell
+    if found is None:
+        if view.absent_unknown:
+            return
+        path, secure, default = spellings[0]
+        if default is None or same(default, secure):
+            return
+        v = ABSENT
+    else:
+        path, secure, v = found
+        if v.value is None or same(v.value, secure):
+            return
+    label = f"{sw.label} '{view.name}'" + (f" ({view.address})" if view.address and view.address != view.name else "")
+    written = sw.setting or (path[-1] if tf else ".".join(path[1:] if path[0] == "properties" else path))
+    setting = written
+    if v.state == "set":
+        how = f"{written} is {_shown(v.value)}{v.note}"
+    else:
+        how = f"{written} is not set (the default{_api_note(view, tf)} is {_shown(spellings[0][2])})"
+    detail = sw.detail(view) if sw.detail else ""
+    message = f"{label}: {how}, so it {rule.accepts}{detail}"
+    fix = render_fix(em, view, sw, path, secure, v, rule, tf)
+    em.issue(rule.code, v.path if v.state == "set" else view.anchor, f"{view.key}|{setting}", message,
+             fix=fix, resource=label)
+
+
+def _companion(comp: ResourceView, sw: Switch, tf: bool) -> bool | None:
+    """True: the companion turns keys off; False: it leaves them on; None: unknown."""
+    for c in sw.companions:
+        if tf and c.tf_type == comp.type:
+            if c.name is not None:
+                name = comp.lookup(("name",))
+                if name.state != "set":
+                    return None
+                if not isinstance(name.value, str) or name.value.lower() != c.name.lower():
+                    return False
+            v = comp.lookup(c.tf_value)
+        elif not tf and c.arm_type and c.arm_type.lower() == comp.type.lower():
+            if c.name is not None:
+                name = comp.companion_name()
+                if not isinstance(name, str):
+                    return None
+                if name.rsplit("/", 1)[-1].lower() != c.name.lower():
+                    return False
+            v = comp.lookup(c.arm_path)
+        else:
+            continue
+        if v.state == "unknown":
+            return None
+        return v.state == "set" and same(v.value, c.secure)
+    return False
+
+
+def _shown(value: Any) -> str:
+    value = truthy(value)
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return f"'{value}'" if isinstance(value, str) else str(value)
+
+
+def _api_note(view: ResourceView, tf: bool) -> str:
+    if tf:
+        return ""
+    return f" for API version {view.api_version}" if view.api_version else ""
+
+
+# ---- the renderer ---------------------------------------------------------------------------------
+
+def doc_syntax(doc: Any) -> str:
+    """How a setting is written in this document: json, bicep or hcl ('' when we do not edit it)."""
+    kind = getattr(doc, "kind", "")
+    if kind == "json":
+        return "json"
+    if kind == "hcl":
+        return "hcl"
+    if kind == "bicep" or str(getattr(doc, "relpath", "")).lower().endswith(".bicep"):
+        return "bicep"
+    return ""
+
+
+def literal(syntax: str, value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, str):
+        if syntax == "bicep":
+            return "'" + value.replace("\\", "\\\\").replace("'", "\\'") + "'"
+        return json.dumps(value)
+    return json.dumps(value)
+
+
+def member(syntax: str, name: str, value: Any) -> str:
+    if syntax == "json":
+        return f"{json.dumps(name)}: {literal(syntax, value)}"
+    if syntax == "bicep":
+        return f"{name}: {literal(syntax, value)}"
+    return f"{name} = {literal(syntax, value)}"
+
+
+def nested(syntax: str, names: tuple[str, ...], value: Any, block: bool = False) -> str:
+    """`a.b.c = value` as nested objects in one line of the given syntax (HCL `block`: blocks)."""
+    text = member(syntax, names[-1], value)
+    for name in reversed(names[:-1]):
+        if syntax == "json":
+            text = f"{json.dumps(name)}: {{{text}}}"
+        elif syntax == "bicep":
+            text = f"{name}: {{ {text} }}"
+        else:
+            text = f"{name} {{ {text} }}" if block else f"{name} = {{ {text} }}"
+    return text
+
+
+def render_fix(em: Any, view: ResourceView, sw: Switch, path: tuple[str, ...], secure: Any, v: Value, rule: Any,
+               tf: bool) -> dict:
+    """The edit that turns keys off: replace a literal, or insert the member into the object that
+    should hold it. Unsafe (remaining key users break); display-only where the value comes from a
+    parameter, a variable or an expression, or the object is not written out."""
+    if sw.fix_text:
+        return fix_dict(sw.fix_text + rule.fix_note + ".", "display-only")
+    syntax = doc_syntax(em.doc)
+    block = tf and view.fmt != "azapi"
+    snippet = nested(syntax or ("hcl" if view.fmt in ("tf", "azapi") else "json"),
+                     tuple(path), secure, block=block)
+    message = f"Set {snippet}{rule.fix_note}"
+    edits = None
+    if syntax and view.fmt != "tf-plan":
+        if v.state == "set" and v.literal:
+            sp = em.span(v.path, first_line=False)
+            if sp is not None and sp.start.line == sp.end.line:
+                edits = [[sp.start.line, sp.start.column, sp.end.line, sp.end.column, literal(syntax, secure)]]
+        elif v.state == "absent":
+            edits = _insertion(em, view, path, secure, syntax, block)
+    if v.state == "set" and not v.literal and v.note:
+        message += f" where the value is set{v.note}"
+    return fix_dict(message + ".", "unsafe" if edits else "display-only", edits)
+
+
+def _insertion(em: Any, view: ResourceView, path: tuple[str, ...], secure: Any, syntax: str, block: bool
+               ) -> list | None:
+    found = view.container(path)
+    if found is None:
+        return None
+    obj_path, missing = found
+    if not missing or len(missing) > 1 and block:
+        return None  # a missing Terraform block may need other settings (an Entra admin): say, do not write
+    sp = em.span(obj_path, first_line=False)
+    if sp is None or sp.end.line <= sp.start.line:
+        return None  # a one-line object: no line to add
+    doc = em.doc
+    text = nested(syntax, missing, secure, block=block)
+    first = doc.lines.line_text(sp.start.line)
+    if syntax == "hcl":
+        # before the closing brace, on its own line
+        close = doc.lines.line_text(sp.end.line)
+        if close.strip() != "}":
+            return None
+        indent = _indent(close) + "  "
+        return [[sp.end.line, 1, sp.end.line, 1, f"{indent}{text}\n"]]
+    # JSON and Bicep: right after the opening brace
+    col = sp.start.column
+    if first[col - 1:col] != "{" or first[col:].strip():
+        return None
+    nxt = doc.lines.line_text(sp.start.line + 1)
+    empty = nxt.strip().startswith("}")
+    indent = _indent(nxt) if not empty else _indent(first) + "  "
+    comma = "," if syntax == "json" and not empty else ""
+    return [[sp.start.line, col + 1, sp.start.line, col + 1, f"\n{indent}{text}{comma}"]]
+
+
+def _indent(line: str) -> str:
+    return line[: len(line) - len(line.lstrip())]

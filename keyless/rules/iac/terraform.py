@@ -30,6 +30,16 @@ from keyless.rules.iac.common import (
 )
 from keyless.rules.iac.expr import UNKNOWN, classify_scope
 from keyless.rules.iac.facts import fix_dict, span_to_list
+from keyless.rules.iac.resource_view import (
+    ABSENT,
+    UNKNOWN_VALUE,
+    ResourceView,
+    Value,
+    arm_types,
+    check_resource,
+    companion_types,
+    tf_types,
+)
 from keyless.rules.iac import roles as R
 from keyless.rules.iac.tfmodule import ModuleValues, Opaque, TemplateRef, hcl_string, origin_note
 
@@ -187,6 +197,8 @@ class TerraformExtractor:
         self.own_values: Any = None  # the document's raw values when it mentions var. or local.
         self.origins: dict[tuple, frozenset[str]] = {}  # path -> where its resolved value came from
         self.unresolved: dict[tuple, Ref] = {}  # path -> the reference written there
+        self.switch_views: list[TfView] = []  # resources a switch table names, checked once all are read
+        self.switch_companions: list[TfView] = []
 
     # -- HCL / .tf.json -----------------------------------------------------------------------------
     def module(self, values: Any) -> None:
@@ -196,10 +208,12 @@ class TerraformExtractor:
         text = self.doc.text
         if "var." in text or "local." in text:
             self.own_values = values
+        switch_types = tf_types() | companion_types()[1] | {"azapi_resource", "azapi_update_resource"}
         for rtype, rname, body in iter_resources(root):
-            if rtype in EXTRACTED_TYPES:
+            if rtype in EXTRACTED_TYPES or rtype in switch_types:
                 self.resolve_refs(body)
             self.resource(rtype, rname, body, f"{rtype}.{rname}")
+        self.finish_switches()
         for vname, body in self.iter_blocks1(root, "variable"):
             self.variable(vname, body)
         for oname, body in self.iter_blocks1(root, "output"):
@@ -307,10 +321,12 @@ class TerraformExtractor:
                 rtype = str(rc.get("type", ""))
                 addr = str(rc.get("address", f"{rtype}.{rc.get('name')}"))
                 self.resource(rtype, str(rc.get("name", "")), body, addr)
+            self.finish_switches()
             return
         pv = values.get("planned_values")
         if isinstance(pv, dict):
             self.plan_module(pv.get("root_module"), (0, "planned_values", "root_module"))
+            self.finish_switches()
 
     def plan_module(self, mod: Any, path: tuple) -> None:
         if not isinstance(mod, dict):
@@ -336,18 +352,45 @@ class TerraformExtractor:
             w = self.workload(rtype, rname, body, addr, WEB_TYPES[rtype])
             self.web_app(w, body)
             emit_workload(self.em, w)
-        elif rtype == "azurerm_container_registry":
-            if body.get("admin_enabled") is True:
-                self.em.issue("KL251", body.p("admin_enabled"), f"{rtype}.{rname}|admin_enabled",
-                              f"Container registry {addr} enables the admin user{self.note(body.p('admin_enabled'))}: "
-                              "a shared username/password with push and pull rights on every repository.",
-                              fix=self.replace_fix(body, "admin_enabled", "false",
-                                                   "Set admin_enabled = false and grant pulling apps AcrPull on the "
-                                                   "registry (azurerm_role_assignment with role_definition_name = \"AcrPull\")."))
         elif rtype == "azurerm_role_assignment":
             self.role_assignment(rname, body, addr)
         elif rtype == "azurerm_role_definition":
             self.role_definition(rname, body, addr)
+        elif rtype in ("azapi_resource", "azapi_update_resource"):
+            self.azapi(rtype, rname, body, addr)
+        if rtype in tf_types():
+            self.switch_views.append(TfView(self, rtype, rtype, None, rname, body, addr))
+        elif rtype in companion_types()[1]:
+            self.switch_companions.append(TfView(self, rtype, rtype, None, rname, body, addr))
+
+    # -- resources that still accept keys (KL251, KL260-KL272, KL404) ---------------------------------
+    def azapi(self, rtype: str, rname: str, body: TDict, addr: str) -> None:
+        """`azapi_resource` / `azapi_update_resource`: the ARM resource its `type` names, its
+        `body` read with the ARM property paths."""
+        arm_type, api_version = azapi_type(body.get("type"))
+        if arm_type is None:
+            return
+        payload = azapi_body(body)
+        if payload is None:
+            return
+        if arm_type.lower() in arm_types():
+            view = TfView(self, arm_type, rtype, api_version, rname, payload, addr, fmt="azapi",
+                          absent_unknown=rtype == "azapi_update_resource" or self.fmt == "tf-plan",
+                          outer=body, positions=isinstance(body.get("body"), TDict))
+            view.anchor = body.path
+            self.switch_views.append(view)
+
+    def finish_switches(self) -> None:
+        for v in self.switch_views:
+            for c in self.switch_companions:
+                server = c.body.get("server_id") or c.body.get("server_name")
+                if isinstance(server, Ref) and re.search(r"\b([a-z0-9_]+)\.([\w-]+)\.(?:id|name)\b", server):
+                    m = re.search(r"\b([a-z0-9_]+)\.([\w-]+)\.(?:id|name)\b", server)
+                    if (m.group(1), m.group(2)) != (v.tf_type, v.rname):
+                        continue
+                v.companions.append(c)
+            check_resource(self.em, v)
+        self.switch_views, self.switch_companions = [], []
 
     def replace_fix(self, body: TDict, key: str, new: str, message: str) -> dict:
         if self.fmt == "tf" and not self.note(body.p(key)):  # a variable's value is fixed where it is set, not here
@@ -682,6 +725,145 @@ class TerraformExtractor:
                       "another name.", severity="high",
                       fix=fix_dict("List only the actions the workload needs (or use a built-in data-plane role) and "
                                    "narrow assignable_scopes.", "display-only"))
+
+
+class TfView(ResourceView):
+    """A Terraform resource as the switch checker reads it: an `azurerm_*` body with attribute and
+    block names, or an azapi `body` with ARM property names. `var.*`/`local.*` values are the
+    module's (the message says so); references, functions and dynamic blocks are unknown."""
+
+    def __init__(self, ex: "TerraformExtractor", type_: str, tf_type: str, api_version: str | None, rname: str,
+                 body: TDict, addr: str, fmt: str | None = None, absent_unknown: bool | None = None,
+                 outer: TDict | None = None, positions: bool = True):
+        nm = (outer if outer is not None else body).get("name")
+        shown = nm if isinstance(nm, str) and not isinstance(nm, Ref) and nm else addr
+        super().__init__(type_, api_version, shown, f"{tf_type}.{rname}", body.path, address=addr,
+                         absent_unknown=ex.fmt == "tf-plan" if absent_unknown is None else absent_unknown)
+        self.fmt = fmt or ex.fmt
+        self.ex = ex
+        self.tf_type = tf_type
+        self.rname = rname
+        self.body = body
+        self.positions = positions  # False: a jsonencode() body, whose inside has no positions
+
+    def lookup(self, path: tuple[str, ...]) -> Value:
+        cur: Any = self.body
+        for i, seg in enumerate(path):
+            last = i == len(path) - 1
+            if not isinstance(cur, TDict) or has_dynamic(cur, seg):
+                return UNKNOWN_VALUE
+            if seg not in cur:
+                return ABSENT
+            v = cur[seg]
+            if v is None:
+                return ABSENT
+            if isinstance(v, TList) and not last:
+                if len(v) != 1 or not isinstance(v[0], TDict):
+                    return UNKNOWN_VALUE  # several blocks: which one counts is not ours to guess
+                cur = v[0]
+                continue
+            if isinstance(v, TDict) and not last:
+                cur = v
+                continue
+            if last:
+                if is_unknown(v) or _has_unknown(v):
+                    return UNKNOWN_VALUE
+                p = cur.p(seg)
+                literal = p not in self.ex.unresolved and self.fmt != "tf-plan" and self.positions
+                return Value("set", plain(v), p, literal, "" if literal else self.ex.note(p))
+            return UNKNOWN_VALUE
+        return UNKNOWN_VALUE
+
+    def container(self, path: tuple[str, ...]) -> tuple[tuple, tuple[str, ...]] | None:
+        cur: Any = self.body
+        if not self.positions:
+            return None
+        for i, seg in enumerate(path):
+            if not isinstance(cur, TDict):
+                return None
+            if seg not in cur:
+                return cur.path, path[i:]
+            v = cur[seg]
+            if isinstance(v, TList) and len(v) == 1 and isinstance(v[0], TDict):
+                cur = v[0]
+            elif isinstance(v, TDict):
+                cur = v
+            else:
+                return None
+        return None
+
+
+def _has_unknown(v: Any, depth: int = 0) -> bool:
+    if depth > 20:
+        return True
+    if isinstance(v, dict):
+        return any(_has_unknown(x, depth + 1) for x in v.values())
+    if isinstance(v, list):
+        return any(_has_unknown(x, depth + 1) for x in v)
+    return is_unknown(v)
+
+
+def plain(v: Any) -> Any:
+    if isinstance(v, dict):
+        return {k: plain(x) for k, x in v.items()}
+    if isinstance(v, list):
+        return [plain(x) for x in v]
+    return v
+
+
+_AZAPI_TYPE_RE = re.compile(r"^\s*([A-Za-z0-9.]+/[A-Za-z0-9./]+)@([0-9]{4}-[0-9]{2}-[0-9]{2}(?:-[A-Za-z]+)?)\s*$")
+
+
+def azapi_type(value: Any) -> tuple[str | None, str | None]:
+    """`Microsoft.Storage/storageAccounts@2023-05-01` -> (ARM type, API version)."""
+    if not isinstance(value, str) or is_unknown(value):
+        return None, None
+    m = _AZAPI_TYPE_RE.match(value)
+    return (m.group(1), m.group(2)) if m else (None, None)
+
+
+_JSONENCODE_RE = re.compile(r"^\s*jsonencode\((.*)\)\s*$", re.S)
+
+
+def azapi_body(body: TDict) -> TDict | None:
+    """The ARM-shaped body: an HCL object (azapi 2.x), or `jsonencode({...})` of a literal object
+    (azapi 1.x; read without positions inside it, so findings point at `body`). Anything else
+    (a variable, a merge(), a string) is unknown."""
+    b = body.get("body")
+    if isinstance(b, TDict):
+        return b
+    if isinstance(b, Ref):
+        m = _JSONENCODE_RE.match(str(b))
+        if not m:
+            return None
+        try:
+            import hcl2
+
+            parsed = hcl2.loads("x = " + m.group(1) + "\n")
+        except Exception:
+            return None
+        inner = parsed.get("x") if isinstance(parsed, dict) else None
+        if isinstance(inner, list) and len(inner) == 1:
+            inner = inner[0]
+        if not isinstance(inner, dict):
+            return None
+        node = norm(inner, body.p("body"))
+        return _flatten_path(node, body.p("body"))
+    return None
+
+
+def _flatten_path(node: Any, path: tuple) -> Any:
+    """Every node of a body read from jsonencode() points at `body` itself (no positions inside)."""
+    if isinstance(node, TDict):
+        node.path = path
+        node.raw = {k: None for k in node.raw}
+        for k in list(node):
+            node[k] = _flatten_path(node[k], path)
+    elif isinstance(node, TList):
+        node.path = path
+        for i, x in enumerate(node):
+            node[i] = _flatten_path(x, path)
+    return node
 
 
 def mark_unknown(body: Any, unknown: Any) -> None:

@@ -153,7 +153,7 @@ def test_finding_from_a_parameter_file_names_the_file_not_the_values(tmp_path):
     write(tmp_path, "acr/acr.parameters.json", parameter_file(registryName="zzuniqueregistryzz", adminUserEnabled=True))
     (f,) = run(tmp_path, ["KL251"])
     assert f.path == "acr/acr.json" and f.span.start.line == 21
-    assert f.message.startswith("Container registry '[parameters('registryName')]' enables the admin user")
+    assert f.message.startswith("Container registry '[parameters('registryName')]': adminUserEnabled is true")
     assert f.message.endswith("(with parameters from acr.parameters.json)")
     assert "zzuniqueregistryzz" not in f.message
 

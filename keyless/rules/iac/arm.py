@@ -116,6 +116,7 @@ def arm_template(em: Emitter, root: dict) -> None:
     for fact, files in added.values():
         if fact.kind == "iac.issue":
             fact.data["message"] += parameters_note(files)
+            fact.data["parameters_from"] = files  # rules that extend the message keep the note last
         else:
             fact.data["parameters_from"] = files
         em.facts.append(fact)

@@ -17,7 +17,7 @@ from typing import Any, ClassVar, Iterable
 
 from keyless.linter.finding import Applicability, Category, Finding, Severity
 from keyless.linter.rule import Project
-from keyless.rules.iac.facts import fix_from_dict, list_to_span
+from keyless.rules.iac.facts import fix_from_dict, list_to_span, parameters_note
 from keyless.rules.iac.resource_view import Attr, Companion, Switch, always, from_api
 from keyless.rules.iac.rules import IacRule
 
@@ -56,6 +56,9 @@ class ResourceAuthRule(IacRule):
         for f in issues:
             d = f.data
             message, severity = d["message"], self.severity
+            note = parameters_note(d.get("parameters_from"))
+            if note and message.endswith(note):
+                message = message[: -len(note)]
             if key_users:
                 first = key_users[0]
                 more = f" (and {len(key_users) - 1} more)" if len(key_users) > 1 else ""
@@ -70,7 +73,7 @@ class ResourceAuthRule(IacRule):
                             f"their identities hold {role}.")
             else:
                 message += f". Grant callers {role} before {self.turn_off}."
-            yield self.finding(f.path, list_to_span(d["span"]), key=d["key"], message=message, severity=severity,
+            yield self.finding(f.path, list_to_span(d["span"]), key=d["key"], message=message + note, severity=severity,
                                fix=fix_from_dict(d.get("fix")))
 
     def needed_roles(self, users: list) -> str:

@@ -1,0 +1,224 @@
+"""Resources that still accept keys (KL251, KL260-KL272, KL404): one checker over every format,
+severity and message from the repository's code, defaults by API version, fixes per document kind."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from conftest import write
+from keyless.linter.config import Config
+from keyless.linter.engine import Settings, lint_paths, lint_source, resolve_selection
+from keyless.linter.finding import Severity
+from keyless.linter.rule import load_registry
+
+
+def run(root, select):
+    reg = load_registry()
+    st = Settings(root=str(root), select=resolve_selection(reg, select))
+    return lint_paths([str(root)], Config(root=str(root)), st, excludes=[], jobs=1).findings
+
+
+STORAGE_TF = '''
+resource "azurerm_storage_account" "sa" {
+  name                     = "ordersdata"
+  resource_group_name      = "rg"
+  account_tier             = "Standard"
+  account_replication_type = "LRS"
+}
+'''
+
+KEY_USER = '''
+import os
+from azure.storage.blob import BlobServiceClient
+
+client = BlobServiceClient.from_connection_string(os.environ["AZURE_STORAGE_CONNECTION_STRING"])
+'''
+
+TOKEN_USER = '''
+from azure.identity import DefaultAzureCredential
+from azure.storage.blob import BlobServiceClient
+
+client = BlobServiceClient("https://ordersdata.blob.core.windows.net", credential=DefaultAzureCredential())
+client.get_container_client("x").upload_blob("a", b"b")
+'''
+
+
+def test_key_user_in_the_repository_makes_it_high_and_names_the_line(tmp_path):
+    write(tmp_path, "infra/main.tf", STORAGE_TF)
+    write(tmp_path, "app/x.py", KEY_USER)
+    (f,) = run(tmp_path, ["KL260"])
+    assert f.severity is Severity.HIGH
+    assert "shared_access_key_enabled is not set" in f.message
+    assert "and app/x.py:5 uses the account key (KL201)" in f.message
+    assert "can be flipped safely" not in f.message
+
+
+def test_identity_only_clients_make_it_medium_and_safe_to_flip(tmp_path):
+    write(tmp_path, "infra/main.tf", STORAGE_TF)
+    write(tmp_path, "app/x.py", TOKEN_USER)
+    (f,) = run(tmp_path, ["KL260"])
+    assert f.severity is Severity.MEDIUM
+    assert "only with identity-based clients (app/x.py:5): the switch can be flipped safely" in f.message
+    assert "'Storage Blob Data Contributor'" in f.message
+
+
+def test_no_code_keeps_the_rule_default(tmp_path):
+    write(tmp_path, "infra/main.tf", STORAGE_TF)
+    (f,) = run(tmp_path, ["KL260"])
+    assert f.severity is Severity.MEDIUM and "flipped safely" not in f.message and "uses" not in f.message
+
+
+def test_other_services_code_does_not_count(tmp_path):
+    write(tmp_path, "infra/main.tf", STORAGE_TF)
+    write(tmp_path, "app/x.py", "from azure.servicebus import ServiceBusClient\n"
+                                "c = ServiceBusClient.from_connection_string(conn_str)\n")
+    (f,) = run(tmp_path, ["KL260"])
+    assert f.severity is Severity.MEDIUM and "uses" not in f.message
+
+
+def kv(api: str, props: str = "{}") -> str:
+    return ('{"$schema": "https://schema.management.azure.com/schemas/2019-04-01/deploymentTemplate.json#",\n'
+            ' "resources": [\n  {"type": "Microsoft.KeyVault/vaults", "apiVersion": "%s", "name": "kv",\n'
+            '   "properties": %s}\n ]}\n' % (api, props))
+
+
+@pytest.mark.parametrize("api,flagged", [("2019-09-01", True), ("2023-07-01", True), ("2025-05-01-preview", True),
+                                         ("2026-02-01", False), ("2026-02-01-preview", False), ("2027-01-01", False)])
+def test_key_vault_default_follows_the_api_version(api, flagged):
+    found = lint_source(kv(api), "kv.json", select=["KL404"])
+    assert bool(found) is flagged
+
+
+def test_key_vault_unknown_api_version_stays_unknown():
+    assert lint_source(kv("[parameters('api')]"), "kv.json", select=["KL404"]) == []
+
+
+def test_key_vault_access_policies_are_broad_role_and_counted():
+    (f,) = lint_source(kv("2023-07-01", '{"enableRbacAuthorization": false, "accessPolicies": [{}, {}]}'),
+                       "kv.json", select=["KL404"])
+    assert f.category.value == "broad-role" and "(2 access policies here)" in f.message
+
+
+@pytest.mark.parametrize("attr,value,flagged", [
+    ("local_authentication_enabled", "true", True), ("local_authentication_enabled", "false", False),
+    ("local_authentication_disabled", "false", True), ("local_authentication_disabled", "true", False),
+])
+def test_azurerm_4x_and_5x_spellings(attr, value, flagged):
+    tf = f'resource "azurerm_cosmosdb_account" "db" {{\n  name = "db"\n  {attr} = {value}\n}}\n'
+    assert bool(lint_source(tf, "main.tf", select=["KL261"])) is flagged
+
+
+def test_cosmos_non_sql_api_is_left_alone():
+    tf = ('resource "azurerm_cosmosdb_account" "db" {\n  name = "db"\n  kind = "MongoDB"\n}\n'
+          'resource "azurerm_cosmosdb_account" "t" {\n  name = "t"\n  capabilities {\n    name = "EnableTable"\n  }\n}\n')
+    assert lint_source(tf, "main.tf", select=["KL261"]) == []
+
+
+def test_dynamic_block_is_unknown():
+    tf = ('variable "x" {}\nresource "azurerm_mssql_server" "s" {\n  name = "s"\n'
+          '  dynamic "azuread_administrator" {\n    for_each = var.x\n    content {\n'
+          '      azuread_authentication_only = true\n    }\n  }\n}\n')
+    assert lint_source(tf, "main.tf", select=["KL270"]) == []
+
+
+def test_sql_literal_password_is_mentioned_never_printed():
+    tmpl = ('{"$schema": "https://schema.management.azure.com/schemas/2019-04-01/deploymentTemplate.json#",\n'
+            ' "resources": [{"type": "Microsoft.Sql/servers", "apiVersion": "2023-08-01-preview", "name": "s",\n'
+            '   "properties": {"administratorLogin": "admin", "administratorLoginPassword": "Zq9!hunter2-longpass"}}]}\n')
+    (f,) = lint_source(tmpl, "sql.json", select=["KL270"])
+    assert "administrator password is written in the file" in f.message
+    assert "hunter2" not in f.message and "hunter2" not in (f.fix.message if f.fix else "")
+
+
+def test_azapi_update_resource_without_the_property_says_nothing():
+    tf = ('resource "azapi_update_resource" "sa" {\n  type = "Microsoft.Storage/storageAccounts@2023-05-01"\n'
+          '  resource_id = azurerm_storage_account.sa.id\n  body = {\n    properties = {\n      minimumTlsVersion = "TLS1_2"\n'
+          '    }\n  }\n}\n')
+    assert lint_source(tf, "main.tf", select=["KL260"]) == []
+    flipped = tf.replace('minimumTlsVersion = "TLS1_2"', "allowSharedKeyAccess = true")
+    (f,) = lint_source(flipped, "main.tf", select=["KL260"])
+    assert f.span.start.line == 6
+
+
+def test_azapi_jsonencode_body_is_read_but_never_edited():
+    tf = ('resource "azapi_resource" "sa" {\n  type = "Microsoft.Storage/storageAccounts@2023-05-01"\n'
+          '  body = jsonencode({ properties = { allowSharedKeyAccess = true } })\n}\n')
+    (f,) = lint_source(tf, "main.tf", select=["KL260"])
+    assert f.span.start.line == 3 and f.fix.applicability.value == "display-only" and not f.fix.edits
+
+
+def edits(found):
+    (f,) = found
+    return f.fix.applicability.value, [(e.span.start.line, e.span.start.column, e.content) for e in f.fix.edits]
+
+
+def test_fix_replaces_a_literal_in_each_kind():
+    arm = kv("2023-07-01", '{\n    "enableRbacAuthorization": false\n   }')
+    assert edits(lint_source(arm, "kv.json", select=["KL404"])) == ("unsafe", [(5, 32, "true")])
+    tf = 'resource "azurerm_key_vault" "kv" {\n  name = "kv"\n  rbac_authorization_enabled = false\n}\n'
+    assert edits(lint_source(tf, "main.tf", select=["KL404"])) == ("unsafe", [(3, 32, "true")])
+
+
+def test_fix_inserts_a_missing_setting_per_kind():
+    arm = kv("2023-07-01", '{\n     "sku": {"family": "A", "name": "standard"}\n   }')
+    assert edits(lint_source(arm, "kv.json", select=["KL404"])) == (
+        "unsafe", [(4, 19, '\n     "enableRbacAuthorization": true,')])
+    tf = 'resource "azurerm_storage_account" "sa" {\n  name = "sa"\n}\n'
+    assert edits(lint_source(tf, "main.tf", select=["KL260"])) == (
+        "unsafe", [(3, 1, "  shared_access_key_enabled = false\n")])
+    azapi = ('resource "azapi_resource" "sa" {\n  type = "Microsoft.Storage/storageAccounts@2023-05-01"\n'
+             '  body = {\n    properties = {\n      minimumTlsVersion = "TLS1_2"\n    }\n  }\n}\n')
+    assert edits(lint_source(azapi, "main.tf", select=["KL260"])) == (
+        "unsafe", [(6, 1, "      allowSharedKeyAccess = false\n")])
+
+
+def test_fix_is_display_only_where_a_parameter_decides():
+    arm = kv("2023-07-01", '{"enableRbacAuthorization": "[parameters(\'rbac\')]"}').replace(
+        '"resources"', '"parameters": {"rbac": {"type": "bool", "defaultValue": false}},\n "resources"')
+    applicability, found_edits = edits(lint_source(arm, "kv.json", select=["KL404"]))
+    assert applicability == "display-only" and found_edits == []
+
+
+def test_a_missing_terraform_block_is_described_not_written():
+    tf = 'resource "azurerm_mssql_server" "s" {\n  name = "s"\n}\n'
+    (f,) = lint_source(tf, "main.tf", select=["KL270"])
+    assert f.fix.applicability.value == "display-only"
+    assert "azuread_administrator { azuread_authentication_only = true }" in f.fix.message
+
+
+def test_applied_fix_parses_and_clears_the_finding(tmp_path):
+    from keyless.linter.documents import make_document
+
+    tf = ('resource "azapi_resource" "sa" {\n  type = "Microsoft.Storage/storageAccounts@2023-05-01"\n'
+          '  body = {\n    properties = {\n      minimumTlsVersion = "TLS1_2"\n    }\n  }\n}\n')
+    (f,) = lint_source(tf, "main.tf", select=["KL260"])
+    (e,) = f.fix.edits
+    lines = tf.split("\n")
+    line = lines[e.span.start.line - 1]
+    lines[e.span.start.line - 1] = line[: e.span.start.column - 1] + e.content + line[e.span.start.column - 1:]
+    fixed = "\n".join(lines)
+    assert make_document(str(tmp_path / "main.tf"), "main.tf", fixed).ensure_parsed()
+    assert lint_source(fixed, "main.tf", select=["KL260"]) == []
+
+
+def test_parameter_file_note_stays_last(tmp_path):
+    write(tmp_path, "st/main.json", json.dumps({
+        "$schema": "https://schema.management.azure.com/schemas/2019-04-01/deploymentTemplate.json#",
+        "parameters": {"sharedKey": {"type": "bool", "defaultValue": False}},
+        "resources": [{"type": "Microsoft.Storage/storageAccounts", "apiVersion": "2023-05-01", "name": "st",
+                       "properties": {"allowSharedKeyAccess": "[parameters('sharedKey')]"}}]}, indent=1))
+    write(tmp_path, "st/main.parameters.json", json.dumps({
+        "$schema": "https://schema.management.azure.com/schemas/2019-04-01/deploymentParameters.json#",
+        "parameters": {"sharedKey": {"value": True}}}))
+    write(tmp_path, "app/x.py", KEY_USER)
+    (f,) = run(tmp_path, ["KL260"])
+    assert f.message.endswith("(with parameters from main.parameters.json)")
+    assert "app/x.py:5 uses the account key (KL201)" in f.message
+
+
+def test_rules_are_selectable_per_service_family():
+    tf = STORAGE_TF + 'resource "azurerm_servicebus_namespace" "sb" {\n  name = "sb"\n}\n'
+    assert {f.code for f in lint_source(tf, "main.tf", select=["KL2"])} >= {"KL260", "KL262"}
+    assert {f.code for f in lint_source(tf, "main.tf", select=["service-bus-local-auth"])} == {"KL262"}

@@ -5,6 +5,6 @@ and Kubernetes manifests, linked across files with the Python code that runs in 
 from keyless.rules.iac.local_auth import RESOURCE_RULES
 from keyless.rules.iac.rules import RULES as _RULES
 
-RULES = _RULES + RESOURCE_RULES
+RULES = sorted(_RULES + RESOURCE_RULES, key=lambda rule: rule.code)
 
 __all__ = ["RULES"]

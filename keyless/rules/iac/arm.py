@@ -315,9 +315,11 @@ class ArmExtractor:
             w = self.new_workload(r, path, rtype, name, "aci")
             analyze_aci(self.em, w, r, path, self.resolve, "arm", self.labels.resolve)
             return
-        if t == "microsoft.web/sites":
+        if t in ("microsoft.web/sites", "microsoft.web/sites/slots"):
             kind = str(self.resolve(r.get("kind")) or "").lower()
             w = self.new_workload(r, path, rtype, name, "functionapp" if "functionapp" in kind else "webapp")
+            if t.endswith("/slots"):
+                w.noun = "deployment slot"  # a slot has its own identity: it does not inherit the app's
             self.analyze_site(w, r, path)
             return
         if t.endswith("/roleassignments") and t.startswith("microsoft.authorization") or t.endswith("/providers/roleassignments"):
@@ -582,6 +584,9 @@ class ArmExtractor:
             return
         raw_id = props.get("roleDefinitionId")
         rid = self.resolve(raw_id)
+        if not isinstance(rid, str):
+            # concat()/format() around a literal GUID with a computed prefix (subscription().subscriptionId)
+            rid = self.ctx.with_placeholders().resolve(raw_id)
         guid = R.guid_of(rid) if isinstance(rid, str) else None
         if guid is None:
             return
@@ -641,8 +646,10 @@ class ArmExtractor:
         wild = None
         for i, p in enumerate(perms):
             if isinstance(p, dict) and isinstance(p.get("actions"), list):
+                not_actions = self.resolve(p.get("notActions"))
                 for j, a in enumerate(p["actions"]):
-                    if self.resolve(a) == "*":
+                    action = self.resolve(a)
+                    if R.escalating_action(action, not_actions if isinstance(not_actions, list) else None):
                         wild = path + ("properties", "permissions", i, "actions", j)
                         break
             if wild:
@@ -660,9 +667,9 @@ class ArmExtractor:
         label = rn if isinstance(rn, str) else self.key_text(r.get("name"))
         shown = rn if isinstance(rn, str) else readable_name(props.get("roleName") or r.get("name"))
         self.em.issue("KL402", wild, f"roleDefinition|{label}",
-                      f"Custom role '{shown}' allows every action ('*') and is assignable at "
-                      f"{_scope_words(broad)} scope: it is Owner under another name, including the right to "
-                      "grant itself more access.", severity="high",
+                      f"Custom role '{shown}' {R.escalation_words(self.resolve(_at(r, wild[len(path):])))} and is "
+                      f"assignable at {_scope_words(broad)} scope: it is Owner under another name, including the "
+                      "right to grant itself more access.", severity="high",
                       fix=fix_dict("List only the actions/dataActions the workload needs (or use a built-in "
                                    "data-plane role) and narrow assignableScopes to the resource group or resource.",
                                    "display-only"))
@@ -772,6 +779,12 @@ def inner_context(template: dict, passed: dict, resolve: Any) -> Context:
         else:
             values[pname] = UNKNOWN
     return Context(values, template.get("variables") if isinstance(template.get("variables"), dict) else {})
+
+
+def _at(obj: Any, path: tuple) -> Any:
+    for k in path:
+        obj = obj[k]
+    return obj
 
 
 def _has_string_leaf(v: Any, depth: int = 0) -> bool:

@@ -213,6 +213,7 @@ class Workload:
     client_id_fix_text: str = ""  # exact text of the AZURE_CLIENT_ID env entry/app setting
     env_container_path: tuple | None = None  # where the client id entry would go
     display_name: str = ""  # how messages name it when `name` is only the key text of an unresolved name
+    noun: str = ""  # what messages call it when KIND_LABEL does not fit ("deployment slot")
 
     # -- derived --------------------------------------------------------------------------------
     def runtime_identity_count(self) -> int | None:
@@ -237,7 +238,7 @@ class Workload:
 
     @property
     def label(self) -> str:
-        base = f"{KIND_LABEL.get(self.kind, self.kind)} '{self.title}'"
+        base = f"{self.noun or KIND_LABEL.get(self.kind, self.kind)} '{self.title}'"
         if self.fmt.startswith("tf") and self.key != self.name:
             base += f" ({self.key})"
         return base

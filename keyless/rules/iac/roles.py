@@ -54,6 +54,33 @@ _ALIASES = {
 GUID_RE = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
 
 
+# Actions that let the holder write role assignments, i.e. grant itself (or anyone) any role.
+_ESCALATING = ("*", "*/write", "microsoft.authorization/*", "microsoft.authorization/*/write",
+               "microsoft.authorization/roleassignments/*", "microsoft.authorization/roleassignments/write")
+
+
+def escalating_action(action: object, not_actions: list | None) -> bool:
+    """`*` always (as KL402 always read it); the narrower patterns that still include
+    `Microsoft.Authorization/roleAssignments/write` unless `notActions` takes that back."""
+    if not isinstance(action, str):
+        return False
+    a = action.strip().lower()
+    if a == "*":
+        return True
+    if a not in _ESCALATING:
+        return False
+    excluded = {str(n).strip().lower() for n in not_actions or () if isinstance(n, str)}
+    return not excluded & set(_ESCALATING[1:])
+
+
+def escalation_words(action: object) -> str:
+    if isinstance(action, str) and action.strip() == "*":
+        return "allows every action ('*')"
+    if isinstance(action, str) and action.strip().lower() == "microsoft.authorization/roleassignments/write":
+        return f"allows writing role assignments ('{action}')"
+    return f"allows '{action}', which includes writing role assignments,"
+
+
 def canonical_name(name: str) -> str | None:
     low = " ".join(name.split()).lower()
     for n in ROLES:

@@ -560,16 +560,20 @@ class BroadRoleAssignment(IacRule):
 
 
 class WildcardCustomRole(IacRule):
-    """Custom role definitions that allow every action at a broad assignable scope.
+    """Custom role definitions that can write role assignments at a broad assignable scope.
 
     ## What it does
-    Flags ARM `Microsoft.Authorization/roleDefinitions` and Terraform `azurerm_role_definition` whose
-    `actions` contain `*` and whose assignable scopes include a management group, subscription or
-    resource group (unresolved scopes are not flagged).
+    Flags ARM `Microsoft.Authorization/roleDefinitions` (also as `azapi_resource`) and Terraform
+    `azurerm_role_definition` whose `actions` contain `*`, or a narrower action that still
+    includes `Microsoft.Authorization/roleAssignments/write` (`*/write`,
+    `Microsoft.Authorization/*`, `Microsoft.Authorization/*/write`,
+    `Microsoft.Authorization/roleAssignments/*` or `/write` itself) unless `notActions` takes it
+    back, and whose assignable scopes include a management group, subscription or resource group
+    (unresolved scopes are not flagged).
 
     ## Why is this bad?
-    `*` includes `Microsoft.Authorization/*/write`: the role is Owner under another name and can
-    escalate itself.
+    Writing role assignments lets the holder grant itself, or anyone, any role: the role is Owner
+    under another name and can escalate itself.
 
     ## Example
     ```hcl
@@ -588,7 +592,7 @@ class WildcardCustomRole(IacRule):
     name = "wildcard-custom-role"
     category = Category.BROAD_ROLE
     severity = Severity.HIGH
-    message = "Custom role allows '*' at a broad assignable scope"
+    message = "Custom role can write role assignments ('*', '*/write', ...) at a broad assignable scope"
 
 
 class RoleGuidMismatch(IacRule):

@@ -56,6 +56,26 @@ class TDict(dict):
         return self.path + (self.raw.get(key, key),)
 
 
+class Aliases(TDict):
+    """An azapi resource read as the azurerm resource it stands for: each azurerm attribute name
+    maps to (node, key) in the azapi block or its ARM-shaped body, so values, spans and variable
+    notes stay those of the azapi file."""
+
+    __slots__ = ("aliases",)
+
+    def __init__(self, path: tuple, **aliases: tuple[TDict, str]):
+        super().__init__(path)
+        self.aliases: dict[str, tuple] = {}
+        for name, (node, key) in aliases.items():
+            if key in node:
+                self[name] = node[key]
+                self.raw[name] = name
+                self.aliases[name] = node.p(key)
+
+    def p(self, key: str) -> tuple:
+        return self.aliases.get(key) or super().p(key)
+
+
 class TList(list):
     __slots__ = ("path",)
 
@@ -136,7 +156,9 @@ WEB_TYPES = {
     "azurerm_linux_web_app": "webapp", "azurerm_windows_web_app": "webapp", "azurerm_app_service": "webapp",
     "azurerm_linux_function_app": "functionapp", "azurerm_windows_function_app": "functionapp",
     "azurerm_function_app": "functionapp", "azurerm_function_app_flex_consumption": "functionapp",
-    "azurerm_linux_web_app_slot": None, "azurerm_windows_web_app_slot": None,
+    "azurerm_linux_web_app_slot": "webapp", "azurerm_windows_web_app_slot": "webapp",
+    "azurerm_linux_function_app_slot": "functionapp", "azurerm_windows_function_app_slot": "functionapp",
+    "azurerm_app_service_slot": "webapp", "azurerm_function_app_slot": "functionapp",
 }
 
 _UAMI_REF_RE = re.compile(r"^(data\.)?(azurerm_user_assigned_identity)\.([A-Za-z0-9_-]+)(\[[^\]]*\])?\.id$")
@@ -197,6 +219,7 @@ class TerraformExtractor:
         self.own_values: Any = None  # the document's raw values when it mentions var. or local.
         self.origins: dict[tuple, frozenset[str]] = {}  # path -> where its resolved value came from
         self.unresolved: dict[tuple, Ref] = {}  # path -> the reference written there
+        self.root: TDict | None = None  # the document (HCL, .tf.json), for data sources
         self.switch_views: list[TfView] = []  # resources a switch table names, checked once all are read
         self.switch_companions: list[TfView] = []
 
@@ -205,6 +228,7 @@ class TerraformExtractor:
         root = norm(values, (0,))
         if not isinstance(root, TDict):
             return
+        self.root = root
         text = self.doc.text
         if "var." in text or "local." in text:
             self.own_values = values
@@ -350,6 +374,8 @@ class TerraformExtractor:
             emit_workload(self.em, w)
         elif WEB_TYPES.get(rtype):
             w = self.workload(rtype, rname, body, addr, WEB_TYPES[rtype])
+            if rtype.endswith("_slot"):
+                w.noun = "deployment slot"  # a slot has its own identity: it does not inherit the app's
             self.web_app(w, body)
             emit_workload(self.em, w)
         elif rtype == "azurerm_role_assignment":
@@ -373,12 +399,33 @@ class TerraformExtractor:
         payload = azapi_body(body)
         if payload is None:
             return
-        if arm_type.lower() in arm_types():
+        t = arm_type.lower()
+        if t in arm_types():
             view = TfView(self, arm_type, rtype, api_version, rname, payload, addr, fmt="azapi",
                           absent_unknown=rtype == "azapi_update_resource" or self.fmt == "tf-plan",
                           outer=body, positions=isinstance(body.get("body"), TDict))
             view.anchor = body.path
             self.switch_views.append(view)
+        if rtype != "azapi_resource":
+            return
+        props = payload.get("properties")
+        if t in ("microsoft.app/containerapps", "microsoft.app/jobs"):
+            from keyless.rules.iac.arm import analyze_aca
+
+            w = self.workload(rtype, rname, body, addr, "containerapp" if t.endswith("containerapps") else "containerappjob")
+            analyze_aca(self.em, w, payload, payload.path, _azapi_value, "arm", api_version)
+            emit_workload(self.em, w)
+            return
+        if not isinstance(props, TDict):
+            return
+        if t == "microsoft.authorization/roleassignments":
+            self.role_assignment(rname, Aliases(body.path, role_definition_id=(props, "roleDefinitionId"),
+                                                scope=(body, "parent_id"), principal_id=(props, "principalId"),
+                                                principal_type=(props, "principalType")), addr)
+        elif t == "microsoft.authorization/roledefinitions":
+            self.role_definition(rname, Aliases(body.path, permissions=(props, "permissions"),
+                                                assignable_scopes=(props, "assignableScopes"),
+                                                scope=(body, "parent_id"), name=(props, "roleName")), addr)
 
     def finish_switches(self) -> None:
         for v in self.switch_views:
@@ -673,6 +720,10 @@ class TerraformExtractor:
                         self.em.issue("KL403", anchor, f"{addr}|{guid}", msg, severity="high",
                                       fix=fix_dict(f"Use role_definition_name = \"{hint}\" or its GUID {R.ROLES[hint]}.",
                                                    "display-only"))
+        data_note = ""
+        if role is None and isinstance(rid, Ref) and not isinstance(rid, TemplateRef):
+            role, data_note = self.role_from_data_source(str(rid))
+            anchor = body.p("role_definition_id") if role else None
         if role not in R.BROAD_ROLES or anchor is None:
             return
         self.resolve_refs(body, ("scope", "principal_type"))
@@ -689,19 +740,39 @@ class TerraformExtractor:
         pt = body.get("principal_type")
         self.em.add("iac.role", {
             "span": span_to_list(self.em.span(anchor)), "key": f"{addr}|{role}", "role": role, "scope": scope,
-            "role_note": self.note(anchor), "scope_note": scope_note, "fmt": self.fmt,
+            "role_note": data_note + self.note(anchor), "scope_note": scope_note, "fmt": self.fmt,
             "principal_type": pt if isinstance(pt, str) and not isinstance(pt, Ref) else None,
             "principal": str(body.get("principal_id") or "?"),
         })
 
+    def role_from_data_source(self, ref: str) -> tuple[str | None, str]:
+        """The built-in role a `data.azurerm_role_definition.<x>.id` reference names, from that data
+        source's literal `name` or `role_definition_id` in the same file."""
+        m = _ROLE_DATA_RE.fullmatch(ref.strip())
+        if m is None or self.root is None:
+            return None, ""
+        for rtype, dname, body in iter_resources(self.root, "data"):
+            if rtype != "azurerm_role_definition" or dname != m.group(1):
+                continue
+            self.resolve_refs(body, ("name", "role_definition_id"))
+            name, rid = body.get("name"), body.get("role_definition_id")
+            role = None
+            if isinstance(name, str) and not is_unknown(name):
+                role = R.canonical_name(name)
+            elif isinstance(rid, str) and not is_unknown(rid) and R.guid_of(rid):
+                role = R.NAME_BY_GUID.get(R.guid_of(rid))
+            return role, f" (the role of data.azurerm_role_definition.{dname}{self.note(body.path)})"
+        return None, ""
+
     def role_definition(self, rname: str, body: TDict, addr: str) -> None:
         wild = None
-        for perm in blocks(body, "permissions"):
+        for perm in blocks(body, "permissions") + _permission_list(body):
             acts = perm.get("actions")
+            nots = perm.get("not_actions", perm.get("notActions"))
             if isinstance(acts, TList):
                 for i, a in enumerate(acts):
-                    if a == "*":
-                        wild = acts.path + (i,)
+                    if not is_unknown(a) and R.escalating_action(a, nots if isinstance(nots, TList) else None):
+                        wild, action = acts.path + (i,), a
                         break
             if wild:
                 break
@@ -720,7 +791,7 @@ class TerraformExtractor:
 
         label = body.get("name") if isinstance(body.get("name"), str) else addr
         self.em.issue("KL402", wild, f"roleDefinition|{self.unresolved.get(body.p('name'), label)}",
-                      f"Custom role '{label}' allows every action ('*') and is assignable at {_scope_words(broad)} "
+                      f"Custom role '{label}' {R.escalation_words(action)} and is assignable at {_scope_words(broad)} "
                       f"scope{self.note(wild[:-1], body.p('assignable_scopes'), body.p('scope'))}: it is Owner under "
                       "another name.", severity="high",
                       fix=fix_dict("List only the actions the workload needs (or use a built-in data-plane role) and "
@@ -793,6 +864,17 @@ class TfView(ResourceView):
         return None
 
 
+def _azapi_value(v: Any) -> Any:
+    return UNKNOWN if is_unknown(v) else v
+
+
+def _permission_list(body: TDict) -> list:
+    """azapi roleDefinitions: `permissions` is a list of objects, not blocks (already in `blocks`
+    when it is a TList of TDicts, so only a single object needs adding)."""
+    v = body.get("permissions")
+    return [v] if isinstance(v, TDict) else []
+
+
 def _has_unknown(v: Any, depth: int = 0) -> bool:
     if depth > 20:
         return True
@@ -810,6 +892,8 @@ def plain(v: Any) -> Any:
         return [plain(x) for x in v]
     return v
 
+
+_ROLE_DATA_RE = re.compile(r"data\.azurerm_role_definition\.([\w-]+)(?:\[[^\]]*\])?\.(?:id|role_definition_id)")
 
 _AZAPI_TYPE_RE = re.compile(r"^\s*([A-Za-z0-9.]+/[A-Za-z0-9./]+)@([0-9]{4}-[0-9]{2}-[0-9]{2}(?:-[A-Za-z]+)?)\s*$")
 

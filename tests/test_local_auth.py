@@ -222,3 +222,24 @@ def test_rules_are_selectable_per_service_family():
     tf = STORAGE_TF + 'resource "azurerm_servicebus_namespace" "sb" {\n  name = "sb"\n}\n'
     assert {f.code for f in lint_source(tf, "main.tf", select=["KL2"])} >= {"KL260", "KL262"}
     assert {f.code for f in lint_source(tf, "main.tf", select=["service-bus-local-auth"])} == {"KL262"}
+
+
+def bicep_compiled(props: str) -> str:
+    return ('{"$schema": "https://schema.management.azure.com/schemas/2019-04-01/deploymentTemplate.json#",\n'
+            ' "parameters": {"allowSharedKeyAccess": {"type": "bool", "defaultValue": true}, "extra": {"type": "object"}},\n'
+            ' "resources": [{"type": "Microsoft.Storage/storageAccounts", "apiVersion": "2023-05-01", "name": "st",\n'
+            '   "properties": "%s"}]}\n' % props)
+
+
+@pytest.mark.parametrize("props,flagged", [
+    # AVM-style: one member of a merged object, the other arguments cannot set it
+    ("[shallowMerge(createArray(createObject('allowSharedKeyAccess', parameters('allowSharedKeyAccess'), "
+     "'minimumTlsVersion', 'TLS1_2'), if(true(), createObject('isHnsEnabled', true()), createObject())))]", True),
+    ("[union(createObject('allowSharedKeyAccess', false()), createObject('x', 1))]", False),
+    # a later argument that may set it (a parameter object) makes the member unknown
+    ("[union(createObject('allowSharedKeyAccess', true()), parameters('extra'))]", False),
+    # the member is absent from every argument: the default counts
+    ("[union(createObject('minimumTlsVersion', 'TLS1_2'), createObject('x', 1))]", True),
+])
+def test_member_of_an_object_built_by_an_expression(props, flagged):
+    assert bool(lint_source(bicep_compiled(props), "st.json", select=["KL260"])) is flagged

@@ -29,8 +29,10 @@ from keyless.rules.iac.expr import (
     is_expression,
     parse,
     Call,
+    Lit,
     Member,
     ExprError,
+    object_member,
 )
 from keyless.rules.iac.facts import fix_dict, parameters_note
 from keyless.rules.iac.resource_view import (
@@ -689,6 +691,7 @@ class ArmView(ResourceView):
         self.r = r
         self.path = path
         self.resolve = ex.resolve
+        self.ctx = ex.ctx
         # a child's full name (`server/Default`), as iter_resources composes it
         self.name_value = name if isinstance(name, str) else ex.resolve(r.get("name"))
 
@@ -701,10 +704,23 @@ class ArmView(ResourceView):
         written = True  # every step so far is written out in the file
         note = ""
         for seg in path:
-            if is_expression(cur):  # an object given as a parameter or variable
+            if is_expression(cur):  # an object given as a parameter, a variable or a function
                 note = note or _arm_note(cur)
-                cur = self.resolve(cur)
+                resolved = self.resolve(cur)
+                if not isinstance(resolved, dict):
+                    # union()/shallowMerge()/createObject(): read the one member (Bicep-compiled
+                    # modules build `properties` this way)
+                    state, member = object_member(cur, seg)
+                    if state != "set":
+                        return ABSENT if state == "absent" else UNKNOWN_VALUE
+                    value = self.ctx.evaluate_node(member)
+                    cur, written = _Resolved(value), False
+                    note = note or _node_note(member)
+                    continue
+                cur = resolved
                 written = False
+            if isinstance(cur, _Resolved):
+                return UNKNOWN_VALUE  # deeper than one member of a built object: not read
             if cur is None:
                 return ABSENT
             if not isinstance(cur, dict):
@@ -715,6 +731,13 @@ class ArmView(ResourceView):
             cur = cur[k]
             if written:
                 doc_path += (k,)
+        if isinstance(cur, _Resolved):
+            value = cur.value
+            if value is None:
+                return ABSENT
+            if value is UNKNOWN or isinstance(value, (dict, list)) or isinstance(value, str) and UNKNOWN_SEGMENT in value:
+                return UNKNOWN_VALUE
+            return Value("set", value, doc_path, False, note)
         literal = written and not is_expression(cur)
         if is_expression(cur):
             note = note or _arm_note(cur)
@@ -739,6 +762,21 @@ class ArmView(ResourceView):
             cur = cur[k]
             doc_path += (k,)
         return None
+
+
+class _Resolved:
+    """A member value taken out of an object-building expression (already evaluated)."""
+
+    __slots__ = ("value",)
+
+    def __init__(self, value: Any):
+        self.value = value
+
+
+def _node_note(node: Any) -> str:
+    if isinstance(node, Call) and node.name == "parameters" and len(node.args) == 1 and isinstance(node.args[0], Lit):
+        return f" (from parameter '{node.args[0].value}')"
+    return ""
 
 
 def _member(obj: dict, name: str) -> str | None:

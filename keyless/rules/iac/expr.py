@@ -252,6 +252,10 @@ class Context:
             node = parse(expression[1:-1])
         except ExprError:
             return UNKNOWN
+        return self.evaluate_node(node)
+
+    def evaluate_node(self, node: Any) -> Any:
+        """A parsed expression's value (UNKNOWN for what is not modelled)."""
         try:
             return self._eval(node, 0)
         except (ExprError, RecursionError, TypeError, ValueError, IndexError, KeyError):
@@ -577,3 +581,51 @@ def classify_scope(value: Any) -> str:
         # Bicep-compiled relative ids: 'Microsoft.Storage/storageAccounts/{0}'
         return "resource"
     return "unknown"
+
+
+# ---- one member of an object built by an expression --------------------------------------------------
+
+def object_member(expression: str, name: str) -> tuple[str, Any]:
+    """Which expression sets member `name` of the object an ARM expression builds, without
+    evaluating the rest: `createObject(...)`, `union(...)` / `shallowMerge(createArray(...))` (the
+    last argument that sets it wins) and `if(c, a, b)` when neither branch sets it. Returns
+    ("set", node), ("absent", None) or ("unknown", None): an argument that might set it (a
+    parameter, a function we do not read) makes the answer unknown."""
+    try:
+        node = parse(expression[1:-1]) if is_expression(expression) else None
+    except ExprError:
+        return "unknown", None
+    return _member_of(node, name.lower(), 0) if node is not None else ("unknown", None)
+
+
+def _member_of(node: Any, name: str, depth: int) -> tuple[str, Any]:
+    if depth > 20 or not isinstance(node, Call):
+        return "unknown", None
+    args = node.args
+    if node.name == "createobject":
+        if len(args) % 2:
+            return "unknown", None
+        for k, v in zip(args[::2], args[1::2]):
+            if not isinstance(k, Lit) or not isinstance(k.value, str):
+                return "unknown", None
+            if k.value.lower() == name:
+                return "set", v
+        return "absent", None
+    if node.name in ("union", "shallowmerge"):
+        if node.name == "shallowmerge":
+            if len(args) != 1 or not isinstance(args[0], Call) or args[0].name != "createarray":
+                return "unknown", None
+            args = args[0].args
+        found: tuple[str, Any] = ("absent", None)
+        for a in args:
+            r = _member_of(a, name, depth + 1)
+            if r[0] == "unknown":
+                return r
+            if r[0] == "set":
+                found = r
+        return found
+    if node.name == "if" and len(args) == 3:
+        a, b = _member_of(args[1], name, depth + 1), _member_of(args[2], name, depth + 1)
+        return ("absent", None) if a[0] == b[0] == "absent" else ("unknown", None)
+    return "unknown", None
+

@@ -79,6 +79,33 @@ KICS = [
 ]
 
 
+# keyless's own fixtures (labels from `ruleid:`/`ok:` annotations and .expect sidecars) and the
+# checkov checks that cover the same switch (none: checkov has no check for that service).
+FIXTURE_CHECKS = {
+    "KL251": ["CKV_AZURE_137"], "KL260": ["CKV2_AZURE_40"], "KL261": ["CKV_AZURE_140"],
+    "KL262": ["CKV_AZURE_203"], "KL263": [], "KL264": ["CKV_AZURE_192", "CKV_AZURE_195"],
+    "KL265": ["CKV_AZURE_184"], "KL266": ["CKV_AZURE_236"], "KL267": [], "KL268": [], "KL269": [], "KL270": [],
+    "KL271": [], "KL272": ["CKV_AZURE_141"], "KL404": [],
+}
+
+
+def fixture_labels(path: str, code: str) -> set[int]:
+    """Lines of `path` that must be flagged with `code`."""
+    import re
+
+    lines: set[int] = set()
+    if os.path.exists(path + ".expect"):
+        for row in open(path + ".expect", encoding="utf-8"):
+            parts = row.split()
+            if len(parts) >= 2 and parts[1] == code:
+                lines.add(int(parts[0]))
+    for i, row in enumerate(open(path, encoding="utf-8").read().splitlines(), start=1):
+        m = re.search(r"ruleid:\s*(KL\d{3}(?:\s*,\s*KL\d{3})*)", row)
+        if m and code in re.split(r"\s*,\s*", m.group(1)):
+            lines.add(i + 1)
+    return lines
+
+
 def git(gitdir: str, *args: str) -> str:
     return subprocess.run(["git", "--git-dir", gitdir, *args], check=True, capture_output=True,
                           text=True).stdout
@@ -165,7 +192,9 @@ def keyless_verdicts(folder: str, code: str) -> dict[str, bool]:
                 continue
             for rid, start, end in resources_of(p):
                 lines = flagged.get(os.path.normpath(p), set())
-                verdicts[rid] = verdicts.get(rid, False) or any(start <= ln <= end for ln in lines)
+                hit = any(start <= ln <= end for ln in lines)
+                verdicts[rid] = verdicts.get(rid, False) or hit
+                verdicts[f"{name}:{rid}"] = hit  # the same address in two files of one folder
     return verdicts
 
 
@@ -185,8 +214,10 @@ def checkov_verdicts(checkov: str, folder: str, check: str, framework: str) -> d
         results = rep.get("results", {}) if isinstance(rep, dict) else {}
         for c in results.get("passed_checks", []):
             out.setdefault(c["resource"], False)
+            out.setdefault(f"{os.path.basename(c.get('file_path', ''))}:{c['resource']}", False)
         for c in results.get("failed_checks", []):
             out[c["resource"]] = True
+            out[f"{os.path.basename(c.get('file_path', ''))}:{c['resource']}"] = True
     return out
 
 
@@ -242,6 +273,8 @@ def main() -> int:
     ap.add_argument("--checkov", default="", help="checkov executable (its own venv); omit to skip it")
     ap.add_argument("--kics", default="DataDog+kics", help="KICS mirror folder under --mirror-root")
     ap.add_argument("--json", help="write the per-case table here")
+    ap.add_argument("--fixtures", action="store_true",
+                    help="also score keyless's own fixtures (its labels, so biased towards keyless)")
     args = ap.parse_args()
     checkov_git = os.path.join(args.mirror_root, "bridgecrewio+checkov", "repo")
     kics_git = os.path.join(args.mirror_root, args.kics, "repo")
@@ -285,6 +318,35 @@ def main() -> int:
                 for rid, start, end in resources_of(os.path.join(dest, name)):
                     label = name.startswith("positive") and any(start <= ln <= end for ln in lines)
                     score(source, code, rid, label, match(kv, rid), match(cv, rid))
+
+    fixtures = os.path.join(os.path.dirname(HERE), "fixtures")
+    if args.fixtures:
+        for code, checks in FIXTURE_CHECKS.items():
+            dest = os.path.join(work, f"fixtures-{code}")
+            os.makedirs(dest)
+            for name in os.listdir(os.path.join(fixtures, code)):
+                src = os.path.join(fixtures, code, name)
+                if os.path.isfile(src) and name.endswith((".tf", ".json")):
+                    with open(src, "rb") as a, open(os.path.join(dest, name), "wb") as b:
+                        b.write(a.read())
+            kv = keyless_verdicts(dest, code)
+            cv: dict[str, bool] | None = {}
+            if args.checkov and checks:
+                for check in checks:
+                    for fw in ("terraform", "arm"):
+                        for rid, v in (checkov_verdicts(args.checkov, dest, check, fw) or {}).items():
+                            cv[rid] = cv.get(rid, False) or v
+            elif not args.checkov:
+                cv = None
+            for name in sorted(os.listdir(dest)):
+                if name.endswith(".expect"):
+                    continue
+                want = fixture_labels(os.path.join(fixtures, code, name), code)
+                for rid, start, end in resources_of(os.path.join(dest, name)):
+                    label = any(start <= ln <= end for ln in want)
+                    k = match(kv, f"{name}:{rid}")
+                    c = None if cv is None else cv.get(f"{name}:{rid}", False)
+                    score(f"keyless fixtures {code}", code, f"{name}:{rid}", label, k, c)
 
     print(f"{'source':58s} tool     result")
     for source, tools in per_source.items():

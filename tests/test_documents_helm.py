@@ -114,7 +114,7 @@ def test_actions_inside_yaml_quotes():
 
 @pytest.mark.parametrize("text,message", [
     ("a: 1\nb: {{ .Values.x\nc: 2\n", "unclosed template action"),
-    ('a: {{ "unterminated }}\n', "unterminated quoted string"),
+    ('a: {{ "unterminated }}\n', "unterminated string in template action"),
     ("a: {{/* never closed }}\n", "unclosed template comment"),
     ("a: {{/* closed */ x }}\n", "template comment does not end the action"),
 ])

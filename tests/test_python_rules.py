@@ -93,6 +93,28 @@ def test_fix_data_and_messages_are_secret_free():
     assert 'ServiceBusClient("ns.servicebus.windows.net", credential=DefaultAzureCredential())' in fixed
 
 
+def test_a_fix_that_cannot_be_computed_never_quotes_the_parser(monkeypatch):
+    """libcst's and ast's error messages carry the source line (and the credential in it)."""
+    import libcst
+
+    from keyless.rules.python import fixes
+
+    secret = "c2VjcmV0c2VjcmV0c2VjcmV0c2VjcmV0c2VjcmV0MTI="
+    text = ("from azure.servicebus import ServiceBusClient\n"
+            f"c = ServiceBusClient.from_connection_string('Endpoint=sb://ns.servicebus.windows.net/;"
+            f"SharedAccessKeyName=k;SharedAccessKey={secret};EntityPath=orders')\n")
+    doc = doc_of(text)
+    (f,) = lint(doc)
+    for error in (ValueError(f"bad {secret}"), SyntaxError(f"x = '{secret}'"),
+                  libcst.ParserSyntaxError(f"near {secret}", lines=[f"x = '{secret}'"], raw_line=1, raw_column=0)):
+        def fail(*a, error=error):
+            raise error
+        monkeypatch.setattr(fixes, "_materialize", fail)
+        fix = RULES_BY_CODE["KL201"].materialize_fix(doc, f)
+        assert fix.applicability is Applicability.DISPLAY_ONLY and not fix.edits
+        assert secret[:8] not in fix.message and "could not be rewritten" in fix.message
+
+
 def test_name_resolution_aliases_and_shadowing():
     text = (
         "import azure.storage.blob as b\n"

@@ -87,12 +87,84 @@ class LineIndex:
         return Span(self.position(start), self.position(end))
 
 
-class ParseError(Exception):
-    """A file that cannot be parsed as its kind. `line` is 1-based when known."""
+# What a parse error may say. A parse error reaches every output format, `-o` files, SARIF
+# notifications, CI annotations, the cache and the editor, and a broken file is often broken right
+# where a secret sits: so its message is built from these words and numbers only, never from the
+# parser's own message (which quotes the failing token, the alias, the character). Readers map
+# their parser's errors to one of these kinds; a new reader adds a kind here if none fits.
+PARSE_PROBLEMS = frozenset({
+    "syntax error",  # the generic kind: anything no other kind describes
+    "unexpected character",
+    "unexpected token",
+    "unexpected end of input",
+    "unterminated string",
+    "unterminated comment",
+    "unclosed bracket",
+    "mismatched bracket",
+    "invalid escape sequence",
+    "invalid number",
+    "invalid character",
+    "invalid indentation",
+    "invalid f-string",
+    "control character not allowed",
+    "undecodable bytes",
+    "nesting too deep",
+    "duplicate attribute",
+    "duplicate anchor",
+    "undefined alias",
+    "recursive alias",
+    "alias expansion too large",
+    "mapping or sequence used as a key",
+    "invalid merge key",
+    "mapping value not allowed here",
+    "missing ':'",
+    "invalid tag",
+    "invalid directive",
+    "invalid anchor or alias",
+    "unclosed template action",
+    "unclosed template comment",
+    "template comment does not end the action",
+    "unterminated string in template action",
+    "template blocks nested too deeply",
+    "unreadable declaration",
+    "unsupported construct",
+    "invalid value",
+    "too large to parse",
+})
 
-    def __init__(self, message: str, line: int | None = None):
-        super().__init__(message)
-        self.line = line
+# The file formats a parse error can name (`invalid <format>: <problem>`).
+PARSE_FORMATS = {
+    "python": "Python",
+    "yaml": "YAML",
+    "json": "JSON",
+    "hcl": "HCL",
+    "env": ".env",
+    "helm": "Helm template",
+    "helm-yaml": "YAML in Helm template",
+    "bicep": "Bicep",
+    "text": "text",
+}
+
+
+class ParseError(Exception):
+    """A file that cannot be parsed as its kind: `invalid <format>: <problem> (line L, column C)`.
+
+    The message is made here from PARSE_FORMATS, PARSE_PROBLEMS and the position, so no reader can
+    put source text in it: an unknown format or problem reads as the generic one. `line` and
+    `column` are 1-based when known (column in code points)."""
+
+    def __init__(self, fmt: str, problem: str, line: int | None = None, column: int | None = None):
+        self.fmt = fmt if fmt in PARSE_FORMATS else "text"
+        self.problem = problem if problem in PARSE_PROBLEMS else "syntax error"
+        self.line = line if type(line) is int and line > 0 else None
+        self.column = column if self.line is not None and type(column) is int and column > 0 else None
+        where = ""
+        if self.line is not None:
+            where = f" (line {self.line}" + (f", column {self.column}" if self.column else "") + ")"
+        super().__init__(f"invalid {PARSE_FORMATS[self.fmt]}: {self.problem}{where}")
+
+    def __reduce__(self):  # pickles with its parts (worker processes), not the message
+        return (ParseError, (self.fmt, self.problem, self.line, self.column))
 
 
 @dataclass(frozen=True, slots=True)
@@ -150,9 +222,11 @@ class Document:
         except ParseError as exc:
             self.parse_error = exc
         except RecursionError:
-            self.parse_error = ParseError("nesting too deep to parse")
-        except (ValueError, MemoryError) as exc:
-            self.parse_error = ParseError(f"{type(exc).__name__}: {str(exc)[:200]}")
+            self.parse_error = ParseError(self.kind, "nesting too deep")
+        except ValueError:
+            self.parse_error = ParseError(self.kind, "invalid value")
+        except MemoryError:
+            self.parse_error = ParseError(self.kind, "too large to parse")
 
     def _parse(self) -> None:  # subclasses override
         pass

@@ -74,7 +74,7 @@ class _Builder:
     def body(self, tree, depth: int) -> tuple[dict, dict]:
         """Return (value dict, children positions) for a `body` tree."""
         if depth > MAX_DEPTH:
-            raise ParseError(f"HCL nested deeper than {MAX_DEPTH} levels", _line(tree))
+            raise ParseError("hcl", "nesting too deep", *_where(tree))
         Tree = self.Tree
         result: dict = {}
         kids: dict = {}
@@ -98,7 +98,7 @@ class _Builder:
                 name_tok = _first_token(labels[0])
                 name = str(name_tok.value)
                 if name in attribute_names:
-                    raise ParseError(f"HCL: attribute {name} is already defined", name_tok.line)
+                    raise ParseError("hcl", "duplicate attribute", name_tok.line, name_tok.column)
                 value, vkids = self.body(body_tree, depth + 1)
                 bstart, bend = _start(child), _end(child)
                 for label in reversed(labels[1:]):
@@ -126,7 +126,7 @@ class _Builder:
     def expression(self, tree, depth: int) -> tuple[Any, Any]:
         """Return (value, children positions) of an expression tree."""
         if depth > MAX_DEPTH:
-            raise ParseError(f"HCL nested deeper than {MAX_DEPTH} levels", _line(tree))
+            raise ParseError("hcl", "nesting too deep", *_where(tree))
         Tree = self.Tree
         inner = None
         if tree.data == "expr_term" and len(tree.children) == 1:
@@ -229,9 +229,14 @@ class _FastBuilder:
     def off(self, b: int) -> int:
         return b if self.b2c is None else self.b2c[b]
 
+    def where(self, node) -> tuple[int, int]:
+        """1-based line and code-point column of a node's start (as lark reports them)."""
+        start = self.off(node.start_byte)
+        return node.start_point[0] + 1, start - (self.text.rfind("\n", 0, start) + 1) + 1
+
     def body(self, node, depth: int) -> tuple[dict, dict]:
         if depth > MAX_DEPTH:
-            raise ParseError(f"HCL nested deeper than {MAX_DEPTH} levels", node.start_point[0] + 1)
+            raise ParseError("hcl", "nesting too deep", *self.where(node))
         result: dict = {}
         kids: dict = {}
         attribute_names: set = set()
@@ -253,7 +258,7 @@ class _FastBuilder:
                 body_node = next((c for c in parts if c.type == "body"), None)
                 name = self.source(name_node)
                 if name in attribute_names:
-                    raise ParseError(f"HCL: attribute {name} is already defined", name_node.start_point[0] + 1)
+                    raise ParseError("hcl", "duplicate attribute", *self.where(name_node))
                 value, vkids = self.body(body_node, depth + 1) if body_node is not None else ({}, {})
                 bstart, bend = self.off(child.start_byte), self.off(child.end_byte)
                 for label in reversed(labels):
@@ -325,7 +330,7 @@ class _FastBuilder:
 
     def expression(self, node, depth: int) -> tuple[Any, Any]:
         if depth > MAX_DEPTH:
-            raise ParseError(f"HCL nested deeper than {MAX_DEPTH} levels", node.start_point[0] + 1)
+            raise ParseError("hcl", "nesting too deep", *self.where(node))
         parts = [c for c in node.named_children if c.type != "comment"]
         if len(parts) == 1:
             inner = parts[0]
@@ -480,11 +485,11 @@ def _end(tree) -> int:
     return tree.meta.end_pos
 
 
-def _line(tree) -> int | None:
+def _where(tree) -> tuple[int | None, int | None]:
     try:
-        return tree.meta.line
+        return tree.meta.line, tree.meta.column
     except AttributeError:
-        return None
+        return None, None
 
 
 def hcl_subkind(name: str) -> str:
@@ -541,17 +546,14 @@ class HclDocument(Document):
                 body = tree.children[0]
                 return _Builder().body(body, 0)
         except UnexpectedInput as exc:
-            line = exc.line if isinstance(exc.line, int) and exc.line > 0 else None
-            where = f" (line {line}, column {exc.column})" if line else ""
-            detail = _describe(exc)
-            raise ParseError(f"invalid HCL: {detail}{where}", line) from None
-        except LarkError as exc:
-            raise ParseError(f"invalid HCL: {str(exc).splitlines()[0][:200]}") from None
+            raise ParseError("hcl", _problem(exc), exc.line, exc.column) from None
+        except LarkError:
+            raise ParseError("hcl", "syntax error") from None
         except RecursionError:
-            raise ParseError("invalid HCL: nesting too deep") from None
-        except (RuntimeError, ValueError, TypeError, KeyError, IndexError, AttributeError) as exc:
+            raise ParseError("hcl", "nesting too deep") from None
+        except (RuntimeError, ValueError, TypeError, KeyError, IndexError, AttributeError):
             # python-hcl2's serializer raises these for input its grammar accepted.
-            raise ParseError(f"invalid HCL: {type(exc).__name__}: {str(exc)[:200]}") from None
+            raise ParseError("hcl", "unsupported construct") from None
 
     @property
     def values(self) -> list[Any]:
@@ -564,20 +566,21 @@ class HclDocument(Document):
         return walk_positions(self._positions, tuple(path[1:]))
 
 
-def _describe(exc) -> str:
+def _problem(exc) -> str:
+    """The kind of a lark error. Never the token or character: an unterminated heredoc's token
+    is the secret that follows it."""
     from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedToken
 
     if isinstance(exc, UnexpectedEOF):
         return "unexpected end of input"
     if isinstance(exc, UnexpectedToken):
         tok = exc.token
-        shown = repr(str(tok.value)[:30]) if tok is not None and str(tok.value) else "end of input"
-        if tok is not None and tok.type == "$END":
-            shown = "end of input"
-        return f"unexpected {shown}"
+        if tok is None or tok.type == "$END" or not str(tok.value):
+            return "unexpected end of input"
+        return "unexpected token"
     if isinstance(exc, UnexpectedCharacters):
-        return f"unexpected character {exc.char!r}"
-    return str(exc).splitlines()[0][:200]
+        return "unexpected character"
+    return "syntax error"
 
 
 register_kind("hcl", HclDocument)

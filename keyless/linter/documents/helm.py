@@ -49,8 +49,11 @@ _UNRESOLVED = object()
 
 
 class TemplateError(Exception):
-    def __init__(self, message: str, offset: int):
-        super().__init__(message)
+    """`problem`: one of keyless.linter.documents.PARSE_PROBLEMS; `offset`: where in the text."""
+
+    def __init__(self, problem: str, offset: int):
+        super().__init__(problem)
+        self.problem = problem
         self.offset = offset
 
 
@@ -108,12 +111,12 @@ def scan(text: str) -> list[Action]:
             if c == "`":
                 close = find("`", m.end())
                 if close < 0:
-                    raise TemplateError("unterminated raw string in template action", start)
+                    raise TemplateError("unterminated string in template action", start)
                 i = close + 1
                 continue
             s = (_QUOTED if c == '"' else _CHAR).match(text, m.start())
             if s is None:
-                raise TemplateError("unterminated quoted string in template action", start)
+                raise TemplateError("unterminated string in template action", start)
             i = s.end()
         inner = text[body:m.start()]
         if len(inner) >= 2 and inner[-1] == "-" and inner[-2] in _SPACE:

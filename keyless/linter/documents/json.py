@@ -61,9 +61,25 @@ def gc_paused():
 
 
 class JsonSyntaxError(Exception):
-    def __init__(self, message: str, offset: int):
-        super().__init__(message)
+    """`problem` is one of keyless.linter.documents.PARSE_PROBLEMS (never source text)."""
+
+    def __init__(self, problem: str, offset: int):
+        super().__init__(problem)
+        self.problem = problem
         self.offset = offset
+
+
+def _string_problem(exc: JSONDecodeError) -> str:
+    """The kind of a `scanstring` error (its message names no source text, but keep to the
+    shared vocabulary)."""
+    msg = exc.msg.lower()
+    if "unterminated" in msg:
+        return "unterminated string"
+    if "control character" in msg:
+        return "control character not allowed"
+    if "escape" in msg:
+        return "invalid escape sequence"
+    return "syntax error"
 
 
 def parse_json(s: str) -> tuple[Any, tuple]:
@@ -88,17 +104,17 @@ def parse_json(s: str) -> tuple[Any, tuple]:
         try:
             c = s[i]
         except IndexError:
-            raise JsonSyntaxError("unexpected end of input, expected a value", i) from None
+            raise JsonSyntaxError("unexpected end of input", i) from None
         start = i
         children = None
         if c == '"':
             try:
                 value, i = scanstring(s, i + 1, False)
             except JSONDecodeError as exc:
-                raise JsonSyntaxError(exc.msg, exc.pos) from None
+                raise JsonSyntaxError(_string_problem(exc), exc.pos) from None
         elif c == "{" or c == "[":
             if depth >= MAX_DEPTH:
-                raise JsonSyntaxError(f"nesting deeper than {MAX_DEPTH} levels", i)
+                raise JsonSyntaxError("nesting too deep", i)
             opening_dict = c == "{"
             close = "}" if opening_dict else "]"
             i += 1
@@ -128,14 +144,14 @@ def parse_json(s: str) -> tuple[Any, tuple]:
             else:
                 try:
                     value = int(integer)
-                except ValueError as exc:  # more digits than int() allows
-                    raise JsonSyntaxError(str(exc), start) from None
+                except ValueError:  # more digits than int() allows
+                    raise JsonSyntaxError("invalid number", start) from None
             if i < n and (s[i].isalnum() or s[i] == "."):
-                raise JsonSyntaxError(_unexpected(s, i, "',' or a closing bracket"), i)
+                raise JsonSyntaxError("invalid number", start)
         else:
             w = _WORD.match(s, i)
             if w is None or w.group() not in _CONSTANTS:
-                raise JsonSyntaxError(_unexpected(s, i, "a value"), i)
+                raise JsonSyntaxError(_unexpected(s, i), i)
             value = _CONSTANTS[w.group()]
             i = w.end()
         # ---- attach the finished value to its parent; close finished containers -------------
@@ -144,7 +160,7 @@ def parse_json(s: str) -> tuple[Any, tuple]:
                 end = i
                 i = skip(s, i).end()
                 if i < n:
-                    raise JsonSyntaxError(_unexpected(s, i, "end of input"), i)
+                    raise JsonSyntaxError(_unexpected(s, i), i)
                 return value, (start, end, children)
             if is_dict:
                 container[key] = value
@@ -158,9 +174,7 @@ def parse_json(s: str) -> tuple[Any, tuple]:
                     i = skip(s, i).end()
                     c = s[i]
             except IndexError:
-                raise JsonSyntaxError(
-                    f"unexpected end of input, expected ',' or '{'}' if is_dict else ']'}'", i
-                ) from None
+                raise JsonSyntaxError("unexpected end of input", i) from None
             if c == ",":
                 i += 1
                 if i < n and s[i] in ws:
@@ -174,12 +188,12 @@ def parse_json(s: str) -> tuple[Any, tuple]:
                         try:
                             key, ke = scanstring(s, i + 1, False)
                         except JSONDecodeError as exc:
-                            raise JsonSyntaxError(exc.msg, exc.pos) from None
+                            raise JsonSyntaxError(_string_problem(exc), exc.pos) from None
                         i = ke
                         if i < n and s[i] in ws:
                             i = skip(s, i).end()
                         if i >= n or s[i] != ":":
-                            raise JsonSyntaxError(_unexpected(s, i, "':'"), i)
+                            raise JsonSyntaxError(_unexpected(s, i), i)
                         i += 1
                         if i < n and s[i] in ws:
                             i = skip(s, i).end()
@@ -195,7 +209,7 @@ def parse_json(s: str) -> tuple[Any, tuple]:
                 if depth:
                     container, kids, cstart, is_dict, key, ks, ke = stack.pop()
                 continue
-            raise JsonSyntaxError(_unexpected(s, i, f"',' or '{'}' if is_dict else ']'}'"), i)
+            raise JsonSyntaxError(_unexpected(s, i), i)
 
 
 _WS_OR_COMMENT = frozenset(" \t\n\r/")
@@ -205,25 +219,23 @@ _NUMBER_START = frozenset("-0123456789")
 def _read_key(s: str, i: int, skip) -> tuple[str, int, int, int]:
     """Read `"key" :` at i; return (key, key_start, key_end, offset of the value)."""
     if i >= len(s) or s[i] != '"':
-        if i >= len(s):
-            raise JsonSyntaxError("unexpected end of input, expected a property name", i)
-        raise JsonSyntaxError(_unexpected(s, i, "a property name in double quotes"), i)
+        raise JsonSyntaxError(_unexpected(s, i), i)
     try:
         key, end = scanstring(s, i + 1, False)
     except JSONDecodeError as exc:
-        raise JsonSyntaxError(exc.msg, exc.pos) from None
+        raise JsonSyntaxError(_string_problem(exc), exc.pos) from None
     j = skip(s, end).end()
     if j >= len(s) or s[j] != ":":
-        raise JsonSyntaxError(_unexpected(s, j, "':'"), j)
+        raise JsonSyntaxError(_unexpected(s, j), j)
     return key, i, end, skip(s, j + 1).end()
 
 
-def _unexpected(s: str, i: int, expected: str) -> str:
+def _unexpected(s: str, i: int) -> str:
     if i >= len(s):
-        return f"unexpected end of input, expected {expected}"
+        return "unexpected end of input"
     if s.startswith("/*", i):
-        return "unterminated /* comment"
-    return f"unexpected {s[i]!r}, expected {expected}"
+        return "unterminated comment"
+    return "unexpected character"
 
 
 def walk_positions(root: tuple | None, path: tuple) -> tuple | None:
@@ -296,9 +308,9 @@ class JsonDocument(Document):
                 value, self._positions = parse_json(self.text)
         except JsonSyntaxError as exc:
             pos = self.lines.position(exc.offset)
-            raise ParseError(f"invalid JSON: {exc} (line {pos.line}, column {pos.column})", pos.line) from None
+            raise ParseError("json", exc.problem, pos.line, pos.column) from None
         except RecursionError:  # cannot happen (iterative), kept as a guard
-            raise ParseError("invalid JSON: nesting too deep") from None
+            raise ParseError("json", "nesting too deep") from None
         self._values = [value]
         self.subkind = detect_json_subkind(self.name, value)
 

@@ -26,9 +26,11 @@ class PythonDocument(Document):
                 warnings.simplefilter("ignore")  # SyntaxWarning for invalid escapes etc.
                 self.tree = ast.parse(self.text, filename=self.relpath)
         except SyntaxError as exc:
-            raise ParseError(f"Python syntax error: {exc.msg}", exc.lineno) from None
-        except (ValueError, UnicodeError) as exc:  # NUL bytes, lone surrogates
-            raise ParseError(f"Python source cannot be parsed: {str(exc)[:120]}") from None
+            raise ParseError("python", syntax_problem(exc), exc.lineno, exc.offset) from None
+        except UnicodeError:  # lone surrogates (undecodable bytes kept as escapes)
+            raise ParseError("python", "undecodable bytes") from None
+        except ValueError:  # NUL bytes
+            raise ParseError("python", "control character not allowed") from None
 
     def _column(self, line: int, byte_col: int) -> int:
         text = self.lines.line_text(line)
@@ -44,6 +46,43 @@ class PythonDocument(Document):
         if end_col is None:
             end_col = col
         return Span(Position(line, self._column(line, col)), Position(end_line, self._column(end_line, end_col)))
+
+
+# CPython's messages quote the source ("invalid character '…'", "keyword argument repeated: x",
+# "'(' was never closed"): only their kind is kept (keyless.linter.documents.PARSE_PROBLEMS).
+_SYNTAX_PROBLEMS = (
+    ("unterminated string", "unterminated string"),
+    ("unterminated triple-quoted string", "unterminated string"),
+    ("was never closed", "unclosed bracket"),
+    ("unmatched", "mismatched bracket"),
+    ("does not match opening", "mismatched bracket"),
+    ("invalid non-printable character", "control character not allowed"),
+    ("null bytes", "control character not allowed"),
+    ("invalid character", "invalid character"),
+    ("bytes can only contain", "invalid character"),
+    ("decimal literal", "invalid number"),
+    ("hexadecimal literal", "invalid number"),
+    ("octal literal", "invalid number"),
+    ("binary literal", "invalid number"),
+    ("imaginary literal", "invalid number"),
+    ("invalid digit", "invalid number"),
+    ("leading zeros", "invalid number"),
+    ("(unicode error)", "invalid escape sequence"),
+    ("(value error)", "invalid escape sequence"),
+    ("f-string", "invalid f-string"),
+    ("unexpected eof", "unexpected end of input"),
+    ("unexpected end of file", "unexpected end of input"),
+)
+
+
+def syntax_problem(exc: SyntaxError) -> str:
+    if isinstance(exc, IndentationError):  # TabError too
+        return "invalid indentation"
+    msg = (exc.msg or "").lower()
+    for needle, problem in _SYNTAX_PROBLEMS:
+        if needle in msg:
+            return problem
+    return "syntax error"
 
 
 register_kind("python", PythonDocument)

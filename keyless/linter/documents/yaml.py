@@ -137,8 +137,7 @@ class _Composer:
                     anchors[ev.anchor] = ("<<" if value is _MERGE else value, None, 1)
             elif cls is MappingStartEvent or cls is SequenceStartEvent:
                 if len(stack) >= MAX_DEPTH:
-                    raise ParseError(f"YAML nested deeper than {MAX_DEPTH} levels",
-                                     ev.start_mark.line + 1)
+                    raise ParseError("yaml", "nesting too deep", *self._where(ev.start_mark.index))
                 is_map = cls is MappingStartEvent
                 if ev.anchor is not None:
                     open_anchors.add(ev.anchor)
@@ -159,14 +158,14 @@ class _Composer:
                 name = ev.anchor
                 target = anchors.get(name)
                 if target is None:
-                    line = ev.start_mark.line + 1
+                    where = self._where(ev.start_mark.index)  # never the alias: it may be a secret
                     if name in open_anchors:
-                        raise ParseError(f"recursive YAML alias *{name}", line)
-                    raise ParseError(f"undefined YAML alias *{name}", line)
+                        raise ParseError("yaml", "recursive alias", *where)
+                    raise ParseError("yaml", "undefined alias", *where)
                 value, children, size = target
                 expanded += size
                 if expanded > MAX_ALIAS_EXPANSION:
-                    raise ParseError("YAML alias expansion too large", ev.start_mark.line + 1)
+                    raise ParseError("yaml", "alias expansion too large", *self._where(ev.start_mark.index))
                 start, end = ev.start_mark.index, ev.end_mark.index
             elif cls is DocumentStartEvent:
                 anchors = {}
@@ -198,8 +197,7 @@ class _Composer:
                         frame[5] = _MERGE
                         continue
                     if isinstance(value, (dict, list)):
-                        raise ParseError("unhashable YAML mapping key (a mapping or sequence)",
-                                         self._line(start))
+                        raise ParseError("yaml", "mapping or sequence used as a key", *self._where(start))
                     frame[5] = (value, start, end)
                 elif pending is _MERGE:
                     frame[5] = _MISSING
@@ -212,8 +210,7 @@ class _Composer:
                         for item, rec in reversed(list(zip(value, children))):
                             frame[6].append((item, rec[2]))
                     else:
-                        raise ParseError("YAML merge key `<<` needs a mapping or a list of mappings",
-                                         self._line(start))
+                        raise ParseError("yaml", "invalid merge key", *self._where(start))
                 else:
                     key, ks, ke = pending
                     frame[5] = _MISSING
@@ -226,8 +223,11 @@ class _Composer:
 
     _line_index = None
 
-    def _line(self, offset: int) -> int | None:
-        return self._line_index.position(offset).line if self._line_index else None
+    def _where(self, offset: int) -> tuple[int | None, int | None]:
+        if self._line_index is None:
+            return None, None
+        pos = self._line_index.position(offset)
+        return pos.line, pos.column
 
 
 def _apply_merges(own: dict, own_kids: dict, merges: list) -> tuple[dict, dict]:
@@ -320,13 +320,12 @@ class YamlDocument(Document):
         try:
             view = helm.detemplate(self.text, values)
         except helm.TemplateError as exc:
-            line = self.lines.position(exc.offset).line
-            raise ParseError(f"invalid Helm template: {exc} (line {line})", line) from None
+            pos = self.lines.position(exc.offset)
+            raise ParseError("helm", exc.problem, pos.line, pos.column) from None
         try:
             parsed, positions = self._compose(view.text)
         except ParseError as exc:
-            raise ParseError(str(exc).replace("invalid YAML:", "invalid YAML in Helm template:", 1),
-                             exc.line) from None
+            raise ParseError("helm-yaml", exc.problem, exc.line, exc.column) from None
         view.resolve(parsed, positions, self.lines)
         view.entry, view.chart = self._entry, chart
         self._values, self._positions, self.helm = parsed, positions, view
@@ -342,18 +341,18 @@ class YamlDocument(Document):
                 return composer.compose(yaml.parse(text, Loader=loader))
         except yaml.MarkedYAMLError as exc:
             mark = exc.problem_mark or exc.context_mark
-            line = self.lines.position(mark.index).line if mark is not None else None
-            problem = exc.problem or exc.context or "syntax error"
-            where = f" (line {line})" if line else ""
-            raise ParseError(f"invalid YAML: {problem}{where}", line) from None
+            pos = self.lines.position(mark.index) if mark is not None else None
+            raise ParseError("yaml", yaml_problem(exc.problem, exc.context),
+                             pos and pos.line, pos and pos.column) from None
         except yaml.YAMLError as exc:  # ReaderError (control characters) and friends
-            pos = getattr(exc, "position", None)
-            line = self.lines.position(pos).line if isinstance(pos, int) else None
-            raise ParseError(f"invalid YAML: {str(exc).splitlines()[0][:200]}", line) from None
+            offset = getattr(exc, "position", None)
+            pos = self.lines.position(offset) if isinstance(offset, int) else None
+            problem = "control character not allowed" if isinstance(exc, yaml.reader.ReaderError) else "syntax error"
+            raise ParseError("yaml", problem, pos and pos.line, pos and pos.column) from None
         except UnicodeError:
-            raise ParseError("invalid YAML: text is not valid Unicode (undecodable bytes)") from None
+            raise ParseError("yaml", "undecodable bytes") from None
         except RecursionError:
-            raise ParseError("invalid YAML: nesting too deep") from None
+            raise ParseError("yaml", "nesting too deep") from None
 
     @property
     def values(self) -> list[Any]:
@@ -367,6 +366,38 @@ class YamlDocument(Document):
         if not isinstance(index, int) or isinstance(index, bool) or not 0 <= index < len(self._positions):
             return None
         return walk_positions(self._positions[index], tuple(path[1:]))
+
+
+# PyYAML's messages quote the source ("found character '\\t' that cannot start any token",
+# "expected <block end>, but found '<scalar>'", "found undefined alias 'x'"): only their kind is
+# kept (keyless.linter.documents.PARSE_PROBLEMS). First match wins.
+_YAML_PROBLEMS = (
+    ("undefined alias", "undefined alias"),
+    ("duplicate anchor", "duplicate anchor"),
+    ("escape", "invalid escape sequence"),
+    ("mapping values are not allowed", "mapping value not allowed here"),
+    ("could not find expected ':'", "missing ':'"),
+    ("tab", "invalid indentation"),
+    ("indentation", "invalid indentation"),
+    ("cannot start any token", "unexpected character"),
+    ("tag", "invalid tag"),
+    ("directive", "invalid directive"),
+    ("alias", "invalid anchor or alias"),
+    ("anchor", "invalid anchor or alias"),
+)
+
+
+def yaml_problem(problem: str | None, context: str | None) -> str:
+    p = (problem or "").lower()
+    c = (context or "").lower()
+    if "end of stream" in p:
+        return "unterminated string" if "quoted scalar" in c else "unexpected end of input"
+    for needle, kind in _YAML_PROBLEMS:
+        if needle in p or (not p and needle in c):
+            return kind
+    if "expected" in p and "but found" in p:
+        return "unexpected token"
+    return "syntax error"
 
 
 register_kind("yaml", YamlDocument)

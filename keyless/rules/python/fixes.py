@@ -28,8 +28,11 @@ class FixError(Exception):
 def materialize(doc, finding: Finding) -> Fix:
     try:
         return _materialize(doc, finding)
-    except (FixError, cst.ParserSyntaxError, SyntaxError, ValueError) as exc:
-        return Fix(f"{finding.fix.message} (no automatic rewrite: {exc})", Applicability.DISPLAY_ONLY)
+    except FixError as exc:  # fixed phrases
+        reason = str(exc)
+    except (cst.ParserSyntaxError, SyntaxError, ValueError):  # their messages quote the source
+        reason = "the code could not be rewritten"
+    return Fix(f"{finding.fix.message} (no automatic rewrite: {reason})", Applicability.DISPLAY_ONLY)
 
 
 def _materialize(doc, finding: Finding) -> Fix:

@@ -1,8 +1,10 @@
-"""The `keyless` command line. Exit codes: 0 clean, 1 findings, 2 usage/config/internal error."""
+"""The `keyless` command line. Exit codes: 0 clean, 1 findings, 2 usage/config/internal error or
+a file that could not be checked (README, "Exit codes")."""
 
 from __future__ import annotations
 
 import json
+import os
 import sys
 
 import click
@@ -18,15 +20,66 @@ class UsageError(click.UsageError):
 
 
 def _fail(message: str) -> None:
-    click.echo(f"keyless: error: {message}", err=True)
+    from keyless.linter.report._common import printable
+
+    click.echo(f"keyless: error: {printable(message)}", err=True)
     sys.exit(EXIT_ERROR)
 
 
-def _split(values: tuple[str, ...]) -> list[str]:
+def _split(values: tuple[str, ...], option: str) -> list[str]:
+    """Comma-separated selectors. An empty one (`--select ''` from an unset shell variable, a
+    stray comma) is a usage error: it must never quietly select nothing."""
+    out = []
+    for item in values:
+        for v in item.split(","):
+            if not v.strip():
+                raise UsageError(f"{option}: empty rule selector in {item!r}")
+            out.append(v.strip())
+    return out
+
+
+def _globs(values: tuple[str, ...]) -> list[str]:
     return [v.strip() for item in values for v in item.split(",") if v.strip()]
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+class _Main(click.Group):
+    """The last resort: any unexpected exception is one line on stderr and exit 2, never a
+    traceback with exit 1 (the findings code). KEYLESS_DEBUG=1 shows the traceback."""
+
+    def invoke(self, ctx: click.Context):
+        try:
+            return super().invoke(ctx)
+        except (click.exceptions.Exit, click.ClickException, click.Abort):
+            raise
+        except (KeyboardInterrupt, EOFError):
+            click.echo("keyless: error: interrupted", err=True)
+            sys.exit(EXIT_ERROR)
+        except Exception as exc:
+            if os.environ.get("KEYLESS_DEBUG"):
+                import traceback
+
+                traceback.print_exc()
+            # The exception's own text may quote a file (a parser's message): its type and where
+            # it was raised in keyless only.
+            click.echo(f"keyless: error: internal error ({type(exc).__name__}{_where(exc)}); "
+                       "set KEYLESS_DEBUG=1 for the traceback and please report it", err=True)
+            sys.exit(EXIT_ERROR)
+
+
+def _where(exc: BaseException) -> str:
+    """` at keyless/<module>.py:<line>`: the innermost frame in keyless's own code."""
+    import traceback
+
+    package = os.path.dirname(os.path.abspath(__file__))
+    found = ""
+    for frame in traceback.extract_tb(exc.__traceback__):
+        path = os.path.abspath(frame.filename)
+        if path.startswith(package + os.sep):
+            found = f" at keyless/{os.path.relpath(path, package).replace(os.sep, '/')}:{frame.lineno}"
+    return found
+
+
+@click.group(cls=_Main, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="keyless")
 def main() -> None:
     """keyless: find leaked Azure credentials and key-based auth; propose the managed-identity fix."""
@@ -58,6 +111,8 @@ def main() -> None:
 @click.option("--max-file-size", type=str, help="Skip files bigger than this (e.g. 5MB).")
 @click.option("--statistics", is_flag=True, help="Show per-rule counts instead of findings.")
 @click.option("--exit-zero", is_flag=True, help="Exit 0 even when findings remain (2 still means error).")
+@click.option("--strict", is_flag=True,
+              help="Exit 2 when a file was only partly checked (could not be parsed: secret-scanned only).")
 @click.option("--fix", is_flag=True, help="Apply safe fixes.")
 @click.option("--unsafe-fixes", is_flag=True, help="With --fix/--diff: also apply unsafe fixes.")
 @click.option("--diff", "show_diff", is_flag=True, help="Print the fixes as a diff, write nothing (exit 1 if any).")
@@ -72,7 +127,7 @@ def main() -> None:
 @click.option("-q", "--quiet", is_flag=True, help="Only print findings and errors.")
 def check(paths, output_format, output_file, select, extend_select, ignore, per_file_ignores, exclude,
           extend_exclude, force_exclude, no_respect_gitignore, stdin_filename, config_path, severity,
-          max_file_size, statistics, exit_zero, fix, unsafe_fixes, show_diff, jobs, no_cache, cache_dir,
+          max_file_size, statistics, exit_zero, strict, fix, unsafe_fixes, show_diff, jobs, no_cache, cache_dir,
           baseline_path, update_baseline, diff_base, include_untracked, no_progress, quiet):
     """Lint PATHS (default: the current directory). Use '-' to read one file from stdin."""
     from keyless.linter.session import CheckOptions, run_check
@@ -81,12 +136,12 @@ def check(paths, output_format, output_file, select, extend_select, ignore, per_
         paths=list(paths) or ["."],
         output_format=output_format,
         output_file=output_file,
-        select=_split(select) if select else None,
-        extend_select=_split(extend_select),
-        ignore=_split(ignore),
+        select=_split(select, "--select") if select else None,
+        extend_select=_split(extend_select, "--extend-select"),
+        ignore=_split(ignore, "--ignore"),
         per_file_ignores=per_file_ignores,
-        exclude=_split(exclude) if exclude else None,
-        extend_exclude=_split(extend_exclude),
+        exclude=_globs(exclude) if exclude else None,
+        extend_exclude=_globs(extend_exclude),
         force_exclude=force_exclude,
         respect_gitignore=not no_respect_gitignore,
         stdin_filename=stdin_filename,
@@ -95,6 +150,7 @@ def check(paths, output_format, output_file, select, extend_select, ignore, per_
         max_file_size=max_file_size,
         statistics=statistics,
         exit_zero=exit_zero,
+        strict=strict,
         fix=fix,
         unsafe_fixes=unsafe_fixes,
         show_diff=show_diff,
@@ -194,7 +250,7 @@ def baseline_write(paths, output, config_path, select, ignore, no_cache):
     from keyless.linter.session import CheckOptions, write_baseline
 
     opts = CheckOptions(paths=list(paths) or ["."], config_path=config_path,
-                        select=_split(select) if select else None, ignore=_split(ignore),
+                        select=_split(select, "--select") if select else None, ignore=_split(ignore, "--ignore"),
                         use_cache=not no_cache, progress=False)
     sys.exit(write_baseline(opts, output))
 

@@ -160,8 +160,14 @@ def test_symlink_loops_dangling_links_and_directory_as_file(run_cli, tmp_path):
     write(tmp_path, "a/ok.py", PROBE)
     rc, out, err = run(run_cli, ".", "--output-format", "json", budget=20)
     assert found(out) == {("a/ok.py", 1, "KL190")}
-    rc, out, err = run(run_cli, "dangling.py", "a", "--output-format", "json")
-    assert rc == 2 and "dangling" in err
+    # Links that lead nowhere are notes (stderr), not errors: the exit code is the findings'.
+    os.symlink("self.py", tmp_path / "self.py")
+    rc, out, err = run(run_cli, "dangling.py", "self.py", "a", "--output-format", "json")
+    assert rc == 1 and json.loads(out)["errors"] == []
+    assert "note: dangling.py: skipped, dangling symbolic link" in err
+    assert "note: self.py: skipped, symbolic link loop" in err
+    rc, out, err = run(run_cli, ".", "--output-format", "json")
+    assert rc == 1 and json.loads(out)["errors"] == [] and "self.py: skipped, symbolic link loop" in err
 
 
 def test_unreadable_and_vanishing_files(tmp_path, monkeypatch):

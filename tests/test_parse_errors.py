@@ -185,6 +185,6 @@ def test_parse_warnings_never_reach_any_output_with_source_text(run_cli, tmp_pat
     assert outputs["stdout.azure"].count("type=warning;sourcepath=") >= len(every)
     # ...with a kind and a position, and nothing of the secret anywhere.
     for e in report["errors"]:
-        assert MESSAGE.fullmatch(e["message"].removesuffix(" (only secret-scanned)")), e
+        assert MESSAGE.fullmatch(e["message"].removesuffix("; only secret-scanned")), e
     leaks = [(where, hit) for where, text in outputs.items() if (hit := leaked(text))]
     assert not leaks, leaks[:5]

@@ -290,11 +290,10 @@ def test_text_lines_and_summary():
     assert "skipped" not in out  # notes go to stderr
 
 
-def test_text_notes_only_for_text():
+def test_notes_are_for_stderr_never_in_the_report():
     report = make_report()
-    assert render_notes("text", report) == "note: skipped big.bin: binary\n"
-    for fmt in FORMATS[1:]:
-        assert render_notes(fmt, report) == ""
+    assert render_notes(report) == "note: skipped big.bin: binary\n"
+    for fmt in FORMATS:
         assert "big.bin" not in render(fmt, report)
 
 
@@ -460,7 +459,7 @@ def test_sarif_results():
     for res, f in zip(results, make_findings()):
         assert rules[res["ruleIndex"]]["id"] == res["ruleId"] == f.code
         assert res["level"] == f.severity.sarif_level
-        assert res["message"]["text"] == f.message
+        assert res["message"]["text"] == f.message.replace("\r\n", "\\r\\n")  # printable text
         assert res["partialFingerprints"] == {"keyless/v1": f.fingerprint}
         loc = res["locations"][0]["physicalLocation"]
         assert loc["artifactLocation"]["uriBaseId"] == "%SRCROOT%"
@@ -555,7 +554,7 @@ def test_github_commands():
     assert lines[1].startswith("::warning title=keyless (KL201),")
     assert lines[2] == (
         "::warning title=keyless (KL201),file=infra/main.bicep,line=1,col=1,endLine=2,endColumn=4::"
-        "[medium] 50%25 done; a,b: c]%0D%0Anext"
+        "[medium] 50%25 done; a,b: c]\\r\\nnext"
     )
     assert lines[3].startswith("::error title=keyless (KL401),")
     assert lines[4] == "::error title=keyless (file error),file=infra/broken.yaml,line=4::" \
@@ -586,7 +585,7 @@ def test_azure_commands():
     )
     assert lines[2] == (
         "##vso[task.logissue type=warning;sourcepath=/src/infra/main.bicep;linenumber=1;columnnumber=1;code=KL201;]"
-        "[medium] 50%AZP25 done; a,b: c]%0D%0Anext"
+        "[medium] 50%AZP25 done; a,b: c]\\r\\nnext"
     )
     assert lines[3].startswith("##vso[task.logissue type=error;")  # high
     assert lines[4] == "##vso[task.logissue type=error;sourcepath=/src/infra/broken.yaml;linenumber=4;]" \
@@ -626,7 +625,7 @@ def test_junit_structure():
     assert cases[0].get("line") == "3" and cases[0].get("file") == "app/set tings.py"
     # newline and markup characters survive the round trip
     bicep = suites["infra/main.bicep"].find("testcase/failure")
-    assert bicep.get("message") == "50% done; a,b: c]\r\nnext"
+    assert bicep.get("message") == "50% done; a,b: c]\\r\\nnext"
     err = suites["infra/broken.yaml"].find("testcase/error")
     assert err.get("message") == "could not parse YAML: mapping values are not allowed"
 

@@ -56,14 +56,23 @@ class Config:
         return hashlib.sha256(json.dumps(self.raw, sort_keys=True, default=str).encode()).hexdigest()[:16]
 
 
-def parse_size(value: int | str) -> int:
-    if isinstance(value, int):
-        return value
-    m = re.fullmatch(r"\s*([0-9]+(?:\.[0-9]+)?)\s*([kKmMgG]?)[bB]?\s*", value)
-    if not m:
-        raise ConfigError(f"max-file-size: cannot read size {value!r}")
-    mult = {"": 1, "k": 1024, "m": 1024**2, "g": 1024**3}[m.group(2).lower()]
-    return int(float(m.group(1)) * mult)
+def parse_size(value: Any) -> int:
+    """A whole number of bytes, or a string such as "5MB". Anything else (a TOML float like 5e6,
+    a boolean, zero: every file would be skipped unchecked) is a ConfigError."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        size = value
+    elif isinstance(value, str):
+        m = re.fullmatch(r"\s*([0-9]+(?:\.[0-9]+)?)\s*([kKmMgG]?)[bB]?\s*", value)
+        if not m:
+            raise ConfigError(f"max-file-size: cannot read size {value[:40]!r} (write e.g. 5242880 or \"5MB\")")
+        mult = {"": 1, "k": 1024, "m": 1024**2, "g": 1024**3}[m.group(2).lower()]
+        size = int(float(m.group(1)) * mult)
+    else:
+        raise ConfigError(f"max-file-size: expected a whole number of bytes or a string such as \"5MB\", "
+                          f"got a {type(value).__name__}")
+    if size < 1:
+        raise ConfigError("max-file-size: must be at least 1 byte (0 would skip every file unchecked)")
+    return size
 
 
 def find_config(start: str) -> tuple[str | None, dict[str, Any]]:
@@ -103,7 +112,12 @@ def _read_toml(p: Path) -> dict[str, Any]:
         with open(p, "rb") as fh:
             return tomllib.load(fh)
     except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"{p}: invalid TOML: {exc}") from None
+        # pyproject.toml is also a scanned file that may hold a credential: keep the kind and the
+        # position, drop any quoted source (tomllib quotes the offending character or escape).
+        detail = re.sub(r"'(?:[^'\\]|\\.)*'|\"(?:[^\"\\]|\\.)*\"", "...", str(exc))
+        raise ConfigError(f"{p}: invalid TOML: {detail}") from None
+    except RecursionError:
+        raise ConfigError(f"{p}: invalid TOML: nested too deeply") from None
     except OSError as exc:
         raise ConfigError(f"{p}: cannot read: {exc.strerror}") from None
 
@@ -124,7 +138,10 @@ def validate(section: dict[str, Any], where: str) -> None:
     import jsonschema  # lazy: only when a config section exists
 
     schema = json.loads((Path(__file__).with_name("config_schema.json")).read_text())
-    errors = sorted(jsonschema.Draft7Validator(schema).iter_errors(section), key=lambda e: list(e.path))
+    try:
+        errors = sorted(jsonschema.Draft7Validator(schema).iter_errors(section), key=lambda e: list(e.path))
+    except RecursionError:
+        raise ConfigError(f"{where}: a value is nested too deeply") from None
     if errors:
         err = errors[0]
         key = ".".join(str(p) for p in err.path)

@@ -3,6 +3,7 @@ excludes, and (with force_exclude) apply excludes to paths named explicitly, as 
 
 from __future__ import annotations
 
+import errno
 import os
 import re
 import stat
@@ -28,8 +29,8 @@ class Candidate:
 @dataclass
 class Discovery:
     files: list[Candidate] = field(default_factory=list)
-    notes: list[str] = field(default_factory=list)  # skipped with a reason
-    errors: list[tuple[str, str]] = field(default_factory=list)  # (path, problem)
+    notes: list[str] = field(default_factory=list)  # skipped with a reason (never changes the exit code)
+    errors: list[tuple[str, str]] = field(default_factory=list)  # (path, problem): exit code 2
     memo_changed: bool = False  # the directory memo must be saved
     named_file_dirs: set[str] = field(default_factory=set)  # directories of files named on the command line
 
@@ -157,12 +158,15 @@ def discover(paths: list[str], root: str, *, excludes: list[str], respect_gitign
             st = os.stat(given)
         except FileNotFoundError:
             if os.path.islink(given):
-                out.errors.append((given, "dangling symbolic link"))
+                out.notes.append(f"{relative_to(given, root)}: skipped, dangling symbolic link")
             else:
                 out.errors.append((given, "no such file or directory"))
             continue
         except OSError as exc:
-            out.errors.append((given, exc.strerror or str(exc)))
+            if exc.errno == errno.ELOOP:
+                out.notes.append(f"{relative_to(given, root)}: skipped, symbolic link loop")
+            else:
+                out.errors.append((given, exc.strerror or str(exc)))
             continue
         rel = relative_to(given, root)
         if stat.S_ISDIR(st.st_mode):
@@ -285,7 +289,10 @@ def _walk(top: str, root: str, out: Discovery, add, excluded, ignores: _Ignores,
                 clean = False
                 continue
             except OSError as exc:
-                out.errors.append((rel, exc.strerror or str(exc)))
+                if exc.errno == errno.ELOOP:
+                    out.notes.append(f"{rel}: skipped, symbolic link loop")
+                else:
+                    out.errors.append((rel, exc.strerror or str(exc)))
                 clean = False
                 continue
             kept_files.append(entry.name)

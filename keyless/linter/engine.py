@@ -48,12 +48,12 @@ class Settings:
 def resolve_selection(registry: Registry, select: Iterable[str] | None, extend_select: Iterable[str] = (),
                       ignore: Iterable[str] = ()) -> frozenset[str]:
     """ruff semantics: `select` replaces the default (all stable rules), `extend_select` adds,
-    `ignore` removes. An unknown selector is a usage error."""
+    `ignore` removes. An empty or unknown selector is a usage error."""
 
     def expand(sel: str) -> list[str]:
-        codes = registry.expand(sel)
+        codes = registry.expand(sel) if isinstance(sel, str) else []
         if not codes:
-            raise SelectorError(f"Unknown rule selector: {sel!r}")
+            raise SelectorError(_selector_problem(sel))
         return codes
 
     if select is None:
@@ -65,21 +65,46 @@ def resolve_selection(registry: Registry, select: Iterable[str] | None, extend_s
     return frozenset(chosen)
 
 
+def _selector_problem(sel: Any, where: str = "") -> str:
+    where = f" in {where}" if where else ""
+    if not isinstance(sel, str) or not sel.strip():
+        return f"empty rule selector{where}: it would select no rule"
+    return f"Unknown rule selector{where}: {sel!r}"
+
+
 def settings_from_config(cfg: Config, registry: Registry, *, select=None, extend_select=(), ignore=(),
                          per_file_ignores: dict[str, list[str]] | None = None,
                          severity: Severity | None = None) -> Settings:
+    """Settings from the configuration and the command line. Every selector must name at least one
+    rule, and the selection must keep one: a gate that checks nothing must not pass."""
+    where = cfg.path or "configuration"
+    for key, sels in (("select", cfg.select or ()), ("extend-select", cfg.extend_select), ("ignore", cfg.ignore)):
+        for sel in sels:
+            if not registry.expand(sel):
+                raise SelectorError(_selector_problem(sel, f"`{key}` of {where}"))
+    if cfg.select is not None and not cfg.select and select is None:
+        raise SelectorError(f"`select` of {where} is empty: no rule would run")
     chosen = resolve_selection(
         registry,
         select if select is not None else cfg.select,
         list(cfg.extend_select) + list(extend_select),
         list(cfg.ignore) + list(ignore),
     )
-    pfi = dict(cfg.per_file_ignores)
-    pfi.update(per_file_ignores or {})
+    if not chosen:
+        raise SelectorError("the rule selection is empty (select/ignore leave no rule to run)")
+    pfi = {glob: (sels, f"`per-file-ignores` of {where}") for glob, sels in cfg.per_file_ignores.items()}
+    pfi.update({glob: (sels, "--per-file-ignores") for glob, sels in (per_file_ignores or {}).items()})
     resolved = []
-    for glob, sels in pfi.items():
-        codes = frozenset(c for s in sels for c in (registry.expand(s) or _raise(s)))
-        resolved.append((glob, codes))
+    for glob, (sels, source) in pfi.items():
+        if not sels:
+            raise SelectorError(f"no rule selector for {glob!r} in {source}")
+        codes: set[str] = set()
+        for sel in sels:
+            found = registry.expand(sel) if isinstance(sel, str) else []
+            if not found:
+                raise SelectorError(_selector_problem(sel, f"{source} ({glob!r})"))
+            codes.update(found)
+        resolved.append((glob, frozenset(codes)))
     return Settings(
         root=os.path.abspath(cfg.root),
         select=chosen,
@@ -87,10 +112,6 @@ def settings_from_config(cfg: Config, registry: Registry, *, select=None, extend
         severity=severity or cfg.severity,
         max_file_size=cfg.max_file_size,
     )
-
-
-def _raise(sel: str):
-    raise SelectorError(f"Unknown rule selector in per-file-ignores: {sel!r}")
 
 
 def default_excludes(cfg: Config, exclude: list[str] | None = None, extend_exclude: Iterable[str] = ()) -> list[str]:

@@ -143,9 +143,12 @@ def write_atomic(path: str, text: str, doc: Document, expected: bytes | None = N
 def unified_diff(relpath: str, old: str, new: str) -> str:
     import difflib
 
+    from keyless.linter.report._common import printable
+
+    name = printable(relpath)  # a file name must not break the header or inject into a log
     return "".join(difflib.unified_diff(
         old.splitlines(keepends=True), new.splitlines(keepends=True),
-        fromfile=f"a/{relpath}", tofile=f"b/{relpath}",
+        fromfile=f"a/{name}", tofile=f"b/{name}",
     ))
 
 

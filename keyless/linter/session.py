@@ -57,10 +57,27 @@ class CheckOptions:
     include_untracked: bool = False
     progress: bool = True
     quiet: bool = False
+    strict: bool = False  # a file only partly checked (unparsable: secret-scanned only) exits 2
 
 
 def _err(msg: str) -> None:
-    print(f"keyless: error: {msg}", file=sys.stderr)
+    from keyless.linter.report._common import printable
+
+    print(f"keyless: error: {printable(msg)}", file=sys.stderr)
+
+
+def _usage_problem(opts: CheckOptions) -> str | None:
+    """Options that would otherwise be silently ignored (and change what gets checked)."""
+    reads_stdin = "-" in opts.paths
+    if reads_stdin and len(opts.paths) > 1:
+        return "'-' (read stdin) cannot be combined with other paths"
+    if opts.stdin_filename is not None and not reads_stdin:
+        return "--stdin-filename needs '-' as the path (the text to check is read from stdin)"
+    if opts.include_untracked and not opts.diff_base:
+        return "--include-untracked needs --diff-base REF"
+    if reads_stdin and opts.diff_base:
+        return "--diff-base cannot be used with '-' (read stdin)"
+    return None
 
 
 def _prepare(opts: CheckOptions) -> tuple[Config, Settings, list[str]]:
@@ -76,7 +93,7 @@ def _prepare(opts: CheckOptions) -> tuple[Config, Settings, list[str]]:
         glob, sep, codes = item.rpartition(":")
         if not sep or not glob:
             raise SelectorError(f"--per-file-ignores expects GLOB:CODES, got {item!r}")
-        pfi.setdefault(glob, []).extend(c for c in codes.split(",") if c)
+        pfi.setdefault(glob, []).extend(c.strip() for c in codes.split(","))  # an empty one is an error
     settings = settings_from_config(
         cfg, registry, select=opts.select, extend_select=opts.extend_select, ignore=opts.ignore,
         per_file_ignores=pfi, severity=Severity(opts.severity) if opts.severity else None,
@@ -86,6 +103,10 @@ def _prepare(opts: CheckOptions) -> tuple[Config, Settings, list[str]]:
 
 
 def run_check(opts: CheckOptions) -> int:
+    problem = _usage_problem(opts)
+    if problem:
+        _err(problem)
+        return EXIT_ERROR
     try:
         cfg, settings, excludes = _prepare(opts)
     except (ConfigError, SelectorError, RuleError) as exc:
@@ -100,7 +121,7 @@ def run_check(opts: CheckOptions) -> int:
         _err("--update-baseline needs --baseline FILE (or `baseline` in the configuration)")
         return EXIT_ERROR
     try:
-        if opts.paths == ["-"] or (opts.stdin_filename and "-" in opts.paths):
+        if opts.paths == ["-"]:
             return _check_stdin(opts, cfg, settings, fmt)
         return _check_paths(opts, cfg, settings, excludes, fmt)
     except (ConfigError, SelectorError) as exc:
@@ -140,11 +161,12 @@ def _check_stdin(opts, cfg, settings: Settings, fmt: str) -> int:
             sys.stdout.write(diff)
             return EXIT_FINDINGS if outcome.text != text else EXIT_CLEAN
         sys.stdout.write(outcome.text)  # the editor's own buffer, fixed
-        return _exit_code(outcome.remaining, [], opts)
+        return EXIT_FINDINGS if outcome.remaining and not opts.exit_zero else EXIT_CLEAN
     res = finish([lint_document(doc, settings, rs)], settings)
     res.files_scanned = 1
-    _emit(res, cfg, fmt, opts, settings, docs={relpath: doc})
-    return _exit_code(res.findings, res.errors, opts)
+    if not _emit(res, cfg, fmt, opts, settings, docs={relpath: doc}):
+        return EXIT_ERROR
+    return _exit_code(res, opts)
 
 
 # ---- files --------------------------------------------------------------------------------------
@@ -221,7 +243,10 @@ def _check_paths(opts, cfg, settings: Settings, excludes, fmt: str) -> int:
         if opts.update_baseline:
             Baseline.from_findings(res.findings).write(baseline_path)
             if not opts.quiet:
-                print(f"keyless: baseline {baseline_path} updated ({len(res.findings)} findings)", file=sys.stderr)
+                from keyless.linter.report._common import printable
+
+                print(f"keyless: baseline {printable(baseline_path)} updated ({len(res.findings)} findings)",
+                      file=sys.stderr)
             return EXIT_CLEAN
         try:
             base = Baseline.read(baseline_path)
@@ -232,8 +257,9 @@ def _check_paths(opts, cfg, settings: Settings, excludes, fmt: str) -> int:
         res.findings = new
         for key in stale:
             res.notes.append(f"baseline entry no longer matches anything: {key} (run with --update-baseline)")
-    _emit(res, cfg, fmt, opts, settings, fixed=fixed, docs=docs)
-    return _exit_code(res.findings, res.errors, opts)
+    if not _emit(res, cfg, fmt, opts, settings, fixed=fixed, docs=docs):
+        return EXIT_ERROR
+    return _exit_code(res, opts)
 
 
 def _redact_pair(doc, old: str, new: str, lint) -> tuple[str, str]:
@@ -324,8 +350,10 @@ def _materialize_for_output(res: RunResult, settings: Settings, docs: dict) -> N
     res.findings = out
 
 
-def _emit(res: RunResult, cfg, fmt: str, opts, settings, *, fixed: int = 0, docs: dict | None = None) -> None:
+def _emit(res: RunResult, cfg, fmt: str, opts, settings, *, fixed: int = 0, docs: dict | None = None) -> bool:
+    """Print or write the report; False when it could not be delivered (then exit 2)."""
     from keyless.linter.report import FileError, Report, render, render_notes
+    from keyless.linter.report._common import printable
 
     if fmt in ("json", "sarif"):
         _materialize_for_output(res, settings, docs if docs is not None else {})
@@ -333,7 +361,7 @@ def _emit(res: RunResult, cfg, fmt: str, opts, settings, *, fixed: int = 0, docs
     report = Report(
         findings=res.findings,
         errors=[FileError(p, m, line) for p, m, line in res.errors]
-        + [FileError(p, f"{m} (only secret-scanned)", line, level="warning") for p, m, line in res.warnings],
+        + [FileError(p, f"{m}; only secret-scanned", line, level="warning") for p, m, line in res.warnings],
         notes=[] if opts.quiet else res.notes,
         registry=load_registry(),
         files_scanned=res.files_scanned,
@@ -343,26 +371,52 @@ def _emit(res: RunResult, cfg, fmt: str, opts, settings, *, fixed: int = 0, docs
         color=to_tty and fmt == "text" and not os.environ.get("NO_COLOR"),
     )
     text = render(fmt, report)
-    notes = render_notes("text", report)  # stderr, in every format: machine output stays clean
+    notes = render_notes(report)  # stderr in every format: stdout (or -o) carries the report only
     if notes:
         sys.stderr.write(notes)
     if opts.output_file:
-        from keyless.linter.fixes import write_text_atomic
+        from keyless.linter.output import OutputError, write_report
 
-        write_text_atomic(opts.output_file, text)
+        try:
+            write_report(opts.output_file, text)
+        except OutputError as exc:
+            _err(str(exc))
+            return False
     else:
-        sys.stdout.write(text)
-        if text and not text.endswith("\n"):
-            sys.stdout.write("\n")
-    if fmt != "text":
-        for p, m, line in res.errors + res.warnings:
-            print(f"{p}{':' + str(line) if line else ''}: error: {m}", file=sys.stderr)
+        try:
+            sys.stdout.write(text)
+            if text and not text.endswith("\n"):
+                sys.stdout.write("\n")
+            sys.stdout.flush()
+        except OSError as exc:  # a full disk, a closed pipe
+            _stdout_lost()
+            _err(f"cannot write the report to stdout: {exc.strerror or type(exc).__name__}")
+            return False
+    if fmt != "text" or opts.output_file:
+        # The report is for a machine or in a file: the log still shows every file problem, at
+        # the level the report gives it.
+        for e in report.errors:
+            where = printable(e.path) + (f":{e.line}" if e.line else "")
+            print(f"{where}: {e.level}: {printable(e.message)}", file=sys.stderr)
+    return True
 
 
-def _exit_code(findings, errors, opts) -> int:
-    if errors:
+def _stdout_lost() -> None:
+    """Point stdout at the null device: the interpreter's final flush must not fail again."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+    except (OSError, ValueError, AttributeError):  # not a real file (a test runner's buffer)
+        pass
+
+
+def _exit_code(res: RunResult, opts) -> int:
+    """0 clean, 1 findings, 2 a file that could not be checked (or, with --strict, one that was
+    only partly checked). --exit-zero only turns findings into 0."""
+    if res.errors or (opts.strict and res.warnings):
         return EXIT_ERROR
-    if findings and not opts.exit_zero:
+    if res.findings and not opts.exit_zero:
         return EXIT_FINDINGS
     return EXIT_CLEAN
 
@@ -381,8 +435,11 @@ def write_baseline(opts: CheckOptions, output: str | None) -> int:
         cache.save()
     target = output or cfg.baseline or os.path.join(settings.root, ".keyless-baseline.json")
     Baseline.from_findings(res.findings).write(target)
-    print(f"keyless: wrote {target}: {len(res.findings)} findings in {len({f.path for f in res.findings})} files",
-          file=sys.stderr)
-    for p, m, line in res.errors:
-        print(f"{p}: error: {m}", file=sys.stderr)
-    return EXIT_CLEAN
+    from keyless.linter.report._common import printable
+
+    print(f"keyless: wrote {printable(target)}: {len(res.findings)} findings in "
+          f"{len({f.path for f in res.findings})} files", file=sys.stderr)
+    for level, problems in (("error", res.errors), ("warning", res.warnings)):
+        for p, m, line in problems:
+            print(f"{printable(p)}{':' + str(line) if line else ''}: {level}: {printable(m)}", file=sys.stderr)
+    return EXIT_ERROR if res.errors else EXIT_CLEAN

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from keyless.linter.finding import Category, Severity, Span
+import re
+
+from keyless.linter.finding import Category, Severity, Span, redact
 from keyless.linter.rule import Rule, load_registry
 from keyless.linter.suppression import parse_directives
 
@@ -86,9 +88,24 @@ class UnknownSuppressionCode(Rule):
             unknown = [c for c in d.codes if reg.get(c) is None]
             if unknown or not d.codes:
                 span = Span.of(d.line, d.column, d.line, d.end_column)
-                what = ", ".join(unknown) if unknown else "no code"
-                yield self.finding(doc.relpath, span, key=what,
-                                   message=f"Suppression names an unknown rule code ({what}); it suppresses nothing")
+                key = ", ".join(unknown) if unknown else "no code"
+                yield self.finding(doc.relpath, span, key=key,
+                                   message=f"Suppression names an unknown rule code ({shown_codes(unknown)}); "
+                                           "it suppresses nothing")
+
+
+# What KL191 may echo of the text inside `ignore[...]`: code- or name-like words, a few of them.
+# Anything else (a pasted key, control characters, a long line) shows only as a redacted token.
+_CODE_LIKE = re.compile(r"[A-Z][A-Z0-9_.-]{0,23}")
+_SHOWN_CODES = 3
+
+
+def shown_codes(unknown: list[str]) -> str:
+    if not unknown:
+        return "no code"
+    shown = [c if _CODE_LIKE.fullmatch(c) else redact(c) for c in unknown[:_SHOWN_CODES]]
+    more = len(unknown) - _SHOWN_CODES
+    return ", ".join(shown) + (f" and {more} more" if more > 0 else "")
 
 
 RULES = [SuppressionWithoutReason, UnknownSuppressionCode]

@@ -84,9 +84,10 @@ def render(fmt: str, report: Report) -> str:
     return module.render(report)
 
 
-def render_notes(fmt: str, report: Report) -> str:
-    """What goes to stderr: the notes, for the text format only (machine formats stay clean)."""
-    if fmt != "text" or not report.notes:
+def render_notes(report: Report) -> str:
+    """What goes to stderr in every format: one `note: ...` line per note (stdout, or the `-o`
+    file, carries the report only)."""
+    if not report.notes:
         return ""
     from keyless.linter.report.text import render_notes as text_notes
 

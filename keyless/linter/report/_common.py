@@ -141,34 +141,55 @@ def occurrence_indexes(findings: Iterable["Finding"]) -> list[int]:
 
 
 def dump_json(obj: Any, *, compact: bool = False) -> str:
-    # ASCII output: machine formats survive any stdout encoding; parsers read \u escapes.
+    # ASCII output: machine formats survive any stdout encoding; parsers read \u escapes. CI
+    # command markers inside strings (a fix's code, say) are written with a \u escape too, which
+    # every JSON reader decodes back to the same text.
     import json
 
     if compact:
-        return json.dumps(obj, ensure_ascii=True, separators=(",", ":")) + "\n"
-    return json.dumps(obj, ensure_ascii=True, indent=2) + "\n"
+        text = json.dumps(obj, ensure_ascii=True, separators=(",", ":")) + "\n"
+    else:
+        text = json.dumps(obj, ensure_ascii=True, indent=2) + "\n"
+    return _CI_MARKER.sub(r"\\u005b", text)
 
 
-# C0/C1 control characters and bidirectional overrides ("Trojan Source"): a file name or message
-# must not be able to move the cursor, recolour the terminal or fake another line of output.
-_UNPRINTABLE = re.compile("[\x00-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069]")
-
-
-def printable(s: str, *, keep_newlines: bool = False) -> str:
-    """`s` with control characters shown as escapes (`\\x1b`, `\\n`); with `keep_newlines`, CR and
-    LF stay (for formats that encode them their own way)."""
-
-    def esc(m: re.Match[str]) -> str:
-        c = m.group(0)
-        if c in "\r\n" and keep_newlines:
-            return c
-        named = _NAMED.get(c)
-        if named:
-            return named
-        o = ord(c)
-        return f"\\x{o:02x}" if o < 0x100 else f"\\u{o:04x}"
-
-    return _UNPRINTABLE.sub(esc, s)
-
-
+# What a file name or a message must never carry into a terminal or a CI log (docs/output-formats.md,
+# "Untrusted text"): C0/C1 control characters, bidirectional controls ("Trojan Source") and line
+# separators, lone surrogates (bytes of a file name that are not UTF-8), and the `[` that makes a
+# CI log command: Azure Pipelines runs the first `##vso[` anywhere on a line, GitHub Actions a
+# `##[` anywhere and a `::` at the start of a line.
+_UNPRINTABLE = "\x00-\x1f\x7f-\x9f\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069\ud800-\udfff"
+_UNSAFE = re.compile(f"[{_UNPRINTABLE}]|(?<=##)\\[|(?<=##[vV][sS][oO])\\[")
+_CI_MARKER = re.compile(r"(?<=##)\[|(?<=##[vV][sS][oO])\[")
 _NAMED = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
+
+
+def _escape(m: re.Match[str]) -> str:
+    c = m.group(0)
+    named = _NAMED.get(c)
+    if named:
+        return named
+    o = ord(c)
+    if 0xDC80 <= o <= 0xDCFF:  # a byte that is not UTF-8, kept by surrogateescape: show the byte
+        return f"\\x{o - 0xDC00:02x}"
+    return f"\\x{o:02x}" if o < 0x100 else f"\\u{o:04x}"
+
+
+def printable(s: str) -> str:
+    """`s` as every output shows untrusted text (file names, messages): the characters above as
+    backslash escapes (`\\n`, `\\x1b`, `\\u202e`, `\\xff` for a non-UTF-8 byte, `##\\x5b`), and a
+    leading `::` as `\\x3a:`. The result is one line of valid Unicode that no terminal or CI
+    runner acts on. Plain text, including non-ASCII letters, is unchanged."""
+    out = _UNSAFE.sub(_escape, s)
+    rest = out.lstrip()
+    if rest.startswith("::"):  # GitHub runs a workflow command at the start of a line (after blanks)
+        out = out[: len(out) - len(rest)] + "\\x3a" + rest[1:]
+    return out
+
+
+def uri_path(path: str) -> str:
+    """A relative path as a URI reference: percent-encoded UTF-8, and a non-UTF-8 byte (kept by
+    surrogateescape) as itself, so the URI names exactly the file's bytes."""
+    from urllib.parse import quote
+
+    return quote(path.encode("utf-8", "surrogateescape"), safe="/")

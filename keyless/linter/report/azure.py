@@ -2,7 +2,8 @@
 
     ##vso[task.logissue type=error;sourcepath=/src/app.py;linenumber=3;columnnumber=9;code=KL101;]message
 
-type: error (critical, high) or warning (medium, low, info). Escaping follows the Azure Pipelines
+type: error (critical, high) or warning (medium, low, info). Paths and messages are first shown as
+printable text (`_common.printable`), then escaped as the Azure Pipelines
 task library (`taskcommand.ts`): `%` -> `%AZP25`, CR -> `%0D`, LF -> `%0A` everywhere, and in
 property values also `;` -> `%3B`, `]` -> `%5D`. The agent decodes `%AZP25` back to `%`; a plain
 `%25` would stay `%25` in the log.
@@ -20,7 +21,6 @@ from keyless.linter.report._common import is_pseudo_path, printable
 
 
 def escape_data(s: str) -> str:
-    s = printable(s, keep_newlines=True)
     return s.replace("%", "%AZP25").replace("\r", "%0D").replace("\n", "%0A")
 
 
@@ -29,8 +29,8 @@ def escape_property(s: str) -> str:
 
 
 def _command(props: list[tuple[str, object]], message: str) -> str:
-    rendered = "".join(f"{k}={escape_property(str(v))};" for k, v in props)
-    return f"##vso[task.logissue {rendered}]{escape_data(message)}"
+    rendered = "".join(f"{k}={escape_property(printable(str(v)))};" for k, v in props)
+    return f"##vso[task.logissue {rendered}]{escape_data(printable(message))}"
 
 
 def _source_path(root: str, path: str) -> str:

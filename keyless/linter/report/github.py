@@ -2,8 +2,10 @@
 
     ::error title=keyless (KL101),file=app.py,line=3,col=9,endLine=3,endColumn=40::[critical] message
 
-Level: error (critical, high), warning (medium), notice (low, info). Escaping follows the
-workflow-command rules: `%`, CR and LF in the message; additionally `:` and `,` in properties.
+Level: error (critical, high), warning (medium), notice (low, info). Paths and messages are
+first shown as printable text (`_common.printable`: control characters and CI command markers as
+backslash escapes), then escaped by the workflow-command rules: `%`, CR and LF in the message;
+additionally `:` and `,` in properties.
 """
 
 from __future__ import annotations
@@ -15,7 +17,6 @@ _LEVEL = {"error": "error", "warning": "warning", "note": "notice"}
 
 
 def escape_data(s: str) -> str:
-    s = printable(s, keep_newlines=True)
     return s.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
 
 
@@ -24,8 +25,8 @@ def escape_property(s: str) -> str:
 
 
 def _command(level: str, props: list[tuple[str, object]], message: str) -> str:
-    rendered = ",".join(f"{k}={escape_property(str(v))}" for k, v in props)
-    return f"::{level} {rendered}::{escape_data(message)}"
+    rendered = ",".join(f"{k}={escape_property(printable(str(v)))}" for k, v in props)
+    return f"::{level} {rendered}::{escape_data(printable(message))}"
 
 
 def render(report: Report) -> str:

@@ -1,7 +1,8 @@
 """`--output-format json`: one JSON object, schema version 1.
 
 The schema is `json_output.schema.json` next to this module and is documented in
-docs/output-formats.md. Fields are only ever added in a new schema version.
+docs/output-formats.md. Fields are only ever added in a new schema version. Paths and messages are
+printable text (`_common.printable`), as in every other format; fix edits are the exact code.
 """
 
 from __future__ import annotations
@@ -9,7 +10,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from keyless.linter.report import Report, summary_counts
-from keyless.linter.report._common import TOOL_NAME, dump_json, rule_url, tool_version
+from keyless.linter.report._common import TOOL_NAME, dump_json, printable, rule_url, tool_version
 
 if TYPE_CHECKING:
     from keyless.linter.finding import Finding, Fix, Position
@@ -25,7 +26,7 @@ def _fix(fix: "Fix | None") -> dict[str, Any] | None:
     if fix is None:
         return None
     return {
-        "message": fix.message,
+        "message": printable(fix.message),
         "applicability": fix.applicability.value,
         "edits": [
             {"content": e.content, "location": _pos(e.span.start), "end_location": _pos(e.span.end)}
@@ -40,8 +41,8 @@ def finding_to_json(f: "Finding") -> dict[str, Any]:
         "name": f.name,
         "category": f.category.value,
         "severity": f.severity.value,
-        "message": f.message,
-        "path": f.path,
+        "message": printable(f.message),
+        "path": printable(f.path),
         "location": _pos(f.span.start),
         "end_location": _pos(f.span.end),
         "fix": _fix(f.fix),
@@ -65,7 +66,8 @@ def to_json(report: Report) -> dict[str, Any]:
         },
         "findings": [finding_to_json(f) for f in report.findings],
         "errors": [
-            {"path": e.path, "line": e.line, "level": e.level, "message": e.message} for e in report.errors
+            {"path": printable(e.path), "line": e.line, "level": e.level, "message": printable(e.message)}
+            for e in report.errors
         ],
     }
 

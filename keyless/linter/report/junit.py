@@ -2,8 +2,9 @@
 <testcase> per finding and one <testcase> with an <error> per file that could not be checked.
 A clean run gives a single passing test case, so CI test tabs show that keyless ran.
 
-The document is ASCII (other characters as character references) and characters XML 1.0 cannot
-carry are written as visible escapes (`\\x1b`), so the output always parses.
+The document is ASCII (other characters as character references); paths and messages are
+printable text (`_common.printable`: control characters, which XML 1.0 cannot carry, as visible
+escapes such as `\\x1b`), so the output always parses.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ import re
 import xml.etree.ElementTree as ET
 
 from keyless.linter.report import Report
-from keyless.linter.report._common import TOOL_NAME
+from keyless.linter.report._common import TOOL_NAME, printable
 
 # Characters outside the XML 1.0 `Char` production (tab, LF and CR are allowed).
 _NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
@@ -24,7 +25,7 @@ def _visible(m: re.Match[str]) -> str:
 
 
 def xml_text(s: str) -> str:
-    return _NOT_XML.sub(_visible, s)
+    return _NOT_XML.sub(_visible, printable(s))
 
 
 def _el(parent: ET.Element, tag: str, **attrs: object) -> ET.Element:

@@ -1,8 +1,10 @@
 """`--output-format sarif`: SARIF 2.1.0 for GitHub code scanning and other SARIF consumers.
 
 - `tool.driver.rules` lists every registered rule (sorted by code), so `ruleIndex` is stable.
-- Locations are repo-relative URIs against `%SRCROOT%` (declared in `originalUriBaseIds`);
-  columns are Unicode code points (`columnKind`), end column exclusive as in keyless.
+- Locations are repo-relative URIs against `%SRCROOT%` (declared in `originalUriBaseIds`),
+  percent-encoding the file name's exact bytes (a non-UTF-8 byte too); columns are Unicode code
+  points (`columnKind`), end column exclusive as in keyless. Messages are printable text
+  (`_common.printable`).
 - `partialFingerprints["keyless/v1"]` is the finding's line-independent fingerprint;
   `primaryLocationLineHash` is left to `upload-sarif`, which computes it from the checkout.
 - `fixes` only for safe/unsafe fixes with concrete edits (display-only edits may not even parse).
@@ -14,10 +16,8 @@ from __future__ import annotations
 
 import os
 import re
-from pathlib import Path, PurePosixPath, PureWindowsPath
+from pathlib import Path, PureWindowsPath
 from typing import TYPE_CHECKING, Any
-from urllib.parse import quote
-
 from keyless.linter.finding import Applicability, Category
 from keyless.linter.report import Report
 from keyless.linter.report._common import (
@@ -26,11 +26,13 @@ from keyless.linter.report._common import (
     docs_base_url,
     is_pseudo_path,
     dump_json,
+    printable,
     rule_cwes,
     rule_description,
     rule_precision,
     rule_url,
     tool_version,
+    uri_path,
 )
 
 if TYPE_CHECKING:
@@ -55,9 +57,10 @@ _ABSOLUTE = re.compile(r"^(/|\\\\|[A-Za-z]:[\\/])")
 def _artifact_location(path: str) -> dict[str, Any]:
     if _ABSOLUTE.match(path):
         # Outside the scan root (should not happen): an absolute file URI, no base.
-        p = PurePosixPath(path) if path.startswith("/") else PureWindowsPath(path)
-        return {"uri": p.as_uri()}
-    return {"uri": quote(path, safe="/"), "uriBaseId": SRCROOT}
+        if path.startswith("/"):
+            return {"uri": "file://" + uri_path(path)}
+        return {"uri": PureWindowsPath(path).as_uri()}
+    return {"uri": uri_path(path), "uriBaseId": SRCROOT}
 
 
 def _region(span: "Span") -> dict[str, int]:
@@ -133,7 +136,7 @@ def _fixes(f: "Finding") -> list[dict[str, Any]]:
             replacements.append(r)
     return [
         {
-            "description": {"text": fix.message},
+            "description": {"text": printable(fix.message)},
             "artifactChanges": [{"artifactLocation": _artifact_location(f.path), "replacements": replacements}],
             "properties": {"applicability": fix.applicability.value},
         }
@@ -145,7 +148,7 @@ def _result(f: "Finding", rule_index: int) -> dict[str, Any]:
         "ruleId": f.code,
         "ruleIndex": rule_index,
         "level": f.severity.sarif_level,
-        "message": {"text": f.message},
+        "message": {"text": printable(f.message)},
         "locations": [
             {"physicalLocation": {"artifactLocation": _artifact_location(f.path), "region": _region(f.span)}}
         ],
@@ -159,7 +162,7 @@ def _result(f: "Finding", rule_index: int) -> dict[str, Any]:
 
 
 def _notification(message: str, level: str, path: str | None = None, line: int | None = None) -> dict[str, Any]:
-    n: dict[str, Any] = {"level": level, "message": {"text": message}}
+    n: dict[str, Any] = {"level": level, "message": {"text": printable(message)}}
     if path and not is_pseudo_path(path):
         phys: dict[str, Any] = {"artifactLocation": _artifact_location(path)}
         if line and line >= 1:

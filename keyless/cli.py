@@ -54,6 +54,12 @@ class _Main(click.Group):
         except (KeyboardInterrupt, EOFError):
             click.echo("keyless: error: interrupted", err=True)
             sys.exit(EXIT_ERROR)
+        except OSError as exc:  # the file system said no (a full disk, a read-only directory): no bug
+            from keyless.linter.report._common import printable
+
+            where = f": {printable(os.fsdecode(exc.filename))}" if exc.filename else ""
+            click.echo(f"keyless: error: {exc.strerror or type(exc).__name__}{where}", err=True)
+            sys.exit(EXIT_ERROR)
         except Exception as exc:
             if os.environ.get("KEYLESS_DEBUG"):
                 import traceback

@@ -62,6 +62,8 @@ def test_exit_codes_clean_findings_partial_and_unreadable(run_cli, tmp_path, mon
     monkeypatch.setattr(engine, "open", guarded_open, raising=False)
     rc, out, err = run_cli("check", ".", "--no-cache", "--exit-zero")
     assert rc == 2 and "finding.py: error: cannot read: Permission denied" in out
+    rc, out, err = run_cli("baseline", "write", ".", "--no-cache", "-o", "b.json")
+    assert rc == 2 and "finding.py: error: cannot read" in err and "broken.py:2: warning:" in err
 
 
 def test_symlink_loops_and_dangling_links_are_notes(run_cli, tmp_path):
@@ -209,6 +211,14 @@ def test_any_unexpected_exception_is_one_line_and_exit_2(run_cli, tmp_path, monk
     monkeypatch.setenv("KEYLESS_DEBUG", "1")
     rc, out, err = run_cli("check", ".", "--no-cache")
     assert rc == 2 and "Traceback" in err and "ValueError" in err
+    monkeypatch.delenv("KEYLESS_DEBUG")
+
+    def disk_full(*a, **k):
+        raise OSError(28, "No space left on device", "/some/where")
+
+    monkeypatch.setattr(session, "lint_paths", disk_full)
+    rc, out, err = run_cli("check", ".", "--no-cache", "--exit-zero")
+    assert rc == 2 and one_line_error(err) == "keyless: error: No space left on device: /some/where"
 
 
 # ---- item: empty or unknown selectors ----------------------------------------------------------

@@ -117,7 +117,13 @@ PARSE_PROBLEMS = frozenset({
     "mapping or sequence used as a key",
     "invalid merge key",
     "mapping value not allowed here",
+    "sequence entry not allowed here",
     "missing ':'",
+    "expected a key",
+    "expected a value",
+    "expected '-'",
+    "expected a document start",
+    "expected ',' or a closing bracket",
     "invalid tag",
     "invalid directive",
     "invalid anchor or alias",
@@ -130,7 +136,13 @@ PARSE_PROBLEMS = frozenset({
     "unsupported construct",
     "invalid value",
     "too large to parse",
-})
+}) | {
+    # The JSON reader says what it expected (fixed phrases, never what it found).
+    f"unexpected {found}, expected {expected}"
+    for found in ("character", "end of input")
+    for expected in ("a value", "a property name in double quotes", "':'", "',' or '}'", "',' or ']'",
+                     "end of input")
+}
 
 # The file formats a parse error can name (`invalid <format>: <problem>`).
 PARSE_FORMATS = {

@@ -104,7 +104,7 @@ def parse_json(s: str) -> tuple[Any, tuple]:
         try:
             c = s[i]
         except IndexError:
-            raise JsonSyntaxError("unexpected end of input", i) from None
+            raise JsonSyntaxError("unexpected end of input, expected a value", i) from None
         start = i
         children = None
         if c == '"':
@@ -147,11 +147,11 @@ def parse_json(s: str) -> tuple[Any, tuple]:
                 except ValueError:  # more digits than int() allows
                     raise JsonSyntaxError("invalid number", start) from None
             if i < n and (s[i].isalnum() or s[i] == "."):
-                raise JsonSyntaxError("invalid number", start)
+                raise JsonSyntaxError("invalid number", start)  # a number glued to a word
         else:
             w = _WORD.match(s, i)
             if w is None or w.group() not in _CONSTANTS:
-                raise JsonSyntaxError(_unexpected(s, i), i)
+                raise JsonSyntaxError(_unexpected(s, i, "a value"), i)
             value = _CONSTANTS[w.group()]
             i = w.end()
         # ---- attach the finished value to its parent; close finished containers -------------
@@ -160,7 +160,7 @@ def parse_json(s: str) -> tuple[Any, tuple]:
                 end = i
                 i = skip(s, i).end()
                 if i < n:
-                    raise JsonSyntaxError(_unexpected(s, i), i)
+                    raise JsonSyntaxError(_unexpected(s, i, "end of input"), i)
                 return value, (start, end, children)
             if is_dict:
                 container[key] = value
@@ -174,7 +174,7 @@ def parse_json(s: str) -> tuple[Any, tuple]:
                     i = skip(s, i).end()
                     c = s[i]
             except IndexError:
-                raise JsonSyntaxError("unexpected end of input", i) from None
+                raise JsonSyntaxError(_unexpected(s, i, _CLOSE_OR_COMMA[is_dict]), i) from None
             if c == ",":
                 i += 1
                 if i < n and s[i] in ws:
@@ -193,7 +193,7 @@ def parse_json(s: str) -> tuple[Any, tuple]:
                         if i < n and s[i] in ws:
                             i = skip(s, i).end()
                         if i >= n or s[i] != ":":
-                            raise JsonSyntaxError(_unexpected(s, i), i)
+                            raise JsonSyntaxError(_unexpected(s, i, "':'"), i)
                         i += 1
                         if i < n and s[i] in ws:
                             i = skip(s, i).end()
@@ -209,9 +209,10 @@ def parse_json(s: str) -> tuple[Any, tuple]:
                 if depth:
                     container, kids, cstart, is_dict, key, ks, ke = stack.pop()
                 continue
-            raise JsonSyntaxError(_unexpected(s, i), i)
+            raise JsonSyntaxError(_unexpected(s, i, _CLOSE_OR_COMMA[is_dict]), i)
 
 
+_CLOSE_OR_COMMA = {True: "',' or '}'", False: "',' or ']'"}
 _WS_OR_COMMENT = frozenset(" \t\n\r/")
 _NUMBER_START = frozenset("-0123456789")
 
@@ -219,23 +220,25 @@ _NUMBER_START = frozenset("-0123456789")
 def _read_key(s: str, i: int, skip) -> tuple[str, int, int, int]:
     """Read `"key" :` at i; return (key, key_start, key_end, offset of the value)."""
     if i >= len(s) or s[i] != '"':
-        raise JsonSyntaxError(_unexpected(s, i), i)
+        raise JsonSyntaxError(_unexpected(s, i, "a property name in double quotes"), i)
     try:
         key, end = scanstring(s, i + 1, False)
     except JSONDecodeError as exc:
         raise JsonSyntaxError(_string_problem(exc), exc.pos) from None
     j = skip(s, end).end()
     if j >= len(s) or s[j] != ":":
-        raise JsonSyntaxError(_unexpected(s, j), j)
+        raise JsonSyntaxError(_unexpected(s, j, "':'"), j)
     return key, i, end, skip(s, j + 1).end()
 
 
-def _unexpected(s: str, i: int) -> str:
+def _unexpected(s: str, i: int, expected: str) -> str:
+    """A PARSE_PROBLEMS phrase: what was found (never the character itself) and what was expected
+    (one of JSON_EXPECTED)."""
     if i >= len(s):
-        return "unexpected end of input"
+        return f"unexpected end of input, expected {expected}"
     if s.startswith("/*", i):
         return "unterminated comment"
-    return "unexpected character"
+    return f"unexpected character, expected {expected}"
 
 
 def walk_positions(root: tuple | None, path: tuple) -> tuple | None:

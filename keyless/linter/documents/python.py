@@ -51,6 +51,7 @@ class PythonDocument(Document):
 # CPython's messages quote the source ("invalid character '…'", "keyword argument repeated: x",
 # "'(' was never closed"): only their kind is kept (keyless.linter.documents.PARSE_PROBLEMS).
 _SYNTAX_PROBLEMS = (
+    ("f-string", "invalid f-string"),
     ("unterminated string", "unterminated string"),
     ("unterminated triple-quoted string", "unterminated string"),
     ("was never closed", "unclosed bracket"),
@@ -69,7 +70,6 @@ _SYNTAX_PROBLEMS = (
     ("leading zeros", "invalid number"),
     ("(unicode error)", "invalid escape sequence"),
     ("(value error)", "invalid escape sequence"),
-    ("f-string", "invalid f-string"),
     ("unexpected eof", "unexpected end of input"),
     ("unexpected end of file", "unexpected end of input"),
 )

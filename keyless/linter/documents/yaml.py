@@ -376,7 +376,13 @@ _YAML_PROBLEMS = (
     ("duplicate anchor", "duplicate anchor"),
     ("escape", "invalid escape sequence"),
     ("mapping values are not allowed", "mapping value not allowed here"),
+    ("block sequence entries are not allowed", "sequence entry not allowed here"),
     ("could not find expected ':'", "missing ':'"),
+    ("expected key", "expected a key"),
+    ("expected node content", "expected a value"),
+    ("expected '-' indicator", "expected '-'"),
+    ("expected <document start>", "expected a document start"),
+    ("expected ',' or", "expected ',' or a closing bracket"),
     ("tab", "invalid indentation"),
     ("indentation", "invalid indentation"),
     ("cannot start any token", "unexpected character"),
@@ -393,10 +399,13 @@ def yaml_problem(problem: str | None, context: str | None) -> str:
     if "end of stream" in p:
         return "unterminated string" if "quoted scalar" in c else "unexpected end of input"
     for needle, kind in _YAML_PROBLEMS:
-        if needle in p or (not p and needle in c):
+        if needle in p:
             return kind
-    if "expected" in p and "but found" in p:
+    if "expected" in p and "but found" in p and "<" in p:  # expected <block end>, but found '<scalar>'
         return "unexpected token"
+    for needle, kind in _YAML_PROBLEMS:  # "while scanning an alias", "while parsing a tag"...
+        if needle in c:
+            return kind
     return "syntax error"
 
 

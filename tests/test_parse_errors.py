@@ -87,11 +87,14 @@ def test_the_message_is_built_from_the_vocabulary_only():
 
     back = pickle.loads(pickle.dumps(ParseError("python", "unclosed bracket", 4, 2)))
     assert (str(back), back.line, back.column) == ("invalid Python: unclosed bracket (line 4, column 2)", 4, 2)
+    from keyless.linter.documents import _KIND_MODULES
+
+    assert set(_KIND_MODULES) | {"text"} <= set(PARSE_FORMATS)  # Document._parse_recorded names doc.kind
 
 
 def _problem_arguments():
-    """(file, line, problem) for every literal problem any reader passes to the error types that
-    carry a parse problem."""
+    """(file, line, problem) for every problem any reader passes to the error types that carry a
+    parse problem; ParseError's first argument must be a PARSE_FORMATS key, written out."""
     carriers = {"ParseError": 1, "JsonSyntaxError": 0, "TemplateError": 0}
     out = []
     for base, _, files in os.walk(os.path.join(ROOT, "keyless")):
@@ -104,8 +107,14 @@ def _problem_arguments():
                 if not (isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id in carriers):
                     continue
                 index = carriers[node.func.id]
-                if len(node.args) <= index:
-                    continue
+                if node.func.id == "ParseError":
+                    fmt = node.args[0] if node.args else None
+                    known = (isinstance(fmt, ast.Constant) and fmt.value in PARSE_FORMATS) or (
+                        isinstance(fmt, ast.Attribute) and fmt.attr == "kind")  # Document.kind
+                    assert known, \
+                        f"{path}:{node.lineno}: ParseError(format, problem, line, column) with a PARSE_FORMATS key"
+                    if len(node.args) < 2:
+                        continue
                 arg = node.args[index]
                 out.append((os.path.relpath(path, ROOT), node.lineno, arg))
     return out

@@ -320,3 +320,13 @@ def test_options_that_would_be_ignored_are_usage_errors(run_cli, tmp_path, args,
 def test_stdin_filename_with_dash_still_works(run_cli, tmp_path):
     rc, out, err = run_cli("check", "--stdin-filename", "a.py", "-", input=PROBE)
     assert rc == 1 and "a.py:1:10: KL190" in out
+
+
+def test_invalid_toml_is_reported_without_quoting_the_file(run_cli, tmp_path):
+    """pyproject.toml is scanned too and may hold a credential next to [tool.keyless]: the error
+    keeps tomllib's kind and position, not the characters it quotes."""
+    write(tmp_path, "a.py", PROBE)
+    write(tmp_path, "pyproject.toml", f'[tool.keyless]\nselect = ["KL1"]\n[tool.other]\ntoken = "{SECRET}\x01"\n')
+    rc, out, err = run_cli("check", ".", "--no-cache")
+    line = one_line_error(err)
+    assert rc == 2 and "invalid TOML: Illegal character ... (at line 4" in line, line

@@ -52,7 +52,7 @@ def test_apply_edits_rejects_overlap_and_applies_in_order():
 
 
 def test_fix_document_safe_only_unless_unsafe():
-    doc = make_document("x", "x.py", "account_key = secret\naccount_key2 = 1\n")
+    doc = make_document("x", "x.txt", "account_key = secret\naccount_key2 = 1\n")  # text: no re-parse
     out = fix_document(doc, lint, unsafe=False, rules_by_code={})
     assert out.text == "account_url = secret\naccount_url2 = 1\n" and out.applied == 2
     assert [f.code for f in out.remaining] == ["KL299"]  # the unsafe one is left
@@ -112,6 +112,6 @@ def test_interrupted_write_leaves_old_file(tmp_path, monkeypatch):
 def test_invalid_utf8_bytes_survive_a_fix_round_trip(tmp_path):
     raw = b"# \xff\xfe broken bytes\naccount_key = 1\n"
     text, fmt = decode(raw)
-    doc = make_document("m.py", "m.py", text, fmt)
+    doc = make_document("m.txt", "m.txt", text, fmt)  # Python would not compile it
     out = fix_document(doc, lint, unsafe=False, rules_by_code={})
     assert encode(out.text, fmt) == raw.replace(b"account_key", b"account_url")

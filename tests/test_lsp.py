@@ -343,7 +343,9 @@ def _range(line: int, start: int, end: int) -> lsp.Range:
 
 # ---- tests --------------------------------------------------------------------------------------
 
-SAMPLE = 's = "😀😀"; kl_fixme_safe = 1\nx = kl_fixme_unsafe\ny = kl_fixme_guide\nz = kl_fixme_lazy\n'
+# Fixes are verified like any other: the names the test fixes write must exist (a star import).
+NAMES = "from kl_test_names import *\n"
+SAMPLE = 's = "😀😀"; kl_fixme_safe = 1\nx = kl_fixme_unsafe\ny = kl_fixme_guide\nz = kl_fixme_lazy\n' + NAMES
 
 
 @pytest.mark.asyncio
@@ -446,7 +448,8 @@ async def test_fix_all_applies_only_safe_fixes(start):
     assert [a.kind for a in actions] == ["source.fixAll.keyless"]
     s.apply(actions[0].edit)
     assert s.texts[uri] == (
-        's = "😀😀"; kl_done = 1\nx = kl_fixme_unsafe\ny = kl_fixme_guide\nz = kl_done\nw = kl_done + kl_done\n')
+        's = "😀😀"; kl_done = 1\nx = kl_fixme_unsafe\ny = kl_fixme_guide\nz = kl_done\n' + NAMES +
+        'w = kl_done + kl_done\n')
     await s.wait_codes(uri, [UNSAFE, GUIDE])
     # Nothing safe left to fix: no fix-all action.
     assert await s.actions(uri, _range(0, 0, 0), only=[FIX_ALL]) == []
@@ -458,7 +461,7 @@ FIX_ALL = "source.fixAll.keyless"
 @pytest.mark.asyncio
 async def test_resolve_materializes_lazily(start):
     s = await start(resolve=True, disabled=False)
-    uri = s.open("app.py", "z = kl_fixme_lazy\ny = kl_fixme_guide\n")
+    uri = s.open("app.py", "z = kl_fixme_lazy\ny = kl_fixme_guide\n" + NAMES)
     diags = await s.wait_codes(uri, [GUIDE, LAZY])
     by_code = {d.code: d for d in diags}
     actions = await s.actions(uri, by_code[LAZY].range)
@@ -472,13 +475,13 @@ async def test_resolve_materializes_lazily(start):
     actions = await s.actions(uri, by_code[GUIDE].range)
     assert [a.title for a in actions] == [f"Suppress {GUIDE} with a comment (then write the reason)"]
     # Fix-all resolves too.
-    s.change(uri, "a = kl_fixme_safe\n")
+    s.change(uri, "a = kl_fixme_safe\n" + NAMES)
     await s.wait_codes(uri, [SAFE])
     (fix_all,) = await s.actions(uri, _range(0, 0, 0), only=[FIX_ALL])
     assert fix_all.edit is None
     resolved = await asyncio.wait_for(s.client.code_action_resolve_async(fix_all), TIMEOUT)
     s.apply(resolved.edit)
-    assert s.texts[uri] == "a = kl_done\n"
+    assert s.texts[uri] == "a = kl_done\n" + NAMES
 
 
 @pytest.mark.asyncio

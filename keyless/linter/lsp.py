@@ -501,14 +501,20 @@ class KeylessServer(LanguageServer):
         return lsp.WorkspaceEdit(changes={linted.uri: edits})
 
     def fix_edits(self, linted: Linted, f: Finding) -> list[lsp.TextEdit] | None:
-        """The edits of one finding's fix (materializing a lazy fix: may import libcst)."""
-        from keyless.linter.fixes import materialize
+        """The edits of one finding's fix (materializing a lazy fix: may import libcst), verified as
+        `keyless check --fix` verifies them; a fix that fails verification is not offered."""
+        from keyless.linter.fixes import apply_verified, materialize
+        from keyless.linter.verify import Refused
 
         fix = materialize(linted.doc, f, rule_set().by_code)
         if fix is None or not fix.edits:
             return None
-        pos = linted.positions
-        return [lsp.TextEdit(range=pos.span_range(e.span), new_text=e.content) for e in fix.edits]
+        try:
+            text = apply_verified(linted.doc, fix)
+        except Refused as exc:
+            log.info("%s:%d: %s fix not offered: %s", linted.doc.relpath, f.span.start.line, f.code, exc)
+            return None
+        return text_edits(linted.doc.text, text, linted.positions) or None
 
     def fix_all_edits(self, linted: Linted) -> list[lsp.TextEdit]:
         """Safe fixes only, applied to a fixed point as `keyless check --fix` does, as minimal edits."""

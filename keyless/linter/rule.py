@@ -95,6 +95,11 @@ class Rule:
         """Compute the edits of a lazy fix (called only when a fix is applied or displayed)."""
         return finding.fix
 
+    def sensitive_spans(self, doc: "Document") -> Iterable[tuple[int, int]]:
+        """Text offsets (start, end) that must never be shown, whatever suppressions say: `--diff`
+        masks them. Secret rules give every credential-looking value."""
+        return ()
+
     # -- helpers for rule authors --------------------------------------------------------------
     def finding(
         self,

@@ -20,7 +20,7 @@ from keyless.linter.engine import (
     rule_set,
     settings_from_config,
 )
-from keyless.linter.finding import Category, Finding, Severity
+from keyless.linter.finding import Finding, Severity
 from keyless.linter.rule import RuleError, load_registry
 
 EXIT_CLEAN, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
@@ -153,12 +153,13 @@ def _check_stdin(opts, cfg, settings: Settings, fmt: str) -> int:
         return finish([lint_document(d, settings, rs)], settings).findings
 
     if opts.fix or opts.show_diff:
-        from keyless.linter.fixes import fix_document, unified_diff
+        from keyless.linter.fixes import fix_document
 
         outcome = fix_document(doc, lint, unsafe=opts.unsafe_fixes, rules_by_code=rs.by_code)
+        for dropped in outcome.dropped:
+            print(f"keyless: {dropped}", file=sys.stderr)
         if opts.show_diff:
-            diff = unified_diff(relpath, *_redact_pair(doc, text, outcome.text, lint))
-            sys.stdout.write(diff)
+            sys.stdout.write(_diff(doc, outcome.text, rs))
             return EXIT_FINDINGS if outcome.text != text else EXIT_CLEAN
         sys.stdout.write(outcome.text)  # the editor's own buffer, fixed
         return EXIT_FINDINGS if outcome.remaining and not opts.exit_zero else EXIT_CLEAN
@@ -262,69 +263,85 @@ def _check_paths(opts, cfg, settings: Settings, excludes, fmt: str) -> int:
     return _exit_code(res, opts)
 
 
-def _redact_pair(doc, old: str, new: str, lint) -> tuple[str, str]:
-    """Diffs show source lines: mask every secret value found in the original before diffing."""
-    from keyless.linter.finding import redact
+def _diff(doc, new_text: str, rs) -> str:
+    """The fix as a unified diff, every credential-looking value masked (suppressed or not)."""
+    from keyless.linter.documents import make_document
+    from keyless.linter.fixes import masked_diff
 
-    secrets = set()
-    allsec = Settings(root=doc.path, select=frozenset(c for c, r in load_registry().by_code.items()
-                                                         if r.category is Category.SECRET))
-    for f in finish([lint_document(doc, allsec)], allsec).findings:
-        if f.category is not Category.SECRET:
-            continue
-        a, b = doc.lines.offset(f.span.start), doc.lines.offset(f.span.end)
-        if b - a >= 6:
-            secrets.add(old[a:b])
-    for s in sorted(secrets, key=len, reverse=True):
-        old = old.replace(s, redact(s))
-        new = new.replace(s, redact(s))
-    return old, new
+    after = make_document(doc.path, doc.relpath, new_text, doc.source_format)
+    return masked_diff(doc.relpath, doc.text, new_text, _sensitive_spans(doc, rs), _sensitive_spans(after, rs))
+
+
+def _sensitive_spans(doc, rs) -> set[tuple[int, int]]:
+    """What every rule (selected or not) says must never be shown in this document."""
+    spans: set[tuple[int, int]] = set()
+    for rule in rs.rules:
+        if doc.kind in rule.kinds:
+            spans.update(rule.sensitive_spans(doc))
+    return spans
 
 
 def _apply_fixes(res: RunResult, settings: Settings, opts) -> tuple[int, str, RunResult]:
+    """Fix, verify and write (or, for --diff, show) every file with an applicable fix. Returns the
+    number of findings fixed, the diff text and the result with each fixed file's findings
+    replaced by what remains. Dropped fixes are reported on stderr, one line each."""
+    import hashlib
+
     from keyless.linter.engine import read_document
-    from keyless.linter.fixes import FileChanged, allowed, fix_document, unified_diff, write_atomic
+    from keyless.linter.fixes import (
+        FileChanged, WriteRefused, allowed, findings_gone, fix_document, write_atomic,
+    )
 
     rs = rule_set()
     by_code = rs.by_code
     paths = sorted({f.path for f in res.findings if allowed(f.fix, opts.unsafe_fixes)})
     fixed = 0
     diffs: list[str] = []
+    written: set[tuple[int, int]] = set()  # (device, inode) of the files fixed in this run
+
+    def lint(d):
+        return finish([lint_document(d, settings, rs)], settings).findings
+
     for rel in paths:
         fr = res.file_results.get(rel)
         path = os.path.join(settings.root, rel) if not os.path.isabs(rel) else rel
         try:
+            st = os.stat(path)
             with open(path, "rb") as fh:
                 original = fh.read()
             doc = read_document(path, rel, data=original)
         except Exception as exc:
             res.errors.append((rel, f"cannot fix: {exc}", None))
             continue
-        if fr is not None and fr.content_hash:
-            import hashlib
-
-            if hashlib.sha256(original).hexdigest() != fr.content_hash:
+        if fr is not None and fr.content_hash and hashlib.sha256(original).hexdigest() != fr.content_hash:
+            if (st.st_dev, st.st_ino) in written:  # another name of a file fixed above: show what is left
+                left = lint(doc)
+                fixed += findings_gone([f for f in res.findings if f.path == rel], left)
+                res.findings = [f for f in res.findings if f.path != rel] + left
+            else:
                 res.errors.append((rel, "changed on disk since it was linted; not fixed", None))
-                continue
-
-        def lint(d):
-            return finish([lint_document(d, settings, rs)], settings).findings
-
+            continue
         outcome = fix_document(doc, lint, unsafe=opts.unsafe_fixes, rules_by_code=by_code)
+        for dropped in outcome.dropped:
+            print(f"keyless: {dropped}", file=sys.stderr)
         if outcome.text == doc.text:
             continue
         if opts.show_diff:
-            diffs.append(unified_diff(rel, *_redact_pair(doc, doc.text, outcome.text, lint)))
+            try:
+                diffs.append(_diff(doc, outcome.text, rs))
+            except Exception as exc:  # masking failed: never show the diff unmasked
+                res.errors.append((rel, f"cannot show the diff: {type(exc).__name__}", None))
             continue
         try:
-            write_atomic(path, outcome.text, doc, expected=original)
-        except FileChanged as exc:
-            res.errors.append((rel, str(exc), None))
+            write_atomic(path, outcome.text, doc, expected=original, root=settings.root)
+        except (FileChanged, WriteRefused) as exc:
+            res.errors.append((rel, str(exc).split(": ", 1)[-1], None))
             continue
         except OSError as exc:
             res.errors.append((rel, f"cannot write fix: {exc.strerror or exc}", None))
             continue
-        fixed += outcome.applied
+        written.add((st.st_dev, st.st_ino))
+        fixed += outcome.fixed
         res.findings = [f for f in res.findings if f.path != rel] + outcome.remaining
     res.findings.sort(key=Finding.sort_key)
     return fixed, "".join(diffs), res

@@ -18,6 +18,7 @@ from keyless.rules.python import catalog as C
 
 MEMO_KEY = "keyless.python.keyauth"
 _MAX_DEPTH = 6
+_GUID_RE = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
 
 
 # ---- scopes & bindings -------------------------------------------------------------------------
@@ -62,6 +63,8 @@ class Hit:
 @dataclass
 class Analysis:
     hits: list[Hit] = field(default_factory=list)
+    # String literals that hold a credential a key-auth finding is about (masked in diffs).
+    credential_literals: list[ast.AST] = field(default_factory=list)
     facts: list[tuple[str, dict, ast.AST]] = field(default_factory=list)
     module: Scope | None = None
     imports: list[ast.stmt] = field(default_factory=list)  # module-level Import/ImportFrom statements
@@ -536,9 +539,22 @@ class Analyzer:
         self._occ[base] = n + 1
         return f"{base}:{n}"
 
+    def sensitive(self, *nodes) -> None:
+        """Literal credentials (an argument holding a key, secret or connection string)."""
+        for n in nodes:
+            if type(n) is ast.Constant and type(n.value) is str or type(n) is ast.JoinedStr:
+                self.an.credential_literals.append(n)
+
+    def sensitive_args(self, call: ast.Call) -> None:
+        """Every literal argument but identifiers (tenant / client ids are GUIDs, not secrets)."""
+        for a in list(call.args) + [k.value for k in call.keywords]:
+            if not (type(a) is ast.Constant and type(a.value) is str and _GUID_RE.fullmatch(a.value.strip("{}"))):
+                self.sensitive(a)
+
     def hit(self, code, node, scope, what, message, fix_kind, fix_message, fix_data=None, fix_node=None) -> None:
         if (code, id(node)) in self.seen_nodes:
             return
+        self.sensitive(node)
         self.seen_nodes.add((code, id(node)))
         self.an.hits.append(Hit(code, node, message, self._key(code, scope, what), fix_kind, fix_message, fix_data,
                                 fix_node if fix_node is not None else node))
@@ -571,6 +587,7 @@ class Analyzer:
                      "Migrate to the azure-identity based SDK (azure-mgmt-* >= 17) and pass "
                      "DefaultAzureCredential(); grant the identity the needed role")
             self._mark_secret_args(call, scope)
+            self.sensitive_args(call)
             return
         if q in C.OPENAI_CLASSES:
             self._openai_client(call, scope, q)
@@ -646,6 +663,7 @@ class Analyzer:
             if cv.kind == "call" and (cv.name or "").startswith("azure.identity") or cv.kind == "token":
                 return  # the connection string only supplies the endpoint
         cs_expr = _arg(call, 0, "conn_str", "connection_string", "conn_string")
+        self.sensitive(cs_expr)
         v = self.value(cs_expr, scope) if cs_expr is not None else Val("unknown")
         if v.kind == "str" and v.text:
             low = v.text.lower()
@@ -794,6 +812,7 @@ class Analyzer:
     def _finish_key_credentials(self) -> None:
         # consumers through names: cred = AzureKeyCredential(k); Client(ep, cred)
         for call, scope, cls in self.key_cred_calls:
+            self.sensitive_args(call)
             if id(call) in self.no_entra_consumed:
                 continue  # e.g. Bing APIs: keys are the only option
             infos = self.key_consumers.get(id(call), [])
@@ -860,6 +879,7 @@ class Analyzer:
                      f"Replace {cls}(...) with {target}; grant the managed identity the roles the service "
                      "principal had and remove AZURE_CLIENT_SECRET from the environment", fix_data)
             self._mark_secret_args(call, scope)
+            self.sensitive_args(call)
         elif cls == "EnvironmentCredential":
             self.hit("KL208", call, scope, cls,
                      "EnvironmentCredential authenticates with a service-principal secret/certificate or password "
@@ -920,6 +940,8 @@ class Analyzer:
             if not (type(v) is ast.Constant and v.value is False):
                 return
         kw = _kw(call, *key_names)
+        if kw is not None:
+            self.sensitive(kw.value)
         if kw is None:
             if _has_star_kwargs(call) or flavour in ("llamaindex", "semantic-kernel"):
                 return

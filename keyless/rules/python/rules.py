@@ -31,6 +31,11 @@ class KeyAuthRule(Rule):
             yield self.finding(doc.relpath, doc.node_span(hit.node), key=hit.key, message=hit.message, fix=fix,
                                fix_data=hit.fix_data if lazy else None)
 
+    def sensitive_spans(self, doc) -> Iterable[tuple[int, int]]:
+        for node in get_analysis(doc).credential_literals:
+            sp = doc.node_span(node)
+            yield doc.lines.offset(sp.start), doc.lines.offset(sp.end)
+
     def materialize_fix(self, doc, finding: Finding) -> Fix | None:
         if finding.fix is None or not finding.fix.lazy:
             return finding.fix

@@ -8,7 +8,7 @@ from keyless.linter.finding import Applicability, Category, Finding, Fix, redact
 from keyless.linter.rule import Rule
 from keyless.rules.secrets import guidance
 from keyless.rules.secrets.kinds import KINDS
-from keyless.rules.secrets.scanner import Secret, scan
+from keyless.rules.secrets.scanner import Secret, credential_spans, scan
 
 if TYPE_CHECKING:
     from keyless.linter.documents import Document
@@ -26,6 +26,9 @@ class SecretRule(Rule):
         for s in scan(doc):
             if s.kind in self.secret_kinds:
                 yield self.to_finding(doc, s)
+
+    def sensitive_spans(self, doc: "Document") -> Iterable[tuple[int, int]]:
+        return credential_spans(doc)
 
     def to_finding(self, doc: "Document", s: Secret) -> Finding:
         info = KINDS[s.kind]

@@ -38,6 +38,7 @@ if TYPE_CHECKING:
     from keyless.linter.documents import Document
 
 MEMO_KEY = "secrets"
+MASK_MEMO_KEY = "secrets-mask"
 
 # Recogniser priorities (higher wins when two claim the same span).
 P_CHECKSUM = 100
@@ -173,7 +174,10 @@ class _Seg:
 
 
 class Scanner:
-    def __init__(self, doc: "Document"):
+    def __init__(self, doc: "Document", loose: bool = False):
+        # loose: also keep every value assigned to a credential-like name whose shape matches no
+        # known format (only to mask text shown to people, e.g. diffs; never reported)
+        self.loose = loose
         self.doc = doc
         self.text = doc.text
         self.kind = doc.kind
@@ -676,6 +680,8 @@ class Scanner:
     def _assignment(self, cls: str, nn: str, name: str, vs: int, ve: int, value: str, quoted: bool) -> None:
         if len(value) < 6:
             return
+        if self.loose and not allowlist.is_placeholder(value) and not allowlist.is_reference(value):
+            self.add(Secret("credential-looking", vs, ve, value, "medium", f"value of '{name}'", P_SWEEP - 1))
         if cls == "password" and _db_name_service(nn) is None and not (
             self.hosts.offsets and self.hosts.nearest(vs, {"sql", "postgres", "mysql", "redis", "acr"}, 600)
         ):
@@ -1232,6 +1238,19 @@ def _classify_name(name: str) -> str | None:
                   "credential", "primaryaccesskey", "secondaryaccesskey"):
         return "generic"
     return None
+
+
+def credential_spans(doc: "Document") -> list[tuple[int, int]]:
+    """Offsets of every credential-looking value in the text, whatever suppressions say: what
+    `scan` finds plus any value assigned to a credential-like name (`api_key="..."`,
+    `credential=...`, `AzureKeyCredential("...")`) that is not a placeholder or a reference.
+    For masking text shown to people (diffs); memoised."""
+    spans = doc.memo.get(MASK_MEMO_KEY)
+    if spans is None:
+        found = {(s.start, s.end) for s in scan(doc)}
+        found.update((s.start, s.end) for s in Scanner(doc, loose=True).run())
+        spans = doc.memo[MASK_MEMO_KEY] = sorted(found)
+    return spans
 
 
 def scan(doc: "Document") -> list[Secret]:

@@ -1,0 +1,276 @@
+"""Verifying a fixed text before it is written, by the document's own reader.
+
+Python: the result compiles (no repeated keyword argument), reads no name that is not bound on
+every path to the read, and leaves no import or local variable unused that the fix made unused:
+those the fix left behind are removed when that keeps the meaning (an import, or an assignment of
+a value whose evaluation does nothing else: a constant, a name, an environment read), otherwise the
+fix is refused. YAML, JSON, HCL and `.env`: the result still parses when the original did.
+
+`Verifier(doc).check(new_text)` returns the text to write (possibly tidied) or raises Refused with a
+short reason; reasons never quote source text.
+"""
+
+from __future__ import annotations
+
+import ast
+import re
+import warnings
+from collections import Counter
+
+from keyless.linter.documents import Document, make_document
+
+
+class Refused(Exception):
+    """The fixed text fails verification; str(exc) is the reason (no source text)."""
+
+
+class Verifier:
+    def __init__(self, doc: Document):
+        self.doc = doc
+        self._before: Counter | None = None
+        self._before_parses: bool | None = None
+
+    def check(self, text: str) -> str:
+        if text == self.doc.text:
+            return text
+        if self.doc.kind == "python":
+            return self._python(text)
+        if self.doc.kind in ("yaml", "json", "hcl", "env"):
+            self._reparse(text)
+        return text
+
+    # -- structured documents --
+    def _reparse(self, text: str) -> None:
+        if self._before_parses is None:
+            self._before_parses = self.doc.ensure_parsed()
+        if not self._before_parses:
+            return
+        after = make_document(self.doc.path, self.doc.relpath, text, self.doc.source_format, kind=self.doc.kind)
+        if not after.ensure_parsed():
+            raise Refused(f"the result is not valid {self.doc.kind.upper()}")
+
+    # -- Python --
+    def _python(self, text: str) -> str:
+        from keyless.linter import pynames
+
+        before = self._before_problems()
+        if before is None:
+            raise Refused("the file does not compile before the fix")
+        tree = _compile(text)
+        new = pynames.problems(tree) - before
+        for _ in range(4):  # removing `key = os.environ[...]` may leave the next one unused
+            leftovers = [p for p in new if p[0] in ("unused-import", "unused-variable")]
+            tidied = tidy(text, tree, leftovers) if leftovers else text
+            if tidied == text:
+                break
+            text = tidied
+            tree = _compile(text)
+            new = pynames.problems(tree) - before
+        for kind, scope, name in sorted(new):
+            where = f" in {scope}" if scope and not scope.startswith("<") else ""
+            if kind == "undefined":
+                raise Refused(f"it would read the undefined name '{name}'")
+            if kind == "unbound":
+                raise Refused(f"'{name}' would not be bound on every path to its use{where}")
+            if kind == "unused-import":
+                raise Refused(f"it would leave the import '{name}' unused")
+            raise Refused(f"it would leave the variable '{name}' unused{where}")
+        return text
+
+    def _before_problems(self) -> Counter | None:
+        if self._before is None:
+            from keyless.linter import pynames
+
+            try:
+                self._before = pynames.problems(_compile(self.doc.text))
+            except Refused:
+                return None
+        return self._before
+
+
+def _compile(text: str) -> ast.Module:
+    """The module's tree after a full compile (which also rejects repeated keyword arguments and
+    misplaced `nonlocal`, unlike ast.parse)."""
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            tree = ast.parse(text)
+            compile(tree, "<fix>", "exec", dont_inherit=True)
+    except SyntaxError as exc:
+        msg = exc.msg or ""
+        if "keyword argument repeated" in msg:
+            raise Refused("the result would repeat a keyword argument") from None
+        raise Refused(f"the result does not compile ({_short(msg)})") from None
+    except (ValueError, UnicodeError, RecursionError, MemoryError):
+        raise Refused("the result does not compile") from None
+    return tree
+
+
+def _short(msg: str) -> str:
+    # CPython messages may quote a token ('...' was never closed): keep only the words before it.
+    return msg.split("'", 1)[0].split('"', 1)[0].strip().rstrip(":") or "syntax error"
+
+
+# ---- leftovers ----------------------------------------------------------------------------------
+
+def tidy(text: str, tree: ast.Module, leftovers) -> str:
+    """Remove the imports and local assignments in `leftovers` ((kind, scope, name) triples) where
+    that keeps the meaning; anything else stays (and verification then refuses the fix)."""
+    want_imports = {name for kind, _, name in leftovers if kind == "unused-import"}
+    want_vars = {(scope, name) for kind, scope, name in leftovers if kind == "unused-variable"}
+    lines = _LINE_RE.findall(text)  # \n, \r\n and \r only: ast's line numbering
+    starts = [0]
+    for ln in lines:
+        starts.append(starts[-1] + len(ln))
+
+    def off(line: int, col: int) -> int:
+        # ast columns are UTF-8 byte offsets within the line
+        raw = lines[line - 1].encode("utf-8", "surrogateescape")[:col]
+        return starts[line - 1] + len(raw.decode("utf-8", "surrogateescape"))
+
+    edits: list[tuple[int, int, str]] = []
+    for body, scope in _bodies(tree):
+        removed: list[ast.stmt] = []
+        for st in body:
+            if isinstance(st, (ast.Import, ast.ImportFrom)) and want_imports:
+                gone = [a for a in st.names if _local(st, a) in want_imports]
+                if not gone:
+                    continue
+                if len(gone) == len(st.names):
+                    removed.append(st)
+                else:
+                    for a in gone:
+                        edits.append(_remove_alias(st, a, off))
+            elif isinstance(st, (ast.Assign, ast.AnnAssign)) and want_vars and scope is not None:
+                targets = st.targets if isinstance(st, ast.Assign) else [st.target]
+                if len(targets) != 1 or not isinstance(targets[0], ast.Name) or st.value is None:
+                    continue
+                if (scope, targets[0].id) in want_vars and _pure(st.value):
+                    removed.append(st)
+        removed = [st for st in removed if _alone_on_lines(st, lines)]
+        for i, st in enumerate(removed):
+            # A block never becomes empty: the last statement removed from it becomes `pass`.
+            keep_pass = i == len(removed) - 1 and len(removed) == len(body)
+            edits.append(_remove_statement(st, lines, starts, keep_pass))
+    if not edits:
+        return text
+    edits.sort()
+    out, pos = [], 0
+    for s, e, content in edits:
+        if s < pos:
+            continue
+        out.append(text[pos:s])
+        out.append(content)
+        pos = e
+    out.append(text[pos:])
+    return "".join(out)
+
+
+_LINE_RE = re.compile(r"[^\r\n]*(?:\r\n|\r|\n)|[^\r\n]+$")
+
+
+def _local(st, alias: ast.alias) -> str:
+    if isinstance(st, ast.Import):
+        return alias.asname or alias.name.split(".", 1)[0]
+    return alias.asname or alias.name
+
+
+def _bodies(tree: ast.Module):
+    """(statement list, function scope name or None) for every block of the module; scope names
+    are those `pynames` gives (dotted def/class names)."""
+    stack = [(tree.body, None, "")]
+    while stack:
+        body, scope, prefix = stack.pop()
+        yield body, scope
+        for st in body:
+            if isinstance(st, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+                name = prefix + st.name
+                stack.append((st.body, name if not isinstance(st, ast.ClassDef) else None, name + "."))
+                continue
+            for field in ("body", "orelse", "finalbody"):
+                v = getattr(st, field, None)
+                if isinstance(v, list) and v and isinstance(v[0], ast.stmt):
+                    stack.append((v, scope, prefix))
+            for h in getattr(st, "handlers", ()) or ():
+                stack.append((h.body, scope, prefix))
+            for c in getattr(st, "cases", ()) or ():
+                stack.append((c.body, scope, prefix))
+
+
+def _alone_on_lines(st: ast.stmt, lines: list[str]) -> bool:
+    """The statement fills its lines alone (not `a = 1; b = 2`), a trailing comment aside."""
+    first, last = lines[st.lineno - 1], lines[st.end_lineno - 1]
+    before = first.encode("utf-8", "surrogateescape")[: st.col_offset]
+    return not before.strip() and not _after(last, st.end_col_offset)
+
+
+def _remove_statement(st: ast.stmt, lines: list[str], starts: list[int], keep_pass: bool) -> tuple[int, int, str]:
+    first = lines[st.lineno - 1]
+    if keep_pass:
+        indent = first[: len(first) - len(first.lstrip(" \t"))]
+        nl = first[len(first.rstrip("\r\n")):] or "\n"
+        return starts[st.lineno - 1], starts[st.end_lineno], f"{indent}pass{nl}"
+    return starts[st.lineno - 1], starts[st.end_lineno], ""
+
+
+def _after(line: str, byte_col: int) -> str:
+    rest = line.encode("utf-8", "surrogateescape")[byte_col:].decode("utf-8", "surrogateescape")
+    s = rest.strip()
+    return "" if s.startswith("#") or not s else s
+
+
+def _remove_alias(st, alias: ast.alias, off) -> tuple[int, int, str]:
+    """Delete one name from `import a, b` / `from m import (a, b)`, with its comma."""
+    names = st.names
+    i = names.index(alias)
+    if i + 1 < len(names):
+        nxt = names[i + 1]
+        return off(alias.lineno, alias.col_offset), off(nxt.lineno, nxt.col_offset), ""
+    prev = names[i - 1]
+    return off(prev.end_lineno, prev.end_col_offset), off(alias.end_lineno, alias.end_col_offset), ""
+
+
+_PURE_CALLS = {"os.getenv", "os.environ.get", "getenv", "environ.get", "str", "int", "bool", "float"}
+
+
+def _pure(node: ast.AST) -> bool:
+    """An expression whose evaluation has no effect beyond its value (environment and dict reads
+    count: they can only fail, and the fixed code no longer needs the value)."""
+    if isinstance(node, ast.Constant):
+        return True
+    if isinstance(node, ast.Name):
+        return True
+    if isinstance(node, ast.Attribute):
+        return _pure(node.value)
+    if isinstance(node, ast.Subscript):
+        return _pure(node.value) and _pure(node.slice)
+    if isinstance(node, ast.JoinedStr):
+        return all(_pure(v) for v in node.values)
+    if isinstance(node, ast.FormattedValue):
+        return _pure(node.value) and (node.format_spec is None or _pure(node.format_spec))
+    if isinstance(node, ast.BinOp) and isinstance(node.op, (ast.Add, ast.Mod)):
+        return _pure(node.left) and _pure(node.right)
+    if isinstance(node, ast.BoolOp):
+        return all(_pure(v) for v in node.values)
+    if isinstance(node, (ast.Tuple, ast.List)):
+        return all(_pure(e) for e in node.elts)
+    if isinstance(node, ast.Call):
+        name = _dotted(node.func)
+        if name is None:
+            return False
+        if name not in _PURE_CALLS and not name.endswith((".getenv", ".environ.get")) and \
+                not (name.endswith(".get") and isinstance(node.func, ast.Attribute) and _pure(node.func.value)):
+            return False
+        return all(_pure(a) for a in node.args) and all(_pure(k.value) for k in node.keywords)
+    return False
+
+
+def _dotted(node: ast.AST) -> str | None:
+    parts = []
+    while isinstance(node, ast.Attribute):
+        parts.append(node.attr)
+        node = node.value
+    if not isinstance(node, ast.Name):
+        return None
+    parts.append(node.id)
+    return ".".join(reversed(parts))

@@ -5,8 +5,9 @@ and does it add pyflakes warnings?
     python bench/fixes.py SRC_DIR WORK_DIR [--keyless CMD]
 
 SRC_DIR holds one directory per repository (e.g. trees extracted from fetched Azure samples).
-Each repository's `.py` files are copied to WORK_DIR/<repo>/ (with an empty keyless.toml pinning the
-project root there), keyless fixes them in place, and every changed file is checked:
+Each repository's `.py` files (with --notebooks also each notebook's code cells, as one module) are
+copied to WORK_DIR/<repo>/ (with an empty keyless.toml pinning the project root there), keyless
+fixes them in place, and every changed file is checked:
 
 - `compile()` of the new text (what `python -m py_compile` does),
 - pyflakes on the old and the new text: a warning counts as new when its kind and names (not its
@@ -29,19 +30,46 @@ import subprocess
 import sys
 
 
-def copy_python(src: str, dst: str) -> int:
+def notebook_source(path: str) -> str | None:
+    """A notebook's code cells as one module (IPython `%magic` / `!shell` lines commented out)."""
+    try:
+        with open(path, encoding="utf-8") as fh:
+            nb = json.load(fh)
+    except (OSError, ValueError, UnicodeError):
+        return None
+    out = []
+    for cell in nb.get("cells", []) if isinstance(nb, dict) else []:
+        if not isinstance(cell, dict) or cell.get("cell_type") != "code":
+            continue
+        src = cell.get("source", "")
+        src = "".join(src) if isinstance(src, list) else str(src)
+        lines = ["# " + ln if ln.lstrip().startswith(("%", "!")) else ln for ln in src.splitlines()]
+        out.append("\n".join(lines))
+    return "\n\n".join(out) + "\n" if out else None
+
+
+def copy_python(src: str, dst: str, notebooks: bool) -> int:
     n = 0
     for dirpath, dirnames, filenames in os.walk(src):
         dirnames[:] = [d for d in dirnames if not d.startswith(".")]
         for name in filenames:
-            if not name.endswith(".py"):
-                continue
             s = os.path.join(dirpath, name)
             if os.path.islink(s) or not os.path.isfile(s):
                 continue
             d = os.path.join(dst, os.path.relpath(s, src))
-            os.makedirs(os.path.dirname(d), exist_ok=True)
-            shutil.copyfile(s, d)
+            if name.endswith(".py"):
+                os.makedirs(os.path.dirname(d), exist_ok=True)
+                shutil.copyfile(s, d)
+            elif notebooks and name.endswith(".ipynb"):
+                text = notebook_source(s)
+                if text is None:
+                    continue
+                d = d[: -len(".ipynb")] + ".ipynb.py"
+                os.makedirs(os.path.dirname(d), exist_ok=True)
+                with open(d, "w", encoding="utf-8") as fh:
+                    fh.write(text)
+            else:
+                continue
             n += 1
     with open(os.path.join(dst, "keyless.toml"), "w") as fh:
         fh.write("")
@@ -58,7 +86,9 @@ def pyflakes_messages(text: str, name: str) -> collections.Counter:
     except SyntaxError:
         return collections.Counter({("syntax-error",): 1})
     w = checker.Checker(tree, filename=name)
-    return collections.Counter((type(m).__name__, *map(str, m.message_args)) for m in w.messages)
+    # line numbers in a message (RedefinedWhileUnused's first definition) move with any edit
+    return collections.Counter((type(m).__name__, *(str(a) for a in m.message_args if not isinstance(a, int)))
+                               for m in w.messages)
 
 
 def main() -> int:
@@ -66,6 +96,7 @@ def main() -> int:
     ap.add_argument("src")
     ap.add_argument("work")
     ap.add_argument("--keyless", default=f"{sys.executable} -m keyless")
+    ap.add_argument("--notebooks", action="store_true", help="also measure notebooks' code cells (as .py)")
     args = ap.parse_args()
     shutil.rmtree(args.work, ignore_errors=True)
     totals = collections.Counter()
@@ -78,7 +109,7 @@ def main() -> int:
             continue
         work = os.path.join(args.work, repo)
         os.makedirs(work)
-        totals["python files"] += copy_python(src, work)
+        totals["python files"] += copy_python(src, work, args.notebooks)
         before = {}
         for dirpath, _, filenames in os.walk(work):
             for name in filenames:

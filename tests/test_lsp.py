@@ -161,11 +161,12 @@ def plugin_dir(tmp_path_factory):
 
 # ---- a client session ---------------------------------------------------------------------------
 
-def capabilities(*, resolve: bool = False, disabled: bool = True) -> lsp.ClientCapabilities:
+def capabilities(*, resolve: bool = False, disabled: bool = True, snippets: bool = False) -> lsp.ClientCapabilities:
     return lsp.ClientCapabilities(
         general=lsp.GeneralClientCapabilities(position_encodings=[lsp.PositionEncodingKind.Utf16]),
         workspace=lsp.WorkspaceClientCapabilities(
-            workspace_edit=lsp.WorkspaceEditClientCapabilities(document_changes=True),
+            workspace_edit=lsp.WorkspaceEditClientCapabilities(document_changes=True,
+                                                               snippet_edit_support=snippets or None),
             did_change_watched_files=lsp.DidChangeWatchedFilesClientCapabilities(dynamic_registration=True),
         ),
         text_document=lsp.TextDocumentClientCapabilities(
@@ -487,27 +488,47 @@ async def test_resolve_materializes_lazily(start):
 @pytest.mark.asyncio
 async def test_suppress_with_reason(start):
     s = await start()
-    text = "def f():\n    x = kl_fixme_unsafe\n    return x\n"
+    text = "def f():\n    x = kl_fixme_unsafe\n    return x\n" + NAMES
     uri = s.open("app.py", text)
     (diag,) = await s.wait_codes(uri, [UNSAFE])
     actions = await s.actions(uri, diag.range, diagnostics=[diag])
     sup = next(a for a in actions if a.title.startswith("Suppress"))
     s.apply(sup.edit)
     assert s.texts[uri] == (
-        f"def f():\n    # keyless: ignore[{UNSAFE}] TODO: reason\n    x = kl_fixme_unsafe\n    return x\n")
-    # Gone, and the placeholder reason keeps KL190 (suppression without reason) quiet.
+        f"def f():\n    # keyless: ignore[{UNSAFE}]\n    x = kl_fixme_unsafe\n    return x\n" + NAMES)
+    # No placeholder reason: the finding stays, and KL190 says the comment needs one.
+    await s.wait_codes(uri, [UNSAFE, "KL190"])
+    # Once the user writes a reason, both go.
+    s.change(uri, s.texts[uri].replace(f"ignore[{UNSAFE}]", f"ignore[{UNSAFE}] test token, never deployed"))
     await s.wait_codes(uri, [])
+    # A placeholder is not a reason either (the quick fix used to write `TODO: reason`).
+    s.change(uri, s.texts[uri].replace("test token, never deployed", "TODO: reason"))
+    await s.wait_codes(uri, [UNSAFE, "KL190"])
 
-    # YAML: `#` comments, and a second code joins the existing comment.
+    # YAML: `#` comments, and a second code joins an existing comment that has a reason.
     yuri = s.open("deploy.yaml", "env:\n  - value: kl_fixme_guide kl_fixme_safe\n", language_id="yaml")
     diags = await s.wait_codes(yuri, [SAFE, GUIDE])
     guide = next(d for d in diags if d.code == GUIDE)
     s.apply(next(a for a in await s.actions(yuri, guide.range) if a.title.startswith("Suppress")).edit)
-    assert s.texts[yuri].startswith(f"env:\n  # keyless: ignore[{GUIDE}] TODO: reason\n  - value:")
+    assert s.texts[yuri].startswith(f"env:\n  # keyless: ignore[{GUIDE}]\n  - value:")
+    await s.wait_codes(yuri, [SAFE, GUIDE, "KL190"])
+    s.change(yuri, s.texts[yuri].replace(f"ignore[{GUIDE}]", f"ignore[{GUIDE}] sample values"))
     (safe,) = await s.wait_codes(yuri, [SAFE])
     s.apply(next(a for a in await s.actions(yuri, safe.range) if a.title.startswith("Suppress")).edit)
-    assert f"# keyless: ignore[{GUIDE}, {SAFE}] TODO: reason\n" in s.texts[yuri]
+    assert f"# keyless: ignore[{GUIDE}, {SAFE}] sample values\n" in s.texts[yuri]
     await s.wait_codes(yuri, [])
+
+
+@pytest.mark.asyncio
+async def test_suppress_puts_the_cursor_where_the_reason_goes(start):
+    s = await start(snippets=True)
+    uri = s.open("app.py", "x = kl_fixme_guide\n")
+    (diag,) = await s.wait_codes(uri, [GUIDE])
+    actions = await s.actions(uri, diag.range, diagnostics=[diag])
+    sup = next(a for a in actions if a.title.startswith("Suppress"))
+    (edit,) = sup.edit.document_changes[0].edits
+    # A snippet whose only tab stop is the reason: nothing is typed in the user's place.
+    assert edit.snippet.value == f"# keyless: ignore[{GUIDE}] $0\n"
 
 
 @pytest.mark.asyncio
@@ -559,14 +580,14 @@ def test_suppression_comment_styles():
         res = suppression_edit(doc, line, code)
         return None if res is None else text[: res[0]] + res[2] + text[res[1]:]
 
-    assert edit("main.tf", 'x = "k"\n', 1) == '# keyless: ignore[KL101] TODO: reason\nx = "k"\n'
-    assert edit("app.js", "  k = 1;\r\n", 1) == "  // keyless: ignore[KL101] TODO: reason\r\n  k = 1;\r\n"
-    assert edit("web.config", "<a k='1'/>\n", 1) == "<!-- keyless: ignore[KL101] TODO: reason -->\n<a k='1'/>\n"
+    assert edit("main.tf", 'x = "k"\n', 1) == '# keyless: ignore[KL101]\nx = "k"\n'
+    assert edit("app.js", "  k = 1;\r\n", 1) == "  // keyless: ignore[KL101]\r\n  k = 1;\r\n"
+    assert edit("web.config", "<a k='1'/>\n", 1) == "<!-- keyless: ignore[KL101] -->\n<a k='1'/>\n"
     assert edit("data.json", '{"k": "v"}\n', 1) is None  # JSON has no comments
     # Inside a Python multi-line string or after a backslash: a comment line would change the code.
     assert edit("a.py", 'S = """\nkey\n"""\n', 2) is None
     assert edit("a.py", "x = 1 + \\\n    2\n", 2) is None
-    assert edit("a.py", "x = f(\n    'k')\n", 2) == "x = f(\n    # keyless: ignore[KL101] TODO: reason\n    'k')\n"
+    assert edit("a.py", "x = f(\n    'k')\n", 2) == "x = f(\n    # keyless: ignore[KL101]\n    'k')\n"
     # Inside a YAML block scalar or an HCL heredoc: the comment would become text.
     assert edit("a.yaml", "a: |\n  key\n", 2) is None
     assert edit("a.tf", "a = <<EOF\nkey\nEOF\n", 2) is None

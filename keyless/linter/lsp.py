@@ -13,8 +13,10 @@ What it does:
   `data`; never any source text;
 - code actions: a quick fix per finding with a fix (unsafe ones say so in the title; display-only
   ones are shown disabled, with the reason, when the client can show disabled actions, otherwise
-  omitted), "suppress with a reason" (inserts a `keyless: ignore[KLxxx] TODO: reason` comment in
-  the file's comment syntax on the line above), and `source.fixAll.keyless` (safe fixes only).
+  omitted), "suppress with a reason" (inserts a `keyless: ignore[KLxxx]` comment in the file's
+  comment syntax on the line above, without a reason: the finding stays, and KL190 reports the
+  comment, until the user writes one; clients with snippet edits get the cursor there), and
+  `source.fixAll.keyless` (safe fixes only; no built-in rule has one).
   Lazy fixes (libcst rewrites) are materialized only when an action is requested, or when it is
   resolved (`codeAction/resolve`) if the client supports resolving edits;
 - reloads the configuration when `.keyless.toml`, `keyless.toml` or `pyproject.toml` change
@@ -34,7 +36,7 @@ import sys
 import tokenize
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any, Callable, NamedTuple
 
 from lsprotocol import types as lsp
 from pygls.lsp.server import LanguageServer
@@ -48,7 +50,7 @@ from keyless.linter.engine import SelectorError, Settings, finish, lint_document
     settings_from_config
 from keyless.linter.finding import Applicability, Category, Finding, Fix, Severity
 from keyless.linter.rule import RuleError, load_registry
-from keyless.linter.suppression import parse_directives
+from keyless.linter.suppression import is_real_reason, parse_directives
 from keyless.linter.workspace import Workspace
 
 log = logging.getLogger("keyless.lsp")
@@ -56,7 +58,6 @@ log = logging.getLogger("keyless.lsp")
 SOURCE = "keyless"
 FIX_ALL_KIND = "source.fixAll.keyless"
 DEFAULT_DEBOUNCE = 0.3  # seconds between the last keystroke and the lint
-PLACEHOLDER_REASON = "TODO: reason"
 
 SEVERITY = {
     Severity.CRITICAL: lsp.DiagnosticSeverity.Error,
@@ -212,13 +213,22 @@ def _hcl_line_free(doc: Document, line: int) -> bool:
     return marker is None
 
 
-def suppression_edit(doc: Document, line: int, code: str) -> tuple[int, int, str] | None:
-    """(start offset, end offset, new text) that suppresses `code` on `line`, or None."""
+class SuppressionEdit(NamedTuple):
+    start: int  # offsets into the document
+    end: int
+    text: str
+    reason_at: int | None  # where in `text` the reason goes (None: the comment has one already)
+
+
+def suppression_edit(doc: Document, line: int, code: str) -> SuppressionEdit | None:
+    """The edit that adds a suppression comment for `code` on `line`, or None. The comment has no
+    reason: it suppresses nothing (and KL190 says so) until the user writes one where `reason_at`
+    points; a placeholder would count as a reason and hide the finding unexplained."""
     lines = doc.lines
     if line > 1:
         prev = lines.line_text(line - 1)
         for d in parse_directives(prev):
-            if not d.reason:
+            if not is_real_reason(d.reason):
                 continue
             close = prev.find("]", d.column - 1)
             if close < 0:
@@ -227,7 +237,7 @@ def suppression_edit(doc: Document, line: int, code: str) -> tuple[int, int, str
                 return None
             # An existing suppression (with its reason) above: add the code to its list.
             at = lines.starts[line - 2] + close
-            return at, at, f", {code}"
+            return SuppressionEdit(at, at, f", {code}", None)
     style = comment_style(doc)
     if style is None:
         return None
@@ -242,7 +252,8 @@ def suppression_edit(doc: Document, line: int, code: str) -> tuple[int, int, str
     opener, closer = style
     newline = doc.source_format.newline
     at = lines.starts[line - 1]
-    return at, at, f"{indent}{opener} keyless: ignore[{code}] {PLACEHOLDER_REASON}{closer}{newline}"
+    head = f"{indent}{opener} keyless: ignore[{code}]"
+    return SuppressionEdit(at, at, f"{head}{closer}{newline}", len(head))
 
 
 # ---- server state -------------------------------------------------------------------------------
@@ -319,6 +330,11 @@ class KeylessServer(LanguageServer):
     def resolves_edits(self) -> bool:
         props = self._cap("text_document.code_action.resolve_support.properties") or []
         return "edit" in props and bool(self._cap("text_document.code_action.data_support"))
+
+    @property
+    def snippet_edits(self) -> bool:
+        return bool(self._cap("workspace.workspace_edit.snippet_edit_support")) and \
+            bool(self._cap("workspace.workspace_edit.document_changes"))
 
     @property
     def shows_disabled(self) -> bool:
@@ -565,6 +581,10 @@ def text_edits(old: str, new: str, pos: Positions) -> list[lsp.TextEdit]:
     return out
 
 
+def _snippet_escape(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("$", "\\$").replace("}", "\\}")
+
+
 def _kind_wanted(kind: str, only: list[str] | None) -> bool:
     if not only:
         return True
@@ -708,8 +728,13 @@ def _actions(ls: KeylessServer, linted: Linted, params: lsp.CodeActionParams) ->
         suppressed.add((line, f.code))
         sup = suppression_edit(linted.doc, line, f.code)
         if sup is not None:
-            start, end, text = sup
-            edit = lsp.TextEdit(range=pos.range(start, end), new_text=text)
+            rng = pos.range(sup.start, sup.end)
+            if sup.reason_at is not None and ls.snippet_edits:
+                # the cursor lands where the reason goes; nothing is typed for the user
+                snippet = _snippet_escape(sup.text[: sup.reason_at]) + " $0" + _snippet_escape(sup.text[sup.reason_at:])
+                edit = lsp.SnippetTextEdit(range=rng, snippet=lsp.StringValue(value=snippet))
+            else:
+                edit = lsp.TextEdit(range=rng, new_text=sup.text)
             actions.append(lsp.CodeAction(
                 title=f"Suppress {f.code} with a comment (then write the reason)",
                 kind=lsp.CodeActionKind.QuickFix, diagnostics=[diag], edit=ls.workspace_edit(linted, [edit])))

@@ -7,7 +7,8 @@
   it first, e.g. a name bound in one `if` branch and read in its sibling (UnboundLocalError); a
   function reading a module name that the module binds only on some paths (`if TYPE_CHECKING:`);
 - `unused-import` / `unused-variable`: an import never read anywhere, a function-local name assigned
-  and never read (pyflakes' rule: simple assignments only).
+  and never read (pyflakes' rule: simple assignments only);
+- `shadowed-import`: a name imported again before its first import was read in its scope's code.
 
 A fix is verified by comparing the problems before and after it: any new one drops the fix.
 Comparing keeps the analysis honest about its approximations (a pattern it cannot judge is the same
@@ -267,6 +268,7 @@ class _Flow:
         self.pending: list[tuple[_Scope, list[ast.stmt], frozenset[str]]] = []
         self.reported: set[int] = set()
         self.states: dict[int, frozenset[str]] | None = None  # id(stmt) -> state before it (on demand)
+        self.fresh: set[tuple[int, str]] = set()  # imports not read yet in their scope's own code
 
     def run(self) -> None:
         mod = self.sc.module
@@ -287,6 +289,7 @@ class _Flow:
             if s.is_local(name):
                 return
             s = s.parent
+        self.fresh.discard((id(s), name))
         problem = self._resolve(s, name, state)
         if problem is not None:
             self.reported.add(id(node))
@@ -501,10 +504,15 @@ class _Flow:
             inner = self.sc.by_node[id(st)]
             self.pending.append((inner, st.body, frozenset()))
             return state | {st.name}
-        if t is ast.Import:
-            return state | frozenset(a.asname or a.name.split(".", 1)[0] for a in st.names)
-        if t is ast.ImportFrom:
-            return state | frozenset(a.asname or a.name for a in st.names if a.name != "*")
+        if t in (ast.Import, ast.ImportFrom):
+            names = [a.asname or (a.name.split(".", 1)[0] if t is ast.Import else a.name)
+                     for a in st.names if a.name != "*" and not (t is ast.ImportFrom and st.module == "__future__")]
+            for n in names:
+                # imported again before any read of the first import: that one is dead
+                if (id(scope), n) in self.fresh and not self.quiet:
+                    self.problems[("shadowed-import", scope.name, n)] += 1
+                self.fresh.add((id(scope), n))
+            return state | frozenset(names)
         return state  # pass, global, nonlocal, type aliases
 
 

@@ -1,8 +1,9 @@
 """Inline suppressions: `keyless: ignore[KL101, KL102] reason` in any comment syntax.
 
 A comment on line N covers findings that start on line N (trailing comment) or N+1 (comment on the
-line above). The reason is mandatory and unknown codes never suppress anything: both problems are
-reported by the meta rules KL190/KL191 (keyless/rules/meta.py), which reuse `parse_directives`.
+line above). The reason is mandatory (`is_real_reason`: a placeholder such as `TODO: reason` is no
+reason) and unknown codes never suppress anything: both problems are reported by the meta rules
+KL190/KL191 (keyless/rules/meta.py), which reuse `parse_directives`.
 """
 
 from __future__ import annotations
@@ -17,6 +18,24 @@ _COMMENT_OPENERS = ("#", "//", "/*", "<!--", ";", "--", "{#", "@*", "'", "REM ",
 _CLOSERS = re.compile(r"(\*/|-->|#}|\*@)\s*$")
 _CODE_SPLIT = re.compile(r"[\s,]+")
 _LINES = re.compile(r"\r\n|\r|\n")
+
+
+# Words that only stand in for a reason (what an editor or a hurried hand types in its place).
+_PLACEHOLDER_WORDS = frozenset("""
+    todo fixme xxx tbd tbc wip reason reasons here why because n a an na none null nil placeholder add
+    write explain explanation fill in me insert your the later ignore ignored suppress suppressed
+""".split())
+_WORD = re.compile(r"[^\W_]+")
+
+
+def is_real_reason(reason: str) -> bool:
+    """True for a reason a reviewer can act on. Not a reason: nothing, one character, punctuation
+    only, or placeholder words only (`TODO`, `TODO: reason`, `FIXME`, `xxx`, `...`, `n/a`, `<reason>`).
+    The one definition KL190, the suppression map and the editor's quick fix share."""
+    words = _WORD.findall(reason.lower())
+    if sum(len(w) for w in words) < 2:
+        return False
+    return any(w not in _PLACEHOLDER_WORDS for w in words)
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,10 +67,10 @@ def parse_directives(text: str) -> list[Directive]:
 
 
 def suppression_map(directives: list[Directive], known: set[str], aliases: dict[str, str]) -> dict[int, frozenset[str]]:
-    """line -> codes suppressed there. Only known codes (or rule names) with a reason count."""
+    """line -> codes suppressed there. Only known codes (or rule names) with a real reason count."""
     by_line: dict[int, set[str]] = {}
     for d in directives:
-        if not d.reason:
+        if not is_real_reason(d.reason):
             continue
         codes = set()
         for c in d.codes:

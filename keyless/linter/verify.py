@@ -59,7 +59,7 @@ class Verifier:
         tree = _compile(text)
         new = pynames.problems(tree) - before
         for _ in range(4):  # removing `key = os.environ[...]` may leave the next one unused
-            leftovers = [p for p in new if p[0] in ("unused-import", "unused-variable")]
+            leftovers = [p for p in new if p[0] in ("unused-import", "unused-variable", "shadowed-import")]
             tidied = tidy(text, tree, leftovers) if leftovers else text
             if tidied == text:
                 break
@@ -72,7 +72,7 @@ class Verifier:
                 raise Refused(f"it would read the undefined name '{name}'")
             if kind == "unbound":
                 raise Refused(f"'{name}' would not be bound on every path to its use{where}")
-            if kind == "unused-import":
+            if kind in ("unused-import", "shadowed-import"):
                 raise Refused(f"it would leave the import '{name}' unused")
             raise Refused(f"it would leave the variable '{name}' unused{where}")
         return text
@@ -117,6 +117,8 @@ def tidy(text: str, tree: ast.Module, leftovers) -> str:
     """Remove the imports and local assignments in `leftovers` ((kind, scope, name) triples) where
     that keeps the meaning; anything else stays (and verification then refuses the fix)."""
     want_imports = {name for kind, _, name in leftovers if kind == "unused-import"}
+    # a dead import shadowed by a later one: remove only the first import of the name in its scope
+    want_first = {(scope, name) for kind, scope, name in leftovers if kind == "shadowed-import"}
     want_vars = {(scope, name) for kind, scope, name in leftovers if kind == "unused-variable"}
     lines = _LINE_RE.findall(text)  # \n, \r\n and \r only: ast's line numbering
     starts = [0]
@@ -131,9 +133,15 @@ def tidy(text: str, tree: ast.Module, leftovers) -> str:
     edits: list[tuple[int, int, str]] = []
     for body, scope in _bodies(tree):
         removed: list[ast.stmt] = []
+        first_seen: set[str] = set()
         for st in body:
-            if isinstance(st, (ast.Import, ast.ImportFrom)) and want_imports:
-                gone = [a for a in st.names if _local(st, a) in want_imports]
+            if isinstance(st, (ast.Import, ast.ImportFrom)) and (want_imports or want_first):
+                gone = []
+                for a in st.names:
+                    local = _local(st, a)
+                    if local in want_imports or ((scope or "", local) in want_first and local not in first_seen):
+                        gone.append(a)
+                    first_seen.add(local)
                 if not gone:
                     continue
                 if len(gone) == len(st.names):

@@ -6,15 +6,17 @@ import re
 
 from keyless.linter.finding import Category, Severity, Span, redact
 from keyless.linter.rule import Rule, load_registry
-from keyless.linter.suppression import parse_directives
+from keyless.linter.suppression import is_real_reason, parse_directives
 
 
 class SuppressionWithoutReason(Rule):
-    """A `keyless: ignore[...]` comment that gives no reason.
+    """A `keyless: ignore[...]` comment that gives no real reason.
 
     ## What it does
     Flags suppression comments with no explanation after the codes, e.g.
-    `# keyless: ignore[KL101]`. Such a comment suppresses nothing.
+    `# keyless: ignore[KL101]`, or only a placeholder: one character, punctuation, or words that
+    stand in for a reason (`TODO`, `TODO: reason`, `FIXME`, `xxx`, `...`, `n/a`, `<reason>`).
+    Such a comment suppresses nothing: the finding it names stays reported.
 
     ## Why is this bad?
     A suppressed secret finding is a decision somebody will have to re-check later (is this key
@@ -45,9 +47,11 @@ class SuppressionWithoutReason(Rule):
 
     def check(self, doc):
         for d in parse_directives(doc.text):
-            if not d.reason:
+            if not is_real_reason(d.reason):
                 span = Span.of(d.line, d.column, d.line, d.end_column)
-                yield self.finding(doc.relpath, span, key=f"{','.join(d.codes)}")
+                msg = None if not d.reason.strip() else (
+                    "Suppression reason is a placeholder, not a reason; it suppresses nothing until one is written")
+                yield self.finding(doc.relpath, span, key=f"{','.join(d.codes)}", message=msg)
 
 
 class UnknownSuppressionCode(Rule):

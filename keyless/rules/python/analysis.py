@@ -18,6 +18,11 @@ from keyless.rules.python import catalog as C
 
 MEMO_KEY = "keyless.python.keyauth"
 _MAX_DEPTH = 6
+_KEY_READ_BACK = ("; not rewritten automatically: the client's shared key is read back later "
+                  "(.credential.account_key, e.g. to sign a SAS), which a token credential cannot give; "
+                  "sign with a user delegation key (get_user_delegation_key) first")
+# Attributes of a shared-key credential object that a token credential does not have.
+KEY_ATTRS = frozenset({"account_key", "account_name", "named_key", "key", "signature", "update"})
 _GUID_RE = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
 
 
@@ -164,6 +169,11 @@ class Analyzer:
         self.an = Analysis(module=self.module, tree=tree)
         self._occ: dict[str, int] = {}
         self._scope_of_node: dict[int, Scope] = {}
+        # `x.credential.account_key` & co.: (receiver text or None, scope); a client whose key is read
+        # back (SAS signing) must keep it
+        self.key_uses: list[tuple[str | None, Scope]] = []
+        self.with_values: dict[int, ast.AST] = {}  # id(context expr) -> its `with` statement
+        self._states = None  # pynames.BindingStates, on demand
 
     # -- pass 1: one walk over the tree --
     def walk(self) -> None:
@@ -182,6 +192,10 @@ class Analyzer:
                     if recv is not None:
                         k = (0 if "." in recv else id(scope), recv)
                         self.method_calls.setdefault(k, []).append(f.attr)
+            elif t is Attribute:
+                v = node.value
+                if node.attr in KEY_ATTRS and type(v) is Attribute and v.attr == "credential":
+                    self.key_uses.append((self._receiver(v.value), scope))
             elif t is Subscript:
                 sl = node.slice
                 if type(sl) is ast.Constant and type(sl.value) is str and type(node.ctx) is not ast.Del:
@@ -248,6 +262,7 @@ class Analyzer:
             elif t is ast.With or t is ast.AsyncWith:
                 for item in node.items:
                     if type(item.optional_vars) is Name:
+                        self.with_values[id(item.context_expr)] = node
                         scope.bind(item.optional_vars.id, item.optional_vars, "value", item.context_expr)
                         self._note_assign(item.context_expr, item.optional_vars.id, scope)
             elif t is ast.For or t is ast.AsyncFor or t is ast.comprehension:
@@ -608,45 +623,108 @@ class Analyzer:
             self._http_session_call(call, scope)
 
     # -- credentials: reuse & flavour --
-    def find_reusable_credential(self, scope: Scope, pos, aio: bool) -> str | None:
-        """A name bound to a workload TokenCredential visible at `pos` (same scope or module)."""
+    def find_reusable_credential(self, scope: Scope, node: ast.AST, aio: bool) -> str | None:
+        """A name bound to a workload TokenCredential that holds it wherever `node` runs."""
         want = "azure.identity.aio" if aio else "azure.identity"
+
+        def is_credential(val, s) -> bool:
+            q = self.qualify(val.func, s)
+            return bool(q) and q.rpartition(".")[0] == want and q.rpartition(".")[2] in C.REUSABLE_CREDENTIALS
+
+        return self._reusable(scope, node, is_credential)
+
+    def find_token_provider(self, scope: Scope, node: ast.AST) -> str | None:
+        def is_provider(val, s) -> bool:
+            q = self.qualify(val.func, s) or ""
+            return q.endswith("get_bearer_token_provider") and q.startswith("azure.identity")
+
+        return self._reusable(scope, node, is_provider)
+
+    def _reusable(self, scope: Scope, node: ast.AST, accept) -> str | None:
+        """A name of `scope` (or the module) bound exactly once, to a call `accept` approves, and
+        bound on every path to `node` (flow-aware: a sibling `if` branch does not count); a name
+        bound by `with ... as name` only inside that `with`."""
+        pos = _pos(node)
         for s in (scope, self.module) if scope is not self.module else (self.module,):
             if s.kind == "class":
                 continue
             best = None
             for name, lst in s.bindings.items():
-                for (line, col, how, val) in lst:
-                    if how != "value" or type(val) is not ast.Call:
-                        continue
-                    if s is scope and (line, col) >= pos:
-                        continue
-                    q = self.qualify(val.func, s)
-                    if q and q.rpartition(".")[0] == want and q.rpartition(".")[2] in C.REUSABLE_CREDENTIALS:
-                        # the name must still hold it at pos (no later re-binding before pos)
-                        b, _ = self.lookup(name, scope, pos)
-                        if b is not None and b[3] is val:
-                            if best is None or (line, col) > best[0]:
-                                best = ((line, col), name)
+                if len(lst) != 1:
+                    continue  # re-bound somewhere: which value reaches `node` is not certain
+                line, col, how, val = lst[0]
+                if how != "value" or type(val) is not ast.Call or (s is scope and (line, col) >= pos):
+                    continue
+                if not accept(val, s):
+                    continue
+                b, _ = self.lookup(name, scope, pos)
+                if b is None or b[3] is not val or not self._bound_at(name, s is scope, node):
+                    continue
+                w = self.with_values.get(id(val))
+                if w is not None and not (_pos(w.body[0]) <= pos <= (w.end_lineno, w.end_col_offset)):
+                    continue  # the credential is closed when its `with` block ends
+                if best is None or (line, col) > best[0]:
+                    best = ((line, col), name)
             if best:
                 return best[1]
         return None
 
-    def find_token_provider(self, scope: Scope, pos) -> str | None:
-        for s in (scope, self.module) if scope is not self.module else (self.module,):
-            for name, lst in s.bindings.items():
-                for (line, col, how, val) in lst:
-                    if how != "value" or type(val) is not ast.Call or (s is scope and (line, col) >= pos):
-                        continue
-                    q = self.qualify(val.func, s) or ""
-                    if q.endswith("get_bearer_token_provider") and q.startswith("azure.identity"):
-                        b, _ = self.lookup(name, scope, pos)
-                        if b is not None and b[3] is val:
-                            return name
-        return None
+    def _bound_at(self, name: str, same_scope: bool, node: ast.AST) -> bool:
+        from keyless.linter import pynames
+
+        if self._states is None:
+            self._states = pynames.BindingStates(self.tree)
+        if not same_scope:  # a module name read from a function: bound once the module has run
+            return name in self._states.module_end
+        stmt = pynames.innermost_statement(self.tree, node)
+        state = self._states.before(stmt) if stmt is not None else None
+        return state is not None and name in state
+
+    def _used_beyond_clients(self, call: ast.Call, scope: Scope, consumers: int) -> bool:
+        """True when the name the key credential `call` is assigned to is read more often than it
+        is passed to the clients that accept a token credential (e.g. generate_table_sas(cred, ...),
+        cred.update(new_key)): replacing the object would break those reads."""
+        t = self.assigned.get(id(call))
+        if t is None:
+            return False
+        target = t[0]
+        if "." in target:  # self.cred: read by any method of the module
+            reads = sum(1 for n in ast.walk(self.tree)
+                        if type(n) is ast.Attribute and type(n.ctx) is ast.Load and dotted(n) == target)
+            return reads > consumers
+        home = self.tree if scope is self.module else _enclosing_function(self.tree, call)
+        return home is None or _reads(home, target, home is self.tree) > consumers
+
+    def key_read_back(self, call: ast.Call) -> bool:
+        """True when the client built by `call` (or one derived from it, e.g. by
+        get_container_client) has its shared key read back (`.credential.account_key`, e.g. to
+        sign a SAS), or when such a read cannot be tied to a known client."""
+        if not self.key_uses:
+            return False
+        known: set[tuple[int, str]] = set()
+        for target, tscope in self.assigned.values():
+            known.add((0 if "." in target else id(tscope), target))
+        for lst in self.derived.values():
+            known.update(lst)
+        mine: set[tuple[int, str]] = set()
+        t = self.assigned.get(id(call))
+        if t is not None:
+            todo = [(0 if "." in t[0] else id(t[1]), t[0])]
+            while todo:
+                k = todo.pop()
+                if k not in mine:
+                    mine.add(k)
+                    todo.extend(self.derived.get(k, ()))
+        for recv, rscope in self.key_uses:
+            if recv is None:
+                return True
+            k = (0 if "." in recv else id(rscope), recv)
+            if k in mine or k not in known:
+                return True
+        return False
 
     def cred_plan(self, scope: Scope, node: ast.AST, aio: bool) -> dict:
-        reuse = self.find_reusable_credential(scope, _pos(node), aio)
+        reuse = self.find_reusable_credential(scope, node, aio)
         if reuse:
             return {"reuse": reuse, "aio": aio}
         return {"new": "DefaultAzureCredential", "aio": aio}
@@ -680,7 +758,10 @@ class Analyzer:
         fix_data = None
         fix_msg = f"Use {cls}(<endpoint>, credential=DefaultAzureCredential()) and grant the identity {role}"
         if info is not None and info.endpoint_param and method == "from_connection_string" and info.token_ok:
-            fix_data = self._fcs_fix_data(call, scope, info, cs_expr, v, access)
+            if self.key_read_back(call):
+                fix_msg += _KEY_READ_BACK
+            else:
+                fix_data = self._fcs_fix_data(call, scope, info, cs_expr, v, access)
         if fix_data is not None:
             fix_data["role"] = role
             fix_msg = (f"Replace {what} with {cls}({info.endpoint_param}=..., credential=...) "
@@ -786,11 +867,14 @@ class Analyzer:
         what = "SAS token" if (v.name and "sas" in v.name.lower()) or (v.text or "").startswith(("?sv=", "sv=")) \
             else "account key"
         aio = ".aio" in q
+        msg = (f"{cls} is given a shared {what} as credential; use a managed-identity credential "
+               f"(DefaultAzureCredential) and grant the identity {role}")
+        fix_msg = f"Pass DefaultAzureCredential() instead of the {what} (needs role: {role})"
+        if self.key_read_back(call):
+            self.hit("KL202", expr, scope, f"{cls}.credential", msg, "display-only", fix_msg + _KEY_READ_BACK)
+            return "key"
         fix_data = {"kind": "keyarg", "cred": self.cred_plan(scope, call, aio), "role": role, "aio": aio}
-        self.hit("KL202", expr, scope, f"{cls}.credential",
-                 f"{cls} is given a shared {what} as credential; use a managed-identity credential "
-                 f"(DefaultAzureCredential) and grant the identity {role}",
-                 "unsafe", f"Pass DefaultAzureCredential() instead of the {what} (needs role: {role})", fix_data)
+        self.hit("KL202", expr, scope, f"{cls}.credential", msg, "unsafe", fix_msg, fix_data)
         return "key"
 
     def _legacy_storage(self, call, scope, q, service) -> None:
@@ -827,7 +911,13 @@ class Analyzer:
             msg = (f"{cls} authenticates with a shared key; use a managed-identity credential "
                    f"(DefaultAzureCredential) and grant the identity {role}")
             fixable = bool(infos) and all(i.token_ok for i in infos) and cls.startswith("Azure")
-            if fixable:
+            other_use = fixable and self._used_beyond_clients(call, scope, len(infos))
+            if other_use:
+                self.hit("KL202", call, scope, cls, msg, "display-only",
+                         f"Pass a TokenCredential such as DefaultAzureCredential() to the clients instead "
+                         f"(needs role: {role}); the {cls} object is also used elsewhere (SAS signing, "
+                         "key rotation), which a token credential cannot do")
+            elif fixable:
                 # a credential consumed by an aio client must be an aio credential
                 aio = id(call) in self.aio_consumed
                 fix_data = {"kind": "keycred", "cred": self.cred_plan(scope, call, aio), "role": role, "aio": aio}
@@ -960,12 +1050,27 @@ class Analyzer:
         param = "ad_token_provider" if flavour == "semantic-kernel" else "azure_ad_token_provider"
         fix_data = {"kind": "openai", "param": param, "flavour": flavour, "role": role,
                     "key_arg": kw.arg if kw is not None else None,
-                    "provider": self.find_token_provider(scope, _pos(call)),
+                    "provider": self.find_token_provider(scope, call),
                     "cred": self.cred_plan(scope, call, False)}
         if flavour == "semantic-kernel":
             self.hit("KL204", call, scope, cls, msg, "display-only",
                      f"Pass ad_token_provider=get_bearer_token_provider(DefaultAzureCredential(), "
                      f"\"https://cognitiveservices.azure.com/.default\") instead of api_key (needs role: {role})")
+            return
+        token_kw = _kw(call, *token_names)
+        if token_kw is not None:
+            # The call already passes a token (provider): the fix only drops the key, unless the
+            # code picks one or the other at run time (`provider if not key else None`).
+            tv = token_kw.value
+            if type(tv) in (ast.IfExp, ast.BoolOp) or (type(tv) is ast.Constant and tv.value is None):
+                self.hit("KL204", kw.value, scope, cls, msg, "display-only",
+                         f"Remove the API key and pass {token_kw.arg} unconditionally (needs role: {role}); the "
+                         "client chooses between the key and the token at run time, which a rewrite cannot settle")
+                return
+            fix_data = {"kind": "openai-drop-key", "key_arg": kw.arg, "role": role}
+            self.hit("KL204", kw.value, scope, cls, msg, "unsafe",
+                     f"Remove the API key: the client already passes {token_kw.arg} (needs role: {role})",
+                     fix_data, fix_node=call)
             return
         self.hit("KL204", kw.value if kw is not None else call, scope, cls, msg, "unsafe",
                  f"Replace the API key with {param}=get_bearer_token_provider(...) (needs role: {role})", fix_data,
@@ -1314,6 +1419,44 @@ class Analyzer:
 
 
 # ---- helpers -----------------------------------------------------------------------------------
+
+def _enclosing_function(tree: ast.Module, node: ast.AST) -> ast.AST | None:
+    """The innermost def whose body holds `node`."""
+    pos = _pos(node)
+    best = None
+    for n in ast.walk(tree):
+        if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef)) and n.body and \
+                _pos(n.body[0]) <= pos <= (n.end_lineno, n.end_col_offset):
+            if best is None or _pos(n) > _pos(best):
+                best = n
+    return best
+
+
+def _reads(home: ast.AST, name: str, is_module: bool) -> int:
+    """Reads of `name` that see the binding of `home` (a module or a def): nested defs and lambdas
+    that bind the name themselves are skipped."""
+    count = 0
+    stack = [(c, False) for c in (home.body if not is_module else home.body)]
+    while stack:
+        n, shadowed = stack.pop()
+        if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda)):
+            a = n.args
+            params = {x.arg for x in a.posonlyargs + a.args + a.kwonlyargs + [v for v in (a.vararg, a.kwarg) if v]}
+            body = n.body if isinstance(n.body, list) else [n.body]
+            binds = name in params or any(
+                isinstance(x, ast.Name) and x.id == name and not isinstance(x.ctx, ast.Load)
+                for st in body for x in ast.walk(st))
+            for d in getattr(n, "decorator_list", []) + a.defaults + [d for d in a.kw_defaults if d]:
+                stack.append((d, shadowed))
+            stack.extend((st, shadowed or binds) for st in body)
+            continue
+        if isinstance(n, ast.Name):
+            if n.id == name and isinstance(n.ctx, ast.Load) and not shadowed:
+                count += 1
+            continue
+        stack.extend((c, shadowed) for c in ast.iter_child_nodes(n))
+    return count
+
 
 def _span_data(node) -> dict:
     return {"line": node.lineno, "column": node.col_offset + 1, "end_line": node.end_lineno,

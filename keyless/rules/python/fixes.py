@@ -66,6 +66,8 @@ def _materialize(doc, finding: Finding) -> Fix:
             new = _cred_expr({"new": "DefaultAzureCredential", "aio": data.get("aio", False)}, imports)
     elif kind == "openai":
         new = _rewrite_openai(seg, data, imports)
+    elif kind == "openai-drop-key":
+        new = _drop_keyword(seg, data["key_arg"])
     else:
         raise FixError(f"unknown fix kind {kind}")
     cst.parse_expression(new)  # the replacement must parse on its own
@@ -180,6 +182,25 @@ def _rewrite_fcs(seg: str, data: dict, imports: "_Imports") -> str:
     return cst.Module([]).code_for_node(new)
 
 
+def _drop_keyword(seg: str, name: str) -> str:
+    """The call without its `name=` argument (the comma layout of the others kept)."""
+    call = cst.parse_expression(seg)
+    if not isinstance(call, cst.Call):
+        raise FixError("unexpected call shape")
+    args = list(call.args)
+    idx = [i for i, a in enumerate(args) if a.keyword is not None and a.keyword.value == name]
+    if len(idx) != 1:
+        raise FixError("no single argument to remove")
+    i = idx[0]
+    if i == len(args) - 1 and i > 0:
+        # the new last argument takes the removed one's comma (or its absence) and the line break
+        # before the closing parenthesis
+        args[i - 1] = args[i - 1].with_changes(comma=args[i].comma,
+                                               whitespace_after_arg=args[i].whitespace_after_arg)
+    del args[i]
+    return cst.Module([]).code_for_node(call.with_changes(args=args))
+
+
 def _rewrite_openai(seg: str, data: dict, imports: "_Imports") -> str:
     call = cst.parse_expression(seg)
     if not isinstance(call, cst.Call):
@@ -214,6 +235,20 @@ class _Imports:
         self.at_line = at_line
         self.module = an.module
         self.adds: dict[str, list[tuple[str, str | None]]] = {}
+        # Only imports at the top level of the module are reused or extended: one inside
+        # `if TYPE_CHECKING:` or `try:` may not run, and a new line after it would land in its block.
+        body = an.tree.body if an.tree is not None else []
+        self.top = [st for st in body if isinstance(st, (ast.Import, ast.ImportFrom))]
+        # Code at module level runs top to bottom: it can only use an import above it.
+        in_def = any(isinstance(st, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef))
+                     and st.lineno <= at_line <= st.end_lineno for st in body)
+        usable = self.top if in_def else [st for st in self.top if st.end_lineno < at_line]
+        self._top_pos = {(st.lineno, st.col_offset) for st in usable}
+        # A new import goes after the imports above the use; for a use inside a def, after those
+        # above the first def, so fixes in several defs add their names to one import line.
+        first_def = min((st.lineno for st in body if isinstance(st, (ast.FunctionDef, ast.AsyncFunctionDef,
+                                                                           ast.ClassDef))), default=at_line)
+        self.insert_before = min(at_line, first_def) if in_def else at_line
 
     def _binding(self, name: str):
         lst = self.module.bindings.get(name) if self.module else None
@@ -222,13 +257,13 @@ class _Imports:
     def name_for(self, pkg: str, name: str) -> str:
         want = f"{pkg}.{name}"
         if self.module is not None:
-            for local, lst in self.module.bindings.items():
-                how, val = lst[-1][2], lst[-1][3]
-                if how == "import" and val == want:
+            top = [(local, lst[0][3]) for local, lst in self.module.bindings.items()
+                   if len(lst) == 1 and lst[0][2] == "import" and (lst[0][0], lst[0][1]) in self._top_pos]
+            for local, val in top:
+                if val == want:
                     return local
-            for local, lst in self.module.bindings.items():
-                how, val = lst[-1][2], lst[-1][3]
-                if how == "import" and val == pkg:
+            for local, val in top:
+                if val == pkg:
                     return f"{local}.{name}"
         for n, a in self.adds.get(pkg, ()):
             if n == name:
@@ -236,7 +271,9 @@ class _Imports:
         local = name
         asname = None
         b = self._binding(name)
-        if b is not None:  # the plain name is taken by something else
+        lst = self.module.bindings.get(name, []) if self.module else []
+        if b is not None and not all(x[2] == "import" and x[3] == want for x in lst):
+            # the plain name is taken by something else
             asname = local = ("Async" if pkg.endswith(".aio") else "Azure") + name
         self.adds.setdefault(pkg, []).append((name, asname))
         return local
@@ -249,9 +286,9 @@ class _Imports:
         stmts = {id(s): s for s in self.an.imports}
         for pkg, names in self.adds.items():
             target = None
-            for s in self.an.imports:
+            for s in self.top:
                 if isinstance(s, ast.ImportFrom) and s.level == 0 and s.module == pkg and \
-                        not any(a.name == "*" for a in s.names):
+                        not any(a.name == "*" for a in s.names) and (s.lineno, s.col_offset) in self._top_pos:
                     target = s
             if target is not None:
                 touched.setdefault(id(target), ([], []))[0].extend(names)
@@ -292,7 +329,7 @@ class _Imports:
                 continue
             if f'"{name}"' in text or f"'{name}'" in text:  # __all__, string annotations
                 continue
-            for s in self.an.imports:
+            for s in self.top:
                 for a in s.names:
                     local = a.asname or (a.name if isinstance(s, ast.ImportFrom) else a.name.split(".")[0])
                     if local == name and not (isinstance(s, ast.ImportFrom) and s.module == "__future__"):
@@ -375,7 +412,7 @@ class _Imports:
         parts = ", ".join(f"{n} as {a}" if a else n for n, a in sorted(names))
         line = f"from {pkg} import {parts}"
         lines = self.doc.lines
-        before = [s for s in self.an.imports if s.end_lineno < self.at_line]
+        before = [s for s in self.top if s.end_lineno < self.insert_before]
         if before:
             last = before[-1]
             sp = self.doc.node_span(last)

@@ -14,7 +14,8 @@ A fix is verified by comparing the problems before and after it: any new one dro
 Comparing keeps the analysis honest about its approximations (a pattern it cannot judge is the same
 on both sides), so it stays small; no maintained library gives flow-sensitive definite assignment.
 
-The flow analysis is definite assignment over the statement structure: `if`/`match` branches meet,
+The flow analysis is definite assignment over the statement structure: `if`/`match` branches meet
+(an `if TYPE_CHECKING:` body never runs),
 loop bodies may not run, `try` handlers start from the state before the `try`, `return`/`raise`/
 `break`/`continue` end a path, `del` unbinds. Function bodies are read from their parameters; a
 name a function reads from the module must be bound on every path through the module body.
@@ -437,6 +438,13 @@ class _Flow:
             return state
         if t is ast.If:
             state = self.expr(scope, st.test, state)
+            if _is_type_checking(st.test):  # never runs: typing.TYPE_CHECKING is False at run time
+                self.quiet += 1
+                try:
+                    self.block(scope, st.body, state)
+                finally:
+                    self.quiet -= 1
+                return self.block(scope, st.orelse, state)
             return _meet(self.block(scope, st.body, state), self.block(scope, st.orelse, state))
         if t is ast.While:
             state = self.expr(scope, st.test, state)
@@ -509,11 +517,18 @@ class _Flow:
                      for a in st.names if a.name != "*" and not (t is ast.ImportFrom and st.module == "__future__")]
             for n in names:
                 # imported again before any read of the first import: that one is dead
-                if (id(scope), n) in self.fresh and not self.quiet:
+                if self.quiet:
+                    continue
+                if (id(scope), n) in self.fresh:
                     self.problems[("shadowed-import", scope.name, n)] += 1
                 self.fresh.add((id(scope), n))
             return state | frozenset(names)
         return state  # pass, global, nonlocal, type aliases
+
+
+def _is_type_checking(test: ast.expr) -> bool:
+    return (isinstance(test, ast.Name) and test.id == "TYPE_CHECKING") or \
+        (isinstance(test, ast.Attribute) and test.attr == "TYPE_CHECKING")
 
 
 def _meet(a: frozenset[str] | None, b: frozenset[str] | None) -> frozenset[str] | None:

@@ -140,14 +140,14 @@ def test_statistics_and_output_file(run_cli, tmp_path):
 
 
 def test_baseline_round_trip(run_cli, tmp_path):
-    write(tmp_path, "a.py", "x = 1  # keyless: ignore[KL190]\ny = 2  # keyless: ignore[KL1Z9] why\n")
+    write(tmp_path, "a.py", "x = 1  # keyless: ignore[KL190]\ny = 2  # keyless: ignore[KL1Z9] legacy code\n")
     rc, _, err = run_cli("baseline", "write", ".", "-o", "base.json")
     assert rc == 0
     base = json.loads((tmp_path / "base.json").read_text())
     assert all("line" not in e for e in base["findings"]) and len(base["findings"]) == 2
     assert run_cli("check", ".", "--baseline", "base.json")[0] == 0
     # Lines move: still clean.
-    write(tmp_path, "a.py", "\n\n# moved\n" + "x = 1  # keyless: ignore[KL190]\ny = 2  # keyless: ignore[KL1Z9] why\n")
+    write(tmp_path, "a.py", "\n\n# moved\n" + "x = 1  # keyless: ignore[KL190]\ny = 2  # keyless: ignore[KL1Z9] legacy code\n")
     assert run_cli("check", ".", "--baseline", "base.json")[0] == 0
     # A finding is added: only it fails.
     with open(tmp_path / "a.py", "a") as fh:

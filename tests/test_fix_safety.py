@@ -496,3 +496,27 @@ def test_stdin_diff_is_masked_too(run_cli, tmp_path):
     rc, out, err = run_cli("check", "--diff", "--unsafe-fixes", "--no-cache", "--stdin-filename", "app.py", "-",
                            input=src)
     assert "azure_ad_token_provider" in out and api_key[4:12] not in out + err
+
+
+# ---- a placeholder is not a reason ---------------------------------------------------------------------
+
+@pytest.mark.parametrize("reason,real", [
+    ("", False), ("x", False), ("...", False), ("-", False), ("n/a", False), ("N/A", False), ("TODO", False),
+    ("TODO: reason", False), ("FIXME", False), ("xxx", False), ("<reason>", False), ("a b", False),
+    ("reason here", False), ("test key", True), ("TODO remove after the rotation", True),
+    ("Azurite emulator key", True), ("テスト用", True), ("ok", True),
+])
+def test_what_counts_as_a_reason(reason, real):
+    from keyless.linter.suppression import is_real_reason
+
+    assert is_real_reason(reason) is real
+
+
+def test_a_placeholder_reason_hides_nothing(run_cli, tmp_path):
+    key = keygen.identifiable("+ASt", seed="placeholder")
+    write(tmp_path, "app.py", f'KEY = "{key}"  # keyless: ignore[KL101] TODO: reason\n')
+    rc, out, err = run_cli("check", "--no-cache", "--output-format", "json", "app.py")
+    import json
+
+    codes = sorted(f["code"] for f in json.loads(out)["findings"])
+    assert rc == 1 and codes == ["KL101", "KL190"]  # main: clean, the key silently hidden

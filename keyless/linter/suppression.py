@@ -29,13 +29,11 @@ _WORD = re.compile(r"[^\W_]+")
 
 
 def is_real_reason(reason: str) -> bool:
-    """True for a reason a reviewer can act on. Not a reason: nothing, one character, punctuation
-    only, or placeholder words only (`TODO`, `TODO: reason`, `FIXME`, `xxx`, `...`, `n/a`, `<reason>`).
+    """True for a reason a reviewer can act on: a word of two or more letters or digits that is not
+    a placeholder. Not a reason: nothing, one character, punctuation only, or placeholder words only
+    (`TODO`, `TODO: reason`, `FIXME`, `xxx`, `...`, `n/a`, `<reason>`).
     The one definition KL190, the suppression map and the editor's quick fix share."""
-    words = _WORD.findall(reason.lower())
-    if sum(len(w) for w in words) < 2:
-        return False
-    return any(w not in _PLACEHOLDER_WORDS for w in words)
+    return any(len(w) >= 2 and w not in _PLACEHOLDER_WORDS for w in _WORD.findall(reason.lower()))
 
 
 @dataclass(frozen=True, slots=True)

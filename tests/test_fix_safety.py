@@ -520,3 +520,31 @@ def test_a_placeholder_reason_hides_nothing(run_cli, tmp_path):
 
     codes = sorted(f["code"] for f in json.loads(out)["findings"])
     assert rc == 1 and codes == ["KL101", "KL190"]  # main: clean, the key silently hidden
+
+
+def test_json_edits_are_the_verified_result(run_cli, tmp_path):
+    """Tools apply the edits of JSON/SARIF output: they get the verified text, leftovers removed."""
+    import json
+
+    src = textwrap.dedent("""\
+        import os
+        from azure.core.credentials import AzureKeyCredential
+        from azure.search.documents import SearchClient
+
+        def search(endpoint):
+            key = os.environ["SEARCH_KEY"]
+            return SearchClient(endpoint, "docs", AzureKeyCredential(key))
+    """)
+    write(tmp_path, "app.py", src)
+    rc, out, err = run_cli("check", "--no-cache", "--output-format", "json", "--select", "KL202", "app.py")
+    (f,) = json.loads(out)["findings"]
+    doc = make_document("app.py", "app.py", src)
+    from keyless.linter.finding import Position, Span
+    from keyless.linter.fixes import apply_edits
+
+    edits = [Edit(Span(Position(e["location"]["line"], e["location"]["column"]),
+                       Position(e["end_location"]["line"], e["end_location"]["column"])), e["content"])
+             for e in f["fix"]["edits"]]
+    result = apply_edits(src, doc.lines, edits)
+    compile(result, "app.py", "exec")
+    assert "SEARCH_KEY" not in result and "AzureKeyCredential" not in result and "DefaultAzureCredential()" in result

@@ -77,12 +77,36 @@ _BREAK = re.compile(r"\r\n|\r|\n")
 
 
 def with_concrete_fix(doc: Document | None, finding: Finding, rules_by_code: dict) -> Finding:
-    """The finding with its lazy fix computed (JSON/SARIF show every fix's edits); when that
-    cannot be done, the fix keeps its advice and offers no edits."""
+    """The finding with its lazy fix computed and verified (JSON/SARIF show every fix's edits, and
+    tools apply them): the edits are those of the verified result (with the leftovers removed).
+    A fix that cannot be computed keeps its advice and offers no edits; one that fails verification
+    becomes guidance that says why."""
+    from keyless.linter.verify import Refused
+
     if finding.fix is None or not finding.fix.lazy:
         return finding
     fix = materialize(doc, finding, rules_by_code) if doc is not None else None
-    return finding.with_(fix=fix if fix is not None else Fix(finding.fix.message, finding.fix.applicability))
+    if fix is None:
+        return finding.with_(fix=Fix(finding.fix.message, finding.fix.applicability))
+    if fix.edits:
+        try:
+            fix = Fix(fix.message, fix.applicability, text_edits(doc, apply_verified(doc, fix)))
+        except Refused as exc:
+            fix = Fix(f"{fix.message} (not applied automatically: {exc})", Applicability.DISPLAY_ONLY)
+    return finding.with_(fix=fix)
+
+
+def text_edits(doc: Document, new: str) -> tuple[Edit, ...]:
+    """Line-level edits turning the document's text into `new`."""
+    import difflib
+
+    a, b = _LINES.findall(doc.text), _LINES.findall(new)
+    starts = [0]
+    for piece in a:
+        starts.append(starts[-1] + len(piece))
+    return tuple(Edit(doc.lines.span(starts[i1], starts[i2]), "".join(b[j1:j2]))
+                 for tag, i1, i2, j1, j2 in difflib.SequenceMatcher(None, a, b, autojunk=False).get_opcodes()
+                 if tag != "equal")
 
 
 def apply_verified(doc: Document, fix: Fix) -> str:

@@ -87,7 +87,10 @@ class ConnectionStringAuth(KeyAuthRule):
     and hosts are not secrets), or read from an environment variable named after the original one
     (`..._CONNECTION_STRING` → `..._ACCOUNT_URL` / `..._FULLY_QUALIFIED_NAMESPACE` / `..._ENDPOINT`),
     which you must set. File Share clients get `token_intent="backup"`. No fix is offered when the
-    value comes from a settings object or a parameter.
+    value comes from a settings object or a parameter, or when the client's key is read back later
+    (`client.credential.account_key`, e.g. to sign a SAS, also through a client derived from it):
+    a token credential has no key, so that code would break; sign with a user delegation key first.
+    A credential of the module is reused only when it is bound once and on every path to the call.
     """
 
     code = "KL201"
@@ -141,7 +144,9 @@ class KeyCredential(KeyAuthRule):
     object of the module), which needs the role named in the fix message. Only offered when every
     client the credential is passed to is known to accept a TokenCredential; otherwise the fix is
     display-only guidance (e.g. Azure Maps needs a client id, Azure AI Inference needs
-    `credential_scopes`).
+    `credential_scopes`). Also guidance only: a key credential object read elsewhere
+    (`generate_table_sas(cred, ...)`, `cred.update(new_key)`) and a client whose key is read back
+    (`client.credential.account_key`), which a token credential cannot serve.
     """
 
     code = "KL202"
@@ -226,8 +231,11 @@ class OpenAIApiKey(KeyAuthRule):
     Unsafe: the identity needs `Cognitive Services OpenAI User` on the resource, and the resource needs
     a custom-subdomain endpoint. The fix swaps `api_key=` for
     `azure_ad_token_provider=get_bearer_token_provider(credential, scope)` (reusing an existing token
-    provider or credential of the module), adds `use_azure_ad=True` for LlamaIndex, and adds the
-    `azure.identity` import. Legacy `openai.api_key` and Semantic Kernel get display-only guidance.
+    provider or credential of the module, when it is bound once and on every path to the call), adds
+    `use_azure_ad=True` for LlamaIndex, and adds the `azure.identity` import. A call that already
+    passes `azure_ad_token_provider` / `azure_ad_token` only loses its key argument; when it picks
+    the key or the token at run time (`provider if not key else None`) the fix is guidance only.
+    Legacy `openai.api_key` and Semantic Kernel get display-only guidance.
     """
 
     code = "KL204"

@@ -4,7 +4,8 @@ Python: the result compiles (no repeated keyword argument), reads no name that i
 every path to the read, and leaves no import or local variable unused that the fix made unused:
 those the fix left behind are removed when that keeps the meaning (an import, or an assignment of
 a value whose evaluation does nothing else: a constant, a name, an environment read), otherwise the
-fix is refused. YAML, JSON, HCL and `.env`: the result still parses when the original did.
+fix is refused. Every other kind with a reader (YAML, JSON, HCL, `.env`, ...): the result still
+parses with the document's own reader when the original did.
 
 `Verifier(doc).check(new_text)` returns the text to write (possibly tidied) or raises Refused with a
 short reason; reasons never quote source text.
@@ -35,7 +36,7 @@ class Verifier:
             return text
         if self.doc.kind == "python":
             return self._python(text)
-        if self.doc.kind in ("yaml", "json", "hcl", "env"):
+        if self.doc.kind != "text":  # YAML, JSON, HCL, .env, and any reader added later (Bicep)
             self._reparse(text)
         return text
 

@@ -157,7 +157,7 @@ def _check_stdin(opts, cfg, settings: Settings, fmt: str) -> int:
 
         outcome = fix_document(doc, lint, unsafe=opts.unsafe_fixes, rules_by_code=rs.by_code)
         for dropped in outcome.dropped:
-            print(f"keyless: {dropped}", file=sys.stderr)
+            _note_dropped(dropped)
         if opts.show_diff:
             sys.stdout.write(_diff(doc, outcome.text, rs))
             return EXIT_FINDINGS if outcome.text != text else EXIT_CLEAN
@@ -263,6 +263,12 @@ def _check_paths(opts, cfg, settings: Settings, excludes, fmt: str) -> int:
     return _exit_code(res, opts)
 
 
+def _note_dropped(dropped) -> None:
+    from keyless.linter.report._common import printable
+
+    print(f"keyless: {printable(str(dropped))}", file=sys.stderr)
+
+
 def _diff(doc, new_text: str, rs) -> str:
     """The fix as a unified diff, every credential-looking value masked (suppressed or not)."""
     from keyless.linter.documents import make_document
@@ -323,7 +329,7 @@ def _apply_fixes(res: RunResult, settings: Settings, opts) -> tuple[int, str, Ru
             continue
         outcome = fix_document(doc, lint, unsafe=opts.unsafe_fixes, rules_by_code=by_code)
         for dropped in outcome.dropped:
-            print(f"keyless: {dropped}", file=sys.stderr)
+            _note_dropped(dropped)
         if outcome.text == doc.text:
             continue
         if opts.show_diff:

@@ -67,15 +67,16 @@ class Verifier:
             text = tidied
             tree = _compile(text)
             new = pynames.problems(tree) - before
-        for kind, scope, name in sorted(new):
-            where = f" in {scope}" if scope and not scope.startswith("<") else ""
-            if kind == "undefined":
-                raise Refused(f"it would read the undefined name '{name}'")
-            if kind == "unbound":
-                raise Refused(f"'{name}' would not be bound on every path to its use{where}")
-            if kind in ("unused-import", "shadowed-import"):
-                raise Refused(f"it would leave the import '{name}' unused")
-            raise Refused(f"it would leave the variable '{name}' unused{where}")
+        # Reasons name no identifier: a report line carries a position and a kind, never source text.
+        kinds = {kind for kind, _, _ in new}
+        if "undefined" in kinds:
+            raise Refused("it would read an undefined name")
+        if "unbound" in kinds:
+            raise Refused("a name it reads would not be bound on every path to the read")
+        if kinds & {"unused-import", "shadowed-import"}:
+            raise Refused("it would leave an import unused")
+        if kinds:
+            raise Refused("it would leave a local variable unused (removing it could change what the code does)")
         return text
 
     def _before_problems(self) -> Counter | None:
@@ -101,15 +102,10 @@ def _compile(text: str) -> ast.Module:
         msg = exc.msg or ""
         if "keyword argument repeated" in msg:
             raise Refused("the result would repeat a keyword argument") from None
-        raise Refused(f"the result does not compile ({_short(msg)})") from None
+        raise Refused("the result does not compile") from None
     except (ValueError, UnicodeError, RecursionError, MemoryError):
         raise Refused("the result does not compile") from None
     return tree
-
-
-def _short(msg: str) -> str:
-    # CPython messages may quote a token ('...' was never closed): keep only the words before it.
-    return msg.split("'", 1)[0].split('"', 1)[0].strip().rstrip(":") or "syntax error"
 
 
 # ---- leftovers ----------------------------------------------------------------------------------

@@ -122,7 +122,7 @@ def main() -> int:
         r = subprocess.run(cmd, cwd=work, capture_output=True, text=True)
         try:
             summary = json.loads(r.stdout)["summary"]
-            totals["fixes applied"] += summary.get("fixed", 0)
+            totals["findings fixed"] += summary.get("fixed", 0)
         except (ValueError, KeyError):
             problems.append(f"{repo}: keyless output is not JSON (exit {r.returncode}): {r.stderr[-300:]}")
         for line in r.stderr.splitlines():
@@ -154,7 +154,7 @@ def main() -> int:
                 for (kind, *names), n in sorted(added.items()):
                     applied[kind] += n
                     problems.append(f"{rel}: new {kind} {' '.join(names)}" + (f" (x{n})" if n > 1 else ""))
-    for k in ("python files", "files changed", "fixes applied", "files that no longer compile",
+    for k in ("python files", "files changed", "findings fixed", "files that no longer compile",
               "files with new pyflakes warnings", "new pyflakes warnings", "files with mixed newlines"):
         print(f"{k:>34}: {totals[k]}")
     if applied:

@@ -389,7 +389,13 @@ def _masked_lines(text: str, spans) -> tuple[list[str], set[int]]:
 
 
 def write_text_atomic(path: str, text: str) -> None:
-    """Reports and baselines: UTF-8, written whole or not at all."""
+    """Reports and baselines: UTF-8, written whole or not at all (no temporary file left, even on
+    SIGINT/SIGTERM)."""
+    with _signals_deferred():
+        _write_text_atomic(path, text)
+
+
+def _write_text_atomic(path: str, text: str) -> None:
     directory = os.path.dirname(os.path.abspath(path)) or "."
     os.makedirs(directory, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=".keyless-", suffix=".tmp", dir=directory)

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import ast
 import builtins
+import re
 from collections import Counter
 from dataclasses import dataclass, field
 
@@ -383,8 +384,6 @@ class _Flow:
                     self.read(scope, n.id, n, state)
                 else:
                     names.append(n.id)
-            elif isinstance(n, (ast.Attribute, ast.Subscript)):
-                pass
         return state | frozenset(names)
 
     # -- statements --
@@ -571,12 +570,13 @@ def problems(tree: ast.Module) -> Counter:
 
 
 def _string_words(strings: list[str]) -> set[str]:
-    import re
-
     out: set[str] = set()
     for s in strings:
-        out.update(re.findall(r"[A-Za-z_][A-Za-z0-9_]*", s))
+        out.update(_IDENT.findall(s))
     return out
+
+
+_IDENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 
 
 class BindingStates:

@@ -342,7 +342,20 @@ def classify(name: str) -> str:
         return "hcl"
     if lower == ".env" or lower.startswith(".env.") or lower.endswith(".env"):
         return "env"
+    if lower.endswith((".sh", ".bash", ".zsh", ".ksh")):
+        return "shell"
+    if lower.endswith((".ps1", ".psm1")):
+        return "powershell"
+    if lower in ("dockerfile", "containerfile") or lower.endswith(".dockerfile") or (
+            lower.startswith(("dockerfile.", "containerfile.")) and not lower.endswith(_NOT_DOCKERFILE)):
+        return "dockerfile"
+    if lower in ("makefile", "gnumakefile") or lower.endswith(".mk"):
+        return "makefile"
     return "text"
+
+
+# `Dockerfile.md` and friends describe a Dockerfile; `Dockerfile.dev` is one.
+_NOT_DOCKERFILE = (".md", ".txt", ".rst", ".html", ".j2", ".jinja", ".tmpl", ".template", ".orig", ".bak")
 
 
 _FACTORIES: dict[str, Callable[..., Document]] = {}
@@ -369,6 +382,10 @@ _KIND_MODULES = {
     "json": "keyless.linter.documents.json",
     "hcl": "keyless.linter.documents.hcl",
     "env": "keyless.linter.documents.env",
+    "shell": "keyless.linter.documents.shell",
+    "powershell": "keyless.linter.documents.shell",
+    "dockerfile": "keyless.linter.documents.dockerfile",
+    "makefile": "keyless.linter.documents.makefile",
 }
 
 

@@ -367,6 +367,130 @@ class YamlDocument(Document):
             return None
         return walk_positions(self._positions[index], tuple(path[1:]))
 
+    def scalar_origin(self, path: tuple) -> tuple[list[int], dict[int, int]] | None:
+        """Where each character of the string scalar at `path` is written in the file: the
+        offset of every character plus one for the end, and the characters written with more
+        than one (`''`, `\\"`, `\\u00e9`) with their width. Embedded scripts (a CI step's `run:`)
+        map their positions through it. None when the value is not a string written at `path`
+        (an alias, a Helm view) or its characters cannot be matched one by one."""
+        entry = self._entry(path)
+        if entry is None or self.helm is not None:
+            return None
+        node = self.values[path[0]]
+        for part in path[1:]:
+            try:
+                node = node[part]
+            except (KeyError, IndexError, TypeError):
+                return None
+        if not isinstance(node, str):
+            return None
+        return scalar_origin(self.text, entry[2], entry[3], node)
+
+
+def scalar_origin(text: str, start: int, end: int, value: str) -> tuple[list[int], dict[int, int]] | None:
+    """Align a scalar's value with its source text[start:end] (see YamlDocument.scalar_origin)."""
+    if start >= len(text):
+        return None
+    head = text[start]
+    if head in "|>":
+        line_end = text.find("\n", start)
+        if line_end < 0:
+            return None
+        if head == "|":
+            found = _literal_origin(text, line_end + 1, end, value)
+            if found is not None:
+                return found
+        return _aligned_origin(text, line_end + 1, end, value, "")
+    if head in "'\"":
+        return _aligned_origin(text, start + 1, end - 1, value, head)
+    return _aligned_origin(text, start, end, value, "")
+
+
+def _literal_origin(text: str, body: int, end: int, value: str) -> tuple[list[int], dict[int, int]] | None:
+    """`|` blocks keep lines one for one: value line i is host line i without its indentation."""
+    origin: list[int] = []
+    pos = body
+    lines = value.split("\n")
+    for n, line in enumerate(lines):
+        if pos > len(text):
+            return None
+        nl = text.find("\n", pos)
+        if nl < 0:
+            nl = len(text)
+        host_line = text[pos:nl].rstrip("\r")
+        if line:
+            indent = len(host_line) - len(line)
+            if indent < 0 or host_line[indent:] != line or host_line[:indent].strip(" "):
+                return None
+            origin.extend(range(pos + indent, pos + indent + len(line)))
+            origin.append(pos + indent + len(line))  # its line break, or the end
+        else:
+            origin.append(pos if n == len(lines) - 1 else pos + len(host_line))
+        pos = nl + 1
+    return origin, {}
+
+
+_DQ_ESCAPES = {"0": "\0", "a": "\a", "b": "\b", "t": "\t", "\t": "\t", "n": "\n", "v": "\v", "f": "\f",
+               "r": "\r", "e": "\x1b", " ": " ", '"': '"', "/": "/", "\\": "\\", "N": "\x85", "_": "\xa0",
+               "L": "\u2028", "P": "\u2029"}
+
+
+def _aligned_origin(text: str, i: int, end: int, value: str, quote: str) -> tuple[list[int], dict[int, int]] | None:
+    """Plain, quoted and folded scalars: walk value and source together, skipping what folding
+    and escapes removed."""
+    origin: list[int] = []
+    wide: dict[int, int] = {}
+    end = min(end, len(text))
+    for k, c in enumerate(value):
+        while True:
+            if i >= end:
+                return None
+            h = text[i]
+            if quote == '"' and h == "\\" and i + 1 < end:
+                nxt = text[i + 1]
+                if nxt in "\r\n":  # escaped line break: nothing, nor the next line's indentation
+                    i += 2 if text[i + 1:i + 3] != "\r\n" else 3
+                    while i < end and text[i] in " \t":
+                        i += 1
+                    continue
+                width = {"x": 4, "u": 6, "U": 10}.get(nxt, 2)
+                if nxt in "xuU":
+                    try:
+                        ch = chr(int(text[i + 2:i + width], 16))
+                    except ValueError:
+                        return None
+                else:
+                    ch = _DQ_ESCAPES.get(nxt)
+                if ch != c:
+                    return None
+                origin.append(i)
+                wide[k] = width
+                i += width
+                break
+            if quote == "'" and h == "'" and text[i + 1:i + 2] == "'":
+                if c != "'":
+                    return None
+                origin.append(i)
+                wide[k] = 2
+                i += 2
+                break
+            if h == c:
+                origin.append(i)
+                i += 1
+                break
+            if c in " \n" and h in "\r\n":  # a folded line break
+                origin.append(i)
+                i += 2 if text[i:i + 2] == "\r\n" else 1
+                while i < end and text[i] in " \t":
+                    i += 1
+                break
+            if h in " \t\r\n":
+                i += 1
+                continue
+            return None
+    origin.append(i)
+    return origin, wide
+
 
 # PyYAML's messages quote the source ("found character '\\t' that cannot start any token",
 # "expected <block end>, but found '<scalar>'", "found undefined alias 'x'"): only their kind is

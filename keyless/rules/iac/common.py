@@ -133,7 +133,9 @@ class Emitter:
     def relpath(self) -> str:
         return self.doc.relpath
 
-    def span(self, path: tuple, *, key: bool = False, first_line: bool = True) -> Span | None:
+    def span(self, path: tuple | Span, *, key: bool = False, first_line: bool = True) -> Span | None:
+        if isinstance(path, Span):  # front ends without document paths (scripts) give spans
+            return path
         p = tuple(path)
         while p:
             sp = None
@@ -214,6 +216,9 @@ class Workload:
     env_container_path: tuple | None = None  # where the client id entry would go
     display_name: str = ""  # how messages name it when `name` is only the key text of an unresolved name
     noun: str = ""  # what messages call it when KIND_LABEL does not fit ("deployment slot")
+    # A missing identity inferred from what a script does not do (no identity flag, no later
+    # `identity assign`): reported one severity lower, and `identity_note` says why.
+    low_confidence: bool = False
 
     # -- derived --------------------------------------------------------------------------------
     def runtime_identity_count(self) -> int | None:
@@ -266,9 +271,9 @@ def emit_workload(em: Emitter, w: Workload) -> None:
     })
     if w.identity.state == "none":
         why = ""
-        sev = "medium"
+        sev = "low" if w.low_confidence else "medium"
         if w.key_auth:
-            sev = "high"
+            sev = "medium" if w.low_confidence else "high"
             why = f" It authenticates with keys instead ({'; '.join(sorted(set(w.key_auth))[:3])})."
         path = w.identity_path if w.identity_path else w.anchor
         msg = (f"{w.label} has no managed identity{w.identity_note}, so it can only reach registries, Key Vault and data "

@@ -17,6 +17,7 @@ from keyless.rules.iac.facts import fix_dict
 # of one file loads one of them.
 
 MEMO_KEY = "keyless.iac.facts"
+SCRIPT_KINDS = frozenset({"shell", "powershell", "dockerfile", "makefile"})
 EMITTED_KEY = "keyless.iac.emitted"
 
 
@@ -39,6 +40,15 @@ def _extract(doc: Any, em: Emitter) -> None:
     if kind == "text":
         if name.endswith((".bicep", ".bicepparam")):
             guid_lines(doc, em)
+        return
+    if kind in SCRIPT_KINDS:
+        from keyless.rules.iac.azcli import script_facts
+
+        if kind == "dockerfile":
+            from keyless.rules.iac.ci import dockerfile_settings
+
+            dockerfile_settings(em, doc)
+        script_facts(em, doc.scripts())
         return
     if kind not in ("json", "yaml", "hcl"):
         return
@@ -69,7 +79,17 @@ def _extract(doc: Any, em: Emitter) -> None:
 
         subs = getattr(doc, "subkinds", None) or []
         for i, d in enumerate(values):
-            yaml_document(em, i, d, subs[i] if i < len(subs) else "")
+            sub = subs[i] if i < len(subs) else ""
+            yaml_document(em, i, d, sub)
+            if sub in ("compose", "pipeline", "") and isinstance(d, dict):
+                from keyless.rules.iac import ci
+
+                if sub == "compose":
+                    ci.compose(em, i, d)
+                else:
+                    flavor = ci.ci_flavor(doc.relpath, d)
+                    if flavor is not None:
+                        ci.workflow(em, i, d, flavor)
     guid_lines(doc, em)
 
 

@@ -23,11 +23,13 @@ KEYWORDS = (
     "identity", "microsoft.", "azurerm_", "role", "aadpod", "services", "secure", "sensitive", "containers",
     "azure_client_secret", "resource_changes", "planned_values", "admin_enabled", "deploymenttemplate",
     "resources", "serviceaccount",
+    # scripts, CI workflows, compose files and Dockerfiles
+    "az ", "azd ", "-az", "azure/login", "azure/cli", "azurecli", "client_secret", "connection", "accountkey", "_key",
 )
 
 
 class IacRule(Rule):
-    kinds = frozenset({"json", "yaml", "hcl", "text"})
+    kinds = frozenset({"json", "yaml", "hcl", "text", "shell", "powershell", "dockerfile", "makefile"})
     keywords = KEYWORDS
     fix_applicability = Applicability.DISPLAY_ONLY
 
@@ -372,6 +374,135 @@ class ClientSecretInAppEnv(IacRule):
     category = Category.KEY_AUTH
     severity = Severity.HIGH
     message = "AZURE_CLIENT_SECRET is set in a deployed app's environment"
+
+
+class ServicePrincipalSecretLogin(IacRule):
+    """Scripts and CI that sign in to Azure as a service principal with a client secret.
+
+    ## What it does
+    Flags GitHub Actions `azure/login` with `creds:` (the client-secret JSON of
+    `az ad sp create-for-rbac --sdk-auth`) or `client-secret:`; `az login --service-principal`
+    with `-p`/`--password` (a certificate file is not flagged), `azd auth login --client-secret`
+    and `Connect-AzAccount -ServicePrincipal -Credential` in scripts (`.sh`, `.ps1`, Dockerfile
+    `RUN`, Makefiles, workflow and pipeline steps); and `ARM_CLIENT_SECRET`/`AZURE_CLIENT_SECRET`
+    set in a workflow's or step's `env`. Azure Pipelines tasks that use a service connection
+    (`AzureCLI@2` with `azureSubscription`) are not flagged: the connection holds the identity.
+
+    ## Why is this bad?
+    The secret lives in the CI system's secret store, works from anywhere until it expires and
+    is rarely rotated. With OpenID Connect the workflow exchanges a short-lived token for access
+    and there is no secret at all.
+
+    ## Example
+    ```yaml
+    - uses: azure/login@v2
+      with:
+        creds: ${{ secrets.AZURE_CREDENTIALS }}
+    ```
+
+    ## Use instead
+    ```yaml
+    permissions:
+      id-token: write
+      contents: read
+    steps:
+      - uses: azure/login@v2
+        with:
+          client-id: ${{ secrets.AZURE_CLIENT_ID }}
+          tenant-id: ${{ secrets.AZURE_TENANT_ID }}
+          subscription-id: ${{ secrets.AZURE_SUBSCRIPTION_ID }}
+    ```
+    after `az ad app federated-credential create` with the subject the job runs as:
+    `repo:<owner>/<repo>:environment:<name>` for a job with an `environment`, else
+    `repo:<owner>/<repo>:ref:refs/heads/<branch>` (push), `...:ref:refs/tags/<tag>` or
+    `...:pull_request`. The fix names the subjects the workflow's triggers and environment give.
+
+    ## Fix safety
+    Unsafe for `azure/login` in plain block YAML (the `creds` entry becomes the three OIDC inputs
+    and the job gets `permissions: id-token: write`, which also narrows the job's other token
+    permissions to `contents: read` when it had none): the federated credential and the three
+    secrets must exist first. Display-only elsewhere.
+    """
+
+    code = "KL260"
+    name = "service-principal-secret-login"
+    category = Category.KEY_AUTH
+    severity = Severity.HIGH
+    message = "Signs in to Azure as a service principal with a client secret"
+    fix_applicability = Applicability.UNSAFE
+
+
+class ClientSecretMinted(IacRule):
+    """Commands that create a client secret for a service principal.
+
+    ## What it does
+    Flags `az ad sp create-for-rbac` (unless it creates a certificate: `--create-cert`, `--cert`,
+    `--keyvault`), `az ad sp credential reset` and `az ad app credential reset` (same exceptions),
+    and `New-AzADSpCredential`/`New-AzADAppCredential` without `-CertValue`, in scripts and CI
+    steps. The position is the command's verb.
+
+    ## Why is this bad?
+    The command prints a new long-lived secret that someone must then store (a CI secret, a
+    `.env`, a Key Vault) and rotate; it is the start of every client-secret login.
+
+    ## Example
+    ```bash
+    az ad sp create-for-rbac --name deploy --role contributor --scopes /subscriptions/$SUB --sdk-auth
+    ```
+
+    ## Use instead
+    A managed identity for workloads running in Azure; for CI, an app registration with a
+    federated credential (`az ad app federated-credential create`), which has no secret.
+
+    ## Fix safety
+    Display-only.
+    """
+
+    code = "KL261"
+    name = "client-secret-created"
+    category = Category.KEY_AUTH
+    severity = Severity.MEDIUM
+    message = "Creates a client secret for a service principal"
+
+
+class ListedKeyExported(IacRule):
+    """Keys listed by a script and written to a file, a CI variable or a store.
+
+    ## What it does
+    Follows the output of key-listing commands (`az storage account keys list`,
+    `az storage account show-connection-string`, `az cosmosdb keys list`, `az servicebus ...
+    authorization-rule keys list`, `az redis list-keys`, `az acr credential show`, SAS generation
+    without `--as-user`, `Get-AzStorageAccountKey`, ...) through the script's variables and flags
+    where it is written: a `.env`, `local.settings.json` or `appsettings*.json` file (`>`, `>>`,
+    `tee`, `Out-File`, `Add-Content`), `$GITHUB_ENV`/`$GITHUB_OUTPUT`, `::set-output`,
+    `##vso[task.setvariable]`, `azd env set`, `az keyvault secret set --value`,
+    `az appconfig kv set --value`, pipeline variables and deployment `--parameters`. Keys that
+    feed app settings or container env (`--settings`, `--env-vars`, `--secrets`,
+    `--environment-variables`) are KL252; registry passwords are KL250.
+
+    ## Why is this bad?
+    The key outlives the script: later steps, the next developer and anyone who reads the file or
+    the variable get full access to the account, and nobody rotates a key copied into five places.
+
+    ## Example
+    ```bash
+    KEY=$(az storage account keys list -n $SA --query [0].value -o tsv)
+    echo "AZURE_STORAGE_KEY=$KEY" >> .env
+    ```
+
+    ## Use instead
+    Write the endpoint (`AZURE_STORAGE_ACCOUNT_URL`) and authenticate with `az login` locally and
+    a managed identity in Azure, both through DefaultAzureCredential.
+
+    ## Fix safety
+    Display-only.
+    """
+
+    code = "KL262"
+    name = "listed-key-exported"
+    category = Category.KEY_AUTH
+    severity = Severity.HIGH
+    message = "Key listed by a script is written to a file, CI variable or store"
 
 
 # ---- missing-identity ----------------------------------------------------------------------------------
@@ -958,6 +1089,7 @@ class AmbiguousCredentialInCode(IacRule):
 RULES = [
     RegistryPassword, KeyFedSetting, FunctionsStorageKey, InlineAppSecret, AciPlainEnvSecret,
     ScaleRuleSecret, SecureParamDefault, SecretOutput, ClientSecretInAppEnv,
+    ServicePrincipalSecretLogin, ClientSecretMinted, ListedKeyExported,
     AppWithoutIdentity,
     BroadRoleAssignment, WildcardCustomRole, RoleGuidMismatch,
     MultipleIdentitiesNoClientId, AcaReferenceWithoutIdentity, WorkloadIdentityIncomplete, AadPodIdentity,

@@ -270,6 +270,7 @@ def _run_rules(doc: Document, settings: Settings, rs: RuleSet, res: FileResult) 
         except Exception as exc:  # a rule bug must not stop the scan; the message names the rule
             res.error = f"internal error in rule {rule.code} ({type(exc).__name__}); please report it"
             res.error_kind = "internal"
+    _run_embedded(doc, settings, rs, res, skip)
     if doc.parse_error is not None and res.error is None:
         res.error, res.error_kind = str(doc.parse_error), "parse"
         res.error_line = doc.parse_error.line
@@ -279,6 +280,32 @@ def _run_rules(doc: Document, settings: Settings, rs: RuleSet, res: FileResult) 
         from keyless.linter import fixes
 
         res.findings = [fixes.with_concrete_fix(doc, f, rs.by_code) for f in res.findings]
+
+
+def _run_embedded(doc: Document, settings: Settings, rs: RuleSet, res: FileResult, skip) -> None:
+    """Documents inside this one (a notebook's code cells): the rules of their kind that do not
+    read the host's kind already (secret rules scan the host's text once), findings mapped back."""
+    try:
+        embedded = doc.embedded()
+    except (RecursionError, ValueError):
+        return
+    for index, emb in enumerate(embedded):
+        sub = emb.doc
+        present = keywords_present(sub.text, rs.keywords) if rs.keywords else set()
+        for rule, kws in zip(rs.rules, rs.rule_keywords):
+            if sub.kind not in rule.kinds or doc.kind in rule.kinds or rule.code not in settings.select \
+                    or rule.code in skip or (kws is not None and not (kws & present)):
+                continue
+            try:
+                for f in rule.check(sub):
+                    mapped = emb.host_finding(f, index)
+                    if mapped is not None:
+                        res.findings.append(mapped)
+            except RecursionError:
+                res.error, res.error_kind = f"{rule.code}: input nested too deeply to analyse", "parse"
+            except Exception as exc:
+                res.error = f"internal error in rule {rule.code} ({type(exc).__name__}); please report it"
+                res.error_kind = "internal"
 
 
 _PLAIN_SCALARS = (str, int, float, bool, type(None))

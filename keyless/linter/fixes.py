@@ -59,7 +59,12 @@ def materialize(doc: Document, finding: Finding, rules_by_code: dict) -> Fix | N
         if rule is None:
             return None
         try:
-            fix = rule.materialize_fix(doc, finding)
+            if isinstance(finding.fix_data, dict) and "embedded" in finding.fix_data:
+                from keyless.linter.documents.embedded import materialize as materialize_embedded
+
+                fix = materialize_embedded(doc, finding, rule)  # a notebook cell's fix, in JSON
+            else:
+                fix = rule.materialize_fix(doc, finding)
         except Exception:  # a fix that cannot be computed is simply not offered
             return None
     return _with_newline(fix, doc.source_format.newline) if fix is not None else None

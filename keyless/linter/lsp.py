@@ -81,6 +81,8 @@ UNSAFE_REASON = {
 LANGUAGE_KINDS = {
     "python": "python", "yaml": "yaml", "json": "json", "jsonc": "json", "terraform": "hcl",
     "terraform-vars": "hcl", "hcl": "hcl", "dotenv": "env", "properties": "env",
+    "shellscript": "shell", "powershell": "powershell", "dockerfile": "dockerfile", "makefile": "makefile",
+    "github-actions-workflow": "yaml", "azure-pipelines": "yaml", "dockercompose": "yaml", "jupyter": "notebook",
 }
 
 
@@ -148,6 +150,8 @@ def comment_style(doc: Document) -> tuple[str, str] | None:
         if ext == "jsonc" or doc.subkind in _JSON_COMMENT_SUBKINDS:
             return "//", ""
         return None  # plain JSON has no comments: a comment would break the file
+    if doc.kind == "notebook":
+        return None  # a comment line would break the JSON; write it inside the cell's code instead
     if ext in _SLASH_EXT:
         return "//", ""
     if ext in _XML_EXT:

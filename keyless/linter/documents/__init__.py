@@ -279,6 +279,11 @@ class Document:
         entry = self._entry(path)
         return None if entry is None else self._span(entry[0], entry[1])
 
+    def embedded(self) -> list:
+        """Documents written inside this one (a notebook's Python cells), as
+        keyless.linter.documents.embedded.Embedded; the engine lints them too."""
+        return []
+
 
 class TextDocument(Document):
     kind = "text"
@@ -338,6 +343,8 @@ def classify(name: str) -> str:
         return "yaml"
     if lower.endswith((".json", ".jsonc", ".tfstate")) or lower.endswith(".json.tmpl"):
         return "json"
+    if lower.endswith(".ipynb"):
+        return "notebook"
     if lower.endswith((".tf", ".tfvars", ".hcl")):
         return "hcl"
     if lower == ".env" or lower.startswith(".env.") or lower.endswith(".env"):
@@ -386,6 +393,7 @@ _KIND_MODULES = {
     "powershell": "keyless.linter.documents.shell",
     "dockerfile": "keyless.linter.documents.dockerfile",
     "makefile": "keyless.linter.documents.makefile",
+    "notebook": "keyless.linter.documents.notebook",
 }
 
 

@@ -118,9 +118,18 @@ def az_call(script: Script, cmd: Command, index: int) -> Call | None:
             current = []
             call.options.setdefault(name, []).append(current)
             call.flags.setdefault(name, w)
-            if eq:
-                current.append(Word(rest, rest, w.start + len(name) + 1, w.end, w.variables, w.commands))
+            if eq:  # `--scope=/subscriptions/x`: the value's position is the whole word's
+                current.append(Word(rest, rest, w.start, w.end, w.variables, w.commands))
                 current = None
+            continue
+        if v is None and w.skeleton.startswith("--") and "=" in w.skeleton \
+                and UNKNOWN_PART not in w.skeleton.split("=", 1)[0]:
+            name = w.skeleton.split("=", 1)[0].lower()  # `--password="$SECRET"`
+            name = _RENAMED.get(aliases.get(name, name), aliases.get(name, name))
+            call.options.setdefault(name, []).append([Word(None, w.skeleton.split("=", 1)[1], w.start, w.end,
+                                                           w.variables, w.commands)])
+            call.flags.setdefault(name, w)
+            current = None
             continue
         if v is None and w.skeleton.startswith("-"):
             call.uncertain = True  # an option whose name is computed
@@ -196,10 +205,12 @@ def pwsh_call(script: Script, cmd: Command, index: int) -> Call | None:
             else:
                 current = occurrence if known.get(pname, True) else None
             continue
-        if w.splits or current is None:
-            call.uncertain = True  # splatting (@params) or a positional argument
+        if w.splits:
+            call.uncertain = True  # splatting (@params) may bind any parameter
             current = None
             continue
+        if current is None:
+            continue  # a positional argument, or the rest of an expression the grammar split
         current.append(w)
         current = None
     return call
@@ -580,7 +591,7 @@ class ScriptExtractor:
                       fix=fix_dict(self.login_fix.get(id(c.script)) or login_fix_text(self.doc), "display-only"))
 
     def minted(self, c: Call, what: str, cert_options: tuple[str, ...]) -> None:
-        if c.has(*cert_options) or c.uncertain and c.tool == "pwsh":
+        if c.has(*cert_options) or c.uncertain:
             return
         self.em.issue("KL261", (), f"{c.tool}|{c.verb}|{shown(c.value('--id', '--name', '--display-name', 'objectid', 'applicationid', 'displayname'), self.text)}",
                       f"{what}{self.where}.", severity="medium", span=self.span(c.verb_word),

@@ -99,7 +99,52 @@ class Script:
         tree = parser.parse(data)
         reader = (_BashReader if self.language == "bash" else _PwshReader)(self, data)
         reader.read(tree.root_node)
+        if tree.root_node.has_error:
+            self._recover(reader, tree.root_node)
         self._commands.sort(key=lambda c: c.start)
+
+    def _recover(self, reader: "_Reader", root) -> None:
+        """tree-sitter's error recovery can swallow the commands after a construct it cannot
+        read (an unterminated `if`): every line inside an ERROR node that starts with an Azure
+        command and was not read as one is parsed again on its own."""
+        starts = {c.start for c in self._commands}
+        pattern = _AZ_LINE_BASH if self.language == "bash" else _AZ_LINE_PWSH
+        cont = "\\" if self.language == "bash" else "`"
+        stack = [root]
+        while stack:
+            node = stack.pop()
+            if node.type != "ERROR":
+                stack.extend(node.children)
+                continue
+            a, b = reader.off(node.start_byte), reader.off(node.end_byte)
+            for m in pattern.finditer(self.text, a, b):
+                start = m.start(1)
+                if self.host(start) in starts:
+                    continue
+                pos = start
+                while True:  # the logical line: physical lines continued with \\ or `
+                    nl = self.text.find("\n", pos)
+                    nl = len(self.text) if nl < 0 else nl
+                    if self.text[pos:nl].rstrip("\r").endswith(cont) and nl < len(self.text):
+                        pos = nl + 1
+                        continue
+                    end = nl
+                    break
+                part = self.slice(start, end)
+                for c in part.commands:
+                    if c.start not in starts:
+                        starts.add(c.start)
+                        self._commands.append(c)
+                for name, values in part.assignments.items():
+                    self._assignments.setdefault(name, []).extend(values)
+
+    def slice(self, start: int, end: int) -> "Script":
+        """script[start:end] as a script of its own, mapped to the same host."""
+        if self.origin is None:
+            return Script(self.text[start:end], self.language, shift=self.shift + start)
+        origin = self.origin[start:end] + [self.host(end)]
+        wide = {k - start: w for k, w in self.wide.items() if start <= k < end}
+        return Script(self.text[start:end], self.language, origin, wide=wide)
 
 
 @dataclass(eq=False)
@@ -141,6 +186,10 @@ class Command:
         return self.words[1:]
 
 
+_AZ_LINE_BASH = re.compile(r"^[ \t]*((?:az|azd)[ \t])", re.M)
+_AZ_LINE_PWSH = re.compile(r"^[ \t]*((?:az|azd)[ \t]|[A-Za-z]+-Az\w+)", re.M)
+
+
 # ---- tree-sitter ------------------------------------------------------------------------------------
 
 _PARSERS: dict[str, object] = {}
@@ -180,7 +229,7 @@ class _Reader:
 
     def word(self, node, value: str | None, skeleton: str, variables=(), commands=(), splits=False) -> Word:
         s, e = self.script.host_range(self.off(node.start_byte), self.off(node.end_byte))
-        return Word(value, skeleton, s, e, tuple(variables), tuple(commands), splits)
+        return Word(value, skeleton, s, e, tuple(dict.fromkeys(variables)), tuple(commands), splits)
 
     def command(self, node, words: list[Word]) -> "Command":
         s, e = self.script.host_range(self.off(node.start_byte), self.off(node.end_byte))

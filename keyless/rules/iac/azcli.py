@@ -447,10 +447,8 @@ class ScriptExtractor:
         uamis = c.values("--user-assigned", "--mi-user-assigned")
         if kind in ("aci", "webapp", "functionapp"):
             uamis = [x for x in c.values("--assign-identity") if not (x.known and x.value.lower() == "[system]")]
-        for u in uamis:
+        for u in uamis:  # an unquoted $IDS may hold several: at least one identity either way
             w.uamis.append(Uami(shown(u, self.text), "<client id of " + shown(u, self.text) + ">"))
-            if u.splits:
-                w.uami_unknown = True
         if ident.state == "none":
             w.low_confidence = True
             w.identity_note = (f" (lower confidence: the command has no {_IDENTITY_FLAGS[kind]} and no later command in "

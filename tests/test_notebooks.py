@@ -1,0 +1,97 @@
+"""Jupyter notebooks: the Python rules run on code cells, positions and fixes land in the JSON."""
+
+from __future__ import annotations
+
+import json
+
+from keygen import legacy_b64
+from keyless.linter.documents import LineIndex, make_document
+from keyless.linter.engine import lint_source, rule_set
+from keyless.linter.fixes import apply_edits, materialize
+
+
+def notebook(*cells, language="python", indent=1) -> str:
+    def cell(src):
+        if isinstance(src, tuple):  # ("markdown", source)
+            return {"cell_type": src[0], "metadata": {}, "source": src[1]}
+        return {"cell_type": "code", "execution_count": None, "metadata": {}, "outputs": [], "source": src}
+
+    nb = {"cells": [cell(c) for c in cells], "metadata": {"kernelspec": {"language": language, "name": "k"}},
+          "nbformat": 4, "nbformat_minor": 5}
+    return json.dumps(nb, indent=indent) + "\n"
+
+
+def lines_of(code: str) -> list[str]:
+    return code.splitlines(keepends=True)
+
+
+FCS = "client = BlobServiceClient.from_connection_string(os.environ['CONN'])\n"
+
+
+def test_findings_point_into_the_json_exactly_through_escapes_and_astral_characters():
+    src = ['import os\n', 'from azure.storage.blob import BlobServiceClient\n',
+           'label = "caf\u00e9 \U0001F600 \\"q\\""; ' + FCS]
+    text = notebook(src)
+    [f] = lint_source(text, "nb.ipynb", select=["KL201"])
+    line = text.splitlines()[f.span.start.line - 1]
+    assert line[f.span.start.column - 1:].startswith("BlobServiceClient.from_connection_string(")
+    assert line[f.span.end.column - 2] == ")"
+
+
+def test_magics_and_other_interpreters_are_not_python_and_a_bad_cell_hides_nothing():
+    text = notebook(["%pip install x\n", "!az login\n", "import os\n"],
+                    ["%%bash\n", "BlobServiceClient.from_connection_string(x)\n"],
+                    ["def broken(:\n"],
+                    ["from azure.storage.blob import BlobServiceClient\n", FCS],
+                    ("markdown", ["BlobServiceClient.from_connection_string(x)\n"]))
+    found = [f.span.start.line for f in lint_source(text, "nb.ipynb", select=["KL201"])]
+    assert len(found) == 1 and "client = " in text.splitlines()[found[0] - 1]
+
+
+def test_other_kernels_are_left_alone():
+    text = notebook(["from azure.storage.blob import BlobServiceClient\n", FCS], language="R")
+    assert lint_source(text, "nb.ipynb", select=["KL201"]) == []
+
+
+def test_one_secret_in_a_cell_is_one_finding():
+    key = legacy_b64(64, seed="notebook")
+    text = notebook([f'conn = "DefaultEndpointsProtocol=https;AccountName=contoso;AccountKey={key};EndpointSuffix=core.windows.net"\n'])
+    secret = [f for f in lint_source(text, "nb.ipynb") if f.category.value == "secret"]
+    assert len(secret) == 1 and key not in secret[0].message
+
+
+def test_a_suppression_written_in_the_cell_applies():
+    text = notebook(["from azure.storage.blob import BlobServiceClient\n",
+                     "client = BlobServiceClient.from_connection_string(c)  # keyless: ignore[KL201] local demo only\n"])
+    assert lint_source(text, "nb.ipynb", select=["KL201"]) == []
+
+
+def _fixed(text: str, relpath: str = "nb.ipynb") -> str:
+    doc = make_document(relpath, relpath, text)
+    [f] = lint_source(text, relpath, select=["KL201"])
+    fix = materialize(doc, f, rule_set().by_code)
+    assert fix is not None and fix.edits, fix
+    return apply_edits(text, LineIndex(text), list(fix.edits))
+
+
+def test_fix_rewrites_the_cell_and_keeps_a_valid_notebook():
+    text = notebook(["import os\n", "from azure.storage.blob import BlobServiceClient\n"], ["!echo hi\n", FCS])
+    new = _fixed(text)
+    nb = json.loads(new)
+    code = "".join(nb["cells"][0]["source"]) + "".join(nb["cells"][1]["source"])
+    assert "DefaultAzureCredential()" in code and "from_connection_string" not in code
+    assert all(s.count("\n") <= 1 and (s.endswith("\n") or s is src[-1])
+               for c in nb["cells"] for src in [c["source"]] for s in src)  # one line per element
+    assert lint_source(new, "nb.ipynb", select=["KL201"]) == []
+
+
+def test_fix_of_a_cell_written_as_one_string():
+    text = notebook("from azure.storage.blob import BlobServiceClient\nimport os\n" + FCS)
+    nb = json.loads(_fixed(text))
+    assert "from azure.identity import DefaultAzureCredential" in nb["cells"][0]["source"]
+    assert isinstance(nb["cells"][0]["source"], str)
+
+
+def test_fix_on_a_compact_notebook():
+    text = notebook(["from azure.storage.blob import BlobServiceClient\n", "import os\n", FCS], indent=None)
+    assert "DefaultAzureCredential" in "".join(json.loads(_fixed(text))["cells"][0]["source"])

@@ -648,3 +648,44 @@ async def test_companion_edits_relint_dependents_with_unsaved_text(start):
     s.client.text_document_did_close(lsp.DidCloseTextDocumentParams(
         text_document=lsp.TextDocumentIdentifier(uri=variables)))
     await s.wait(lambda: "KL401" not in s.codes(main), "main.tf back to the saved default")
+
+
+@pytest.mark.asyncio
+async def test_untitled_buffers_of_the_script_and_workflow_languages(start):
+    """Editors' language ids pick the reader of a buffer that has no file name yet."""
+    s = await start()
+    role = "az role assignment create --role Owner --scope /subscriptions/x --assignee y\n"
+    buffers = {
+        "shellscript": role,
+        "powershell": "New-AzRoleAssignment -ObjectId $id -RoleDefinitionName Owner\n",
+        "dockerfile": "FROM x\nRUN " + role,
+        "makefile": "grant:\n\t" + role,
+        "github-actions-workflow": "jobs:\n  a:\n    runs-on: ubuntu-latest\n    steps:\n      - run: " + role,
+    }
+    for n, (language, text) in enumerate(buffers.items()):
+        uri = f"untitled:Untitled-{n + 10}"
+        s.client.text_document_did_open(lsp.DidOpenTextDocumentParams(text_document=lsp.TextDocumentItem(
+            uri=uri, language_id=language, version=1, text=text)))
+        await s.wait_codes(uri, ["KL401"])
+
+
+def test_notebooks_get_no_comment_line():
+    from keyless.linter.documents import make_document
+    from keyless.linter.lsp import comment_style
+
+    assert comment_style(make_document("nb.ipynb", "nb.ipynb", '{"cells": []}')) is None
+    assert comment_style(make_document("deploy.ps1", "deploy.ps1", "")) == ("#", "")
+
+
+def test_no_suppression_line_inside_a_continued_command_or_a_heredoc():
+    from keyless.linter.documents import make_document
+    from keyless.linter.lsp import suppression_edit
+
+    def offered(name, text, line):
+        return suppression_edit(make_document("/x/" + name, name, text), line, "KL401") is not None
+
+    sh = "az role assignment create \\\n  --role Owner\ncat > f <<EOF\nkey\nEOF\necho done\n"
+    assert offered("a.sh", sh, 1) and not offered("a.sh", sh, 2)
+    assert not offered("a.sh", sh, 4) and offered("a.sh", sh, 6)
+    ps = "New-AzRoleAssignment `\n  -RoleDefinitionName Owner\n$s = @\"\nkey\n\"@\nWrite-Host x\n"
+    assert not offered("a.ps1", ps, 2) and not offered("a.ps1", ps, 4) and offered("a.ps1", ps, 6)

@@ -251,6 +251,8 @@ def suppression_edit(doc: Document, line: int, code: str) -> SuppressionEdit | N
         return None
     if doc.kind == "hcl" and not _hcl_line_free(doc, line):
         return None
+    if doc.kind in ("shell", "powershell", "dockerfile", "makefile") and not _script_line_free(doc, line):
+        return None
     target = lines.line_text(line)
     indent = target[: _indent(target)]
     opener, closer = style
@@ -258,6 +260,44 @@ def suppression_edit(doc: Document, line: int, code: str) -> SuppressionEdit | N
     at = lines.starts[line - 1]
     head = f"{indent}{opener} keyless: ignore[{code}]"
     return SuppressionEdit(at, at, f"{head}{closer}{newline}", len(head))
+
+
+_SHELL_HEREDOC = re.compile(r"<<-?[ \t]*([\"']?)([A-Za-z_][\w.-]*)\1")
+
+
+def _script_line_free(doc: Document, line: int) -> bool:
+    """A comment line may go above `line` unless the line before continues onto it (`\\`, or a
+    backtick in PowerShell) or `line` is inside a here-document / here-string."""
+    lines = doc.lines
+    cont = "`" if doc.kind == "powershell" else "\\"
+    if line > 1 and lines.line_text(line - 1).rstrip().endswith(cont):
+        return False
+    if doc.kind == "makefile":
+        return True
+    n = 1
+    while n < line:
+        text = lines.line_text(n)
+        m = _SHELL_HEREDOC.search(text) if doc.kind != "powershell" else None
+        if m is not None:
+            delim = m.group(2)
+            k = n + 1
+            while k <= lines.line_count and lines.line_text(k).strip() != delim:
+                k += 1
+            if n < line <= k:
+                return False
+            n = k + 1
+            continue
+        if doc.kind == "powershell" and text.rstrip().endswith(('@"', "@'")):
+            close = text.rstrip()[-1] + "@"
+            k = n + 1
+            while k <= lines.line_count and not lines.line_text(k).startswith(close):
+                k += 1
+            if n < line <= k:
+                return False
+            n = k + 1
+            continue
+        n += 1
+    return True
 
 
 # ---- server state -------------------------------------------------------------------------------

@@ -229,3 +229,15 @@ def test_makefile_recipes_undo_make_syntax_with_exact_positions():
     az = scripts[1].commands[0]
     assert [text[w.start:w.end] for w in az.words] == ["az", "group", "create", "-n", "$(RG)", "-l", "westeurope"]
     assert az.words[4].value is None
+
+
+def test_scripts_passed_to_a_shell_or_run_in_a_container_are_read():
+    text = ('docker run --rm -v ~/.azure:/root/.azure mcr.microsoft.com/azure-cli /bin/bash -c "\\\n'
+            '  az group create -n \\"$RG\\" -l westeurope && az acr update -n r --admin-enabled true"\n'
+            "docker run -it mcr.microsoft.com/azure-cli az login\n"
+            "sh -c 'az account show'\n")
+    s = Script(text, "bash")
+    got = [[text[w.start:w.end] for w in c.words] for c in s.commands if c.name == "az"]
+    assert got == [["az", "group", "create", "-n", '\\"$RG\\"', "-l", "westeurope"],
+                   ["az", "acr", "update", "-n", "r", "--admin-enabled", "true"],
+                   ["az", "login"], ["az", "account", "show"]]

@@ -224,7 +224,7 @@ def _exec_form(ins: Instruction, pos: int, language: str) -> Script | None:
         words.append(Word(v, v, hs + 1, he - 1))  # inside the quotes
     script = Script("", language)
     hs, he = ins.span(pos, len(ins.text))
-    script._commands = [Command(words, hs, he, language=language)]
+    script._commands = [Command(words, hs, he, language)]
     script._assignments = {}
     return script
 

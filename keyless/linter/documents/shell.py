@@ -16,12 +16,13 @@ leaves `value` None and shows as `{?}` in the word's `skeleton`, so a scope like
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
-from typing import Iterator
+from dataclasses import dataclass
+from typing import Callable, Iterator
 
 from keyless.linter.documents import Document, register_kind
 
 UNKNOWN_PART = "{?}"
+UNKNOWN_EXPRESSION = "{?expr}"  # a PowerShell expression argument (member access, method call, ...)
 
 
 # ---- scripts -------------------------------------------------------------------------------------
@@ -101,7 +102,58 @@ class Script:
         reader.read(tree.root_node)
         if tree.root_node.has_error:
             self._recover(reader, tree.root_node)
+        if self.language == "bash" and _NESTED_SHELL.search(self.text):
+            self._nested(reader, tree.root_node)
+        if "az" in self.text:
+            self._containers()
         self._commands.sort(key=lambda c: c.start)
+
+    def _containers(self) -> None:
+        """`docker run [options] mcr.microsoft.com/azure-cli az login`: the words from `az` on
+        are the command the container runs."""
+        for cmd in list(self._commands):  # type: ignore[arg-type]
+            if cmd.name not in ("docker", "podman") or len(cmd.words) < 3 or cmd.words[1].value not in ("run", "exec"):
+                continue
+            for k, w in enumerate(cmd.words[2:], start=2):
+                if w.value == "az" and not (cmd.words[k - 1].value or "-").startswith("-"):
+                    self._commands.append(Command(cmd.words[k:], w.start, cmd.end, self.language))  # type: ignore[union-attr]
+                    break
+
+    def _nested(self, reader: "_Reader", root, depth: int = 0) -> None:
+        """`sh -c '...'`, `bash -c "..."`: the string is a script too (Dockerfiles, Makefiles and
+        CI steps wrap commands that way, often in a container: `docker run image sh -c "az ..."`).
+        The string's characters keep their own positions; in double quotes `\\"`, `\\$`, `\\``
+        and `\\\\` lose their backslash, and what the outer shell would expand stays an expansion."""
+        for node in _captures("bash", "(command) @c", root).get("c", ()):
+            kids = node.named_children
+            for k, kid in enumerate(kids[:-1]):
+                if k == 0 or kid.type != "word" or not re.fullmatch(r"-[a-z]*c", reader.src(kid)):
+                    continue
+                # the shell is the command, or an argument (`docker run image sh -c "..."`)
+                if reader.src(kids[k - 1]).rsplit("/", 1)[-1] not in _SHELLS:
+                    continue
+                body = kids[k + 1]
+                if body.type not in ("string", "raw_string"):
+                    break
+                a, b = reader.off(body.start_byte) + 1, reader.off(body.end_byte) - 1
+                pieces = []
+                i = a
+                while i < b:
+                    ch = self.text[i]
+                    if body.type == "string" and ch == "\\" and i + 1 < b and self.text[i + 1] in '"\\$`':
+                        start = self.host(i)  # `\"` stands for `"`: both characters are its place
+                        pieces.append((start, self.text[i + 1], self.host(i + 1) + self.wide.get(i + 1, 1) - start))
+                        i += 2
+                        continue
+                    pieces.append((self.host(i), ch, self.wide.get(i, 1)))
+                    i += 1
+                if not pieces:
+                    break
+                inner = Script.from_pieces(pieces, "bash")
+                self._commands.extend(inner.commands)  # type: ignore[union-attr]
+                for var, values in inner.assignments.items():
+                    self._assignments.setdefault(var, []).extend(values)  # type: ignore[union-attr]
+                break
 
     def _recover(self, reader: "_Reader", root) -> None:
         """tree-sitter's error recovery can swallow the commands after a construct it cannot
@@ -164,28 +216,51 @@ class Word:
         return self.value is not None
 
 
-@dataclass(eq=False)
 class Command:
-    words: list[Word]  # words[0]: the command name
-    start: int
-    end: int
-    outputs: list[Word] = field(default_factory=list)  # files its stdout is redirected to
-    inputs: list[Word] = field(default_factory=list)  # here-documents, piped-in expressions
-    piped_into: "Command | None" = None
-    language: str = "bash"
+    """One simple command. Its words are read from the tree when first asked for (most
+    commands of a script are never looked at beyond their name)."""
+
+    __slots__ = ("_words", "_build", "_name", "start", "end", "outputs", "inputs", "piped_into", "language")
+
+    def __init__(self, words: list[Word] | None, start: int, end: int, language: str = "bash",
+                 build: Callable[[], list[Word]] | None = None, name: str | None = None):
+        self._words = words
+        self._build = build
+        self._name = name  # the command name's source text, when known before the words
+        self.start = start
+        self.end = end
+        self.outputs: list[Word] = []  # files its stdout is redirected to
+        self.inputs: list[Word] = []  # here-documents, piped-in expressions
+        self.piped_into: Command | None = None
+        self.language = language
+
+    @property
+    def words(self) -> list[Word]:  # words[0]: the command name
+        if self._words is None:
+            build, self._build = self._build, None
+            self._words = build() if build is not None else []
+        return self._words
 
     @property
     def name(self) -> str | None:
-        if not self.words or self.words[0].value is None:
+        if self._name is not None and self._words is None:
+            raw = self._name
+            if not raw or any(c in raw for c in "$`\"\'{}()"):
+                raw = None  # quoted or expanded: read the word
+            if raw is not None:
+                return raw.rsplit("/", 1)[-1].rsplit("\\", 1)[-1]
+        words = self.words
+        if not words or words[0].value is None:
             return None
-        name = self.words[0].value
-        return name.rsplit("/", 1)[-1].rsplit("\\", 1)[-1]
+        return words[0].value.rsplit("/", 1)[-1].rsplit("\\", 1)[-1]
 
     @property
     def args(self) -> list[Word]:
         return self.words[1:]
 
 
+_SHELLS = frozenset({"sh", "bash", "dash", "zsh", "ksh", "ash"})
+_NESTED_SHELL = re.compile(r"\b(?:ba|da|z|k|a)?sh[ \t]+-[a-z]*c\b")
 _AZ_LINE_BASH = re.compile(r"^[ \t]*((?:az|azd)[ \t])", re.M)
 _AZ_LINE_PWSH = re.compile(r"^[ \t]*((?:az|azd)[ \t]|[A-Za-z]+-Az\w+)", re.M)
 
@@ -214,6 +289,21 @@ def _parser(language: str):
     return parser or None
 
 
+_QUERIES: dict[tuple[str, str], object] = {}
+
+
+def _captures(language: str, source: str, root) -> dict[str, list]:
+    """The nodes of the types a reader needs, found by tree-sitter itself (a Python walk over
+    every node cost more than the parse)."""
+    import tree_sitter
+
+    query = _QUERIES.get((language, source))
+    if query is None:
+        parser = _parser(language)
+        query = _QUERIES[(language, source)] = tree_sitter.Query(parser.language, source)
+    return tree_sitter.QueryCursor(query).captures(root)
+
+
 class _Reader:
     def __init__(self, script: Script, data: bytes):
         self.script = script
@@ -231,9 +321,9 @@ class _Reader:
         s, e = self.script.host_range(self.off(node.start_byte), self.off(node.end_byte))
         return Word(value, skeleton, s, e, tuple(dict.fromkeys(variables)), tuple(commands), splits)
 
-    def command(self, node, words: list[Word]) -> "Command":
+    def command(self, node, words: list[Word] | None, build=None, name: str | None = None) -> "Command":
         s, e = self.script.host_range(self.off(node.start_byte), self.off(node.end_byte))
-        cmd = Command(words, s, e, language=self.script.language)
+        cmd = Command(words, s, e, self.script.language, build, name)
         self.script._commands.append(cmd)  # type: ignore[union-attr]
         return cmd
 
@@ -262,20 +352,18 @@ _EXPANSIONS = frozenset({"simple_expansion", "expansion", "command_substitution"
 
 
 class _BashReader(_Reader):
+    QUERY = "(command) @c (variable_assignment) @a (redirected_statement) @r (pipeline) @p"
+
     def read(self, root) -> None:
-        stack = [root]
-        while stack:
-            node = stack.pop()
-            t = node.type
-            if t == "command":
-                self.bash_command(node)
-            elif t == "variable_assignment":
-                self.bash_assignment(node)
-            elif t == "redirected_statement":
-                self.bash_redirected(node)
-            elif t == "pipeline":
-                self.bash_pipeline(node)
-            stack.extend(reversed(node.children))
+        found = _captures("bash", self.QUERY, root)
+        for node in found.get("c", ()):
+            self.built(node)
+        for node in found.get("a", ()):
+            self.bash_assignment(node)
+        for node in found.get("r", ()):
+            self.bash_redirected(node)
+        for node in found.get("p", ()):
+            self.bash_pipeline(node)
 
     def built(self, node) -> "Command | None":
         """Each command node's one Command (pipelines and redirections attach to it)."""
@@ -286,21 +374,20 @@ class _BashReader(_Reader):
             self._built[key] = cmd
         return cmd
 
-    def bash_command(self, node) -> None:
-        self.built(node)
-
     def make_command(self, node) -> Command:
-        words = []
-        for c in node.named_children:
-            if c.type == "command_name":
-                inner = c.named_children[0] if c.named_children else c
-                words.append(self.bash_word(inner))
-            elif c.type in ("variable_assignment", "comment", "file_redirect", "herestring_redirect",
-                            "heredoc_redirect"):
-                continue
-            else:
-                words.append(self.bash_word(c))
-        cmd = self.command(node, words)
+        def build() -> list[Word]:
+            words = []
+            for c in node.named_children:
+                if c.type == "command_name":
+                    inner = c.named_children[0] if c.named_children else c
+                    words.append(self.bash_word(inner))
+                elif c.type not in ("variable_assignment", "comment", "file_redirect", "herestring_redirect",
+                                    "heredoc_redirect"):
+                    words.append(self.bash_word(c))
+            return words
+
+        name_node = next((c for c in node.named_children if c.type == "command_name"), None)
+        cmd = self.command(node, None, build, self.src(name_node) if name_node is not None else "")
         for c in node.named_children:
             if c.type == "file_redirect":
                 self.redirect(cmd, c)
@@ -488,18 +575,16 @@ _PS_ESCAPES = {"n": "\n", "t": "\t", "r": "\r", "0": "\0", "a": "\a", "b": "\b",
 
 
 class _PwshReader(_Reader):
+    QUERY = "(command) @c (assignment_expression) @a (pipeline_chain) @p (pipeline) @p"
+
     def read(self, root) -> None:
-        stack = [root]
-        while stack:
-            node = stack.pop()
-            t = node.type
-            if t == "command":
-                self.built(node)
-            elif t == "assignment_expression":
-                self.ps_assignment(node)
-            elif t == "pipeline_chain" or t == "pipeline":
-                self.ps_pipeline(node)
-            stack.extend(reversed(node.children))
+        found = _captures("pwsh", self.QUERY, root)
+        for node in found.get("c", ()):
+            self.built(node)
+        for node in found.get("a", ()):
+            self.ps_assignment(node)
+        for node in found.get("p", ()):
+            self.ps_pipeline(node)
 
     def built(self, node) -> Command | None:
         key = (node.start_byte, node.end_byte)
@@ -510,31 +595,31 @@ class _PwshReader(_Reader):
         return cmd
 
     def make_command(self, node) -> Command:
-        words = []
-        name = node.child_by_field_name("command_name")
-        if name is None:
-            name = next((c for c in node.named_children if c.type in ("command_name", "command_name_expr")), None)
-        if name is not None:
-            words.append(self.ps_word(name, bare=True))
-        redirections = []
+        name = next((c for c in node.named_children if c.type in ("command_name", "command_name_expr")), None)
         elements = next((c for c in node.named_children if c.type == "command_elements"), None)
+
+        def build() -> list[Word]:
+            words = []
+            if name is not None:
+                words.append(self.ps_word(name, bare=True))
+            for c in (elements.named_children if elements is not None else ()):
+                if c.type in ("command_argument_sep", "redirection"):
+                    continue
+                if c.type == "command_parameter":
+                    text = self.src(c)
+                    if ":" in text[1:] and not text.endswith(":"):  # -Scope:value written in one token
+                        words.append(self.word(c, text, text))
+                    else:
+                        words.append(self.word(c, text.rstrip(":"), text.rstrip(":")))
+                    continue
+                words.append(self.ps_word(c, bare=c.type == "generic_token"))
+            return words
+
+        raw_name = self.src(name).strip() if name is not None else ""
+        cmd = self.command(node, None, build, raw_name)
         for c in (elements.named_children if elements is not None else ()):
-            if c.type == "command_argument_sep":
-                continue
             if c.type == "redirection":
-                redirections.append(c)
-                continue
-            if c.type == "command_parameter":
-                text = self.src(c)
-                if ":" in text[1:] and not text.endswith(":"):  # -Scope:value written in one token
-                    words.append(self.word(c, text, text))
-                else:
-                    words.append(self.word(c, text.rstrip(":"), text.rstrip(":")))
-                continue
-            words.append(self.ps_word(c, bare=c.type == "generic_token"))
-        cmd = self.command(node, words)
-        for r in redirections:
-            self.redirect(cmd, r)
+                self.redirect(cmd, c)
         return cmd
 
     def redirect(self, cmd: Command, node) -> None:
@@ -659,8 +744,9 @@ class _PwshReader(_Reader):
         if t in ("integer_literal", "decimal_integer_literal", "real_literal"):
             text = self.src(inner)
             return self.word(node, text, text)
+        # Any other expression ($app.Name, (Get-X).Id, $a + $b): unknown, and not a lone variable
         variables, commands = self.ps_refs(inner)
-        return self.word(node, None, UNKNOWN_PART, variables, commands)
+        return self.word(node, None, UNKNOWN_EXPRESSION, variables, commands)
 
     def ps_refs(self, node) -> tuple[list[str], list[Command]]:
         variables: list[str] = []

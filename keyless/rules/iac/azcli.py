@@ -284,8 +284,9 @@ def _query(call: Call) -> str | None:
     return q.value.strip().strip("'\"") if q is not None and q.known else None
 
 
-def name_key(w: Word | None) -> str | None:
-    """How two commands can tell they name the same app: the literal, or the same variable."""
+def name_key(w: Word | None, text: str) -> str | None:
+    """How two commands can tell they name the same app: the literal, the same variable, or
+    the same expression as written (`$CONFIG.AppName`)."""
     if w is None:
         return None
     if w.known:
@@ -293,7 +294,8 @@ def name_key(w: Word | None) -> str | None:
     var = lone_variable(w)
     if var is not None:
         return "$" + var
-    return w.skeleton + "|" + ",".join(w.variables) if w.variables else None
+    raw = text[w.start:w.end].strip("\"'")
+    return raw if w.variables and "$(" not in raw and "`" not in raw else None
 
 
 def shown(w: Word | None, text: str) -> str:
@@ -431,7 +433,7 @@ class ScriptExtractor:
         if c.has("--yaml", "--file", "--source", "--repo"):
             return  # the definition (or the build) comes from elsewhere
         name_word = c.value("--name")
-        key = name_key(name_word)
+        key = name_key(name_word, self.text)
         label_name = name_word.value if name_word is not None and name_word.known else shown(name_word, self.text)
         anchor = self.span(name_word) if name_word is not None else self.span(c.verb_word)
         w = Workload("az-cli", kind, label_name, f"az|{kind}|{key or shown(name_word, self.text)}", (), anchor)
@@ -489,10 +491,22 @@ class ScriptExtractor:
         if kind in ("containerapp", "containerappjob"):
             system = c.has("--system-assigned", "--mi-system-assigned")
             user = c.has("--user-assigned", "--mi-user-assigned")
+            # pulling with an identity attaches it: `system`, or a user-assigned identity's id
+            pull = c.value("--registry-identity")
+            if pull is not None:
+                system = system or (pull.known and pull.value.lower() == "system")
+                user = user or not (pull.known and pull.value.lower() == "system")
         else:
             ids = c.values("--assign-identity")
             system = c.has("--assign-identity") and (not ids or any(x.known and x.value.lower() == "[system]" for x in ids))
-            user = any(not (x.known and x.value.lower() == "[system]") for x in ids)
+            user = any(not (x.known and x.value.lower() == "[system]") for x in ids) or c.has("--acr-identity")
+            # Flex Consumption: the deployment storage identity is attached to the app
+            auth = c.value("--deployment-storage-auth-type")
+            if auth is not None:
+                if not auth.known:
+                    return None
+                system = system or auth.value.lower() == "systemassignedidentity"
+                user = user or auth.value.lower() == "userassignedidentity"
         if system or user:
             return IdentityType("set", system, user)
         return IdentityType("none")
@@ -500,7 +514,7 @@ class ScriptExtractor:
     def same_app_calls(self, c: Call, key: str | None) -> list[Call]:
         group = c.verb.rsplit(" ", 1)[0]
         return [o for o in self.calls if o is not c and o.verb.startswith(group + " ")
-                and key is not None and name_key(o.value("--name")) == key]
+                and key is not None and name_key(o.value("--name"), self.text) == key]
 
     def later_identity(self, c: Call, kind: str, key: str | None) -> IdentityType | None:
         """What later `identity assign` commands add to the app; None when one of them may name
@@ -510,7 +524,7 @@ class ScriptExtractor:
         for o in self.calls:
             if o.verb != group + " identity assign":
                 continue
-            other = name_key(o.value("--name"))
+            other = name_key(o.value("--name"), self.text)
             if other is None or key is None:
                 return None
             if other != key:
@@ -542,7 +556,7 @@ class ScriptExtractor:
                    }.get(c.verb.split(" ", 1)[0], "Give the app a managed identity, grant it AcrPull and set "
                                                  "acrUseManagedIdentityCreds (az webapp config set --generic-configurations "
                                                  "'{\"acrUseManagedIdentityCreds\": true}'); drop the registry password.")
-        self.em.issue("KL250", (), f"az|{c.verb}|{name_key(name) or '?'}|registry-password", msg, severity="high",
+        self.em.issue("KL250", (), f"az|{c.verb}|{name_key(name, self.text) or '?'}|registry-password", msg, severity="high",
                       span=self.span(w), fix=fix_dict(fixtext, "display-only"))
 
     def acr_admin(self, c: Call) -> None:
@@ -557,7 +571,7 @@ class ScriptExtractor:
         if not on or w is None:
             return
         name = c.value("--name", "name")
-        self.em.issue("KL251", (), f"{c.tool}|acr|{name_key(name) or '?'}|admin", (
+        self.em.issue("KL251", (), f"{c.tool}|acr|{name_key(name, self.text) or '?'}|admin", (
             f"Container registry '{shown(name, self.text)}' gets its admin user enabled{self.where}: one shared "
             "account with push and pull rights whose passwords end up in app settings and pipelines."),
             severity="high", span=self.span(w),
@@ -632,10 +646,13 @@ class ScriptExtractor:
         name = (cmd.name or "").lower()
         targets = [o for o in cmd.outputs if sink_file(o)]
         nxt = cmd.piped_into
-        if nxt is not None and (nxt.name or "").lower() in ("tee", "out-file", "add-content", "set-content", "tee-object"):
+        if nxt is not None and (nxt.name or "").lower() in _WRITERS:
             targets += [a for a in nxt.args if sink_file(a)]
         if name in ("add-content", "set-content", "out-file") and any(sink_file(a) for a in cmd.args):
             targets.append(next(a for a in cmd.args if sink_file(a)))
+        raw = self.text[cmd.start:cmd.end]
+        if not targets and name != "azd" and "::set-output" not in raw and "##vso[" not in raw:
+            return  # nothing written where it stays: its words need not be read
         data = cmd.args + cmd.inputs if cmd.words else cmd.inputs
         if name == "azd" and len(cmd.words) >= 4 and [w.value for w in cmd.words[1:3]] == ["env", "set"]:
             for w in cmd.words[3:]:
@@ -779,6 +796,7 @@ _STORE_SINKS = {
     "deployment sub create": {"--parameters": "deployment parameters (`az deployment sub create`)"},
 }
 
+_WRITERS = frozenset({"tee", "out-file", "add-content", "set-content", "tee-object"})
 _SINK_NAME = re.compile(r"(^|[/\\])\.env(\.[\w.-]+)?$|\.env$|(^|[/\\])local\.settings\.json$|(^|[/\\])appsettings[\w.-]*\.json$",
                         re.I)
 
@@ -840,6 +858,11 @@ _HANDLERS: dict[tuple[str, str], tuple[str, ...]] = {
 }
 
 
+# A script that names no Azure command is not parsed at all (most scripts of a repository).
+_AZURE_COMMAND = re.compile(r"\bazd?\b|-az[a-z]", re.I)
+
+
 def script_facts(em: Emitter, scripts: list[Script], where: str = "") -> None:
+    scripts = [s for s in scripts if s._commands is not None or _AZURE_COMMAND.search(s.text)]
     if scripts:
         ScriptExtractor(em, scripts, where).run()

@@ -19,7 +19,7 @@ import re
 from typing import Any
 
 from keyless.linter.documents.shell import Script, mask_placeholders
-from keyless.rules.iac.azcli import ScriptExtractor
+from keyless.rules.iac.azcli import _AZURE_COMMAND, ScriptExtractor
 from keyless.rules.iac.common import Emitter
 from keyless.rules.iac.facts import fix_dict
 
@@ -68,6 +68,7 @@ def workflow(em: Emitter, i: int, d: dict, flavor: str) -> None:
         for step_path, step in _ado_steps(d, (i,)):
             scripts.extend(_ado_scripts(em, step, step_path))
             _env_secrets(em, step.get("env"), step_path + ("env",))
+    scripts = [s for s in scripts if _AZURE_COMMAND.search(s.text)]
     if scripts:
         ex = ScriptExtractor(em, scripts)
         ex.login_fix = login_fix

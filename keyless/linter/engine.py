@@ -270,7 +270,7 @@ def _run_rules(doc: Document, settings: Settings, rs: RuleSet, res: FileResult) 
         except Exception as exc:  # a rule bug must not stop the scan; the message names the rule
             res.error = f"internal error in rule {rule.code} ({type(exc).__name__}); please report it"
             res.error_kind = "internal"
-    _run_embedded(doc, settings, rs, res, skip)
+    _run_embedded(doc, settings, rs, res, skip, present)
     if doc.parse_error is not None and res.error is None:
         res.error, res.error_kind = str(doc.parse_error), "parse"
         res.error_line = doc.parse_error.line
@@ -282,9 +282,16 @@ def _run_rules(doc: Document, settings: Settings, rs: RuleSet, res: FileResult) 
         res.findings = [fixes.with_concrete_fix(doc, f, rs.by_code) for f in res.findings]
 
 
-def _run_embedded(doc: Document, settings: Settings, rs: RuleSet, res: FileResult, skip) -> None:
+def _run_embedded(doc: Document, settings: Settings, rs: RuleSet, res: FileResult, skip, present_host: set) -> None:
     """Documents inside this one (a notebook's code cells): the rules of their kind that do not
     read the host's kind already (secret rules scan the host's text once), findings mapped back."""
+    kinds = doc.embedded_kinds
+    candidates = [(r, k) for r, k in zip(rs.rules, rs.rule_keywords) if doc.kind not in r.kinds
+                  and r.kinds & kinds and r.code in settings.select and r.code not in skip]
+    if not candidates:
+        return
+    if not any(k is None or k & present_host for _, k in candidates):
+        return  # no rule could fire on what the host's text contains: the host is not parsed for it
     try:
         embedded = doc.embedded()
     except (RecursionError, ValueError):

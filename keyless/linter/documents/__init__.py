@@ -279,6 +279,9 @@ class Document:
         entry = self._entry(path)
         return None if entry is None else self._span(entry[0], entry[1])
 
+    # Kinds of the documents `embedded()` may return (the engine asks only when a rule reads them).
+    embedded_kinds: ClassVar[frozenset[str]] = frozenset()
+
     def embedded(self) -> list:
         """Documents written inside this one (a notebook's Python cells), as
         keyless.linter.documents.embedded.Embedded; the engine lints them too."""

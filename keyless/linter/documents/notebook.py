@@ -1,7 +1,7 @@
 """Jupyter notebooks (`.ipynb`): JSON whose code cells are Python.
 
-The file is read as JSON (positions of every string) and its raw text is secret-scanned like any
-text file, outputs included. The code cells of a Python notebook (nbformat 4) become one embedded
+The file is read with the json module and its raw text is secret-scanned like any text file,
+outputs included; only the cells' `source` strings get positions (one scan from string to string). The code cells of a Python notebook (nbformat 4) become one embedded
 Python document, cells in order, so a name set in one cell is known in the next; each character
 keeps its place in the JSON (escapes such as `\\"` and `\\n` included). IPython lines (`%magic`,
 `!shell`) become a same-length `0` expression statement, and cells run by another interpreter
@@ -15,17 +15,42 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from keyless.linter.documents import register_kind
+from json.decoder import scanstring
+
+from keyless.linter.documents import Document, ParseError, register_kind
 from keyless.linter.documents.embedded import Embedded
-from keyless.linter.documents.json import JsonDocument, walk_positions
 
 # Cell magics whose body is still Python.
 _PYTHON_CELL_MAGICS = frozenset({"%%time", "%%timeit", "%%capture", "%%prun", "%%debug", "%%python", "%%python3"})
 _JSON_ESCAPES = {'"': '"', "\\": "\\", "/": "/", "b": "\b", "f": "\f", "n": "\n", "r": "\r", "t": "\t"}
 
 
-class NotebookDocument(JsonDocument):
+class NotebookDocument(Document):
+    """Read with the json module; only the code cells' strings get positions (a notebook's bulk
+    is its outputs, which only the secret rules read, as raw text)."""
+
     kind = "notebook"
+    embedded_kinds = frozenset({"python"})
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self._values: list[Any] = []
+
+    def _parse(self) -> None:
+        try:
+            value = json.loads(self.text, strict=False)
+        except json.JSONDecodeError as exc:
+            line = self.lines.position(exc.pos).line
+            raise ParseError(f"invalid JSON: {exc.msg} (line {line})", line) from None
+        except RecursionError:
+            raise ParseError("invalid JSON: nesting too deep") from None
+        self._values = [value]
+        self.subkind = "notebook"
+
+    @property
+    def values(self) -> list[Any]:
+        self.ensure_parsed()
+        return self._values
 
     def embedded(self) -> list[Embedded]:
         cached = self.memo.get("notebook.embedded")
@@ -34,7 +59,7 @@ class NotebookDocument(JsonDocument):
         return cached
 
     def _cells(self) -> list[Embedded]:
-        cells = _code_cells(self.text, self.values[0], self._positions)
+        cells = _code_cells(self.text, self.values[0])
         if not cells:
             return []
         from keyless.linter.documents.python import PythonDocument
@@ -74,13 +99,11 @@ class NotebookDocument(JsonDocument):
         indexes = [c.index for c in group]
 
         def verify(new_text: str) -> str | None:
-            from keyless.linter.documents.json import JsonSyntaxError, parse_json
-
             try:
-                value, positions = parse_json(new_text)
-            except (JsonSyntaxError, RecursionError):
+                value = json.loads(new_text, strict=False)
+            except (ValueError, RecursionError):
                 return None
-            cells = {c.index: c for c in _code_cells(new_text, value, positions)}
+            cells = {c.index: c for c in _code_cells(new_text, value)}
             if any(i not in cells for i in indexes):
                 return None
             return _join([cells[i] for i in indexes])[0]
@@ -110,87 +133,142 @@ def _is_python(root: dict) -> bool:
     return True  # nbformat does not require the metadata; Python is the default kernel
 
 
-def _code_cells(text: str, root: Any, positions: Any) -> list[_Cell]:
+def _code_cells(text: str, root: Any) -> list[_Cell]:
     if not isinstance(root, dict) or not isinstance(root.get("cells"), list) or not _is_python(root):
         return []
+    sources = _source_tokens(text)
     out = []
+    k_src = 0
     for k, cell in enumerate(root["cells"]):
-        if not isinstance(cell, dict) or cell.get("cell_type") != "code":
+        if not isinstance(cell, dict) or "source" not in cell:
             continue
         source = cell.get("source")
         pieces = source if isinstance(source, list) else [source]
-        paths = [("cells", k, "source", j) for j in range(len(pieces))] if isinstance(source, list) \
-            else [("cells", k, "source")]
+        if not all(isinstance(p, str) for p in pieces):
+            continue
+        # the next "source" key in the text whose strings are this cell's (a "source" key inside
+        # outputs or metadata is passed over)
+        while k_src < len(sources) and [v for v, _, _ in sources[k_src][1]] != pieces:
+            k_src += 1
+        if k_src >= len(sources):
+            break
+        listed, tokens = sources[k_src]
+        k_src += 1
+        if cell.get("cell_type") != "code" or isinstance(source, list) != listed:
+            continue
         chars: list[str] = []
         origin: list[int] = []
         wide: dict[int, int] = {}
         elements: list[tuple[int, int, str]] = []
-        ok = True
-        for piece, path in zip(pieces, paths):
-            entry = walk_positions(positions, path)
-            if not isinstance(piece, str) or entry is None:
-                ok = False
-                break
-            elements.append((entry[2] + 1, entry[3] - 1, _separator(text, entry[2]) if isinstance(source, list) else ""))
-            decoded = _json_string_origin(text, entry[2] + 1, entry[3] - 1)
+        for piece, (_, start, end) in zip(pieces, tokens):
+            elements.append((start + 1, end - 1, _separator(text, start) if listed else ""))
+            decoded = _json_string_origin(text, start + 1, end - 1)
             if decoded is None or decoded[0] != piece:
-                ok = False
                 break
             s, o, w = decoded
             for i, width in w.items():
                 wide[len(chars) + i] = width
             chars.extend(s)
             origin.extend(o)
-        if not ok or not chars:
-            continue
-        masked = _mask_ipython("".join(chars))
-        if masked is None:
-            continue
-        out.append(_Cell(k, masked, origin, wide, elements))
+        else:
+            if not chars:
+                continue
+            masked = _mask_ipython("".join(chars))
+            if masked is not None:
+                out.append(_Cell(k, masked, origin, wide, elements))
     return out
+
+
+def _source_tokens(text: str) -> list[tuple[bool, list[tuple[str, int, int]]]]:
+    """Every `"source": ...` value in the text, in order: (written as a list, [(string, start,
+    end) of each JSON string, quotes included]). One pass from string to string with the json
+    module's own string scanner: outside strings a `"` always opens one."""
+    out = []
+    pos = 0
+    n = len(text)
+    find = text.find
+    while True:
+        q = find('"', pos)
+        if q < 0:
+            return out
+        try:
+            value, end = scanstring(text, q + 1, False)
+        except ValueError:
+            return out
+        pos = end
+        if value != "source":
+            continue
+        i = end
+        while i < n and text[i] in " \t\r\n":
+            i += 1
+        if i >= n or text[i] != ":":
+            continue
+        i += 1
+        while i < n and text[i] in " \t\r\n":
+            i += 1
+        if i < n and text[i] == '"':
+            value, end = scanstring(text, i + 1, False)
+            out.append((False, [(value, i, end)]))
+            pos = end
+        elif i < n and text[i] == "[":
+            tokens = []
+            i += 1
+            while True:
+                while i < n and text[i] in " \t\r\n,":
+                    i += 1
+                if i >= n or text[i] != '"':
+                    break
+                value, end = scanstring(text, i + 1, False)
+                tokens.append((value, i, end))
+                i = end
+            out.append((True, tokens))
+            pos = i
 
 
 def _json_string_origin(text: str, start: int, end: int) -> tuple[str, list[int], dict[int, int]] | None:
     """The characters of the JSON string body text[start:end], each with its offset and, for
-    escapes, its width."""
-    chars: list[str] = []
+    escapes, its width. Runs without a backslash are copied whole."""
+    parts: list[str] = []
     origin: list[int] = []
     wide: dict[int, int] = {}
+    size = 0
     i = start
     while i < end:
-        ch = text[i]
-        if ch != "\\":
-            chars.append(ch)
-            origin.append(i)
-            i += 1
-            continue
-        nxt = text[i + 1] if i + 1 < end else ""
+        j = text.find("\\", i, end)
+        if j < 0:
+            j = end
+        if j > i:
+            parts.append(text[i:j])
+            origin.extend(range(i, j))
+            size += j - i
+        if j >= end:
+            break
+        nxt = text[j + 1] if j + 1 < end else ""
         if nxt == "u":
             try:
-                code = int(text[i + 2:i + 6], 16)
+                code = int(text[j + 2:j + 6], 16)
             except ValueError:
                 return None
             width = 6
-            if 0xD800 <= code < 0xDC00 and text[i + 6:i + 8] == "\\u":
+            if 0xD800 <= code < 0xDC00 and text[j + 6:j + 8] == "\\u":
                 try:
-                    low = int(text[i + 8:i + 12], 16)
+                    low = int(text[j + 8:j + 12], 16)
                 except ValueError:
                     return None
                 if 0xDC00 <= low < 0xE000:
                     code = 0x10000 + ((code - 0xD800) << 10) + (low - 0xDC00)
                     width = 12
-            wide[len(chars)] = width
-            chars.append(chr(code))
-            origin.append(i)
-            i += width
-            continue
-        if nxt not in _JSON_ESCAPES:
+            ch = chr(code)
+        elif nxt in _JSON_ESCAPES:
+            ch, width = _JSON_ESCAPES[nxt], 2
+        else:
             return None
-        wide[len(chars)] = 2
-        chars.append(_JSON_ESCAPES[nxt])
-        origin.append(i)
-        i += 2
-    return "".join(chars), origin, wide
+        wide[size] = width
+        parts.append(ch)
+        origin.append(j)
+        size += 1
+        i = j + width
+    return "".join(parts), origin, wide
 
 
 def _mask_ipython(code: str) -> str | None:

@@ -716,19 +716,16 @@ class ScriptExtractor:
 
 
 def login_fix_text(doc: Any) -> str:
-    """The OIDC recipe for a secret-based CI login (the workflow-specific subject comes from ci.py)."""
-    subject = getattr(doc, "memo", {}).get("keyless.ci.subject")
-    recipe = ("Replace the client secret with a federated credential (no secret to store): "
-              "az ad app federated-credential create --id <app object id> --parameters "
-              "'{\"name\": \"ci\", \"issuer\": \"https://token.actions.githubusercontent.com\", \"subject\": \""
-              + (subject or "repo:<owner>/<repo>:ref:refs/heads/<branch>") + "\", \"audiences\": "
-              "[\"api://AzureADTokenExchange\"]}'")
-    if subject is None and doc.kind == "yaml" and "pipeline" in (getattr(doc, "subkinds", None) or []):
-        recipe = ("Use an Azure Resource Manager service connection with workload identity federation and run the "
-                  "commands in an AzureCLI@2 task (azureSubscription: <connection>): no secret is stored or passed")
-    return recipe + "; then sign in with `azure/login` (client-id, tenant-id, subscription-id; permissions: " \
-                    "id-token: write) or `az login --service-principal -u <client id> --tenant <tenant> " \
-                    "--federated-token \"$(cat $AZURE_FEDERATED_TOKEN_FILE)\"`."
+    """What replaces a client-secret login, by where the script runs (a GitHub workflow's own
+    recipe, with its subjects, comes from ci.py)."""
+    if doc.kind == "yaml":  # an Azure Pipelines step
+        return ("Use an Azure Resource Manager service connection with workload identity federation and run the "
+                "commands in an AzureCLI@2 / AzurePowerShell@5 task (azureSubscription: <connection>): no secret is "
+                "stored or passed.")
+    return ("Sign in without a secret: with a managed identity where the script runs in Azure "
+            "(`az login --identity`, `Connect-AzAccount -Identity`), with a federated credential in CI "
+            "(`az ad app federated-credential create`, then `az login --service-principal -u <client id> --tenant "
+            "<tenant> --federated-token <token>`), or as yourself with `az login` on a workstation.")
 
 
 _IDENTITY_FLAGS = {
@@ -859,7 +856,9 @@ _HANDLERS: dict[tuple[str, str], tuple[str, ...]] = {
 
 
 # A script that names no Azure command is not parsed at all (most scripts of a repository).
-_AZURE_COMMAND = re.compile(r"\bazd?\b|-az[a-z]", re.I)
+_AZURE_COMMAND = re.compile(
+    r"(?<![\w.-])azd?(?:\.cmd|\.exe)?[ \t\\`]|new-azroleassignment|connect-azaccount|new-azad(?:sp|app)credential"
+    r"|(?:new|update)-azcontainerregistry|get-az\w*(?:key|credential)", re.I)
 
 
 def script_facts(em: Emitter, scripts: list[Script], where: str = "") -> None:

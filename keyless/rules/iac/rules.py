@@ -23,8 +23,11 @@ KEYWORDS = (
     "identity", "microsoft.", "azurerm_", "role", "aadpod", "services", "secure", "sensitive", "containers",
     "azure_client_secret", "resource_changes", "planned_values", "admin_enabled", "deploymenttemplate",
     "resources", "serviceaccount",
-    # scripts, CI workflows, compose files and Dockerfiles
-    "az ", "azd ", "-az", "azure/login", "azure/cli", "azurecli", "client_secret", "connection", "accountkey", "_key",
+    # scripts, CI workflows and Dockerfiles (compose files have "services"); specific enough not to
+    # pull other JSON/YAML into the IaC extractors
+    "az ", "azd ", "azure/login", "azure/cli", "azurecli", "-azroleassignment", "connect-azaccount",
+    "-azadspcredential", "-azadappcredential", "-azcontainerregistry", "get-az", "client_secret",
+    "connection_string", "connectionstring", "accountkey", "_key",
 )
 
 
@@ -64,9 +67,12 @@ class RegistryPassword(IacRule):
 
     ## What it does
     Flags Container Apps registries with `username`/`passwordSecretRef` (ARM, Bicep-compiled ARM,
-    `az containerapp --yaml`), Container Instances `imageRegistryCredentials` with a `password`, and
-    the Terraform equivalents (`registry { password_secret_name }`,
-    `image_registry_credential { password }`).
+    `az containerapp --yaml`), Container Instances `imageRegistryCredentials` with a `password`, the
+    Terraform equivalents (`registry { password_secret_name }`,
+    `image_registry_credential { password }`), and in scripts and CI steps `--registry-password` on
+    `az containerapp create|update|registry set` and `az container create`, and
+    `--docker-registry-server-password`/`--container-registry-password` on `az webapp create` and
+    `az webapp|functionapp config container set`.
 
     ## Why is this bad?
     The password is usually the ACR admin user's: shared, long-lived, with push rights on every
@@ -102,6 +108,18 @@ class KeyFedSetting(IacRule):
     members, account-key connection strings built with `concat`/`format`, and Terraform references
     such as `azurerm_storage_account.x.primary_connection_string` or `.primary_access_key`, when they
     feed app settings, connection strings, container env or Container Apps secrets.
+
+    In scripts and CI steps: the output of a key-listing command (`az storage account keys list`,
+    `az storage account show-connection-string`, `az cosmosdb keys list`, `az redis list-keys`,
+    `az servicebus ... authorization-rule keys list`, `Get-AzStorageAccountKey`, ...), followed
+    through the script's variables, passed to `--settings`, `--env-vars`, `--set-env-vars`,
+    `--secrets`, `--environment-variables` or `--secure-environment-variables`. In docker-compose
+    `environment:` (and the `env_file:` it reads) and Dockerfile `ENV`/`ARG`: Azure connection
+    strings and keys, by value (`AccountKey=`, `SharedAccessKey=`) or by a name that says so
+    (`AZURE_STORAGE_CONNECTION_STRING`, `COSMOS_KEY`, `AZURE_OPENAI_API_KEY`, `AzureWebJobsStorage`);
+    emulators (Azurite, `UseDevelopmentStorage=true`, `localhost`), Application Insights connection
+    strings and endpoints are not flagged. The fix says what to use locally: `az login` (or
+    `azd auth login`) and DefaultAzureCredential.
 
     ## Why is this bad?
     The app then authenticates with a shared key: it grants full access, cannot be scoped, keeps
@@ -348,7 +366,8 @@ class ClientSecretInAppEnv(IacRule):
     Flags `AZURE_CLIENT_SECRET` in Container Apps/ACI env, App Service app settings, Terraform
     `env`/`app_settings`/`environment_variables` and Kubernetes container env, including Helm chart
     templates (env written in the template or merged from the chart's values.yaml; an entry inside
-    an `if` branch is not flagged).
+    an `if` branch is not flagged), docker-compose `environment:`/`env_file:` and Dockerfile
+    `ENV`/`ARG` (an `ARG` is kept in the image's history).
 
     ## Why is this bad?
     `EnvironmentCredential` (first in `DefaultAzureCredential`) then signs in as a service principal
@@ -513,7 +532,17 @@ class AppWithoutIdentity(IacRule):
     ## What it does
     Flags Container Apps and Container Apps jobs, Container Instances groups and App Service web and
     function apps (ARM, Bicep-compiled ARM, Terraform HCL/JSON/plan, ACA and ACI YAML) with no
-    `identity` or with type `None`. Identity types are normalised (`SystemAssigned,UserAssigned`,
+    `identity` or with type `None`.
+
+    In scripts and CI steps, `az containerapp create`, `az containerapp job create`,
+    `az container create`, `az webapp create` and `az functionapp create` without an identity option
+    (`--system-assigned`/`--user-assigned`, `--mi-*`, `--assign-identity`, `--registry-identity`,
+    `--acr-identity`, a Flex Consumption `--deployment-storage-auth-type`) and with no later
+    `az ... identity assign` for the same name (the same literal or variable) in the same file are
+    reported at lower confidence, one severity lower, and the message says so: the identity may be
+    added by a command the file does not show. Nothing is reported when the definition comes from
+    elsewhere (`--yaml`, `--file`), when an option may be hidden in an expansion (`"${ARGS[@]}"`,
+    splatting) or when a later `identity assign` names an app the script cannot compare. Identity types are normalised (`SystemAssigned,UserAssigned`,
     `SystemAssigned, UserAssigned`, any case); expressions that cannot be resolved are not flagged.
     An ARM identity type given as a parameter is read from its default and from the template's
     parameter files; a Terraform one given as `var.*` / `local.*` from the module's directory (see
@@ -584,9 +613,19 @@ class BroadRoleAssignment(IacRule):
 
     ## What it does
     Flags role assignments (ARM `Microsoft.Authorization/roleAssignments`, Terraform
-    `azurerm_role_assignment`) of Owner, Contributor, User Access Administrator or Role Based Access
-    Control Administrator - by name or GUID - at management-group, subscription or resource-group
-    scope, including assignments without `scope` in templates deployed at those scopes. The fix
+    `azurerm_role_assignment`, `az role assignment create`, `az ad sp create-for-rbac --role`,
+    `New-AzRoleAssignment` in scripts and CI steps) of Owner, Contributor, User Access Administrator
+    or Role Based Access Control Administrator - by name or GUID - at management-group, subscription
+    or resource-group scope, including assignments without `scope` in templates deployed at those
+    scopes.
+
+    In scripts, the position is the role argument. A role or scope given as a variable is read
+    from the script's own assignments when they all agree (`SCOPE="/subscriptions/$SUB"`,
+    `RG_ID=$(az group show ... --query id)`); a scope built from expansions is classified by its
+    literal skeleton (`/subscriptions/$SUB/resourceGroups/$RG` is a resource group); anything else
+    is not reported. Without `--scope`, older Azure CLI versions assign at the current subscription
+    (or the `--resource-group`) and current ones reject the command; `New-AzRoleAssignment` without
+    `-Scope` assigns at the current subscription (or `-ResourceGroupName`). The message says which. The fix
     names the data-plane role matching the SDK clients the repository's Python code uses.
 
     ARM role ids and scopes given as parameters are read from their defaults and from the

@@ -95,3 +95,11 @@ def test_fix_of_a_cell_written_as_one_string():
 def test_fix_on_a_compact_notebook():
     text = notebook(["from azure.storage.blob import BlobServiceClient\n", "import os\n", FCS], indent=None)
     assert "DefaultAzureCredential" in "".join(json.loads(_fixed(text))["cells"][0]["source"])
+
+
+def test_a_suppression_without_reason_in_a_cell_is_reported():
+    """The JSON string's own `\\n",` after the comment is not a reason."""
+    text = notebook(["from azure.storage.blob import BlobServiceClient\n",
+                     "client = BlobServiceClient.from_connection_string(c)  # keyless: ignore[KL201]\n"])
+    got = {f.code for f in lint_source(text, "nb.ipynb", select=["KL201", "KL190"])}
+    assert got == {"KL201", "KL190"}

@@ -26,6 +26,13 @@ def test_pre_commit_try_repo_scans_config_files(tmp_path):
     write(repo, "prod.tfvars", f"a = 1 # {PROBE}\n")
     write(repo, "local.settings.json", f'{{"IsEncrypted": false}} // {PROBE}\n')
     write(repo, "docs/notes.md", f"<!-- {PROBE} -->\n")
+    # scripts, Dockerfiles, Makefiles, workflows and notebooks are text to pre-commit too
+    write(repo, "deploy.sh", f"az group list # {PROBE}\n")
+    write(repo, "setup.ps1", f"Get-AzContext # {PROBE}\n")
+    write(repo, "Dockerfile", f"FROM x # {PROBE}\n")
+    write(repo, "Makefile", f"all: # {PROBE}\n")
+    write(repo, ".github/workflows/ci.yml", f"on: push # {PROBE}\n")
+    write(repo, "nb.ipynb", '{"cells": [{"cell_type": "code", "source": ["x = 1  # ' + PROBE + '\\n"]}]}\n')
     write(repo, "clean.py", "print('ok')\n")
     write(repo, "node_modules/x/.env", f"A=1 # {PROBE}\n")
     subprocess.run(["git", "add", "-A"], cwd=repo, check=True, env=env)
@@ -33,6 +40,7 @@ def test_pre_commit_try_repo_scans_config_files(tmp_path):
                           cwd=repo, capture_output=True, text=True, env=env, timeout=600)
     out = proc.stdout + proc.stderr
     assert proc.returncode == 1, out
-    for name in (".env:1", "prod.tfvars:1", "local.settings.json:1", "docs/notes.md:1"):
+    for name in (".env:1", "prod.tfvars:1", "local.settings.json:1", "docs/notes.md:1", "deploy.sh:1", "setup.ps1:1",
+                 "Dockerfile:1", "Makefile:1", ".github/workflows/ci.yml:1", "nb.ipynb:1"):
         assert name in out, out
     assert "node_modules" not in out  # --force-exclude keeps default excludes for passed files

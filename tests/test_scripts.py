@@ -9,20 +9,12 @@ from hypothesis import strategies as st
 
 from keyless.linter.documents import classify, make_document
 from keyless.linter.documents.shell import Script, mask_placeholders
-from keyless.linter.documents.yaml import scalar_origin
 
 
 def words(script: Script, name: str = "az") -> list[list[tuple]]:
-    """(value, skeleton, host text) of every word of the commands called `name`."""
-    return [[(w.value, w.skeleton, script_host(script)[w.start:w.end]) for w in c.words]
+    """(value, skeleton, source text) of every word of the commands called `name`."""
+    return [[(w.value, w.skeleton, script.text[w.start:w.end]) for w in c.words]
             for c in script.commands if c.name == name]
-
-
-_HOSTS: dict[int, str] = {}
-
-
-def script_host(script: Script) -> str:
-    return _HOSTS.get(id(script), script.text)
 
 
 # ---- classification -----------------------------------------------------------------------------

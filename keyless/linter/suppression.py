@@ -16,6 +16,9 @@ MARKER = "keyless:"
 _DIRECTIVE = re.compile(r"keyless:[ \t]*ignore[ \t]*\[([^\]\r\n]*)\]([^\r\n]*)")
 _COMMENT_OPENERS = ("#", "//", "/*", "<!--", ";", "--", "{#", "@*", "'", "REM ", "rem ")
 _CLOSERS = re.compile(r"(\*/|-->|#}|\*@)\s*$")
+# A comment written in a JSON string (a notebook cell's source line) ends with the string's `\n",`
+# (and, in compact JSON, the closing brackets).
+_JSON_LINE_END = re.compile(r'(?:\\n)?"[\s,\]}]*$')
 _CODE_SPLIT = re.compile(r"[\s,]+")
 _LINES = re.compile(r"\r\n|\r|\n")
 
@@ -59,7 +62,7 @@ def parse_directives(text: str) -> list[Directive]:
             if not any(op in before for op in _COMMENT_OPENERS):
                 continue
             codes = tuple(c.upper() for c in _CODE_SPLIT.split(m.group(1).strip()) if c)
-            reason = _CLOSERS.sub("", m.group(2)).strip().lstrip(":-–— \t").strip()
+            reason = _CLOSERS.sub("", _JSON_LINE_END.sub("", m.group(2))).strip().lstrip(":-–— \t").strip()
             out.append(Directive(line_no, m.start() + 1, m.end() + 1, codes, reason))
     return out
 

@@ -1,5 +1,5 @@
 """Scripts, CI workflows, compose files and Dockerfiles feed the one deployment model: the same
-rules (KL401, KL301, KL501, KL250-KL252, KL259) fire on them, plus KL260-KL262."""
+rules (KL401, KL301, KL501, KL250-KL252, KL259) fire on them, plus KL280-KL282."""
 
 from __future__ import annotations
 
@@ -79,7 +79,7 @@ def test_listed_keys_are_followed_through_variables_to_where_they_are_stored():
             'az webapp config appsettings set -n web -g rg --settings "STORAGE=$CONN"\n'
             'echo "CONN=$CONN" >> .env\n'
             'echo "$K" > key.txt\n')
-    assert codes(text, "keys.sh", ["KL252", "KL262"]) == [(3, "KL252"), (4, "KL262")]
+    assert codes(text, "keys.sh", ["KL252", "KL282"]) == [(3, "KL252"), (4, "KL282")]
 
 
 def test_a_literal_secret_in_a_command_is_one_secret_finding():
@@ -90,7 +90,7 @@ def test_a_literal_secret_in_a_command_is_one_secret_finding():
     got = findings(text, "deploy.sh")
     secrets = [(f.span.start.line, f.code) for f in got if f.category.value == "secret"]
     assert len(secrets) == 2 and len({line for line, _ in secrets}) == 2
-    assert {f.code for f in got if f.span.start.line == 2} >= {"KL260"}
+    assert {f.code for f in got if f.span.start.line == 2} >= {"KL280"}
     for f in got:  # never the secret itself
         assert key not in f.message and secret not in f.message
         assert f.fix is None or secret not in f.fix.message
@@ -119,7 +119,7 @@ def test_azure_login_creds_fix_names_the_subjects_and_rewrites_the_workflow():
     from keyless.linter.fixes import apply_edits
     from keyless.linter.documents import LineIndex
 
-    [f] = findings(WORKFLOW, ".github/workflows/deploy.yml", ["KL260"])
+    [f] = findings(WORKFLOW, ".github/workflows/deploy.yml", ["KL280"])
     assert f.span.start.line == 13 and f.fix.applicability.value == "unsafe"
     for subject in ("repo:<owner>/<repo>:ref:refs/heads/main", "repo:<owner>/<repo>:ref:refs/heads/<branch>",
                     "repo:<owner>/<repo>:pull_request"):
@@ -129,13 +129,13 @@ def test_azure_login_creds_fix_names_the_subjects_and_rewrites_the_workflow():
     job = data["jobs"]["deploy"]
     assert job["permissions"] == {"id-token": "write", "contents": "read"}
     assert set(job["steps"][1]["with"]) == {"client-id", "tenant-id", "subscription-id"}
-    assert findings(fixed, ".github/workflows/deploy.yml", ["KL260"]) == []
+    assert findings(fixed, ".github/workflows/deploy.yml", ["KL280"]) == []
 
 
 def test_an_environment_decides_the_subject_and_existing_permissions_get_id_token():
     text = WORKFLOW.replace("    runs-on: ubuntu-latest\n", "    runs-on: ubuntu-latest\n    environment: prod\n"
                             "    permissions:\n      contents: read\n")
-    [f] = findings(text, ".github/workflows/deploy.yml", ["KL260"])
+    [f] = findings(text, ".github/workflows/deploy.yml", ["KL280"])
     assert "repo:<owner>/<repo>:environment:prod" in f.fix.message and "refs/heads" not in f.fix.message
     from keyless.linter.documents import LineIndex
     from keyless.linter.fixes import apply_edits
@@ -147,7 +147,7 @@ def test_an_environment_decides_the_subject_and_existing_permissions_get_id_toke
 def test_flow_style_login_keeps_display_only_advice():
     text = WORKFLOW.replace("        with:\n          creds: ${{ secrets.AZURE_CREDENTIALS }}\n",
                             "        with: {creds: '${{ secrets.AZURE_CREDENTIALS }}'}\n")
-    [f] = findings(text, ".github/workflows/deploy.yml", ["KL260"])
+    [f] = findings(text, ".github/workflows/deploy.yml", ["KL280"])
     assert f.fix.applicability.value == "display-only" and not f.fix.edits
 
 

@@ -10,8 +10,8 @@ the ARM and Terraform front ends emit, so the same rules judge them:
   a missing identity reported at lower confidence (a later command the script does not show may
   add one);
 - registry passwords (KL250), ACR admin user (KL251), listed keys stored in app settings (KL252);
-- what only scripts do: service-principal logins with a client secret (KL260), commands that mint
-  client secrets (KL261), listed keys written to files, CI variables or stores (KL262).
+- what only scripts do: service-principal logins with a client secret (KL280), commands that mint
+  client secrets (KL281), listed keys written to files, CI variables or stores (KL282).
 
 Only literal values decide: a role or scope that is a variable is read from the script's own
 assignments when they all agree (`SCOPE="/subscriptions/$SUB"`, `RG_ID=$(az group show ...
@@ -337,7 +337,7 @@ class ScriptExtractor:
         for k, w in enumerate(cmd.words):
             if w.value in ("--client-secret",) or (w.value or "").startswith("--client-secret="):
                 anchor = cmd.words[k + 1] if k + 1 < len(cmd.words) and "=" not in (w.value or "") else w
-                self.em.issue("KL260", (), f"azd|login|{shown(anchor, self.text)}",
+                self.em.issue("KL280", (), f"azd|login|{shown(anchor, self.text)}",
                               f"Signs in to Azure with `azd auth login --client-secret`: a client secret that must be "
                               f"stored, rotated and can leak{self.where}.", severity="high", span=self.span(anchor),
                               fix=fix_dict(self.login_fix.get(id(script)) or login_fix_text(self.doc), "display-only"))
@@ -571,12 +571,15 @@ class ScriptExtractor:
         if not on or w is None:
             return
         name = c.value("--name", "name")
-        self.em.issue("KL251", (), f"{c.tool}|acr|{name_key(name, self.text) or '?'}|admin", (
-            f"Container registry '{shown(name, self.text)}' gets its admin user enabled{self.where}: one shared "
-            "account with push and pull rights whose passwords end up in app settings and pipelines."),
-            severity="high", span=self.span(w),
-            fix=fix_dict("Drop the admin user (--admin-enabled false) and grant each pulling identity AcrPull "
-                         "(az role assignment create --role AcrPull --scope <registry id>).", "display-only"))
+        how = f"`az acr {c.verb.split()[-1]} --admin-enabled`" if c.tool == "az" else f"`{c.command.words[0].value} -EnableAdminUser`"
+        label = f"Container registry '{shown(name, self.text)}'"
+        # worded like the template front ends' KL251 facts: the rule appends what the code needs
+        self.em.issue("KL251", (), f"{c.tool}|acr|{name_key(name, self.text) or '?'}|admin",
+                      f"{label}: {how} turns the admin user on{self.where}, so it has a shared username/password "
+                      "with push and pull rights on every repository", severity="high", span=self.span(w),
+                      fix=fix_dict("Drop the admin user (--admin-enabled false) and grant each pulling identity "
+                                   "AcrPull (az role assignment create --role AcrPull --scope <registry id>).",
+                                   "display-only"), resource=label)
 
     def sp_login(self, c: Call) -> None:
         if c.tool == "az":
@@ -597,7 +600,7 @@ class ScriptExtractor:
             if anchor is None:
                 return
             how = "`Connect-AzAccount -ServicePrincipal -Credential`"
-        self.em.issue("KL260", (), f"{c.tool}|login|{shown(c.value('--username', 'applicationid'), self.text)}",
+        self.em.issue("KL280", (), f"{c.tool}|login|{shown(c.value('--username', 'applicationid'), self.text)}",
                       f"Signs in to Azure with {how}: a client secret that must be stored, rotated and can "
                       f"leak{self.where}.", severity="high", span=self.span(anchor),
                       fix=fix_dict(self.login_fix.get(id(c.script)) or login_fix_text(self.doc), "display-only"))
@@ -605,7 +608,7 @@ class ScriptExtractor:
     def minted(self, c: Call, what: str, cert_options: tuple[str, ...]) -> None:
         if c.has(*cert_options) or c.uncertain:
             return
-        self.em.issue("KL261", (), f"{c.tool}|{c.verb}|{shown(c.value('--id', '--name', '--display-name', 'objectid', 'applicationid', 'displayname'), self.text)}",
+        self.em.issue("KL281", (), f"{c.tool}|{c.verb}|{shown(c.value('--id', '--name', '--display-name', 'objectid', 'applicationid', 'displayname'), self.text)}",
                       f"{what}{self.where}.", severity="medium", span=self.span(c.verb_word),
                       fix=fix_dict("Use a managed identity for workloads in Azure, and a federated credential (OIDC) "
                                    "for CI: `az ad app federated-credential create` needs no secret. If a secret is "
@@ -637,7 +640,7 @@ class ScriptExtractor:
                 for w in c.values(opt):
                     src = self.carries_key(w, sources, memo)
                     if src is not None:
-                        self.key_stored("KL262", src, w, what, c)
+                        self.key_stored("KL282", src, w, what, c)
         for script in self.scripts:
             for cmd in script.commands:
                 self.file_sinks(cmd, sources, memo)
@@ -658,10 +661,10 @@ class ScriptExtractor:
             for w in cmd.words[3:]:
                 src = self.carries_key(w, sources, memo)
                 if src is not None:
-                    self.key_stored("KL262", src, w, "the azd environment (`azd env set`, kept in .azure/<env>/.env)", None)
+                    self.key_stored("KL282", src, w, "the azd environment (`azd env set`, kept in .azure/<env>/.env)", None)
             return
         if id(cmd) in sources and targets:  # `az storage account show-connection-string ... >> .env`
-            self.key_stored("KL262", sources[id(cmd)], targets[0], _sink_words(targets[0]), None, listed_here=True)
+            self.key_stored("KL282", sources[id(cmd)], targets[0], _sink_words(targets[0]), None, listed_here=True)
             return
         for w in data:
             runner = runner_command(w)
@@ -669,7 +672,7 @@ class ScriptExtractor:
                 continue
             src = self.carries_key(w, sources, memo)
             if src is not None:
-                self.key_stored("KL262", src, w, runner or _sink_words(targets[0]), None)
+                self.key_stored("KL282", src, w, runner or _sink_words(targets[0]), None)
 
     def carries_key(self, w: Word, sources: dict, memo: dict, depth: int = 0) -> Call | None:
         """The key-listing call whose output this word holds (directly or through variables)."""

@@ -5,7 +5,7 @@
   `AzureCLI@2`/`AzurePowerShell@5`/`Bash@3`/`PowerShell@2` inline scripts) goes to the same
   extractor as `.sh`/`.ps1` files (keyless.rules.iac.azcli), positions mapped through the YAML
   scalar; the shell comes from `shell:`, `defaults.run.shell`, the runner OS or `scriptType`.
-- CI identity (KL260): `azure/login` with `creds` (a client-secret JSON) or `client-secret`, and
+- CI identity (KL280): `azure/login` with `creds` (a client-secret JSON) or `client-secret`, and
   `ARM_CLIENT_SECRET`/`AZURE_CLIENT_SECRET` in a workflow's `env`; the fix is the federated
   credential whose subject the workflow determines (branch, environment, pull requests).
 - docker-compose `environment:`/`env_file:` and Dockerfile `ENV`/`ARG` that hold Azure keys or
@@ -196,7 +196,7 @@ def _gh_login(em: Emitter, step: dict, path: tuple, d: dict, job: dict, job_path
     what = "a client-secret JSON (`creds`)" if key == "creds" else "a client secret (`client-secret`)"
     msg = (f"azure/login signs in with {what}: a service-principal secret stored in the repository's secrets, "
            "valid until it expires and usable from anywhere. Use OpenID Connect (a federated credential) instead.")
-    em.issue("KL260", path + ("with", key), f"azure/login|{'/'.join(map(str, job_path))}|{key}", msg,
+    em.issue("KL280", path + ("with", key), f"azure/login|{'/'.join(map(str, job_path))}|{key}", msg,
              severity="high", fix=_oidc_fix(em, d, job, job_path, path, with_, key, i))
 
 
@@ -343,7 +343,7 @@ def _env_secrets(em: Emitter, env: Any, path: tuple) -> None:
     for name, value in env.items():
         if not isinstance(name, str) or name.upper() not in _CI_SECRET_ENV or value in (None, ""):
             continue
-        em.issue("KL260", path + (name,), f"ci-env|{'/'.join(map(str, path[1:]))}|{name}",
+        em.issue("KL280", path + (name,), f"ci-env|{'/'.join(map(str, path[1:]))}|{name}",
                  f"{name} makes {_CI_SECRET_ENV[name.upper()]} sign in to Azure as a service principal with a client "
                  "secret stored in the CI system. Use OpenID Connect (ARM_USE_OIDC / a federated credential) instead.",
                  severity="high", locate_key=True,

@@ -165,7 +165,9 @@ class AcrAdminUser(ResourceAuthRule):
     Bicep, `azapi_resource`) and `azurerm_container_registry` with `admin_enabled = true`. Values
     given as ARM parameters are read from their defaults and from the parameter files that deploy
     the template (the message names the file); Terraform `var.*`/`local.*` from the module's
-    directory (see KL401). The admin user is off by default, so an absent property is fine.
+    directory (see KL401). The admin user is off by default, so an absent property is fine. In
+    scripts and CI steps: `az acr create|update --admin-enabled [true]` and
+    `New-AzContainerRegistry`/`Update-AzContainerRegistry -EnableAdminUser`.
 
     ## Why is this bad?
     The admin user is a single shared account with full push/pull rights; its passwords end up in

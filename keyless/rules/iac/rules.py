@@ -1,6 +1,6 @@
-"""IaC rules: key-auth (KL250-KL259), missing-identity (KL301), broad-role (KL401-KL403) and
-ambiguous-identity (KL501-KL505). Resources that still accept keys (KL251, KL260-KL272, KL404) are in
-local_auth.py.
+"""IaC rules: key-auth (KL250-KL259; scripts and CI: KL280-KL282), missing-identity (KL301),
+broad-role (KL401-KL403) and ambiguous-identity (KL501-KL505). Resources that still accept keys
+(KL251, KL260-KL272, KL404) are in local_auth.py.
 
 Every rule shares one extraction per document (`collect`, memoized) and one project model
 (`check_project`, memoized in `project.memo`)."""
@@ -443,7 +443,7 @@ class ServicePrincipalSecretLogin(IacRule):
     secrets must exist first. Display-only elsewhere.
     """
 
-    code = "KL260"
+    code = "KL280"
     name = "service-principal-secret-login"
     category = Category.KEY_AUTH
     severity = Severity.HIGH
@@ -477,7 +477,7 @@ class ClientSecretMinted(IacRule):
     Display-only.
     """
 
-    code = "KL261"
+    code = "KL281"
     name = "client-secret-created"
     category = Category.KEY_AUTH
     severity = Severity.MEDIUM
@@ -517,7 +517,7 @@ class ListedKeyExported(IacRule):
     Display-only.
     """
 
-    code = "KL262"
+    code = "KL282"
     name = "listed-key-exported"
     category = Category.KEY_AUTH
     severity = Severity.HIGH

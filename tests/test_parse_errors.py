@@ -58,6 +58,10 @@ BROKEN = {
         "escape.json": '{"$schema": "https://schema.management.azure.com/schemas/2019-04-01/deploymentTemplate.json#",'
                        f' "password": "\\q{SECRET}"}}\n',
     },
+    "notebook": {
+        "bare.ipynb": f'{{"cells": [{{"cell_type": "code", "source": ["import azure"], "x": {SECRET}}}]}}\n',
+        "unterminated.ipynb": f'{{"cells": [{{"cell_type": "code", "source": ["DefaultAzureCredential {SECRET}\n',
+    },
     "helm": {
         "chart/templates/action.yaml": f"# {KEYWORDS}\napiVersion: v1\nkind: Secret\ndata:\n  password: {{{{ \"{SECRET} }}}}\n",
         "chart/templates/alias.yaml": f"# {KEYWORDS}\napiVersion: v1\nkind: Secret\nstringData:\n"

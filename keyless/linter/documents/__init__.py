@@ -164,6 +164,11 @@ PARSE_FORMATS = {
     "helm": "Helm template",
     "helm-yaml": "YAML in Helm template",
     "bicep": "Bicep",
+    "shell": "shell script",
+    "powershell": "PowerShell script",
+    "dockerfile": "Dockerfile",
+    "makefile": "Makefile",
+    "notebook": "notebook",
     "text": "text",
 }
 

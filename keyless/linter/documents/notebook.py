@@ -39,11 +39,18 @@ class NotebookDocument(Document):
     def _parse(self) -> None:
         try:
             value = json.loads(self.text, strict=False)
-        except json.JSONDecodeError as exc:
-            line = self.lines.position(exc.pos).line
-            raise ParseError(f"invalid JSON: {exc.msg} (line {line})", line) from None
-        except RecursionError:
-            raise ParseError("invalid JSON: nesting too deep") from None
+        except (ValueError, RecursionError):
+            # keyless's own JSON reader says what is wrong in the parse-error vocabulary (and
+            # accepts the comments and trailing commas some tools leave)
+            from keyless.linter.documents.json import JsonSyntaxError, parse_json
+
+            try:
+                value, _ = parse_json(self.text)
+            except JsonSyntaxError as exc:
+                pos = self.lines.position(exc.offset)
+                raise ParseError("json", exc.problem, pos.line, pos.column) from None
+            except RecursionError:
+                raise ParseError("json", "nesting too deep") from None
         self._values = [value]
         self.subkind = "notebook"
 

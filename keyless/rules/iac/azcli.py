@@ -299,9 +299,12 @@ def name_key(w: Word | None, text: str) -> str | None:
 
 
 def shown(w: Word | None, text: str) -> str:
+    """A word as written, for messages and keys (quotes around the whole word dropped)."""
     if w is None:
         return "?"
     raw = text[w.start:w.end]
+    if len(raw) >= 2 and raw[0] == raw[-1] and raw[0] in "\"'":
+        raw = raw[1:-1]
     return raw if len(raw) <= 80 else raw[:77] + "..."
 
 

@@ -28,6 +28,10 @@ def planted(seed: str) -> dict[str, str]:
         "pat": keygen.ado_pat(seed=f"{seed}-pat"),
         "param_storage": keygen.identifiable("+ASt", seed=f"{seed}-pst"),
         "param_name": keygen.aad_secret(seed=f"{seed}-pname"),
+        "script_aad": keygen.aad_secret(seed=f"{seed}-saad"),
+        "script_key": keygen.legacy_b64(64, seed=f"{seed}-skey"),
+        "nb_key": keygen.identifiable("+ASt", seed=f"{seed}-nb"),
+        "compose_key": keygen.identifiable("ACDb", seed=f"{seed}-compose"),
     }
 
 
@@ -74,6 +78,24 @@ def make_repo(root, s: dict[str, str]) -> None:
     write(root, "scripts/ci.sh", f"export AZURE_DEVOPS_EXT_PAT={s['pat']}\n")
     write(root, "legacy.env", f"AZURE_STORAGE_ACCOUNT=leakacct\nAZURE_STORAGE_KEY={s['storage_legacy']}\n")
     write(root, "broken.json", '{"AccountKey": "' + s["storage"] + '",,}\n')  # parse error + secret
+    # scripts, CI, compose and notebooks: secrets next to the commands and settings they feed
+    write(root, "deploy/deploy.sh",
+          f'az login --service-principal -u 00000000-0000-0000-0000-000000000001 -p "{s["script_aad"]}" --tenant t\n'
+          'KEY=$(az storage account keys list -n leakacct --query [0].value -o tsv)\n'
+          f'az webapp config appsettings set -n leak -g rg --settings "S=AccountKey=$KEY;Backup={s["script_key"]}"\n'
+          f'echo "K=$KEY;B={s["script_key"]}" >> .env\n'
+          'az containerapp create -n leak -g rg --environment e --image i --registry-username u '
+          f'--registry-password "{s["script_key"]}"\n')
+    write(root, "docker-compose.yml",
+          "services:\n  leak:\n    image: x\n    environment:\n      COSMOS_CONNECTION_STRING: "
+          f'"AccountEndpoint=https://leakdb.documents.azure.com:443/;AccountKey={s["compose_key"]};"\n')
+    write(root, "nb/leak.ipynb", json.dumps({"cells": [{
+        "cell_type": "code", "metadata": {}, "execution_count": 1,
+        "source": ["from azure.storage.blob import BlobServiceClient\n",
+                   f'c = BlobServiceClient.from_connection_string("DefaultEndpointsProtocol=https;AccountName=leakacct;AccountKey={s["nb_key"]}")\n'],
+        "outputs": [{"output_type": "stream", "name": "stdout", "text": [s["nb_key"] + "\n"]}]}],
+        "metadata": {"kernelspec": {"language": "python", "name": "python3"}}, "nbformat": 4, "nbformat_minor": 5},
+        indent=1))
 
 
 def pieces(secret: str, n: int = 8) -> set[str]:
@@ -114,8 +136,12 @@ def test_no_artifact_contains_a_secret(run_cli, tmp_path):
     data = json.loads(outputs["stdout.json"].split("\n}\n")[0] + "\n}")
     flagged_files = {f["path"] for f in data["findings"] if f["category"] == "secret"}
     for path in ("app/settings.py", "deploy/app.yaml", "infra/main.json", "infra/main.parameters.json", "infra/main.tf",
-                 ".env", "docs/howto.md", "Dockerfile", "scripts/ci.sh", "legacy.env"):
+                 ".env", "docs/howto.md", "Dockerfile", "scripts/ci.sh", "legacy.env", "deploy/deploy.sh",
+                 "docker-compose.yml", "nb/leak.ipynb"):
         assert path in flagged_files, f"no secret finding in {path}: {sorted(flagged_files)}"
+    script_codes = {f["code"] for f in data["findings"] if f["path"] in ("deploy/deploy.sh", "docker-compose.yml")}
+    assert {"KL280", "KL282", "KL252", "KL250"} <= script_codes, script_codes  # the script paths ran
+    assert any(f["code"] == "KL201" and f["path"] == "nb/leak.ipynb" for f in data["findings"])
     # ...and no piece of any of them appears anywhere.
     leaks = []
     for where, text in outputs.items():

@@ -21,6 +21,7 @@ assignments when they all agree (`SCOPE="/subscriptions/$SUB"`, `RG_ID=$(az grou
 
 from __future__ import annotations
 
+import hashlib
 import re
 from dataclasses import dataclass, field
 from typing import Any, Iterable
@@ -717,7 +718,9 @@ class ScriptExtractor:
             fix = ("Do not export keys: give the workload a managed identity with a data-plane role and pass only "
                    "endpoints. Locally, sign in with `az login` (or `azd auth login`) and let DefaultAzureCredential "
                    "use that identity.")
-        self.em.issue(code, (), f"{code}|{src.verb}|{where}|{shown(w, self.text)}", msg, severity="high",
+        # the word as written may hold literal text next to the key: only its digest is kept
+        digest = hashlib.sha256(self.text[w.start:w.end].encode("utf-8", "surrogateescape")).hexdigest()[:16]
+        self.em.issue(code, (), f"{code}|{src.verb}|{where}|{digest}", msg, severity="high",
                       span=self.span(w), fix=fix_dict(fix, "display-only"))
 
 

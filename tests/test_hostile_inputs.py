@@ -110,6 +110,13 @@ def test_deep_nesting_never_raises_recursion_error(run_cli, tmp_path):
     write(tmp_path, "deep2.yaml", "".join("  " * i + "-\n" for i in range(2000)))
     write(tmp_path, "deep.py", "x = " + "(" * 5000 + "1" + ")" * 5000 + "\n")
     write(tmp_path, "deep.tf", "a = " + "[" * 3000 + "]" * 3000 + "\n")
+    # scripts: nested substitutions and parentheses around an az command (each level was once
+    # walked again per level), a here-document and continuation thousands of lines long
+    write(tmp_path, "deep.sh", "x=" + "$(" * 3000 + "az role assignment create --role Owner" + ")" * 3000 + "\n")
+    write(tmp_path, "deep.ps1", "$x = " + "(" * 3000 + "az group show" + ")" * 3000 + "\n")
+    write(tmp_path, "Dockerfile", "FROM x\nRUN az login \\\n" + "# c\n" * 20000 + "  --identity\n")
+    write(tmp_path, "long.mk", "a:\n\taz group list \\\n" + "\t  --x y \\\n" * 20000 + "\n")
+    write(tmp_path, "deep.ipynb", '{"cells": [{"cell_type": "code", "source": "x = ' + "(" * 5000 + "1" + ")" * 5000 + '"}]}')
     write(tmp_path, "ok.py", PROBE)
     rc, out, err = run(run_cli, ".", "--output-format", "json", budget=90)
     assert rc == 1 and ("ok.py", 1, "KL190") in found(out)
@@ -228,7 +235,9 @@ def test_every_rule_runs_in_linear_time_on_adversarial_input():
     urls = ("https://" + "a." * 5000 + "blob.core.windows.net/?sv=" + "x" * 1000 + "&") * 20
     quotes = '"' * 100_000 + "'" * 100_000 + "{" * 50_000
     payloads = {"b64": b64, "keyish": keyish, "frags": frags, "mixed": mixed, "urls": urls, "quotes": quotes}
-    names = {"python": "a.py", "yaml": "a.yaml", "json": "a.json", "hcl": "a.tf", "env": ".env", "text": "a.md"}
+    names = {"python": "a.py", "yaml": "a.yaml", "json": "a.json", "hcl": "a.tf", "env": ".env", "text": "a.md",
+             "shell": "a.sh", "powershell": "a.ps1", "dockerfile": "Dockerfile", "makefile": "Makefile",
+             "notebook": "a.ipynb"}
     slow = []
     rs = rule_set()
     for label, payload in payloads.items():

@@ -524,7 +524,8 @@ class _BashReader(_Reader):
         self.collect(node, variables, commands)
 
     def collect(self, node, variables: list, commands: list) -> None:
-        """Variables and commands referenced anywhere inside an expansion."""
+        """Variables and commands referenced inside an expansion. A command's own words are its
+        business: the walk stops at it (nested `$(...)` would otherwise be walked once per level)."""
         stack = [node]
         while stack:
             n = stack.pop()
@@ -534,6 +535,7 @@ class _BashReader(_Reader):
                 cmd = self.built(n)
                 if cmd is not None:
                     commands.append(cmd)
+                continue
             stack.extend(n.children)
 
 
@@ -636,35 +638,36 @@ class _PwshReader(_Reader):
         is the next command's input, and an expression redirected to a file (`"K=$v" >> f`)
         becomes a nameless command writing it. `&&`/`||` chains are not pipes."""
         previous: Command | None = None
-        upstream: list[Word] = []
+        upstream = None  # an expression node feeding what follows (read only if something does)
         piped = False
         for c in node.children:
             if not c.is_named:
                 piped = self.src(c) == "|"
                 if not piped:
-                    previous, upstream = None, []
+                    previous, upstream = None, None
                 continue
             if c.type == "comment":
                 continue
             if c.type == "command":
                 cmd = self.built(c)
                 if cmd is not None and piped:
-                    cmd.inputs.extend(upstream)
+                    if upstream is not None:
+                        cmd.inputs.append(self.ps_word(upstream))
                     if previous is not None:
                         previous.piped_into = cmd
-                previous, upstream = cmd, []
+                previous, upstream = cmd, None
             elif c.type == "redirections":
-                if previous is None and upstream:
+                if previous is None and upstream is not None:
                     previous = self.command(c, [])
-                    previous.inputs.extend(upstream)
-                    upstream = []
+                    previous.inputs.append(self.ps_word(upstream))
+                    upstream = None
                 for r in c.named_children:
                     if r.type == "redirection" and previous is not None:
                         self.redirect(previous, r)
             elif c.type not in ("assignment_expression", "pipeline", "pipeline_chain"):
-                previous, upstream = None, [self.ps_word(c)]
+                previous, upstream = None, c
             else:
-                previous, upstream = None, []
+                previous, upstream = None, None
 
     def ps_assignment(self, node) -> None:
         left = node.named_children[0] if node.named_children else None
@@ -676,15 +679,7 @@ class _PwshReader(_Reader):
             return
         name = _ps_var_name(self.src(var))
         if right.type in ("pipeline", "pipeline_chain") and _first_of_type(right, "command") is not None:
-            commands = []
-            stack = [right]
-            while stack:
-                n = stack.pop()
-                if n.type == "command":
-                    cmd = self.built(n)
-                    if cmd is not None:
-                        commands.append(cmd)
-                stack.extend(n.children)
+            _, commands = self.ps_refs(right)
             w = self.word(right, None, UNKNOWN_PART, commands=commands)
         else:
             w = self.ps_word(right)
@@ -749,6 +744,7 @@ class _PwshReader(_Reader):
         return self.word(node, None, UNKNOWN_EXPRESSION, variables, commands)
 
     def ps_refs(self, node) -> tuple[list[str], list[Command]]:
+        """Variables and commands referenced in an expression (not inside those commands)."""
         variables: list[str] = []
         commands: list[Command] = []
         stack = [node]
@@ -760,27 +756,36 @@ class _PwshReader(_Reader):
                 cmd = self.built(n)
                 if cmd is not None:
                     commands.append(cmd)
+                continue
             stack.extend(n.children)
         return variables, commands
 
 
+_WRAPPERS = frozenset({"pipeline", "pipeline_chain", "parenthesized_expression", "array_literal_expression",
+                       "unary_expression", "range_expression", "format_expression", "multiplicative_expression",
+                       "additive_expression", "comparison_expression", "bitwise_expression", "logical_expression"})
+
+
 def _unwrap(node):
-    """array_literal_expression > unary_expression > x: the expression itself."""
-    while node.type in ("pipeline", "pipeline_chain", "parenthesized_expression", "array_literal_expression", "unary_expression", "range_expression",
-                        "format_expression", "multiplicative_expression", "additive_expression",
-                        "comparison_expression", "bitwise_expression", "logical_expression") \
-            and node.named_child_count == 1:
+    """array_literal_expression > unary_expression > x: the expression itself (a chain deeper
+    than any literal's is left as the expression it is)."""
+    for _ in range(32):
+        if node.type not in _WRAPPERS or node.named_child_count != 1:
+            break
         node = node.named_children[0]
     return node
 
 
 def _first_of_type(node, t: str):
-    stack = [node]
-    while stack:
-        n = stack.pop(0)
+    """The first node of type `t`, breadth first."""
+    from collections import deque
+
+    queue = deque([node])
+    while queue:
+        n = queue.popleft()
         if n.type == t:
             return n
-        stack.extend(n.children)
+        queue.extend(n.children)
     return None
 
 

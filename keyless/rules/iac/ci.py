@@ -293,7 +293,31 @@ def _oidc_edits(em: Emitter, d: dict, job: dict, job_path: tuple, step_path: tup
         return None
     if perm:
         edits.append(perm)
-    return edits
+    return edits if _edited_workflow_reads(doc, edits, step_path, key) else None
+
+
+def _edited_workflow_reads(doc: Any, edits: list, step_path: tuple, key: str) -> bool:
+    """The fix is offered only if the edited file is still YAML whose step logs in with OIDC."""
+    from keyless.linter.documents import make_document
+    from keyless.linter.finding import Edit, Position, Span
+    from keyless.linter.fixes import apply_edits
+
+    try:
+        text = apply_edits(doc.text, doc.lines, [Edit(Span(Position(a, b), Position(c, e)), t) for a, b, c, e, t in edits])
+    except ValueError:
+        return False
+    new = make_document(doc.path, doc.relpath, text)
+    if not new.ensure_parsed() or len(new.values) != len(doc.values):
+        return False
+    node: Any = new.values[step_path[0]]
+    for part in step_path[1:] + ("with",):
+        if not isinstance(node, (dict, list)):
+            return False
+        try:
+            node = node[part]
+        except (KeyError, IndexError, TypeError):
+            return False
+    return isinstance(node, dict) and key not in node and {"client-id", "tenant-id", "subscription-id"} <= set(node)
 
 
 def _permission_edit(em: Emitter, d: dict, job: dict, job_path: tuple, i: int) -> list | bool | None:

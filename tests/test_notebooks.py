@@ -103,3 +103,19 @@ def test_a_suppression_without_reason_in_a_cell_is_reported():
                      "client = BlobServiceClient.from_connection_string(c)  # keyless: ignore[KL201]\n"])
     got = {f.code for f in lint_source(text, "nb.ipynb", select=["KL201", "KL190"])}
     assert got == {"KL201", "KL190"}
+
+
+def test_a_notebook_fix_is_verified_on_the_cells():
+    from keyless.linter.verify import Refused, Verifier
+
+    text = notebook(["import os\n", "from azure.storage.blob import BlobServiceClient\n", FCS])
+    doc = make_document("nb.ipynb", "nb.ipynb", text)
+    fixed = _fixed(text)
+    assert Verifier(doc).check(fixed) == fixed  # leftover names in a notebook are fine
+    broken = fixed.replace("DefaultAzureCredential()", "NoSuchCredential()")
+    try:
+        Verifier(doc).check(broken)
+    except Refused as exc:
+        assert "undefined name" in str(exc)
+    else:
+        raise AssertionError("a cell reading an undefined name was accepted")

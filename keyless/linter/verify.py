@@ -5,7 +5,8 @@ every path to the read, and leaves no import or local variable unused that the f
 those the fix left behind are removed when that keeps the meaning (an import, or an assignment of
 a value whose evaluation does nothing else: a constant, a name, an environment read), otherwise the
 fix is refused. Every other kind with a reader (YAML, JSON, HCL, `.env`, ...): the result still
-parses with the document's own reader when the original did.
+parses with the document's own reader when the original did. Python written inside another file
+(a notebook's code cells): the cells still compile and read no unbound name.
 
 `Verifier(doc).check(new_text)` returns the text to write (possibly tidied) or raises Refused with a
 short reason; reasons never quote source text.
@@ -38,7 +39,33 @@ class Verifier:
             return self._python(text)
         if self.doc.kind != "text":  # YAML, JSON, HCL, .env, and any reader added later (Bicep)
             self._reparse(text)
+        if "python" in self.doc.embedded_kinds:
+            self._embedded_python(text)
         return text
+
+    # -- Python written inside another document (a notebook's code cells) --
+    def _embedded_python(self, text: str) -> None:
+        """The cells still compile and read no name that is not bound. Leftover imports and
+        variables are left alone: a notebook keeps them for the next cell run by hand."""
+        from keyless.linter import pynames
+
+        before = [e.doc.text for e in self.doc.embedded() if e.doc.kind == "python"]
+        after_doc = make_document(self.doc.path, self.doc.relpath, text, self.doc.source_format, kind=self.doc.kind)
+        after = [e.doc.text for e in after_doc.embedded() if e.doc.kind == "python"]
+        if len(after) != len(before):
+            raise Refused("the code cells no longer read as they did")
+        for old, new in zip(before, after):
+            if old == new:
+                continue
+            try:
+                was = pynames.problems(_compile_cells(old))
+            except Refused:
+                continue  # the cells did not compile before: nothing to compare with
+            kinds = {kind for kind, _, _ in pynames.problems(_compile_cells(new)) - was}
+            if "undefined" in kinds:
+                raise Refused("it would read an undefined name")
+            if "unbound" in kinds:
+                raise Refused("a name it reads would not be bound on every path to the read")
 
     # -- structured documents --
     def _reparse(self, text: str) -> None:
@@ -88,6 +115,18 @@ class Verifier:
             except Refused:
                 return None
         return self._before
+
+
+def _compile_cells(text: str) -> ast.Module:
+    """A notebook's code: compiled as IPython runs it (top-level `await` allowed)."""
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            tree = ast.parse(text)
+            compile(tree, "<fix>", "exec", flags=ast.PyCF_ALLOW_TOP_LEVEL_AWAIT, dont_inherit=True)
+    except (SyntaxError, ValueError):
+        raise Refused("the result does not compile") from None
+    return tree
 
 
 def _compile(text: str) -> ast.Module:

@@ -190,6 +190,11 @@ def rules(fmt: str) -> None:
         fixm = {"safe": "[*]", "unsafe": "[u]", "display-only": "[g]"}.get(
             cls.fix_applicability.value if cls.fix_applicability else "", "   ")
         click.echo(f"{cls.code}  {fixm}  {cls.category.value:<19} {cls.severity.value:<8}  {cls.name}")
+    from keyless.linter.documents import KIND_FILES
+
+    click.echo("\nFile kinds (`keyless explain CODE` names the kinds a rule reads):")
+    for kind, files in KIND_FILES.items():
+        click.echo(f"  {kind:<11} {files}")
 
 
 def rules_markdown(reg) -> str:

@@ -233,3 +233,13 @@ def test_scripts_passed_to_a_shell_or_run_in_a_container_are_read():
     assert got == [["az", "group", "create", "-n", '\\"$RG\\"', "-l", "westeurope"],
                    ["az", "acr", "update", "-n", "r", "--admin-enabled", "true"],
                    ["az", "login"], ["az", "account", "show"]]
+
+
+def test_keyless_rules_lists_every_file_kind(run_cli):
+    from keyless.linter.documents import _KIND_MODULES, KIND_FILES
+    from keyless.linter.rule import ALL_KINDS
+
+    assert set(KIND_FILES) == set(ALL_KINDS) == set(_KIND_MODULES) | {"text"}
+    rc, out, _ = run_cli("rules")
+    assert rc == 0 and all(f"  {kind} " in out for kind in KIND_FILES)
+    assert "KL280" in out and "*.ps1" in out and "*.ipynb" in out

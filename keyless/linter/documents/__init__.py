@@ -369,6 +369,21 @@ def classify(name: str) -> str:
     return "text"
 
 
+# What `keyless rules` shows for each file kind (classify() decides; keep the two together).
+KIND_FILES = {
+    "python": "*.py, *.pyi",
+    "yaml": "*.yaml, *.yml (Kubernetes, Container Apps/Instances, Helm, compose, GitHub Actions, Azure Pipelines)",
+    "json": "*.json, *.jsonc (ARM templates and parameters, Terraform JSON and plans, app settings)",
+    "hcl": "*.tf, *.tfvars, *.hcl",
+    "env": ".env, .env.*, *.env",
+    "shell": "*.sh, *.bash, *.zsh, *.ksh",
+    "powershell": "*.ps1, *.psm1",
+    "dockerfile": "Dockerfile, Dockerfile.*, *.dockerfile, Containerfile",
+    "makefile": "Makefile, GNUmakefile, *.mk",
+    "notebook": "*.ipynb",
+    "text": "every other text file (secrets only)",
+}
+
 # `Dockerfile.md` and friends describe a Dockerfile; `Dockerfile.dev` is one.
 _NOT_DOCKERFILE = (".md", ".txt", ".rst", ".html", ".j2", ".jinja", ".tmpl", ".template", ".orig", ".bak")
 

@@ -93,19 +93,20 @@ def readable_name(raw: Any) -> str:
     return raw if len(raw) <= 80 else raw[:77] + "..."
 
 
-def arm_template(em: Emitter, root: dict) -> None:
+def arm_template(em: Emitter, root: dict, runs: list | None = None) -> None:
     """Facts of an ARM template: evaluated with its defaults, then once per parameter file that
-    deploys it. A finding that only a parameter file's values produce (same code, location and key
-    count as one) says which files; the others are the defaults' findings."""
+    deploys it (`runs`: those scenarios when the caller found them, e.g. a Bicep file's
+    `.bicepparam`). A finding that only a parameter file's values produce (same code, location and
+    key count as one) says which files; the others are the defaults' findings."""
     scope = deployment_scope(root.get("$schema"), "resourceGroup")
     ArmExtractor(em).template(root, (0,), None, scope, scope_is_default=True)
-    runs = scenarios(em.doc, root)
+    runs = scenarios(em.doc, root) if runs is None else runs
     if not runs:
         return
     known = {_fact_identity(f) for f in em.facts}
     added: dict[tuple, tuple[Any, list[str]]] = {}
     for run in runs:
-        scenario = Emitter(em.doc)
+        scenario = em.fresh()
         ArmExtractor(scenario).template(root, (0,), None, scope, overrides=run.values, scope_is_default=True)
         for fact in scenario.facts:
             ident = _fact_identity(fact)
@@ -534,8 +535,12 @@ class ArmExtractor:
             labels = ctx if self.labels is self.ctx else inner_context(tmpl, passed, self.labels.resolve)
         else:
             ctx, labels = self.ctx, self.labels
-        ArmExtractor(self.em).template(tmpl, path + ("properties", "template"), ctx, scope, depth + 1, labels,
-                                       scope_is_default=self.scope_is_default and inherits_scope(r))
+        # A Bicep module's facts are decided in its own file unless the values passed here change them.
+        sub = self.em.nested(path)
+        ArmExtractor(sub).template(tmpl, path + ("properties", "template"), ctx, scope, depth + 1, labels,
+                                   scope_is_default=self.scope_is_default and inherits_scope(r))
+        if sub is not self.em:
+            self.em.merge(sub)
 
     def linked(self, r: dict, link: dict) -> None:
         """A deployment of another file of the repository (`templateLink`): where it deploys it,
@@ -805,18 +810,25 @@ def inherits_scope(deployment: dict) -> bool:
 
 def inner_context(template: dict, passed: dict, resolve: Any) -> Context:
     """Parameters of a nested template evaluated in its own (inner) scope: the values the
-    deployment passes, evaluated by the parent (`resolve`), else literal defaults."""
+    deployment passes, evaluated by the parent (`resolve`), else the defaults (an expression
+    default is evaluated in the nested template, as ARM does)."""
     values = {}
+    computed = []
     tparams = template.get("parameters") if isinstance(template.get("parameters"), dict) else {}
     for pname, pdef in tparams.items():
         given = passed.get(pname)
         if isinstance(given, dict) and "value" in given:
             values[pname] = resolve(given["value"])
         elif isinstance(pdef, dict) and "defaultValue" in pdef and not is_expression(pdef["defaultValue"]):
-            values[pname] = pdef["defaultValue"]
+            values[pname] = Context().resolve(pdef["defaultValue"])
         else:
             values[pname] = UNKNOWN
-    return Context(values, template.get("variables") if isinstance(template.get("variables"), dict) else {})
+            if isinstance(pdef, dict) and is_expression(pdef.get("defaultValue")):
+                computed.append((pname, pdef["defaultValue"]))
+    ctx = Context(values, template.get("variables") if isinstance(template.get("variables"), dict) else {})
+    for pname, default in computed:
+        ctx.parameters[pname.lower()] = ctx.resolve(default)
+    return ctx
 
 
 def _at(obj: Any, path: tuple) -> Any:

@@ -16,7 +16,8 @@ Only literal values are used. Key Vault `reference` entries, strings that look l
 placeholder substituted by a tool (`${AZURE_LOCATION}` for azd, `$(var)`, `#{token}#`,
 `{{ value }}`), expressions and anything that may be a credential are UNKNOWN, and so are the
 template's secure or secret-named parameters: a secret never enters evaluation, so it cannot
-reach a fact or a message. `.bicepparam` files need the Bicep compiler and are not read.
+reach a fact or a message. Bicep templates get their scenarios the same way from `.bicepparam`
+files and `main.parameters.json` (`bicepfacts.py`).
 """
 
 from __future__ import annotations
@@ -149,11 +150,24 @@ def scenarios(doc: Any, template: dict) -> list[Scenario]:
     ws = getattr(doc, "workspace", None)
     if ws is None or not doc.relpath:
         return []
+    reldir, own = reldir_of(doc.relpath), doc.relpath.rsplit("/", 1)[-1]
+    return scenarios_from(template, _candidates(ws, reldir, own))
+
+
+def parameter_file(ws: Any, relpath: str) -> dict[str, Any] | None:
+    """The values of the ARM parameter file at `relpath`, or None when it is not one."""
+    kind, values = _classify(ws.load(relpath))
+    return values if kind == "parameters" else None
+
+
+def scenarios_from(template: dict, candidates: dict[str, dict[str, Any]]) -> list[Scenario]:
+    """One scenario per candidate parameter file (file name -> values) that belongs to the
+    template: it sets something, and only parameters the template declares. The template's
+    secure and secret-named parameters stay UNKNOWN."""
     params = template.get("parameters") if isinstance(template.get("parameters"), dict) else {}
     declared = {name.lower(): (name, p) for name, p in params.items()}
-    reldir, own = reldir_of(doc.relpath), doc.relpath.rsplit("/", 1)[-1]
     out = []
-    for file_name, values in sorted(_candidates(ws, reldir, own).items()):
+    for file_name, values in sorted(candidates.items()):
         if not values or not set(values) <= set(declared):
             continue  # sets nothing, or belongs to another template
         out.append(Scenario(file_name, {

@@ -171,6 +171,17 @@ class Emitter:
     def add(self, kind: str, data: dict) -> None:
         self.facts.append(Fact(kind, self.relpath, data))
 
+    # Hooks of front ends that translate into the ARM shape (Bicep): a scenario run's emitter, and
+    # the emitter of a nested deployment whose template comes from another file.
+    def fresh(self) -> "Emitter":
+        return type(self)(self.doc)
+
+    def nested(self, path: tuple) -> "Emitter":
+        return self
+
+    def merge(self, sub: "Emitter") -> None:
+        self.facts.extend(sub.facts)
+
 
 # ---- workloads ----------------------------------------------------------------------------------
 

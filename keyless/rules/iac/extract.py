@@ -50,6 +50,13 @@ def _extract(doc: Any, em: Emitter) -> None:
             dockerfile_settings(em, doc)
         script_facts(em, doc.scripts())
         return
+    if kind == "bicep":
+        if doc.ensure_parsed() and doc.subkind != "bicepparam":
+            from keyless.rules.iac.bicepfacts import bicep_facts
+
+            bicep_facts(doc, em)
+        guid_lines(doc, em)
+        return
     if kind not in ("json", "yaml", "hcl"):
         return
     if not doc.ensure_parsed():

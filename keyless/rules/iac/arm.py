@@ -8,6 +8,7 @@ import re
 from typing import Any, Iterator
 
 from keyless.rules.iac.common import (
+    ARM_FUNCTION_NAMES,
     Emitter,
     Uami,
     Workload,
@@ -45,6 +46,7 @@ from keyless.rules.iac.resource_view import (
     companion_types,
 )
 from keyless.rules.iac import roles as R
+from keyless.rules.iac.syntax import Code
 
 SCHEMA_SCOPE = (
     ("managementgroupdeploymenttemplate", "managementGroup"),
@@ -177,6 +179,7 @@ class ArmExtractor:
     def __init__(self, em: Emitter):
         self.em = em
         self.doc = em.doc
+        self.sx = em.syntax  # how messages and fixes write code (ARM JSON or Bicep)
 
     def template(self, root: dict, path: tuple, ctx: Context | None, scope: str | None, depth: int = 0,
                  labels: Context | None = None, overrides: dict[str, Any] | None = None,
@@ -264,8 +267,8 @@ class ArmExtractor:
             self.em.issue("KL257", path + (name, "defaultValue"), f"param|{name}",
                           f"Secure parameter '{name}' has a default value: the secret is committed with the "
                           "template and used whenever the caller omits it. Remove the default (or use "
-                          "[newGuid()] for a generated value) and pass it from Key Vault.",
-                          fix=fix_dict("Remove the defaultValue and supply the value from a Key Vault "
+                          f"{self.sx.expr('newGuid()')} for a generated value) and pass it from Key Vault.",
+                          fix=fix_dict(f"Remove the {self.sx.default_word()} and supply the value from a Key Vault "
                                        "reference in the parameter file.", "display-only"))
 
     def check_outputs(self, outputs: Any, path: tuple) -> None:
@@ -284,7 +287,7 @@ class ArmExtractor:
             why = None
             listed = sorted(f for f in fns if f.startswith("list"))
             if listed:
-                why = f"returns the result of {listed[0]}()"
+                why = f"returns the result of {ARM_FUNCTION_NAMES.get(listed[0], listed[0])}()"
             else:
                 for p in re.findall(r"parameters\(\s*'([^']+)'\s*\)", v):
                     if p.lower() in self.secure_params:
@@ -359,7 +362,8 @@ class ArmExtractor:
         key_name = name if isinstance(name, str) else self.key_text(r.get("name"))
         w = Workload("arm", kind, key_name, f"{rtype}/{key_name}", path, path + ("type",))
         if not isinstance(name, str):
-            w.display_name = readable_name(r.get("name"))
+            w.display_name = self.sx.shown(self.em, path + ("name",), r.get("name"))
+        w.symbol = self.sx.symbol(self.em, path)
         tags = self.resolve(r.get("tags"))
         if isinstance(tags, dict) and isinstance(tags.get("azd-service-name"), str):
             w.azd_service = tags["azd-service-name"]
@@ -389,15 +393,21 @@ class ArmExtractor:
         if w.identity.user:
             if isinstance(uai, dict):
                 for k in uai:
-                    w.uamis.append(Uami(self.key_text(k), arm_client_id_expr(k)))
+                    w.uamis.append(Uami(self.key_text(k), self.sx.client_id(
+                        self.em, path + ("identity", "userAssignedIdentities", k), k)))
             else:
                 w.uami_unknown = True
-        w.client_id_fix_text = arm_env_entry(w)
+        w.client_id_fix_text = env_entry(self.sx, w)
 
     def identity_insert_fix(self, path: tuple, w: Workload) -> dict:
-        text = '"identity": {\n  "type": "SystemAssigned"\n}'
+        text = self.sx.prop("identity", {"type": "SystemAssigned"})
         msg = ("Add a system-assigned managed identity (then grant it AcrPull/data-plane roles and switch "
                "registries and secrets to it)")
+        if w.identity_path is None and hasattr(self.em, "insert_property"):
+            edit = self.em.insert_property(path, text)
+            if edit is not None:
+                return fix_dict(msg, "unsafe", [edit])
+            return fix_dict(msg + ":\n" + text, "display-only")
         obj = self.em.span(path, first_line=False)
         tkey = self.em.span(path + ("type",), key=True)
         if obj is not None and tkey is not None and tkey.start.line > obj.start.line and w.identity_path is None:
@@ -457,7 +467,7 @@ class ArmExtractor:
         w.env_names |= entry["names"]
         w.env_unknown = w.env_unknown or entry["unknown"]
         w.key_auth.extend(entry.get("key_auth", []))
-        w.client_id_fix_text = arm_app_setting_entry(w)
+        w.client_id_fix_text = env_entry(self.sx, w)
 
     def read_app_settings_list(self, w: Workload | None, settings: Any, path: tuple, site: Any, entry: dict) -> None:
         if isinstance(settings, list):
@@ -478,10 +488,13 @@ class ArmExtractor:
     def check_setting(self, site: Any, name: str, raw: Any, path: tuple, entry: dict, *, conn: bool = False,
                       workload: Workload | None = None) -> None:
         key = f"Microsoft.Web/sites/{site}|setting|{name}"
-        shown = workload.title if workload is not None else site
+        shown = f"'{workload.title if workload is not None else site}'"
+        if workload is not None and workload.symbol:
+            shown = workload.label  # resource site 'Microsoft.Web/sites' (web app 'x')
         up = name.upper() if isinstance(name, str) else ""
         if up == "AZURE_CLIENT_SECRET":
-            self.em.issue("KL259", path, key, client_secret_message(f"web app '{shown}'"), severity="high",
+            self.em.issue("KL259", path, key, client_secret_message(
+                shown if workload is not None and workload.symbol else f"web app {shown}"), severity="high",
                           fix=client_secret_fix())
             entry.setdefault("key_auth", []).append("AZURE_CLIENT_SECRET")
             return
@@ -492,7 +505,7 @@ class ArmExtractor:
         if up == "WEBSITE_CONTENTAZUREFILECONNECTIONSTRING":
             return  # the Azure Files content share has no identity-based option on Consumption/EP plans
         if up == "AZUREWEBJOBSSTORAGE":
-            self.em.issue("KL253", path, key, f"AzureWebJobsStorage of '{shown}' is an account-key connection string "
+            self.em.issue("KL253", path, key, f"AzureWebJobsStorage of {shown} is an account-key connection string "
                           f"built from {src}. The Functions host supports identity-based storage.",
                           fix=fix_dict("Replace the setting with AzureWebJobsStorage__accountName = <storage account "
                                        "name>, give the app a managed identity and grant it Storage Blob Data Owner, "
@@ -500,7 +513,7 @@ class ArmExtractor:
                                        "display-only"))
             return
         what = "connection string" if conn else "app setting"
-        self.em.issue("KL252", path, key, f"The {what} '{name}' of '{shown}' is fed by {src}: the app authenticates "
+        self.em.issue("KL252", path, key, f"The {what} '{name}' of {shown} is fed by {src}: the app authenticates "
                       "with a shared key that never expires with the deployment.",
                       fix=key_fed_fix(name))
 
@@ -629,6 +642,7 @@ class ArmExtractor:
             "principal": self.key_text(props.get("principalId")),
             # The template's own deployment scope, which a parent template linking to it decides.
             "scope_is_default": self.scope_is_default and "scope" not in r,
+            "syntax": self.sx.name,
         })
 
     def check_guid_hint(self, guid: str, role: str | None, hints: list[str], path: tuple, key: str) -> None:
@@ -672,7 +686,9 @@ class ArmExtractor:
             return
         rn = self.labels.resolve(props.get("roleName"))
         label = rn if isinstance(rn, str) else self.key_text(r.get("name"))
-        shown = rn if isinstance(rn, str) else readable_name(props.get("roleName") or r.get("name"))
+        shown = rn if isinstance(rn, str) else self.sx.shown(
+            self.em, path + (("properties", "roleName") if props.get("roleName") else ("name",)),
+            props.get("roleName") or r.get("name"))
         self.em.issue("KL402", wild, f"roleDefinition|{label}",
                       f"Custom role '{shown}' {R.escalation_words(self.resolve(_at(r, wild[len(path):])))} and is "
                       f"assignable at {_scope_words(broad)} scope: it is Owner under another name, including the "
@@ -896,20 +912,10 @@ def arm_name_hints(raw: Any) -> list[str]:
     return out
 
 
-def arm_client_id_expr(key: Any) -> str:
-    if is_expression(key):
-        inner = key[1:-1]
-        return f"[reference({inner}, '2023-01-31').clientId]"
-    return f"[reference('{key}', '2023-01-31').clientId]"
-
-
-def arm_env_entry(w: Workload) -> str:
+def env_entry(sx: Any, w: Workload) -> str:
+    """The AZURE_CLIENT_ID env entry / app setting, in the template's syntax."""
     cid = w.uamis[0].client_id if w.uamis else "<client id of the user-assigned identity>"
-    return '{\n  "name": "AZURE_CLIENT_ID",\n  "value": "' + cid.replace('"', '\\"') + '"\n}'
-
-
-def arm_app_setting_entry(w: Workload) -> str:
-    return arm_env_entry(w)
+    return sx.entry({"name": "AZURE_CLIENT_ID", "value": Code(cid, arm=cid)})
 
 
 def client_secret_message(where: str) -> str:
@@ -935,6 +941,7 @@ def analyze_aca(em: Emitter, w: Workload, r: dict, path: tuple, resolve: Any, fm
                 label: Any = None) -> None:
     """`resolve` evaluates values; `label` (default: resolve) the names that messages and keys show."""
     label = label or resolve
+    sx = em.syntax
     props = r.get("properties") if isinstance(r.get("properties"), dict) else {}
     pp = path + ("properties",)
     conf = props.get("configuration") if isinstance(props.get("configuration"), dict) else {}
@@ -960,8 +967,8 @@ def analyze_aca(em: Emitter, w: Workload, r: dict, path: tuple, resolve: Any, fm
                 continue
             server = label(reg.get("server"))
             sdisp = server if isinstance(server, str) else "?"
-            shown = server if isinstance(server, str) else readable_name(reg.get("server"))
             rp = cp + ("registries", i)
+            shown = server if isinstance(server, str) else sx.shown(em, rp + ("server",), reg.get("server"))
             if reg.get("passwordSecretRef") not in (None, "") or reg.get("username") not in (None, ""):
                 w.key_auth.append("registry password")
                 em.issue("KL250", rp + ("passwordSecretRef",) if "passwordSecretRef" in reg else rp + ("username",),
@@ -969,7 +976,7 @@ def analyze_aca(em: Emitter, w: Workload, r: dict, path: tuple, resolve: Any, fm
                          f"{w.label} pulls from registry '{shown}' with a username and password secret. "
                          "Registry passwords (often the ACR admin user) are long-lived and shared.",
                          fix=fix_dict("Pull with a managed identity instead: replace username/passwordSecretRef "
-                                      "with \"identity\": \"<user-assigned identity resource id>\" (or \"system\") and "
+                                      f"with {sx.prop('identity', '<user-assigned identity resource id>')} (or 'system') and "
                                       "grant that identity AcrPull (7f951dda-4ed3-4680-a7ca-43fe172d538d) on the "
                                       "registry. Microsoft recommends a user-assigned identity for image pulls.",
                                       "display-only"))
@@ -977,8 +984,8 @@ def analyze_aca(em: Emitter, w: Workload, r: dict, path: tuple, resolve: Any, fm
                 em.issue("KL502", rp, f"{w.key}|registry|{sdisp}|identity",
                          f"Registry '{shown}' of {w.label} names no identity although the app has several; "
                          "set which identity pulls images.",
-                         fix=fix_dict('Add "identity": "<resource id of the user-assigned identity with AcrPull>" '
-                                      '(or "system") to the registry entry.', "display-only"))
+                         fix=fix_dict(f"Add {sx.prop('identity', '<resource id of the user-assigned identity with AcrPull>')} "
+                                      "(or 'system') to the registry entry.", "display-only"))
     # secrets
     secrets = conf.get("secrets")
     kv_backed: set[str] = set()
@@ -987,17 +994,17 @@ def analyze_aca(em: Emitter, w: Workload, r: dict, path: tuple, resolve: Any, fm
             if not isinstance(s, dict):
                 continue
             sname = label(s.get("name"))
-            shown = sname if isinstance(sname, str) else readable_name(s.get("name"))
-            sname = sname if isinstance(sname, str) else "?"
             sp = cp + ("secrets", i)
+            shown = sname if isinstance(sname, str) else sx.shown(em, sp + ("name",), s.get("name"))
+            sname = sname if isinstance(sname, str) else "?"
             if s.get("keyVaultUrl") not in (None, ""):
                 kv_backed.add(sname)
                 if s.get("identity") in (None, "") and many:
                     em.issue("KL502", sp, f"{w.key}|secret|{sname}|identity",
                              f"Key Vault secret '{shown}' of {w.label} names no identity although the app has "
                              "several; set which identity reads Key Vault.",
-                             fix=fix_dict('Add "identity": "<resource id of the identity with Key Vault Secrets User>" '
-                                          '(or "System") to the secret.', "display-only"))
+                             fix=fix_dict(f"Add {sx.prop('identity', '<resource id of the identity with Key Vault Secrets User>')} "
+                                          "(or 'System') to the secret.", "display-only"))
                 continue
             if "value" not in s:
                 continue
@@ -1011,9 +1018,9 @@ def analyze_aca(em: Emitter, w: Workload, r: dict, path: tuple, resolve: Any, fm
                 em.issue("KL254", sp + ("value",), f"{w.key}|secret|{sname}",
                          f"Secret '{shown}' of {w.label} carries its value inline in the deployment; store it in "
                          "Key Vault and let the app's identity read it.", severity="medium",
-                         fix=fix_dict("Replace \"value\" with \"keyVaultUrl\": \"https://<vault>.vault.azure.net/secrets/"
-                                      f"{sname}\" and \"identity\": \"<user-assigned identity resource id>\" (or "
-                                      "\"System\"), and grant that identity Key Vault Secrets User "
+                         fix=fix_dict(f"Replace 'value' with {sx.prop('keyVaultUrl', 'https://<vault>.vault.azure.net/secrets/' + sname)} "
+                                      f"and {sx.prop('identity', '<user-assigned identity resource id>')} (or 'System'), "
+                                      "and grant that identity Key Vault Secrets User "
                                       "(4633458b-17de-408a-b874-0445c86b69e6).", "display-only"))
     # containers and env
     first_env_path = None
@@ -1089,7 +1096,7 @@ def check_env_credential(em: Emitter, w: Workload, name: str, value: Any, path: 
 def analyze_scale_rule(em: Emitter, w: Workload, rule: dict, path: tuple, resolve: Any, supports: bool | None,
                        api_version: Any, label: Any) -> None:
     rname = label(rule.get("name"))
-    shown = rname if isinstance(rname, str) else readable_name(rule.get("name"))
+    shown = rname if isinstance(rname, str) else em.syntax.shown(em, path + ("name",), rule.get("name"))
     rname = rname if isinstance(rname, str) else "?"
     body, bpath, scaler = rule, path, None
     if isinstance(rule.get("azureQueue"), dict):
@@ -1116,7 +1123,7 @@ def analyze_scale_rule(em: Emitter, w: Workload, rule: dict, path: tuple, resolv
              f"Scale rule '{shown}' of {w.label} authenticates the {IDENTITY_SCALERS[scaler]} scaler with a "
              f"secret (a connection string that keeps local auth enabled on the service); this scaler{api} "
              "supports managed identity.",
-             fix=fix_dict(f"Replace auth[] with \"identity\": \"<user-assigned identity resource id>\" (or \"system\"){extra}, "
+             fix=fix_dict(f"Replace auth[] with {em.syntax.prop('identity', '<user-assigned identity resource id>')} (or 'system'){extra}, "
                           "and grant that identity a data-plane reader role on the queue/namespace.", "display-only"))
 
 
@@ -1138,11 +1145,12 @@ def analyze_aci(em: Emitter, w: Workload, r: dict, path: tuple, resolve: Any, fm
             if isinstance(c, dict) and c.get("password") not in (None, ""):
                 server = label(c.get("server"))
                 sdisp = server if isinstance(server, str) else "?"
-                shown = server if isinstance(server, str) else readable_name(c.get("server"))
+                shown = server if isinstance(server, str) else em.syntax.shown(
+                    em, pp + ("imageRegistryCredentials", i, "server"), c.get("server"))
                 w.key_auth.append("registry password")
                 em.issue("KL250", pp + ("imageRegistryCredentials", i, "password"), f"{w.key}|registry|{sdisp}",
                          f"{w.label} pulls from registry '{shown}' with a username and password.",
-                         fix=fix_dict("Use \"identity\": \"<user-assigned identity resource id>\" in the registry "
+                         fix=fix_dict(f"Use {em.syntax.prop('identity', '<user-assigned identity resource id>')} in the registry "
                                       "credential instead of username/password and grant that identity AcrPull "
                                       "(7f951dda-4ed3-4680-a7ca-43fe172d538d) on the registry (Windows container "
                                       "groups support only user-assigned identities for this).", "display-only"))
@@ -1185,10 +1193,10 @@ def analyze_aci(em: Emitter, w: Workload, r: dict, path: tuple, resolve: Any, fm
                          f"Environment variable '{en}' of {w.label} looks like a secret but is set with 'value', "
                          "which is visible in the container group's properties to anyone with read access.",
                          severity="medium",
-                         fix=fix_dict("Use \"secureValue\" instead of \"value\" (and feed it from a Key Vault "
+                         fix=fix_dict("Use 'secureValue' instead of 'value' (and feed it from a Key Vault "
                                       "reference), or better, drop the secret and use the group's managed identity.",
                                       "display-only"))
-    w.client_id_fix_text = arm_env_entry(w) if fmt == "arm" else yaml_env_entry(w)
+    w.client_id_fix_text = env_entry(em.syntax, w) if fmt == "arm" else yaml_env_entry(w)
 
 
 def yaml_env_entry(w: Workload) -> str:

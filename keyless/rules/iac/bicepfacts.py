@@ -30,9 +30,10 @@ from keyless.linter.rule import Fact
 from keyless.linter.workspace import join, reldir_of
 from keyless.rules.iac.armparams import Scenario, is_named_parameter_file, literal_value, parameter_file, scenarios_from
 from keyless.rules.iac.bicep import BicepTemplate, module_relpath, translate
-from keyless.rules.iac.common import Emitter
+from keyless.rules.iac.common import Emitter, line_indent
 from keyless.rules.iac.expr import UNKNOWN
 from keyless.rules.iac.facts import span_to_list
+from keyless.rules.iac.syntax import BICEP
 
 MAX_BICEPPARAM_FILES = 20
 # What tells two app facts apart when one is the module's own and the other a caller's instance.
@@ -55,6 +56,8 @@ class BicepEmitter(Emitter):
     """The emitter of a Bicep file's view (`prefix` empty) or of one of its modules walked from a
     caller (`prefix`: the caller's template path of the module's template)."""
 
+    syntax = BICEP
+
     def __init__(self, doc: BicepTemplate, prefix: tuple = (), caller: "BicepEmitter | None" = None,
                  module: str = "", relpath: str = ""):
         super().__init__(doc)
@@ -74,6 +77,40 @@ class BicepEmitter(Emitter):
 
     def span(self, path: tuple, *, key: bool = False, first_line: bool = True):
         return super().span(self.local(path), key=key, first_line=first_line)
+
+    # ---- what the Bicep syntax asks of the source -------------------------------------------------
+    def source_text(self, path: tuple) -> str | None:
+        """The Bicep text of the node at a template path (messages quote what the author wrote)."""
+        node = self.doc.node_at(self.local(path))
+        return self.doc.source(node) if node is not None and not isinstance(node, tuple) or \
+            hasattr(node, "_fields") else None
+
+    def declaration(self, path: tuple) -> tuple[str, str, str] | None:
+        """(keyword, symbol, type as written) of the resource or module at a template path."""
+        sym = self.doc.symbol_of(self.local(path))
+        if sym is None:
+            return None
+        decl = sym.decl
+        if isinstance(decl, A.Module):
+            return "module", decl.name, decl.path
+        return "resource", decl.name, decl.type_string.split("@", 1)[0]
+
+    def insert_property(self, path: tuple, text: str) -> list | None:
+        """An edit inserting `text` as the first property of the resource body at `path`, when the
+        body's properties start on their own lines (else None)."""
+        sym = self.doc.symbol_of(self.local(path))
+        body = sym.body if sym is not None else None
+        if body is None or not body.props or self.prefix:
+            return None
+        doc = self.doc.doc
+        lines = doc.lines
+        brace = lines.position(body.span[0])
+        first = lines.position(body.props[0].span[0])
+        if first.line <= brace.line or doc.text[body.span[0]:body.span[0] + 1] != "{":
+            return None
+        indent = line_indent(doc, first.line)
+        block = "\n".join(indent + line for line in text.split("\n"))
+        return [brace.line, brace.column + 1, brace.line, brace.column + 1, "\n" + block]
 
     def nested(self, path: tuple) -> Emitter:
         local = self.local(path)

@@ -13,6 +13,7 @@ from keyless.linter.finding import Span
 from keyless.linter.rule import Fact
 from keyless.rules.iac.expr import UNKNOWN, functions_called, is_expression
 from keyless.rules.iac.facts import fix_dict, span_to_list
+from keyless.rules.iac.syntax import ARM
 
 
 class Ref(str):
@@ -77,7 +78,7 @@ def key_source(value: Any) -> str | None:
     if is_expression(value):
         fns = sorted(f for f in functions_called(value) if f.startswith("list"))
         if fns:
-            return f"{_ARM_FN_NAMES.get(fns[0], fns[0])}()"
+            return f"{ARM_FUNCTION_NAMES.get(fns[0], fns[0])}()"
         m = _ARM_KEY_MEMBER_RE.search(value)
         if m:
             return m.group(0).lstrip(".")
@@ -86,7 +87,7 @@ def key_source(value: Any) -> str | None:
     return None
 
 
-_ARM_FN_NAMES = {
+ARM_FUNCTION_NAMES = {
     "listkeys": "listKeys", "listconnectionstrings": "listConnectionStrings", "listsecrets": "listSecrets",
     "listcredentials": "listCredentials", "listaccountsas": "listAccountSas", "listservicesas": "listServiceSas",
     "listadminkeys": "listAdminKeys", "listquerykeys": "listQueryKeys", "listcredential": "listCredential",
@@ -123,7 +124,10 @@ def tool_token_or_credential(value: str) -> bool:
 # ---- per-document emitter ------------------------------------------------------------------------
 
 class Emitter:
-    """Collects facts for one document; turns document paths into spans."""
+    """Collects facts for one document; turns document paths into spans. `syntax` writes the code
+    that messages and fixes show, in the document's own language."""
+
+    syntax = ARM
 
     def __init__(self, doc: Any):
         self.doc = doc
@@ -230,6 +234,7 @@ class Workload:
     # A missing identity inferred from what a script does not do (no identity flag, no later
     # `identity assign`): reported one severity lower, and `identity_note` says why.
     low_confidence: bool = False
+    symbol: str = ""  # the declaration as written, where the language has one: resource web 'Microsoft.Web/sites'
 
     # -- derived --------------------------------------------------------------------------------
     def runtime_identity_count(self) -> int | None:
@@ -254,7 +259,10 @@ class Workload:
 
     @property
     def label(self) -> str:
-        base = f"{self.noun or KIND_LABEL.get(self.kind, self.kind)} '{self.title}'"
+        noun = self.noun or KIND_LABEL.get(self.kind, self.kind)
+        if self.symbol:
+            return self.symbol if self.display_name else f"{self.symbol} ({noun} '{self.name}')"
+        base = f"{noun} '{self.title}'"
         if self.fmt.startswith("tf") and self.key != self.name:
             base += f" ({self.key})"
         return base

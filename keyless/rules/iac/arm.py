@@ -452,7 +452,8 @@ class ArmExtractor:
         sc = props.get("siteConfig")
         entry = {"names": set(), "unknown": False}
         if isinstance(sc, dict):
-            self.read_app_settings_list(w, sc.get("appSettings"), path + ("properties", "siteConfig", "appSettings"), w.name, entry)
+            self.read_app_settings_list(w, copied(sc, "appSettings"), path + ("properties", "siteConfig", "appSettings"),
+                                        w.name, entry)
             cs = sc.get("connectionStrings")
             if isinstance(cs, list):
                 for i, c in enumerate(cs):
@@ -818,6 +819,15 @@ def _arm_note(raw: str) -> str:
     return ""
 
 
+def copied(obj: dict, key: str) -> Any:
+    """`obj[key]`, or UNKNOWN when a property copy loop (`"copy": [{"name": key, ...}]`, what
+    Bicep compiles `key: [for ...]` to) builds it: its items exist only at deploy time."""
+    loops = obj.get("copy")
+    if isinstance(loops, list) and any(isinstance(c, dict) and c.get("name") == key for c in loops):
+        return UNKNOWN
+    return obj.get(key)
+
+
 def inherits_scope(deployment: dict) -> bool:
     """A `Microsoft.Resources/deployments` resource without scope properties deploys at the scope
     of the template that holds it."""
@@ -1025,7 +1035,7 @@ def analyze_aca(em: Emitter, w: Workload, r: dict, path: tuple, resolve: Any, fm
     # containers and env
     first_env_path = None
     for ckey in ("containers", "initContainers"):
-        cs = tmpl.get(ckey)
+        cs = copied(tmpl, ckey)
         if not isinstance(cs, list):
             if cs is not None and ckey == "containers":
                 w.env_unknown = True
@@ -1037,7 +1047,7 @@ def analyze_aca(em: Emitter, w: Workload, r: dict, path: tuple, resolve: Any, fm
             img = resolve(c.get("image"))
             if isinstance(img, str):
                 w.images.append(img)
-            env = c.get("env")
+            env = copied(c, "env")
             if env is None:
                 if ckey == "containers" and first_env_path is None:
                     first_env_path = tp + (ckey, ci)
@@ -1165,7 +1175,7 @@ def analyze_aci(em: Emitter, w: Workload, r: dict, path: tuple, resolve: Any, fm
         img = resolve(cprops.get("image"))
         if isinstance(img, str):
             w.images.append(img)
-        env = cprops.get("environmentVariables")
+        env = copied(cprops, "environmentVariables")
         if env is None:
             if w.env_container_path is None:
                 w.env_container_path = path + ("properties", "containers", ci, "properties")

@@ -55,6 +55,7 @@ _COMPILE_TIME = {"loadtextcontent", "loadjsoncontent", "loadyamlcontent", "loadf
 _FULL_REFERENCE = {"location", "identity", "tags", "sku", "kind", "zones", "plan", "managedBy", "extendedLocation",
                    "etag", "scale"}
 _IDENT_RE = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
+_KEY_CHAIN_RE = re.compile(r"'\$\{\s*([A-Za-z_]\w*(?:\s*\.\s*[A-Za-z_]\w*)*)\s*\}'")
 
 
 def quote(s: str) -> str:
@@ -512,9 +513,12 @@ class Translation:
             return None
         if isinstance(node, A.Unary) and node.op == "-" and isinstance(node.operand, A.Num):
             return -node.operand.value
-        if isinstance(node, A.Obj) and all(not p.spread and p.key is not None for p in node.props):
+        if isinstance(node, A.Obj) and not any(p.spread for p in node.props):
             out: dict[str, Any] = {}
             for p in node.props:
+                if p.key is None:  # '${uami.id}': {} - ARM allows an expression as a property name
+                    out["[" + self.computed_key(p, env) + "]"] = self.value(p.value, None, env)
+                    continue
                 sub = None if path is None else path + (p.key,)
                 if isinstance(p.value, A.For) and path is not None:
                     out.setdefault("copy", []).append(self.copy_entry(p.key, p.value, sub + ("copy",), env))
@@ -526,6 +530,20 @@ class Translation:
         if isinstance(node, A.Arr) and not any(isinstance(i, A.Unary) and i.op == "..." for i in node.items):
             return [self.value(item, None if path is None else path + (i,), env) for i, item in enumerate(node.items)]
         return "[" + self.expr(node, env) + "]"
+
+    def computed_key(self, prop: A.Prop, env: dict) -> str:
+        """An interpolated property name. The tree keeps no expression for it, so only the
+        common `'${a.b}'` shape is read back from the source; anything else is unknown."""
+        text = self.doc.text[prop.key_span[0]:prop.key_span[1]].strip()
+        m = _KEY_CHAIN_RE.fullmatch(text)
+        if m is None:
+            return UNKNOWN_CALL
+        start = prop.key_span[0]
+        names = m.group(1).split(".")
+        node: Any = A.Ref(names[0].strip(), (start, start))
+        for name in names[1:]:
+            node = A.Member(node, name.strip(), False, (start, start), (start, start))
+        return self.expr(node, env)
 
     def expr(self, node: Any, env: dict) -> str:
         """A Bicep expression as the text of an ARM expression (without the brackets)."""

@@ -149,21 +149,24 @@ class BicepEmitter(Emitter):
         else:
             span = self.doc.locate_key(deployment)
         span = span or self.doc.locate_key(deployment)
-        where = f"module '{sub.module}' ({sub.module_relpath})"
-        note = f" (in {where}, from the value passed for '{param}')" if passed is not None else f" (in {where})"
+        # The modules the fact went through, outermost first; the note is rebuilt at each level.
+        via = [[sub.module, sub.module_relpath]] + list(data.get("via") or [])
+        old_note = data.get("via_note", "")
+        chain = " -> ".join(f"module '{m}' ({p})" for m, p in via)
+        note = f" (in {chain}, from the value passed for '{param}')" if passed is not None else f" (in {chain})"
+        data["via"], data["via_note"] = via, note
         data["span"] = span_to_list(span)
         if "key" in data:
             data["key"] = f"module {sub.module}|{data['key']}"
         if fact.kind == "iac.issue":
-            data["message"] = _with_note(data["message"], note)
+            data["message"] = _with_note(_without(data["message"], old_note), note)
             if data.get("fix"):
                 data["fix"] = {**data["fix"], "applicability": "display-only", "edits": []}
         elif fact.kind == "iac.role":
-            data["role_note"] = data.get("role_note", "") + note
+            data["role_note"] = _without(data.get("role_note", ""), old_note) + note
         elif fact.kind == "iac.app":
-            data["instance_of"] = [sub.relpath if not fact.data.get("instance_of") else fact.data["instance_of"][0],
-                                   fact.data.get("key") if not fact.data.get("instance_of") else fact.data["instance_of"][1]]
-            data["label"] = f"{data.get('label', '')}{note}"
+            data["instance_of"] = fact.data.get("instance_of") or [sub.relpath, fact.data.get("key")]
+            data["label"] = _without(data.get("label", ""), old_note) + note
             data["identity_span"] = None
             data["dir"] = posixpath.dirname(self.relpath)
         return Fact(fact.kind, self.relpath, data)
@@ -185,6 +188,10 @@ class BicepEmitter(Emitter):
             if entry is not None:
                 return entry, name
         return None, ""
+
+
+def _without(text: str, note: str) -> str:
+    return text.replace(note, "", 1) if note else text
 
 
 def _with_note(message: str, note: str) -> str:

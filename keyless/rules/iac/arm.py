@@ -390,6 +390,11 @@ class ArmExtractor:
         w.identity_path = path + ("identity", "type")
         w.identity = parse_identity_type(self.resolve(ident.get("type")))
         uai = ident.get("userAssignedIdentities")
+        if w.identity.user and is_expression(uai):
+            # e.g. `[if(not(empty(parameters('identityName'))), createObject(<id>, createObject()), null())]`
+            resolved = self.resolve(uai)
+            if isinstance(resolved, dict) and all(isinstance(k, str) for k in resolved):
+                uai = resolved
         if w.identity.user:
             if isinstance(uai, dict):
                 for k in uai:
@@ -452,7 +457,7 @@ class ArmExtractor:
         sc = props.get("siteConfig")
         entry = {"names": set(), "unknown": False}
         if isinstance(sc, dict):
-            self.read_app_settings_list(w, copied(sc, "appSettings"), path + ("properties", "siteConfig", "appSettings"),
+            self.read_app_settings_list(w, passed_list(self.resolve, copied(sc, "appSettings")), path + ("properties", "siteConfig", "appSettings"),
                                         w.name, entry)
             cs = sc.get("connectionStrings")
             if isinstance(cs, list):
@@ -819,6 +824,16 @@ def _arm_note(raw: str) -> str:
     return ""
 
 
+def passed_list(resolve: Any, value: Any) -> Any:
+    """A list given whole as an expression (`env: env` in a module whose caller passes the
+    entries): its evaluated items when they are known, else the value as it is."""
+    if is_expression(value):
+        items = resolve(value)
+        if isinstance(items, list) and all(isinstance(i, dict) for i in items):
+            return items
+    return value
+
+
 def copied(obj: dict, key: str) -> Any:
     """`obj[key]`, or UNKNOWN when a property copy loop (`"copy": [{"name": key, ...}]`, what
     Bicep compiles `key: [for ...]` to) builds it: its items exist only at deploy time."""
@@ -1047,7 +1062,7 @@ def analyze_aca(em: Emitter, w: Workload, r: dict, path: tuple, resolve: Any, fm
             img = resolve(c.get("image"))
             if isinstance(img, str):
                 w.images.append(img)
-            env = copied(c, "env")
+            env = passed_list(resolve, copied(c, "env"))
             if env is None:
                 if ckey == "containers" and first_env_path is None:
                     first_env_path = tp + (ckey, ci)
@@ -1175,7 +1190,7 @@ def analyze_aci(em: Emitter, w: Workload, r: dict, path: tuple, resolve: Any, fm
         img = resolve(cprops.get("image"))
         if isinstance(img, str):
             w.images.append(img)
-        env = copied(cprops, "environmentVariables")
+        env = passed_list(resolve, copied(cprops, "environmentVariables"))
         if env is None:
             if w.env_container_path is None:
                 w.env_container_path = path + ("properties", "containers", ci, "properties")

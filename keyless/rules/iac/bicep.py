@@ -283,7 +283,9 @@ class Translation:
     def resource(self, sym: Symbol, path: tuple) -> dict:
         env = self.loop_env(sym)
         out: dict[str, Any] = {"type": sym.type, "apiVersion": sym.api}
-        self.entries[path + ("type",)] = (sym.decl.type_span, sym.decl.type_span, sym.decl)
+        # The type string: what a resource-level finding points at (it depends on no parameter).
+        self.entries[path + ("type",)] = (sym.decl.type_span, sym.decl.type_span,
+                                          A.Str(sym.decl.type_string, sym.decl.type_span))
         self.entries[path + ("apiVersion",)] = self.entries[path + ("type",)]
         if sym.existing:
             out["existing"] = True
@@ -338,7 +340,7 @@ class Translation:
         env = self.loop_env(sym)
         decl: A.Module = sym.decl
         out: dict[str, Any] = {"type": DEPLOYMENTS, "apiVersion": DEPLOYMENTS_API}
-        self.entries[path + ("type",)] = (decl.name_span, decl.path_span, decl)
+        self.entries[path + ("type",)] = (decl.name_span, decl.path_span, A.Str(decl.path, decl.path_span))
         self._loop_and_condition(sym, out, env)
         body = sym.body
         name_prop = _prop(body, "name")
@@ -598,9 +600,11 @@ class Translation:
                     elif p.key is not None:
                         current += [quote(p.key), self._expr(p.value, env, d)]
                     else:
-                        return UNKNOWN_CALL
+                        current += [self.computed_key(p, env), self._expr(p.value, env, d)]
                 if current:
                     parts.append(f"createObject({', '.join(current)})")
+                if len(parts) == 1 and not any(p.spread for p in node.props):
+                    return parts[0]
                 return f"shallowMerge(createArray({', '.join(parts)}))"
             items = []
             for p in node.props:

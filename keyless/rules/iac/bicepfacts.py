@@ -36,6 +36,8 @@ from keyless.rules.iac.facts import span_to_list
 from keyless.rules.iac.syntax import BICEP
 
 MAX_BICEPPARAM_FILES = 20
+WALK_KEY = "keyless.iac.bicep-walk"
+MODULE_FACT = "iac.bicep-module"
 # What tells two app facts apart when one is the module's own and the other a caller's instance.
 _APP_FIELDS = ("kind", "name", "identity_state", "system", "uamis", "identity_count", "client_id_env", "images",
                "azd_service", "key_auth")
@@ -49,7 +51,17 @@ def bicep_facts(doc: Any, em: Emitter) -> None:
     from keyless.rules.iac.arm import arm_template
 
     arm_template(bem, view.values[0], runs=bicep_scenarios(view))
+    doc.memo[WALK_KEY] = list(bem.facts)
     em.facts.extend(bem.facts)
+
+
+def module_walk(doc: Any) -> list[Fact]:
+    """The facts a Bicep file's own walk produces (with its defaults and parameter files)."""
+    if WALK_KEY not in doc.memo:
+        from keyless.rules.iac.extract import extract
+
+        extract(doc)
+    return doc.memo.get(WALK_KEY) or []
 
 
 class BicepEmitter(Emitter):
@@ -127,17 +139,18 @@ class BicepEmitter(Emitter):
         if not isinstance(sub, BicepEmitter) or sub.caller is not self:
             super().merge(sub)
             return
-        from keyless.rules.iac.extract import extract
-
-        alone = extract(sub.doc.doc)
+        alone = [f for f in module_walk(sub.doc.doc) if f.kind != MODULE_FACT]
         own = {_identity(f) for f in alone}
-        own_apps = {(f.data.get("key"), _app_signature(f.data)) for f in alone if f.kind == "iac.app"}
+        here = {_identity(f) for f in sub.facts}
+        # Which of the module's own facts this deployment of it does not reproduce: when no
+        # deployment from the repository's top-level files does, the project model drops them.
+        self.add(MODULE_FACT, {"target": sub.module_relpath,
+                               "unreproduced": sorted({fact_id(f) for f in alone if _identity(f) not in here})})
         for fact in sub.facts:
-            if _identity(fact) in own:
-                continue
-            if fact.kind == "iac.app" and (fact.data.get("key"), _app_signature(fact.data)) in own_apps:
-                continue
-            self.facts.append(self.rehome(sub, fact))
+            if fact.kind == MODULE_FACT:  # a deployment of a deeper module, now from this file
+                self.facts.append(Fact(fact.kind, self.relpath, fact.data))
+            elif _identity(fact) not in own:
+                self.facts.append(self.rehome(sub, fact))
 
     # ---- a module's fact reported in the caller ---------------------------------------------------
     def rehome(self, sub: "BicepEmitter", fact: Fact) -> Fact:
@@ -207,6 +220,11 @@ def _identity(fact: Fact) -> tuple:
     if fact.kind == "iac.app":
         return (fact.kind, tuple(d.get("span") or ()), _app_signature(d))
     return (fact.kind, repr(sorted(d.items())))
+
+
+def fact_id(fact: Fact) -> str:
+    """A fact's identity as plain text (what an `iac.bicep-module` fact lists)."""
+    return repr(_identity(fact))
 
 
 def _app_signature(d: dict) -> str:

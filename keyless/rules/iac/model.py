@@ -57,8 +57,14 @@ def build(project: Project) -> Model:
     if m is not None:
         return m
     m = Model()
+    dropped = superseded_module_facts(project.of_kind("iac.bicep-module"))
     for f in _dedupe(project.of_kind("iac.issue", "iac.app", "iac.role", "iac.k8s-sa", "iac.k8s-pod", "iac.azd",
                                      "iac.deploys", "py.credential", "py.sdk-client")):
+        if dropped and f.path in dropped and f.kind in ("iac.issue", "iac.app", "iac.role"):
+            from keyless.rules.iac.bicepfacts import fact_id
+
+            if fact_id(f) in dropped[f.path]:
+                continue
         if f.kind == "iac.issue":
             m.issues.setdefault(f.data["code"], []).append(f)
         elif f.kind == "iac.app":
@@ -81,6 +87,20 @@ def build(project: Project) -> Model:
         m.links[path] = link_code(path, m)
     project.memo[MODEL_KEY] = m
     return m
+
+
+def superseded_module_facts(deployments: list[Fact]) -> dict[str, set[str]]:
+    """Bicep modules deployed from the repository's top-level files (files no other file deploys):
+    module path -> ids of its own facts (linted with its defaults) that none of those deployments
+    reproduces. Such a fact describes no deployment of this repository: the values every caller
+    passes replace the defaults, and what they decide is reported at the callers."""
+    targets = {f.data.get("target") for f in deployments}
+    by_target: dict[str, list[set[str]]] = {}
+    for f in deployments:
+        if f.path in targets:
+            continue  # emitted by a module's own walk, not by a top-level deployment
+        by_target.setdefault(f.data.get("target"), []).append(set(f.data.get("unreproduced") or ()))
+    return {t: set.intersection(*sets) for t, sets in by_target.items() if isinstance(t, str) and sets}
 
 
 _TOKEN_SPLIT = re.compile(r"[^a-z0-9]+")

@@ -158,7 +158,27 @@ class _Parser:
 
 
 def parse(expression: str) -> Any:
-    """Parse the inside of `[...]`. Raises ExprError."""
+    """Parse the inside of `[...]`. Raises ExprError. Trees are immutable, so each distinct
+    expression is parsed once per process (a module's template is walked once per caller)."""
+    hit = _PARSED.get(expression)
+    if hit is None:
+        try:
+            hit = _parse(expression)
+        except ExprError as exc:
+            hit = exc
+        if len(_PARSED) >= _PARSED_MAX:
+            _PARSED.clear()
+        _PARSED[expression] = hit
+    if isinstance(hit, ExprError):
+        raise ExprError(str(hit))
+    return hit
+
+
+_PARSED: dict[str, Any] = {}
+_PARSED_MAX = 50_000
+
+
+def _parse(expression: str) -> Any:
     toks = tokenize(expression)
     p = _Parser(toks)
     node = p.parse()

@@ -1087,7 +1087,7 @@ class AmbiguousCredentialInCode(IacRule):
     category = Category.AMBIGUOUS_IDENTITY
     severity = Severity.HIGH
     message = "Credential without a client id runs in an app with several managed identities"
-    kinds = frozenset({"json", "yaml", "hcl", "text", "bicep"})
+    kinds = frozenset({"json", "yaml", "hcl", "bicep", "text"})
 
     def check_project(self, project: Project) -> Iterable[Finding]:
         from keyless.rules.iac.model import ambiguity, build, identity_words

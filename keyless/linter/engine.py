@@ -393,7 +393,7 @@ def lint_file(cand: Candidate, settings: Settings, workspace: Any = None) -> Fil
 
 
 # Kinds whose parsed documents may be read again as another file's companion.
-COMPANION_KINDS = frozenset({"hcl", "json", "yaml"})
+COMPANION_KINDS = frozenset({"hcl", "json", "yaml", "bicep"})
 
 
 # ---- project rules, suppressions, thresholds --------------------------------------------------

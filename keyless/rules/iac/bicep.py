@@ -534,8 +534,11 @@ class Translation:
         return "[" + self.expr(node, env) + "]"
 
     def computed_key(self, prop: A.Prop, env: dict) -> str:
-        """An interpolated property name. The tree keeps no expression for it, so only the
-        common `'${a.b}'` shape is read back from the source; anything else is unknown."""
+        """A computed property name (`'${uami.id}'`): the reader's `key_expr`; a tree without
+        one gets the common `'${a.b}'` shape read back from the source, else unknown."""
+        key_expr = getattr(prop, "key_expr", None)
+        if key_expr is not None:
+            return self.expr(key_expr, env)
         text = self.doc.text[prop.key_span[0]:prop.key_span[1]].strip()
         m = _KEY_CHAIN_RE.fullmatch(text)
         if m is None:

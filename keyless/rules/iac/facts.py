@@ -13,6 +13,10 @@ Three kinds:
   deploy time; `scope_is_default` when that is the deploying template's own `$schema` scope). An
   `iac.role` with `scope_is_default` takes its scope from the templates that deploy its file.
 
+- `iac.bicep-module`: a Bicep module walked with a caller's values: its repository path
+  (`target`) and the ids of the module's own facts that walk did not reproduce
+  (`unreproduced`); `iac.app` facts a caller's values produce carry `instance_of` and `via`.
+
 An `iac.app` or `iac.role` fact that only an ARM parameter file's values produce lists those files
 in `parameters_from` (an `iac.issue` says so in its message).
 """

@@ -66,7 +66,7 @@ class RegistryPassword(IacRule):
     """Container images pulled with a registry username and password.
 
     ## What it does
-    Flags Container Apps registries with `username`/`passwordSecretRef` (ARM, Bicep-compiled ARM,
+    Flags Container Apps registries with `username`/`passwordSecretRef` (ARM, Bicep,
     `az containerapp --yaml`), Container Instances `imageRegistryCredentials` with a `password`, the
     Terraform equivalents (`registry { password_secret_name }`,
     `image_registry_credential { password }`), and in scripts and CI steps `--registry-password` on
@@ -531,7 +531,7 @@ class AppWithoutIdentity(IacRule):
 
     ## What it does
     Flags Container Apps and Container Apps jobs, Container Instances groups and App Service web and
-    function apps (ARM, Bicep-compiled ARM, Terraform HCL/JSON/plan, ACA and ACI YAML) with no
+    function apps (ARM, Bicep, Terraform HCL/JSON/plan, ACA and ACI YAML) with no
     `identity` or with type `None`.
 
     In scripts and CI steps, `az containerapp create`, `az containerapp job create`,
@@ -572,8 +572,8 @@ class AppWithoutIdentity(IacRule):
     ```
 
     ## Fix safety
-    Unsafe where the insertion point is certain (ARM JSON, Terraform HCL, ACA/ACI YAML): the
-    identity needs role assignments before code can use it. Display-only otherwise.
+    Unsafe where the insertion point is certain (ARM JSON, Bicep, Terraform HCL, ACA/ACI YAML):
+    the identity needs role assignments before code can use it. Display-only otherwise.
     """
 
     code = "KL301"
@@ -634,7 +634,14 @@ class BroadRoleAssignment(IacRule):
     assignment without `scope` inside a nested deployment (`Microsoft.Resources/deployments`) is
     rated at the scope that deployment targets (its `scope`, `subscriptionId`, `resourceGroup`,
     else the nested template's `$schema`); when that is computed at deploy time it is reported at
-    "resource-group (or broader)" scope, the narrowest it can be. `.bicepparam` files are not read.
+    "resource-group (or broader)" scope, the narrowest it can be.
+
+    Bicep is read as the ARM template its compiler emits: `.bicepparam` files and
+    `main.parameters.json` are parameter files like the above, and a local module is a nested
+    deployment evaluated with the values its caller passes. An assignment whose role a caller
+    decides (azd's `core/security/role.bicep` given Contributor's GUID by `main.bicep`) is
+    reported once, in the caller, on the `params` entry that passes it, and names the module;
+    registry modules (`br:`, `ts:`) are not followed.
 
     A template's own deployment scope (its `$schema`: tenant, management group, subscription or
     resource group) is only a default: the template that deploys it through `templateLink`

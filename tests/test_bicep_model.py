@@ -321,8 +321,8 @@ def test_arm_nested_template_evaluates_expression_defaults():
     template = {"parameters": {"role": {"type": "string", "defaultValue": "[concat('b24988ac-6180-42a0', '-a0ab88-20f7382dd24c')]"},
                                "given": {"type": "string"}}}
     ctx = inner_context(template, {"given": {"value": "x"}}, Context().resolve)
-    assert ctx.parameters["role"] == "b24988ac-6180-42a0-a0ab88-20f7382dd24c"
-    assert ctx.parameters["given"] == "x"
+    assert ctx.resolve("[parameters('role')]") == "b24988ac-6180-42a0-a0ab88-20f7382dd24c"
+    assert ctx.resolve("[parameters('given')]") == "x"
 
 
 def test_arm_property_copy_loop_makes_env_unknown():

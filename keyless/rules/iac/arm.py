@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import posixpath
 import re
+from functools import partial
 from typing import Any, Iterator
 
 from keyless.rules.iac.common import (
@@ -23,6 +24,7 @@ from keyless.rules.iac.expr import (
     UNKNOWN,
     UNKNOWN_SEGMENT,
     Context,
+    Deferred,
     LinkedTemplate,
     TemplateLinkContext,
     classify_scope,
@@ -859,7 +861,7 @@ def inner_context(template: dict, passed: dict, resolve: Any) -> Context:
     for pname, pdef in tparams.items():
         given = passed.get(pname)
         if isinstance(given, dict) and "value" in given:
-            values[pname] = resolve(given["value"])
+            values[pname] = Deferred(partial(resolve, given["value"]))
         elif isinstance(pdef, dict) and "defaultValue" in pdef and not is_expression(pdef["defaultValue"]):
             values[pname] = Context().resolve(pdef["defaultValue"])
         else:
@@ -868,7 +870,7 @@ def inner_context(template: dict, passed: dict, resolve: Any) -> Context:
                 computed.append((pname, pdef["defaultValue"]))
     ctx = Context(values, template.get("variables") if isinstance(template.get("variables"), dict) else {})
     for pname, default in computed:
-        ctx.parameters[pname.lower()] = ctx.resolve(default)
+        ctx.parameters[pname.lower()] = Deferred(partial(ctx.resolve, default))
     return ctx
 
 
@@ -985,7 +987,7 @@ def analyze_aca(em: Emitter, w: Workload, r: dict, path: tuple, resolve: Any, fm
                     w.not_runtime.add(_disp(ident))
     many = (w.runtime_identity_count() or 0) >= 2 or (n_ids or 0) >= 2
     # registries
-    regs = conf.get("registries")
+    regs = passed_list(resolve, conf.get("registries"))
     if isinstance(regs, list):
         for i, reg in enumerate(regs):
             if not isinstance(reg, dict):
@@ -1012,7 +1014,7 @@ def analyze_aca(em: Emitter, w: Workload, r: dict, path: tuple, resolve: Any, fm
                          fix=fix_dict(f"Add {sx.prop('identity', '<resource id of the user-assigned identity with AcrPull>')} "
                                       "(or 'system') to the registry entry.", "display-only"))
     # secrets
-    secrets = conf.get("secrets")
+    secrets = passed_list(resolve, conf.get("secrets"))
     kv_backed: set[str] = set()
     if isinstance(secrets, list):
         for i, s in enumerate(secrets):

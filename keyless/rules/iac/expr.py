@@ -220,8 +220,33 @@ MG_ID = "/providers/Microsoft.Management/managementGroups/{managementGroupName}"
 UNKNOWN_SEGMENT = "{?}"
 
 
+class Deferred:
+    """A parameter value computed on first use (a nested deployment's parameters: most are never
+    read by the rules). A value that needs itself is UNKNOWN."""
+
+    __slots__ = ("compute", "value", "state")
+
+    def __init__(self, compute: Callable[[], Any]):
+        self.compute = compute
+        self.value: Any = UNKNOWN
+        self.state = 0  # 0 pending, 1 computing, 2 done
+
+    def get(self) -> Any:
+        if self.state == 0:
+            self.state = 1
+            try:
+                self.value = self.compute()
+            finally:
+                self.state = 2
+        return self.value
+
+
+def _value(v: Any) -> Any:
+    return v.get() if isinstance(v, Deferred) else v
+
+
 class Context:
-    """Parameters and variables of one template scope."""
+    """Parameters and variables of one template scope. A parameter's value may be `Deferred`."""
 
     def __init__(self, parameters: dict[str, Any] | None = None, variables: dict[str, Any] | None = None):
         # parameter name (lower) -> value or UNKNOWN
@@ -236,7 +261,8 @@ class Context:
         (`variables('groups')[copyIndex()]`), read as the segment `{?}`: enough to tell which kind
         of id an expression builds when only a name in it is unknown, never to compare values."""
         shape = _ShapeContext(variables=self.variables)
-        shape.parameters = {k: UNKNOWN_SEGMENT if v is UNKNOWN else v for k, v in self.parameters.items()}
+        shape.parameters = {k: UNKNOWN_SEGMENT if v is UNKNOWN else v
+                            for k, v in ((k, _value(v)) for k, v in self.parameters.items())}
         return shape
 
     def variable(self, name: str) -> Any:
@@ -365,7 +391,7 @@ def _known(*vals: Any) -> bool:
 def _parameters(ctx: Context, args: list) -> Any:
     if len(args) != 1 or not isinstance(args[0], str):
         return UNKNOWN
-    return ctx.parameters.get(args[0].lower(), UNKNOWN)
+    return _value(ctx.parameters.get(args[0].lower(), UNKNOWN))
 
 
 def _variables(ctx: Context, args: list) -> Any:

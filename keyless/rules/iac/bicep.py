@@ -331,9 +331,23 @@ class Translation:
         if isinstance(node, A.Ref):
             sym = self.symbols.get(node.name)
             return (sym, None) if sym is not None else None
-        if isinstance(node, A.Index) and isinstance(node.obj, A.Ref):
-            sym = self.symbols.get(node.obj.name)
+        if isinstance(node, A.Nested):
+            name = self._nested_name(node)
+            sym = self.symbols.get(name) if name else None
+            return (sym, None) if sym is not None else None
+        if isinstance(node, A.Index) and isinstance(node.obj, (A.Ref, A.Nested)):
+            name = node.obj.name if isinstance(node.obj, A.Ref) else self._nested_name(node.obj)
+            sym = self.symbols.get(name) if name else None
             return (sym, node.index) if sym is not None else None
+        return None
+
+    def _nested_name(self, node: Any) -> str | None:
+        """`parent::child` as the symbol name the translation gives nested resources."""
+        if isinstance(node, A.Ref):
+            return node.name
+        if isinstance(node, A.Nested):
+            parent = self._nested_name(node.parent)
+            return f"{parent}::{node.name}" if parent else None
         return None
 
     def module(self, sym: Symbol, path: tuple) -> dict:
@@ -747,7 +761,10 @@ def load_module(tr: Translation, decl: A.Module) -> ModuleLink | None:
     if ws is None or rel is None or rel in tr.visiting or len(tr.visiting) > MAX_MODULE_DEPTH:
         return None
     mdoc = ws.load(rel)
-    if mdoc is None or getattr(mdoc, "kind", "") != "bicep" or not mdoc.ensure_parsed():
+    if mdoc is None or getattr(mdoc, "kind", "") != "bicep":
+        return None
+    mdoc.ensure_parsed()  # a partly unreadable module still yields what was read
+    if getattr(mdoc, "program", None) is None:
         return None
     view = translate(mdoc, tr.visiting)
     return None if view is None else ModuleLink(rel, view.translation, mdoc)

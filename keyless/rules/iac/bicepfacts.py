@@ -259,8 +259,9 @@ def bicep_scenarios(view: BicepTemplate) -> list[Scenario]:
 def bicepparam_values(ws: Any, relpath: str, template: str) -> dict[str, Any] | None:
     """The literal values a `.bicepparam` file gives `template`, or None when it uses another one."""
     pdoc = ws.load(relpath)
-    if pdoc is None or getattr(pdoc, "kind", "") != "bicep" or not pdoc.ensure_parsed():
+    if pdoc is None or getattr(pdoc, "kind", "") != "bicep":
         return None
+    pdoc.ensure_parsed()
     program = getattr(pdoc, "program", None)
     if program is None:
         return None

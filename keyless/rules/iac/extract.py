@@ -37,10 +37,6 @@ def extract(doc: Any) -> list[Fact]:
 def _extract(doc: Any, em: Emitter) -> None:
     kind = doc.kind
     name = doc.relpath.rsplit("/", 1)[-1].lower()
-    if kind == "bicep":
-        doc.ensure_parsed()  # a partly unreadable file says so (parse_error); the model reads doc.program
-        guid_lines(doc, em)
-        return
     if kind == "text":
         if name.endswith((".bicep", ".bicepparam")):
             guid_lines(doc, em)
@@ -55,7 +51,9 @@ def _extract(doc: Any, em: Emitter) -> None:
         script_facts(em, doc.scripts())
         return
     if kind == "bicep":
-        if doc.ensure_parsed() and doc.subkind != "bicepparam":
+        # A partly unreadable file says so (parse_error) and still yields what was read.
+        doc.ensure_parsed()
+        if getattr(doc, "program", None) is not None and doc.subkind != "bicepparam":
             from keyless.rules.iac.bicepfacts import bicep_facts
 
             bicep_facts(doc, em)

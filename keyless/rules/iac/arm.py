@@ -90,13 +90,6 @@ def deployment_target(value: Any) -> str | None:
     return kind if kind in ("subscription", "resourceGroup") else None
 
 
-def readable_name(raw: Any) -> str:
-    """How messages name a resource whose name did not resolve: the template's own expression."""
-    if not isinstance(raw, str):
-        return "?"
-    return raw if len(raw) <= 80 else raw[:77] + "..."
-
-
 def arm_template(em: Emitter, root: dict, runs: list | None = None) -> None:
     """Facts of an ARM template: evaluated with its defaults, then once per parameter file that
     deploys it (`runs`: those scenarios when the caller found them, e.g. a Bicep file's
@@ -375,7 +368,7 @@ class ArmExtractor:
         return w
 
     def key_text(self, v: Any) -> str:
-        """A raw value as finding keys (and so fingerprints) spell it; messages use readable_name."""
+        """A raw value as finding keys (and so fingerprints) spell it; messages use `syntax.shown`."""
         if isinstance(v, str):
             return v[1:-1] if is_expression(v) else v
         return "?"
@@ -714,7 +707,8 @@ class ArmView(ResourceView):
 
     def __init__(self, ex: ArmExtractor, r: dict, path: tuple, rtype: str, name: Any):
         api = ex.resolve(r.get("apiVersion"))
-        shown = name if isinstance(name, str) else readable_name(r.get("name"))
+        # an unresolved name reads as written: the template's expression, or the Bicep declaration
+        shown = name if isinstance(name, str) else ex.sx.unresolved_name(ex.em, path, r.get("name"))
         key = f"{rtype}/{name if isinstance(name, str) else ex.key_text(r.get('name'))}"
         super().__init__(rtype, api if isinstance(api, str) else None, shown, key, path + ("type",))
         self.r = r

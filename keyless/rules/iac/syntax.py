@@ -66,6 +66,10 @@ class ArmSyntax:
             return "?"
         return raw if len(raw) <= 80 else raw[:77] + "..."
 
+    def unresolved_name(self, em: Any, path: tuple, raw: Any) -> str:
+        """What `<kind> '<name>'` says for a resource whose name did not resolve."""
+        return self.shown(em, path + ("name",), raw)
+
     def resource(self, em: Any, path: tuple, kind: str, name: Any, raw: Any) -> str:
         """`container registry 'x'`: a resource as messages name it."""
         return f"{kind} '{name if isinstance(name, str) else self.shown(em, path + ('name',), raw)}'"
@@ -148,6 +152,10 @@ class BicepSyntax(ArmSyntax):
         if not sym:
             return super().resource(em, path, kind, name, raw)
         return f"{sym} ({kind} '{name}')" if isinstance(name, str) else sym
+
+    def unresolved_name(self, em: Any, path: tuple, raw: Any) -> str:
+        found = em.declaration(path) if hasattr(em, "declaration") else None
+        return found[1] if found else self.shown(em, path + ("name",), raw)  # the symbolic name
 
     def symbol(self, em: Any, path: tuple) -> str:
         """`resource web 'Microsoft.Web/sites'`: the declaration as written."""

@@ -1444,18 +1444,17 @@ class BicepDocument(Document):
 
     def _parse(self) -> None:
         if len(self.text) > MAX_PARSE_CHARS:
-            raise ParseError(f"Bicep file too large to read ({len(self.text) // 1_000_000} MB); "
-                             "only secrets are scanned")
+            raise ParseError("bicep", "too large to parse")
         try:
             program = parse_bicep(self.text, self.subkind == "bicepparam")
         except ImportError:
-            raise ParseError("Bicep reader unavailable (tree-sitter-bicep is not installed)") from None
+            raise ParseError("bicep", "reader unavailable") from None
         self._program = program
         if program.errors:
             first = program.errors[0]
-            line = self.lines.position(first.span[0]).line
-            more = f" and {len(program.errors) - 1} more" if len(program.errors) > 1 else ""
-            self.parse_error = ParseError(f"Bicep: {first.kind} at line {line}{more}; the rest was read", line)
+            pos = self.lines.position(first.span[0])
+            # main's vocabulary (documents.PARSE_PROBLEMS) names the reader's issue kinds
+            self.parse_error = ParseError("bicep", first.kind, pos.line, pos.column)
 
     def ensure_parsed(self) -> bool:
         super().ensure_parsed()

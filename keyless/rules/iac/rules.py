@@ -28,6 +28,7 @@ KEYWORDS = (
     "az ", "azd ", "azure/login", "azure/cli", "azurecli", "-azroleassignment", "connect-azaccount",
     "-azadspcredential", "-azadappcredential", "-azcontainerregistry", "get-az", "client_secret",
     "connection_string", "connectionstring", "accountkey", "_key",
+    "params",  # a Bicep file whose resources live in the modules it passes values to
 )
 
 

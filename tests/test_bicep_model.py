@@ -351,3 +351,44 @@ def test_expression_parse_cache_keeps_errors():
         with pytest.raises(ExprError):
             parse("concat('a',")
     assert parse("concat('a', 'b')") is parse("concat('a', 'b')")
+
+
+# ---- unreadable regions stay unknown ---------------------------------------------------------------
+
+def test_unreadable_body_or_entry_is_unknown_not_absent():
+    broken_body = ("resource st 'Microsoft.Storage/storageAccounts@2023-01-01' = {\n  identity: { type: = }\n"
+                   "  properties: { allowSharedKeyAccess: true }\n")
+    assert lint_source(broken_body, "bad.bicep", select=["KL260"]) == []
+    broken_entry = """\
+resource web 'Microsoft.Web/sites@2022-09-01' = {
+  name: 'web'
+  ]]] unreadable
+  properties: {}
+}
+resource st 'Microsoft.Storage/storageAccounts@2023-01-01' = {
+  name: 'st'
+  properties: {
+    ]]] unreadable
+  }
+}
+"""
+    assert lint_source(broken_entry, "bad.bicep", select=["KL301", "KL260"]) == []
+    readable = broken_entry.replace("  ]]] unreadable\n", "").replace("    ]]] unreadable\n", "")
+    assert sorted(f.code for f in lint_source(readable, "ok.bicep", select=["KL301", "KL260"])) == ["KL260", "KL301"]
+
+
+def test_module_with_params_we_cannot_read_is_unknown(tmp_path):
+    """The module's default says Owner; its only caller passes values we cannot read (a variable):
+    what is deployed is unknown, so neither the default nor a guess is reported."""
+    owner_default = ROLE_MODULE.replace(
+        "param roleDefinitionId string", "param roleDefinitionId string = '8e3af657-a8ff-443c-a75c-2fe8c4bcb635'")
+    found = lint_tree(tmp_path, {
+        "core/role.bicep": owner_default,
+        "main.bicep": "var p = { roleDefinitionId: 'acdd72a7-3385-48ef-bd42-f606fba81ae7' }\n"
+                      "module r 'core/role.bicep' = {\n  name: 'r'\n  params: p\n}\n",
+    }, "KL401")
+    assert found == []
+    # Deployed by nobody in the repository, the module is linted with its defaults.
+    (tmp_path / "main.bicep").unlink()
+    found = lint_tree(tmp_path, {"core/role.bicep": owner_default}, "KL401")
+    assert [(p, code) for p, _, code, _ in found] == [("core/role.bicep", "KL401")]

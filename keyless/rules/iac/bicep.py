@@ -54,6 +54,8 @@ _COMPILE_TIME = {"loadtextcontent", "loadjsoncontent", "loadyamlcontent", "loadf
                  "getsecret", "externalinput"}
 _FULL_REFERENCE = {"location", "identity", "tags", "sku", "kind", "zones", "plan", "managedBy", "extendedLocation",
                    "etag", "scale"}
+# What an unreadable resource body leaves unknown (rather than absent) in the ARM shape.
+UNREADABLE_BODY = ("name", "identity", "properties", "kind", "sku", "tags")
 _IDENT_RE = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
 _KEY_CHAIN_RE = re.compile(r"'\$\{\s*([A-Za-z_]\w*(?:\s*\.\s*[A-Za-z_]\w*)*)\s*\}'")
 
@@ -119,7 +121,10 @@ class Translation:
         self.vars: dict[str, A.Var] = {}
         self.symbols: dict[str, Symbol] = {}
         self.modules: dict[str, "ModuleLink"] = {}  # module symbol -> where its template came from
+        self.unread_modules: dict[str, "ModuleLink"] = {}  # deployed with values we cannot read
         self.target_scope = "resourceGroup"
+        # Regions the reader could not read: an object missing one of them is not complete.
+        self.gaps = [issue.span for issue in program.errors]
         self._collect()
         self.template = self._template()
 
@@ -292,6 +297,9 @@ class Translation:
         self._loop_and_condition(sym, out, env)
         body = sym.body
         if body is None:
+            # An unreadable body: what the resource sets is unknown, not absent.
+            for key in UNREADABLE_BODY:
+                out[key] = "[" + UNKNOWN_CALL + "]"
             return out
         name = self.full_name(sym, env)
         for p in body.props:
@@ -311,6 +319,9 @@ class Translation:
                     self._record(path + ("scope",), p.key_span, p.value)
                 continue
             out[key] = self.value(p.value, path + (key,), env, key_span=p.key_span)
+        if self.gaps and self.incomplete(body):
+            for key in UNREADABLE_BODY:  # the unreadable entry may be any of them
+                out.setdefault(key, "[" + UNKNOWN_CALL + "]")
         return out
 
     def extension_scope(self, node: Any, env: dict) -> Any:
@@ -380,7 +391,16 @@ class Translation:
         elif params is not None:
             self._record(path + ("properties", "parameters"), params.key_span, params.value)
         props["parameters"] = passed
-        link = load_module(self, decl)
+        # Passed values we cannot read (an expression, an unreadable entry): the module is unknown.
+        readable = params is None or isinstance(params.value, A.Obj) and not any(p.spread for p in params.value.props)
+        if readable and self.gaps:
+            readable = body is not None and not self.incomplete(body) and (
+                params is None or not self.incomplete(params.value))
+        link = load_module(self, decl) if readable else None
+        if not readable:
+            unread = load_module(self, decl)
+            if unread is not None:
+                self.unread_modules[sym.name] = unread
         if link is not None:
             self.modules[sym.name] = link
             props["template"] = link.translation.template
@@ -529,6 +549,8 @@ class Translation:
             return None
         if isinstance(node, A.Unary) and node.op == "-" and isinstance(node.operand, A.Num):
             return -node.operand.value
+        if isinstance(node, A.Obj) and self.gaps and self.incomplete(node):
+            return "[" + UNKNOWN_CALL + "]"  # an entry could not be read: any key may be set
         if isinstance(node, A.Obj) and not any(p.spread for p in node.props):
             out: dict[str, Any] = {}
             for p in node.props:
@@ -563,6 +585,14 @@ class Translation:
         for name in names[1:]:
             node = A.Member(node, name.strip(), False, (start, start), (start, start))
         return self.expr(node, env)
+
+    def incomplete(self, node: A.Obj) -> bool:
+        """Whether an unreadable region lies in the object itself (not inside one of its entries)."""
+        start, end = node.span
+        for gs, ge in self.gaps:
+            if start <= gs and ge <= end and not any(p.span[0] <= gs and ge <= p.span[1] for p in node.props):
+                return True
+        return False
 
     def expr(self, node: Any, env: dict) -> str:
         """A Bicep expression as the text of an ARM expression (without the brackets)."""
@@ -605,6 +635,8 @@ class Translation:
         if isinstance(node, A.Call):
             return self.call(node, env, d)
         if isinstance(node, A.Obj):
+            if self.gaps and self.incomplete(node):
+                return UNKNOWN_CALL
             if any(p.spread or p.key is None for p in node.props):
                 parts = []
                 current: list[str] = []

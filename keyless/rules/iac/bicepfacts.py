@@ -51,8 +51,28 @@ def bicep_facts(doc: Any, em: Emitter) -> None:
     from keyless.rules.iac.arm import arm_template
 
     arm_template(bem, view.values[0], runs=bicep_scenarios(view))
+    for link in view.translation.unread_modules.values():
+        bem.add(MODULE_FACT, {"target": link.relpath, "unreproduced": value_dependent(link)})
     doc.memo[WALK_KEY] = list(bem.facts)
     em.facts.extend(bem.facts)
+
+
+def value_dependent(link: Any) -> list[str]:
+    """A module deployed with values we cannot read: ids of its own facts that depend on a
+    parameter (what it does with those values is unknown)."""
+    mview = translate(link.doc)
+    if mview is None:
+        return []
+    out = []
+    for fact in module_walk(link.doc):
+        span = fact.data.get("span")
+        if fact.kind == MODULE_FACT or not span:
+            continue
+        path = mview.path_starting_at(mview.lines.offset(Position(span[0], span[1])))
+        node = mview.node_at(path) if path is not None else None
+        if node is not None and mview.params_referenced(node):
+            out.append(fact_id(fact))
+    return sorted(set(out))
 
 
 def module_walk(doc: Any) -> list[Fact]:

@@ -384,6 +384,7 @@ KIND_FILES = {
     "dockerfile": "Dockerfile, Dockerfile.*, *.dockerfile, Containerfile",
     "makefile": "Makefile, GNUmakefile, *.mk",
     "notebook": "*.ipynb",
+    "bicep": "*.bicep, *.bicepparam (with local modules and parameter files)",
     "text": "every other text file (secrets only)",
 }
 

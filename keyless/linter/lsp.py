@@ -83,6 +83,7 @@ LANGUAGE_KINDS = {
     "terraform-vars": "hcl", "hcl": "hcl", "dotenv": "env", "properties": "env",
     "shellscript": "shell", "powershell": "powershell", "dockerfile": "dockerfile", "makefile": "makefile",
     "github-actions-workflow": "yaml", "azure-pipelines": "yaml", "dockercompose": "yaml", "jupyter": "notebook",
+    "bicep": "bicep", "bicep-params": "bicep",
 }
 
 
@@ -146,6 +147,8 @@ def comment_style(doc: Document) -> tuple[str, str] | None:
     ext = name.rsplit(".", 1)[-1] if "." in name else ""
     if doc.kind in ("python", "yaml", "hcl", "env"):
         return "#", ""
+    if doc.kind == "bicep":
+        return "//", ""
     if doc.kind == "json":
         if ext == "jsonc" or doc.subkind in _JSON_COMMENT_SUBKINDS:
             return "//", ""
@@ -203,6 +206,14 @@ def _yaml_line_free(doc: Document, line: int) -> bool:
     return True
 
 
+def _bicep_line_free(doc: Document, line: int) -> bool:
+    """A comment line can go above `line` unless it starts inside a multi-line string or a block
+    comment."""
+    from keyless.linter.documents.bicep import inside_text_block
+
+    return not inside_text_block(doc.text, doc.lines.starts[line - 1])
+
+
 def _hcl_line_free(doc: Document, line: int) -> bool:
     """False when `line` is inside a heredoc (`<<EOF` ... `EOF`)."""
     marker = None
@@ -252,6 +263,8 @@ def suppression_edit(doc: Document, line: int, code: str) -> SuppressionEdit | N
     if doc.kind == "hcl" and not _hcl_line_free(doc, line):
         return None
     if doc.kind in ("shell", "powershell", "dockerfile", "makefile") and not _script_line_free(doc, line):
+        return None
+    if doc.kind == "bicep" and not _bicep_line_free(doc, line):
         return None
     target = lines.line_text(line)
     indent = target[: _indent(target)]

@@ -39,8 +39,8 @@ if TYPE_CHECKING:
 ENTRY_POINT_GROUP = "keyless.rules"
 CODE_RE = re.compile(r"^KL[1-5][0-9]{2}$")
 NAME_RE = re.compile(r"^[a-z0-9]+(-[a-z0-9]+)*$")
-ALL_KINDS = frozenset({"python", "yaml", "json", "hcl", "env", "text", "shell", "powershell", "dockerfile", "makefile",
-                       "notebook"})
+ALL_KINDS = frozenset({"python", "yaml", "json", "hcl", "env", "bicep", "text", "shell", "powershell", "dockerfile",
+                       "makefile", "notebook"})
 
 
 @dataclass(frozen=True, slots=True)

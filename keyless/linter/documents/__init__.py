@@ -2,7 +2,8 @@
 
 Every Document has the text and a LineIndex. Structured kinds (json, yaml, hcl, env) expose
 `values` (plain Python data: dicts, lists, str, int, float, bool, None; one entry per YAML
-document) and `locate(path)` -> Span of the key/value at a path. python exposes `tree` (ast).
+document) and `locate(path)` -> Span of the key/value at a path. python exposes `tree` (ast), bicep
+`program` (the syntax tree of documents/bicep_ast.py).
 Parsing is lazy: a Document is only parsed when a rule asks, and a parse error is kept in
 `parse_error` (rules then simply see no tree).
 """
@@ -355,6 +356,8 @@ def classify(name: str) -> str:
         return "notebook"
     if lower.endswith((".tf", ".tfvars", ".hcl")):
         return "hcl"
+    if lower.endswith((".bicep", ".bicepparam")):
+        return "bicep"
     if lower == ".env" or lower.startswith(".env.") or lower.endswith(".env"):
         return "env"
     if lower.endswith((".sh", ".bash", ".zsh", ".ksh")):
@@ -375,6 +378,7 @@ KIND_FILES = {
     "yaml": "*.yaml, *.yml (Kubernetes, Container Apps/Instances, Helm, compose, GitHub Actions, Azure Pipelines)",
     "json": "*.json, *.jsonc (ARM templates and parameters, Terraform JSON and plans, app settings)",
     "hcl": "*.tf, *.tfvars, *.hcl",
+    "bicep": "*.bicep, *.bicepparam",
     "env": ".env, .env.*, *.env",
     "shell": "*.sh, *.bash, *.zsh, *.ksh",
     "powershell": "*.ps1, *.psm1",
@@ -417,6 +421,7 @@ _KIND_MODULES = {
     "dockerfile": "keyless.linter.documents.dockerfile",
     "makefile": "keyless.linter.documents.makefile",
     "notebook": "keyless.linter.documents.notebook",
+    "bicep": "keyless.linter.documents.bicep",
 }
 
 

@@ -65,6 +65,16 @@ class Member(NamedTuple):
     name_span: Offsets
 
 
+class Nested(NamedTuple):
+    """`parent::child`: the resource `child` declared inside the body of resource `parent`
+    (`parent` may itself be a Nested)."""
+
+    parent: "Expr"
+    name: str
+    span: Offsets
+    name_span: Offsets
+
+
 class Index(NamedTuple):
     """`obj[index]`; `safe` for `obj[?index]`."""
 
@@ -158,7 +168,7 @@ class Error(NamedTuple):
     span: Offsets
 
 
-Expr = Union[Str, Interp, Num, Bool, Null, Ref, Member, Index, Call, Obj, Arr, Ternary, Binary, Unary,
+Expr = Union[Str, Interp, Num, Bool, Null, Ref, Member, Nested, Index, Call, Obj, Arr, Ternary, Binary, Unary,
              For, If, Lambda, Error]
 
 

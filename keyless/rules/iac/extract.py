@@ -37,6 +37,10 @@ def extract(doc: Any) -> list[Fact]:
 def _extract(doc: Any, em: Emitter) -> None:
     kind = doc.kind
     name = doc.relpath.rsplit("/", 1)[-1].lower()
+    if kind == "bicep":
+        doc.ensure_parsed()  # a partly unreadable file says so (parse_error); the model reads doc.program
+        guid_lines(doc, em)
+        return
     if kind == "text":
         if name.endswith((".bicep", ".bicepparam")):
             guid_lines(doc, em)

@@ -32,7 +32,7 @@ KEYWORDS = (
 
 
 class IacRule(Rule):
-    kinds = frozenset({"json", "yaml", "hcl", "text", "shell", "powershell", "dockerfile", "makefile"})
+    kinds = frozenset({"json", "yaml", "hcl", "bicep", "text", "shell", "powershell", "dockerfile", "makefile"})
     keywords = KEYWORDS
     fix_applicability = Applicability.DISPLAY_ONLY
 
@@ -1079,7 +1079,7 @@ class AmbiguousCredentialInCode(IacRule):
     category = Category.AMBIGUOUS_IDENTITY
     severity = Severity.HIGH
     message = "Credential without a client id runs in an app with several managed identities"
-    kinds = frozenset({"json", "yaml", "hcl", "text"})
+    kinds = frozenset({"json", "yaml", "hcl", "bicep", "text"})
 
     def check_project(self, project: Project) -> Iterable[Finding]:
         from keyless.rules.iac.model import ambiguity, build, identity_words

@@ -1,0 +1,257 @@
+#!/usr/bin/env python3
+"""Measure the Bicep reader (keyless/linter/documents/bicep.py) on a directory of Bicep files.
+
+    python bench/bicep_reader.py /tmp/corpus/Azure+bicep-registry-modules [more dirs...]
+        [--show N] [--profile]
+
+For every `.bicep` / `.bicepparam` file under the directories it reports:
+
+- crashes (any exception out of `parse_bicep`: must be zero), files with parse issues;
+- recall against an independent reference, a line scan with regular expressions that never
+  looks at the reader's output:
+  * top-level resource declarations: lines matching `^resource NAME 'TYPE'` at column 0; the
+    reader recovers one when a top-level `Resource` of that name starts on that line with the same
+    type string and a body that is not an `Error` node;
+  * auth-relevant property lines: `KEY:` at the start of a line for the keys in AUTH_KEYS; the
+    reader recovers one when a `Prop` with that key starts on that line, the key span covers the
+    key as written and the value span starts at the first character after the colon (and, for a
+    value on one line, ends where the line's code ends). Reference lines inside a statement the
+    reader does not parse on purpose (`type` / `func` / `import` declarations: property *types*,
+    not values), inside a multi-line string, or in a comment are counted and shown separately;
+- reader throughput (MB/s over the total size, in one process, after one warm-up file) and the
+  per-file time distribution (median, p90, p99, max);
+- with --show N, up to N examples of every disagreement (path:line and the reason).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import statistics
+import sys
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.dirname(HERE))
+
+from keyless.linter.documents import LineIndex, decode  # noqa: E402
+from keyless.linter.documents.bicep import parse_bicep  # noqa: E402
+from keyless.linter.documents import bicep_ast as A  # noqa: E402
+
+AUTH_KEYS = (
+    "allowSharedKeyAccess", "disableLocalAuth", "azureADOnlyAuthentication", "enableRbacAuthorization",
+    "publicNetworkAccess", "roleDefinitionId", "identity", "adminUserEnabled", "authOptions",
+    "disableLocalAccounts", "localAuthEnabled", "disableKeyBasedMetadataWriteAccess",
+    "allowBlobPublicAccess", "principalId", "principalType", "userAssignedIdentities",
+    "listKeys", "passwordSecretRef", "aadAuthEnabled", "disableLocalAuthentication",
+)
+_KEY_LINE = re.compile(r"^[ \t]*'?(" + "|".join(AUTH_KEYS) + r")'?[ \t]*:[ \t]*", re.M)
+_RESOURCE_LINE = re.compile(r"^resource[ \t]+([A-Za-z_]\w*)[ \t]+'([^'\n]*)'", re.M)
+_LINE_CODE_END = re.compile(r"[ \t]*(?://.*)?$")
+
+
+def files_under(dirs: list[str]) -> list[str]:
+    out = []
+    for d in dirs:
+        for root, subdirs, names in os.walk(d):
+            subdirs[:] = sorted(s for s in subdirs if s not in (".git", "node_modules"))
+            out.extend(os.path.join(root, n) for n in sorted(names) if n.endswith((".bicep", ".bicepparam")))
+    return out
+
+
+def walk(node, visit):
+    """Every node below `node` (NamedTuples and tuples of them)."""
+    stack = [node]
+    while stack:
+        n = stack.pop()
+        if isinstance(n, tuple):
+            if hasattr(n, "_fields"):
+                visit(n)
+            stack.extend(x for x in n if isinstance(x, tuple))
+
+
+def block_lines(text: str, lines: LineIndex) -> set[int]:
+    """1-based lines that start inside a block comment or a multi-line string (a coarse scan of
+    its own: a key line inside one is text, not a property)."""
+    out: set[int] = set()
+    for m in _BLOCKS.finditer(text):
+        first = lines.position(m.start()).line
+        last = lines.position(m.end()).line
+        out.update(range(first + 1, last + 1))
+    return out
+
+
+_BLOCKS = re.compile(r"/\*.*?\*/|'''.*?'''|//[^\n]*", re.S)
+
+
+def measure(paths: list[str], show: int) -> dict:
+    res = {
+        "files": 0, "bytes": 0, "crashes": [], "with_issues": 0, "times": [],
+        "res_ref": 0, "res_ok": 0, "res_excluded": 0, "res_miss": [],
+        "prop_ref": 0, "prop_ok": 0, "prop_miss": [], "prop_excluded": {},
+        "prop_extra": 0,
+    }
+    texts = []
+    for p in paths:
+        with open(p, "rb") as fh:
+            data = fh.read()
+        try:
+            text, _ = decode(data)
+        except Exception:
+            continue
+        texts.append((p, text, len(data)))
+    if texts:
+        parse_bicep(texts[0][1])  # warm-up: loads the grammar
+    for p, text, size in texts:
+        res["files"] += 1
+        res["bytes"] += size
+        t0 = time.perf_counter()
+        try:
+            prog = parse_bicep(text, p.endswith(".bicepparam"))
+        except Exception as exc:  # noqa: BLE001 - counting crashes is the point
+            res["times"].append(time.perf_counter() - t0)
+            res["crashes"].append(f"{p}: {type(exc).__name__}: {exc}")
+            continue
+        res["times"].append(time.perf_counter() - t0)
+        if prog.errors:
+            res["with_issues"] += 1
+        check_file(p, text, prog, res)
+    return res
+
+
+def check_file(path: str, text: str, prog, res: dict) -> None:
+    lines = LineIndex(text)
+
+    def line_of(off: int) -> int:
+        return lines.position(off).line
+
+    # resources
+    found = {}
+    for st in prog.statements:
+        if type(st) is A.Resource:
+            found[line_of(st.name_span[0])] = st
+    blocks = block_lines(text, lines) if "/*" in text or "'''" in text else set()
+    for m in _RESOURCE_LINE.finditer(text):
+        ln = line_of(m.start())
+        if ln in blocks:
+            res["res_excluded"] += 1
+            continue
+        res["res_ref"] += 1
+        st = found.get(ln)
+        if st is not None and st.name == m.group(1) and st.type_string == m.group(2) and type(st.body) is not A.Error:
+            res["res_ok"] += 1
+        else:
+            why = "missing" if st is None else ("body is Error" if type(st.body) is A.Error else "mismatch")
+            res["res_miss"].append(f"{path}:{ln}: {why}")
+
+    # auth properties
+    props: dict[tuple[int, str], A.Prop] = {}
+
+    def visit(n):
+        if type(n) is A.Prop and n.key in AUTH_KEYS:
+            props[(line_of(n.key_span[0]), n.key)] = n
+
+    walk(prog.statements, visit)
+    excluded_spans = [st.span for st in prog.statements if type(st) is A.Other]
+    for m in _KEY_LINE.finditer(text):
+        key = m.group(1)
+        ln = line_of(m.start(1))
+        if any(a <= m.start(1) < b for a, b in excluded_spans):
+            kw = next(st.keyword for st in prog.statements if type(st) is A.Other and st.span[0] <= m.start(1) < st.span[1])
+            res["prop_excluded"][f"inside `{kw}`"] = res["prop_excluded"].get(f"inside `{kw}`", 0) + 1
+            continue
+        if ln in blocks:
+            res["prop_excluded"]["comment or multi-line string"] = res["prop_excluded"].get("comment or multi-line string", 0) + 1
+            continue
+        res["prop_ref"] += 1
+        p = props.pop((ln, key), None)
+        reason = None
+        if p is None:
+            reason = "missing"
+        elif type(p.value) is A.Error:
+            reason = "value is Error"
+        else:
+            ks, ke = p.key_span
+            written = text[ks:ke].strip("'")
+            vs, ve = p.value.span
+            if written != key:
+                reason = "key span"
+            elif vs != m.end():
+                reason = "value start"
+            elif line_of(ve) == ln:
+                code_end = lines.line_end(ln)
+                tail = _LINE_CODE_END.search(text, ve, code_end)
+                if tail is None or tail.start() != ve:
+                    reason = "value end"
+        if reason is None:
+            res["prop_ok"] += 1
+        else:
+            res["prop_miss"].append(f"{path}:{ln}: {key}: {reason}")
+    res["prop_extra"] += len(props)
+
+
+def pct(a: int, b: int) -> str:
+    return f"{100.0 * a / b:.2f} %" if b else "n/a"
+
+
+def report(name: str, res: dict, show: int) -> None:
+    times = sorted(res["times"])
+    total = sum(times)
+    mb = res["bytes"] / 1e6
+    print(f"== {name}")
+    print(f"files {res['files']}  size {mb:.2f} MB  crashes {len(res['crashes'])}  "
+          f"files with parse issues {res['with_issues']} ({pct(res['with_issues'], res['files'])})")
+    if times:
+        q = statistics.quantiles(times, n=100) if len(times) > 1 else [times[0]] * 99
+        print(f"reader time {total:.2f} s = {mb / total:.1f} MB/s; per file median {statistics.median(times) * 1e3:.2f} ms, "
+              f"p90 {q[89] * 1e3:.2f} ms, p99 {q[98] * 1e3:.2f} ms, max {times[-1] * 1e3:.1f} ms")
+    print(f"top-level resource declarations: {res['res_ok']} / {res['res_ref']} recovered ({pct(res['res_ok'], res['res_ref'])})")
+    if res["res_excluded"]:
+        print(f"  reference lines not counted: {res['res_excluded']} in a block comment or multi-line string")
+    print(f"auth-relevant property lines: {res['prop_ok']} / {res['prop_ref']} recovered with key and value span "
+          f"({pct(res['prop_ok'], res['prop_ref'])})")
+    for why, n in sorted(res["prop_excluded"].items()):
+        print(f"  reference lines not counted: {n} {why} (property types or text, not values)")
+    print(f"  reader-only auth properties (not at a line start, e.g. `{{ identity: x }}` on one line): {res['prop_extra']}")
+    for label, items in (("crash", res["crashes"]), ("resource", res["res_miss"]), ("property", res["prop_miss"])):
+        if items:
+            print(f"  {label} disagreements: {len(items)}")
+            for it in items[:show]:
+                print(f"    {it}")
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("dirs", nargs="+")
+    ap.add_argument("--show", type=int, default=10, help="examples of each disagreement to print")
+    ap.add_argument("--profile", action="store_true", help="cProfile the run (top 25 by cumulative time)")
+    args = ap.parse_args(argv)
+    if args.profile:
+        import cProfile
+        import pstats
+
+        paths = files_under(args.dirs)
+        cProfile.runctx("measure(paths, 0)", globals(), {"paths": paths, "measure": measure}, "/tmp/bicep_reader.prof")
+        pstats.Stats("/tmp/bicep_reader.prof").sort_stats("cumulative").print_stats(25)
+        return 0
+    total = None
+    for d in args.dirs:
+        res = measure(files_under([d]), args.show)
+        report(d, res, args.show)
+        if total is None:
+            total = res
+        else:
+            for k, v in res.items():
+                if isinstance(v, dict):
+                    for kk, vv in v.items():
+                        total[k][kk] = total[k].get(kk, 0) + vv
+                else:
+                    total[k] = total[k] + v
+    if len(args.dirs) > 1 and total is not None:
+        report("all", total, 0)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

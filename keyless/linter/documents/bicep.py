@@ -2,34 +2,41 @@
 
 `doc.program` is the syntax tree of `keyless.linter.documents.bicep_ast` (see there for the nodes),
 with character offsets into `doc.text`. No Bicep CLI, .NET or network: the file is read with the
-tree-sitter-bicep grammar, in three steps:
+tree-sitter-bicep grammar, in three steps.
 
 1. A scanner that knows brackets, strings, interpolation and comments cuts the file into top-level
    statements (a run of decorators belongs to the declaration after it). Every statement is parsed
-   on its own, so an error in one declaration never disturbs another (and tree-sitter's error
-   recovery, which is slow on long broken files, stays local).
-2. A same-length view works around what the grammar does not know, keeping every offset: the
-   header of `param`/`output`/`var` (and `.bicepparam` `param`) becomes `var NAME ... =` with the
-   type blanked (types such as `resourceInput<'T@v'>.properties`, `userType?` or a typed `var`
-   never reach the grammar: `type_text` is read from the source), `...` in an object becomes
-   `_: ` and in an array blanks, a postfix non-null `!` a blank. `type`, `func`, `import`,
-   `metadata`, `extension`, `assert` and `test` statements are not parsed (`Other`).
-3. The tree is converted into bicep_ast nodes. An ERROR region becomes an `Error` node (or, between
-   object entries, only a `ParseIssue`); the clean parts around it, including object entries
-   inside the region the grammar could still read, are kept.
+   on its own, so an error in one declaration never disturbs another, and tree-sitter's error
+   recovery (slow on long broken files) stays local. When brackets do not balance, a keyword at
+   column 0 starts a statement anyway.
+2. The grammar reads a view of the text with the same length and line breaks: non-ASCII
+   characters become `~` (so the grammar's byte offsets are character offsets; values are always
+   taken from the real text), a BOM a blank, lone CRs line feeds, and what the grammar does not
+   know is hidden: the header of `param`/`output`/`var` (and `.bicepparam` `param`) becomes
+   `var NAME ... =` with the type blanked (`type_text` is read from the source, so
+   `resourceInput<'T@v'>.properties`, `userType?` and typed `var` never reach the grammar), `...`
+   in an object becomes `_: ` and in an array blanks, a postfix non-null `!` a blank. `type`,
+   `func`, `import`, `metadata`, `extension`, `assert` and `test` statements are not parsed
+   (`Other`).
+3. The tree is converted into bicep_ast nodes. The conversion puts back what the grammar gets
+   wrong: postfix operations bind tighter than operators (`a && b.c` is not `(a && b).c`), a lambda
+   body reaches as far right as it can, and `key: (c) ? 'a' : 'b'` in an object (read as a
+   nullable type plus an entry) is read again alone. An ERROR region becomes an `Error` node (or,
+   between object entries, only a `ParseIssue`); entries the grammar still read inside it are kept.
 
 A file that does not parse completely still yields every declaration that does:
 `ensure_parsed()` is True whenever `program` exists, and `parse_error` then holds a one-line
-warning naming the first unreadable region (a position and a fixed phrase, never source text).
+warning naming the first unreadable region (a line and a fixed phrase, never source text).
 """
 
 from __future__ import annotations
 
-import bisect
 import re
+from collections import defaultdict
 from typing import Any
 
 from keyless.linter.documents import Document, ParseError, register_kind
+from keyless.linter.documents.json import gc_paused
 from keyless.linter.documents.bicep_ast import (
     Arr, Binary, Bool, Call, Decorator, Error, For, If, Index, Interp, Lambda, Member, Module, Nested,
     Null, Num, Obj, Other, Output, Param, ParamValue, ParseIssue, Program, Prop, Ref, Resource, Str,
@@ -38,51 +45,29 @@ from keyless.linter.documents.bicep_ast import (
 
 # Past this size a file is only secret-scanned (the largest Azure Verified Module is 0.12 MB).
 MAX_PARSE_CHARS = 4_000_000
-MAX_DEPTH = 400  # expression nesting read; deeper is an Error node
 
 # Namespaces a call may be qualified with besides `import * as ns` aliases.
 BUILTIN_NAMESPACES = frozenset({"az", "sys"})
 
-# Statement keywords (a line at bracket depth 0 that starts with one starts a statement).
 _PARSED = ("targetScope", "param", "var", "resource", "module", "output", "using")
 _UNPARSED = ("type", "func", "import", "metadata", "extends", "extension", "provider", "assert", "test")
 _KEYWORDS = _PARSED + _UNPARSED
-_LINE_START = re.compile(r"[ \t]*(@|(?:" + "|".join(_KEYWORDS) + r")\b(?![ \t]*:))")
-
-# Code-mode tokens of the scanner; everything else is skipped by the regex engine.
-_CODE = re.compile(r"\n|'|[{}\[\]()]|//|/\*|\.\.\.|(?<=[\w)\]])!(?!=)")
-_SIMPLE_STRING = re.compile(r"'[^'\\\n$]*(?:(?:\\.|\$(?!\{))[^'\\\n$]*)*'")
-_IN_STRING = re.compile(r"[\\'\n]|\$\{")
-_CLOSER = {"}": "{", "]": "[", ")": "("}
-
-_NAME = r"[A-Za-z_][A-Za-z0-9_]*"
-_DECL_NAME = re.compile(r"(" + "|".join(_KEYWORDS) + r")\b[ \t]*(" + _NAME + r")?")
-_HEADER_TOKENS = re.compile(r"'(?:[^'\\\n]|\\.)*'?|[{\[(]|[}\])]|[=!<>]=|=[~>]|=|//[^\n]*|/\*(?:[^*]|\*(?!/))*(?:\*/)?|\n")
-_IMPORT_ALIAS = re.compile(r"\bimport\b[ \t]*\*[ \t]*as[ \t]+(" + _NAME + ")")
-_USING = re.compile(r"using\b[ \t]*(?:('(?:[^'\\\n]|\\.)*')|(none)\b)")
-_RESOURCE_HEAD = re.compile(r"(resource|module)[ \t]+(" + _NAME + r")[ \t]+('(?:[^'\\\n]|\\.)*')(?:[ \t]+(existing)\b)?")
-_SKIP_BLANK = re.compile(r"(?:\s|//[^\n]*|/\*(?:[^*]|\*(?!/))*\*/)*")
-_SURROGATES = re.compile("[\ud800-\udfff]")
-_NON_ASCII = re.compile("[^\x00-\x7f]")
-_ESCAPE = re.compile(r"\\(u\{[0-9A-Fa-f]{1,6}\}|.)", re.S)
-_ESCAPES = {"n": "\n", "r": "\r", "t": "\t", "\\": "\\", "'": "'", "$": "$"}
-_COMMENTS = frozenset(("comment", "diagnostic_comment"))
-_TYPE_NODES = frozenset((
-    "type", "primitive_type", "array_type", "nullable_type", "negated_type", "union_type",
-    "parenthesized_type", "parameterized_type", "nullable_return_type",
-))
-_EXPRESSION_TYPES = frozenset((
-    "identifier", "number", "null", "boolean", "string", "array", "object", "member_expression",
-    "subscript_expression", "call_expression", "resource_expression", "ternary_expression",
-    "binary_expression", "unary_expression", "parenthesized_expression", "lambda_expression",
-    "for_statement", "if_statement",
-))
-
 
 # ---- 1. statements ------------------------------------------------------------------------------
 
+# A line whose first word is a keyword (not a property such as `type:`) or a decorator.
+_LINE_START = re.compile(r"[ \t]*(@|(?:" + "|".join(_KEYWORDS) + r")\b(?![ \t]*:))")
+# Scanner tokens: multi-line string, string without `${`, other string start, brackets, comment
+# openers, spread, postfix `!`; at bracket depth 0 also line breaks (statements start there).
+_TOKENS = r"'''|'[^'\\\n$]*(?:(?:\\.|\$(?!\{))[^'\\\n$]*)*'|'|[{}\[\]()]|//|/\*|\.\.\.|(?<=[\w)\]])!(?!=)"
+_CODE_TOP = re.compile(_TOKENS + r"|\n")
+_CODE_NESTED = re.compile(_TOKENS)
+_IN_STRING = re.compile(r"[\\'\n]|\$\{")
+_CLOSER = {"}": "{", "]": "[", ")": "("}
+
+
 class _Scan:
-    """Top-level statement boundaries, plus the spread `...` and postfix `!` positions to blank."""
+    """Top-level statement starts, plus the spread `...` and postfix `!` offsets to hide."""
 
     __slots__ = ("starts", "spreads", "bangs", "blocks", "clean")
 
@@ -96,21 +81,22 @@ class _Scan:
 
 def scan(text: str, recover: bool = False) -> _Scan:
     """One pass over the text. With `recover`, a keyword at column 0 starts a statement even
-    inside unbalanced brackets, and an unterminated comment or string ends at its line end."""
+    inside unbalanced brackets, and an unterminated comment or string ends at its line's end."""
     out = _Scan()
-    starts, spreads, bangs = out.starts, out.spreads, out.bangs
+    starts, spreads, bangs, blocks = out.starts, out.spreads, out.bangs, out.blocks
     n = len(text)
     stack: list[str] = []
     line_start = _LINE_START.match
     m = line_start(text, 0)
     if m:
         starts.append((m.start(1), m.group(1)))
-    code = _CODE.search
+    top, nested = _CODE_TOP.search, (_CODE_TOP if recover else _CODE_NESTED).search
+    in_string = _IN_STRING.search
     pos = 0
-    in_string = False
+    string = False
     while True:
-        if in_string:
-            m = _IN_STRING.search(text, pos)
+        if string:
+            m = in_string(text, pos)
             if m is None:
                 out.clean = False
                 break
@@ -119,7 +105,7 @@ def scan(text: str, recover: bool = False) -> _Scan:
             if c == "\\":
                 pos = i + 2
                 continue
-            in_string = False
+            string = False
             if c == "'":
                 pos = i + 1
             elif c == "\n":  # a single-quoted string cannot span lines
@@ -129,54 +115,47 @@ def scan(text: str, recover: bool = False) -> _Scan:
                 stack.append("$")
                 pos = i + 2
             continue
-        m = code(text, pos)
+        m = nested(text, pos) if stack else top(text, pos)
         if m is None:
             break
         i = m.start()
+        pos = m.end()
         c = text[i]
         if c == "\n":
-            pos = i + 1
             if not stack:
                 k = line_start(text, pos)
                 if k:
                     starts.append((k.start(1), k.group(1)))
-            elif recover and pos < n and text[pos] not in " \t\r\n":
+            elif pos < n and text[pos] not in " \t\r\n":  # recover: column 0 inside brackets
                 k = line_start(text, pos)
                 if k and k.group(1) != "@":
                     stack.clear()
                     starts.append((k.start(1), k.group(1)))
         elif c == "'":
-            if text.startswith("'''", i):
-                j = text.find("'''", i + 3)
+            if pos - i == 3 and text.startswith("'''", i):
+                j = text.find("'''", pos)
                 if j < 0:
                     out.clean = False
                     j = _line_end(text, i) - 3 if recover else n
                 pos = j + 3
-                out.blocks.append((i, pos))
-            else:
-                s = _SIMPLE_STRING.match(text, i)
-                if s is not None:
-                    pos = s.end()
-                else:
-                    in_string = True
-                    pos = i + 1
+                blocks.append((i, pos))
+            elif pos - i == 1:
+                string = True
         elif c in "{[(":
             stack.append(c)
-            pos = i + 1
         elif c in "}])":
-            pos = i + 1
             if stack:
-                top = stack[-1]
-                if top == "$" and c == "}":
+                want = _CLOSER[c]
+                top_ = stack[-1]
+                if top_ == "$" and c == "}":
                     stack.pop()
-                    in_string = True
-                elif top == _CLOSER[c]:
+                    string = True
+                elif top_ == want:
                     stack.pop()
                 else:
                     out.clean = False
-                    want = _CLOSER[c]
                     if want in stack:
-                        while stack and stack.pop() != want:
+                        while stack.pop() != want:
                             pass
             else:
                 out.clean = False
@@ -185,35 +164,20 @@ def scan(text: str, recover: bool = False) -> _Scan:
                 j = text.find("\n", i)
                 pos = n if j < 0 else j
             else:
-                j = text.find("*/", i + 2)
+                j = text.find("*/", pos)
                 if j < 0:
                     out.clean = False
                     pos = _line_end(text, i) if recover else n
                 else:
                     pos = j + 2
-                out.blocks.append((i, pos))
+                blocks.append((i, pos))
         elif c == ".":
             spreads.append((i, stack[-1] if stack else ""))
-            pos = i + 3
         else:  # postfix !
             bangs.append(i)
-            pos = i + 1
     if stack:
         out.clean = False
     return out
-
-
-def _view(text: str) -> str:
-    """What the scanner and the grammar read: the same length, lone CRs as line feeds, a BOM as a
-    blank, unpaired surrogates (undecodable bytes) as `?`."""
-    view = text
-    if view.startswith("\ufeff"):
-        view = " " + view[1:]
-    if "\r" in view:
-        view = re.sub(r"\r(?!\n)", "\n", view)
-    if _SURROGATES.search(view):
-        view = _SURROGATES.sub("?", view)
-    return view
 
 
 def _line_end(text: str, i: int) -> int:
@@ -221,77 +185,169 @@ def _line_end(text: str, i: int) -> int:
     return len(text) if j < 0 else j
 
 
-def statements(text: str) -> tuple[list[tuple[int, int | None, str, int]], _Scan]:
+def statements(view: str) -> tuple[list[tuple[int, int | None, str, int]], _Scan]:
     """[(start, declaration keyword offset or None, keyword, end)] and the scan used."""
-    sc = scan(text)
+    sc = scan(view)
     if not sc.clean:
-        sc = scan(text, recover=True)
-    out: list[tuple[int, int | None, str, int]] = []
+        sc = scan(view, recover=True)
+    out: list[list] = []
     pending: int | None = None  # first decorator of a run
     for off, kw in sc.starts:
         if kw == "@":
             if pending is None:
                 pending = off
             continue
-        if pending is not None:
-            out.append((pending, off, kw, 0))
-            pending = None
-        else:
-            out.append((off, off, kw, 0))
+        out.append([off if pending is None else pending, off, kw, 0])
+        pending = None
     if pending is not None:
-        out.append((pending, None, "@", 0))
-    ends = [s[0] for s in out[1:]] + [len(text)]
-    return [(s, d, k, e) for (s, d, k, _), e in zip(out, ends)], sc
+        out.append([pending, None, "@", 0])
+    for i in range(len(out) - 1):
+        out[i][3] = out[i + 1][0]
+    if out:
+        out[-1][3] = len(view)
+    return [tuple(s) for s in out], sc
+
+
+_ASCII_SPACE = re.compile(r"(?![\x00-\x7f])\s")
+_NON_ASCII = re.compile(r"[^\x00-\x7f]")
+
+
+def _view(text: str) -> str:
+    """Same length and line breaks, pure ASCII (see the module docstring)."""
+    view = text
+    if view.startswith("\ufeff"):
+        view = " " + view[1:]
+    if not view.isascii():
+        view = _NON_ASCII.sub("~", _ASCII_SPACE.sub(" ", view))
+    if "\r" in view:
+        view = re.sub(r"\r(?!\n)", "\n", view)
+    return view
 
 
 # ---- 3. tree -> nodes ---------------------------------------------------------------------------
 
-class _Segment:
-    """One parsed statement: byte offsets of its tree -> character offsets of the document."""
+_EXPRESSION_KINDS = (
+    "identifier", "number", "null", "boolean", "string", "array", "object", "member_expression",
+    "subscript_expression", "call_expression", "resource_expression", "ternary_expression",
+    "binary_expression", "unary_expression", "parenthesized_expression", "lambda_expression",
+    "for_statement", "if_statement",
+)
+_TYPE_KINDS = (
+    "type", "primitive_type", "array_type", "nullable_type", "negated_type", "union_type",
+    "parenthesized_type", "parameterized_type", "nullable_return_type",
+)
+ERROR_ID = 65535  # tree-sitter's ERROR node
 
-    __slots__ = ("base", "byte_ends", "char_ends", "extras")
 
-    def __init__(self, base: int, seg: str, data: bytes):
-        self.base = base
-        self.byte_ends: list[int] | None = None
-        self.char_ends: list[int] = []
-        self.extras: list[int] = []
-        if len(data) != len(seg):
-            ends, char_ends, extras = [], [], []
-            extra = 0
-            for m in _NON_ASCII.finditer(seg):
-                extra += len(m.group().encode("utf-8")) - 1
-                ends.append(m.start() + extra + 1)  # byte offset just past this character
-                char_ends.append(m.start() + 1)
-                extras.append(extra)
-            self.byte_ends, self.char_ends, self.extras = ends, char_ends, extras
+class _Kinds:
+    """Node kind ids of the grammar (comparing ints is much cheaper than node.type strings)."""
 
-    def off(self, b: int) -> int:
-        if self.byte_ends is None:
-            return self.base + b
-        k = bisect.bisect_right(self.byte_ends, b) - 1
-        return self.base + (b if k < 0 else b - self.extras[k])
+    def __init__(self, language):
+        named: dict[str, set] = defaultdict(set)
+        token: dict[str, set] = defaultdict(set)
+        self.names: dict[int, str] = {}
+        for i in range(language.node_kind_count):
+            name = language.node_kind_for_id(i)
+            (named if language.node_kind_is_named(i) else token)[name].add(i)
+            self.names[i] = name
+
+        def one(table, name):
+            (i,) = table[name]
+            return i
+
+        self.comment = frozenset(named["comment"] | named["diagnostic_comment"])
+        self.expression = frozenset(i for k in _EXPRESSION_KINDS for i in named[k])
+        self.types = frozenset(i for k in _TYPE_KINDS for i in named[k])
+        self.object_property = one(named, "object_property")
+        self.decorators = one(named, "decorators")
+        self.decorator = one(named, "decorator")
+        self.call = one(named, "call_expression")
+        self.member = one(named, "member_expression")
+        self.identifier = one(named, "identifier")
+        self.string = one(named, "string")
+        self.interpolation = one(named, "interpolation")
+        self.resource = one(named, "resource_declaration")
+        self.module = one(named, "module_declaration")
+        self.target_scope = one(named, "target_scope_assignment")
+        self.variable = one(named, "variable_declaration")
+        self.paren = one(named, "parenthesized_expression")
+        self.for_params = one(named, "for_loop_parameters")
+        self.loop_variable = one(named, "loop_variable")
+        self.loop_enumerator = one(named, "loop_enumerator")
+        self.colon = one(token, ":")
+        self.safe_dot = one(token, ".?")
+        self.question = one(token, "?")
+        self.existing = one(token, "existing")
+        self.keyword_in = one(token, "in")
+        self.dispatch = {}
+        for kind, method in _DISPATCH.items():
+            for i in named[kind]:
+                self.dispatch[i] = method
+
+
+_PARSER = None
+_KINDS: _Kinds = None  # type: ignore[assignment]
+
+
+def _parser():
+    global _PARSER, _KINDS
+    if _PARSER is None:
+        import tree_sitter
+        import tree_sitter_bicep
+
+        language = tree_sitter.Language(tree_sitter_bicep.language())
+        _KINDS = _Kinds(language)
+        _PARSER = tree_sitter.Parser(language)
+    return _PARSER
+
+
+# The grammar lets a postfix operation (`.name`, `[i]`, `.f()`, `::child`, `!`) take a whole
+# operator expression on its left (`a && b.c` comes out as `(a && b).c`, `x => x.a` as
+# `(x => x).a`), and a lambda bind tighter than the operators after it (`x => x.a == 1` as
+# `(x => x.a) == 1`). Bicep reads postfix operations first and a lambda body as far right as it
+# goes; the conversion moves them back, never across parentheses the source wrote.
+_RIGHT_OPERAND = {Binary: "right", Ternary: "otherwise", Lambda: "body"}
+_PREFIX = frozenset(("!", "-"))
+
+_ESCAPE = re.compile(r"\\(u\{[0-9A-Fa-f]{1,6}\}|.)", re.S)
+_ESCAPES = {"n": "\n", "r": "\r", "t": "\t", "\\": "\\", "'": "'", "$": "$"}
+
+
+def _unescape(raw: str) -> str:
+    return _ESCAPE.sub(_escape, raw) if "\\" in raw else raw
+
+
+def _escape(m: re.Match) -> str:
+    s = m.group(1)
+    if s[0] == "u" and len(s) > 1:
+        try:
+            return chr(int(s[2:-1], 16))
+        except (ValueError, OverflowError):
+            return m.group()
+    return _ESCAPES.get(s, m.group())
 
 
 class _Builder:
-    def __init__(self, text: str, namespaces: frozenset, spreads: dict, bangs: set, issues: list):
+    """Converts one statement's tree; `base` is the statement's offset in the text."""
+
+    def __init__(self, text: str, view: str, namespaces: frozenset, spreads: dict, bangs: set, issues: list):
         self.text = text
+        self.view = view
         self.namespaces = namespaces
         self.spreads = spreads  # offset -> '{' or '['
         self.bangs = bangs
         self.issues = issues
-        self.seg: _Segment = None  # type: ignore[assignment]
-        self.data = b""
-        self.view = ""
-        self.children: list[list] = []  # nested resources of the resource being read
-        self.depth = 0
+        self.k = _KINDS
+        self.base = 0
+        self.dirty = False  # the statement's tree has errors
+        self.children: list[list] = []  # nested resources of the resources being read
         self.grouped: set[int] = set()  # ids of values written in parentheses
         self.keep: list = []  # ... kept alive so their ids stay theirs
 
     # ---- helpers ------------------------------------------------------------------------------
     def span(self, node) -> tuple[int, int]:
-        off = self.seg.off
-        return off(node.start_byte), off(node.end_byte)
+        b = self.base
+        return b + node.start_byte, b + node.end_byte
 
     def issue(self, kind: str, span: tuple[int, int]) -> None:
         self.issues.append(ParseIssue(kind, span))
@@ -301,34 +357,37 @@ class _Builder:
         self.issue(kind, sp)
         return Error(sp)
 
+    def kids(self, node) -> list:
+        """Children without comments (the grammar allows them anywhere)."""
+        comment = self.k.comment
+        return [c for c in node.children if c.kind_id not in comment]
+
+    def named(self, node) -> list:
+        comment = self.k.comment
+        return [c for c in node.named_children if c.kind_id not in comment]
+
     # ---- expressions --------------------------------------------------------------------------
-    def expr(self, node) -> Any:
-        t = node.type
-        if node.is_missing:
-            return self.error(node, "missing token")
-        method = _EXPR.get(t)
-        if method is None:
-            return self.error(node)
-        self.depth += 1
-        try:
-            if self.depth > MAX_DEPTH:
-                return self.error(node, "nesting too deep")
-            value = method(self, node)
-        finally:
-            self.depth -= 1
-        end = value.span[1]
-        if end in self.bangs and t not in ("for_statement", "if_statement", "lambda_expression"):
-            # `expr!`: the `!` (blanked for the grammar) sits right after the innermost expression
-            self.bangs.discard(end)
-            value = self.postfix(value, None, lambda o, s: Unary("!post", o, (s, end + 1)))
+    def expr(self, node):
+        method = self.k.dispatch.get(node.kind_id)
+        if method is None or self.dirty and node.is_missing:
+            return self.error(node, "missing token" if node.is_missing else "unreadable expression")
+        value = method(self, node)
+        if self.bangs:
+            end = value.span[1]
+            if end in self.bangs and type(value) not in (For, If, Lambda):
+                # `expr!`: the `!` (blanked for the grammar) sits right after the expression
+                self.bangs.discard(end)
+                value = self.postfix(value, None, lambda o, s: Unary("!post", o, (s, end + 1)))
         return value
 
     def identifier(self, node):
-        s, e = self.span(node)
+        b = self.base
+        s, e = b + node.start_byte, b + node.end_byte
         return Ref(self.text[s:e], (s, e))
 
     def number(self, node):
-        s, e = self.span(node)
+        b = self.base
+        s, e = b + node.start_byte, b + node.end_byte
         try:
             return Num(int(self.text[s:e]), (s, e))
         except ValueError:
@@ -338,33 +397,38 @@ class _Builder:
         return Null(self.span(node))
 
     def boolean(self, node):
-        s, e = self.span(node)
+        b = self.base
+        s, e = b + node.start_byte, b + node.end_byte
         return Bool(self.text[s:e] == "true", (s, e))
 
     def string(self, node):
-        s, e = self.span(node)
-        text = self.text
-        if text.startswith("'''", s):
-            if node.has_error or e - s < 6 or not text.startswith("'''", e - 3):
+        b = self.base
+        s, e = b + node.start_byte, b + node.end_byte
+        raw = self.text[s:e]
+        if raw.startswith("'''"):
+            if e - s < 6 or not raw.endswith("'''") or self.dirty and node.has_error:
                 return self.error(node, "unterminated string")
-            value = text[s + 3:e - 3]
+            value = raw[3:-3]
             if value.startswith("\r\n"):
                 value = value[2:]
             elif value.startswith("\n"):
                 value = value[1:]
             return Str(value, (s, e))
-        holes = [c for c in node.named_children if c.type == "interpolation"]
-        if node.has_error or e - s < 2 or text[e - 1] != "'":
+        if e - s < 2 or raw[-1] != "'" or self.dirty and node.has_error:
             return self.error(node, "unterminated string")
-        if not holes:
-            return Str(_unescape(text[s + 1:e - 1]), (s, e))
+        if "${" not in raw:
+            return Str(_unescape(raw[1:-1]), (s, e))
         parts: list = []
         at = s + 1
-        for hole in holes:
-            hs, he = self.span(hole)
+        text = self.text
+        hole = self.k.interpolation
+        for c in node.children:
+            if c.kind_id != hole:
+                continue
+            hs, he = b + c.start_byte, b + c.end_byte
             if hs > at:
                 parts.append(_unescape(text[at:hs]))
-            inner = [c for c in hole.named_children if c.type not in _COMMENTS]
+            inner = self.named(c)
             parts.append(self.expr(inner[0]) if len(inner) == 1 else Error((hs, he)))
             at = he
         if e - 1 > at:
@@ -373,232 +437,131 @@ class _Builder:
 
     def array(self, node):
         items = []
+        k = self.k
         spreads = self.spreads
         for c in node.named_children:
-            t = c.type
-            if t in _COMMENTS:
+            kid = c.kind_id
+            if kid in k.comment:
                 continue
-            if t == "ERROR":
+            if kid == ERROR_ID:
                 self.issue("unreadable array item", self.span(c))
-                items.extend(self.recover_items(c))
+                items.extend(self.expr(x) for x in c.named_children if x.kind_id in k.expression and not x.has_error)
                 continue
             item = self.expr(c)
-            s = item.span[0]
-            # `...x` was blanked: the spread sits 3 characters (and any blanks) before the item
-            at = _spread_before(self.text, s, spreads, "[")
-            if at is not None:
-                item = Unary("...", item, (at, item.span[1]))
+            if spreads:
+                at = _spread_before(self.text, item.span[0], spreads, "[")
+                if at is not None:  # `...x` was blanked
+                    item = Unary("...", item, (at, item.span[1]))
             items.append(item)
         return Arr(tuple(items), self.span(node))
 
     def object(self, node):
+        k = self.k
         props = []
         decorators: tuple = ()
         skip_to = -1
         for c in node.named_children:
-            t = c.type
-            if c.start_byte < skip_to:
-                continue
-            if t == "object_property":
-                last = c.named_children[-1] if c.named_child_count else None
-                if last is not None and last.type in _TYPE_NODES:
-                    # `key: (c) ? 'a' : 'b'` misread as a nullable type and a second entry
-                    prop, skip_to = self.reread_prop(c, last, node)
-                else:
-                    prop = self.prop(c, decorators)
+            kid = c.kind_id
+            if kid == k.object_property:
+                if c.start_byte < skip_to:
+                    continue
+                prop, skip_to = self.prop(c, decorators, node)
                 decorators = ()
                 if prop is not None:
                     props.append(prop)
-            elif t == "decorators":
-                decorators = self.decorators(c)
-            elif t in _COMMENTS:
+            elif kid in k.comment:
                 continue
-            elif t == "ERROR":
+            elif kid == k.decorators:
+                decorators = self.decorators(c)
+            elif kid == ERROR_ID:
                 self.issue("unreadable object entry", self.span(c))
-                props.extend(self.recover_props(c))
-            else:  # e.g. a value without key
+                for x in c.named_children:  # entries the grammar still read inside the error
+                    if x.kind_id == k.object_property and not x.has_error:
+                        prop, _ = self.prop(x, (), node)
+                        if prop is not None:
+                            props.append(prop)
+            elif c.start_byte >= skip_to:  # e.g. a value without key
                 self.issue("unreadable object entry", self.span(c))
         return Obj(tuple(props), self.span(node))
 
-    def reread_prop(self, node, value_node, obj) -> tuple:
-        """Read an entry's value again, alone, from its start to its line's end."""
-        ks, ke = self.span(node.named_children[0])
-        vs = self.span(value_node)[0]
-        view = self.view
-        line_end = view.find("\n", vs)
-        obj_end = self.span(obj)[1] - 1  # the closing brace
-        end = obj_end if line_end < 0 else min(line_end, obj_end)
-        end = vs + len(_strip_trailing(view[vs:end]))
-        value = self.reread(vs, end)
-        key = self.text[ks:ke]
-        if node.named_children[0].type == "string":
-            key = _unescape(key[1:-1]) if len(key) >= 2 and key[-1] == "'" else None
-        prop = Prop(key, value, False, (ks, value.span[1]), (ks, ke))
-        return prop, _byte_at(self.seg, self.data, end - self.seg.base)
+    def prop(self, node, decorators: tuple, obj) -> tuple:
+        """(Prop or None, byte offset to skip entries up to)."""
+        k = self.k
+        ch = node.children
+        if len(ch) == 3 and ch[1].kind_id == k.colon:
+            key, value = ch[0], ch[2]
+        else:
+            ch = self.kids(node)
+            if len(ch) == 1 and ch[0].kind_id == k.resource:
+                res = self.resource(ch[0], decorators)
+                if res is not None and self.children:
+                    self.children[-1].append(res)
+                return None, -1
+            if len(ch) != 3 or ch[1].kind_id != k.colon:
+                self.issue("unreadable object entry", self.span(node))
+                return None, -1
+            key, value = ch[0], ch[2]
+        b = self.base
+        ks, ke = b + key.start_byte, b + key.end_byte
+        skip_to = -1
+        if value.kind_id in k.types:
+            # `key: (c) ? 'a' : 'b'` misread as a nullable type and a second entry: read the
+            # value again, alone, up to its line's end
+            vs = b + value.start_byte
+            line_end = self.view.find("\n", vs)
+            obj_end = b + obj.end_byte - 1  # the closing brace
+            end = obj_end if line_end < 0 else min(line_end, obj_end)
+            end = vs + len(_strip_trailing(self.view[vs:end]))
+            v = self.reread(vs, end)
+            skip_to = end - b
+            span = (ks, v.span[1])
+        else:
+            v = self.expr(value)
+            span = (ks, b + node.end_byte)
+        if self.spreads.get(ks) == "{":  # `...expr` read as `_: expr`
+            return Prop(None, v, True, (ks, span[1]), (ks, ks + 3)), skip_to
+        kid = key.kind_id
+        if kid == k.identifier:
+            name = self.text[ks:ke]
+        elif kid == k.string:
+            sv = self.string(key)
+            name = sv.value if type(sv) is Str else None
+        else:
+            name = self.text[ks:ke] if self.view[ks:ke].isidentifier() else None
+        return Prop(name, v, False, span, (ks, ke)), skip_to
 
     def reread(self, start: int, end: int):
         """An expression from view[start:end] parsed on its own (as `var _ = ...`)."""
-        seg, data = self.seg, self.data
-        src = "var _ = " + self.view[start:end]
-        sub = src.encode("utf-8")
-        tree = _parser().parse(sub)
-        decl = tree.root_node.named_children[0] if tree.root_node.named_child_count else None
+        src = ("var _ = " + self.view[start:end]).encode("ascii")
+        root = _parser().parse(src).root_node
+        decl = root.named_children[0] if root.named_child_count else None
         value = decl.named_children[-1] if decl is not None and decl.named_child_count >= 2 else None
-        if value is None or tree.root_node.has_error or value.type not in _EXPRESSION_TYPES:
+        if value is None or root.has_error or value.kind_id not in self.k.expression:
             self.issue("unreadable expression", (start, end))
             return Error((start, end))
-        self.seg, self.data = _Segment(start - 8, src, sub), sub
+        base, dirty = self.base, self.dirty
+        self.base, self.dirty = start - 8, False
         try:
             return self.expr(value)
         finally:
-            self.seg, self.data = seg, data
-
-    def prop(self, node, decorators: tuple = ()):
-        kids = [c for c in node.named_children if c.type not in _COMMENTS]
-        if not kids:
-            self.issue("unreadable object entry", self.span(node))
-            return None
-        if kids[0].type == "resource_declaration":
-            res = self.resource(kids[0], decorators)
-            if res is not None and self.children:
-                self.children[-1].append(res)
-            return None
-        span = self.span(node)
-        key_node = kids[0]
-        ks, ke = self.span(key_node)
-        if len(kids) < 2 or node.has_error and not _has_colon(node):
-            self.issue("unreadable object entry", span)
-            return None
-        value = self.expr(kids[-1]) if len(kids) == 2 else self.error(node, "unreadable object entry")
-        kt = key_node.type
-        if self.spreads.get(ks) == "{":  # `...expr` read as `_: expr`
-            return Prop(None, value, True, span, (ks, ks + 3))
-        if kt in ("identifier", "compatible_identifier"):
-            key = self.text[ks:ke]
-        elif kt == "string":
-            sv = self.string(key_node)
-            key = sv.value if type(sv) is Str else None
-        else:
-            key = None
-        return Prop(key, value, False, span, (ks, ke))
-
-    def recover_props(self, node) -> list:
-        """Object entries the grammar still read inside an ERROR region."""
-        out = []
-        for c in node.named_children:
-            if c.type == "object_property" and not c.has_error:
-                prop = self.prop(c)
-                if prop is not None:
-                    out.append(prop)
-        return out
-
-    def recover_items(self, node) -> list:
-        return [self.expr(c) for c in node.named_children
-                if c.type in _EXPRESSION_TYPES and not c.has_error]
-
-    def member(self, node):
-        obj = node.child_by_field_name("object")
-        prop = node.child_by_field_name("property")
-        if obj is None or prop is None:
-            return self.error(node)
-        safe = any(c.type == ".?" for c in node.children)
-        ps, pe = self.span(prop)
-        name = self.text[ps:pe]
-        return self.postfix(self.expr(obj), self.seg.off(node.start_byte),
-                            lambda o, s: Member(o, name, safe, (s, pe), (ps, pe)))
-
-    def subscript(self, node):
-        obj = node.child_by_field_name("object")
-        index = node.child_by_field_name("index")
-        if obj is None or index is None:
-            return self.error(node)
-        safe = any(c.type == "?" for c in node.children)
-        iv = self.expr(index)
-        end = self.span(node)[1]
-        return self.postfix(self.expr(obj), self.seg.off(node.start_byte),
-                            lambda o, s: Index(o, iv, safe, (s, end)))
-
-    def resource_expression(self, node):
-        obj = node.child_by_field_name("object")
-        res = node.child_by_field_name("resource")
-        if obj is None or res is None:
-            return self.error(node)
-        rs, re_ = self.span(res)
-        name = self.text[rs:re_]
-        return self.postfix(self.expr(obj), self.seg.off(node.start_byte),
-                            lambda o, s: Nested(o, name, (s, re_), (rs, re_)))
-
-    def call(self, node):
-        fn = node.child_by_field_name("function")
-        args_node = node.child_by_field_name("arguments")
-        if fn is None:
-            return self.error(node)
-        args = []
-        if args_node is not None:
-            for c in args_node.named_children:
-                if c.type in _COMMENTS:
-                    continue
-                args.append(self.error(c) if c.type == "ERROR" else self.expr(c))
-        span = self.span(node)
-        if fn.type == "identifier":
-            fs, fe = self.span(fn)
-            return Call(self.text[fs:fe], tuple(args), None, None, span, (fs, fe))
-        if fn.type == "member_expression":
-            obj = fn.child_by_field_name("object")
-            prop = fn.child_by_field_name("property")
-            if obj is not None and prop is not None:
-                ps, pe = self.span(prop)
-                name = self.text[ps:pe]
-                if obj.type == "identifier":
-                    os_, oe = self.span(obj)
-                    ns = self.text[os_:oe]
-                    if ns in self.namespaces:
-                        return Call(name, tuple(args), ns, None, span, (ps, pe))
-                args_t = tuple(args)
-                return self.postfix(self.expr(obj), span[0],
-                                    lambda o, s: Call(name, args_t, None, o, (s, span[1]), (ps, pe)))
-        return self.error(node)
-
-    def ternary(self, node):
-        cond = node.child_by_field_name("condition")
-        then = node.child_by_field_name("consequence")
-        other = node.child_by_field_name("alternative")
-        if cond is None or then is None or other is None:
-            return self.error(node)
-        value = Ternary(self.expr(cond), self.expr(then), self.expr(other), self.span(node))
-        return self.lift_lambda(value, "cond")
-
-    def binary(self, node):
-        left = node.child_by_field_name("left")
-        op = node.child_by_field_name("operator")
-        right = node.child_by_field_name("right")
-        if left is None or op is None or right is None:
-            return self.error(node)
-        lv, rv = self.expr(left), self.expr(right)
-        s, e = self.span(node)
-        return self.lift_lambda(Binary(op.type, lv, rv, (s, max(e, rv.span[1]))), "left")
-
-    def unary(self, node):
-        op = node.child_by_field_name("operator")
-        arg = node.child_by_field_name("argument")
-        if op is None or arg is None:
-            return self.error(node)
-        av = self.expr(arg)
-        s, e = self.span(node)
-        return Unary(op.type, av, (s, max(e, av.span[1])))
+            self.base, self.dirty = base, dirty
 
     def parenthesized(self, node):
-        inner = [c for c in node.named_children if c.type not in _COMMENTS]
-        if len(inner) != 1:
-            return self.error(node)
-        value = self.expr(inner[0])
+        ch = node.children
+        inner = ch[1] if len(ch) == 3 else None
+        if inner is None or inner.kind_id in self.k.comment:
+            inner_list = self.named(node)
+            if len(inner_list) != 1:
+                return self.error(node)
+            inner = inner_list[0]
+        value = self.expr(inner)
         self.grouped.add(id(value))
         self.keep.append(value)
         return value
 
     def postfix(self, obj, start: int | None, make):
         """`make(operand, start)` applied to the rightmost operand of `obj` (see _RIGHT_OPERAND);
-        `start` is where the result starts when `obj` is the operand itself (its parentheses)."""
+        `start` is where the result starts when `obj` itself is the operand (its parentheses)."""
         if id(obj) not in self.grouped:
             t = type(obj)
             field = _RIGHT_OPERAND.get(t)
@@ -617,53 +580,147 @@ class _Builder:
         inner = value._replace(**{field: left.body, "span": (left.body.span[0], value.span[1])})
         return Lambda(left.params, inner, (left.span[0], value.span[1]))
 
-    def lambda_params(self, head) -> tuple | None:
-        if head.type == "identifier":
-            names = [head]
-        elif head.type == "parenthesized_expression":
-            names = [c for c in head.named_children if c.type not in _COMMENTS]
-        else:
-            return None
-        params = []
-        for c in names:
-            if c.type != "identifier":
-                return None
-            s, e = self.span(c)
-            params.append(self.text[s:e])
-        return tuple(params)
+    def member(self, node):
+        ch = node.children
+        if len(ch) != 3:
+            ch = self.kids(node)
+            if len(ch) != 3:
+                return self.error(node)
+        obj, dot, prop = ch
+        b = self.base
+        ps, pe = b + prop.start_byte, b + prop.end_byte
+        name = self.text[ps:pe]
+        safe = dot.kind_id == self.k.safe_dot
+        return self.postfix(self.expr(obj), b + node.start_byte,
+                            lambda o, s: Member(o, name, safe, (s, pe), (ps, pe)))
+
+    def subscript(self, node):
+        ch = node.children
+        if len(ch) not in (4, 5):
+            ch = self.kids(node)
+            if len(ch) not in (4, 5):
+                return self.error(node)
+        safe = len(ch) == 5 and ch[2].kind_id == self.k.question
+        iv = self.expr(ch[-2])
+        end = self.base + node.end_byte
+        return self.postfix(self.expr(ch[0]), self.base + node.start_byte,
+                            lambda o, s: Index(o, iv, safe, (s, end)))
+
+    def resource_expression(self, node):
+        ch = self.kids(node)
+        if len(ch) != 3:
+            return self.error(node)
+        b = self.base
+        rs, re_ = b + ch[2].start_byte, b + ch[2].end_byte
+        name = self.text[rs:re_]
+        return self.postfix(self.expr(ch[0]), b + node.start_byte,
+                            lambda o, s: Nested(o, name, (s, re_), (rs, re_)))
+
+    def call(self, node):
+        ch = node.children
+        if len(ch) != 2:
+            ch = self.kids(node)
+            if len(ch) != 2:
+                return self.error(node)
+        fn, args_node = ch
+        k = self.k
+        args = []
+        for c in args_node.named_children:
+            if c.kind_id not in k.comment:
+                args.append(self.expr(c))
+        args_t = tuple(args)
+        b = self.base
+        s, e = b + node.start_byte, b + node.end_byte
+        fk = fn.kind_id
+        if fk == k.identifier:
+            fs, fe = b + fn.start_byte, b + fn.end_byte
+            return Call(self.text[fs:fe], args_t, None, None, (s, e), (fs, fe))
+        if fk == k.member:
+            mch = fn.children
+            if len(mch) != 3:
+                mch = self.kids(fn)
+            if len(mch) == 3:
+                obj, _, prop = mch
+                ps, pe = b + prop.start_byte, b + prop.end_byte
+                name = self.text[ps:pe]
+                if obj.kind_id == k.identifier:
+                    ns = self.text[b + obj.start_byte:b + obj.end_byte]
+                    if ns in self.namespaces:
+                        return Call(name, args_t, ns, None, (s, e), (ps, pe))
+                return self.postfix(self.expr(obj), s,
+                                    lambda o, st: Call(name, args_t, None, o, (st, e), (ps, pe)))
+        return self.error(node)
+
+    def ternary(self, node):
+        ch = node.children
+        if len(ch) != 5:
+            ch = self.kids(node)
+            if len(ch) != 5:
+                return self.error(node)
+        value = Ternary(self.expr(ch[0]), self.expr(ch[2]), self.expr(ch[4]), self.span(node))
+        return self.lift_lambda(value, "cond")
+
+    def binary(self, node):
+        ch = node.children
+        if len(ch) != 3:
+            ch = self.kids(node)
+            if len(ch) != 3:
+                return self.error(node)
+        lv, rv = self.expr(ch[0]), self.expr(ch[2])
+        s, e = self.span(node)
+        value = Binary(self.k.names[ch[1].kind_id], lv, rv, (s, max(e, rv.span[1])))
+        return self.lift_lambda(value, "left")
+
+    def unary(self, node):
+        ch = node.children
+        if len(ch) != 2:
+            ch = self.kids(node)
+            if len(ch) != 2:
+                return self.error(node)
+        av = self.expr(ch[1])
+        s, e = self.span(node)
+        return Unary(self.k.names[ch[0].kind_id], av, (s, max(e, av.span[1])))
 
     def lambda_(self, node):
-        kids = [c for c in node.named_children if c.type not in _COMMENTS]
-        if len(kids) != 2:
+        ch = self.named(node)
+        if len(ch) != 2:
             return self.error(node)
-        head, body = kids
-        params = self.lambda_params(head)
-        if params is None:
+        head, body = ch
+        if head.kind_id == self.k.identifier:
+            names = [head]
+        elif head.kind_id == self.k.paren:
+            names = self.named(head)
+        else:
             return self.error(node)
-        return Lambda(params, self.expr(body), self.span(node))
+        params = []
+        for c in names:
+            if c.kind_id != self.k.identifier:
+                return self.error(node)
+            s, e = self.span(c)
+            params.append(self.text[s:e])
+        return Lambda(tuple(params), self.expr(body), self.span(node))
 
     def for_(self, node):
+        k = self.k
         body = node.child_by_field_name("body")
         item = index = None
         iterable = None
         seen_in = False
         for c in node.children:
-            t = c.type
-            if t == "in":
+            kid = c.kind_id
+            if kid == k.keyword_in:
                 seen_in = True
-            elif not c.is_named or t in _COMMENTS or c == body:
+            elif not c.is_named or kid in k.comment or c == body:
                 continue
             elif not seen_in:
-                if t == "identifier" or t == "loop_variable":
-                    s, e = self.span(c)
-                    item = self.text[s:e]
-                elif t == "for_loop_parameters":
+                if kid == k.identifier or kid == k.loop_variable:
+                    item = self.text[slice(*self.span(c))]
+                elif kid == k.for_params:
                     for p in c.named_children:
-                        s, e = self.span(p)
-                        if p.type == "loop_variable":
-                            item = self.text[s:e]
-                        elif p.type == "loop_enumerator":
-                            index = self.text[s:e]
+                        if p.kind_id == k.loop_variable:
+                            item = self.text[slice(*self.span(p))]
+                        elif p.kind_id == k.loop_enumerator:
+                            index = self.text[slice(*self.span(p))]
             elif iterable is None:
                 iterable = c
         if body is None or iterable is None:
@@ -671,18 +728,19 @@ class _Builder:
         return For(item, index, self.expr(iterable), self.expr(body), self.span(node))
 
     def if_(self, node):
-        kids = [c for c in node.named_children if c.type not in _COMMENTS]
-        if len(kids) != 2 or kids[0].type != "parenthesized_expression":
+        ch = self.named(node)
+        if len(ch) != 2 or ch[0].kind_id != self.k.paren:
             return self.error(node)
-        return If(self.expr(kids[0]), self.expr(kids[1]), self.span(node))
+        return If(self.expr(ch[0]), self.expr(ch[1]), self.span(node))
 
     # ---- declarations -------------------------------------------------------------------------
     def decorators(self, node) -> tuple:
         out = []
+        k = self.k
         for d in node.named_children:
-            if d.type != "decorator":
+            if d.kind_id != k.decorator:
                 continue
-            call = next((c for c in d.named_children if c.type == "call_expression"), None)
+            call = next((c for c in d.named_children if c.kind_id == k.call), None)
             value = self.call(call) if call is not None else None
             if type(value) is Call:
                 out.append(Decorator(value.name, value.args, self.span(d)))
@@ -691,26 +749,39 @@ class _Builder:
         return tuple(out)
 
     def resource(self, node, decorators: tuple = ()):
-        kids = [c for c in node.named_children if c.type not in _COMMENTS]
-        if len(kids) < 3 or kids[0].type != "identifier" or kids[1].type != "string":
+        k = self.k
+        ch = self.named(node)
+        if len(ch) < 3 or ch[0].kind_id != k.identifier or ch[1].kind_id != k.string:
             self.issue("unreadable declaration", self.span(node))
             return None
-        ns, ne = self.span(kids[0])
-        type_value = self.string(kids[1])
+        ns, ne = self.span(ch[0])
+        type_value = self.string(ch[1])
         if type(type_value) is not Str:
             self.issue("unreadable declaration", self.span(node))
             return None
-        existing = any(c.type == "existing" for c in node.children)
+        existing = any(c.kind_id == k.existing for c in node.children)
         self.children.append([])
         try:
-            body = self.expr(kids[-1])
+            body = self.expr(ch[-1])
         finally:
             children = self.children.pop()
         return Resource(self.text[ns:ne], type_value.value, existing, body, tuple(children), decorators,
                         self.span(node), (ns, ne), type_value.span)
 
+    def module(self, node, decorators: tuple):
+        k = self.k
+        ch = self.named(node)
+        if len(ch) < 3 or ch[0].kind_id != k.identifier or ch[1].kind_id != k.string:
+            return None
+        ns, ne = self.span(ch[0])
+        path = self.string(ch[1])
+        if type(path) is not Str:
+            return None
+        return Module(self.text[ns:ne], path.value, self.expr(ch[-1]), decorators, self.span(node),
+                      (ns, ne), path.span)
 
-_EXPR = {
+
+_DISPATCH = {
     "identifier": _Builder.identifier,
     "number": _Builder.number,
     "null": _Builder.null,
@@ -732,19 +803,6 @@ _EXPR = {
 }
 
 
-# The grammar lets a postfix operation (`.name`, `[i]`, `.f()`, `::child`) take a whole operator
-# expression on its left (`a && b.c` comes out as `(a && b).c`, `x => x.a` as `(x => x).a`), and a
-# lambda bind tighter than the operators after it (`x => x.a == 1` as `(x => x.a) == 1`). Bicep
-# reads postfix operations first and a lambda body as far right as it goes; the conversion moves
-# them back (never across parentheses, which the source wrote).
-_RIGHT_OPERAND = {Binary: "right", Ternary: "otherwise", Lambda: "body"}
-_PREFIX = frozenset(("!", "-"))
-
-
-def _has_colon(node) -> bool:
-    return any(c.type == ":" for c in node.children)
-
-
 def _spread_before(text: str, start: int, spreads: dict, bracket: str) -> int | None:
     i = start
     while i > 0 and text[i - 1] in " \t\r\n":
@@ -753,38 +811,40 @@ def _spread_before(text: str, start: int, spreads: dict, bracket: str) -> int | 
     return at if at >= 0 and spreads.get(at) == bracket else None
 
 
-def _unescape(raw: str) -> str:
-    return _ESCAPE.sub(_escape, raw) if "\\" in raw else raw
+def _strip_trailing(s: str) -> str:
+    """`s` without trailing blanks and a trailing // comment (one without quotes)."""
+    s = s.rstrip()
+    i = s.rfind("//")
+    if i >= 0 and "'" not in s[i:]:
+        s = s[:i].rstrip()
+    return s
 
 
-def _escape(m: re.Match) -> str:
-    s = m.group(1)
-    if s[0] == "u" and len(s) > 1:
-        try:
-            return chr(int(s[2:-1], 16))
-        except (ValueError, OverflowError):
-            return m.group()
-    return _ESCAPES.get(s, m.group())
+# ---- 2. headers and statements ------------------------------------------------------------------
 
+_NAME = r"[A-Za-z_][A-Za-z0-9_]*"
+_DECL_NAME = re.compile(r"(" + "|".join(_KEYWORDS) + r")\b[ \t]*(" + _NAME + r")?")
+_IMPORT_ALIAS = re.compile(r"\bimport\b[ \t]*\*[ \t]*as[ \t]+(" + _NAME + ")")
+_USING = re.compile(r"using\b[ \t]*(?:('(?:[^'\\\n]|\\.)*')|(none)\b)")
+_RESOURCE_HEAD = re.compile(r"(resource|module)[ \t]+(" + _NAME + r")[ \t]+('(?:[^'\\\n]|\\.)*')(?:[ \t]+(existing)\b)?")
+_SKIP_BLANK = re.compile(r"(?:\s|//[^\n]*|/\*(?:[^*]|\*(?!/))*\*/)*")
+_HEADER_TOKENS = re.compile(r"'(?:[^'\\\n]|\\.)*'?|[{\[(]|[}\])]|[=!<>]=|=[~>]|=|//[^\n]*|/\*(?:[^*]|\*(?!/))*(?:\*/)?|\n")
+_SIMPLE_TYPE = re.compile(r"[ \t]*((?:[A-Za-z_][\w.]*(?:\[\])*\??)?)[ \t]*"
+                          r"(?:(=)(?![=>~])|(?=(?://[^\n]*)?(?:\r?\n(?![ \t]*\|)|$)))")
+_UNION_GOES_ON = re.compile(r"\n[ \t]*\|")
+_NOT_LINE_BREAK = re.compile(r"[^\r\n]")
 
-# ---- 2. the same-length view and the statement readers -----------------------------------------
-
-_PARSER = None
-
-
-def _parser():
-    global _PARSER
-    if _PARSER is None:
-        import tree_sitter
-        import tree_sitter_bicep
-
-        _PARSER = tree_sitter.Parser(tree_sitter.Language(tree_sitter_bicep.language()))
-    return _PARSER
-
-
-def _blank(s: str) -> str:
-    """Same length, same line breaks, nothing else."""
-    return re.sub(r"[^\r\n]", " ", s)
+# Fast path: a param/output/var whose decorators take at most one literal and whose value is a
+# literal or a name (most of them: descriptions, defaults) is read without the grammar.
+_LITERAL = (r"'''[\s\S]*?'''|'[^'\\\n$]*(?:(?:\\.|\$(?!\{))[^'\\\n$]*)*'|-?\d+\b|[A-Za-z_]\w*\b(?![ \t]*[.(\[:!?])"
+            r"|\{[ \t]*\}|\[[ \t]*\]")
+_SIMPLE_DECORATOR = re.compile(r"@(sys\.)?([A-Za-z_]\w*)[ \t]*\([ \t]*(" + _LITERAL + r")?[ \t]*\)")
+_REFERENCE = r"[A-Za-z_]\w*(?:\(\)|\.\??[A-Za-z_]\w*)+(?![ \t]*[.(\[:!?])"
+_SIMPLE_VALUE = re.compile(_REFERENCE + "|" + _LITERAL)
+_REFERENCE_STEP = re.compile(r"\.(\?)?([A-Za-z_]\w*)|\(\)")
+_TARGET_SCOPE = re.compile(r"targetScope[ \t]*=[ \t]*(" + _LITERAL + ")")
+FAST_PATH = True  # tests and the benchmark switch it off to compare with the grammar's reading
+_KEYWORD_LITERALS = {"true": True, "false": False}
 
 
 def _type_region(text: str, pos: int, end: int) -> tuple[int, int, int]:
@@ -803,7 +863,9 @@ def _type_region(text: str, pos: int, end: int) -> tuple[int, int, int]:
         tok = t.group()
         c = tok[0]
         if c == "\n":
-            if depth == 0:
+            # a union type may go on over lines: `| 'b'` below, or a trailing `|` here
+            if depth == 0 and not _UNION_GOES_ON.match(text, t.start()) \
+                    and not text[pos:t.start()].rstrip().endswith("|"):
                 stop = t.start()
                 break
         elif tok == "=":
@@ -832,17 +894,14 @@ def _type_region(text: str, pos: int, end: int) -> tuple[int, int, int]:
     return ts, te, eq
 
 
-_SIMPLE_TYPE = re.compile(r"[ \t]*((?:[A-Za-z_][\w.]*(?:\[\])*\??)?)[ \t]*"
-                          r"(?:(=)(?![=>~])|(?=(?://[^\n]*)?(?:\r?\n|$)))")
-
-
-def _strip_trailing(s: str) -> str:
-    """`s` without trailing blanks and a trailing // comment (one without quotes)."""
-    s = s.rstrip()
-    i = s.rfind("//")
-    if i >= 0 and "'" not in s[i:]:
-        s = s[:i].rstrip()
-    return s
+def _content_end(view: str, start: int, end: int) -> int:
+    """End of the last token before `end` (trailing blanks and comment lines excluded)."""
+    lines = view[start:end].split("\n")
+    while lines and (not lines[-1].strip() or lines[-1].lstrip().startswith(("//", "#disable"))):
+        lines.pop()
+    if not lines:
+        return start
+    return start + len("\n".join(lines).rstrip())
 
 
 class _Reader:
@@ -856,27 +915,20 @@ class _Reader:
         text = self.text
         view = _view(text)
         stmts, sc = statements(view)
-        namespaces = BUILTIN_NAMESPACES | frozenset(_IMPORT_ALIAS.findall(view)) if "import" in view else BUILTIN_NAMESPACES
-        spreads = dict(sc.spreads)
-        bangs = set(sc.bangs)
+        namespaces = BUILTIN_NAMESPACES
+        if "import" in view:
+            namespaces = namespaces | frozenset(_IMPORT_ALIAS.findall(view))
+        self.namespaces = namespaces
         edits: list[tuple[int, int, str]] = []
         for at, bracket in sc.spreads:
             edits.append((at, at + 3, "_: " if bracket == "{" else "   "))
         for at in sc.bangs:
             edits.append((at, at + 1, " "))
-        builder = _Builder(text, namespaces, spreads, bangs, self.issues)
-        self.builder = builder
         if stmts and stmts[0][0] > 0:
             self._junk(view, 0, stmts[0][0])
         elif not stmts:
             self._junk(view, 0, len(view))
-        out = []
-        header_edits: list = []
-        plans = []
-        for start, decl, kw, end in stmts:
-            plan = self._plan(view, start, decl, kw, end, header_edits)
-            plans.append(plan)
-        edits.extend(header_edits)
+        plans = [self._plan(view, start, decl, kw, end, edits) for start, decl, kw, end in stmts]
         if edits:
             edits.sort()
             parts, at = [], 0
@@ -888,23 +940,26 @@ class _Reader:
                 at = e
             parts.append(view[at:])
             view = "".join(parts)
-        builder.view = view
+        _parser()
+        self.view = view
+        self.data = view.encode("ascii")
+        builder = self.builder = _Builder(text, view, namespaces, dict(sc.spreads), set(sc.bangs), self.issues)
+        out = []
         for plan in plans:
             if plan is None:
                 continue
             self.root = None
             before = len(self.issues)
             try:
-                node = plan[0](self, view, *plan[1:])
+                node = plan[0](self, *plan[1:])
             except RecursionError:
-                self.issues.append(ParseIssue("nesting too deep", (plan[1], plan[4])))
+                self.issues.append(ParseIssue("nesting too deep", (plan[2], plan[4])))
                 node = None
             if node is not None:
                 out.append(node)
             if self.root is not None and self.root.has_error and len(self.issues) == before:
                 # an error the conversion stepped over (e.g. an extra token): still say so
-                bad = _first_error(self.root)
-                self.issues.append(ParseIssue("unreadable expression", builder.span(bad)))
+                self.issues.append(ParseIssue("unreadable expression", builder.span(_first_error(self.root))))
         issues = sorted(set(self.issues), key=lambda i: i.span)
         return Program(tuple(out), tuple(issues))
 
@@ -913,74 +968,113 @@ class _Reader:
         if m.end() < end:
             self.issues.append(ParseIssue("unknown statement", (m.end(), end)))
 
-    # ---- planning: header rewrites --------------------------------------------------------------
     def _plan(self, view: str, start: int, decl: int | None, kw: str, end: int, edits: list):
+        """How to read one statement (and the header rewrites it needs)."""
         if decl is None:
             self.issues.append(ParseIssue("decorator without declaration", (start, _content_end(view, start, end))))
             return None
         if kw in _UNPARSED:
-            m = _DECL_NAME.match(view, decl)
-            name = m.group(2) if m else None
+            name = None
             if kw == "import":
                 a = _IMPORT_ALIAS.match(view, decl)
                 name = a.group(1) if a else None
+            else:
+                m = _DECL_NAME.match(view, decl)
+                name = m.group(2) if m else None
             return (_Reader._other, start, decl, kw, _content_end(view, decl, end), name)
         if kw == "using":
             return (_Reader._using, start, decl, kw, end)
+        if kw == "targetScope" and FAST_PATH and start == decl:
+            m = _TARGET_SCOPE.match(view, decl, end)
+            if m is not None and _SKIP_BLANK.match(view, m.end(), end).end() == end:
+                value = _literal(self.text, view, *m.span(1))
+                if value is not None:
+                    return (_Reader._target_scope, start, decl, kw, end, value)
         if kw in ("param", "output", "var"):
             m = _DECL_NAME.match(view, decl)
             if m is None or m.group(2) is None:
                 return (_Reader._broken, start, decl, kw, end)
             ns, ne = m.span(2)
             ts, te, eq = _type_region(view, ne, end)
-            kw_end = decl + len(kw)
-            if eq < 0:
-                # no value: only the decorators reach the grammar
-                edits.append((decl, te if te > 0 else ne, _blank(view[decl:te if te > 0 else ne])))
+            fast = self._fast(view, start, decl, end, eq) if FAST_PATH else None
+            if fast is not None:
+                return (_Reader._declared, start, decl, kw, end, (ns, ne), (ts, te), eq) + fast
+            if eq < 0:  # no value: only the decorators reach the grammar
+                stop = te if te > 0 else ne
+                edits.append((decl, stop, _NOT_LINE_BREAK.sub(" ", view[decl:stop])))
             else:
-                edits.append((decl, kw_end, "var".ljust(len(kw))))
+                edits.append((decl, decl + len(kw), "var".ljust(len(kw))))
                 if ts >= 0:
-                    edits.append((ts, te, _blank(view[ts:te])))
+                    edits.append((ts, te, _NOT_LINE_BREAK.sub(" ", view[ts:te])))
             return (_Reader._declaration, start, decl, kw, end, (ns, ne), (ts, te), eq)
         return (_Reader._native, start, decl, kw, end)
 
-    # ---- reading ------------------------------------------------------------------------------
-    def _parse(self, view: str, start: int, end: int):
-        seg = view[start:end]
-        data = seg.encode("utf-8")
-        tree = _parser().parse(data)
-        self.builder.seg = _Segment(start, seg, data)
-        self.builder.data = data
-        self.root = tree.root_node
-        return self.root, data
+    def _fast(self, view: str, start: int, decl: int, end: int, eq: int) -> tuple | None:
+        """(decorators, value) read with regular expressions, or None when the grammar is needed."""
+        text = self.text
+        decorators = []
+        at = _SKIP_BLANK.match(view, start, decl).end()
+        while at < decl:
+            m = _SIMPLE_DECORATOR.match(view, at, decl)
+            if m is None:
+                return None
+            args = ()
+            if m.group(3):
+                arg = _literal(text, view, *m.span(3))
+                if arg is None:
+                    return None
+                args = (arg,)
+            decorators.append(Decorator(m.group(2), args, m.span()))
+            at = _SKIP_BLANK.match(view, m.end(), decl).end()
+        value = None
+        if eq >= 0:
+            vs = _SKIP_BLANK.match(view, eq, end).end()
+            m = _SIMPLE_VALUE.match(view, vs, end)
+            if m is None or _SKIP_BLANK.match(view, m.end(), end).end() != end:
+                return None
+            value = _literal(text, view, vs, m.end(), self.namespaces)
+            if value is None:
+                return None
+        return tuple(decorators), value
 
-    def _top(self, root, decl_byte: int):
-        """(decorators node list, declaration-level nodes) of a statement's tree."""
-        decorators, rest = [], []
+    def _declared(self, start, decl, kw, end, name_span, type_span, eq, decorators, value):
+        """A param / output / var the fast path read."""
+        return self._make(kw, decl, name_span, type_span, eq, decorators, value)
+
+    # ---- reading ------------------------------------------------------------------------------
+    def _parse(self, start: int, end: int):
+        root = _PARSER.parse(self.data[start:end]).root_node
+        b = self.builder
+        b.base = start
+        b.dirty = root.has_error
+        self.root = root
+        return root
+
+    def _top(self, root, decl: int):
+        """Decorators (a tuple) and the other top-level nodes of a statement's tree."""
+        k = _KINDS
+        decorators: list = []
+        rest = []
         for c in root.children:
-            t = c.type
-            if t in _COMMENTS:
+            kid = c.kind_id
+            if kid in k.comment:
                 continue
-            if t == "decorators" and c.end_byte <= decl_byte:
-                decorators.append(c)
+            if kid == k.decorators and c.end_byte <= decl:
+                decorators.extend(self.builder.decorators(c))
             else:
                 rest.append(c)
-        return decorators, rest
-
-    def _decorators(self, nodes) -> tuple:
-        out: list = []
-        for d in nodes:
-            out.extend(self.builder.decorators(d))
-        return tuple(out)
+        return tuple(decorators), rest
 
     def _value(self, root, at: int):
         """The largest expression node of the tree that starts at byte `at`."""
         node = root.descendant_for_byte_range(at, at)
         best = None
+        expression = _KINDS.expression
         while node is not None and node.start_byte == at:
-            if node.type in _EXPRESSION_TYPES:
+            kid = node.kind_id
+            if kid in expression:
                 best = node
-            elif node.type == "ERROR" or node.type == "infrastructure":
+            elif kid == ERROR_ID or node.parent is None:
                 break
             node = node.parent
         return best
@@ -988,158 +1082,184 @@ class _Reader:
     def _decl_errors(self, rest, keep) -> None:
         b = self.builder
         for c in rest:
-            if c is not keep and (c.type == "ERROR" or c.has_error):
+            if c is not keep and c.has_error:
                 b.issue("unreadable declaration", b.span(c))
 
-    def _declaration(self, view, start, decl, kw, end, name_span, type_span, eq):
+    def _declaration(self, start, decl, kw, end, name_span, type_span, eq):
         """param / output / var (and .bicepparam param): the grammar sees `var NAME = value`."""
-        text = self.text
-        b = self.builder
-        root, data = self._parse(view, start, end)
-        decl_byte = _byte_at(b.seg, data, decl - start)
-        decorator_nodes, rest = self._top(root, decl_byte)
-        decorators = self._decorators(decorator_nodes)
-        ns, ne = name_span
-        name = text[ns:ne]
-        ts, te = type_span
-        type_text = text[ts:te] if ts >= 0 else ""
+        text, view, b = self.text, self.view, self.builder
+        root = self._parse(start, end)
+        decorators, rest = self._top(root, decl - start)
         value = None
-        stmt_end = te if ts >= 0 else ne
         if eq >= 0:
-            vm = _SKIP_BLANK.match(view, eq, end)
-            vstart = vm.end()
-            node = None
-            if vstart < end:
-                node = self._value(root, _byte_at(b.seg, data, vstart - start))
+            vstart = _SKIP_BLANK.match(view, eq, end).end()
+            node = self._value(root, vstart - start) if vstart < end else None
             if node is None:
-                vend = _content_end(view, vstart, end)
-                value = Error((vstart, max(vend, vstart)))
+                value = Error((vstart, max(vstart, _content_end(view, vstart, end))))
                 b.issue("unreadable expression", value.span)
                 self._decl_errors(rest, None)
             else:
                 value = b.expr(node)
-                holder = _statement_node(node)
-                self._decl_errors(rest, holder)
-            stmt_end = max(value.span[1], eq)
+                holder = node.parent
+                self._decl_errors(rest, holder if holder.kind_id == _KINDS.variable else node)
         else:
             self._decl_errors(rest, None)
-        span = (decl, stmt_end)
-        if kw == "param":
-            if self.bicepparam:
-                if value is None:
-                    value = Error((ne, ne))
-                    b.issue("parameter without value", (decl, ne))
-                return ParamValue(name, value, span, name_span)
-            nullable = type_text.endswith("?")
-            return Param(name, type_text, value, nullable, decorators, span, name_span)
-        if kw == "output":
-            if value is None:
-                value = Error((ne, ne))
-                b.issue("output without value", (decl, ne))
-            return Output(name, type_text, value, decorators, span, name_span)
+        return self._make(kw, decl, name_span, type_span, eq, decorators, value)
+
+    def _make(self, kw, decl, name_span, type_span, eq, decorators, value):
+        text = self.text
+        ns, ne = name_span
+        ts, te = type_span
+        type_text = text[ts:te] if ts >= 0 else ""
+        span = (decl, max(value.span[1], eq) if value is not None else (te if ts >= 0 else ne))
+        name = text[ns:ne]
+        if kw == "param" and not self.bicepparam:
+            return Param(name, type_text, value, type_text.endswith("?"), decorators, span, name_span)
         if value is None:
             value = Error((ne, ne))
-            b.issue("variable without value", (decl, ne))
+            self.issues.append(ParseIssue({"param": "parameter without value", "output": "output without value"}.get(
+                kw, "variable without value"), (decl, ne)))
+        if kw == "param":
+            return ParamValue(name, value, span, name_span)
+        if kw == "output":
+            return Output(name, type_text, value, decorators, span, name_span)
         return Var(name, value, decorators, span, name_span)
 
-    def _native(self, view, start, decl, kw, end):
+    def _native(self, start, decl, kw, end):
         """resource / module / targetScope: read by the grammar as written."""
         b = self.builder
-        root, data = self._parse(view, start, end)
-        decl_byte = _byte_at(b.seg, data, decl - start)
-        decorator_nodes, rest = self._top(root, decl_byte)
-        decorators = self._decorators(decorator_nodes)
-        want = {"resource": "resource_declaration", "module": "module_declaration",
-                "targetScope": "target_scope_assignment"}[kw]
-        node = next((c for c in rest if c.type == want and c.start_byte == decl_byte), None)
-        if node is not None and kw == "resource":
-            res = b.resource(node, decorators)
-            if res is not None:
+        k = _KINDS
+        root = self._parse(start, end)
+        decorators, rest = self._top(root, decl - start)
+        want = {"resource": k.resource, "module": k.module, "targetScope": k.target_scope}[kw]
+        node = next((c for c in rest if c.kind_id == want and c.start_byte == decl - start), None)
+        if node is not None:
+            if kw == "resource":
+                value = b.resource(node, decorators)
+            elif kw == "module":
+                value = b.module(node, decorators)
+            else:
+                ch = b.named(node)
+                value = TargetScope(b.expr(ch[-1]), b.span(node)) if ch else None
+            if value is not None:
                 self._decl_errors(rest, node)
-                return res
-        if node is not None and kw == "module":
-            mod = self._module(node, decorators)
-            if mod is not None:
-                self._decl_errors(rest, node)
-                return mod
-        if node is not None and kw == "targetScope":
-            kids = [c for c in node.named_children if c.type not in _COMMENTS]
-            if kids:
-                self._decl_errors(rest, node)
-                return TargetScope(b.expr(kids[-1]), b.span(node))
-        return self._fallback(view, root, data, rest, start, decl, kw, end, decorators)
+                return value
+        return self._fallback(root, rest, start, decl, kw, end, decorators)
 
-    def _module(self, node, decorators):
-        b = self.builder
-        kids = [c for c in node.named_children if c.type not in _COMMENTS]
-        if len(kids) < 3 or kids[0].type != "identifier" or kids[1].type != "string":
-            return None
-        ns, ne = b.span(kids[0])
-        path = b.string(kids[1])
-        if type(path) is not Str:
-            return None
-        return Module(self.text[ns:ne], path.value, b.expr(kids[-1]), decorators, b.span(node), (ns, ne), path.span)
-
-    def _fallback(self, view, root, data, rest, start, decl, kw, end, decorators):
-        """The grammar could not read the declaration: header from the source, value from the
-        largest clean expression that starts after `=`."""
-        b = self.builder
-        text = self.text
+    def _fallback(self, root, rest, start, decl, kw, end, decorators):
+        """The grammar could not read the declaration: the header from the source, the value
+        from the largest expression that starts after `=`."""
+        b, text, view = self.builder, self.text, self.view
+        m = None
         if kw == "targetScope":
-            eq = view.find("=", decl, end)
+            eq = view.find("=", decl, end) + 1 or -1
         else:
             m = _RESOURCE_HEAD.match(view, decl, end)
             if m is None:
-                return self._broken(view, start, decl, kw, end)
-            hm = _SKIP_BLANK.match(view, m.end(), end)
-            eq = hm.end() + 1 if hm.end() < end and view[hm.end()] == "=" else -1
+                return self._broken(start, decl, kw, end)
+            at = _SKIP_BLANK.match(view, m.end(), end).end()
+            eq = at + 1 if at < end and view[at] == "=" else -1
         if eq < 0:
-            return self._broken(view, start, decl, kw, end)
+            return self._broken(start, decl, kw, end)
         vstart = _SKIP_BLANK.match(view, eq, end).end()
-        node = self._value(root, _byte_at(b.seg, data, vstart - start)) if vstart < end else None
+        node = self._value(root, vstart - start) if vstart < end else None
         self._decl_errors(rest, None)
         children: list = []
         if node is None:
             value = Error((vstart, max(vstart, _content_end(view, vstart, end))))
             b.issue("unreadable expression", value.span)
-        elif kw == "resource":
+        else:
             b.children.append([])
             try:
                 value = b.expr(node)
             finally:
                 children = b.children.pop()
-        else:
-            value = b.expr(node)
         span = (decl, max(value.span[1], eq))
-        if kw == "targetScope":
+        if m is None:
             return TargetScope(value, span)
         ns, ne = m.span(2)
         ts, te = m.span(3)
-        literal = _unescape(text[ts + 1:te - 1]) if te - ts >= 2 and text[te - 1] == "'" else None
-        if literal is None:
-            return self._broken(view, start, decl, kw, end)
+        if te - ts < 2 or text[te - 1] != "'":
+            return self._broken(start, decl, kw, end)
+        literal = _unescape(text[ts + 1:te - 1])
         if kw == "resource":
             return Resource(text[ns:ne], literal, bool(m.group(4)), value, tuple(children), decorators,
                             span, (ns, ne), (ts, te))
         return Module(text[ns:ne], literal, value, decorators, span, (ns, ne), (ts, te))
 
-    def _broken(self, view, start, decl, kw, end):
-        self.issues.append(ParseIssue("unreadable declaration", (decl, _content_end(view, decl, end))))
+    def _broken(self, start, decl, kw, end):
+        self.issues.append(ParseIssue("unreadable declaration", (decl, _content_end(self.view, decl, end))))
         return None
 
-    def _using(self, view, start, decl, kw, end):
+    def _using(self, start, decl, kw, end):
+        view = self.view
         m = _USING.match(view, decl, end)
         if m is None:
-            return self._broken(view, start, decl, kw, end)
+            return self._broken(start, decl, kw, end)
         if m.group(2):
             return Using("none", (decl, m.end()))
         s, e = m.span(1)
         if e - s < 2 or view[e - 1] != "'":
-            return self._broken(view, start, decl, kw, end)
+            return self._broken(start, decl, kw, end)
         return Using(_unescape(self.text[s + 1:e - 1]), (decl, _content_end(view, decl, end)))
 
-    def _other(self, view, start, decl, kw, end, name):
+    def _target_scope(self, start, decl, kw, end, value):
+        return TargetScope(value, (decl, value.span[1]))
+
+    def _other(self, start, decl, kw, end, name):
         return Other(kw, name, (decl, end))
+
+
+def _literal(text: str, view: str, s: int, e: int, namespaces: frozenset = BUILTIN_NAMESPACES):
+    """The node of a literal the fast path matched."""
+    c = view[s]
+    if c == "'":
+        raw = text[s:e]
+        if raw.startswith("'''"):
+            value = raw[3:-3]
+            if value.startswith("\r\n"):
+                value = value[2:]
+            elif value.startswith("\n"):
+                value = value[1:]
+            return Str(value, (s, e))
+        return Str(_unescape(raw[1:-1]), (s, e))
+    if c == "{":
+        return Obj((), (s, e))
+    if c == "[":
+        return Arr((), (s, e))
+    word = view[s:e]
+    if "." in word or "(" in word:
+        return _reference(view, s, e, namespaces)
+    if c == "-" or c.isdigit():
+        return Num(int(word), (s, e))
+    if word in _KEYWORD_LITERALS:
+        return Bool(_KEYWORD_LITERALS[word], (s, e))
+    if word == "null":
+        return Null((s, e))
+    return Ref(word, (s, e))
+
+
+def _reference(view: str, s: int, e: int, namespaces: frozenset):
+    """`a.b.?c`, `f().x`, `az.resourceGroup().id` (what _REFERENCE matched)."""
+    m = re.match(r"[A-Za-z_]\w*", view[s:e])
+    at = s + m.end()
+    node: Any = Ref(m.group(), (s, at))
+    for step in _REFERENCE_STEP.finditer(view, at, e):
+        ss, se = step.span()
+        if step.group(2) is not None:
+            ns_, ne = step.span(2)
+            node = Member(node, step.group(2), step.group(1) is not None, (s, se), (ns_, ne))
+        elif type(node) is Ref:
+            node = Call(node.name, (), None, None, (s, se), node.span)
+        elif type(node) is Member and not node.safe:
+            obj = node.obj
+            if type(obj) is Ref and obj.name in namespaces:
+                node = Call(node.name, (), obj.name, None, (s, se), node.name_span)
+            else:
+                node = Call(node.name, (), None, obj, (s, se), node.name_span)
+        else:
+            return None
+    return node
 
 
 def _first_error(root):
@@ -1153,30 +1273,6 @@ def _first_error(root):
     return root
 
 
-def _statement_node(node):
-    p = node.parent
-    return p if p is not None and p.type == "variable_declaration" else node
-
-
-def _byte_at(seg: _Segment, data: bytes, char_index: int) -> int:
-    """Byte offset, in the statement's bytes, of a character index of the statement."""
-    if seg.byte_ends is None:
-        return char_index
-    k = bisect.bisect_right(seg.char_ends, char_index) - 1
-    return char_index if k < 0 else char_index + seg.extras[k]
-
-
-def _content_end(view: str, start: int, end: int) -> int:
-    """End of the last token before `end` (trailing blanks and comment lines excluded)."""
-    s = view[start:end]
-    lines = s.split("\n")
-    while lines and (not lines[-1].strip() or lines[-1].lstrip().startswith(("//", "#disable"))):
-        lines.pop()
-    if not lines:
-        return start
-    return start + len("\n".join(lines).rstrip())
-
-
 def inside_text_block(text: str, offset: int) -> bool:
     """True when `offset` lies inside (not at the start of) a multi-line string or block comment."""
     _, sc = statements(_view(text))
@@ -1185,7 +1281,8 @@ def inside_text_block(text: str, offset: int) -> bool:
 
 def parse_bicep(text: str, bicepparam: bool = False) -> Program:
     """Read Bicep source into a Program (never raises for bad input)."""
-    return _Reader(text, bicepparam).read()
+    with gc_paused():  # many small acyclic objects: the cyclic GC would rescan them again and again
+        return _Reader(text, bicepparam).read()
 
 
 def bicep_subkind(name: str) -> str:

@@ -60,22 +60,27 @@ _LINE_START = re.compile(r"[ \t]*(@|(?:" + "|".join(_KEYWORDS) + r")\b(?![ \t]*:
 # Scanner tokens: multi-line string, string without `${`, other string start, brackets, comment
 # openers, spread, postfix `!`; at bracket depth 0 also line breaks (statements start there).
 _TOKENS = r"'''|'[^'\\\n$]*(?:(?:\\.|\$(?!\{))[^'\\\n$]*)*'|'|[{}\[\]()]|//|/\*|\.\.\.|(?<=[\w)\]])!(?!=)"
-_CODE_TOP = re.compile(_TOKENS + r"|\n")
-_CODE_NESTED = re.compile(_TOKENS)
-_IN_STRING = re.compile(r"[\\'\n]|\$\{")
+# A line that starts with `(` inside an array is a new item, which the grammar would take for the
+# arguments of a call on the item above: a comma goes into its indentation.
+_PAREN_LINE = r"\n[ \t]*(?=\(|\.\.\.\()"
+_CODE_TOP = re.compile(_PAREN_LINE + "|" + _TOKENS + r"|\n")
+_CODE_NESTED = re.compile(_PAREN_LINE + "|" + _TOKENS)
+_IN_STRING = re.compile(r"[\\'\n]|\$\{|/[/*]")
 _CLOSER = {"}": "{", "]": "[", ")": "("}
 
 
 class _Scan:
     """Top-level statement starts, plus the spread `...` and postfix `!` offsets to hide."""
 
-    __slots__ = ("starts", "spreads", "bangs", "blocks", "clean")
+    __slots__ = ("starts", "spreads", "bangs", "blocks", "slashes", "commas", "clean")
 
     def __init__(self):
         self.starts: list[tuple[int, str]] = []  # (offset of the keyword or '@', keyword)
         self.spreads: list[tuple[int, str]] = []  # (offset, enclosing bracket)
         self.bangs: list[int] = []
         self.blocks: list[tuple[int, int]] = []  # multi-line strings and block comments
+        self.slashes: list[int] = []  # `//` and `/*` inside strings (the grammar reads comments there)
+        self.commas: list[int] = []  # blanks that become item separators
         self.clean = True  # brackets balanced, strings and comments terminated
 
 
@@ -83,7 +88,7 @@ def scan(text: str, recover: bool = False) -> _Scan:
     """One pass over the text. With `recover`, a keyword at column 0 starts a statement even
     inside unbalanced brackets, and an unterminated comment or string ends at its line's end."""
     out = _Scan()
-    starts, spreads, bangs, blocks = out.starts, out.spreads, out.bangs, out.blocks
+    starts, spreads, bangs, blocks, slashes = out.starts, out.spreads, out.bangs, out.blocks, out.slashes
     n = len(text)
     stack: list[str] = []
     line_start = _LINE_START.match
@@ -105,6 +110,10 @@ def scan(text: str, recover: bool = False) -> _Scan:
             if c == "\\":
                 pos = i + 2
                 continue
+            if c == "/":
+                slashes.append(i)
+                pos = i + 2
+                continue
             string = False
             if c == "'":
                 pos = i + 1
@@ -122,6 +131,15 @@ def scan(text: str, recover: bool = False) -> _Scan:
         pos = m.end()
         c = text[i]
         if c == "\n":
+            if pos - i > 1 or text.startswith("(", pos) or text.startswith("...(", pos):
+                if stack and stack[-1] == "[":
+                    k = i - 1
+                    while k > 0 and text[k] in " \t\r":
+                        k -= 1
+                    if text[k] not in "[,":
+                        out.commas.append(pos - 1)
+                if pos - i > 1 or stack:
+                    continue
             if not stack:
                 k = line_start(text, pos)
                 if k:
@@ -139,8 +157,12 @@ def scan(text: str, recover: bool = False) -> _Scan:
                     j = _line_end(text, i) - 3 if recover else n
                 pos = j + 3
                 blocks.append((i, pos))
+                if text.find("/", i, pos) >= 0:
+                    _comment_openers(text, i, pos, slashes)
             elif pos - i == 1:
                 string = True
+            elif text.find("/", i, pos) >= 0:
+                _comment_openers(text, i, pos, slashes)
         elif c in "{[(":
             stack.append(c)
         elif c in "}])":
@@ -178,6 +200,14 @@ def scan(text: str, recover: bool = False) -> _Scan:
     if stack:
         out.clean = False
     return out
+
+
+def _comment_openers(text: str, start: int, end: int, out: list) -> None:
+    for m in _COMMENT_OPENER.finditer(text, start, end):
+        out.append(m.start())
+
+
+_COMMENT_OPENER = re.compile(r"/[/*]")
 
 
 def _line_end(text: str, i: int) -> int:
@@ -343,6 +373,7 @@ class _Builder:
         self.children: list[list] = []  # nested resources of the resources being read
         self.grouped: set[int] = set()  # ids of values written in parentheses
         self.keep: list = []  # ... kept alive so their ids stay theirs
+        self.reread_spans: list = []  # regions read again alone (their errors are handled there)
 
     # ---- helpers ------------------------------------------------------------------------------
     def span(self, node) -> tuple[int, int]:
@@ -439,19 +470,30 @@ class _Builder:
         items = []
         k = self.k
         spreads = self.spreads
-        for c in node.named_children:
-            kid = c.kind_id
-            if kid in k.comment:
-                continue
-            if kid == ERROR_ID:
+        kids = [c for c in node.named_children if c.kind_id not in k.comment]
+        i, n = 0, len(kids)
+        while i < n:
+            c = kids[i]
+            j = i
+            while j + 1 < n and kids[j + 1].start_byte == kids[j].end_byte:
+                j += 1
+            if j > i:
+                # items are separated by a line break or a comma, so these pieces are one item
+                # the grammar split (`f(1)` read as `f` and `(1)` in a multi-line array)
+                item = self.reread(self.base + c.start_byte, self.base + kids[j].end_byte)
+                i = j + 1
+            elif c.kind_id == ERROR_ID:
                 self.issue("unreadable array item", self.span(c))
                 items.extend(self.expr(x) for x in c.named_children if x.kind_id in k.expression and not x.has_error)
+                i += 1
                 continue
-            item = self.expr(c)
+            else:
+                item = self.expr(c)
+                i += 1
             if spreads:
-                at = _spread_before(self.text, item.span[0], spreads, "[")
+                at = _spread_before(self.text, self.base + c.start_byte, spreads, "[")
                 if at is not None:  # `...x` was blanked
-                    item = Unary("...", item, (at, item.span[1]))
+                    item = Unary("...", item, (at, max(item.span[1], self.base + c.end_byte)))
             items.append(item)
         return Arr(tuple(items), self.span(node))
 
@@ -532,6 +574,7 @@ class _Builder:
 
     def reread(self, start: int, end: int):
         """An expression from view[start:end] parsed on its own (as `var _ = ...`)."""
+        self.reread_spans.append((start, end))
         src = ("var _ = " + self.view[start:end]).encode("ascii")
         root = _parser().parse(src).root_node
         decl = root.named_children[0] if root.named_child_count else None
@@ -824,7 +867,7 @@ def _strip_trailing(s: str) -> str:
 
 _NAME = r"[A-Za-z_][A-Za-z0-9_]*"
 _DECL_NAME = re.compile(r"(" + "|".join(_KEYWORDS) + r")\b[ \t]*(" + _NAME + r")?")
-_IMPORT_ALIAS = re.compile(r"\bimport\b[ \t]*\*[ \t]*as[ \t]+(" + _NAME + ")")
+_IMPORT_ALIAS = re.compile(r"import[ \t]*\*[ \t]*as[ \t]+(" + _NAME + ")")
 _USING = re.compile(r"using\b[ \t]*(?:('(?:[^'\\\n]|\\.)*')|(none)\b)")
 _RESOURCE_HEAD = re.compile(r"(resource|module)[ \t]+(" + _NAME + r")[ \t]+('(?:[^'\\\n]|\\.)*')(?:[ \t]+(existing)\b)?")
 _SKIP_BLANK = re.compile(r"(?:\s|//[^\n]*|/\*(?:[^*]|\*(?!/))*\*/)*")
@@ -896,12 +939,14 @@ def _type_region(text: str, pos: int, end: int) -> tuple[int, int, int]:
 
 def _content_end(view: str, start: int, end: int) -> int:
     """End of the last token before `end` (trailing blanks and comment lines excluded)."""
-    lines = view[start:end].split("\n")
-    while lines and (not lines[-1].strip() or lines[-1].lstrip().startswith(("//", "#disable"))):
-        lines.pop()
-    if not lines:
-        return start
-    return start + len("\n".join(lines).rstrip())
+    e = end
+    while e > start:
+        j = view.rfind("\n", start, e)
+        line = view[j + 1:e].strip()
+        if line and not line.startswith(("//", "#disable")):
+            return e - (len(view[j + 1:e]) - len(view[j + 1:e].rstrip()))
+        e = max(j, start)
+    return start
 
 
 class _Reader:
@@ -916,14 +961,19 @@ class _Reader:
         view = _view(text)
         stmts, sc = statements(view)
         namespaces = BUILTIN_NAMESPACES
-        if "import" in view:
-            namespaces = namespaces | frozenset(_IMPORT_ALIAS.findall(view))
+        aliases = [_IMPORT_ALIAS.match(view, d) for _, d, kw, _ in stmts if kw == "import"]
+        if any(aliases):
+            namespaces = namespaces | frozenset(a.group(1) for a in aliases if a)
         self.namespaces = namespaces
         edits: list[tuple[int, int, str]] = []
         for at, bracket in sc.spreads:
             edits.append((at, at + 3, "_: " if bracket == "{" else "   "))
         for at in sc.bangs:
             edits.append((at, at + 1, " "))
+        for at in sc.slashes:
+            edits.append((at + 1, at + 2, "~"))
+        for at in sc.commas:
+            edits.append((at, at + 1, ","))
         if stmts and stmts[0][0] > 0:
             self._junk(view, 0, stmts[0][0])
         elif not stmts:
@@ -950,6 +1000,7 @@ class _Reader:
                 continue
             self.root = None
             before = len(self.issues)
+            builder.reread_spans = []
             try:
                 node = plan[0](self, *plan[1:])
             except RecursionError:
@@ -957,9 +1008,12 @@ class _Reader:
                 node = None
             if node is not None:
                 out.append(node)
-            if self.root is not None and self.root.has_error and len(self.issues) == before:
-                # an error the conversion stepped over (e.g. an extra token): still say so
-                self.issues.append(ParseIssue("unreadable expression", builder.span(_first_error(self.root))))
+            if self.root is not None and self.root.has_error:
+                # an error the conversion stepped over (e.g. an extra token) is still reported
+                covered = [i.span for i in self.issues[before:]] + builder.reread_spans
+                missed = _uncovered_error(self.root, builder.base, covered)
+                if missed is not None:
+                    self.issues.append(ParseIssue("unreadable expression", builder.span(missed)))
         issues = sorted(set(self.issues), key=lambda i: i.span)
         return Program(tuple(out), tuple(issues))
 
@@ -1262,15 +1316,19 @@ def _reference(view: str, s: int, e: int, namespaces: frozenset):
     return node
 
 
-def _first_error(root):
+def _uncovered_error(root, base: int, covered: list):
+    """The first ERROR or MISSING node of the tree outside every `covered` span, or None."""
     stack = [root]
     while stack:
         n = stack.pop()
+        s, e = base + n.start_byte, base + n.end_byte
+        if any(cs <= s and e <= ce for cs, ce in covered):
+            continue
         if n.is_error or n.is_missing:
             return n
         if n.has_error:
             stack.extend(reversed(n.children))
-    return root
+    return None
 
 
 def inside_text_block(text: str, offset: int) -> bool:

@@ -175,11 +175,13 @@ def check_file(path: str, text: str, prog, res: dict) -> None:
         key = m.group(1)
         ln = line_of(m.start(1))
         if any(a <= m.start(1) < b for a, b in excluded_spans):
-            kw = next(st.keyword for st in prog.statements if type(st) is A.Other and st.span[0] <= m.start(1) < st.span[1])
+            kw = next(st.keyword for st in prog.statements
+                      if type(st) is A.Other and st.span[0] <= m.start(1) < st.span[1])
             res["prop_excluded"][f"inside `{kw}`"] = res["prop_excluded"].get(f"inside `{kw}`", 0) + 1
             continue
         if ln in blocks:
-            res["prop_excluded"]["comment or multi-line string"] = res["prop_excluded"].get("comment or multi-line string", 0) + 1
+            why = "comment or multi-line string"
+            res["prop_excluded"][why] = res["prop_excluded"].get(why, 0) + 1
             continue
         res["prop_ref"] += 1
         p = props.pop((ln, key), None)
@@ -208,6 +210,132 @@ def check_file(path: str, text: str, prog, res: dict) -> None:
     res["prop_extra"] += len(props)
 
 
+# ---- differential check against the Bicep compiler's own syntax trees -------------------------------
+
+# Azure/bicep's test baselines commit, next to each main.bicep, main.syntax.bicep: the source with
+# the official parser's tree after every line (`//@[start:end) <tree>Kind`, offsets from the
+# start of that line). Their expression nodes are compared with the reader's, by kind and span.
+_DUMP_LINE = re.compile(r"^//@\[\s*(\d+):\s*(\d+)\) (.*?)([A-Za-z]+Syntax)$")
+_THEIRS = {
+    "ObjectPropertySyntax": "Prop", "ObjectSyntax": "Obj", "ArraySyntax": "Arr", "IntegerLiteralSyntax": "Num",
+    "BooleanLiteralSyntax": "Bool", "NullLiteralSyntax": "Null", "VariableAccessSyntax": "Ref",
+    "FunctionCallSyntax": "Call", "InstanceFunctionCallSyntax": "Call", "PropertyAccessSyntax": "Member",
+    "ArrayAccessSyntax": "Index", "ResourceAccessSyntax": "Nested", "TernaryOperationSyntax": "Ternary",
+    "BinaryOperationSyntax": "Binary", "UnaryOperationSyntax": "Unary", "NonNullAssertionSyntax": "Unary",
+    "LambdaSyntax": "Lambda", "ForSyntax": "For", "IfConditionSyntax": "If", "SpreadExpressionSyntax": "Spread",
+    "DecoratorSyntax": "Decorator", "StringSyntax": "Str",
+}
+# Top-level statements the reader keeps as `Other` (their insides are not read).
+_SKIPPED_STATEMENTS = {
+    "TypeDeclarationSyntax", "FunctionDeclarationSyntax", "CompileTimeImportDeclarationSyntax",
+    "MetadataDeclarationSyntax", "TestDeclarationSyntax", "ExtensionDeclarationSyntax", "AssertDeclarationSyntax",
+    "ImportDeclarationSyntax",
+}
+
+
+def compiler_nodes(source: str, dump: str) -> set:
+    """{(kind, start, end)} of the compiler's expression nodes (outside statements kept as Other)."""
+    starts = [0] + [m.end() for m in re.finditer(r"\r\n|\n", source)]
+
+    def utf16(base: int, units: int) -> int:
+        """The compiler counts UTF-16 code units from `base`; the reader code points."""
+        i = base
+        while units > 0 and i < len(source):
+            units -= 2 if ord(source[i]) > 0xFFFF else 1
+            i += 1
+        return i
+
+    line = -1
+    out = set()
+    skipping = False
+    for raw in dump.splitlines():
+        m = _DUMP_LINE.match(raw)
+        if m is None:
+            if not raw.startswith("//@"):
+                line += 1
+            continue
+        col, end, tree, kind = int(m.group(1)), int(m.group(2)), m.group(3), m.group(4)
+        depth = len(tree) // 2  # 0: the program, 1: a statement
+        if depth <= 1:
+            skipping = kind in _SKIPPED_STATEMENTS
+        if depth == 0:
+            continue
+        if skipping:
+            continue
+        mine = _THEIRS.get(kind)
+        if mine is None or line < 0:
+            continue
+        base = starts[min(line, len(starts) - 1)]
+        out.add((mine, utf16(base, col), utf16(base, end)))
+    return out
+
+
+def reader_nodes(source: str, prog) -> set:
+    """The reader's nodes in the compiler's terms (`-1` is a Unary there, a string is a StringSyntax)."""
+    out = set()
+
+    def visit(n):
+        t = type(n).__name__
+        if t in ("Str", "Interp"):
+            out.add(("Str", *n.span))
+        elif t == "Num" and source[n.span[0]] == "-":
+            out.add(("Unary", *n.span))
+            out.add(("Num", n.span[0] + 1, n.span[1]))
+        elif t == "Unary" and n.op == "...":
+            out.add(("Spread", *n.span))
+        elif t == "Unary" and n.op == "^":
+            pass  # part of the index in the compiler's tree
+        elif t == "Prop" and n.spread:
+            out.add(("Spread", *n.span))
+        elif t == "Call" and n.namespace:
+            out.add(("Call", *n.span))
+            out.add(("Ref", n.span[0], n.span[0] + len(n.namespace)))
+        elif t in ("Obj", "Arr", "Num", "Bool", "Null", "Ref", "Call", "Member", "Index", "Nested", "Ternary",
+                   "Binary", "Unary", "Lambda", "For", "If", "Decorator", "Prop"):
+            out.add((t, *n.span))
+        if t == "Prop" and source.startswith("'", n.key_span[0]):  # a quoted key is a string there
+            out.add(("Str", *n.key_span))
+        if t == "Decorator":  # the compiler keeps the call inside the decorator
+            out.add(("Call", n.span[0] + 1, n.span[1]))
+            if source.startswith("sys.", n.span[0] + 1):
+                out.add(("Ref", n.span[0] + 1, n.span[0] + 4))
+        if t in ("Resource", "Module"):
+            out.add(("Str", *(n.type_span if t == "Resource" else n.path_span)))
+
+    walk(prog.statements, visit)
+    return out
+
+
+def compare_with_compiler(dirs: list[str], show: int) -> None:
+    pairs = []
+    for d in dirs:
+        for root, _, names in os.walk(d):
+            if "main.bicep" in names and "main.syntax.bicep" in names:
+                pairs.append(os.path.join(root, "main.bicep"))
+    total = agree = 0
+    only_theirs: list = []
+    only_mine: list = []
+    for path in sorted(pairs):
+        source, _ = decode(open(path, "rb").read())
+        dump, _ = decode(open(path[:-len("main.bicep")] + "main.syntax.bicep", "rb").read())
+        theirs = compiler_nodes(source, dump)
+        mine = reader_nodes(source, parse_bicep(source))
+        # Nodes inside statements the reader does not parse (types, functions) are not compared.
+        total += len(theirs)
+        agree += len(theirs & mine)
+        lines = LineIndex(source)
+        for kind, s, e in sorted(theirs - mine, key=lambda x: x[1]):
+            only_theirs.append(f"{path}:{lines.position(s).line}: {kind} {source[s:e][:60]!r}")
+        for kind, s, e in sorted(mine - theirs, key=lambda x: x[1]):
+            only_mine.append(f"{path}:{lines.position(s).line}: {kind} {source[s:e][:60]!r}")
+    print(f"== compiler syntax trees: {len(pairs)} files, {total} expression nodes")
+    print(f"same kind and span: {agree} ({pct(agree, total)}); only in the compiler's tree: {len(only_theirs)}; "
+          f"only in the reader's: {len(only_mine)}")
+    for label, items in (("only the compiler", only_theirs), ("only the reader", only_mine)):
+        for it in items[:show]:
+            print(f"  {label}: {it}")
+
+
 def pct(a: int, b: int) -> str:
     return f"{100.0 * a / b:.2f} %" if b else "n/a"
 
@@ -220,18 +348,21 @@ def report(name: str, res: dict, show: int) -> None:
     print(f"files {res['files']}  size {mb:.2f} MB  crashes {len(res['crashes'])}  "
           f"files with parse issues {res['with_issues']} ({pct(res['with_issues'], res['files'])})")
     if times:
-        q = statistics.quantiles(times, n=100) if len(times) > 1 else [times[0]] * 99
-        print(f"reader CPU time (best of runs) {total:.2f} s = {mb / total:.1f} MB/s; per file median {statistics.median(times) * 1e3:.2f} ms, "
+        q = statistics.quantiles(times, n=100, method="inclusive") if len(times) > 1 else [times[0]] * 99
+        print(f"reader CPU time (best of runs) {total:.2f} s = {mb / total:.1f} MB/s; "
+              f"per file median {statistics.median(times) * 1e3:.2f} ms, "
               f"p90 {q[89] * 1e3:.2f} ms, p99 {q[98] * 1e3:.2f} ms, max {times[-1] * 1e3:.1f} ms")
     print(f"fast path and grammar read the same tree: {res['files'] - len(res['fast_differs'])} / {res['files']} files")
-    print(f"top-level resource declarations: {res['res_ok']} / {res['res_ref']} recovered ({pct(res['res_ok'], res['res_ref'])})")
+    print(f"top-level resource declarations: {res['res_ok']} / {res['res_ref']} recovered "
+          f"({pct(res['res_ok'], res['res_ref'])})")
     if res["res_excluded"]:
         print(f"  reference lines not counted: {res['res_excluded']} in a block comment or multi-line string")
     print(f"auth-relevant property lines: {res['prop_ok']} / {res['prop_ref']} recovered with key and value span "
           f"({pct(res['prop_ok'], res['prop_ref'])})")
     for why, n in sorted(res["prop_excluded"].items()):
         print(f"  reference lines not counted: {n} {why} (property types or text, not values)")
-    print(f"  reader-only auth properties (not at a line start, e.g. `{{ identity: x }}` on one line): {res['prop_extra']}")
+    print(f"  reader-only auth properties (not at a line start, e.g. `{{ identity: x }}` on one line): "
+          f"{res['prop_extra']}")
     for label, items in (("crash", res["crashes"]), ("resource", res["res_miss"]), ("property", res["prop_miss"]),
                          ("fast path", res["fast_differs"])):
         if items:
@@ -245,7 +376,12 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("dirs", nargs="+")
     ap.add_argument("--show", type=int, default=10, help="examples of each disagreement to print")
     ap.add_argument("--profile", action="store_true", help="cProfile the run (top 25 by cumulative time)")
+    ap.add_argument("--compiler-trees", action="store_true",
+                    help="compare with the Bicep compiler's syntax trees (main.syntax.bicep next to main.bicep)")
     args = ap.parse_args(argv)
+    if args.compiler_trees:
+        compare_with_compiler(args.dirs, args.show)
+        return 0
     if args.profile:
         import cProfile
         import pstats

@@ -146,7 +146,8 @@ def test_module_loop_condition_and_registry_path():
 
 
 def test_bicepparam_using_and_values():
-    src = "using './main.bicep'\n\nparam location = 'westeurope'\nparam size = 3\nvar x = 1\nparam tags = {\n  env: 'dev'\n}\n"
+    src = ("using './main.bicep'\n\nparam location = 'westeurope'\nparam size = 3\nvar x = 1\n"
+           "param tags = {\n  env: 'dev'\n}\n")
     prog = parse_bicep(src, bicepparam=True)
     assert prog.errors == ()
     using, loc, size, x, tags = prog.statements
@@ -408,6 +409,83 @@ def test_ternary_after_parenthesised_condition_in_object():
         assert type(access) is A.Ternary and access.then.value == "Disabled" and access.otherwise.value == "Enabled"
         assert text_of(src, access) == "(private) ? 'Disabled' : 'Enabled'"
     assert list(props(prog.statements[0].value)) == ["before", "publicNetworkAccess", "after"]
+
+
+def test_slashes_inside_strings_are_not_comments():
+    src = "var a = split(x ? y : '///////', '/')\nvar b = 'http://x/*y*/'\nvar c = '''\n// text\n'''\n"
+    prog = parse_bicep(src)
+    assert prog.errors == ()
+    a, b, c = prog.statements
+    assert a.value.args[0].otherwise.value == "///////" and a.value.args[1].value == "/"
+    assert b.value.value == "http://x/*y*/" and c.value.value == "// text\n"
+
+
+def test_array_items_on_their_own_lines():
+    # a line starting with `(` is a new item, not the arguments of a call on the line above, and
+    # a multi-line array's `f(1)` stays one call
+    src = "var v = [\n  a\n  (b)\n  f(1)\n  g(x, 2)\n  'x'\n  ...(c ? [1] : [])\n]\n"
+    prog = parse_bicep(src)
+    assert prog.errors == ()
+    items = prog.statements[0].value.items
+    assert [sexp(i) for i in items[:5]] == ["a", "b", "f(1)", "g(x, 2)", "'x'"]
+    assert items[5].op == "..." and text_of(src, items[5]) == "...(c ? [1] : [])"
+    assert type(items[5].operand) is A.Ternary
+
+
+def test_multiline_union_type_and_default():
+    src = "param mode\n  | 'Default'\n  | 'Copy' = 'Default'\nparam other 'a' |\n  'b'\n"
+    prog = parse_bicep(src)
+    assert prog.errors == ()
+    mode, other = prog.statements
+    assert mode.type_text == "| 'Default'\n  | 'Copy'" and mode.default.value == "Default"
+    assert other.type_text == "'a' |\n  'b'" and other.default is None
+
+
+def test_newer_syntax_interpolated_multiline_strings_and_index_from_end():
+    src = (
+        "var a = $'''\nHello ${name}\n'''\n"
+        "var b = $$'''${literal} $${x}'''\n"
+        "var c = ''''''\n"
+        "var d = $'''{${'n${1}'}}'''\n"
+        "var e = xs[^1]\n"
+        "var f = o.?xs[?^2]\n"
+        "var g = '\\u{D801}\\u{DC37}'\n"
+    )
+    prog = parse_bicep(src)
+    assert prog.errors == ()
+    a, b, c, d, e, f, g = (s.value for s in prog.statements)
+    assert a.parts == ("Hello ", A.Ref("name", a.parts[1].span), "\n") and text_of(src, a).startswith("$'''")
+    assert b.parts == ("${literal} ", A.Ref("x", b.parts[1].span))
+    assert c == A.Str("", c.span)
+    assert d.parts[0] == "{" and d.parts[1].parts == ("n", A.Num(1, d.parts[1].parts[1].span)) and d.parts[2] == "}"
+    assert e.index.op == "^" and e.index.operand.value == 1 and text_of(src, e.index) == "^1"
+    assert f.safe and f.index.op == "^"
+    assert g.value == "\U00010437"
+
+
+def test_computed_keys_keep_their_expression():
+    src = "var o = {\n  '${prefix}-x': 1\n  'plain': 2\n}\n"
+    p1, p2 = parse_bicep(src).statements[0].value.props
+    assert p1.key is None and type(p1.key_expr) is A.Interp and p1.key_expr.parts[0].name == "prefix"
+    assert p2.key == "plain" and p2.key_expr is None
+
+
+def test_fast_path_reads_what_the_grammar_reads(monkeypatch):
+    from keyless.linter.documents import bicep
+
+    src = (
+        "targetScope = 'subscription'\n"
+        "@description('a')\n@sys.minValue(1)\n@secure()\nparam a int = -3\n"
+        "param b string = 'x\\'y'\nparam c object = {}\nparam d array = []\nparam e bool = true\n"
+        "param f string = resourceGroup().location\nparam g string = az.subscription().id\n"
+        "output h string = st.properties.?primaryEndpoints.blob\noutput i string = '''\nm\n'''\n"
+        "var j = null\nvar k = other\nparam l string?\n#disable-next-line no-unused-params\nparam m string\n"
+    )
+    fast = parse_bicep(src)
+    monkeypatch.setattr(bicep, "FAST_PATH", False)
+    slow = parse_bicep(src)
+    assert fast == slow and fast.errors == ()
+    assert len(fast.statements) == 14
 
 
 # ---- recovery -------------------------------------------------------------------------------------

@@ -9,20 +9,27 @@ tree-sitter-bicep grammar, in three steps.
    on its own, so an error in one declaration never disturbs another, and tree-sitter's error
    recovery (slow on long broken files) stays local. When brackets do not balance, a keyword at
    column 0 starts a statement anyway.
-2. The grammar reads a view of the text with the same length and line breaks: non-ASCII
-   characters become `~` (so the grammar's byte offsets are character offsets; values are always
-   taken from the real text), a BOM a blank, lone CRs line feeds, and what the grammar does not
-   know is hidden: the header of `param`/`output`/`var` (and `.bicepparam` `param`) becomes
+2. The grammar reads a view of the text with the same length: non-ASCII characters become `~`
+   (so the grammar's byte offsets are character offsets; values always come from the real
+   text), a BOM a blank, lone CRs line feeds, and what the grammar does not know is rewritten in
+   place: the header of `param`/`output`/`var` (and `.bicepparam` `param`) becomes
    `var NAME ... =` with the type blanked (`type_text` is read from the source, so
-   `resourceInput<'T@v'>.properties`, `userType?` and typed `var` never reach the grammar), `...`
-   in an object becomes `_: ` and in an array blanks, a postfix non-null `!` a blank. `type`,
+   `resourceInput<'T@v'>.properties`, `userType?` and typed `var` never reach the grammar); `...`
+   in an object becomes `_: `, in an array blanks; a postfix non-null `!` and the `^` of `x[^1]`
+   blanks; `//` and `/*` inside strings lose their second character (the grammar would start a
+   comment there); a line starting with `(` in an array gets a comma in its indentation (the
+   grammar would call the item above); the `$`s of an interpolated multi-line string are blanked
+   (its holes are read alone) and an empty multi-line string becomes a one-line one. `type`,
    `func`, `import`, `metadata`, `extension`, `assert` and `test` statements are not parsed
    (`Other`).
 3. The tree is converted into bicep_ast nodes. The conversion puts back what the grammar gets
    wrong: postfix operations bind tighter than operators (`a && b.c` is not `(a && b).c`), a lambda
-   body reaches as far right as it can, and `key: (c) ? 'a' : 'b'` in an object (read as a
-   nullable type plus an entry) is read again alone. An ERROR region becomes an `Error` node (or,
-   between object entries, only a `ParseIssue`); entries the grammar still read inside it are kept.
+   body reaches as far right as it can, `key: (c) ? 'a' : 'b'` in an object (read as a nullable
+   type plus an entry) and an array item split in two are read again alone. An ERROR region
+   becomes an `Error` node (or, between object entries, only a `ParseIssue`); entries the grammar
+   still read inside it are kept. A param/output/var/targetScope whose value is a literal or a
+   plain reference and whose decorators take at most one literal is read with regular expressions
+   (`FAST_PATH`; the benchmark checks it gives the grammar's tree on every file).
 
 A file that does not parse completely still yields every declaration that does:
 `ensure_parsed()` is True whenever `program` exists, and `parse_error` then holds a one-line
@@ -72,7 +79,7 @@ _CLOSER = {"}": "{", "]": "[", ")": "("}
 class _Scan:
     """Top-level statement starts, plus the spread `...` and postfix `!` offsets to hide."""
 
-    __slots__ = ("starts", "spreads", "bangs", "blocks", "slashes", "commas", "clean")
+    __slots__ = ("starts", "spreads", "bangs", "blocks", "slashes", "commas", "empties", "dollars", "clean")
 
     def __init__(self):
         self.starts: list[tuple[int, str]] = []  # (offset of the keyword or '@', keyword)
@@ -81,6 +88,8 @@ class _Scan:
         self.blocks: list[tuple[int, int]] = []  # multi-line strings and block comments
         self.slashes: list[int] = []  # `//` and `/*` inside strings (the grammar reads comments there)
         self.commas: list[int] = []  # blanks that become item separators
+        self.empties: list[int] = []  # '''''' strings
+        self.dollars: list[tuple[int, int]] = []  # the `$`s before an interpolated multi-line string
         self.clean = True  # brackets balanced, strings and comments terminated
 
 
@@ -159,6 +168,13 @@ def scan(text: str, recover: bool = False) -> _Scan:
                 blocks.append((i, pos))
                 if text.find("/", i, pos) >= 0:
                     _comment_openers(text, i, pos, slashes)
+                if pos - i == 6:  # '''''' (empty) is beyond the grammar
+                    out.empties.append(i)
+                if i and text[i - 1] == "$":  # $'''...${x}...''' (as many $ as a hole needs)
+                    d = i - 1
+                    while d and text[d - 1] == "$":
+                        d -= 1
+                    out.dollars.append((d, i))
             elif pos - i == 1:
                 string = True
             elif text.find("/", i, pos) >= 0:
@@ -251,7 +267,12 @@ def _view(text: str) -> str:
         view = _NON_ASCII.sub("~", _ASCII_SPACE.sub(" ", view))
     if "\r" in view:
         view = re.sub(r"\r(?!\n)", "\n", view)
+    if "^" in view:  # x[^1] (from the end) is beyond the grammar
+        view = _FROM_END.sub(r"\1 ", view)
     return view
+
+
+_FROM_END = re.compile(r"(\[\??)\^")
 
 
 # ---- 3. tree -> nodes ---------------------------------------------------------------------------
@@ -344,7 +365,15 @@ _ESCAPES = {"n": "\n", "r": "\r", "t": "\t", "\\": "\\", "'": "'", "$": "$"}
 
 
 def _unescape(raw: str) -> str:
-    return _ESCAPE.sub(_escape, raw) if "\\" in raw else raw
+    if "\\" not in raw:
+        return raw
+    value = _ESCAPE.sub(_escape, raw)
+    if _SURROGATE.search(value):  # '\u{D801}\u{DC37}': one character, as Bicep reads it
+        value = value.encode("utf-16-le", "surrogatepass").decode("utf-16-le", "surrogatepass")
+    return value
+
+
+_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 def _escape(m: re.Match) -> str:
@@ -374,6 +403,7 @@ class _Builder:
         self.grouped: set[int] = set()  # ids of values written in parentheses
         self.keep: list = []  # ... kept alive so their ids stay theirs
         self.reread_spans: list = []  # regions read again alone (their errors are handled there)
+        self.dollars: dict[int, int] = {}  # start of a $'''...''' string -> its number of $
 
     # ---- helpers ------------------------------------------------------------------------------
     def span(self, node) -> tuple[int, int]:
@@ -439,12 +469,15 @@ class _Builder:
         if raw.startswith("'''"):
             if e - s < 6 or not raw.endswith("'''") or self.dirty and node.has_error:
                 return self.error(node, "unterminated string")
-            value = raw[3:-3]
-            if value.startswith("\r\n"):
-                value = value[2:]
-            elif value.startswith("\n"):
-                value = value[1:]
-            return Str(value, (s, e))
+            at = s + 3
+            if raw.startswith("\r\n", 3):
+                at += 2
+            elif raw.startswith("\n", 3):
+                at += 1
+            dollars = self.dollars.get(s)
+            if dollars:
+                return self.multiline_holes(s - dollars, at, e - 3, e, "$" * dollars + "{")
+            return Str(self.text[at:e - 3], (s, e))
         if e - s < 2 or raw[-1] != "'" or self.dirty and node.has_error:
             return self.error(node, "unterminated string")
         if "${" not in raw:
@@ -464,6 +497,28 @@ class _Builder:
             at = he
         if e - 1 > at:
             parts.append(_unescape(text[at:e - 1]))
+        return Interp(tuple(parts), (s, e))
+
+    def multiline_holes(self, s: int, at: int, end: int, e: int, opener: str):
+        """`$'''...${x}...'''`: literal text (no escapes) and expressions in holes."""
+        text = self.text
+        parts: list = []
+        while True:
+            h = text.find(opener, at, end)
+            if h < 0:
+                break
+            close = _hole_end(text, h + len(opener), end)
+            if close < 0:
+                self.issue("unterminated string", (s, e))
+                return Error((s, e))
+            if h > at:
+                parts.append(text[at:h])
+            parts.append(self.reread(h + len(opener), close))
+            at = close + 1
+        if end > at:
+            parts.append(text[at:end])
+        if all(type(p) is str for p in parts):
+            return Str("".join(parts), (s, e))
         return Interp(tuple(parts), (s, e))
 
     def array(self, node):
@@ -567,7 +622,9 @@ class _Builder:
             name = self.text[ks:ke]
         elif kid == k.string:
             sv = self.string(key)
-            name = sv.value if type(sv) is Str else None
+            if type(sv) is not Str:
+                return Prop(None, v, False, span, (ks, ke), sv), skip_to
+            name = sv.value
         else:
             name = self.text[ks:ke] if self.view[ks:ke].isidentifier() else None
         return Prop(name, v, False, span, (ks, ke)), skip_to
@@ -646,6 +703,9 @@ class _Builder:
         safe = len(ch) == 5 and ch[2].kind_id == self.k.question
         iv = self.expr(ch[-2])
         end = self.base + node.end_byte
+        caret = self.text.find("^", self.base + ch[1].end_byte, iv.span[0])
+        if caret >= 0:  # x[^1]: counted from the end (the view blanked the ^)
+            iv = Unary("^", iv, (caret, iv.span[1]))
         return self.postfix(self.expr(ch[0]), self.base + node.start_byte,
                             lambda o, s: Index(o, iv, safe, (s, end)))
 
@@ -846,6 +906,25 @@ _DISPATCH = {
 }
 
 
+def _hole_end(text: str, i: int, end: int) -> int:
+    """Offset of the `}` closing a hole whose expression starts at `i` (-1 when there is none)."""
+    depth = 0
+    while i < end:
+        c = text[i]
+        if c == "'":
+            i += 1
+            while i < end and text[i] != "'":
+                i += 2 if text[i] == "\\" else 1
+        elif c == "{":
+            depth += 1
+        elif c == "}":
+            if depth == 0:
+                return i
+            depth -= 1
+        i += 1
+    return -1
+
+
 def _spread_before(text: str, start: int, spreads: dict, bracket: str) -> int | None:
     i = start
     while i > 0 and text[i - 1] in " \t\r\n":
@@ -869,9 +948,12 @@ _NAME = r"[A-Za-z_][A-Za-z0-9_]*"
 _DECL_NAME = re.compile(r"(" + "|".join(_KEYWORDS) + r")\b[ \t]*(" + _NAME + r")?")
 _IMPORT_ALIAS = re.compile(r"import[ \t]*\*[ \t]*as[ \t]+(" + _NAME + ")")
 _USING = re.compile(r"using\b[ \t]*(?:('(?:[^'\\\n]|\\.)*')|(none)\b)")
-_RESOURCE_HEAD = re.compile(r"(resource|module)[ \t]+(" + _NAME + r")[ \t]+('(?:[^'\\\n]|\\.)*')(?:[ \t]+(existing)\b)?")
-_SKIP_BLANK = re.compile(r"(?:\s|//[^\n]*|/\*(?:[^*]|\*(?!/))*\*/)*")
-_HEADER_TOKENS = re.compile(r"'(?:[^'\\\n]|\\.)*'?|[{\[(]|[}\])]|[=!<>]=|=[~>]|=|//[^\n]*|/\*(?:[^*]|\*(?!/))*(?:\*/)?|\n")
+_RESOURCE_HEAD = re.compile(r"(resource|module)[ \t]+(" + _NAME + r")[ \t]+('(?:[^'\\\n]|\\.)*')"
+                            r"(?:[ \t]+(existing)\b)?")
+# Blanks, comments and `#disable-next-line` directives.
+_SKIP_BLANK = re.compile(r"(?:\s|//[^\n]*|/\*(?:[^*]|\*(?!/))*\*/|#disable-[^\n]*)*")
+_HEADER_TOKENS = re.compile(r"'(?:[^'\\\n]|\\.)*'?|[{\[(]|[}\])]|[=!<>]=|=[~>]|=|//[^\n]*"
+                            r"|/\*(?:[^*]|\*(?!/))*(?:\*/)?|\n")
 _SIMPLE_TYPE = re.compile(r"[ \t]*((?:[A-Za-z_][\w.]*(?:\[\])*\??)?)[ \t]*"
                           r"(?:(=)(?![=>~])|(?=(?://[^\n]*)?(?:\r?\n(?![ \t]*\|)|$)))")
 _UNION_GOES_ON = re.compile(r"\n[ \t]*\|")
@@ -974,6 +1056,10 @@ class _Reader:
             edits.append((at + 1, at + 2, "~"))
         for at in sc.commas:
             edits.append((at, at + 1, ","))
+        for at in sc.empties:
+            edits.append((at, at + 6, "'    '"))
+        for d, at in sc.dollars:
+            edits.append((d, at, " " * (at - d)))
         if stmts and stmts[0][0] > 0:
             self._junk(view, 0, stmts[0][0])
         elif not stmts:
@@ -994,6 +1080,7 @@ class _Reader:
         self.view = view
         self.data = view.encode("ascii")
         builder = self.builder = _Builder(text, view, namespaces, dict(sc.spreads), set(sc.bangs), self.issues)
+        builder.dollars = {at: at - d for d, at in sc.dollars}
         out = []
         for plan in plans:
             if plan is None:
@@ -1141,7 +1228,7 @@ class _Reader:
 
     def _declaration(self, start, decl, kw, end, name_span, type_span, eq):
         """param / output / var (and .bicepparam param): the grammar sees `var NAME = value`."""
-        text, view, b = self.text, self.view, self.builder
+        view, b = self.view, self.builder
         root = self._parse(start, end)
         decorators, rest = self._top(root, decl - start)
         value = None

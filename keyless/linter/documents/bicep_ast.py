@@ -99,13 +99,15 @@ class Call(NamedTuple):
 class Prop(NamedTuple):
     """One object entry. `key` is None for a computed or unreadable key, `spread` for `...expr`
     (then `value` is the spread expression). A nested `resource` declared inside a resource body is
-    a `Resource` in that resource's `children`, not a Prop."""
+    a `Resource` in that resource's `children`, not a Prop. `key_expr` is the key's expression when
+    it is computed (`'${name}-x': ...`: an Interp)."""
 
     key: str | None
     value: "Expr"
     spread: bool
     span: Offsets  # the whole entry
     key_span: Offsets
+    key_expr: "Expr | None" = None
 
 
 class Obj(NamedTuple):
@@ -133,7 +135,8 @@ class Binary(NamedTuple):
 
 
 class Unary(NamedTuple):
-    op: str  # ! - ... (spread inside an array); postfix non-null assertion is '!post'
+    op: str  # ! - ... (spread inside an array); postfix non-null assertion is '!post'; '^' is an
+    # index counted from the end (`x[^1]`, only as an Index's index)
     operand: "Expr"
     span: Offsets
 

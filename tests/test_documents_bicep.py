@@ -519,7 +519,7 @@ def test_broken_declaration_does_not_hide_the_others():
 _KINDS = {"unreadable declaration", "unreadable expression", "unreadable object entry", "unreadable array item",
           "missing token", "unterminated string", "unknown statement", "decorator without declaration",
           "nesting too deep", "unreadable decorator", "parameter without value", "output without value",
-          "variable without value"}
+          "variable without value", "declaration too complex to read"}
 
 
 @pytest.mark.parametrize("src", [
@@ -544,6 +544,22 @@ def test_broken_input_never_crashes_and_names_no_source(src):
         assert e.kind in _KINDS
     if "param after string" in src:
         assert any(getattr(s, "name", None) == "after" for s in prog.statements)
+
+
+def test_runaway_parse_is_cut_and_the_rest_is_read(monkeypatch):
+    from keyless.linter.documents import bicep
+
+    # the grammar's error recovery is quadratic in one statement's errors: a big statement is
+    # parsed with a budget of input reads (made small here), past which it is reported, not read
+    monkeypatch.setattr(bicep, "_SMALL_STATEMENT", 1000)
+    monkeypatch.setattr(bicep, "_READ_BUDGET", 50)
+    broken = "resource r 'T@v' = {\n" + "".join(f"  p{i}: {{ = }}\n" for i in range(300)) + "}\n"
+    clean = "resource ok 'T@v' = {\n" + "".join(f"  p{i}: 'v{i}'\n" for i in range(300)) + "}\n"
+    prog = parse_bicep(broken + "param after string\n" + clean)
+    r, after, ok = prog.statements
+    assert (r.name, r.type_string, type(r.body)) == ("r", "T@v", A.Error)
+    assert "declaration too complex to read" in {e.kind for e in prog.errors}
+    assert after.name == "after" and len(ok.body.props) == 300
 
 
 def test_unbalanced_brackets_resync_at_column_zero_keywords():

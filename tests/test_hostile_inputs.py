@@ -38,6 +38,8 @@ BROKEN = {  # Azure-flavoured, so the structural rules really parse them
     "truncated.json": '{"$schema": "deploymentTemplate.json", "resources": [{"type": "Microsoft.Web/sites", "identity": {',
     "mixed_indent.py": "from azure.identity import DefaultAzureCredential\nif True:\n\tx = DefaultAzureCredential()\n        y = 2\n",
     "template.yaml": "apiVersion: v1\nkind: ConfigMap\ndata:\n  a: {{ .Values.a }}\n",
+    "bad.bicep": "resource st 'Microsoft.Storage/storageAccounts@2023-01-01' = {\n  identity: { type: = }\n"
+                 "  properties: { allowSharedKeyAccess: true }\n",
 }
 
 
@@ -47,7 +49,7 @@ def test_syntax_errors_in_every_kind_are_per_file_warnings(run_cli, tmp_path):
     write(tmp_path, "good.py", PROBE)
     rc, out, err = run(run_cli, ".", "--output-format", "json")
     assert rc == 1 and ("good.py", 1, "KL190") in found(out)
-    for name in ("bad.py", "bad.yaml", "bad.json", "bad.tf", "truncated.json", "mixed_indent.py"):
+    for name in ("bad.py", "bad.yaml", "bad.json", "bad.tf", "truncated.json", "mixed_indent.py", "bad.bicep"):
         lines = [line for line in err.splitlines() if line.startswith(name)]
         assert len(lines) == 1, (name, err)
         assert len(lines[0]) < 300
@@ -117,6 +119,7 @@ def test_deep_nesting_never_raises_recursion_error(run_cli, tmp_path):
     write(tmp_path, "Dockerfile", "FROM x\nRUN az login \\\n" + "# c\n" * 20000 + "  --identity\n")
     write(tmp_path, "long.mk", "a:\n\taz group list \\\n" + "\t  --x y \\\n" * 20000 + "\n")
     write(tmp_path, "deep.ipynb", '{"cells": [{"cell_type": "code", "source": "x = ' + "(" * 5000 + "1" + ")" * 5000 + '"}]}')
+    write(tmp_path, "deep.bicep", "var a = " + "[" * 3000 + "]" * 3000 + "\nvar identity = 'x'\n")
     write(tmp_path, "ok.py", PROBE)
     rc, out, err = run(run_cli, ".", "--output-format", "json", budget=90)
     assert rc == 1 and ("ok.py", 1, "KL190") in found(out)
@@ -237,7 +240,7 @@ def test_every_rule_runs_in_linear_time_on_adversarial_input():
     payloads = {"b64": b64, "keyish": keyish, "frags": frags, "mixed": mixed, "urls": urls, "quotes": quotes}
     names = {"python": "a.py", "yaml": "a.yaml", "json": "a.json", "hcl": "a.tf", "env": ".env", "text": "a.md",
              "shell": "a.sh", "powershell": "a.ps1", "dockerfile": "Dockerfile", "makefile": "Makefile",
-             "notebook": "a.ipynb"}
+             "notebook": "a.ipynb", "bicep": "a.bicep"}
     slow = []
     rs = rule_set()
     for label, payload in payloads.items():

@@ -66,8 +66,10 @@ _KEYWORDS = _PARSED + _UNPARSED
 # A line whose first word is a keyword (not a property such as `type:`) or a decorator.
 _LINE_START = re.compile(r"[ \t]*(@|(?:" + "|".join(_KEYWORDS) + r")\b(?![ \t]*:))")
 # Scanner tokens: multi-line string, string without `${`, other string start, brackets, comment
-# openers, spread, postfix `!`; at bracket depth 0 also line breaks (statements start there).
-_TOKENS = r"'''|'[^'\\\n$]*(?:(?:\\.|\$(?!\{))[^'\\\n$]*)*'|'|[{}\[\]()]|//|/\*|\.\.\.|(?<=[\w)\]])!(?!=)"
+# openers, spread, `!` (postfix when it follows a name or a bracket); at bracket depth 0 also line
+# breaks (statements start there). Every alternative starts with a fixed character, so the regex
+# engine skips the text between tokens quickly (a lookbehind first would cost 70% more).
+_TOKENS = r"'''|'[^'\\\n$]*(?:(?:\\.|\$(?!\{))[^'\\\n$]*)*'|'|[{}\[\]()]|//|/\*|\.\.\.|!(?!=)"
 # A line that starts with `(` inside an array is a new item, which the grammar would take for the
 # arguments of a call on the item above: a comma goes into its indentation.
 _PAREN_LINE = r"\n[ \t]*(?=\(|\.\.\.\()"
@@ -75,6 +77,7 @@ _CODE_TOP = re.compile(_PAREN_LINE + "|" + _TOKENS + r"|\n")
 _CODE_NESTED = re.compile(_PAREN_LINE + "|" + _TOKENS)
 _IN_STRING = re.compile(r"[\\'\n]|\$\{|/[/*]")
 _CLOSER = {"}": "{", "]": "[", ")": "("}
+_BANG_AFTER = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_)]")
 
 
 class _Scan:
@@ -212,7 +215,7 @@ def scan(text: str, recover: bool = False) -> _Scan:
                 blocks.append((i, pos))
         elif c == ".":
             spreads.append((i, stack[-1] if stack else ""))
-        else:  # postfix !
+        elif i and text[i - 1] in _BANG_AFTER:  # postfix !
             bangs.append(i)
     if stack:
         out.clean = False
@@ -255,7 +258,7 @@ def statements(view: str) -> tuple[list[tuple[int, int | None, str, int]], _Scan
     return [tuple(s) for s in out], sc
 
 
-_ASCII_SPACE = re.compile(r"(?![\x00-\x7f])\s")
+_UNICODE_SPACE = re.compile("[\x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]")
 _NON_ASCII = re.compile(r"[^\x00-\x7f]")
 
 
@@ -265,7 +268,7 @@ def _view(text: str) -> str:
     if view.startswith("\ufeff"):
         view = " " + view[1:]
     if not view.isascii():
-        view = _NON_ASCII.sub("~", _ASCII_SPACE.sub(" ", view))
+        view = _NON_ASCII.sub("~", _UNICODE_SPACE.sub(" ", view))
     if "\r" in view:
         view = re.sub(r"\r(?!\n)", "\n", view)
     if "^" in view:  # x[^1] (from the end) is beyond the grammar

@@ -336,6 +336,63 @@ def compare_with_compiler(dirs: list[str], show: int) -> None:
             print(f"  {label}: {it}")
 
 
+# ---- secrets: kind "bicep" finds what plain text found -----------------------------------------------
+
+def planted(path: str, text: str) -> str:
+    """The text with synthetic secrets (bench/gen.py's shapes, seeded by the path) planted in
+    Bicep forms at a few line starts: a var, an object entry, a comment, a secure param, an
+    interpolation (some plantings break the syntax on purpose: recovery must not change secrets)."""
+    import random
+    import zlib
+
+    sys.path.insert(0, HERE)
+    from gen import secret_line
+
+    r = random.Random(zlib.crc32(path.encode()))
+    lines = text.split("\n")
+    for n in range(3):
+        _, line = secret_line(r, "python")
+        var, value = line.split(" = ", 1)
+        value = value.strip('"')
+        forms = [f"var planted{n} = '{value}'", f"  {var.lower()}: '{value}'", f"// {value}",
+                 f"@secure()\nparam planted{n} string = '{value}'", f"var planted{n} = '${{prefix}}{value}'"]
+        lines.insert(r.randrange(len(lines) + 1), r.choice(forms))
+    return "\n".join(lines)
+
+
+def compare_secrets(dirs: list[str], show: int, plant: bool = False) -> None:
+    """KL1xx findings (secret scanning, KL190/KL191 suppression checks) on every file read as kind
+    `bicep` and, as before this kind existed, as plain text: they must be identical."""
+    from keyless.linter.documents import make_document
+    from keyless.linter.engine import Settings, finish, lint_document, resolve_selection
+    from keyless.linter.rule import load_registry
+
+    registry = load_registry()
+    codes = sorted(c.code for c in registry if c.code.startswith("KL1"))
+    settings = Settings(root=os.path.abspath(dirs[0]), select=resolve_selection(registry, codes))
+    files = findings = 0
+    differ = []
+    for path in files_under(dirs):
+        text, _ = decode(open(path, "rb").read())
+        rel = os.path.relpath(path, dirs[0])
+        if plant:
+            text = planted(rel, text)
+        got = {}
+        for kind in ("text", None):
+            doc = make_document(path, rel, text, kind=kind)
+            res = finish([lint_document(doc, settings)], settings)
+            got[kind] = sorted((f.code, str(f.span), f.fingerprint) for f in res.findings)
+        files += 1
+        findings += len(got["text"])
+        if got["text"] != got[None]:
+            differ.append(rel)
+    print(f"== secrets{' (planted)' if plant else ''}: {files} files, {findings} KL1xx findings as plain text; "
+          f"files whose findings differ "
+          f"as kind bicep: {len(differ)}")
+    for rel in differ[:show]:
+        print(f"  {rel}")
+
+
 def pct(a: int, b: int) -> str:
     return f"{100.0 * a / b:.2f} %" if b else "n/a"
 
@@ -376,11 +433,17 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("dirs", nargs="+")
     ap.add_argument("--show", type=int, default=10, help="examples of each disagreement to print")
     ap.add_argument("--profile", action="store_true", help="cProfile the run (top 25 by cumulative time)")
+    ap.add_argument("--secrets", action="store_true",
+                    help="compare KL1xx findings of every file read as kind bicep and as plain text")
+    ap.add_argument("--plant", action="store_true", help="with --secrets: plant synthetic secrets first")
     ap.add_argument("--compiler-trees", action="store_true",
                     help="compare with the Bicep compiler's syntax trees (main.syntax.bicep next to main.bicep)")
     args = ap.parse_args(argv)
     if args.compiler_trees:
         compare_with_compiler(args.dirs, args.show)
+        return 0
+    if args.secrets:
+        compare_secrets(args.dirs, args.show, args.plant)
         return 0
     if args.profile:
         import cProfile

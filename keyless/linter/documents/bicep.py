@@ -144,7 +144,8 @@ def scan(text: str, recover: bool = False) -> _Scan:
         pos = m.end()
         c = text[i]
         if c == "\n":
-            if pos - i > 1 or text.startswith("(", pos) or text.startswith("...(", pos):
+            after = text[pos:pos + 1]
+            if pos - i > 1 or after == "(" or after == "." and text.startswith("...(", pos):
                 if stack and stack[-1] == "[":
                     k = i - 1
                     while k > 0 and text[k] in " \t\r":

@@ -596,11 +596,35 @@ def test_partial_file_keeps_program_and_warns_without_source_text():
     secret_looking = "hunter2-" + "x" * 20
     src = f"param good string = 'a'\nresource r 'T@v' = {{\n  name: '{secret_looking}'\n  bad: {{ = }}\n}}\n"
     doc = make_document("m.bicep", "m.bicep", src)
-    assert doc.ensure_parsed() is True
-    assert doc.program.statements[0].name == "good"
+    assert doc.ensure_parsed() is False  # not the whole file: a fix that breaks it is refused
+    assert [s.name for s in doc.program.statements] == ["good", "r"]  # what was read stays
+    assert props(doc.program.statements[1].body)["name"].value == secret_looking
     msg = str(doc.parse_error)
-    assert doc.parse_error is not None and "\n" not in msg and "line 4" in msg
-    assert secret_looking not in msg and "bad" not in msg
+    assert msg == "invalid Bicep: unreadable object entry (line 4, column 10)"
+    assert secret_looking not in msg
+
+
+def test_every_issue_kind_is_a_parse_problem_word():
+    """The reader's ParseIssue kinds become ParseError problems: each must be in the vocabulary
+    (else the warning would read as a generic syntax error)."""
+    import ast
+    import inspect
+
+    from keyless.linter.documents import PARSE_PROBLEMS, bicep
+
+    kinds = set()
+    for node in ast.walk(ast.parse(inspect.getsource(bicep))):
+        if not isinstance(node, ast.Call):
+            continue
+        name = getattr(node.func, "id", None) or getattr(node.func, "attr", None)
+        args = [a for a in node.args if isinstance(a, ast.Constant) and isinstance(a.value, str)]
+        if name in ("ParseIssue", "issue") and node.args and node.args[0] in args:
+            kinds.add(node.args[0].value)
+        elif name == "error" and len(node.args) > 1 and node.args[1] in args:
+            kinds.add(node.args[1].value)
+    assert len(kinds) >= 12, kinds  # the scan found them
+    assert kinds <= PARSE_PROBLEMS, kinds - PARSE_PROBLEMS
+    assert _KINDS <= PARSE_PROBLEMS
 
 
 def test_clean_file_has_no_parse_error_and_parses_once():

@@ -31,9 +31,10 @@ tree-sitter-bicep grammar, in three steps.
    plain reference and whose decorators take at most one literal is read with regular expressions
    (`FAST_PATH`; the benchmark checks it gives the grammar's tree on every file).
 
-A file that does not parse completely still yields every declaration that does:
-`ensure_parsed()` is True whenever `program` exists, and `parse_error` then holds a one-line
-warning naming the first unreadable region (a line and a fixed phrase, never source text).
+A file that does not parse completely still yields every declaration that does: `program` holds
+what was read whatever `ensure_parsed()` says, which is True only when the whole file was read;
+otherwise `parse_error` names the first unreadable region (a position and a fixed phrase from
+`PARSE_PROBLEMS`, never source text), which the scan reports as a one-line warning.
 """
 
 from __future__ import annotations
@@ -1277,8 +1278,12 @@ class _Reader:
             return Param(name, type_text, value, type_text.endswith("?"), decorators, span, name_span)
         if value is None:
             value = Error((ne, ne))
-            self.issues.append(ParseIssue({"param": "parameter without value", "output": "output without value"}.get(
-                kw, "variable without value"), (decl, ne)))
+            if kw == "param":
+                self.issues.append(ParseIssue("parameter without value", (decl, ne)))
+            elif kw == "output":
+                self.issues.append(ParseIssue("output without value", (decl, ne)))
+            else:
+                self.issues.append(ParseIssue("variable without value", (decl, ne)))
         if kw == "param":
             return ParamValue(name, value, span, name_span)
         if kw == "output":
@@ -1501,22 +1506,17 @@ class BicepDocument(Document):
 
     def _parse(self) -> None:
         if len(self.text) > MAX_PARSE_CHARS:
-            raise ParseError(f"Bicep file too large to read ({len(self.text) // 1_000_000} MB); "
-                             "only secrets are scanned")
+            raise ParseError("bicep", "too large to parse")
         try:
             program = parse_bicep(self.text, self.subkind == "bicepparam")
         except ImportError:
-            raise ParseError("Bicep reader unavailable (tree-sitter-bicep is not installed)") from None
+            raise ParseError("bicep", "reader unavailable") from None
         self._program = program
         if program.errors:
             first = program.errors[0]
-            line = self.lines.position(first.span[0]).line
-            more = f" and {len(program.errors) - 1} more" if len(program.errors) > 1 else ""
-            self.parse_error = ParseError(f"Bicep: {first.kind} at line {line}{more}; the rest was read", line)
-
-    def ensure_parsed(self) -> bool:
-        super().ensure_parsed()
-        return self._program is not None
+            pos = self.lines.position(first.span[0])
+            # main's vocabulary (documents.PARSE_PROBLEMS) names the reader's issue kinds
+            self.parse_error = ParseError("bicep", first.kind, pos.line, pos.column)
 
     @property
     def program(self) -> Program:

@@ -432,6 +432,24 @@ def test_array_items_on_their_own_lines():
     assert type(items[5].operand) is A.Ternary
 
 
+def test_array_items_after_comments_and_safe_index_on_their_own_line():
+    src = (
+        "var v = [\n"
+        "  // a comment, then an item in parentheses: still the first item\n"
+        "  (i * 2)\n"
+        "  a\n"
+        "  c[?1]\n"
+        "  d // trailing comment\n"
+        "  (e)\n"
+        "]\n"
+    )
+    prog = parse_bicep(src)
+    assert prog.errors == ()
+    items = prog.statements[0].value.items
+    assert [sexp(i) for i in items] == ["(i * 2)", "a", "c[1]", "d", "e"]
+    assert items[2].safe
+
+
 def test_multiline_union_type_and_default():
     src = "param mode\n  | 'Default'\n  | 'Copy' = 'Default'\nparam other 'a' |\n  'b'\n"
     prog = parse_bicep(src)
@@ -560,6 +578,29 @@ def test_runaway_parse_is_cut_and_the_rest_is_read(monkeypatch):
     assert (r.name, r.type_string, type(r.body)) == ("r", "T@v", A.Error)
     assert "declaration too complex to read" in {e.kind for e in prog.errors}
     assert after.name == "after" and len(ok.body.props) == 300
+
+
+def test_entries_after_a_broken_one_are_still_read():
+    src = (
+        "resource ra 'Microsoft.Authorization/roleAssignments@2022-04-01' = {\n"
+        "  properties: {\n"
+        "    principalId: identity.properties.principalId = ]\n"
+        "    roleDefinitionId: subscriptionResourceId(\n"
+        "      'Microsoft.Authorization/roleDefinitions',\n"
+        "      'b24988ac-6180-42a0-ab88-20f7382dd24c'\n"
+        "    )\n"
+        "    principalType: 'ServicePrincipal'\n"
+        "  }\n"
+        "}\n"
+    )
+    prog = parse_bicep(src)
+    entries = props(prog.statements[0].body.props[0].value)
+    assert "principalId" not in entries
+    role = entries["roleDefinitionId"]
+    assert type(role) is A.Call and role.args[1].value == "b24988ac-6180-42a0-ab88-20f7382dd24c"
+    assert text_of(src, role).startswith("subscriptionResourceId(") and text_of(src, role).endswith(")")
+    assert entries["principalType"].value == "ServicePrincipal"
+    assert [e.kind for e in prog.errors] == ["unreadable object entry"]
 
 
 def test_unbalanced_brackets_resync_at_column_zero_keywords():

@@ -59,7 +59,8 @@ MAX_PARSE_CHARS = 4_000_000
 BUILTIN_NAMESPACES = frozenset({"az", "sys"})
 
 _PARSED = ("targetScope", "param", "var", "resource", "module", "output", "using")
-_UNPARSED = ("type", "func", "import", "metadata", "extends", "extension", "provider", "assert", "test")
+_UNPARSED = ("type", "func", "import", "metadata", "extends", "extensionConfig", "extension", "provider", "assert",
+             "test")
 _KEYWORDS = _PARSED + _UNPARSED
 
 # ---- 1. statements ------------------------------------------------------------------------------
@@ -147,12 +148,8 @@ def scan(text: str, recover: bool = False) -> _Scan:
         if c == "\n":
             after = text[pos:pos + 1]
             if pos - i > 1 or after == "(" or after == "." and text.startswith("...(", pos):
-                if stack and stack[-1] == "[":
-                    k = i - 1
-                    while k > 0 and text[k] in " \t\r":
-                        k -= 1
-                    if text[k] not in "[,":
-                        out.commas.append(pos - 1)
+                if stack and stack[-1] == "[" and _code_before(text, i) not in "[,":
+                    out.commas.append(pos - 1)
                 if pos - i > 1 or stack:
                     continue
             if not stack:
@@ -222,6 +219,22 @@ def scan(text: str, recover: bool = False) -> _Scan:
     if stack:
         out.clean = False
     return out
+
+
+def _code_before(text: str, i: int) -> str:
+    """The last code character before the line break at `i`, over blank and comment lines and a
+    trailing `//` comment ("" at the start of the text)."""
+    while i > 0:
+        start = text.rfind("\n", 0, i) + 1
+        line = text[start:i]
+        cut = line.find("//")
+        while cut >= 0 and line.count("'", 0, cut) % 2:  # inside a string
+            cut = line.find("//", cut + 2)
+        code = (line if cut < 0 else line[:cut]).rstrip()
+        if code:
+            return code[-1]
+        i = start - 1
+    return ""
 
 
 def _comment_openers(text: str, start: int, end: int, out: list) -> None:
@@ -572,17 +585,26 @@ class _Builder:
                 decorators = ()
                 if prop is not None:
                     props.append(prop)
+                if self.dirty and c.has_error and (prop is None or type(prop.value) is Error):
+                    # a broken entry's error region may have swallowed the entries below it
+                    line_end = self.view.find("\n", self.base + c.start_byte, self.base + c.end_byte)
+                    if line_end >= 0:
+                        props.extend(self.entry_lines(line_end + 1, self.base + c.end_byte, set()))
             elif kid in k.comment:
                 continue
             elif kid == k.decorators:
                 decorators = self.decorators(c)
             elif kid == ERROR_ID:
                 self.issue("unreadable object entry", self.span(c))
+                found = []
                 for x in c.named_children:  # entries the grammar still read inside the error
                     if x.kind_id == k.object_property and not x.has_error:
                         prop, _ = self.prop(x, (), node)
                         if prop is not None:
-                            props.append(prop)
+                            found.append(prop)
+                props.extend(found)
+                props.extend(self.entry_lines(self.base + c.start_byte, self.base + c.end_byte,
+                                              {p.key_span[0] for p in found}))
             elif c.start_byte >= skip_to:  # e.g. a value without key
                 self.issue("unreadable object entry", self.span(c))
         return Obj(tuple(props), self.span(node))
@@ -635,14 +657,40 @@ class _Builder:
             name = self.text[ks:ke] if self.view[ks:ke].isidentifier() else None
         return Prop(name, v, False, span, (ks, ke)), skip_to
 
-    def reread(self, start: int, end: int):
-        """An expression from view[start:end] parsed on its own (as `var _ = ...`)."""
+    def entry_lines(self, at: int, end: int, seen: set) -> list:
+        """`key: value` lines of an object's error region whose value reads alone (the grammar's
+        recovery often swallows the entries after a broken one)."""
+        out = []
+        view = self.view
+        while at < end:
+            eol = view.find("\n", at, end)
+            eol = end if eol < 0 else eol
+            m = _ENTRY_LINE.match(view, at, eol)
+            if m is not None and m.start(1) not in seen:
+                vs = m.start(2)
+                ve = _value_end(view, vs, end)  # the value may go on over lines: `f(\n  a\n)`
+                value = self.reread(vs, ve, quiet=True) if ve > vs else None
+                if value is not None:
+                    ks, ke = m.span(1)
+                    raw = self.text[ks:ke]
+                    key = _unescape(raw[1:-1]) if raw.startswith("'") else raw
+                    out.append(Prop(key, value, False, (ks, value.span[1]), (ks, ke)))
+                    after = view.find("\n", ve, end)
+                    eol = max(eol, end if after < 0 else after)
+            at = eol + 1
+        return out
+
+    def reread(self, start: int, end: int, quiet: bool = False):
+        """An expression from view[start:end] parsed on its own (as `var _ = ...`); with `quiet`,
+        None (and no issue) when it does not read."""
         self.reread_spans.append((start, end))
         src = ("var _ = " + self.view[start:end]).encode("ascii")
         root = _parser().parse(src).root_node
         decl = root.named_children[0] if root.named_child_count else None
         value = decl.named_children[-1] if decl is not None and decl.named_child_count >= 2 else None
         if value is None or root.has_error or value.kind_id not in self.k.expression:
+            if quiet:
+                return None
             self.issue("unreadable expression", (start, end))
             return Error((start, end))
         base, dirty = self.base, self.dirty
@@ -910,6 +958,30 @@ _DISPATCH = {
     "for_statement": _Builder.for_,
     "if_statement": _Builder.if_,
 }
+
+
+_ENTRY_LINE = re.compile(r"[ \t]*([A-Za-z_][A-Za-z0-9_]*|'[^'\\\n$]*')[ \t]*:[ \t]*([^\s].*)")
+
+
+def _value_end(view: str, start: int, end: int) -> int:
+    """End of the expression starting at `start`: the first line end outside brackets and
+    strings (or `end`), without a trailing comment and blanks."""
+    depth = 0
+    stop = end
+    for t in _HEADER_TOKENS.finditer(view, start, end):
+        c = view[t.start()]
+        if c == "\n":
+            if depth <= 0:
+                stop = t.start()
+                break
+        elif c in "{[(":
+            depth += 1
+        elif c in "}])":
+            depth -= 1
+            if depth < 0:  # the end of the enclosing object
+                stop = t.start()
+                break
+    return start + len(_strip_trailing(view[start:stop]))
 
 
 def _hole_end(text: str, i: int, end: int) -> int:
@@ -1243,7 +1315,7 @@ class _Reader:
     def _decl_errors(self, rest, keep) -> None:
         b = self.builder
         for c in rest:
-            if c is not keep and c.has_error:
+            if c.has_error and c != keep:  # nodes are made afresh on access: compare, not identity
                 b.issue("unreadable declaration", b.span(c))
 
     def _declaration(self, start, decl, kw, end, name_span, type_span, eq):

@@ -336,6 +336,145 @@ def compare_with_compiler(dirs: list[str], show: int) -> None:
             print(f"  {label}: {it}")
 
 
+# ---- recovery: one broken statement never costs another -------------------------------------------
+
+_BREAK = " = ]"  # a syntax error the grammar cannot absorb
+
+
+def _shift(node, at: int, by: int):
+    """`node` with every offset at or past `at` moved by `by` (spans are (start, end) pairs)."""
+    if isinstance(node, tuple) and hasattr(node, "_fields"):
+        values = {}
+        for f in node._fields:
+            v = getattr(node, f)
+            if f == "span" or f.endswith("_span"):
+                values[f] = tuple(x + by if x >= at else x for x in v)
+            else:
+                values[f] = _shift(v, at, by)
+        return type(node)(**values)
+    if isinstance(node, tuple):
+        return tuple(_shift(x, at, by) for x in node)
+    return node
+
+
+def mutation_recovery(dirs: list[str], show: int) -> None:
+    """In every file, break one line inside one resource/module/var/output (append `= ]`), then
+    compare with the intact file: every other statement must come out identical (offsets moved),
+    and the broken statement must keep its auth-relevant entries."""
+    import random
+    import zlib
+
+    files = crashes = others = others_same = inside = inside_kept = 0
+    examples = []
+    for path in files_under(dirs):
+        text, _ = decode(open(path, "rb").read())
+        clean = parse_bicep(text, path.endswith(".bicepparam"))
+        targets = [st for st in clean.statements if type(st) in (A.Resource, A.Module, A.Var, A.Output)
+                   and "\n" in text[st.span[0]:st.span[1]]]
+        if not targets:
+            continue
+        r = random.Random(zlib.crc32(path.encode()))
+        st = r.choice(targets)
+        lines = LineIndex(text)
+        first, last = lines.position(st.span[0]).line, lines.position(st.span[1]).line
+        at = lines.line_end(r.randint(first, last - 1))
+        broken = text[:at] + _BREAK + text[at:]
+        files += 1
+        try:
+            prog = parse_bicep(broken, path.endswith(".bicepparam"))
+        except Exception:  # noqa: BLE001
+            crashes += 1
+            continue
+        got = {(type(s).__name__, getattr(s, "name", None), s.span[0]): s for s in prog.statements}
+        for s in clean.statements:
+            if s is st:
+                continue
+            others += 1
+            moved = _shift(s, at, len(_BREAK))
+            if got.get((type(s).__name__, getattr(s, "name", None), moved.span[0])) == moved:
+                others_same += 1
+            elif len(examples) < show:
+                examples.append(f"{path}:{lines.position(s.span[0]).line}: {type(s).__name__} changed")
+        # auth entries of the broken statement
+        want, have = [], set()
+        walk(st, lambda n: want.append(n) if type(n) is A.Prop and n.key in AUTH_KEYS else None)
+        mine = next((s for s in prog.statements if getattr(s, "name", None) == st.name
+                     and type(s) is type(st)), None)
+        if mine is not None:
+            walk(mine, lambda n: have.add((n.key, n.key_span, n.value.span)) if type(n) is A.Prop
+                 and type(n.value) is not A.Error else None)
+        for p in want:
+            if p.key_span[0] <= at <= p.span[1]:
+                continue  # the break is inside this entry or right after it: it cannot be read
+            inside += 1
+            moved = _shift(p, at, len(_BREAK))
+            if (moved.key, moved.key_span, moved.value.span) in have:
+                inside_kept += 1
+    print(f"== recovery: {files} files, one line broken in each; crashes {crashes}")
+    print(f"other statements read exactly as without the break: {others_same} / {others} ({pct(others_same, others)})")
+    print(f"auth-relevant entries of the broken statement still read: {inside_kept} / {inside} "
+          f"({pct(inside_kept, inside)})")
+    for e in examples:
+        print(f"  {e}")
+
+
+# ---- secrets: kind "bicep" finds what plain text found -----------------------------------------------
+
+def planted(path: str, text: str) -> str:
+    """The text with synthetic secrets (bench/gen.py's shapes, seeded by the path) planted in
+    Bicep forms at a few line starts: a var, an object entry, a comment, a secure param, an
+    interpolation (some plantings break the syntax on purpose: recovery must not change secrets)."""
+    import random
+    import zlib
+
+    sys.path.insert(0, HERE)
+    from gen import secret_line
+
+    r = random.Random(zlib.crc32(path.encode()))
+    lines = text.split("\n")
+    for n in range(3):
+        _, line = secret_line(r, "python")
+        var, value = line.split(" = ", 1)
+        value = value.strip('"')
+        forms = [f"var planted{n} = '{value}'", f"  {var.lower()}: '{value}'", f"// {value}",
+                 f"@secure()\nparam planted{n} string = '{value}'", f"var planted{n} = '${{prefix}}{value}'"]
+        lines.insert(r.randrange(len(lines) + 1), r.choice(forms))
+    return "\n".join(lines)
+
+
+def compare_secrets(dirs: list[str], show: int, plant: bool = False) -> None:
+    """KL1xx findings (secret scanning, KL190/KL191 suppression checks) on every file read as kind
+    `bicep` and, as before this kind existed, as plain text: they must be identical."""
+    from keyless.linter.documents import make_document
+    from keyless.linter.engine import Settings, finish, lint_document, resolve_selection
+    from keyless.linter.rule import load_registry
+
+    registry = load_registry()
+    codes = sorted(c.code for c in registry if c.code.startswith("KL1"))
+    settings = Settings(root=os.path.abspath(dirs[0]), select=resolve_selection(registry, codes))
+    files = findings = 0
+    differ = []
+    for path in files_under(dirs):
+        text, _ = decode(open(path, "rb").read())
+        rel = os.path.relpath(path, dirs[0])
+        if plant:
+            text = planted(rel, text)
+        got = {}
+        for kind in ("text", None):
+            doc = make_document(path, rel, text, kind=kind)
+            res = finish([lint_document(doc, settings)], settings)
+            got[kind] = sorted((f.code, str(f.span), f.fingerprint) for f in res.findings)
+        files += 1
+        findings += len(got["text"])
+        if got["text"] != got[None]:
+            differ.append(rel)
+    print(f"== secrets{' (planted)' if plant else ''}: {files} files, {findings} KL1xx findings as plain text; "
+          f"files whose findings differ "
+          f"as kind bicep: {len(differ)}")
+    for rel in differ[:show]:
+        print(f"  {rel}")
+
+
 def pct(a: int, b: int) -> str:
     return f"{100.0 * a / b:.2f} %" if b else "n/a"
 
@@ -376,11 +515,22 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("dirs", nargs="+")
     ap.add_argument("--show", type=int, default=10, help="examples of each disagreement to print")
     ap.add_argument("--profile", action="store_true", help="cProfile the run (top 25 by cumulative time)")
+    ap.add_argument("--secrets", action="store_true",
+                    help="compare KL1xx findings of every file read as kind bicep and as plain text")
+    ap.add_argument("--mutate", action="store_true",
+                    help="break one line per file and measure what the rest of the file keeps")
+    ap.add_argument("--plant", action="store_true", help="with --secrets: plant synthetic secrets first")
     ap.add_argument("--compiler-trees", action="store_true",
                     help="compare with the Bicep compiler's syntax trees (main.syntax.bicep next to main.bicep)")
     args = ap.parse_args(argv)
     if args.compiler_trees:
         compare_with_compiler(args.dirs, args.show)
+        return 0
+    if args.mutate:
+        mutation_recovery(args.dirs, args.show)
+        return 0
+    if args.secrets:
+        compare_secrets(args.dirs, args.show, args.plant)
         return 0
     if args.profile:
         import cProfile

@@ -432,6 +432,24 @@ def test_array_items_on_their_own_lines():
     assert type(items[5].operand) is A.Ternary
 
 
+def test_array_items_after_comments_and_safe_index_on_their_own_line():
+    src = (
+        "var v = [\n"
+        "  // a comment, then an item in parentheses: still the first item\n"
+        "  (i * 2)\n"
+        "  a\n"
+        "  c[?1]\n"
+        "  d // trailing comment\n"
+        "  (e)\n"
+        "]\n"
+    )
+    prog = parse_bicep(src)
+    assert prog.errors == ()
+    items = prog.statements[0].value.items
+    assert [sexp(i) for i in items] == ["(i * 2)", "a", "c[1]", "d", "e"]
+    assert items[2].safe
+
+
 def test_multiline_union_type_and_default():
     src = "param mode\n  | 'Default'\n  | 'Copy' = 'Default'\nparam other 'a' |\n  'b'\n"
     prog = parse_bicep(src)
@@ -562,6 +580,29 @@ def test_runaway_parse_is_cut_and_the_rest_is_read(monkeypatch):
     assert after.name == "after" and len(ok.body.props) == 300
 
 
+def test_entries_after_a_broken_one_are_still_read():
+    src = (
+        "resource ra 'Microsoft.Authorization/roleAssignments@2022-04-01' = {\n"
+        "  properties: {\n"
+        "    principalId: identity.properties.principalId = ]\n"
+        "    roleDefinitionId: subscriptionResourceId(\n"
+        "      'Microsoft.Authorization/roleDefinitions',\n"
+        "      'b24988ac-6180-42a0-ab88-20f7382dd24c'\n"
+        "    )\n"
+        "    principalType: 'ServicePrincipal'\n"
+        "  }\n"
+        "}\n"
+    )
+    prog = parse_bicep(src)
+    entries = props(prog.statements[0].body.props[0].value)
+    assert "principalId" not in entries
+    role = entries["roleDefinitionId"]
+    assert type(role) is A.Call and role.args[1].value == "b24988ac-6180-42a0-ab88-20f7382dd24c"
+    assert text_of(src, role).startswith("subscriptionResourceId(") and text_of(src, role).endswith(")")
+    assert entries["principalType"].value == "ServicePrincipal"
+    assert [e.kind for e in prog.errors] == ["unreadable object entry"]
+
+
 def test_unbalanced_brackets_resync_at_column_zero_keywords():
     src = (
         "resource a 'T@v' = {\n  properties: {\n    x: 1\n\n"
@@ -596,11 +637,35 @@ def test_partial_file_keeps_program_and_warns_without_source_text():
     secret_looking = "hunter2-" + "x" * 20
     src = f"param good string = 'a'\nresource r 'T@v' = {{\n  name: '{secret_looking}'\n  bad: {{ = }}\n}}\n"
     doc = make_document("m.bicep", "m.bicep", src)
-    assert doc.ensure_parsed() is True
-    assert doc.program.statements[0].name == "good"
+    assert doc.ensure_parsed() is False  # not the whole file: a fix that breaks it is refused
+    assert [s.name for s in doc.program.statements] == ["good", "r"]  # what was read stays
+    assert props(doc.program.statements[1].body)["name"].value == secret_looking
     msg = str(doc.parse_error)
-    assert doc.parse_error is not None and "\n" not in msg and "line 4" in msg
-    assert secret_looking not in msg and "bad" not in msg
+    assert msg == "invalid Bicep: unreadable object entry (line 4, column 10)"
+    assert secret_looking not in msg
+
+
+def test_every_issue_kind_is_a_parse_problem_word():
+    """The reader's ParseIssue kinds become ParseError problems: each must be in the vocabulary
+    (else the warning would read as a generic syntax error)."""
+    import ast
+    import inspect
+
+    from keyless.linter.documents import PARSE_PROBLEMS, bicep
+
+    kinds = set()
+    for node in ast.walk(ast.parse(inspect.getsource(bicep))):
+        if not isinstance(node, ast.Call):
+            continue
+        name = getattr(node.func, "id", None) or getattr(node.func, "attr", None)
+        args = [a for a in node.args if isinstance(a, ast.Constant) and isinstance(a.value, str)]
+        if name in ("ParseIssue", "issue") and node.args and node.args[0] in args:
+            kinds.add(node.args[0].value)
+        elif name == "error" and len(node.args) > 1 and node.args[1] in args:
+            kinds.add(node.args[1].value)
+    assert len(kinds) >= 12, kinds  # the scan found them
+    assert kinds <= PARSE_PROBLEMS, kinds - PARSE_PROBLEMS
+    assert _KINDS <= PARSE_PROBLEMS
 
 
 def test_clean_file_has_no_parse_error_and_parses_once():

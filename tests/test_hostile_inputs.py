@@ -240,8 +240,7 @@ def test_every_rule_runs_in_linear_time_on_adversarial_input():
     payloads = {"b64": b64, "keyish": keyish, "frags": frags, "mixed": mixed, "urls": urls, "quotes": quotes}
     names = {"python": "a.py", "yaml": "a.yaml", "json": "a.json", "hcl": "a.tf", "env": ".env", "text": "a.md",
              "shell": "a.sh", "powershell": "a.ps1", "dockerfile": "Dockerfile", "makefile": "Makefile",
-             "notebook": "a.ipynb",
-             "bicep": "a.bicep"}
+             "notebook": "a.ipynb", "bicep": "a.bicep"}
     slow = []
     rs = rule_set()
     for label, payload in payloads.items():

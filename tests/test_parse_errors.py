@@ -62,6 +62,13 @@ BROKEN = {
         "bare.ipynb": f'{{"cells": [{{"cell_type": "code", "source": ["import azure"], "x": {SECRET}}}]}}\n',
         "unterminated.ipynb": f'{{"cells": [{{"cell_type": "code", "source": ["DefaultAzureCredential {SECRET}\n',
     },
+    "bicep": {
+        "unterminated.bicep": f"// {KEYWORDS}\nresource r 'Microsoft.Web/sites@2022-03-01' = {{\n"
+                              f"  password: '{SECRET}\n}}\n",
+        "glued.bicep": f"// {KEYWORDS}\nvar password = 12{SECRET}\n",
+        "garbage.bicep": f"// {KEYWORDS}\n{SECRET} = 1\nparam ok string\n",
+        "decorator.bicep": f"// {KEYWORDS}\n@secure({SECRET}\nparam password string\n",
+    },
     "helm": {
         "chart/templates/action.yaml": f"# {KEYWORDS}\napiVersion: v1\nkind: Secret\ndata:\n  password: {{{{ \"{SECRET} }}}}\n",
         "chart/templates/alias.yaml": f"# {KEYWORDS}\napiVersion: v1\nkind: Secret\nstringData:\n"

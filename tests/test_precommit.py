@@ -33,6 +33,8 @@ def test_pre_commit_try_repo_scans_config_files(tmp_path):
     write(repo, "Makefile", f"all: # {PROBE}\n")
     write(repo, ".github/workflows/ci.yml", f"on: push # {PROBE}\n")
     write(repo, "nb.ipynb", '{"cells": [{"cell_type": "code", "source": ["x = 1  # ' + PROBE + '\\n"]}]}\n')
+    write(repo, "infra/main.bicep", f"// {PROBE}\nparam a string\n")
+    write(repo, "infra/main.bicepparam", f"// {PROBE}\nusing 'main.bicep'\n")
     write(repo, "clean.py", "print('ok')\n")
     write(repo, "node_modules/x/.env", f"A=1 # {PROBE}\n")
     subprocess.run(["git", "add", "-A"], cwd=repo, check=True, env=env)
@@ -41,6 +43,7 @@ def test_pre_commit_try_repo_scans_config_files(tmp_path):
     out = proc.stdout + proc.stderr
     assert proc.returncode == 1, out
     for name in (".env:1", "prod.tfvars:1", "local.settings.json:1", "docs/notes.md:1", "deploy.sh:1", "setup.ps1:1",
-                 "Dockerfile:1", "Makefile:1", ".github/workflows/ci.yml:1", "nb.ipynb:1"):
+                 "Dockerfile:1", "Makefile:1", ".github/workflows/ci.yml:1", "nb.ipynb:1", "infra/main.bicep:1",
+                 "infra/main.bicepparam:1"):
         assert name in out, out
     assert "node_modules" not in out  # --force-exclude keeps default excludes for passed files

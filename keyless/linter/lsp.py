@@ -84,6 +84,7 @@ LANGUAGE_KINDS = {
     "bicep-params": "bicep",
     "shellscript": "shell", "powershell": "powershell", "dockerfile": "dockerfile", "makefile": "makefile",
     "github-actions-workflow": "yaml", "azure-pipelines": "yaml", "dockercompose": "yaml", "jupyter": "notebook",
+    "bicep": "bicep", "bicep-params": "bicep",
 }
 
 

@@ -11,6 +11,15 @@ not, and consumers compare those case-insensitively).
 
 Values are never evaluated here: `Str` holds a literal string (escapes decoded), `Interp` a
 string with `${...}` holes, and every other expression stays a tree.
+
+Conventions the reader follows: a statement's `span` starts at its keyword (its decorators have
+their own spans); a decorator's `name` is written without `sys.`; a multi-line string drops the
+line break right after its opening quotes, and an interpolated one (`$` before the quotes, holes
+`${x}`) is an `Interp`; `...x` is `Unary('...')` in an array and a `Prop` with `spread`, `key`
+None and `key_span` over the `...` in an object; parentheses leave no node (the inner
+expression's span excludes them). Extensions to the first version of this contract (compatible:
+a new node, a defaulted field, a new operator value): `Nested` (`parent::child`),
+`Prop.key_expr`, `Unary` op `'^'`.
 """
 
 from __future__ import annotations

@@ -129,14 +129,23 @@ def main() -> None:
 @click.option("--update-baseline", is_flag=True, help="With --baseline: rewrite it with the current findings.")
 @click.option("--diff-base", type=str, help="Only report files changed since `git merge-base REF HEAD`.")
 @click.option("--include-untracked", is_flag=True, help="With --diff-base: also staged, unstaged and untracked files.")
+@click.option("--history", "history", is_flag=False, flag_value="", default=None, metavar="[RANGE]",
+              help="Scan the lines commits added instead of the files: all of HEAD's history, or RANGE "
+                   "(e.g. origin/main..HEAD). PATHS limit it to those paths.")
+@click.option("--all", "all_refs", is_flag=True, help="With --history: the commits of every branch and tag.")
+@click.option("--pre-push", is_flag=True,
+              help="Scan the commits being pushed (pre-commit's pre-push stage; implies --history).")
 @click.option("--no-progress", is_flag=True, help="Never show a progress bar.")
 @click.option("-q", "--quiet", is_flag=True, help="Only print findings and errors.")
 def check(paths, output_format, output_file, select, extend_select, ignore, per_file_ignores, exclude,
           extend_exclude, force_exclude, no_respect_gitignore, stdin_filename, config_path, severity,
           max_file_size, statistics, exit_zero, strict, fix, unsafe_fixes, show_diff, jobs, no_cache, cache_dir,
-          baseline_path, update_baseline, diff_base, include_untracked, no_progress, quiet):
+          baseline_path, update_baseline, diff_base, include_untracked, history, all_refs, pre_push, no_progress,
+          quiet):
     """Lint PATHS (default: the current directory). Use '-' to read one file from stdin."""
     from keyless.linter.session import CheckOptions, run_check
+
+    request = _history_request(paths, history, all_refs, pre_push, fix or show_diff, diff_base, stdin_filename)
 
     opts = CheckOptions(
         paths=list(paths) or ["."],
@@ -169,8 +178,25 @@ def check(paths, output_format, output_file, select, extend_select, ignore, per_
         include_untracked=include_untracked,
         progress=not no_progress,
         quiet=quiet,
+        history=request,
     )
     sys.exit(run_check(opts))
+
+
+def _history_request(paths, history, all_refs, pre_push, fixing, diff_base, stdin_filename):
+    """--history / --all / --pre-push as a HistoryRequest (None: a scan of files)."""
+    if history is None and not pre_push:
+        if all_refs:
+            raise UsageError("--all needs --history")
+        return None
+    if pre_push and history:
+        raise UsageError("--pre-push scans the pushed commits: give no --history RANGE with it")
+    if fixing or diff_base or stdin_filename or "-" in paths:
+        raise UsageError("--history cannot be combined with --fix, --diff, --diff-base or stdin ('-')")
+    from keyless.linter.history import HistoryRequest
+
+    return HistoryRequest(revisions=(history or "").split(), all_refs=all_refs, pre_push=pre_push,
+                          pathspecs=[f":(literal){p}" for p in paths])
 
 
 @main.command()

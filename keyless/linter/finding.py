@@ -96,6 +96,20 @@ class Fix:
 
 
 @dataclass(frozen=True, slots=True)
+class Provenance:
+    """Where a history finding (`check --history`) comes from. Commit ids are full."""
+
+    commit: str  # the first commit that added the line
+    date: str  # its author date (ISO 8601)
+    path: str  # the file's path in that commit (relative to the scan root)
+    line: int  # the line in that commit's version of the file
+    at_head: bool  # HEAD still holds the secret: the finding's path and span are HEAD's
+    removed_in: str | None = None  # the commit that removed it (not at HEAD, and HEAD descends from it)
+    commits: int = 1  # commits that added it to this file, the first included
+    boundary: bool = False  # the first commit is a shallow clone's oldest: it may be older still
+
+
+@dataclass(frozen=True, slots=True)
 class Finding:
     code: str
     name: str
@@ -108,6 +122,7 @@ class Finding:
     fix: Fix | None = None
     # Opaque, secret-free data a rule may keep for materialize_fix (JSON-serialisable).
     fix_data: Any = field(default=None, compare=False)
+    provenance: Provenance | None = None  # history findings only
 
     def with_(self, **changes: Any) -> "Finding":
         return replace(self, **changes)

@@ -27,7 +27,6 @@ from typing import IO, Iterable, Iterator
 # starting with NUL can only be ours (commit messages are never printed).
 _SENTINEL = b"\x00KEYLESS\x00"
 _FORMAT = "--format=%x00KEYLESS%x00%H%x00%P%x00%aI"
-_HUNK = re.compile(rb"^(@+) (.*?) @+(?: |$)")
 _RANGE = re.compile(rb"^[-+](\d+)(?:,(\d+))?$")
 _MISSING = re.compile(r"unable to read ([0-9a-f]{40,64})|missing (?:blob|object) ([0-9a-f]{40,64})")
 NULL_ID = re.compile(r"^0+$")
@@ -45,9 +44,11 @@ class FileChange:
     old_path: str | None = None  # the name before a rename or copy
     status: str = "M"  # A added, M modified, R renamed, C copied, T type change
     blob: str | None = None  # the commit's version of the file (full object id)
+    old_blob: str | None = None  # the (first) parent's version
     binary: bool = False  # git showed no text diff ("Binary files ... differ")
+    read: bool = False  # the hunks were parsed (the caller's `wanted` test let them through)
     added: list[tuple[int, bytes]] = field(default_factory=list)
-    context: list[bytes] = field(default_factory=list)  # unchanged lines next to a hunk
+    context: list[tuple[int, bytes]] = field(default_factory=list)  # unchanged lines next to a hunk
 
 
 @dataclass(slots=True)
@@ -207,73 +208,77 @@ def _diff_git_paths(rest: bytes) -> tuple[bytes | None, bytes | None]:
 
 # ---- the patch stream ---------------------------------------------------------------------------
 
+_PIECE = re.compile(rb"\n(?=\x00KEYLESS\x00|diff --(?:git|cc|combined) )")
+_CHUNK = 1 << 20
+
+
 class PatchParser:
-    """Turns `git log -p` output (our format, -U1, --cc for merges) into Commits, line by line."""
+    """Turns `git log -p` output (our format, -U1, --cc for merges) into Commits.
 
-    def __init__(self) -> None:
+    The stream is cut into commit headers and file sections with C-speed searches; a file
+    section's hunks are split into lines only when `wanted(hunk bytes, path)` says so (the
+    caller's cheap keyword test), so most of a large history is never looked at line by line."""
+
+    def __init__(self, wanted=None) -> None:
+        self.wanted = wanted
         self.commit: Commit | None = None
-        self.change: FileChange | None = None
-        self.in_header = False
-        self.columns = 1  # parent columns of the current hunk (2+ for a combined diff)
-        self.old_left = 0
-        self.new_left = 0
-        self.new_line = 0
 
-    def feed(self, lines: Iterable[bytes]) -> Iterator[Commit]:
-        """Every complete commit; the last one is yielded by `close()`."""
-        for line in lines:
-            if line.endswith(b"\n"):
-                line = line[:-1]
-            if self.new_left > 0 or self.old_left > 0:
-                self._hunk_line(line)
+    def feed(self, stream: IO[bytes]) -> Iterator[Commit]:
+        """Every complete commit; the last one is returned by `close()`."""
+        buf = b""
+        while True:
+            chunk = stream.read(_CHUNK)
+            if not chunk:
+                break
+            buf += chunk
+            cut = max(buf.rfind(b"\n\x00KEYLESS\x00"), buf.rfind(b"\ndiff --"))
+            if cut <= 0:
                 continue
-            if line.startswith(_SENTINEL):
-                done = self.commit
-                self._start_commit(line[len(_SENTINEL):])
-                if done is not None:
-                    yield done
-                continue
-            self._header_line(line)
+            done, buf = buf[:cut], buf[cut + 1:]
+            yield from self._pieces(done)
+        if buf:
+            yield from self._pieces(buf)
 
     def close(self) -> Commit | None:
-        done, self.commit, self.change = self.commit, None, None
+        done, self.commit = self.commit, None
         return done
 
-    def _start_commit(self, rest: bytes) -> None:
-        parts = rest.split(b"\x00")
-        cid = parts[0].decode("ascii", "replace")
-        parents = tuple(p.decode("ascii", "replace") for p in parts[1].split()) if len(parts) > 1 else ()
-        date = parts[2].decode("ascii", "replace").strip() if len(parts) > 2 else ""
-        self.commit = Commit(cid, parents, date)
-        self.change = None
-        self.in_header = False
+    def _pieces(self, data: bytes) -> Iterator[Commit]:
+        for piece in _PIECE.split(data):
+            if piece.startswith(_SENTINEL):
+                done = self.commit
+                header = piece[len(_SENTINEL):].split(b"\n", 1)[0]
+                self.commit = _new_commit(header)
+                if done is not None:
+                    yield done
+            elif piece.startswith(b"diff --") and self.commit is not None:
+                change = _section(piece, self.wanted)
+                if change is not None:
+                    self.commit.changes.append(change)
 
-    def _new_change(self, path: bytes | None, old: bytes | None) -> None:
-        if self.commit is None:
-            self.change = None
-            return
-        self.change = FileChange(path=decode_path(path) if path is not None else "",
-                                 old_path=decode_path(old) if old is not None else None)
-        self.commit.changes.append(self.change)
-        self.in_header = True
 
-    def _header_line(self, line: bytes) -> None:
-        if line.startswith(b"diff --git "):
-            old, new = _diff_git_paths(line[11:])
-            self._new_change(new, old)
-            return
-        if line.startswith(b"diff --cc ") or line.startswith(b"diff --combined "):
-            name, _ = unquote(line.split(b" ", 2)[2])
-            self._new_change(name, None)
-            return
-        ch = self.change
-        if ch is None:
-            return
-        if line.startswith(b"@@"):
-            self._start_hunk(line)
-            return
-        if not self.in_header:
-            return
+def _new_commit(header: bytes) -> Commit:
+    parts = header.split(b"\x00")
+    cid = parts[0].decode("ascii", "replace")
+    parents = tuple(p.decode("ascii", "replace") for p in parts[1].split()) if len(parts) > 1 else ()
+    date = parts[2].decode("ascii", "replace").strip() if len(parts) > 2 else ""
+    return Commit(cid, parents, date)
+
+
+def _section(piece: bytes, wanted) -> FileChange | None:
+    """One file's part of a commit's patch: its header, then (if wanted) its hunks."""
+    at = piece.find(b"\n@@")
+    head = piece if at < 0 else piece[:at]
+    body = b"" if at < 0 else piece[at + 1:]
+    lines = head.split(b"\n")
+    first = lines[0]
+    if first.startswith(b"diff --git "):
+        old, new = _diff_git_paths(first[11:])
+    else:  # diff --cc NAME / diff --combined NAME
+        old, new = None, unquote(first.split(b" ", 2)[2])[0]
+    ch = FileChange(path=decode_path(new) if new is not None else "",
+                    old_path=decode_path(old) if old is not None else None)
+    for line in lines[1:]:
         if line.startswith(b"+++ "):
             name = _patch_name(line[4:])
             if name != b"/dev/null":
@@ -286,8 +291,10 @@ class PatchParser:
                 ch.old_path = decode_path(_strip_prefix(name, b"a/"))
         elif line.startswith(b"index "):
             ids = line[6:].split(b" ", 1)[0]
-            new_id = ids.rsplit(b"..", 1)[-1].decode("ascii", "replace")
-            ch.blob = None if NULL_ID.match(new_id) else new_id
+            old_id, _, new_id = ids.rpartition(b"..")
+            ch.blob = None if NULL_ID.match(new_id.decode("ascii", "replace")) else new_id.decode("ascii", "replace")
+            first_old = old_id.split(b",")[0].decode("ascii", "replace")
+            ch.old_blob = None if not first_old or NULL_ID.match(first_old) else first_old
         elif line.startswith(b"new file mode"):
             ch.status, ch.old_path = "A", None
         elif line.startswith(b"rename from "):
@@ -302,58 +309,78 @@ class PatchParser:
             ch.binary = True
         elif line.startswith(b"deleted file mode"):
             ch.status = "D"
+    if ch.status == "M" and ch.old_path is not None and ch.old_path == ch.path:
+        ch.old_path = None
+    if body and (wanted is None or wanted(body, ch.path)):
+        _hunks(body, ch)
+        ch.read = True
+    return ch
 
-    def _start_hunk(self, line: bytes) -> None:
-        m = _HUNK.match(line)
-        if m is None or self.change is None:
-            return
-        self.in_header = False
-        columns = len(m.group(1)) - 1
+
+_HUNK_START = re.compile(rb"^(@+) (.*?) @+(?: |$)")
+
+
+def _hunks(body: bytes, ch: FileChange) -> None:
+    """Added lines (with their line numbers in the new version) and the context lines around them."""
+    added = ch.added
+    context = ch.context
+    new_left = old_left = 0
+    new_line = 0
+    cols = 1
+    plus_all = b"+"
+    for line in body.split(b"\n"):
+        if new_left > 0 or old_left > 0:
+            c = line[:1]
+            if cols == 1:
+                if c == b"+":
+                    added.append((new_line, line[1:]))
+                    new_line += 1
+                    new_left -= 1
+                elif c == b"-":
+                    old_left -= 1
+                elif c == b"\\":
+                    pass
+                else:
+                    context.append((new_line, line[1:]))
+                    new_line += 1
+                    new_left -= 1
+                    old_left -= 1
+                continue
+            prefix = line[:cols]
+            if c == b"\\" or b"-" in prefix:  # gone from the merge's result
+                continue
+            if prefix == plus_all:  # new against every parent: the merge's own line
+                added.append((new_line, line[cols:]))
+            else:
+                context.append((new_line, line[cols:]))
+            new_line += 1
+            new_left -= 1
+            continue
+        if not line.startswith(b"@@"):
+            continue  # lines a combined hunk dropped from its result
+        m = _HUNK_START.match(line)
+        if m is None:
+            continue
+        cols = len(m.group(1)) - 1
+        plus_all = b"+" * cols
         old_count = new_start = new_count = 0
+        ok = True
         for r in m.group(2).split(b" "):
             rm = _RANGE.match(r)
             if rm is None:
-                return
+                ok = False
+                break
             count = int(rm.group(2)) if rm.group(2) is not None else 1
             if r.startswith(b"+"):
                 new_start, new_count = int(rm.group(1)), count
             else:
                 old_count = count
-        self.columns = columns
-        self.new_line = new_start if new_count else new_start + 1
-        self.new_left = new_count
-        # A combined diff is followed through its result lines only: lines gone from the result
-        # that trail the hunk fall through to the header parser, which ignores them.
-        self.old_left = old_count if columns == 1 else 0
-
-    def _hunk_line(self, line: bytes) -> None:
-        ch = self.change
-        cols = self.columns
-        if line.startswith(b"\\"):  # "\ No newline at end of file"
-            return
-        if cols == 1:
-            tag = line[:1]
-            if tag == b"+":
-                ch.added.append((self.new_line, line[1:]))
-                self.new_line += 1
-                self.new_left -= 1
-            elif tag == b"-":
-                self.old_left -= 1
-            else:  # context
-                ch.context.append(line[1:])
-                self.new_line += 1
-                self.new_left -= 1
-                self.old_left -= 1
-            return
-        prefix = line[:cols]
-        if b"-" in prefix:  # gone from the result
-            return
-        if prefix == b"+" * cols:  # new against every parent: the merge's own line
-            ch.added.append((self.new_line, line[cols:]))
-        else:
-            ch.context.append(line[cols:])
-        self.new_line += 1
-        self.new_left -= 1
+        if not ok:
+            continue
+        new_line = new_start if new_count else new_start + 1
+        new_left = new_count
+        # A combined hunk is followed through its result lines only.
+        old_left = old_count if cols == 1 else 0
 
 
 # ---- processes ------------------------------------------------------------------------------------
@@ -379,8 +406,9 @@ class PatchStream:
         "--no-follow", "--no-notes", "--no-mailmap",
     )
 
-    def __init__(self, cwd: str, pathspecs: list[str], big_file_threshold: int | None = None):
+    def __init__(self, cwd: str, pathspecs: list[str], big_file_threshold: int | None = None, wanted=None):
         self.cwd = cwd
+        self.wanted = wanted
         self.pathspecs = pathspecs
         self.big_file_threshold = big_file_threshold
         self.result = StreamResult()
@@ -458,7 +486,7 @@ class PatchStream:
         reader = threading.Thread(target=_drain, args=(proc.stderr, stderr_chunks), daemon=True)
         feeder.start()
         reader.start()
-        parser = PatchParser()
+        parser = PatchParser(self.wanted)
         try:
             yield from parser.feed(proc.stdout)
             last = parser.close()

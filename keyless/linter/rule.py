@@ -81,6 +81,9 @@ class Rule:
     since: ClassVar[str] = "0.1.0"
     # Old names that suppressions may still use.
     old_names: ClassVar[tuple[str, ...]] = ()
+    # Whether `check --history` runs the rule on what commits added. None: per-file secret rules
+    # do, and rules of other categories that override `literal_credential`.
+    history_scan: ClassVar[bool | None] = None
 
     # -- hooks ---------------------------------------------------------------------------------
     def check(self, doc: "Document") -> Iterable[Finding]:
@@ -100,6 +103,20 @@ class Rule:
         """Text offsets (start, end) that must never be shown, whatever suppressions say: `--diff`
         masks them. Secret rules give every credential-looking value."""
         return ()
+
+    def literal_credential(self, doc: "Document", finding: Finding) -> bool:
+        """Whether `finding` shows a credential written literally in `doc`. A history scan reports
+        only those: a commit that added `AzureKeyCredential(os.environ["KEY"])` leaked nothing,
+        one that added `AzureKeyCredential("<the key>")` did."""
+        return self.category is Category.SECRET
+
+    @classmethod
+    def reads_history(cls) -> bool:
+        if cls.history_scan is not None:
+            return cls.history_scan
+        if cls.check is Rule.check:
+            return False
+        return cls.category is Category.SECRET or cls.literal_credential is not Rule.literal_credential
 
     # -- helpers for rule authors --------------------------------------------------------------
     def finding(

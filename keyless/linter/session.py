@@ -58,6 +58,7 @@ class CheckOptions:
     progress: bool = True
     quiet: bool = False
     strict: bool = False  # a file only partly checked (unparsable: secret-scanned only) exits 2
+    history: "object | None" = None  # a keyless.linter.history.HistoryRequest: scan commits, not files
 
 
 def _err(msg: str) -> None:
@@ -121,6 +122,10 @@ def run_check(opts: CheckOptions) -> int:
         _err("--update-baseline needs --baseline FILE (or `baseline` in the configuration)")
         return EXIT_ERROR
     try:
+        if opts.history is not None:
+            from keyless.linter import history
+
+            return history.run(opts, cfg, settings, excludes, fmt, opts.history)
         if opts.paths == ["-"]:
             return _check_stdin(opts, cfg, settings, fmt)
         return _check_paths(opts, cfg, settings, excludes, fmt)
@@ -373,7 +378,8 @@ def _materialize_for_output(res: RunResult, settings: Settings, docs: dict) -> N
     res.findings = out
 
 
-def _emit(res: RunResult, cfg, fmt: str, opts, settings, *, fixed: int = 0, docs: dict | None = None) -> bool:
+def _emit(res: RunResult, cfg, fmt: str, opts, settings, *, fixed: int = 0, docs: dict | None = None,
+          extra_warnings=(), history: dict | None = None) -> bool:
     """Print or write the report; False when it could not be delivered (then exit 2)."""
     from keyless.linter.report import FileError, Report, render, render_notes
     from keyless.linter.report._common import printable
@@ -384,7 +390,8 @@ def _emit(res: RunResult, cfg, fmt: str, opts, settings, *, fixed: int = 0, docs
     report = Report(
         findings=res.findings,
         errors=[FileError(p, m, line) for p, m, line in res.errors]
-        + [FileError(p, f"{m}; only secret-scanned", line, level="warning") for p, m, line in res.warnings],
+        + [FileError(p, f"{m}; only secret-scanned", line, level="warning") for p, m, line in res.warnings]
+        + [FileError(p, m, line, level="warning") for p, m, line in extra_warnings],
         notes=[] if opts.quiet else res.notes,
         registry=load_registry(),
         files_scanned=res.files_scanned,
@@ -392,6 +399,7 @@ def _emit(res: RunResult, cfg, fmt: str, opts, settings, *, fixed: int = 0, docs
         fixed=fixed,
         statistics=opts.statistics,
         color=to_tty and fmt == "text" and not os.environ.get("NO_COLOR"),
+        history=history,
     )
     text = render(fmt, report)
     notes = render_notes(report)  # stderr in every format: stdout (or -o) carries the report only

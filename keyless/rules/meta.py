@@ -40,6 +40,7 @@ class SuppressionWithoutReason(Rule):
     code = "KL190"
     name = "suppression-without-reason"
     category = Category.SECRET  # suppressions exist to silence findings; this keeps the gate honest
+    history_scan = False  # about today's directives, not about what a commit leaked
     severity = Severity.MEDIUM
     message = "Suppression comment has no reason; it suppresses nothing until one is written"
     keywords = ("keyless:",)
@@ -81,6 +82,7 @@ class UnknownSuppressionCode(Rule):
     code = "KL191"
     name = "unknown-suppression-code"
     category = Category.SECRET
+    history_scan = False
     severity = Severity.MEDIUM
     message = "Suppression names an unknown rule code"
     keywords = ("keyless:",)

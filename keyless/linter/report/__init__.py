@@ -44,6 +44,8 @@ class Report:
     statistics: bool = False  # text: one line per rule instead of one per finding
     color: bool = False  # text: ANSI colours
     show_fixes: bool = True  # text: the indented "help:" line under a finding with a fix
+    # `check --history`: revisions, head, repository_uri, commits, commits_from_cache, partial
+    history: dict | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -63,6 +63,7 @@ class Hit:
     fix_message: str
     fix_data: dict | None = None
     fix_node: ast.AST | None = None  # the node a lazy fix rewrites (default: node)
+    literal: bool = False  # the credential is written in the code (a history scan reports only these)
 
 
 @dataclass
@@ -106,6 +107,28 @@ def dotted(expr: ast.AST) -> str | None:
         parts.append(expr.id)
         return ".".join(reversed(parts))
     return None
+
+
+# Keyword arguments that carry a credential, and where credential classes take their secret.
+_CREDENTIAL_ARGS = frozenset({
+    "key", "credential", "client_secret", "password", "passwd", "pwd", "api_key", "signature", "secret",
+    "sas_token", "account_key", "access_key", "shared_access_key", "shared_access_key_value",
+    "subscription_key", "master_key",
+})
+_SECRET_POSITION = {"AzureKeyCredential": 0, "AzureSasCredential": 0, "AzureNamedKeyCredential": 1,
+                    "ClientSecretCredential": 2, "UsernamePasswordCredential": 2,
+                    "CognitiveServicesCredentials": 0, "ApiKeyCredentials": 0}
+
+
+def _looks_like_secret(text: str) -> bool:
+    """A literal that can be a credential: long enough, one token, not a placeholder, a reference
+    or a URL, and no formatted parts (an f-string's `{}`)."""
+    from keyless.rules.secrets import allowlist
+
+    v = text.strip()
+    if len(v) < 8 or any(c.isspace() for c in v) or "{}" in v or "://" in v or "<TOKEN>" in v:
+        return False
+    return not (allowlist.is_placeholder(v) or allowlist.is_reference(v))
 
 
 def _kw(call: ast.Call, *names: str) -> ast.keyword | None:
@@ -572,7 +595,26 @@ class Analyzer:
         self.sensitive(node)
         self.seen_nodes.add((code, id(node)))
         self.an.hits.append(Hit(code, node, message, self._key(code, scope, what), fix_kind, fix_message, fix_data,
-                                fix_node if fix_node is not None else node))
+                                fix_node if fix_node is not None else node, self._literal_credential(node, scope)))
+
+    def _literal_credential(self, node: ast.AST, scope: Scope) -> bool:
+        """A string literal (directly or through names) where the hit's credential goes: the node
+        itself, or a credential argument of the call it is."""
+        if type(node) is not ast.Call:
+            exprs: list[ast.AST] = [node]
+        else:
+            exprs = [k.value for k in node.keywords if k.arg in _CREDENTIAL_ARGS]
+            f = node.func
+            fname = f.attr if type(f) is ast.Attribute else (f.id if type(f) is ast.Name else "")
+            if fname.endswith(("Credential", "Credentials")) and node.args:
+                pos = _SECRET_POSITION.get(fname, len(node.args) - 1)
+                if pos < len(node.args) and not any(type(a) is ast.Starred for a in node.args[: pos + 1]):
+                    exprs.append(node.args[pos])
+        for expr in exprs:
+            v = self.value(expr, scope)
+            if v.kind == "str" and v.text is not None and _looks_like_secret(v.text):
+                return True
+        return False
 
     def _dispatch(self, call: ast.Call, scope: Scope, q: str) -> None:
         head, _, last = q.rpartition(".")

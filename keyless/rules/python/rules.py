@@ -43,6 +43,15 @@ class KeyAuthRule(Rule):
 
         return fixes.materialize(doc, finding)
 
+    def literal_credential(self, doc, finding: Finding) -> bool:
+        """The analysis marks hits whose credential argument is a string literal (also through a
+        variable): `AzureKeyCredential("...")`, `ClientSecretCredential(t, c, "...")`,
+        `AzureOpenAI(api_key="...")`."""
+        for hit in get_analysis(doc).hits:
+            if hit.code == self.code and hit.literal and doc.node_span(hit.node) == finding.span:
+                return True
+        return False
+
 
 class ConnectionStringAuth(KeyAuthRule):
     """Azure SDK client built from a connection string (shared key / SAS auth).

@@ -140,3 +140,19 @@ class HostIndex:
             if service in services:
                 return service, name
         return None
+
+
+class AnyHost:
+    """A host index that finds every service everywhere. The history scan's first pass reads a few
+    lines of a file without the rest of it, where any host could be: with this index the scanner
+    over-approximates what the whole file would give, and the whole file then decides."""
+
+    __slots__ = ()
+    offsets = (0,)
+    present = frozenset(service for _, service in HOST_SUFFIXES)
+
+    def near(self, pos: int, radius: int = 1500) -> list[tuple[int, str, str]]:
+        return [(0, service, "") for service in sorted(self.present)]
+
+    def nearest(self, pos: int, services: set[str] | frozenset[str], radius: int = 1500) -> tuple[str, str] | None:
+        return (min(services), "") if services else None

@@ -46,7 +46,8 @@ class FileChange:
     blob: str | None = None  # the commit's version of the file (full object id)
     old_blob: str | None = None  # the (first) parent's version
     binary: bool = False  # git showed no text diff ("Binary files ... differ")
-    read: bool = False  # the hunks were parsed (the caller's `wanted` test let them through)
+    body: bytes = b""  # the hunks, unparsed (see `parse_hunks` and `lines_at`)
+    combined: bool = False  # a merge's combined diff (`diff --cc`)
     added: list[tuple[int, bytes]] = field(default_factory=list)
     context: list[tuple[int, bytes]] = field(default_factory=list)  # unchanged lines next to a hunk
 
@@ -216,11 +217,10 @@ class PatchParser:
     """Turns `git log -p` output (our format, -U1, --cc for merges) into Commits.
 
     The stream is cut into commit headers and file sections with C-speed searches; a file
-    section's hunks are split into lines only when `wanted(hunk bytes, path)` says so (the
-    caller's cheap keyword test), so most of a large history is never looked at line by line."""
+    section's hunks stay bytes (`FileChange.body`) until the caller asks for lines, so most of a
+    large history is never looked at line by line."""
 
-    def __init__(self, wanted=None) -> None:
-        self.wanted = wanted
+    def __init__(self) -> None:
         self.commit: Commit | None = None
 
     def feed(self, stream: IO[bytes]) -> Iterator[Commit]:
@@ -252,7 +252,7 @@ class PatchParser:
                 if done is not None:
                     yield done
             elif piece.startswith(b"diff --") and self.commit is not None:
-                change = _section(piece, self.wanted)
+                change = _section(piece)
                 if change is not None:
                     self.commit.changes.append(change)
 
@@ -265,8 +265,8 @@ def _new_commit(header: bytes) -> Commit:
     return Commit(cid, parents, date)
 
 
-def _section(piece: bytes, wanted) -> FileChange | None:
-    """One file's part of a commit's patch: its header, then (if wanted) its hunks."""
+def _section(piece: bytes) -> FileChange | None:
+    """One file's part of a commit's patch: its header parsed, its hunks kept as bytes."""
     at = piece.find(b"\n@@")
     head = piece if at < 0 else piece[:at]
     body = b"" if at < 0 else piece[at + 1:]
@@ -311,17 +311,18 @@ def _section(piece: bytes, wanted) -> FileChange | None:
             ch.status = "D"
     if ch.status == "M" and ch.old_path is not None and ch.old_path == ch.path:
         ch.old_path = None
-    if body and (wanted is None or wanted(body, ch.path)):
-        _hunks(body, ch)
-        ch.read = True
+    ch.body = body
+    ch.combined = not first.startswith(b"diff --git ")
     return ch
 
 
 _HUNK_START = re.compile(rb"^(@+) (.*?) @+(?: |$)")
 
 
-def _hunks(body: bytes, ch: FileChange) -> None:
-    """Added lines (with their line numbers in the new version) and the context lines around them."""
+def parse_hunks(ch: FileChange) -> None:
+    """All added lines of `ch` (with their line numbers in the new version) and the context lines
+    around them, into `ch.added` and `ch.context`."""
+    body = ch.body
     added = ch.added
     context = ch.context
     new_left = old_left = 0
@@ -383,6 +384,83 @@ def _hunks(body: bytes, ch: FileChange) -> None:
         old_left = old_count if cols == 1 else 0
 
 
+_HUNK_HEAD = re.compile(rb"@@ -\d+(?:,\d+)? \+(\d+)(?:,\d+)? @@[^\n]*")
+
+
+def lines_at(ch: FileChange, starts: Iterable[int]) -> None:
+    """Only the lines of `ch.body` starting at `starts` (byte offsets, as found by the caller's
+    searches) and the result line before and after each, into `ch.added` / `ch.context`. Line
+    numbers are counted with C-speed searches between the wanted lines, so a big hunk costs little.
+    Not for combined diffs (use parse_hunks)."""
+    body = ch.body
+    heads = []
+    i = 0 if body.startswith(b"@@") else body.find(b"\n@@") + 1
+    while i > 0 or (i == 0 and body.startswith(b"@@")):
+        m = _HUNK_HEAD.match(body, i)
+        if m is not None:
+            heads.append((m.start(), m.end(), int(m.group(1))))
+        i = body.find(b"\n@@", i + 2) + 1
+        if i == 0:
+            break
+    if not heads:
+        return
+    head_starts = [h[0] for h in heads]
+    wanted: set[int] = set()
+    n = len(body)
+    for p in starts:
+        if p in wanted:
+            continue
+        wanted.add(p)
+        q = p  # the result line before (skipping removed lines)
+        for _ in range(4):
+            if q <= 0:
+                break
+            q = body.rfind(b"\n", 0, q - 1) + 1
+            c = body[q:q + 1]
+            if c in (b"+", b" "):
+                wanted.add(q)
+                break
+            if c != b"-":
+                break
+        q = p  # and after
+        for _ in range(4):
+            e = body.find(b"\n", q)
+            if e < 0 or e + 1 >= n:
+                break
+            q = e + 1
+            c = body[q:q + 1]
+            if c in (b"+", b" "):
+                wanted.add(q)
+                break
+            if c != b"-":
+                break
+    import bisect
+
+    cur_hunk = -1
+    line_no = 0
+    last = 0
+    for p in sorted(wanted):
+        h = bisect.bisect_right(head_starts, p) - 1
+        if h < 0:
+            continue
+        hs, he, new_start = heads[h]
+        if p <= he:  # the hunk header itself
+            continue
+        if h != cur_hunk:
+            cur_hunk, last = h, he
+            line_no = new_start
+        # result lines ('+' or ' ') that start between the last counted point and this line
+        line_no += body.count(b"\n+", last, p) + body.count(b"\n ", last, p)
+        last = p - 1  # from this line's own newline on, next time
+        c = body[p:p + 1]
+        end = body.find(b"\n", p)
+        text = body[p + 1:end if end >= 0 else n]
+        if c == b"+":
+            ch.added.append((line_no, text))
+        elif c == b" ":
+            ch.context.append((line_no, text))
+
+
 # ---- processes ------------------------------------------------------------------------------------
 
 @dataclass
@@ -406,9 +484,8 @@ class PatchStream:
         "--no-follow", "--no-notes", "--no-mailmap",
     )
 
-    def __init__(self, cwd: str, pathspecs: list[str], big_file_threshold: int | None = None, wanted=None):
+    def __init__(self, cwd: str, pathspecs: list[str], big_file_threshold: int | None = None):
         self.cwd = cwd
-        self.wanted = wanted
         self.pathspecs = pathspecs
         self.big_file_threshold = big_file_threshold
         self.result = StreamResult()
@@ -486,7 +563,7 @@ class PatchStream:
         reader = threading.Thread(target=_drain, args=(proc.stderr, stderr_chunks), daemon=True)
         feeder.start()
         reader.start()
-        parser = PatchParser(self.wanted)
+        parser = PatchParser()
         try:
             yield from parser.feed(proc.stdout)
             last = parser.close()

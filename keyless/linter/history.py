@@ -73,13 +73,29 @@ def pre_push_revisions(cwd: str, env: dict[str, str] | None = None) -> list[str]
 
 # ---- the scan of one commit ---------------------------------------------------------------------
 
-# Where any secret recogniser of the scanner can start (lower-cased text): names, connection-string
-# keys, SAS and function URLs, credentials in URIs, command lines, key signatures, DevOps PATs.
-_SECRET_START = re.compile(
-    rb"key|secret|passw|pwd|(?<![a-z])pat|pat(?![a-z])|credential|sig=|code=|://|azurecr\.io|--service-principal"
-    rb"|[+aj78](?:a(?:st|ba|mc|sb|eh|rm|cr)|cdb|pim|zca|iot|zeg|zse|zfu|qqj9|q~)|[a-z2-7]{52}"
-)
+# Stage 0, on the raw hunks (lower-cased): where a recogniser of the secret scanner can start. A
+# name (key, secret, password, pwd, pat, credential), a connection-string key, a SAS or function
+# URL, credentials in a URI, a registry or service-principal command line. `[^\n]*` makes one
+# match per line. Key signatures (case-sensitive) and DevOps PATs (52 base32 characters) are found
+# by their own searches.
+_ANCHORS = (b"key", b"secret", b"passw", b"pwd", b"pat", b"credential", b"sig=", b"code=", b"://", b"azurecr.io",
+            b"--service-principal")
+# One regex per anchor: a literal-prefixed pattern runs at C speed, an alternation of them does not.
+_ANCHOR_LINE = {
+    w: re.compile(re.escape(w) + {b"pat": rb"(?![a-z])", b"://": rb"[^\s/@]{0,256}@"}.get(w, b"") + rb"[^\n]*")
+    for w in _ANCHORS
+}
+# Key signatures (case-sensitive): identifiable keys, CASK keys, Entra client secrets.
+_SIGNATURE = re.compile(rb"[+AJ78](?:A(?:St|Ba|MC|Sb|Eh|Rm|CR)|CDb|PIM|zCa|IoT|ZEG|zSe|zFu|QQJ9|Q~)")
+# Every signed key is a run of 40+ token characters: a translated copy finds runs in C.
+_TOKEN = bytes(0x63 if (chr(i).isascii() and (chr(i).isalnum() or chr(i) in "+/=_~.-")) else 0x20 for i in range(256))
+_BASE32 = bytes(0x61 if (0x61 <= i <= 0x7A or 0x32 <= i <= 0x37) else 0x20 for i in range(256))
+_BASE32_RUN = re.compile(rb"a{52}")
 _STRING_LITERAL = re.compile(r"""(["'])[^"'\s]{8,}\1""")
+
+
+def _line_start(data: bytes, pos: int) -> int:
+    return data.rfind(b"\n", 0, pos) + 1
 
 
 @dataclass
@@ -108,12 +124,18 @@ class CommitScanner:
         self._excluded: dict[str, bool] = {}
         import pathspec
 
-        self._exclude_spec = pathspec.GitIgnoreSpec.from_lines(list(excludes)) if excludes else None
+        # As discovery does: plain names and `*.ext` by set and suffix, other patterns by pathspec.
+        self._exclude_names = {e for e in excludes if not any(ch in e for ch in "*?[/!\\")}
+        self._exclude_suffixes = tuple(e[1:] for e in excludes
+                                       if e.startswith("*.") and not any(ch in e[1:] for ch in "*?[/!\\"))
+        rest = [e for e in excludes if e not in self._exclude_names
+                and not (e.startswith("*.") and e[1:] in self._exclude_suffixes)]
+        self._exclude_spec = pathspec.GitIgnoreSpec.from_lines(rest) if rest else None
         key_auth_words = sorted({k for r, kws in zip(rs.rules, rs.rule_keywords)
                                  if r.category is not Category.SECRET and kws for k in kws})
-        self._python_start = re.compile(
-            b"|".join([_SECRET_START.pattern] + [re.escape(w.encode()) for w in key_auth_words]))
         self._key_auth_words = tuple(key_auth_words)
+        self._key_auth_re = (re.compile(b"|".join(re.escape(w.encode("utf-8")) for w in key_auth_words))
+                             if key_auth_words else None)
         self.stats = {"files": 0, "read": 0, "viewed": 0, "linted": 0}
 
     # -- paths ----------------------------------------------------------------------------------
@@ -127,22 +149,40 @@ class CommitScanner:
     def excluded(self, relpath: str) -> bool:
         hit = self._excluded.get(relpath)
         if hit is None:
-            hit = self._exclude_spec is not None and self._exclude_spec.match_file(relpath)
+            parts = relpath.split("/")
+            hit = (any(p in self._exclude_names for p in parts)
+                   or bool(self._exclude_suffixes and parts[-1].endswith(self._exclude_suffixes))
+                   or (self._exclude_spec is not None and self._exclude_spec.match_file(relpath)))
             self._excluded[relpath] = hit
         return hit
 
-    def wanted(self):
-        """The stage-0 test the patch parser applies to each file's hunks."""
-        secret = _SECRET_START.search
-        python = self._python_start.search
+    def _select_lines(self, ch: FileChange, kind: str) -> bool:
+        """Stage 0: fill `ch.added`/`ch.context` with the lines where a recogniser could start and
+        their neighbours (all lines for a Python file that mentions a key-auth API, and for a
+        merge's combined diff). False when no line qualifies."""
+        from keyless.linter.gitlog import lines_at, parse_hunks
 
-        def test(body: bytes, path: str) -> bool:
-            low = body.lower()
-            if path.endswith((".py", ".pyi")):
-                return python(low) is not None
-            return secret(low) is not None
-
-        return test
+        body = ch.body
+        low = body.lower()
+        if kind == "python" and self._key_auth_re is not None and self._key_auth_re.search(low):
+            parse_hunks(ch)
+            return bool(ch.added)
+        starts = []
+        for word in _ANCHORS:
+            if word in low:
+                starts += [_line_start(low, m.start()) for m in _ANCHOR_LINE[word].finditer(low)]
+        if len(body) >= 40 and b"c" * 40 in body.translate(_TOKEN):
+            starts += [_line_start(body, m.start()) for m in _SIGNATURE.finditer(body)]
+            runs = body.translate(_BASE32)  # DevOps PATs: 52 base32 characters
+            if b"a" * 52 in runs:
+                starts += [_line_start(body, m.start()) for m in _BASE32_RUN.finditer(runs)]
+        if not starts:
+            return False
+        if ch.combined:
+            parse_hunks(ch)
+        else:
+            lines_at(ch, starts)
+        return bool(ch.added)
 
     # -- one commit -------------------------------------------------------------------------------
     def scan(self, commit: Commit) -> CommitResult:
@@ -159,7 +199,11 @@ class CommitScanner:
             if ch.binary:
                 self._binary(ch, relpath, out)
                 continue
-            if not ch.read or not ch.added:
+            if not ch.body:
+                continue
+            from keyless.linter.documents import classify
+
+            if not self._select_lines(ch, classify(relpath)):
                 continue
             out.findings.extend(self._changed_file(ch, relpath, ch.added, ch.context))
         return out
@@ -478,8 +522,7 @@ def scan_history(request: HistoryRequest, settings, rs, excludes: list[str], *, 
         else:
             todo.append(c)
     from_cache = len(results)
-    stream = PatchStream(cwd, request.pathspecs, big_file_threshold=settings.max_file_size,
-                         wanted=scanner.wanted())
+    stream = PatchStream(cwd, request.pathspecs, big_file_threshold=settings.max_file_size)
     failed: set[str] = set()
     try:
         done = 0

@@ -355,7 +355,7 @@ def test_text_escapes_terminal_tricks_in_paths():
 def test_json_valid_against_schema(json_validator):
     doc = json.loads(render("json", make_report()))
     assert not errors_of(json_validator, doc)
-    assert doc["version"] == 1
+    assert doc["version"] == 2
     assert doc["tool"]["name"] == "keyless"
     assert doc["summary"] == {"files_scanned": 7, "findings": 4, "fixable": 1, "unsafe_fixable": 1,
                               "fixed": 0, "errors": 2}

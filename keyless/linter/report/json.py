@@ -1,4 +1,4 @@
-"""`--output-format json`: one JSON object, schema version 1.
+"""`--output-format json`: one JSON object, schema version 2 (2 added `history`).
 
 The schema is `json_output.schema.json` next to this module and is documented in
 docs/output-formats.md. Fields are only ever added in a new schema version. Paths and messages are
@@ -15,7 +15,7 @@ from keyless.linter.report._common import TOOL_NAME, dump_json, printable, rule_
 if TYPE_CHECKING:
     from keyless.linter.finding import Finding, Fix, Position
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 
 def _pos(p: "Position") -> dict[str, int]:
@@ -48,6 +48,24 @@ def finding_to_json(f: "Finding") -> dict[str, Any]:
         "fix": _fix(f.fix),
         "fingerprint": f.fingerprint,
         "url": rule_url(f.code),
+        "history": _provenance(f),
+    }
+
+
+def _provenance(f: "Finding") -> dict[str, Any] | None:
+    """Where a `check --history` finding comes from; null for a working-tree finding."""
+    p = f.provenance
+    if p is None:
+        return None
+    return {
+        "commit": p.commit,
+        "author_date": p.date,
+        "path": p.path,
+        "line": p.line,
+        "at_head": p.at_head,
+        "removed_in": p.removed_in,
+        "commits": p.commits,
+        "shallow_boundary": p.boundary,
     }
 
 
@@ -69,6 +87,7 @@ def to_json(report: Report) -> dict[str, Any]:
             {"path": printable(e.path), "line": e.line, "level": e.level, "message": printable(e.message)}
             for e in report.errors
         ],
+        "history": report.history,
     }
 
 

@@ -155,6 +155,12 @@ def _result(f: "Finding", rule_index: int) -> dict[str, Any]:
         "partialFingerprints": {FINGERPRINT_KEY: f.fingerprint},
         "properties": {"severity": f.severity.value, "category": f.category.value},
     }
+    p = f.provenance
+    if p is not None:  # `check --history`: the commit that added it (the location is HEAD's when at_head)
+        result["properties"].update({
+            "commit": p.commit, "commitDate": p.date, "commitPath": p.path, "commitLine": p.line,
+            "presentAtHead": p.at_head, "removedIn": p.removed_in, "commits": p.commits,
+        })
     fixes = _fixes(f)
     if fixes:
         result["fixes"] = fixes
@@ -216,6 +222,15 @@ def to_sarif(report: Report) -> dict[str, Any]:
         "columnKind": "unicodeCodePoints",
         "results": results,
     }
+    history = report.history
+    if history is not None and history.get("head"):
+        # The revision scanned up to; repositoryUri is required: origin without credentials, else
+        # the local directory.
+        run["versionControlProvenance"] = [{
+            "repositoryUri": history.get("repository_uri") or _root_uri(report.root),
+            "revisionId": history["head"],
+            "mappedTo": {"uriBaseId": SRCROOT},
+        }]
     return {"$schema": SARIF_SCHEMA, "version": "2.1.0", "runs": [run]}
 
 

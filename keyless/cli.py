@@ -122,7 +122,10 @@ def main() -> None:
 @click.option("--fix", is_flag=True, help="Apply safe fixes.")
 @click.option("--unsafe-fixes", is_flag=True, help="With --fix/--diff: also apply unsafe fixes.")
 @click.option("--diff", "show_diff", is_flag=True, help="Print the fixes as a diff, write nothing (exit 1 if any).")
-@click.option("--jobs", "-j", type=int, default=None, help="Worker processes (default: CPUs).")
+@click.option("--jobs", "-j", type=click.IntRange(min=1), default=None,
+              help="Worker processes (default and maximum: the CPUs available).")
+@click.option("--follow-symlinks", is_flag=True,
+              help="Follow symbolic links that leave the project, and directory links.")
 @click.option("--no-cache", is_flag=True, help="Do not read or write the cache.")
 @click.option("--cache-dir", type=click.Path(file_okay=False), envvar="KEYLESS_CACHE_DIR", help="Cache location.")
 @click.option("--baseline", "baseline_path", type=click.Path(dir_okay=False), help="Only report findings not in this baseline.")
@@ -139,9 +142,9 @@ def main() -> None:
 @click.option("-q", "--quiet", is_flag=True, help="Only print findings and errors.")
 def check(paths, output_format, output_file, select, extend_select, ignore, per_file_ignores, exclude,
           extend_exclude, force_exclude, no_respect_gitignore, stdin_filename, config_path, severity,
-          max_file_size, statistics, exit_zero, strict, fix, unsafe_fixes, show_diff, jobs, no_cache, cache_dir,
-          baseline_path, update_baseline, diff_base, include_untracked, history, all_refs, pre_push, no_progress,
-          quiet):
+          max_file_size, statistics, exit_zero, strict, fix, unsafe_fixes, show_diff, jobs, follow_symlinks, no_cache,
+          cache_dir, baseline_path, update_baseline, diff_base, include_untracked, history, all_refs, pre_push,
+          no_progress, quiet):
     """Lint PATHS (default: the current directory). Use '-' to read one file from stdin."""
     from keyless.linter.session import CheckOptions, run_check
 
@@ -170,6 +173,7 @@ def check(paths, output_format, output_file, select, extend_select, ignore, per_
         unsafe_fixes=unsafe_fixes,
         show_diff=show_diff,
         jobs=jobs,
+        follow_symlinks=follow_symlinks,
         use_cache=not no_cache,
         cache_dir=cache_dir,
         baseline=baseline_path,
@@ -282,13 +286,14 @@ def baseline() -> None:
 @click.option("--select", multiple=True)
 @click.option("--ignore", multiple=True)
 @click.option("--no-cache", is_flag=True)
-def baseline_write(paths, output, config_path, select, ignore, no_cache):
-    """Write a baseline of the current findings in PATHS."""
+@click.option("--follow-symlinks", is_flag=True, help="As for `check`.")
+def baseline_write(paths, output, config_path, select, ignore, no_cache, follow_symlinks):
+    """Write a baseline of the current findings in PATHS (entries of other files are kept)."""
     from keyless.linter.session import CheckOptions, write_baseline
 
     opts = CheckOptions(paths=list(paths) or ["."], config_path=config_path,
                         select=_split(select, "--select") if select else None, ignore=_split(ignore, "--ignore"),
-                        use_cache=not no_cache, progress=False)
+                        use_cache=not no_cache, progress=False, follow_symlinks=follow_symlinks)
     sys.exit(write_baseline(opts, output))
 
 

@@ -371,17 +371,18 @@ def test_facts_are_plain_data_so_pool_cache_and_serial_agree(monkeypatch, tmp_pa
 def test_a_dying_worker_loses_no_file(monkeypatch, tmp_path):
     """A worker killed mid-scan (out of memory, a crash in a C extension): the files it had not
     returned are linted in the main process and the run says so."""
-    from keyless.linter import engine
+    from keyless.linter import engine, workers
     from keyless.linter.discovery import discover
     from keyless.linter.engine import Settings, resolve_selection, run_files
     from keyless.linter.rule import load_registry
 
-    for i in range(12):
+    for i in range(70):  # two batches: a pool is only used for more than one
         write(tmp_path, f"f{i}.py", UNEXPLAINED)
     root = str(tmp_path)
     settings = Settings(root=root, select=resolve_selection(load_registry(), None))
     files = discover([root], root, excludes=[], max_file_size=1 << 20).files
     want = {r.relpath: [f.code for f in r.findings] for r in run_files(files, settings, jobs=1)}
+    monkeypatch.setattr(workers, "available_cpus", lambda: 2)  # the same on a 1-CPU machine
 
     parent = os.getpid()
     real_lint_file = engine.lint_file

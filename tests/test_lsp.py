@@ -689,3 +689,26 @@ def test_no_suppression_line_inside_a_continued_command_or_a_heredoc():
     assert not offered("a.sh", sh, 4) and offered("a.sh", sh, 6)
     ps = "New-AzRoleAssignment `\n  -RoleDefinitionName Owner\n$s = @\"\nkey\n\"@\nWrite-Host x\n"
     assert not offered("a.ps1", ps, 2) and not offered("a.ps1", ps, 4) and offered("a.ps1", ps, 6)
+
+
+@pytest.mark.asyncio
+async def test_the_configured_baseline_applies_and_keyless_01_baselines_are_understood(start):
+    """As `check` does: the baseline configured relative to the config file, and a keyless 0.1
+    baseline (unsalted SHA-256 entries) still hides the secrets it accepted."""
+    import hashlib
+
+    import keygen
+
+    password = keygen.password("lsp-baseline")
+    sql = ('SQL = "Server=tcp:contoso-sql.database.windows.net,1433;Initial Catalog=app;'
+           'User ID=appadmin;Password={};Encrypt=True"\n')
+    old_fp = hashlib.sha256(b"KL106\0" + password.encode() + b"\0").hexdigest()
+    s = await start()
+    (s.root / "ci").mkdir()
+    (s.root / "ci" / "base.json").write_text(json.dumps({"version": 1, "findings": [
+        {"code": "KL106", "path": "app.py", "fingerprint": old_fp, "count": 1}]}))
+    (s.root / "keyless.toml").write_text('severity = "info"\nbaseline = "ci/base.json"\n')
+    uri = s.open("app.py", sql.format(password))
+    await s.wait_codes(uri, [])
+    other = s.open("other.py", sql.format(keygen.password("lsp-new")))
+    await s.wait_codes(other, ["KL106"])

@@ -460,7 +460,9 @@ def test_sarif_results():
         assert rules[res["ruleIndex"]]["id"] == res["ruleId"] == f.code
         assert res["level"] == f.severity.sarif_level
         assert res["message"]["text"] == f.message.replace("\r\n", "\\r\\n")  # printable text
-        assert res["partialFingerprints"] == {"keyless/v1": f.fingerprint}
+        # Secret fingerprints (16 hex digits, docs/fingerprints.md) have their own key.
+        key = "keyless/secret/v2" if f.category is Category.SECRET else "keyless/v1"
+        assert res["partialFingerprints"] == {key: f.fingerprint}
         loc = res["locations"][0]["physicalLocation"]
         assert loc["artifactLocation"]["uriBaseId"] == "%SRCROOT%"
         assert loc["region"] == {"startLine": f.span.start.line, "startColumn": f.span.start.column,

@@ -90,7 +90,7 @@ class Cache:
                 data = json.load(fh)
             if not isinstance(data, dict):
                 data = {}
-        except (OSError, ValueError):
+        except (OSError, ValueError, RecursionError):  # unreadable or damaged: start afresh
             data = {}
         return cls(path, data)
 
@@ -148,7 +148,7 @@ class Cache:
                 with open(self.facts_path, encoding="utf-8") as fh:
                     loaded = json.load(fh)
                 self._facts = loaded if isinstance(loaded, dict) else {}
-            except (OSError, ValueError):
+            except (OSError, ValueError, RecursionError):
                 self._facts = {}
         return self._facts
 

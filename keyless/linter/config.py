@@ -47,10 +47,21 @@ class Config:
     respect_gitignore: bool = True
     max_file_size: int = DEFAULT_MAX_FILE_SIZE
     severity: Severity = Severity.LOW
-    baseline: str | None = None
-    cache_dir: str | None = None
+    baseline: str | None = None  # resolved against the configuration file's directory
+    cache_dir: str | None = None  # likewise
     output_format: str | None = None
+    follow_symlinks: bool = False
     raw: dict[str, Any] = field(default_factory=dict)
+    # Path settings refused because they leave the project: key -> one-line reason. Raised only
+    # when the setting is used (a command-line value replaces it).
+    refused: dict[str, str] = field(default_factory=dict)
+
+    def path_setting(self, key: str) -> str | None:
+        """`baseline` or `cache-dir` from the configuration file; ConfigError when it leaves the
+        project (a repository must not make keyless write elsewhere)."""
+        if key in self.refused:
+            raise ConfigError(self.refused[key])
+        return {"baseline": self.baseline, "cache-dir": self.cache_dir}[key]
 
     def digest(self) -> str:
         return hashlib.sha256(json.dumps(self.raw, sort_keys=True, default=str).encode()).hexdigest()[:16]
@@ -76,9 +87,10 @@ def parse_size(value: Any) -> int:
 
 
 def find_config(start: str) -> tuple[str | None, dict[str, Any]]:
-    """Walk up from `start` to the first directory holding a keyless config."""
-    here = Path(start).resolve()
-    if here.is_file() or not here.exists():
+    """Walk up from `start` to the first directory holding a keyless config. A symbolic link
+    named as `start` belongs where it is, not where it points."""
+    here = Path(os.path.abspath(start))
+    if not here.is_dir() or here.is_symlink():
         here = here.parent
     for d in (here, *here.parents):
         for name in CONFIG_NAMES:
@@ -97,20 +109,37 @@ def find_config(start: str) -> tuple[str | None, dict[str, Any]]:
     return None, {}
 
 
+CONFIG_MAX_BYTES = 4 * 1024 * 1024
+
+
+def _read_bytes(p: Path) -> bytes:
+    """A configuration file: a regular file of sane size, read without ever blocking."""
+    from keyless.linter.readfile import read_regular_file
+
+    try:
+        data = read_regular_file(str(p), CONFIG_MAX_BYTES)
+    except OSError as exc:
+        raise ConfigError(f"{p}: cannot read: {exc.strerror or exc}") from None
+    if len(data) > CONFIG_MAX_BYTES:
+        raise ConfigError(f"{p}: larger than {CONFIG_MAX_BYTES // (1024 * 1024)} MB, not a configuration file")
+    return data
+
+
 def _mentions_keyless(p: Path) -> bool:
     try:
-        with open(p, "rb") as fh:
-            return b"keyless" in fh.read()
-    except OSError:
+        return b"keyless" in _read_bytes(p)
+    except ConfigError:
         return True  # let _read_toml report it
 
 
 def _read_toml(p: Path) -> dict[str, Any]:
     import tomllib  # only when a config file exists
 
+    data = _read_bytes(p)
     try:
-        with open(p, "rb") as fh:
-            return tomllib.load(fh)
+        return tomllib.loads(data.decode("utf-8"))
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"{p}: invalid TOML: not UTF-8 (byte {exc.start})") from None
     except tomllib.TOMLDecodeError as exc:
         # pyproject.toml is also a scanned file that may hold a credential: keep the kind and the
         # position, drop any quoted source (tomllib quotes the offending character or escape).
@@ -118,8 +147,6 @@ def _read_toml(p: Path) -> dict[str, Any]:
         raise ConfigError(f"{p}: invalid TOML: {detail}") from None
     except RecursionError:
         raise ConfigError(f"{p}: invalid TOML: nested too deeply") from None
-    except OSError as exc:
-        raise ConfigError(f"{p}: cannot read: {exc.strerror}") from None
 
 
 def git_root(start: str) -> str | None:
@@ -176,10 +203,35 @@ def load_config(start: str = ".", explicit: str | None = None) -> Config:
         cfg.max_file_size = parse_size(section["max-file-size"])
     if "severity" in section:
         cfg.severity = Severity(section["severity"])
-    cfg.baseline = section.get("baseline")
-    cfg.cache_dir = section.get("cache-dir")
     cfg.output_format = section.get("output-format")
+    cfg.follow_symlinks = section.get("follow-symlinks", False)
+    for key in ("baseline", "cache-dir"):
+        value = section.get(key)
+        if value is None:
+            continue
+        resolved, problem = _project_path(value, path, key)
+        setattr(cfg, key.replace("-", "_"), resolved)
+        if problem:
+            cfg.refused[key] = problem
     return cfg
+
+
+def _project_path(value: str, config_path: str | None, key: str) -> tuple[str, str | None]:
+    """A path from a configuration file, resolved against the file's directory (as ruff does), and
+    why it is refused when it leaves the project: the git work tree holding the file, or the file's
+    directory outside git. Symbolic links are resolved before the check."""
+    base = os.path.dirname(os.path.abspath(config_path)) if config_path else os.getcwd()
+    resolved = os.path.normpath(os.path.join(base, os.path.expanduser(value)))
+    boundary = git_root(base) or base
+    real, top = os.path.realpath(resolved), os.path.realpath(boundary)
+    try:
+        inside = os.path.commonpath([real, top]) == top
+    except ValueError:  # another drive
+        inside = False
+    if inside:
+        return resolved, None
+    return resolved, (f"{config_path or 'configuration'}: {key} = {value!r} is outside the project ({boundary}); "
+                      f"a configuration file may not point keyless there, pass --{key} on the command line instead")
 
 
 def default_cache_dir() -> str:

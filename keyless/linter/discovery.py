@@ -9,6 +9,10 @@ import re
 import stat
 from dataclasses import dataclass, field
 
+from keyless.linter.readfile import file_kind, read_regular_file
+
+GITIGNORE_MAX_BYTES = 1024 * 1024
+
 
 # Formats that never hold a readable credential; skipped quietly (other binaries get a note).
 BINARY_EXTENSIONS = frozenset(
@@ -61,9 +65,9 @@ class _Ignores:
         if self.enabled:
             gi = os.path.join(directory, ".gitignore")
             try:
-                with open(gi, encoding="utf-8", errors="replace") as fh:
-                    spec = _GitIgnore(fh.read().splitlines())
-            except OSError:
+                data = read_regular_file(gi, GITIGNORE_MAX_BYTES)[:GITIGNORE_MAX_BYTES]
+                spec = _GitIgnore(data.decode("utf-8", errors="replace").splitlines())
+            except OSError:  # absent, unreadable, or not a regular file (never blocks)
                 spec = None
             if spec is not None and not spec.active:
                 spec = None
@@ -110,17 +114,69 @@ class _GitIgnore:
         return self.spec.check_file(path).include
 
 
+class _Links:
+    """Symbolic links. By default a link is followed only to a regular file inside the project:
+    a link that leaves it (`/etc/...`, `/proc/kmsg`, a home directory) is skipped with a note, and
+    directory links are not walked (their target inside the project is walked anyway).
+    `follow`: links that leave the project are followed too, and directory links walked (each
+    directory once: a loop ends with a note)."""
+
+    def __init__(self, root: str, follow: bool):
+        self.follow = follow
+        self.root_real = os.path.realpath(root)
+        # Linked files are added after every walk, so a file reached both ways is reported under
+        # its real path; linked directories (with `follow`) are walked after the real ones.
+        self.files: list[tuple[str, os.stat_result, str]] = []
+        self.dirs: list[tuple[str, str, list, str]] = []
+
+    def inside(self, path: str) -> bool:
+        real = os.path.realpath(path)
+        try:
+            return os.path.commonpath([real, self.root_real]) == self.root_real
+        except ValueError:  # another drive
+            return False
+
+    def resolve(self, path: str, rel: str, out: "Discovery") -> os.stat_result | None:
+        """The target's stat when the link may be followed; otherwise None, with a note (dangling
+        links, loops, special files and links leaving the project are notes, not errors)."""
+        try:
+            st = os.stat(path)
+        except FileNotFoundError:
+            out.notes.append(f"{rel}: skipped, dangling symbolic link")
+            return None
+        except OSError as exc:
+            if exc.errno == errno.ELOOP:
+                out.notes.append(f"{rel}: skipped, symbolic link loop")
+            else:
+                out.errors.append((rel, exc.strerror or str(exc)))
+            return None
+        if stat.S_ISDIR(st.st_mode):
+            if not self.follow and not self.inside(path):
+                out.notes.append(f"{rel}: skipped, symbolic link to a directory outside the project "
+                                 "(--follow-symlinks follows it)")
+            return st if self.follow else None
+        if not stat.S_ISREG(st.st_mode):
+            out.notes.append(f"{rel}: skipped, symbolic link to a {file_kind(st.st_mode)}")
+            return None
+        if not self.follow and not self.inside(path):
+            out.notes.append(f"{rel}: skipped, symbolic link to a file outside the project "
+                             "(--follow-symlinks follows it)")
+            return None
+        return st
+
+
 def discover(paths: list[str], root: str, *, excludes: list[str], respect_gitignore: bool = True,
              force_exclude: bool = False, max_file_size: int, memo: dict | None = None,
-             recursive: bool = True) -> Discovery:
+             recursive: bool = True, follow_symlinks: bool = False) -> Discovery:
     """`memo`: a dict kept between runs (the result cache holds it) that lets unchanged
     directories skip listing and .gitignore matching."""
     out = Discovery()
     import pathspec
 
+    links = _Links(root, follow_symlinks)
     dir_memo = None
     if memo is not None:
-        options = repr((sorted(excludes), respect_gitignore, os.path.abspath(root)))
+        options = repr((sorted(excludes), respect_gitignore, os.path.abspath(root), follow_symlinks))
         if memo.get("options") != options:
             memo.clear()
             memo["options"] = options
@@ -154,13 +210,11 @@ def discover(paths: list[str], root: str, *, excludes: list[str], respect_gitign
         out.files.append(Candidate(path, rel, st.st_size, st.st_mtime_ns))
 
     for given in paths:
+        rel = relative_to(given, root)
         try:
-            st = os.stat(given)
+            lst = os.lstat(given)
         except FileNotFoundError:
-            if os.path.islink(given):
-                out.notes.append(f"{relative_to(given, root)}: skipped, dangling symbolic link")
-            else:
-                out.errors.append((given, "no such file or directory"))
+            out.errors.append((given, "no such file or directory"))
             continue
         except OSError as exc:
             if exc.errno == errno.ELOOP:
@@ -168,18 +222,32 @@ def discover(paths: list[str], root: str, *, excludes: list[str], respect_gitign
             else:
                 out.errors.append((given, exc.strerror or str(exc)))
             continue
-        rel = relative_to(given, root)
+        st = lst
+        if stat.S_ISLNK(lst.st_mode):
+            # A link named on the command line (pre-commit passes committed links one by one)
+            # obeys the policy of a link found in a walk; one to a directory of the project is
+            # walked (its target is part of the project anyway).
+            try:
+                inside_dir = stat.S_ISDIR(os.stat(given).st_mode) and links.inside(given)
+            except OSError:
+                inside_dir = False
+            resolved = os.stat(given) if inside_dir else links.resolve(given, rel, out)
+            if resolved is None:
+                continue
+            st = resolved
         if stat.S_ISDIR(st.st_mode):
             if force_exclude and rel not in (".", "") and excluded(rel, True):
                 continue
-            _walk(given, root, out, add, excluded, ignores, dir_memo if recursive else None, recursive)
+            _walk(given, root, out, add, excluded, ignores, dir_memo if recursive else None, recursive, links)
         elif stat.S_ISREG(st.st_mode):
             if force_exclude and (excluded(rel, False) or _under_excluded_dir(rel, excluded)):
                 continue
             add(given, st)
             out.named_file_dirs.add(os.path.dirname(os.path.abspath(given)))
         else:
-            out.notes.append(f"{rel}: skipped, not a regular file")
+            out.notes.append(f"{rel}: skipped, not a regular file ({file_kind(st.st_mode)})")
+    for path, st, rel in links.files:
+        add(path, st, rel)
     out.files.sort(key=lambda c: c.relpath)
     return out
 
@@ -198,8 +266,9 @@ def _gitignore_stamp(directory: str) -> str:
 
 
 def _walk(top: str, root: str, out: Discovery, add, excluded, ignores: _Ignores, memo: dict | None = None,
-          recursive: bool = True) -> None:
-    # Iterative walk; symlinked directories are not followed (no loops), symlinked files are.
+          recursive: bool = True, links: _Links | None = None) -> None:
+    # Iterative walk; symbolic links follow the _Links policy (directory links only with
+    # --follow-symlinks, each real directory once).
     # Paths are built by concatenation (os.path.relpath per entry dominated warm scans).
     # `memo` (kept in the result cache) remembers each directory's kept entries under its mtime
     # and the stamps of the .gitignore files above it: an unchanged directory is not listed or
@@ -223,9 +292,11 @@ def _walk(top: str, root: str, out: Discovery, add, excluded, ignores: _Ignores,
                 stamp0 += "|" + stamp
                 if stamp != "-":
                     chain0.append((prefix if part else "", d))
+    links = links or _Links(root, False)
+    walked: set[tuple[int, int]] = set()  # real directories entered through a link
     stack: list[tuple[str, str, list, str]] = [(top_abs, base, chain0, stamp0)]
-    while stack:
-        directory, rel_dir, chain, stamp = stack.pop()
+    while stack or links.dirs:
+        directory, rel_dir, chain, stamp = stack.pop() if stack else links.dirs.pop(0)
         try:
             dst = os.stat(directory)
         except OSError as exc:
@@ -278,21 +349,32 @@ def _walk(top: str, root: str, out: Discovery, add, excluded, ignores: _Ignores,
             if dot > 0 and entry.name[dot:].lower() in BINARY_EXTENSIONS:
                 continue
             try:
-                if entry.is_symlink():
-                    st = os.stat(entry.path)  # follow file links; a dangling one raises
-                else:
-                    st = entry.stat(follow_symlinks=False)
-                if not stat.S_ISREG(st.st_mode):
-                    continue
-            except FileNotFoundError:
-                out.notes.append(f"{rel}: skipped, dangling symbolic link")
-                clean = False
-                continue
+                is_link = entry.is_symlink()
+                st = None if is_link else entry.stat(follow_symlinks=False)
             except OSError as exc:
                 if exc.errno == errno.ELOOP:
                     out.notes.append(f"{rel}: skipped, symbolic link loop")
                 else:
                     out.errors.append((rel, exc.strerror or str(exc)))
+                clean = False
+                continue
+            if is_link:
+                clean = False  # re-checked on every run: the target may move
+                st = links.resolve(entry.path, rel, out)
+                if st is None:
+                    continue
+                if stat.S_ISDIR(st.st_mode):  # only with --follow-symlinks
+                    ident = (st.st_dev, st.st_ino)
+                    if ident in walked or _is_ancestor(entry.path, directory):
+                        out.notes.append(f"{rel}: skipped, symbolic link loop")
+                    elif recursive:
+                        walked.add(ident)
+                        links.dirs.append((entry.path, rel + "/", chain, my_stamp))
+                    continue
+                links.files.append((entry.path, st, rel))
+                continue
+            elif not stat.S_ISREG(st.st_mode):
+                out.notes.append(f"{rel}: skipped, not a regular file ({file_kind(st.st_mode)})")
                 clean = False
                 continue
             kept_files.append(entry.name)
@@ -303,6 +385,15 @@ def _walk(top: str, root: str, out: Discovery, add, excluded, ignores: _Ignores,
                 memo[directory] = [dst.st_mtime_ns, dst.st_ino, my_stamp, has_gi, False, kept_files, kept_dirs]
             else:
                 memo.pop(directory, None)
+
+
+def _is_ancestor(link: str, directory: str) -> bool:
+    """The link points at the directory holding it or one above it (a loop)."""
+    real, here = os.path.realpath(link), os.path.realpath(directory)
+    try:
+        return os.path.commonpath([real, here]) == real
+    except ValueError:
+        return False
 
 
 def _replay(directory: str, rel_dir: str, known: list, chain: list, stamp: str, stack: list, add, out) -> None:

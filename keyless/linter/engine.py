@@ -215,6 +215,8 @@ class RunResult:
     elapsed: float = 0.0
     file_results: dict[str, FileResult] = field(default_factory=dict)
     warnings: list[tuple[str, str, int | None]] = field(default_factory=list)  # unparsable files
+    # Found but not reported (under the severity threshold): a baseline keeps their entries.
+    below_threshold: list[Finding] = field(default_factory=list)
 
 
 def _ignored_codes(relpath: str, settings: Settings) -> frozenset[str]:
@@ -352,8 +354,9 @@ def _plain_fact(f: Fact) -> Fact:
 
 def read_document(path: str, relpath: str, max_size: int | None = None, data: bytes | None = None) -> Document:
     if data is None:
-        with open(path, "rb") as fh:
-            data = fh.read(max_size + 1 if max_size else -1)
+        from keyless.linter.readfile import read_regular_file
+
+        data = read_regular_file(path, max_size or None)
     text, fmt = decode(data)
     return make_document(path, relpath, text, fmt)
 
@@ -364,11 +367,12 @@ def lint_file(cand: Candidate, settings: Settings, workspace: Any = None) -> Fil
         res = lint_document(held, settings)
         res.content_hash = held.memo["workspace.sha256"]
         return res
+    from keyless.linter.readfile import NotRegularFile, read_regular_file
+
     try:
-        with open(cand.path, "rb") as fh:
-            data = fh.read(settings.max_file_size + 1)
-    except IsADirectoryError:
-        return FileResult(cand.relpath, error="is a directory", error_kind="io")
+        data = read_regular_file(cand.path, settings.max_file_size)
+    except NotRegularFile as exc:  # replaced by a FIFO or device since discovery
+        return FileResult(cand.relpath, note=f"{cand.relpath}: skipped, not a regular file ({exc.kind})")
     except FileNotFoundError:
         return FileResult(cand.relpath, note=f"{cand.relpath}: skipped, deleted during the scan")
     except OSError as exc:
@@ -453,12 +457,16 @@ def finish(results: list[FileResult], settings: Settings, *, report_paths: set[s
     findings.extend(run_project_rules(results, settings, rs, errors, cache))
     sup = {r.relpath: r.suppressions for r in results}
     kept: list[Finding] = []
+    below: list[Finding] = []
     suppressed = 0
     seen: set[tuple] = set()
     for f in findings:
         if report_paths is not None and f.path not in report_paths:
             continue
         if f.severity.rank < settings.severity.rank:
+            if f.code not in _ignored_codes(f.path, settings) and \
+                    f.code not in sup.get(f.path, {}).get(f.span.start.line, ()):
+                below.append(f)
             continue
         if f.code in _ignored_codes(f.path, settings):
             continue
@@ -485,13 +493,18 @@ def finish(results: list[FileResult], settings: Settings, *, report_paths: set[s
         suppressed=suppressed,
         file_results={r.relpath: r for r in results},
         warnings=warnings,
+        below_threshold=below,
     )
 
 
 # ---- whole runs ---------------------------------------------------------------------------------
 
-def _worker_init(settings: Settings, workspace: Any) -> None:
+def _worker_init(settings: Settings, workspace: Any, parent_pid: int | None = None) -> None:
     global _WORKER_SETTINGS, _WORKER_WORKSPACE
+    if parent_pid is not None:
+        from keyless.linter.workers import die_with_parent
+
+        die_with_parent(parent_pid)
     _WORKER_SETTINGS = settings
     _WORKER_WORKSPACE = workspace
     rule_set()
@@ -529,11 +542,14 @@ def run_files(cands: list[Candidate], settings: Settings, *, jobs: int | None = 
             todo.append(c)
     total = len(cands)
     done = len(results)
-    jobs = jobs or os.cpu_count() or 1
+    from keyless.linter.workers import effective_jobs
+
+    jobs = effective_jobs(jobs, notes)
     big = len(todo) >= PARALLEL_MIN_FILES or sum(c.size for c in todo) >= PARALLEL_MIN_BYTES
     if jobs > 1 and big and len(todo) > 1:
         import multiprocessing
-        from concurrent.futures import ProcessPoolExecutor
+
+        from keyless.linter.workers import abandon, start_pool
 
         ctx = multiprocessing.get_context("fork") if "fork" in multiprocessing.get_all_start_methods() else None
         # Batches sized by bytes so one huge file does not serialise the pool.
@@ -551,23 +567,28 @@ def run_files(cands: list[Candidate], settings: Settings, *, jobs: int | None = 
             batches.append(cur)
         from concurrent.futures.process import BrokenProcessPool
 
-        try:
-            with ProcessPoolExecutor(max_workers=jobs, mp_context=ctx, initializer=_worker_init,
-                                     initargs=(settings, workspace)) as pool:
+        pool, _ = start_pool(min(jobs, len(batches)), ctx, _worker_init, (settings, workspace, os.getpid()), notes)
+        if pool is not None:
+            try:
                 for batch_result in pool.map(_worker_batch, batches):
                     for c_res in batch_result:
                         results[c_res.relpath] = c_res
                     done += len(batch_result)
                     if progress:
                         progress(done, total)
-        except BrokenProcessPool:
-            # A worker died (killed, out of memory, a crash in a C extension): nothing is lost,
-            # the files it had not returned are linted here.
-            for c in todo:
-                if c.relpath not in results:
-                    results[c.relpath] = lint_file(c, settings, workspace)
-            if notes is not None:
-                notes.append("a worker process died; the files it had not finished were linted in the main process")
+                pool.shutdown()
+            except (BrokenProcessPool, OSError):
+                # A worker died (killed, out of memory, a crash in a C extension) or could not be
+                # started: nothing is lost, the files not returned are linted below.
+                abandon(pool)
+                if notes is not None:
+                    notes.append("a worker process died; the files it had not finished were linted in the main process")
+            except BaseException:  # Ctrl-C, an error here: never leave workers running
+                abandon(pool)
+                raise
+        for c in todo:
+            if c.relpath not in results:
+                results[c.relpath] = lint_file(c, settings, workspace)
     else:
         for c in todo:
             results[c.relpath] = lint_file(c, settings, workspace)
@@ -592,7 +613,8 @@ def lint_paths(paths: list[str], cfg: Config, settings: Settings, *, excludes: l
     t0 = time.perf_counter()
     memo = cache.discovery_memo() if cache is not None else None
     disc = discover(paths, settings.root, excludes=excludes, respect_gitignore=cfg.respect_gitignore,
-                    force_exclude=force_exclude, max_file_size=settings.max_file_size, memo=memo)
+                    force_exclude=force_exclude, max_file_size=settings.max_file_size, memo=memo,
+                    follow_symlinks=cfg.follow_symlinks)
     if disc.memo_changed:
         cache.dirty = True
     companions = None
@@ -601,7 +623,7 @@ def lint_paths(paths: list[str], cfg: Config, settings: Settings, *, excludes: l
         # directory's other files as companions: the same excludes and .gitignore apply.
         shallow = discover(sorted(disc.named_file_dirs), settings.root, excludes=excludes,
                            respect_gitignore=cfg.respect_gitignore, max_file_size=settings.max_file_size,
-                           recursive=False)
+                           recursive=False, follow_symlinks=cfg.follow_symlinks)
         companions = shallow.files
     run_notes: list[str] = []
     results = run_files(disc.files, settings, jobs=jobs, cache=cache, progress=progress, companions=companions,

@@ -1,7 +1,8 @@
 """Plain data shared by rules, the engine and reporters.
 
 A Finding never holds a raw secret: rules build messages with `redact()` and fingerprints with
-`fingerprint()`, so no later stage (reporter, cache, baseline, LSP) can leak one.
+`secret_fingerprint()` (secrets) or `fingerprint()` (structural keys), so no later stage (reporter,
+cache, baseline, LSP) can leak one.
 """
 
 from __future__ import annotations
@@ -131,18 +132,84 @@ class Finding:
         return (self.path, self.span.start.line, self.span.start.column, self.code)
 
 
-def redact(value: str, keep: int = 4) -> str:
-    """The only form in which a secret may appear in output: a short prefix and its length."""
+def redact(value: str, keep: int = 4, *, prefix: bool = True) -> str:
+    """The only form in which a secret may appear in output: its length and, for long values only,
+    the first `keep` characters. `prefix=False` (passwords and other values a person may have
+    chosen) never shows a character: the length is all a report says about them (see
+    docs/fingerprints.md for why)."""
     value = value or ""
-    if len(value) <= keep * 2:
+    if not prefix or len(value) < PREFIX_MIN_LENGTH:
         return f"{'*' * min(len(value), 3)}…({len(value)} chars)"
     return f"{value[:keep]}…({len(value)} chars)"
 
 
+# Every Azure key format is at least 32 characters; shorter values are passwords or tokens a person
+# may have typed, whose first characters would narrow a guess too much.
+PREFIX_MIN_LENGTH = 32
+
+
 def fingerprint(*parts: str) -> str:
-    """A stable, one-way fingerprint (SHA-256 hex). Pass the secret itself: it is hashed, never kept."""
+    """A stable fingerprint of a structural key (SHA-256 hex): resource and property names, never a
+    secret. A secret goes through `secret_fingerprint`."""
     h = hashlib.sha256()
     for p in parts:
         h.update(p.encode("utf-8", "surrogatepass"))
         h.update(b"\x00")
     return h.hexdigest()
+
+
+# Secret fingerprints: scrypt (memory-hard) over the value, salted with a keyless-specific string
+# and the rule code, truncated to 64 bits. docs/fingerprints.md gives the reasoning and the costs.
+SECRET_FINGERPRINT_BYTES = 8
+_SALT = b"keyless secret fingerprint v2\x00"
+# (N, r, p): values a person may have chosen get the slow derivation (4 MiB of memory, ~9 ms of a
+# core); key material a generator produced (>= 128 random bits: guessing is hopeless whatever the
+# cost) a cheap one. Changing either changes every fingerprint: baselines would need a migration.
+SCRYPT_GUESSABLE = (1 << 12, 8, 1)
+SCRYPT_GENERATED = (1 << 4, 8, 1)
+_memo: dict[bytes, str] = {}  # keyed by a digest: the raw value is not kept once hashed
+_MEMO_MAX = 4096
+
+
+def secret_fingerprint(code: str, value: str, *, generated: bool = False) -> str:
+    """The fingerprint of a secret finding: stable across lines, files and machines, useless for
+    confirming a guess cheaply. `generated`: the value is key material with at least 128 random
+    bits (checked by the caller), so the cheap cost is enough."""
+    raw = value.encode("utf-8", "surrogatepass")
+    memo_key = hashlib.sha256(b"%s\x00%d\x00%s" % (code.encode("ascii", "replace"), generated, raw)).digest()
+    hit = _memo.get(memo_key)
+    if hit is not None:
+        return hit
+    n, r, p = SCRYPT_GENERATED if generated else SCRYPT_GUESSABLE
+    salt = _SALT + (b"generated\x00" if generated else b"guessable\x00") + code.encode("ascii", "replace")
+    digest = hashlib.scrypt(raw, salt=salt, n=n, r=r, p=p,
+                            maxmem=256 * n * r + (1 << 20), dklen=SECRET_FINGERPRINT_BYTES).hex()
+    if len(_memo) >= _MEMO_MAX:
+        _memo.clear()
+    _memo[memo_key] = digest
+    return digest
+
+
+_legacy = False
+
+
+class legacy_fingerprints:
+    """Within this block secret findings carry the fingerprint keyless 0.1 computed (an unsalted
+    SHA-256 of code and value): only to recognise the entries of an old baseline, never output."""
+
+    def __enter__(self):
+        global _legacy
+        self._outer, _legacy = _legacy, True
+
+    def __exit__(self, *exc):
+        global _legacy
+        _legacy = self._outer
+
+
+def legacy_mode() -> bool:
+    return _legacy
+
+
+def is_secret_fingerprint(value: str) -> bool:
+    """The current secret fingerprint form (16 hex digits; structural and legacy ones have 64)."""
+    return len(value) == 2 * SECRET_FINGERPRINT_BYTES and all(c in "0123456789abcdef" for c in value)

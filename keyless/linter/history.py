@@ -779,7 +779,7 @@ def run(opts, cfg, settings, excludes, fmt: str, request: HistoryRequest) -> int
         if opts.use_cache:
             from keyless.linter.config import default_cache_dir
 
-            cache_dir = opts.cache_dir or cfg.cache_dir or default_cache_dir()
+            cache_dir = opts.cache_dir or cfg.path_setting("cache-dir") or default_cache_dir()
         run_ = scan_history(request, hsettings, rs, excludes, cwd=os.getcwd(), cache_dir=cache_dir,
                             progress=_progress(opts))
     except (HistoryError, GitError) as exc:
@@ -790,7 +790,7 @@ def run(opts, cfg, settings, excludes, fmt: str, request: HistoryRequest) -> int
     if not opts.quiet:
         res.notes.append(f"history: {run_.commits:,} commits ({run_.from_cache:,} from the cache) in "
                          f"{run_.elapsed:.1f} s")
-    baseline_path = opts.baseline or cfg.baseline
+    baseline_path = opts.baseline or cfg.path_setting("baseline")
     if baseline_path:
         from keyless.linter.baseline import Baseline, BaselineError
 
@@ -801,7 +801,7 @@ def run(opts, cfg, settings, excludes, fmt: str, request: HistoryRequest) -> int
                 session._err(str(exc))
                 return session.EXIT_ERROR
             new = Baseline.from_findings(res.findings)
-            merged = Baseline(old.counts | new.counts)  # keep the working tree's entries too
+            merged = Baseline(old.counts | new.counts, old.legacy)  # keep the working tree's entries too
             merged.write(baseline_path)
             if not opts.quiet:
                 print(f"keyless: baseline {baseline_path} updated ({len(res.findings)} history findings)",
@@ -812,7 +812,7 @@ def run(opts, cfg, settings, excludes, fmt: str, request: HistoryRequest) -> int
         except BaselineError as exc:
             session._err(str(exc))
             return session.EXIT_ERROR
-        res.findings, _ = base.filter(res.findings, scanned=set())
+        res.findings = base.filter(res.findings)
     history = {
         "revisions": run_.revisions,
         "head": run_.head,

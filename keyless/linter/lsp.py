@@ -436,10 +436,9 @@ class KeylessServer(LanguageServer):
             return None
         from keyless.linter.baseline import Baseline, BaselineError
 
-        path = cfg.baseline if os.path.isabs(cfg.baseline) else os.path.join(cfg.root, cfg.baseline)
         try:
-            return Baseline.read(path)
-        except BaselineError as exc:
+            return Baseline.read(cfg.path_setting("baseline"))  # resolved against the config file
+        except (BaselineError, ConfigError) as exc:
             log.warning("%s", exc)
             return None
 
@@ -472,7 +471,12 @@ class KeylessServer(LanguageServer):
             deps = frozenset(result.deps)
             findings = finish([result], settings).findings
         if entry.baseline is not None:
-            findings = entry.baseline.filter(findings)[0]
+            if any(p == relpath for (_, p, _) in entry.baseline.legacy):  # a keyless 0.1 baseline
+                from keyless.linter.baseline import migrate_document
+
+                migrate_document(entry.baseline, make_document(doc.path, relpath, text, kind=kind), settings,
+                                 findings)
+            findings = entry.baseline.filter(findings)
         linted = Linted(uri, version, doc, settings, findings, units, entry.error, deps=deps)
         linted.keys = {tuple(finding_key(f)): f for f in findings}
         return linted

@@ -31,6 +31,8 @@ from keyless.linter.finding import (
     Severity,
     Span,
     fingerprint,
+    legacy_mode,
+    secret_fingerprint,
 )
 
 if TYPE_CHECKING:
@@ -84,6 +86,14 @@ class Rule:
     # Whether `check --history` runs the rule on what commits added. None: per-file secret rules
     # do, and rules of other categories that override `literal_credential`.
     history_scan: ClassVar[bool | None] = None
+    # A `secret` rule's finding key is the secret itself: its fingerprint is the slow, salted
+    # secret_fingerprint. A secret-category rule whose keys hold no secret (suppression comments)
+    # sets this to False and keeps the plain structural fingerprint.
+    key_is_secret: ClassVar[bool | None] = None
+
+    @classmethod
+    def keys_are_secrets(cls) -> bool:
+        return cls.key_is_secret if cls.key_is_secret is not None else cls.category is Category.SECRET
 
     # -- hooks ---------------------------------------------------------------------------------
     def check(self, doc: "Document") -> Iterable[Finding]:
@@ -129,9 +139,15 @@ class Rule:
         severity: Severity | None = None,
         fix: Fix | None = None,
         fix_data: Any = None,
+        generated_key: bool = False,
     ) -> Finding:
         """Build a Finding. `key` identifies it stably (the secret itself, or a structural name):
-        it is hashed into the fingerprint and never stored."""
+        it is hashed into the fingerprint and never stored. `generated_key`: the secret is key
+        material with at least 128 random bits (a cheaper derivation is then enough)."""
+        if self.keys_are_secrets() and not legacy_mode():
+            fp = secret_fingerprint(self.code, key, generated=generated_key)
+        else:
+            fp = fingerprint(self.code, key)
         return Finding(
             code=self.code,
             name=self.name,
@@ -140,7 +156,7 @@ class Rule:
             message=message or self.message,
             path=path,
             span=span,
-            fingerprint=fingerprint(self.code, key),
+            fingerprint=fp,
             fix=fix,
             fix_data=fix_data,
         )

@@ -59,6 +59,7 @@ class CheckOptions:
     quiet: bool = False
     strict: bool = False  # a file only partly checked (unparsable: secret-scanned only) exits 2
     history: "object | None" = None  # a keyless.linter.history.HistoryRequest: scan commits, not files
+    follow_symlinks: bool = False
 
 
 def _err(msg: str) -> None:
@@ -88,6 +89,7 @@ def _prepare(opts: CheckOptions) -> tuple[Config, Settings, list[str]]:
     if opts.max_file_size:
         cfg.max_file_size = parse_size(opts.max_file_size)
     cfg.respect_gitignore = cfg.respect_gitignore and opts.respect_gitignore
+    cfg.follow_symlinks = cfg.follow_symlinks or opts.follow_symlinks
     registry = load_registry()
     pfi: dict[str, list[str]] = {}
     for item in opts.per_file_ignores:
@@ -121,6 +123,8 @@ def run_check(opts: CheckOptions) -> int:
     if opts.update_baseline and not (opts.baseline or cfg.baseline):
         _err("--update-baseline needs --baseline FILE (or `baseline` in the configuration)")
         return EXIT_ERROR
+    from keyless.linter.baseline import BaselineError
+
     try:
         if opts.history is not None:
             from keyless.linter import history
@@ -129,7 +133,7 @@ def run_check(opts: CheckOptions) -> int:
         if opts.paths == ["-"]:
             return _check_stdin(opts, cfg, settings, fmt)
         return _check_paths(opts, cfg, settings, excludes, fmt)
-    except (ConfigError, SelectorError) as exc:
+    except (ConfigError, SelectorError, BaselineError) as exc:
         _err(str(exc))
         return EXIT_ERROR
     except KeyboardInterrupt:
@@ -143,8 +147,12 @@ def _check_stdin(opts, cfg, settings: Settings, fmt: str) -> int:
     from keyless.linter.documents import BinaryFile, decode, make_document
     from keyless.linter.discovery import relative_to
 
+    if opts.update_baseline:
+        _err("--update-baseline needs files to scan, not stdin")
+        return EXIT_ERROR
     name = opts.stdin_filename or "stdin"
     relpath = relative_to(name, settings.root) if opts.stdin_filename else "stdin"
+    baseline = _read_baseline(opts.baseline or cfg.path_setting("baseline"), update=False)
     data = sys.stdin.buffer.read()
     try:
         text, srcfmt = decode(data)
@@ -157,6 +165,16 @@ def _check_stdin(opts, cfg, settings: Settings, fmt: str) -> int:
     def lint(d):
         return finish([lint_document(d, settings, rs)], settings).findings
 
+    def beyond_baseline(findings):
+        """As `check` judges files: the baseline's entries for this path (editors and CI agree)."""
+        if baseline is None:
+            return findings
+        if any(p == relpath for (_, p, _) in baseline.legacy):
+            from keyless.linter.baseline import migrate_document
+
+            migrate_document(baseline, make_document(doc.path, relpath, text, srcfmt), settings, findings)
+        return baseline.filter(findings)
+
     if opts.fix or opts.show_diff:
         from keyless.linter.fixes import fix_document
 
@@ -167,8 +185,10 @@ def _check_stdin(opts, cfg, settings: Settings, fmt: str) -> int:
             sys.stdout.write(_diff(doc, outcome.text, rs))
             return EXIT_FINDINGS if outcome.text != text else EXIT_CLEAN
         sys.stdout.write(outcome.text)  # the editor's own buffer, fixed
-        return EXIT_FINDINGS if outcome.remaining and not opts.exit_zero else EXIT_CLEAN
+        remaining = beyond_baseline(outcome.remaining)
+        return EXIT_FINDINGS if remaining and not opts.exit_zero else EXIT_CLEAN
     res = finish([lint_document(doc, settings, rs)], settings)
+    res.findings = beyond_baseline(res.findings)
     res.files_scanned = 1
     if not _emit(res, cfg, fmt, opts, settings, docs={relpath: doc}):
         return EXIT_ERROR
@@ -223,7 +243,7 @@ def _open_cache(opts, cfg, settings):
         return None
     from keyless.linter.cache import Cache
 
-    return Cache.open(opts.cache_dir or cfg.cache_dir, settings)
+    return Cache.open(opts.cache_dir or cfg.path_setting("cache-dir"), settings)
 
 
 def _check_paths(opts, cfg, settings: Settings, excludes, fmt: str) -> int:
@@ -242,30 +262,80 @@ def _check_paths(opts, cfg, settings: Settings, excludes, fmt: str) -> int:
         if opts.show_diff:
             sys.stdout.write(changed)
             return EXIT_FINDINGS if changed else EXIT_CLEAN
-    baseline_path = opts.baseline or cfg.baseline
+    baseline_path = opts.baseline or cfg.path_setting("baseline")
     if baseline_path:
-        from keyless.linter.baseline import Baseline, BaselineError
+        from keyless.linter.baseline import describe
 
+        base = _read_baseline(baseline_path, update=opts.update_baseline)
+        outcome = _judge(base, res, settings, _scope(opts.paths, settings, only))
         if opts.update_baseline:
-            Baseline.from_findings(res.findings).write(baseline_path)
+            outcome.updated.write(baseline_path)
             if not opts.quiet:
                 from keyless.linter.report._common import printable
 
-                print(f"keyless: baseline {printable(baseline_path)} updated ({len(res.findings)} findings)",
+                print(f"keyless: baseline {printable(baseline_path)} updated: {_entries_summary(outcome)}",
                       file=sys.stderr)
             return EXIT_CLEAN
-        try:
-            base = Baseline.read(baseline_path)
-        except BaselineError as exc:
-            _err(str(exc))
-            return EXIT_ERROR
-        new, stale = base.filter(res.findings, scanned={p for p in res.file_results})
-        res.findings = new
-        for key in stale:
-            res.notes.append(f"baseline entry no longer matches anything: {key} (run with --update-baseline)")
+        res.findings = outcome.new
+        for f, old in outcome.moved:
+            res.notes.append(f"{f.path}:{f.span.start.line}: {f.code} is the baselined secret of {old}, "
+                             "which no longer holds it (moved or renamed; --update-baseline records the new path)")
+        for key in outcome.stale:
+            res.notes.append(f"baseline entry no longer matches anything: {describe(key)} (run with --update-baseline)")
     if not _emit(res, cfg, fmt, opts, settings, fixed=fixed, docs=docs):
         return EXIT_ERROR
     return _exit_code(res, opts)
+
+
+# ---- baseline -------------------------------------------------------------------------------------
+
+def _read_baseline(path: str | None, *, update: bool):
+    """The baseline at `path` (None without one). Updating may start a new file; an existing file
+    that cannot be read is never replaced (BaselineError, exit 2)."""
+    from keyless.linter.baseline import Baseline
+
+    if not path:
+        return None
+    if update and not os.path.lexists(path):
+        return Baseline()
+    return Baseline.read(path)
+
+
+def _scope(paths: list[str], settings: Settings, only: set[str] | None):
+    """What this run judges: the paths it was given and the rules it ran."""
+    from keyless.linter.baseline import Scope
+    from keyless.linter.discovery import relative_to
+
+    prefixes = []
+    for p in paths:
+        rel = relative_to(p, settings.root)
+        prefixes.append("" if rel in (".", "") else rel.rstrip("/"))
+    return Scope(tuple(prefixes), frozenset(only) if only is not None else None, settings.select)
+
+
+def _judge(base, res: RunResult, settings: Settings, scope):
+    """Translate keyless 0.1 entries of the scanned files, then reconcile."""
+    from keyless.linter.baseline import migrate_document, secret_codes
+    from keyless.linter.documents import BinaryFile
+    from keyless.linter.engine import read_document
+
+    current = res.findings + res.below_threshold
+    for rel in sorted(base.legacy_paths(scope)):
+        path = rel if os.path.isabs(rel) else os.path.join(settings.root, rel)
+        try:
+            doc = read_document(path, rel, settings.max_file_size)
+        except (OSError, ValueError, BinaryFile):
+            continue  # gone or unreadable: its entries are stale
+        migrate_document(base, doc, settings, [f for f in current if f.path == rel])
+    return base.reconcile(res.findings, scope, hidden=res.below_threshold, movable_codes=secret_codes())
+
+
+def _entries_summary(outcome) -> str:
+    total = len(outcome.updated)
+    text = f"{total} entr{'y' if total == 1 else 'ies'}"
+    if outcome.kept:
+        text += f" ({outcome.kept} of files or rules this run did not scan kept as they were)"
+    return text
 
 
 def _note_dropped(dropped) -> None:
@@ -453,23 +523,34 @@ def _exit_code(res: RunResult, opts) -> int:
 
 
 def write_baseline(opts: CheckOptions, output: str | None) -> int:
-    from keyless.linter.baseline import Baseline
+    from keyless.linter.baseline import BaselineError
 
     try:
         cfg, settings, excludes = _prepare(opts)
     except (ConfigError, SelectorError, RuleError) as exc:
         _err(str(exc))
         return EXIT_ERROR
-    cache = _open_cache(opts, cfg, settings)
-    res = lint_paths(opts.paths, cfg, settings, excludes=excludes, cache=cache)
-    if cache is not None:
-        cache.save()
-    target = output or cfg.baseline or os.path.join(settings.root, ".keyless-baseline.json")
-    Baseline.from_findings(res.findings).write(target)
+    try:
+        target = output or cfg.path_setting("baseline") or os.path.join(settings.root, ".keyless-baseline.json")
+        # An existing baseline is read first: entries of files and rules this run does not cover
+        # are kept, and one that cannot be read is never overwritten.
+        existing = _read_baseline(target, update=True)
+        cache = _open_cache(opts, cfg, settings)
+        res = lint_paths(opts.paths, cfg, settings, excludes=excludes, cache=cache)
+        if cache is not None:
+            cache.save()
+        outcome = _judge(existing, res, settings, _scope(opts.paths, settings, None))
+        outcome.updated.write(target)
+    except (ConfigError, BaselineError) as exc:
+        _err(str(exc))
+        return EXIT_ERROR
+    except KeyboardInterrupt:
+        _err("interrupted")
+        return EXIT_ERROR
     from keyless.linter.report._common import printable
 
     print(f"keyless: wrote {printable(target)}: {len(res.findings)} findings in "
-          f"{len({f.path for f in res.findings})} files", file=sys.stderr)
+          f"{len({f.path for f in res.findings})} files; {_entries_summary(outcome)}", file=sys.stderr)
     for level, problems in (("error", res.errors), ("warning", res.warnings)):
         for p, m, line in problems:
             print(f"{printable(p)}{':' + str(line) if line else ''}: {level}: {printable(m)}", file=sys.stderr)

@@ -122,7 +122,7 @@ class Workspace:
         directory = os.path.join(self.root, reldir) if not os.path.isabs(reldir) else reldir
         try:
             with os.scandir(directory) as it:
-                found = [e.name for e in it if e.is_file()]
+                found = [e.name for e in it if e.is_file() and (not e.is_symlink() or self._inside(e.path))]
         except OSError:
             found = []
         if self.buffers:  # a new file not saved yet
@@ -139,9 +139,18 @@ class Workspace:
             return (path, len(self.buffers[path]), -1)  # an editor buffer: no mtime
         try:
             st = os.stat(path)
+            if os.path.islink(path) and not self._inside(path):
+                return None  # as discovery does: a link leaving the project is not followed
         except OSError:
             return None
         return (path, st.st_size, st.st_mtime_ns)
+
+    def _inside(self, path: str) -> bool:
+        real, top = os.path.realpath(path), os.path.realpath(self.root)
+        try:
+            return os.path.commonpath([real, top]) == top
+        except ValueError:
+            return False
 
     def names(self, reldir: str) -> frozenset[str]:
         found = self._names(reldir)
@@ -171,9 +180,12 @@ class Workspace:
             doc.workspace = self
             doc.memo["workspace.stat"] = stat
             return doc
+        from keyless.linter.readfile import read_regular_file
+
         try:
-            with open(path, "rb") as fh:
-                data = fh.read(self.max_size + 1)
+            data = read_regular_file(path, self.max_size)  # never a FIFO or device, never blocks
+            if len(data) > self.max_size:
+                return None
             text, fmt = decode(data)
         except (OSError, BinaryFile):
             return None

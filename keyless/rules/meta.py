@@ -41,6 +41,7 @@ class SuppressionWithoutReason(Rule):
     name = "suppression-without-reason"
     category = Category.SECRET  # suppressions exist to silence findings; this keeps the gate honest
     history_scan = False  # about today's directives, not about what a commit leaked
+    key_is_secret = False  # keys are rule codes
     severity = Severity.MEDIUM
     message = "Suppression comment has no reason; it suppresses nothing until one is written"
     keywords = ("keyless:",)
@@ -83,6 +84,7 @@ class UnknownSuppressionCode(Rule):
     name = "unknown-suppression-code"
     category = Category.SECRET
     history_scan = False
+    key_is_secret = False  # keys are the unknown codes
     severity = Severity.MEDIUM
     message = "Suppression names an unknown rule code"
     keywords = ("keyless:",)

@@ -5,7 +5,8 @@
   percent-encoding the file name's exact bytes (a non-UTF-8 byte too); columns are Unicode code
   points (`columnKind`), end column exclusive as in keyless. Messages are printable text
   (`_common.printable`).
-- `partialFingerprints["keyless/v1"]` is the finding's line-independent fingerprint;
+- `partialFingerprints["keyless/v1"]` (`"keyless/secret/v2"` for secrets) is the finding's
+  line-independent fingerprint;
   `primaryLocationLineHash` is left to `upload-sarif`, which computes it from the checkout.
 - `fixes` only for safe/unsafe fixes with concrete edits (display-only edits may not even parse).
 - File errors become `invocations[0].toolExecutionNotifications`.
@@ -18,7 +19,7 @@ import os
 import re
 from pathlib import Path, PureWindowsPath
 from typing import TYPE_CHECKING, Any
-from keyless.linter.finding import Applicability, Category
+from keyless.linter.finding import Applicability, Category, is_secret_fingerprint
 from keyless.linter.report import Report
 from keyless.linter.report._common import (
     HEADING_RE,
@@ -42,6 +43,9 @@ if TYPE_CHECKING:
 SARIF_SCHEMA = "https://docs.oasis-open.org/sarif/sarif/v2.1.0/errata01/os/schemas/sarif-schema-2.1.0.json"
 SRCROOT = "%SRCROOT%"
 FINGERPRINT_KEY = "keyless/v1"
+# Secret findings' fingerprints changed form in keyless 0.2 (docs/fingerprints.md): a new key, so
+# code scanning never compares the two forms.
+SECRET_FINGERPRINT_KEY = "keyless/secret/v2"
 # GitHub code scanning rejects a run with more results than this (and keeps the top 5,000).
 MAX_RESULTS = 25_000
 
@@ -152,7 +156,8 @@ def _result(f: "Finding", rule_index: int) -> dict[str, Any]:
         "locations": [
             {"physicalLocation": {"artifactLocation": _artifact_location(f.path), "region": _region(f.span)}}
         ],
-        "partialFingerprints": {FINGERPRINT_KEY: f.fingerprint},
+        "partialFingerprints": {
+            SECRET_FINGERPRINT_KEY if is_secret_fingerprint(f.fingerprint) else FINGERPRINT_KEY: f.fingerprint},
         "properties": {"severity": f.severity.value, "category": f.category.value},
     }
     p = f.provenance

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, ClassVar, Iterable
+from urllib.parse import unquote
 
 from keyless.linter.finding import Applicability, Category, Finding, Fix, redact
 from keyless.linter.rule import Rule
 from keyless.rules.secrets import guidance
 from keyless.rules.secrets.kinds import KINDS
-from keyless.rules.secrets.scanner import Secret, credential_spans, scan
+from keyless.rules.secrets.scanner import P_CHECKSUM, Secret, credential_spans, is_b64_bytes, is_hex32, scan
 
 if TYPE_CHECKING:
     from keyless.linter.documents import Document
@@ -56,7 +57,10 @@ class SecretRule(Rule):
             how += f"; also seen as {s.context}"
         if s.kind == "sas" and s.extra.get("sas"):
             how += f"; {s.extra['sas']}"
-        msg = f"{label} {' '.join(where)} {redact(s.value)} ({how}): {guidance.short_text(guide, resource)}"
+        generated = generated_key(s)
+        # A value a person may have chosen shows no character, only its length.
+        shown = redact(s.value, prefix=generated)
+        msg = f"{label} {' '.join(where)} {shown} ({how}): {guidance.short_text(guide, resource)}"
         msg = " ".join(msg.split())
         fix = Fix(guidance.fix_text(guide, resource, setting, doc.kind), Applicability.DISPLAY_ONLY)
         return self.finding(
@@ -66,7 +70,32 @@ class SecretRule(Rule):
             message=msg,
             severity=s.severity,
             fix=fix,
+            generated_key=generated,
         )
+
+
+# Credentials the service generates (or accepts only as base64/hex of 256 random bits): a value of
+# exactly that shape is key material, not something a person chose. Passwords, registry and
+# client secrets, function and API Management keys can be chosen by hand and are never listed.
+_SERVICE_GENERATED = frozenset({
+    "storage-key", "sas", "servicebus-key", "eventhubs-key", "relay-key", "messaging-key", "iot-key",
+    "cosmos-key", "redis-key", "appconfig-secret", "signalr-key", "webpubsub-key", "ai-key",
+    "search-key", "batch-key", "maps-key", "eventgrid-key", "acs-key", "fluidrelay-key",
+    "mixedreality-key", "ml-key",
+})
+
+
+def generated_key(s: Secret) -> bool:
+    """True when the value is key material with at least 128 random bits: a Microsoft identifiable
+    key whose checksum verified, or a service-generated kind whose value is exactly base64 of 32 or
+    64 bytes or 32 hex digits. Such a value cannot be guessed, so its fingerprint may be cheap and
+    its first characters may be shown; anything else is treated as guessable."""
+    if s.priority >= P_CHECKSUM:
+        return True
+    if s.kind not in _SERVICE_GENERATED:
+        return False
+    v = unquote(s.value) if "%" in s.value else s.value
+    return is_b64_bytes(v, 32) or is_b64_bytes(v, 64) or is_hex32(v)
 
 
 def _safe_name(name: str, secret: str) -> bool:

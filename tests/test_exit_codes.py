@@ -50,16 +50,16 @@ def test_exit_codes_clean_findings_partial_and_unreadable(run_cli, tmp_path, mon
     assert run_cli("check", "ok.py", "--no-cache", "--strict")[0] == 0
     assert run_cli("check", ".", "--no-cache", "--strict", "--exit-zero")[0] == 2
     # An unreadable regular file is an error: exit 2 whatever else was found.
-    from keyless.linter import engine
+    from keyless.linter import readfile  # every read of a scanned file goes through it
 
-    real_open = open
+    real_open = readfile.os.open
 
     def guarded_open(path, *a, **k):
         if str(path).endswith("finding.py"):
             raise PermissionError(13, "Permission denied")
         return real_open(path, *a, **k)
 
-    monkeypatch.setattr(engine, "open", guarded_open, raising=False)
+    monkeypatch.setattr(readfile.os, "open", guarded_open)
     rc, out, err = run_cli("check", ".", "--no-cache", "--exit-zero")
     assert rc == 2 and "finding.py: error: cannot read: Permission denied" in out
     rc, out, err = run_cli("baseline", "write", ".", "--no-cache", "-o", "b.json")
@@ -263,19 +263,19 @@ def test_empty_or_unknown_selectors_in_the_configuration(run_cli, tmp_path, conf
 # ---- item: levels agree between stderr and the payload (issue 16) ------------------------------
 
 def test_stderr_levels_match_the_payload_and_notes_go_to_stderr(run_cli, tmp_path, monkeypatch):
-    from keyless.linter import engine
+    from keyless.linter import readfile  # every read of a scanned file goes through it
 
     write(tmp_path, "broken.py", BROKEN)
     write(tmp_path, "locked.py", PROBE)
     write(tmp_path, "blob.bin.txt", "a\x00b")  # binary content: a note
-    real_open = open
+    real_open = readfile.os.open
 
     def guarded_open(path, *a, **k):
         if str(path).endswith("locked.py"):
             raise PermissionError(13, "Permission denied")
         return real_open(path, *a, **k)
 
-    monkeypatch.setattr(engine, "open", guarded_open, raising=False)
+    monkeypatch.setattr(readfile.os, "open", guarded_open)
     for fmt in ("json", "sarif"):
         rc, out, err = run_cli("check", ".", "--no-cache", "--output-format", fmt)
         assert rc == 2

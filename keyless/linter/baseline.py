@@ -138,16 +138,15 @@ class Baseline:
         return json.dumps({"version": VERSION, "tool": "keyless", "findings": entries}, indent=1) + "\n"
 
     def write(self, path: str) -> None:
-        """Atomically (temporary file in the same directory, flushed to disk, then renamed): the old
-        baseline stays whole whatever happens. Raises BaselineError (one line)."""
-        from keyless.linter.fixes import write_text_atomic
+        """Whole or not at all (keyless.linter.output.write_report: a temporary file in the same
+        directory, flushed, then renamed; removed on every way out, SIGTERM included; links
+        written through). Raises BaselineError (one line); the previous file is then unchanged."""
+        from keyless.linter.output import OutputError, write_report
 
         try:
-            with _termination_interrupts():
-                write_text_atomic(path, self.to_json(), durable=True)
-        except OSError as exc:
-            raise BaselineError(f"cannot write baseline {path}: {exc.strerror or exc}; the previous file is "
-                                "unchanged") from None
+            write_report(path, self.to_json(), what="the baseline")
+        except OutputError as exc:
+            raise BaselineError(f"{exc}; the previous baseline is unchanged") from None
 
     def __len__(self) -> int:
         return sum(self.counts.values()) + sum(self.legacy.values())
@@ -235,38 +234,6 @@ class Baseline:
             else:
                 new.append(f)
         return new
-
-
-class _termination_interrupts:
-    """SIGTERM/SIGHUP (CI cancel, a closed terminal) during the write raise KeyboardInterrupt, so
-    the temporary file is removed before the process ends (main thread only)."""
-
-    def __enter__(self):
-        import signal
-        import threading
-
-        self.old = {}
-        if threading.current_thread() is not threading.main_thread():
-            return self
-        for name in ("SIGTERM", "SIGHUP"):
-            sig = getattr(signal, name, None)
-            if sig is None:
-                continue
-            try:
-                self.old[sig] = signal.signal(sig, _interrupt)
-            except (ValueError, OSError):
-                pass
-        return self
-
-    def __exit__(self, *exc):
-        import signal
-
-        for sig, handler in self.old.items():
-            signal.signal(sig, handler if handler is not None else signal.SIG_DFL)
-
-
-def _interrupt(signum, frame):
-    raise KeyboardInterrupt
 
 
 def _entry_problem(e: object, version: int) -> str | None:

@@ -407,9 +407,6 @@ def _write_text_atomic(path: str, text: str) -> None:
     try:
         with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as fh:
             fh.write(text)
-            if durable:
-                fh.flush()
-                os.fsync(fh.fileno())
         try:
             os.chmod(tmp, 0o644)
         except OSError:

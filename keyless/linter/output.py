@@ -18,7 +18,8 @@ class OutputError(Exception):
     """The report could not be written (one line, naming the file)."""
 
 
-def write_report(path: str, text: str) -> None:
+def write_report(path: str, text: str, what: str = "the report") -> None:
+    """`what` names the file in errors (the baseline is written the same way)."""
     from keyless.linter.report._common import printable
 
     shown = printable(path)
@@ -30,9 +31,9 @@ def write_report(path: str, text: str) -> None:
     except FileNotFoundError:
         st = None
     except OSError as exc:
-        raise OutputError(f"cannot write the report to {shown}: {_reason(exc)}") from None
+        raise OutputError(f"cannot write {what} to {shown}: {_reason(exc)}") from None
     if st is not None and stat.S_ISDIR(st.st_mode):
-        raise OutputError(f"cannot write the report to {shown}: it is a directory")
+        raise OutputError(f"cannot write {what} to {shown}: it is a directory")
     try:
         if st is not None and not stat.S_ISREG(st.st_mode):
             with open(target, "wb") as fh:
@@ -43,7 +44,7 @@ def write_report(path: str, text: str) -> None:
         mode = stat.S_IMODE(st.st_mode) if st is not None else 0o666 & ~_umask()
         _replace(target, directory, data, mode)
     except OSError as exc:
-        raise OutputError(f"cannot write the report to {shown}: {_reason(exc)}") from None
+        raise OutputError(f"cannot write {what} to {shown}: {_reason(exc)}") from None
 
 
 def _replace(target: str, directory: str, data: bytes, mode: int) -> None:

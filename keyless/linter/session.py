@@ -383,13 +383,14 @@ def _apply_fixes(res: RunResult, settings: Settings, opts) -> tuple[int, str, Ru
     def lint(d):
         return finish([lint_document(d, settings, rs)], settings).findings
 
+    from keyless.linter.readfile import read_regular_file
+
     for rel in paths:
         fr = res.file_results.get(rel)
         path = os.path.join(settings.root, rel) if not os.path.isabs(rel) else rel
         try:
             st = os.stat(path)
-            with open(path, "rb") as fh:
-                original = fh.read()
+            original = read_regular_file(path)  # never blocks on a file swapped for a FIFO
             doc = read_document(path, rel, data=original)
         except Exception as exc:
             res.errors.append((rel, f"cannot fix: {exc}", None))

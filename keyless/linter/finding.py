@@ -132,20 +132,19 @@ class Finding:
         return (self.path, self.span.start.line, self.span.start.column, self.code)
 
 
+# Every Azure key format is at least 32 characters; shorter values are passwords or tokens a person
+# may have typed, whose first characters would narrow a guess too much.
+PREFIX_MIN_LENGTH = 32
+
+
 def redact(value: str, keep: int = 4, *, prefix: bool = True) -> str:
-    """The only form in which a secret may appear in output: its length and, for long values only,
-    the first `keep` characters. `prefix=False` (passwords and other values a person may have
-    chosen) never shows a character: the length is all a report says about them (see
-    docs/fingerprints.md for why)."""
+    """The only form in which a secret may appear in output: its length and, for values of
+    PREFIX_MIN_LENGTH characters or more, the first `keep` characters. `prefix=False` (passwords
+    and any value a person may have chosen) never shows a character (docs/fingerprints.md)."""
     value = value or ""
     if not prefix or len(value) < PREFIX_MIN_LENGTH:
         return f"{'*' * min(len(value), 3)}…({len(value)} chars)"
     return f"{value[:keep]}…({len(value)} chars)"
-
-
-# Every Azure key format is at least 32 characters; shorter values are passwords or tokens a person
-# may have typed, whose first characters would narrow a guess too much.
-PREFIX_MIN_LENGTH = 32
 
 
 def fingerprint(*parts: str) -> str:
@@ -162,7 +161,7 @@ def fingerprint(*parts: str) -> str:
 # and the rule code, truncated to 64 bits. docs/fingerprints.md gives the reasoning and the costs.
 SECRET_FINGERPRINT_BYTES = 8
 _SALT = b"keyless secret fingerprint v2\x00"
-# (N, r, p): values a person may have chosen get the slow derivation (4 MiB of memory, ~9 ms of a
+# (N, r, p): values a person may have chosen get the slow derivation (4 MiB of memory, ~10 ms of a
 # core); key material a generator produced (>= 128 random bits: guessing is hopeless whatever the
 # cost) a cheap one. Changing either changes every fingerprint: baselines would need a migration.
 SCRYPT_GUESSABLE = (1 << 12, 8, 1)

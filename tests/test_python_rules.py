@@ -67,10 +67,10 @@ def test_single_fix_edits_do_not_overlap_and_parse(base):
 def test_detection_does_not_import_libcst():
     code = (
         "import sys, glob\n"
-        "from keyless.linter.documents import make_document\n"
+        "from keyless.linter.documents import decode, make_document\n"
         "from keyless.rules.python import RULES\n"
         f"for p in glob.glob({FIXTURES!r} + '/KL20*/*.py') + glob.glob({FIX_DIR!r} + '/*.py'):\n"
-        "    doc = make_document(p, p, open(p).read())\n"
+        "    doc = make_document(p, p, *decode(open(p, 'rb').read()))  # fixtures need not be UTF-8\n"
         "    for R in RULES:\n"
         "        list(R().check(doc)); list(R().collect(doc))\n"
         "assert 'libcst' not in sys.modules, 'libcst imported during detection'\n"

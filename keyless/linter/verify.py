@@ -35,6 +35,12 @@ class Verifier:
     def check(self, text: str) -> str:
         if text == self.doc.text:
             return text
+        encoding = self.doc.source_format.encoding
+        if encoding != "utf-8":  # a PEP 263 codec (latin-1, ...) cannot write every character
+            try:
+                text.encode(encoding)
+            except UnicodeEncodeError:
+                raise Refused(f"the result cannot be written in the file's encoding ({encoding})") from None
         if self.doc.kind == "python":
             return self._python(text)
         if self.doc.kind != "text":  # YAML, JSON, HCL, .env, and any reader added later (Bicep)

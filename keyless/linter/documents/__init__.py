@@ -202,7 +202,7 @@ class ParseError(Exception):
 class SourceFormat:
     """How the bytes were encoded, so fixes can write them back the same way."""
 
-    encoding: str  # codec name: utf-8, utf-16-le, utf-16-be
+    encoding: str  # codec name: utf-8, utf-16-le, utf-16-be, or a Python file's PEP 263 codec
     bom: bool
     newline: str  # dominant newline: "\n", "\r\n" or "\r"
 

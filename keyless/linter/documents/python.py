@@ -9,15 +9,16 @@ from __future__ import annotations
 import ast
 import warnings
 
-from keyless.linter.documents import Document, ParseError, register_kind
+from keyless.linter.documents import Document, ParseError, SourceFormat, detect_newline, register_kind
 from keyless.linter.finding import Position, Span
 
 
 class PythonDocument(Document):
     kind = "python"
 
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
+    def __init__(self, path: str, relpath: str, text: str, source_format: SourceFormat | None = None):
+        text, source_format = apply_coding_cookie(text, source_format)
+        super().__init__(path, relpath, text, source_format)
         self.tree: ast.Module | None = None
 
     def _parse(self) -> None:
@@ -46,6 +47,38 @@ class PythonDocument(Document):
         if end_col is None:
             end_col = col
         return Span(Position(line, self._column(line, col)), Position(end_line, self._column(end_line, end_col)))
+
+
+def apply_coding_cookie(text: str, fmt: SourceFormat | None) -> tuple[str, SourceFormat | None]:
+    """Python source that is not UTF-8 but declares its encoding (PEP 263: `# -*- coding: latin-1 -*-`
+    on one of its first two lines) is read in that encoding, as Python reads it. Undecodable UTF-8
+    bytes arrive as surrogate escapes, so the original bytes are recovered exactly; the text is only
+    replaced when it encodes back to the very same bytes, and the returned format writes fixes back
+    in the declared encoding."""
+    if fmt is not None and (fmt.encoding != "utf-8" or fmt.bom):
+        return text, fmt
+    try:
+        text.encode("utf-8")
+        return text, fmt  # valid UTF-8 (no surrogate escapes): nothing to re-read
+    except UnicodeEncodeError:
+        pass
+    import io
+    import tokenize
+
+    data = text.encode("utf-8", "surrogateescape")
+    try:
+        encoding, _ = tokenize.detect_encoding(io.BytesIO(data).readline)
+    except SyntaxError:  # an unknown codec or a cookie that contradicts a BOM
+        return text, fmt
+    if encoding in ("utf-8", "utf-8-sig"):
+        return text, fmt
+    try:
+        decoded = data.decode(encoding)
+        if decoded.encode(encoding) != data:
+            return text, fmt
+    except (UnicodeError, LookupError):
+        return text, fmt
+    return decoded, SourceFormat(encoding, False, fmt.newline if fmt is not None else detect_newline(decoded))
 
 
 # CPython's messages quote the source ("invalid character '…'", "keyword argument repeated: x",

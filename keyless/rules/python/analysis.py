@@ -86,7 +86,7 @@ def get_analysis(doc) -> Analysis:
         an = Analysis()
         if doc.ensure_parsed() and getattr(doc, "tree", None) is not None:
             try:
-                an = Analyzer(doc.tree, doc.lines.line_text).run()
+                an = Analyzer(doc.tree, doc.lines.line_text, relpath=doc.relpath).run()
             except RecursionError:
                 an = Analysis()
         doc.memo[MEMO_KEY] = an
@@ -174,9 +174,12 @@ def _child_fields(t: type) -> tuple[str, ...]:
 # ---- the walker ---------------------------------------------------------------------------------
 
 class Analyzer:
-    def __init__(self, tree: ast.Module, line_text=None):
+    def __init__(self, tree: ast.Module, line_text=None, relpath: str = ""):
         self.tree = tree
         self.line_text = line_text
+        self.is_test_code = _is_test_path(relpath)
+        self._emulator_markers: set[str] | None = None  # emulator hints among the module's literals
+        self._env_defaults = False  # value(): read os.getenv("X", default) as its default
         self.attr_values: dict[str, list[tuple[tuple[int, int], ast.expr, Scope]]] = {}
         self.module = Scope("module", "", None)
         self.calls: list[tuple[ast.Call, Scope]] = []
@@ -185,6 +188,8 @@ class Analyzer:
         self.derived: dict[tuple[int, str], list[str]] = {}  # (scope id, receiver) -> derived receivers
         self.sub_assign: dict[tuple[int, str], list[tuple[ast.expr, ast.expr]]] = {}  # x[k] = v
         self.attr_assign: list[tuple[ast.Attribute, ast.expr, Scope]] = []
+        # settings: module/class-level `NAME = value` and `x["NAME"] = value` anywhere
+        self.setting_assigns: list[tuple[str, ast.expr, Scope]] = []
         self.env_subscripts: list[tuple[ast.Subscript, Scope]] = []
         self.class_fields: list[ast.AST] = []
         self.star_modules: list[str] = []
@@ -338,6 +343,8 @@ class Analyzer:
         if t is ast.Name:
             scope.bind(tgt.id, tgt, "value", value)
             self._note_assign(value, tgt.id, scope)
+            if scope.kind != "function":
+                self.setting_assigns.append((tgt.id, value, scope))
         elif t is ast.Attribute:
             self.attr_assign.append((tgt, value, scope))
             d = dotted(tgt)
@@ -349,6 +356,9 @@ class Analyzer:
             if d:
                 k = (0 if "." in d else id(scope), d)
                 self.sub_assign.setdefault(k, []).append((tgt.slice, value))
+            sl = tgt.slice
+            if type(sl) is ast.Constant and type(sl.value) is str:
+                self.setting_assigns.append((sl.value, value, scope))
         elif t is ast.Tuple or t is ast.List:
             for e in tgt.elts:
                 for n in ast.walk(e):
@@ -467,6 +477,10 @@ class Analyzer:
             return self.value(expr.value, scope, depth + 1)
         env = self.env_name(expr, scope)
         if env is not None:
+            if self._env_defaults and t is ast.Call and len(expr.args) > 1:
+                default = self.value(expr.args[1], scope, depth + 1)
+                if default.kind == "str":
+                    return Val("str", text=default.text, node=expr, scope=scope, hints=default.hints | {env})
             return Val("env", name=env, node=expr, scope=scope, hints=frozenset({env}))
         if t is ast.Attribute:
             if expr.attr == "token" or "token" in expr.attr.lower():
@@ -492,6 +506,10 @@ class Analyzer:
             if fname in ("format", "strip", "rstrip", "lower", "replace") and type(f) is ast.Attribute:
                 inner = self.value(f.value, scope, depth + 1)
                 if inner.kind == "str":
+                    if fname == "format":
+                        hints = set(inner.hints)
+                        text = self._format_fields(inner.text or "", expr, scope, depth, hints)
+                        return Val("str", text=text, node=expr, scope=scope, hints=frozenset(hints))
                     return Val("str", text=inner.text, node=expr, scope=scope, hints=inner.hints)
                 return inner
             if fname in ("quote_plus", "quote", "str") and expr.args:
@@ -513,6 +531,40 @@ class Analyzer:
                 if r.kind not in ("none", "unknown"):
                     return r
         return Val("unknown", node=expr, scope=scope)
+
+    def _format_fields(self, template: str, call: ast.Call, scope, depth, hints: set) -> str:
+        """`template.format(...)`: each `{name}` / `{0}` / `{}` field replaced by its argument's
+        static text, or by `{<what it reads>}` (an env var or identifier name) when unknown."""
+        import string
+
+        try:
+            parsed = list(string.Formatter().parse(template))
+        except ValueError:
+            return template
+        out: list[str] = []
+        auto = 0
+        for literal, field, _spec, _conv in parsed:
+            out.append(literal)
+            if field is None:
+                continue
+            base = re.split(r"[.\[]", field, 1)[0]
+            arg = None
+            if base == "":
+                if auto < len(call.args) and not any(type(a) is ast.Starred for a in call.args[: auto + 1]):
+                    arg = call.args[auto]
+                auto += 1
+            elif base.isdigit():
+                i = int(base)
+                if i < len(call.args) and not any(type(a) is ast.Starred for a in call.args[: i + 1]):
+                    arg = call.args[i]
+            else:
+                k = _kw(call, base)
+                arg = k.value if k is not None else None
+            if arg is None or base != field:
+                out.append("{" + (field or "") + "}")
+                continue
+            self._flatten(arg, scope, depth, out, hints)
+        return "".join(out)
 
     def _flatten(self, expr, scope, depth, parts, hints) -> None:
         t = type(expr)
@@ -553,6 +605,8 @@ class Analyzer:
         self.secret_arg_nodes: set[int] = set()
         self.seen_nodes: set[int] = set()
         self.openai_azure = None
+        self.reported_urls: set[int] = set()  # URL strings a settings finding already covers
+        self._settings()
         for call, scope in self.calls:
             q = self.qualify(call.func, scope)
             if q is None:
@@ -649,6 +703,12 @@ class Analyzer:
         if q in C.OPENAI_CLASSES:
             self._openai_client(call, scope, q)
             return
+        if q in C.OPENAI_V1_CLASSES:
+            self._openai_v1(call, scope, q)
+            return
+        if q in C.SAS_FUNCTIONS:
+            self._account_key_sas(call, scope, q)
+            return
         if q in C.DB_CONNECT:
             self._database(call, scope, q, C.DB_CONNECT[q])
             return
@@ -675,10 +735,14 @@ class Analyzer:
 
         return self._reusable(scope, node, is_credential)
 
-    def find_token_provider(self, scope: Scope, node: ast.AST) -> str | None:
+    def find_token_provider(self, scope: Scope, node: ast.AST, aio: bool | None = None) -> str | None:
+        """A reusable bearer token provider; `aio`: True for an async one (azure.identity.aio), False
+        for a sync one, None for either (async Azure OpenAI clients accept both)."""
         def is_provider(val, s) -> bool:
             q = self.qualify(val.func, s) or ""
-            return q.endswith("get_bearer_token_provider") and q.startswith("azure.identity")
+            if not (q.endswith("get_bearer_token_provider") and q.startswith("azure.identity")):
+                return False
+            return aio is None or q.startswith("azure.identity.aio.") == aio
 
         return self._reusable(scope, node, is_provider)
 
@@ -771,6 +835,53 @@ class Analyzer:
             return {"reuse": reuse, "aio": aio}
         return {"new": "DefaultAzureCredential", "aio": aio}
 
+    # -- emulators: their published keys are not the app's credentials --
+    def _emulator_in_test(self, service: str) -> bool:
+        """Test code whose module talks to the emulator of `service`'s family (Cosmos DB: a
+        localhost:8081 endpoint; storage: Azurite's account or endpoints; either: the published key)."""
+        if not self.is_test_code:
+            return False
+        family = "cosmos" if service == "cosmos" else "storage" if service.startswith("storage") else None
+        return family is not None and family in self._module_emulators()
+
+    def _module_emulators(self) -> set[str]:
+        if self._emulator_markers is None:
+            from keyless.rules.secrets.allowlist import is_emulator_key
+
+            found: set[str] = set()
+            for n in ast.walk(self.tree):
+                if type(n) is not ast.Constant or type(n.value) is not str:
+                    continue
+                low = n.value.lower()
+                for family, marks in _EMULATOR_MARKERS.items():
+                    if any(m in low for m in marks):
+                        found.add(family)
+                if any(is_emulator_key(k) for k in _B64_KEY_RE.findall(n.value)):
+                    found.update(_EMULATOR_MARKERS)
+            self._emulator_markers = found
+        return self._emulator_markers
+
+    def _key_credential_for_emulator(self, call: ast.Call, scope: Scope, infos) -> bool:
+        from keyless.rules.secrets.allowlist import is_emulator_key
+
+        for a in list(call.args) + [k.value for k in call.keywords]:
+            v = self.value(a, scope)
+            if v.kind == "str" and v.text and (v.text.lower() == "devstoreaccount1" or is_emulator_key(v.text)):
+                return True
+        return any(self._emulator_in_test(i.service) for i in infos)
+
+    def _talks_to_emulator(self, call: ast.Call, scope: Scope, service: str, key: Val) -> bool:
+        from keyless.rules.secrets.allowlist import is_emulator_key
+
+        if key.kind == "str" and key.text and is_emulator_key(key.text.strip()):
+            return True
+        endpoint = _arg(call, 0, "url", "account_url", "endpoint")
+        if endpoint is not None:
+            ev = self.value(endpoint, scope)
+            if ev.kind == "str" and _is_local_host(_url_host(ev.text or "")):
+                return True
+        return self._emulator_in_test(service)
+
     # -- KL201 --
     def _from_connection_string(self, call, scope, cls_q, method) -> None:
         info = C.CLIENTS.get(cls_q)
@@ -790,7 +901,11 @@ class Analyzer:
             if "usedevelopmentstorage=true" in low or "devstoreaccount1" in low or "localhost:8081" in low \
                     or "127.0.0.1:8081" in low or "usedevelopmentemulator=true" in low:
                 return
+            if _is_app_insights_connection_string(low):
+                return  # an instrumentation key names the resource: it is no secret
         service = info.service if info else _guess_service(cls_q)
+        if self._emulator_in_test(service):
+            return
         access = self._access_of(call, scope, info)
         role = C.role_for(service, access)
         what = f"{cls}.{method}"
@@ -903,6 +1018,8 @@ class Analyzer:
             return "unknown"
         if v.kind == "str" and v.text is not None and v.text.startswith("?") is False and v.text.strip() == "":
             return "unknown"
+        if self._talks_to_emulator(call, scope, info.service, v):
+            return "unknown"
         access = self._access_of(call, scope, info)
         role = C.role_for(info.service, access)
         cls = q.rpartition(".")[2] if not from_url else q.rpartition(".")[2]
@@ -942,6 +1059,8 @@ class Analyzer:
             if id(call) in self.no_entra_consumed:
                 continue  # e.g. Bing APIs: keys are the only option
             infos = self.key_consumers.get(id(call), [])
+            if self._key_credential_for_emulator(call, scope, infos):
+                continue
             if infos:
                 roles = sorted({C.role_for(i.service, self._access_of(call, scope, i)) for i in infos})
                 role = " / ".join(roles)
@@ -1092,7 +1211,7 @@ class Analyzer:
         param = "ad_token_provider" if flavour == "semantic-kernel" else "azure_ad_token_provider"
         fix_data = {"kind": "openai", "param": param, "flavour": flavour, "role": role,
                     "key_arg": kw.arg if kw is not None else None,
-                    "provider": self.find_token_provider(scope, call),
+                    "provider": self.find_token_provider(scope, call, aio=None if cls.startswith("Async") else False),
                     "cred": self.cred_plan(scope, call, False)}
         if flavour == "semantic-kernel":
             self.hit("KL204", call, scope, cls, msg, "display-only",
@@ -1151,6 +1270,337 @@ class Analyzer:
                      "get_bearer_token_provider(DefaultAzureCredential(), \"https://cognitiveservices.azure.com/"
                      ".default\")); or set openai.api_type = \"azure_ad\" and openai.api_key = "
                      "credential.get_token(\"https://cognitiveservices.azure.com/.default\").token")
+
+    # -- KL204: the Azure OpenAI v1 API through the plain OpenAI clients --
+    def _openai_v1(self, call: ast.Call, scope: Scope, q: str) -> None:
+        """`OpenAI(base_url="https://<resource>.openai.azure.com/openai/v1/", api_key=...)`: Azure
+        only when the base URL visibly is (an Azure host, or a name saying AZURE); the key is a key
+        unless it is a token provider (a callable) or a token."""
+        aio = C.OPENAI_V1_CLASSES[q]
+        cls = q.rpartition(".")[2]
+        base = _kw(call, "base_url")
+        if base is None or not self._azure_openai_url(base.value, scope):
+            return  # api.openai.com, another provider, or an endpoint that cannot be seen
+        fact = {"service": "openai", "client": cls, "access": "unknown", "line": call.lineno, "auth": "unknown"}
+        self.an.facts.append(("py.sdk-client", fact, call))
+        kw = _kw(call, "api_key")
+        if kw is None:
+            if _has_star_kwargs(call):
+                return
+            implicit = True  # the SDK reads OPENAI_API_KEY
+        else:
+            verdict = self._api_key_kind(kw.value, scope)
+            if verdict == "token":
+                fact["auth"] = "token"
+            if verdict != "key":
+                return
+            implicit = False
+            self.sensitive(kw.value)
+        fact.update(auth="key", code="KL204")
+        role = C.ROLES["openai"][0]
+        pkg = "azure.identity.aio" if aio else "azure.identity"
+        msg = (f"{cls} sends an API key to Azure OpenAI" + (" (from OPENAI_API_KEY)" if implicit else "")
+               + "; pass a Microsoft Entra token provider as api_key")
+        fix_msg = (f"Pass api_key={pkg}.get_bearer_token_provider(DefaultAzureCredential(), "
+                   f"\"{C.SCOPES['cognitive']}\") (openai>=1.106; needs role: {role})")
+        fix_data = {"kind": "openai", "param": "api_key", "flavour": "openai-v1", "role": role, "aio": aio,
+                    "key_arg": kw.arg if kw is not None else None,
+                    "provider": self.find_token_provider(scope, call, aio=aio),
+                    "cred": self.cred_plan(scope, call, aio)}
+        self.hit("KL204", kw.value if kw is not None else call, scope, f"{cls}.v1", msg, "unsafe", fix_msg, fix_data,
+                 fix_node=call)
+
+    def _azure_openai_url(self, expr: ast.AST, scope: Scope) -> bool:
+        self._env_defaults = True  # an endpoint constant may sit in os.getenv("X", "https://...azure.com")
+        try:
+            v = self.value(expr, scope)
+        finally:
+            self._env_defaults = False
+        names = set(v.hints) | ({v.name} if v.name else set())
+        if v.kind == "str":
+            text = v.text or ""
+            host = _url_host(text).lower()
+            if any(h in host for h in C.NOT_AZURE_KEY_HOSTS):
+                return False
+            if any(host.endswith(h) or h + ":" in host for h in C.AZURE_OPENAI_HOSTS):
+                return True
+            placeholders = re.findall(r"\{([^{}]*)\}", host)
+            if not placeholders:
+                return False  # a literal host that is not Azure (api.openai.com, localhost, ...)
+            names |= set(placeholders)
+        return any(("AZURE" in n.upper() or "AOAI" in n.upper()) and "GITHUB" not in n.upper() for n in names)
+
+    def _api_key_kind(self, expr: ast.AST, scope: Scope) -> str:
+        """'token' for a token provider or an Entra token, 'key' for a string key, else 'unknown'."""
+        if type(expr) is ast.Lambda:
+            return "token"
+        inner, _, how = self.resolve(expr, scope)
+        if how == "def" or type(inner) is ast.Lambda:
+            return "token"
+        v = self.value(expr, scope)
+        if v.kind == "token":
+            return "token"
+        if v.kind == "none":
+            return "unknown"
+        names = {n.lower() for n in v.hints | ({v.name} if v.name else set())}
+        if any(w in n for n in names for w in ("token", "provider", "credential", "entra", "aad")):
+            return "token"
+        if any("github" in n for n in names):
+            return "unknown"  # a GitHub token for GitHub Models
+        if v.kind in ("str", "env", "config"):
+            return "key"
+        return "key" if any("key" in n or "secret" in n for n in names) else "unknown"
+
+    # -- KL209: SAS signed with the storage account key --
+    def _account_key_sas(self, call: ast.Call, scope: Scope, q: str) -> None:
+        service, pos, key_kw, delegation = C.SAS_FUNCTIONS[q]
+        fn = q.rpartition(".")[2]
+        udk = _kw(call, "user_delegation_key")
+        if udk is not None and self.value(udk.value, scope).kind != "none":
+            return
+        key = _arg(call, pos, key_kw)
+        if key is None:
+            return  # passed through *args / **kwargs, or not at all: nothing to judge
+        v = self.value(key, scope)
+        if v.kind == "none":
+            return
+        if service == "storage-datalake" and key_kw == "credential" and not self._is_account_key(v):
+            return  # a UserDelegationKey, or a value that cannot be told apart from one
+        if self._sas_for_emulator(call, scope, service, v):
+            return
+        self.sensitive(key)
+        self.an.facts.append(("py.sdk-client", {"service": service, "client": fn, "access": "unknown",
+                                                "line": call.lineno, "auth": "key", "code": "KL209"}, call))
+        data_role = C.role_for(service, "unknown")
+        if delegation == "no":
+            what = "a table SAS" if service == "storage-table" else "an account SAS"
+            msg = f"{fn} signs {what} with the storage account key; give its users an Entra role instead"
+            fix_msg = (f"{what[0].upper()}{what[1:]} can only be signed with the account key: let the code that "
+                       f"uses it authenticate with its own managed identity and {data_role}, or hand out a user "
+                       "delegation SAS for blobs instead")
+        else:
+            client = {"storage-blob": "BlobServiceClient", "storage-datalake": "DataLakeServiceClient",
+                      "storage-queue": "QueueServiceClient", "storage-file": "ShareServiceClient"}[service]
+            how = "as credential" if key_kw == "credential" else "as user_delegation_key= instead of the account key"
+            newest = " (azure-storage-queue / azure-storage-file-share: newest SDK versions only)" \
+                if delegation == "newest-sdk" else ""
+            msg = f"{fn} signs the SAS with the storage account key; sign it with a user delegation key"
+            fix_msg = (f"Get a user delegation key from a {client} built with DefaultAzureCredential "
+                       f"(get_user_delegation_key(start, expiry)) and pass it {how}{newest}; the identity needs "
+                       "Storage Blob Delegator (or a data role, which includes the delegation action) and "
+                       f"{data_role} for the permissions the SAS grants")
+        self.hit("KL209", key, scope, fn, msg, "display-only", fix_msg)
+
+    def _is_account_key(self, v: Val) -> bool:
+        names = {n.lower() for n in v.hints | ({v.name} if v.name else set())}
+        if any("delegation" in n or "udk" in n for n in names):
+            return False
+        if v.kind in ("str", "env"):
+            return True
+        return any("key" in n for n in names)
+
+    def _sas_for_emulator(self, call: ast.Call, scope: Scope, service: str, key: Val) -> bool:
+        from keyless.rules.secrets.allowlist import is_emulator_key
+
+        if key.kind == "str" and key.text and is_emulator_key(key.text.strip()):
+            return True
+        if service != "storage-table" and call.args:
+            account = self.value(call.args[0], scope)
+            if account.kind == "str" and (account.text or "").lower() == "devstoreaccount1":
+                return True
+        return self._emulator_in_test(service)
+
+    # -- KL206 / KL207: database and cache settings --
+    def _settings(self) -> None:
+        """Django `DATABASES` / `CACHES`, and URL settings (SQLALCHEMY_DATABASE_URI, DATABASE_URL,
+        CELERY_BROKER_URL, ...) whether module or class attributes, `config[...]` items or keyword
+        arguments (`app.config.update(...)`). A literal password is the secret rules' finding (one
+        secret, one finding): only passwords read from elsewhere are reported here."""
+        entries = list(self.setting_assigns)
+        for call, scope in self.calls:
+            for k in call.keywords:
+                if k.arg and (_DB_URL_SETTING.search(k.arg.upper()) or _REDIS_URL_SETTING.search(k.arg.upper())):
+                    entries.append((k.arg, k.value, scope))
+        if not entries:
+            return
+        entries.sort(key=lambda e: _pos(e[1]))
+        token_password = self._password_replaced_by_token()
+        for name, value, scope in entries:
+            up = name.upper()
+            if up == "DATABASES":
+                if not token_password:
+                    self._django_databases(value, scope)
+            elif up == "CACHES":
+                self._django_caches(value, scope)
+            elif _DB_URL_SETTING.search(up):
+                self._url_setting(name, value, scope, "db")
+            elif _REDIS_URL_SETTING.search(up):
+                self._url_setting(name, value, scope, "redis")
+
+    def _password_replaced_by_token(self) -> bool:
+        """`DATABASES["default"]["PASSWORD"] = credential.get_token(...).token` somewhere."""
+        for n in ast.walk(self.tree):
+            if type(n) is ast.Assign:
+                for t in n.targets:
+                    if type(t) is ast.Subscript and type(t.slice) is ast.Constant and t.slice.value == "PASSWORD" \
+                            and self.value(n.value, self.module).kind == "token":
+                        return True
+        return False
+
+    def _dict_literal(self, expr, scope) -> tuple[ast.Dict | None, Scope]:
+        inner, s2, _ = self.resolve(expr, scope)
+        return (inner, s2) if type(inner) is ast.Dict else (None, scope)
+
+    def _django_databases(self, value, scope) -> None:
+        d, ds = self._dict_literal(value, scope)
+        if d is None:
+            return
+        for alias_node, alias_value in zip(d.keys, d.values):
+            alias = alias_node.value if type(alias_node) is ast.Constant else "?"
+            entry, es = self._dict_literal(alias_value, ds)
+            if entry is None:
+                self._dj_database_url(alias, alias_value, ds)
+                continue
+            fields = _const_fields(entry)
+            engine = self.value(fields.get("ENGINE"), es) if "ENGINE" in fields else Val("unknown")
+            service = _DJANGO_ENGINES.get(engine.text or "") if engine.kind == "str" else None
+            if service is None or "HOST" not in fields or "PASSWORD" not in fields:
+                continue  # a custom backend (it may fetch tokens), or nothing to judge
+            if self._is_azure_host(fields["HOST"], es, _suffixes(service)) is not True:
+                continue
+            if service == "sql" and self._options_use_entra(fields.get("OPTIONS"), es):
+                continue
+            pw = fields["PASSWORD"]
+            if self._literal_secret(pw, es) or not self._password_kind(pw, es):
+                continue
+            self._settings_db_hit(pw, es, service, f"DATABASES['{alias}']", "django")
+
+    def _options_use_entra(self, options, scope) -> bool:
+        if options is None:
+            return False
+        d, ds = self._dict_literal(options, scope)
+        for v in (d.values if d is not None else ()):
+            t = self.value(v, ds)
+            if t.kind == "str" and "authentication=activedirectory" in (t.text or "").lower().replace(" ", "") \
+                    and "activedirectorypassword" not in (t.text or "").lower().replace(" ", ""):
+                return True
+        return False
+
+    def _dj_database_url(self, alias, expr, scope) -> None:
+        inner, s2, _ = self.resolve(expr, scope)
+        if type(inner) is not ast.Call:
+            return
+        q = self.qualify(inner.func, s2) or ""
+        if q == "dj_database_url.parse":
+            url = _arg(inner, 0, "url")
+        elif q == "dj_database_url.config":
+            url = _arg(inner, None, "default")
+        else:
+            return
+        if url is not None:
+            self._url_setting(f"DATABASES['{alias}']", url, s2, "db")
+
+    def _url_setting(self, name: str, expr, scope, what: str) -> None:
+        v = self.value(expr, scope)
+        if v.kind != "str" or id(v.node) in self.reported_urls or "://" not in (v.text or ""):
+            return
+        text = v.text or ""
+        scheme = text.split("://", 1)[0].lower()
+        if what == "db":
+            service, host_ok, _ = self._db_url(expr, scope)
+        elif scheme in ("redis", "rediss"):
+            service, host_ok = "redis", _host_ok(_url_host(text), C.REDIS_HOSTS)
+        else:
+            return
+        pw = _url_password(text, redis=service == "redis")
+        if not service or host_ok is not True or not pw or "<TOKEN>" in pw or not re.search(r"\{[^{}]*\}", pw):
+            return  # no password, a token, or a literal one (the secret rules' finding)
+        self.reported_urls.add(id(v.node))
+        if service == "redis":
+            self._settings_redis_hit(expr, scope, name)
+        else:
+            self._settings_db_hit(expr, scope, service, name, "url")
+
+    def _django_caches(self, value, scope) -> None:
+        d, ds = self._dict_literal(value, scope)
+        if d is None:
+            return
+        for alias_node, alias_value in zip(d.keys, d.values):
+            alias = alias_node.value if type(alias_node) is ast.Constant else "?"
+            entry, es = self._dict_literal(alias_value, ds)
+            if entry is None:
+                continue
+            fields = _const_fields(entry)
+            backend = self.value(fields.get("BACKEND"), es) if "BACKEND" in fields else Val("unknown")
+            if backend.kind != "str" or "redis" not in (backend.text or "").lower() or "LOCATION" not in fields:
+                continue
+            loc = fields["LOCATION"]
+            locs = loc.elts if type(loc) in (ast.List, ast.Tuple) else [loc]
+            host_ok, target = None, None
+            for node in locs:
+                lv = self.value(node, es)
+                if lv.kind == "str" and "://" in (lv.text or ""):
+                    ok = _host_ok(_url_host(lv.text or ""), C.REDIS_HOSTS)
+                    pw = _url_password(lv.text or "", redis=True)
+                    if ok is True and pw and "<TOKEN>" not in pw and re.search(r"\{[^{}]*\}", pw):
+                        target = node
+                    host_ok = host_ok or ok
+                else:
+                    names = {h.upper() for h in lv.hints | ({lv.name} if lv.name else set())}
+                    if any("AZURE" in n and "REDIS" in n for n in names):
+                        host_ok = True
+            options, os_ = self._dict_literal(fields["OPTIONS"], es) if "OPTIONS" in fields else (None, es)
+            if target is None and options is not None and host_ok is True:
+                pw = _const_fields(options).get("PASSWORD")
+                if pw is not None and not self._literal_secret(pw, os_) and self._password_kind(pw, os_):
+                    target = pw
+            if target is not None:
+                self._settings_redis_hit(target, es, f"CACHES['{alias}']")
+
+    def _literal_secret(self, expr, scope) -> bool:
+        """A password written in the code: the secret rules report it (or it is a placeholder)."""
+        v = self.value(expr, scope)
+        return v.kind == "str" and not re.search(r"\{[^{}]*\}|<TOKEN>", v.text or "")
+
+    def _settings_db_hit(self, node, scope, service: str, where: str, client: str) -> None:
+        label = {"sql": "Azure SQL", "postgres": "Azure Database for PostgreSQL",
+                 "mysql": "Azure Database for MySQL"}[service]
+        role = C.role_for(service, "write")
+        self.an.facts.append(("py.sdk-client", {"service": service, "client": client, "access": "unknown",
+                                                "line": node.lineno, "auth": "key", "code": "KL206"}, node))
+        if client == "django":
+            how = {"sql": "set OPTIONS extra_params to Authentication=ActiveDirectoryMsi (no USER/PASSWORD)",
+                   "postgres": "make PASSWORD a Microsoft Entra access token for "
+                               f"{C.SCOPES['postgres']} (DefaultAzureCredential().get_token(...).token, as Service "
+                               "Connector's Django sample does; a long-running app refreshes it in a DatabaseWrapper "
+                               "subclass whose get_connection_params() fetches a new token) and USER the identity's "
+                               "database role",
+                   "mysql": "make PASSWORD a Microsoft Entra access token for "
+                            f"{C.SCOPES['mysql']} (refreshed in a DatabaseWrapper subclass's get_connection_params()) "
+                            "and USER the identity's database user"}[service]
+        else:
+            how = {"sql": "drop UID/PWD and pass a token per connection (a do_connect event listener that sets "
+                          "attrs_before={1256: <packed token>}) or use Authentication=ActiveDirectoryMsi",
+                   "postgres": "drop the password from the URL and set it per connection in a do_connect event "
+                               "listener: cparams[\"password\"] = credential.get_token(\""
+                               f"{C.SCOPES['postgres']}\").token",
+                   "mysql": "drop the password from the URL and set it per connection in a do_connect event "
+                            f"listener: cparams[\"password\"] = credential.get_token(\"{C.SCOPES['mysql']}\").token"
+                   }[service]
+        self.hit("KL206", node, scope, f"settings.{where}",
+                 f"{where} signs in to {label} with a password; use a Microsoft Entra token", "display-only",
+                 f"Sign in as the app's managed identity: {how}; create {role}")
+
+    def _settings_redis_hit(self, node, scope, where: str) -> None:
+        self.an.facts.append(("py.sdk-client", {"service": "redis", "client": "settings", "access": "unknown",
+                                                "line": node.lineno, "auth": "key", "code": "KL207"}, node))
+        self.hit("KL207", node, scope, f"settings.{where}",
+                 f"{where} authenticates to Azure Cache for Redis with the access key; use Microsoft Entra ID",
+                 "display-only",
+                 "Drop the password and pass a redis-entraid credential provider: "
+                 "create_from_default_azure_credential((\"https://redis.azure.com/.default\",)) as "
+                 "credential_provider (django-redis: in OPTIONS CONNECTION_POOL_KWARGS); give the identity "
+                 + C.ROLES["redis"][0])
 
     # -- KL205 HTTP headers --
     def _http(self, call, scope, q) -> None:
@@ -1570,3 +2020,66 @@ def _service_of_dialect(d: str) -> str | None:
 def _suffixes(service: str) -> tuple[str, ...]:
     return {"sql": (C.SQL_HOST,), "postgres": (C.PG_HOST, ".postgres.cosmos.azure.com"),
             "mysql": (C.MYSQL_HOST,), "redis": C.REDIS_HOSTS}.get(service, ())
+
+
+# Literals that show a module talks to a local emulator (lower case).
+_EMULATOR_MARKERS = {
+    "cosmos": ("localhost:8081", "127.0.0.1:8081"),
+    "storage": ("devstoreaccount1", "usedevelopmentstorage=true", "127.0.0.1:10000", "localhost:10000",
+                "127.0.0.1:10001", "127.0.0.1:10002"),
+}
+_B64_KEY_RE = re.compile(r"[A-Za-z0-9+/]{86}==")
+_LOCAL_HOSTS = frozenset({"localhost", "127.0.0.1", "[::1]", "host.docker.internal", "0.0.0.0"})
+_TEST_FILE_RE = re.compile(r"(?:^|/)(?:tests?|testing)/|(?:^|/)(?:test_[^/]*|[^/]*_tests?|conftest)\.py$")
+
+
+def _is_test_path(relpath: str) -> bool:
+    return bool(_TEST_FILE_RE.search(relpath.replace("\\", "/")))
+
+
+def _is_local_host(host: str) -> bool:
+    host = host.lower()
+    if host.startswith("["):
+        host = host.split("]", 1)[0] + "]"
+    else:
+        host = host.split(":", 1)[0]
+    return host in _LOCAL_HOSTS
+
+
+def _is_app_insights_connection_string(low: str) -> bool:
+    """An Application Insights connection string: an instrumentation key (an identifier) and
+    endpoints, no account key or shared access key."""
+    cs = C.parse_connection_string(low)
+    return "instrumentationkey" in cs and not any(k in cs for k in ("accountkey", "sharedaccesskey", "accesskey"))
+
+
+# Settings names holding a database URL / a Redis URL (upper case).
+_DB_URL_SETTING = re.compile(r"(?:DATABASE|^DB|_DB|SQLALCHEMY)_UR[IL]$|SQLALCHEMY_DATABASE_URI")
+_REDIS_URL_SETTING = re.compile(r"(?:REDIS|BROKER|RESULT_BACKEND|CACHE)\w*_UR[IL]$|^(?:BROKER_URL|RESULT_BACKEND)$")
+# Stock Django database backends (a custom backend may fetch tokens itself: unknown).
+_DJANGO_ENGINES = {
+    "django.db.backends.postgresql": "postgres", "django.db.backends.postgresql_psycopg2": "postgres",
+    "django.contrib.gis.db.backends.postgis": "postgres", "django_tenants.postgresql_backend": "postgres",
+    "django_prometheus.db.backends.postgresql": "postgres", "django.db.backends.mysql": "mysql",
+    "django.contrib.gis.db.backends.mysql": "mysql", "django_prometheus.db.backends.mysql": "mysql",
+    "mssql": "sql", "sql_server.pyodbc": "sql",
+}
+
+
+def _const_fields(d: ast.Dict) -> dict[str, ast.expr]:
+    return {k.value.upper(): v for k, v in zip(d.keys, d.values)
+            if type(k) is ast.Constant and type(k.value) is str}
+
+
+def _url_password(text: str, redis: bool = False) -> str | None:
+    """The password in a URL's user info (`scheme://user:password@host`); Redis also takes
+    `redis://password@host`."""
+    if "://" not in text:
+        return None
+    rest = text.split("://", 1)[1].split("?", 1)[0]
+    if "@" not in rest:
+        return None
+    userinfo = rest.rsplit("@", 1)[0]
+    if ":" in userinfo:
+        return userinfo.split(":", 1)[1] or None
+    return (userinfo or None) if redis else None

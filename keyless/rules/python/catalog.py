@@ -215,9 +215,11 @@ LEGACY_STORAGE = {
     "azure.servicebus.control_client.ServiceBusService": "servicebus",
 }
 
-# from_connection_string whose string is not a secret (AI Foundry project connection strings) or
-# device-side SDKs without an Entra ID alternative.
-NOT_KEY_FCS = ("azure.iot.device", "azure.ai.projects")
+# from_connection_string whose string is not a secret (AI Foundry project connection strings,
+# Application Insights connection strings of the Azure Monitor exporters and distro: an
+# instrumentation key identifies the resource, it does not authenticate) or device-side SDKs
+# without an Entra ID alternative.
+NOT_KEY_FCS = ("azure.iot.device", "azure.ai.projects", "azure.monitor.opentelemetry")
 # SDKs whose services accept keys only (Bing Search family): key credentials passed to them are not flagged.
 NO_ENTRA_SDKS = ("azure.cognitiveservices.search.", "azure.cognitiveservices.language.spellcheck")
 
@@ -265,6 +267,39 @@ for _pkg in ("llama_index.llms.azure_openai", "llama_index.embeddings.azure_open
 for _pkg in ("semantic_kernel.connectors.ai.open_ai",):
     for _c in ("AzureChatCompletion", "AzureTextEmbedding", "AzureTextCompletion"):
         OPENAI_CLASSES[f"{_pkg}.{_c}"] = (("api_key",), ("ad_token_provider", "ad_token"), "semantic-kernel")
+
+# The OpenAI client classes that reach the Azure OpenAI v1 API (`base_url=https://<resource>.openai.azure.com
+# /openai/v1/`): qualname -> async. Since openai 1.106 `api_key` also takes a token provider.
+OPENAI_V1_CLASSES = {"openai.OpenAI": False, "openai.AsyncOpenAI": True, "openai.Client": False,
+                     "openai.AsyncClient": True, "openai._client.OpenAI": False, "openai._client.AsyncOpenAI": True}
+# Hosts of Azure OpenAI / AI Foundry / AI Services endpoints (public and sovereign clouds).
+AZURE_OPENAI_HOSTS = (".openai.azure.com", ".services.ai.azure.com", ".cognitiveservices.azure.com",
+                      ".openai.azure.us", ".cognitiveservices.azure.us", ".openai.azure.cn",
+                      ".cognitiveservices.azure.cn")
+# Azure-hosted endpoints that take another provider's token (GitHub Models: a GitHub token).
+NOT_AZURE_KEY_HOSTS = ("models.inference.ai.azure.com", "models.github.ai")
+
+# Storage SAS helpers: qualname -> (service, position of the signing key, its keyword, whether a
+# user delegation SAS, signed with a key obtained through Microsoft Entra ID, can replace it: "yes" for
+# Blob and Data Lake, "newest-sdk" for Queue and Files (`user_delegation_key=` in their latest SDKs),
+# "no" for account SAS and Table SAS). Blob, Queue and Files take `user_delegation_key=`; Data Lake
+# takes the UserDelegationKey as `credential`.
+SAS_FUNCTIONS: dict[str, tuple[str, int, str, str]] = {
+    "azure.storage.blob.generate_blob_sas": ("storage-blob", 4, "account_key", "yes"),
+    "azure.storage.blob.generate_container_sas": ("storage-blob", 2, "account_key", "yes"),
+    "azure.storage.blob.generate_account_sas": ("storage-blob", 1, "account_key", "no"),
+    "azure.storage.queue.generate_queue_sas": ("storage-queue", 2, "account_key", "newest-sdk"),
+    "azure.storage.queue.generate_account_sas": ("storage-queue", 1, "account_key", "no"),
+    "azure.storage.fileshare.generate_share_sas": ("storage-file", 2, "account_key", "newest-sdk"),
+    "azure.storage.fileshare.generate_file_sas": ("storage-file", 3, "account_key", "newest-sdk"),
+    "azure.storage.fileshare.generate_account_sas": ("storage-file", 1, "account_key", "no"),
+    "azure.storage.filedatalake.generate_file_system_sas": ("storage-datalake", 2, "credential", "yes"),
+    "azure.storage.filedatalake.generate_directory_sas": ("storage-datalake", 3, "credential", "yes"),
+    "azure.storage.filedatalake.generate_file_sas": ("storage-datalake", 4, "credential", "yes"),
+    "azure.storage.filedatalake.generate_account_sas": ("storage-datalake", 1, "account_key", "no"),
+    "azure.data.tables.generate_table_sas": ("storage-table", 0, "credential", "no"),
+    "azure.data.tables.generate_account_sas": ("storage-table", 0, "credential", "no"),
+}
 
 # --- databases & caches ---------------------------------------------------------------------
 SQL_HOST = ".database.windows.net"

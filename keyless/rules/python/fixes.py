@@ -208,7 +208,8 @@ def _rewrite_openai(seg: str, data: dict, imports: "_Imports") -> str:
     if data.get("provider"):
         provider = data["provider"]
     else:
-        gbtp = imports.name_for("azure.identity", "get_bearer_token_provider")
+        pkg = "azure.identity.aio" if data.get("aio") else "azure.identity"  # an async client awaits the provider
+        gbtp = imports.name_for(pkg, "get_bearer_token_provider")
         provider = f"{gbtp}({_cred_expr(data['cred'], imports)}, \"{COGNITIVE_SCOPE}\")"
     args = list(call.args)
     param = data["param"]
@@ -274,7 +275,9 @@ class _Imports:
         lst = self.module.bindings.get(name, []) if self.module else []
         if b is not None and not all(x[2] == "import" and x[3] == want for x in lst):
             # the plain name is taken by something else
-            asname = local = ("Async" if pkg.endswith(".aio") else "Azure") + name
+            prefix = ("Async" if pkg.endswith(".aio") else "Azure") if name[:1].isupper() else \
+                ("async_" if pkg.endswith(".aio") else "azure_")
+            asname = local = prefix + name
         self.adds.setdefault(pkg, []).append((name, asname))
         return local
 

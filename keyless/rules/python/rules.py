@@ -1,4 +1,4 @@
-"""key-auth rules for Python (KL201-KL208). Detection is one shared `ast` pass (analysis.py);
+"""key-auth rules for Python (KL201-KL209). Detection is one shared `ast` pass (analysis.py);
 fixes are libcst rewrites computed lazily in fixes.py."""
 
 from __future__ import annotations
@@ -65,8 +65,13 @@ class ConnectionStringAuth(KeyAuthRule):
     variable: the finding is about the authentication mode, not the value.
 
     Not flagged: storage/Cosmos emulator connection strings (`UseDevelopmentStorage=true`,
-    `devstoreaccount1`, `localhost:8081`) and IoT *device* clients
-    (`IoTHubDeviceClient.create_from_connection_string`), which have no Entra ID alternative.
+    `devstoreaccount1`, `localhost:8081`), test code (`tests/`, `test_*.py`, `*_test.py`,
+    `conftest.py`) whose module talks to the Cosmos DB or storage emulator (a `localhost:8081` or
+    Azurite endpoint, `devstoreaccount1`, or an emulator's published key), IoT *device* clients
+    (`IoTHubDeviceClient.create_from_connection_string`), which have no Entra ID alternative, and
+    Application Insights connection strings (the Azure Monitor OpenTelemetry exporters and distro,
+    or any `InstrumentationKey=...` string): an instrumentation key identifies the resource and
+    grants nothing.
 
     ## Why is this bad?
     A connection string embeds an account key or SAS. Anyone who reads it (logs, app settings,
@@ -131,7 +136,9 @@ class KeyCredential(KeyAuthRule):
 
     A non-literal `credential=` value counts as a key when it is a string (literal, f-string,
     environment read) or a name whose identifier says so (`*key*`, `*sas*`, `*secret*`); names bound to
-    azure-identity credentials are not flagged.
+    azure-identity credentials are not flagged, nor are clients of a local emulator: a `localhost` /
+    `127.0.0.1` endpoint, the Cosmos DB or Azurite published key, the `devstoreaccount1` account, or
+    test code whose module talks to the emulator (see KL201).
 
     ## Why is this bad?
     Keys grant full data-plane access, are shared by every caller and must be rotated by hand. With
@@ -214,8 +221,18 @@ class OpenAIApiKey(KeyAuthRule):
     `AzureOpenAIEmbedding` with `api_key` and no `use_azure_ad`, Semantic Kernel Azure connectors with
     `api_key`, and the legacy module configuration `openai.api_type = "azure"` + `openai.api_key = ...`.
 
-    Not flagged: clients given `azure_ad_token_provider` / `azure_ad_token`, plain `OpenAI(...)`
-    (not Azure), and calls that forward `**kwargs` without an explicit key.
+    The Azure OpenAI v1 API: `OpenAI` / `AsyncOpenAI` with a `base_url` that is an Azure OpenAI,
+    AI Foundry or AI Services endpoint (`https://<resource>.openai.azure.com/openai/v1/`,
+    `*.services.ai.azure.com`, `*.cognitiveservices.azure.com`) and a string `api_key` (or none:
+    the SDK then reads `OPENAI_API_KEY`). The base URL counts when its host is visible: a literal,
+    or built from a module constant or an environment read's default; a name or environment
+    variable that says `AZURE` (`AZURE_OPENAI_ENDPOINT`) also counts, as for the database rules.
+    Any other base URL (api.openai.com, Ollama, GitHub Models on `models.inference.ai.azure.com`,
+    an unnamed variable) is not judged.
+
+    Not flagged: clients given `azure_ad_token_provider` / `azure_ad_token`, v1 clients whose
+    `api_key` is a token provider (a callable) or an Entra token, plain `OpenAI(...)` (not Azure),
+    and calls that forward `**kwargs` without an explicit key.
 
     ## Why is this bad?
     An Azure OpenAI key grants every deployment of the resource to whoever holds it and cannot be
@@ -235,6 +252,14 @@ class OpenAIApiKey(KeyAuthRule):
     client = AzureOpenAI(azure_endpoint=endpoint, azure_ad_token_provider=token_provider,
                          api_version="2024-06-01")
     ```
+    With the v1 API the token provider goes in `api_key` (openai >= 1.106 takes a callable there),
+    as Microsoft documents it for Entra ID ("How to configure Azure OpenAI with Microsoft Entra ID
+    authentication" and "Switch between OpenAI and Azure OpenAI endpoints", learn.microsoft.com):
+    ```python
+    client = OpenAI(base_url="https://<resource>.openai.azure.com/openai/v1/", api_key=token_provider)
+    ```
+    `AsyncOpenAI` awaits its provider: use `azure.identity.aio.get_bearer_token_provider` with an
+    `azure.identity.aio` credential.
 
     ## Fix safety
     Unsafe: the identity needs `Cognitive Services OpenAI User` on the resource, and the resource needs
@@ -244,6 +269,9 @@ class OpenAIApiKey(KeyAuthRule):
     `use_azure_ad=True` for LlamaIndex, and adds the `azure.identity` import. A call that already
     passes `azure_ad_token_provider` / `azure_ad_token` only loses its key argument; when it picks
     the key or the token at run time (`provider if not key else None`) the fix is guidance only.
+    For the v1 API the fix puts the token provider in `api_key` (sync provider for `OpenAI`,
+    `azure.identity.aio` provider and credential for `AsyncOpenAI`); it needs openai >= 1.106.
+    A reused provider must match the client (a sync client never gets an async provider).
     Legacy `openai.api_key` and Semantic Kernel get display-only guidance.
     """
 
@@ -251,7 +279,7 @@ class OpenAIApiKey(KeyAuthRule):
     name = "openai-api-key"
     message = "Azure OpenAI client authenticates with an API key"
     keywords = ("AzureOpenAI", "AzureChatOpenAI", "AzureOpenAIEmbedding", "api_key", "AzureChatCompletion",
-                "AzureTextEmbedding", "AzureTextCompletion")
+                "AzureTextEmbedding", "AzureTextCompletion", "base_url")
 
 
 class ApiKeyHeader(KeyAuthRule):
@@ -316,6 +344,19 @@ class DatabasePasswordAuth(KeyAuthRule):
     `token`) is the recommended pattern and not flagged, nor is
     `Authentication=ActiveDirectoryMsi|ManagedIdentity|Default` or `attrs_before={1256: token}`.
 
+    Settings too: Django `DATABASES` entries with a stock backend (`django.db.backends.postgresql`,
+    `...mysql`, PostGIS, `mssql`) whose `HOST` is an Azure database host and whose `PASSWORD` is read
+    from somewhere (an environment variable, a setting); `dj_database_url.parse/config(...)`; and URL
+    settings (`SQLALCHEMY_DATABASE_URI`, `DATABASE_URL`, `DB_URI`, ... as module or class attributes,
+    `config[...]` items or keyword arguments such as `app.config.update(...)`) whose URL, also
+    built with f-strings or `str.format`, carries a password for an Azure host. A password written
+    in the code is reported once, as a secret (KL106), not here. A custom `ENGINE` (which may fetch
+    tokens itself) and a `PASSWORD` later replaced by a token are not flagged. In Django, the
+    documented keyless setup (Service Connector's Python-Django sample) makes `PASSWORD` a Microsoft
+    Entra token for `https://ossrdbms-aad.database.windows.net/.default`; a long-running app fetches
+    a fresh one per connection in a `DatabaseWrapper` subclass (`get_connection_params`). With
+    SQLAlchemy, a `do_connect` event listener sets the token as the connection's password.
+
     ## Why is this bad?
     Database passwords are shared secrets that live in app settings and leak with them. Azure SQL,
     PostgreSQL and MySQL flexible servers accept Microsoft Entra tokens from a managed identity.
@@ -343,7 +384,7 @@ class DatabasePasswordAuth(KeyAuthRule):
     message = "Azure database connection authenticates with a password"
     fix_applicability = Applicability.DISPLAY_ONLY
     keywords = ("database.windows.net", "database.azure.com", "pyodbc", "pymssql", "psycopg", "asyncpg",
-                "mysql", "sqlalchemy", "aioodbc")
+                "mysql", "sqlalchemy", "aioodbc", "DATABASES", "database_ur", "db_ur")
 
 
 class RedisPasswordAuth(KeyAuthRule):
@@ -356,6 +397,12 @@ class RedisPasswordAuth(KeyAuthRule):
     `*.redisenterprise.cache.azure.net`, or an env var / identifier whose name contains `AZURE`.
     `redis.Redis(host="localhost", password=...)` and hosts from unrelated variables are not flagged.
     Connections with `credential_provider=` (redis-entraid) or a token as password are correct.
+
+    Settings too: Django `CACHES` with a Redis backend whose `LOCATION` URL carries a password read
+    from elsewhere (`f"rediss://:{os.environ['REDIS_KEY']}@x.redis.cache.windows.net:6380"`) or
+    whose `OPTIONS` `PASSWORD` is one, for an Azure host; and Redis URL settings
+    (`CELERY_BROKER_URL`, `CACHE_REDIS_URL`, `REDIS_URL`, ...). A password written in the code is the
+    secret rules' finding, not this one.
 
     ## Why is this bad?
     The Redis access key is shared by every client and grants full access to the cache. Azure Cache
@@ -424,5 +471,60 @@ class ClientSecretEnv(KeyAuthRule):
     keywords = ("AZURE_CLIENT_SECRET", "EnvironmentCredential")
 
 
+class AccountKeySas(KeyAuthRule):
+    """Shared access signature signed with the storage account key.
+
+    ## What it does
+    Flags the Storage SDKs' SAS helpers given the account key: `generate_blob_sas`,
+    `generate_container_sas`, `generate_account_sas` (Blob, Queue, File Share, Data Lake),
+    `generate_queue_sas`, `generate_share_sas`, `generate_file_sas` (`account_key=`, by keyword or
+    position), Data Lake's `generate_file_system_sas` / `generate_directory_sas` / `generate_file_sas`
+    with an account key as `credential`, and Tables' `generate_table_sas` / `generate_account_sas`
+    (signed with an `AzureNamedKeyCredential`). The finding points at the key argument.
+
+    Not flagged: a SAS signed with a user delegation key (`user_delegation_key=`, or a Data Lake
+    `credential` from `get_user_delegation_key`), and SAS for the storage emulator (the
+    `devstoreaccount1` account, Azurite's published key, or test code talking to Azurite).
+
+    ## Why is this bad?
+    Signing needs the account key in the app, and the key grants everything on the account; a SAS
+    signed with it stays valid until it expires or the key is rotated, and nobody can tell who
+    issued it. A user delegation SAS is signed with a key obtained through Microsoft Entra ID: the
+    app needs no secret, the SAS can never exceed the signer's own role, and revoking the
+    delegation keys (or the role) invalidates it.
+
+    ## Example
+    ```python
+    sas = generate_blob_sas(account, "photos", name, account_key=os.environ["STORAGE_KEY"],
+                            permission=BlobSasPermissions(read=True), expiry=expiry)
+    ```
+
+    ## Use instead
+    ```python
+    service = BlobServiceClient(account_url, credential=DefaultAzureCredential())
+    delegation_key = service.get_user_delegation_key(start, expiry)
+    sas = generate_blob_sas(account, "photos", name, user_delegation_key=delegation_key,
+                            permission=BlobSasPermissions(read=True), expiry=expiry)
+    ```
+    The signing identity needs `Storage Blob Delegator` (the data roles such as `Storage Blob Data
+    Reader` include its `generateUserDelegationKey` action) and a data role that covers the
+    permissions the SAS grants. Blob and Data Lake SAS support this; Queue and File Share SAS only
+    in the newest SDK versions (`user_delegation_key=`); an account SAS or a Table SAS can only be
+    signed with the key: give the code that uses it its own identity and a data-plane role instead.
+
+    ## Fix safety
+    Display-only: the delegation key must be requested (and cached until it expires) through a
+    client that authenticates with Entra ID, which a mechanical rewrite cannot place. Clients whose
+    key is read back to sign a SAS (`client.credential.account_key`) are not rewritten by KL201 /
+    KL202 either, so the two fixes never disagree.
+    """
+
+    code = "KL209"
+    name = "account-key-sas"
+    message = "SAS signed with the storage account key"
+    fix_applicability = Applicability.DISPLAY_ONLY
+    keywords = ("_sas",)
+
+
 RULES = [ConnectionStringAuth, KeyCredential, ClientSecretCredentialRule, OpenAIApiKey, ApiKeyHeader,
-         DatabasePasswordAuth, RedisPasswordAuth, ClientSecretEnv]
+         DatabasePasswordAuth, RedisPasswordAuth, ClientSecretEnv, AccountKeySas]

@@ -179,6 +179,8 @@ class _Scopes(ast.NodeVisitor):
         while s.kind == "comprehension":  # the walrus binds in the enclosing function
             s = s.parent
         s.bound.add(node.target.id)
+        name = node.target.id
+        s.simple_assigns[name] = s.simple_assigns.get(name, 0) + 1  # pyflakes reports an unused one too
 
     def visit_Assign(self, node: ast.Assign) -> None:
         self.visit(node.value)

@@ -21,6 +21,8 @@ _MAX_DEPTH = 6
 _KEY_READ_BACK = ("; not rewritten automatically: the client's shared key is read back later "
                   "(.credential.account_key, e.g. to sign a SAS), which a token credential cannot give; "
                   "sign with a user delegation key (get_user_delegation_key) first")
+_RUN_TIME_CHOICE = ("; not rewritten automatically: the code picks the key at run time (`if key := ...`), "
+                    "so drop that branch and keep the token path")
 # Attributes of a shared-key credential object that a token credential does not have.
 KEY_ATTRS = frozenset({"account_key", "account_name", "named_key", "key", "signature", "update"})
 _GUID_RE = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
@@ -180,6 +182,7 @@ class Analyzer:
         self.is_test_code = _is_test_path(relpath)
         self._emulator_markers: set[str] | None = None  # emulator hints among the module's literals
         self._env_defaults = False  # value(): read os.getenv("X", default) as its default
+        self.walrus_bindings: set[tuple[int, int]] = set()  # positions of `name :=` targets
         self.attr_values: dict[str, list[tuple[tuple[int, int], ast.expr, Scope]]] = {}
         self.module = Scope("module", "", None)
         self.calls: list[tuple[ast.Call, Scope]] = []
@@ -238,6 +241,7 @@ class Analyzer:
                     self.class_fields.append(node.target)
             elif t is ast.NamedExpr:
                 scope.bind(node.target.id, node.target, "value", node.value)
+                self.walrus_bindings.add(_pos(node.target))
             elif t in FuncTypes or t is ast.Lambda:
                 if t is not ast.Lambda:
                     scope.bind(node.name, node, "def", node)
@@ -1002,8 +1006,8 @@ class Analyzer:
         if expr is None:
             return "none" if info.service in C.KEY_STRING_SERVICES else "unknown"
         inner, iscope, _ = self.resolve(expr, scope)
-        if type(inner) is ast.Call:
-            return "unknown"
+        if type(inner) is ast.Call and self.env_name(inner, iscope) is None:
+            return "unknown"  # a credential object built by a call (an environment read is a string)
         v = self.value(expr, scope)
         keyish = False
         if v.kind == "dict":
@@ -1233,8 +1237,11 @@ class Analyzer:
                      f"Remove the API key: the client already passes {token_kw.arg} (needs role: {role})",
                      fix_data, fix_node=call)
             return
-        self.hit("KL204", kw.value if kw is not None else call, scope, cls, msg, "unsafe",
-                 f"Replace the API key with {param}=get_bearer_token_provider(...) (needs role: {role})", fix_data,
+        fix_msg = f"Replace the API key with {param}=get_bearer_token_provider(...) (needs role: {role})"
+        if kw is not None and self._key_chosen_at_run_time(kw.value, scope):
+            self.hit("KL204", kw.value, scope, cls, msg, "display-only", fix_msg + _RUN_TIME_CHOICE)
+            return
+        self.hit("KL204", kw.value if kw is not None else call, scope, cls, msg, "unsafe", fix_msg, fix_data,
                  fix_node=call)
 
     def _openai_module_config(self) -> None:
@@ -1303,6 +1310,9 @@ class Analyzer:
                + "; pass a Microsoft Entra token provider as api_key")
         fix_msg = (f"Pass api_key={pkg}.get_bearer_token_provider(DefaultAzureCredential(), "
                    f"\"{C.SCOPES['cognitive']}\") (openai>=1.106; needs role: {role})")
+        if kw is not None and self._key_chosen_at_run_time(kw.value, scope):
+            self.hit("KL204", kw.value, scope, f"{cls}.v1", msg, "display-only", fix_msg + _RUN_TIME_CHOICE)
+            return
         fix_data = {"kind": "openai", "param": "api_key", "flavour": "openai-v1", "role": role, "aio": aio,
                     "key_arg": kw.arg if kw is not None else None,
                     "provider": self.find_token_provider(scope, call, aio=aio),
@@ -1329,6 +1339,14 @@ class Analyzer:
                 return False  # a literal host that is not Azure (api.openai.com, localhost, ...)
             names |= set(placeholders)
         return any(("AZURE" in n.upper() or "AOAI" in n.upper()) and "GITHUB" not in n.upper() for n in names)
+
+    def _key_chosen_at_run_time(self, expr: ast.AST, scope: Scope) -> bool:
+        """`if key := os.getenv(...): Client(api_key=key)`: the key's presence picks the branch, so
+        replacing the key would leave the walrus unused and the branch meaningless."""
+        if type(expr) is not ast.Name:
+            return False
+        b, _ = self.lookup(expr.id, scope, _pos(expr))
+        return b is not None and (b[0], b[1]) in self.walrus_bindings
 
     def _api_key_kind(self, expr: ast.AST, scope: Scope) -> str:
         """'token' for a token provider or an Entra token, 'key' for a string key, else 'unknown'."""
@@ -1704,6 +1722,7 @@ class Analyzer:
         host_ok = None
         password = ""
         detail = ""
+        reported = False
         if kind == "sql" and q.startswith(("pyodbc", "aioodbc")):
             cs = _arg(call, 0, "dsn", "connstring")
             v = self.value(cs, scope) if cs is not None else Val("unknown")
@@ -1729,6 +1748,8 @@ class Analyzer:
         elif kind == "url":
             url = _arg(call, 0, "url")
             service, host_ok, password = self._db_url(url, scope)
+            # the settings entry holding this URL is the finding
+            reported = url is not None and id(self.value(url, scope).node) in self.reported_urls
             detail = "SQLAlchemy URL with a password"
         elif kind == "url-parts":
             drv = self.value(_arg(call, 0, "drivername"), scope)
@@ -1775,7 +1796,7 @@ class Analyzer:
                                                 "access": "unknown", "line": call.lineno,
                                                 "auth": "key" if password else "token",
                                                 **({"code": "KL206"} if password else {})}, call))
-        if not password:
+        if not password or reported:
             return
         role = C.role_for(service, "write")
         snippet = {

@@ -271,7 +271,9 @@ class OpenAIApiKey(KeyAuthRule):
     the key or the token at run time (`provider if not key else None`) the fix is guidance only.
     For the v1 API the fix puts the token provider in `api_key` (sync provider for `OpenAI`,
     `azure.identity.aio` provider and credential for `AsyncOpenAI`); it needs openai >= 1.106.
-    A reused provider must match the client (a sync client never gets an async provider).
+    A reused provider must match the client (a sync client never gets an async provider). A key
+    the code picks at run time (`if api_key := os.getenv(...): Client(api_key=api_key)`) gets
+    guidance only: the rewrite would leave the branch meaningless.
     Legacy `openai.api_key` and Semantic Kernel get display-only guidance.
     """
 
@@ -483,7 +485,8 @@ class AccountKeySas(KeyAuthRule):
     (signed with an `AzureNamedKeyCredential`). The finding points at the key argument.
 
     Not flagged: a SAS signed with a user delegation key (`user_delegation_key=`, or a Data Lake
-    `credential` from `get_user_delegation_key`), and SAS for the storage emulator (the
+    `credential` from `get_user_delegation_key`; a call that passes both a delegation key and an
+    account key chooses at run time and is not judged), and SAS for the storage emulator (the
     `devstoreaccount1` account, Azurite's published key, or test code talking to Azurite).
 
     ## Why is this bad?

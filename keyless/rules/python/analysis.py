@@ -347,7 +347,7 @@ class Analyzer:
         if t is ast.Name:
             scope.bind(tgt.id, tgt, "value", value)
             self._note_assign(value, tgt.id, scope)
-            if scope.kind != "function":
+            if scope.kind != "function" and _is_setting_name(tgt.id):
                 self.setting_assigns.append((tgt.id, value, scope))
         elif t is ast.Attribute:
             self.attr_assign.append((tgt, value, scope))
@@ -361,7 +361,7 @@ class Analyzer:
                 k = (0 if "." in d else id(scope), d)
                 self.sub_assign.setdefault(k, []).append((tgt.slice, value))
             sl = tgt.slice
-            if type(sl) is ast.Constant and type(sl.value) is str:
+            if type(sl) is ast.Constant and type(sl.value) is str and _is_setting_name(sl.value):
                 self.setting_assigns.append((sl.value, value, scope))
         elif t is ast.Tuple or t is ast.List:
             for e in tgt.elts:
@@ -1437,15 +1437,17 @@ class Analyzer:
         entries = list(self.setting_assigns)
         for call, scope in self.calls:
             for k in call.keywords:
-                if k.arg and (_DB_URL_SETTING.search(k.arg.upper()) or _REDIS_URL_SETTING.search(k.arg.upper())):
+                if k.arg and _is_setting_name(k.arg):
                     entries.append((k.arg, k.value, scope))
         if not entries:
             return
         entries.sort(key=lambda e: _pos(e[1]))
-        token_password = self._password_replaced_by_token()
+        token_password = None
         for name, value, scope in entries:
             up = name.upper()
             if up == "DATABASES":
+                if token_password is None:
+                    token_password = self._password_replaced_by_token()
                 if not token_password:
                     self._django_databases(value, scope)
             elif up == "CACHES":
@@ -2085,6 +2087,13 @@ _DJANGO_ENGINES = {
     "django.contrib.gis.db.backends.mysql": "mysql", "django_prometheus.db.backends.mysql": "mysql",
     "mssql": "sql", "sql_server.pyodbc": "sql",
 }
+
+
+def _is_setting_name(name: str) -> bool:
+    up = name.upper()
+    if up in ("DATABASES", "CACHES", "RESULT_BACKEND"):
+        return True
+    return "_UR" in up and bool(_DB_URL_SETTING.search(up) or _REDIS_URL_SETTING.search(up))
 
 
 def _const_fields(d: ast.Dict) -> dict[str, ast.expr]:

@@ -69,7 +69,8 @@ def _selector_problem(sel: Any, where: str = "") -> str:
     where = f" in {where}" if where else ""
     if not isinstance(sel, str) or not sel.strip():
         return f"empty rule selector{where}: it would select no rule"
-    return f"Unknown rule selector{where}: {sel!r}"
+    return (f"Unknown rule selector{where}: {sel!r} (expected ALL, a category such as secret or key-auth, "
+            "a code or prefix such as KL101 or KL1, or a rule name; `keyless rules` lists them)")
 
 
 def settings_from_config(cfg: Config, registry: Registry, *, select=None, extend_select=(), ignore=(),

@@ -41,6 +41,7 @@ if TYPE_CHECKING:
 ENTRY_POINT_GROUP = "keyless.rules"
 CODE_RE = re.compile(r"^KL[1-5][0-9]{2}$")
 NAME_RE = re.compile(r"^[a-z0-9]+(-[a-z0-9]+)*$")
+CATEGORY_NAMES = frozenset(c.value for c in Category)
 ALL_KINDS = frozenset({"python", "yaml", "json", "hcl", "env", "text", "shell", "powershell", "dockerfile",
                        "makefile", "notebook", "bicep"})
 
@@ -216,6 +217,8 @@ class Registry:
         self.alias: dict[str, str] = {}
         for cls in rules:
             validate_rule(cls)
+            if cls.name in CATEGORY_NAMES:  # `--select secret` must mean one thing: the category
+                raise RuleError(f"{cls.__module__}.{cls.__qualname__}: name {cls.name!r} is a category name")
             other = self.by_code.get(cls.code)
             if other is not None and other is not cls:
                 raise RuleError(f"rule code {cls.code} is defined twice: {other.__module__} and {cls.__module__}")
@@ -236,10 +239,13 @@ class Registry:
         return self.by_code.get(key.upper()) or self.by_code.get(self.alias.get(key, ""))
 
     def expand(self, selector: str) -> list[str]:
-        """`ALL`, a full code, a code prefix (KL1, KL10) or a rule name -> codes. Unknown -> []."""
+        """`ALL`, a category (`secret`, `key-auth`...), a full code, a code prefix (KL1, KL10) or a
+        rule name -> codes. Unknown -> []."""
         sel = selector.strip()
         if sel.upper() == "ALL":
             return list(self.codes)
+        if sel.lower() in CATEGORY_NAMES:
+            return [c for c in self.codes if self.by_code[c].category.value == sel.lower()]
         if sel in self.alias:
             return [self.alias[sel]]
         up = sel.upper()

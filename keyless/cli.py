@@ -204,27 +204,20 @@ def _history_request(paths, history, all_refs, pre_push, fixing, diff_base, stdi
 
 
 @main.command()
-@click.option("--format", "fmt", type=click.Choice(["text", "json", "markdown"]), default="text")
+@click.option("--output-format", "--format", "fmt", type=click.Choice(["text", "json", "markdown"]), default="text",
+              help="text (with a legend), json, or the README's markdown table.")
 def rules(fmt: str) -> None:
-    """List every rule: code, category, severity, fix availability, name."""
+    """List every rule: code, fix availability, category, severity, name; then a legend."""
     from keyless.linter.rule import load_registry
+    from keyless.linter.rule_docs import rule_json, rules_text
 
     reg = load_registry()
     if fmt == "json":
-        click.echo(json.dumps([_rule_json(cls) for cls in reg], indent=2))
-        return
-    if fmt == "markdown":
+        click.echo(json.dumps([rule_json(cls, with_tests=False) for cls in reg], indent=2))
+    elif fmt == "markdown":
         click.echo(rules_markdown(reg))
-        return
-    for cls in reg:
-        fixm = {"safe": "[*]", "unsafe": "[u]", "display-only": "[g]"}.get(
-            cls.fix_applicability.value if cls.fix_applicability else "", "   ")
-        click.echo(f"{cls.code}  {fixm}  {cls.category.value:<19} {cls.severity.value:<8}  {cls.name}")
-    from keyless.linter.documents import KIND_FILES
-
-    click.echo("\nFile kinds (`keyless explain CODE` names the kinds a rule reads):")
-    for kind, files in KIND_FILES.items():
-        click.echo(f"  {kind:<11} {files}")
+    else:
+        click.echo(rules_text(reg), nl=False)
 
 
 def rules_markdown(reg) -> str:
@@ -237,40 +230,43 @@ def rules_markdown(reg) -> str:
     return "\n".join(lines)
 
 
-def _rule_json(cls) -> dict:
-    return {
-        "code": cls.code,
-        "name": cls.name,
-        "category": cls.category.value,
-        "severity": cls.severity.value,
-        "summary": cls.summary(),
-        "message": cls.message,
-        "kinds": sorted(cls.kinds),
-        "fix": cls.fix_applicability.value if cls.fix_applicability else None,
-        "status": cls.status,
-        "since": cls.since,
-        "explanation": cls.docs(),
-    }
-
-
 @main.command()
-@click.argument("code")
-@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text")
-def explain(code: str, fmt: str) -> None:
-    """Print a rule's documentation (what, why, example, fix, fix safety)."""
+@click.argument("code", required=False)
+@click.option("--all", "all_rules", is_flag=True, help="Every rule (with --format markdown: the docs/rules pages).")
+@click.option("--format", "--output-format", "fmt", type=click.Choice(["text", "json", "markdown"]), default="text")
+@click.option("--output-dir", type=click.Path(file_okay=False),
+              help="With --all --format markdown: write one page per rule and an index here.")
+def explain(code: str | None, all_rules: bool, fmt: str, output_dir: str | None) -> None:
+    """Print a rule's documentation (what, why, example, fix, fix safety) and where its code,
+    fixtures and tests live."""
+    from keyless.linter import rule_docs
     from keyless.linter.rule import load_registry
 
-    cls = load_registry().get(code)
+    reg = load_registry()
+    if all_rules == (code is not None):
+        raise UsageError("give one rule CODE, or --all")
+    if output_dir and not (all_rules and fmt == "markdown"):
+        raise UsageError("--output-dir needs --all --format markdown")
+    if all_rules:
+        if output_dir:
+            written = rule_docs.write_pages(reg, output_dir)
+            click.echo(f"keyless: wrote {len(written)} pages to {output_dir}", err=True)
+        elif fmt == "json":
+            click.echo(json.dumps([rule_docs.rule_json(cls) for cls in reg], indent=2))
+        elif fmt == "markdown":
+            click.echo(rule_docs.all_markdown(reg), nl=False)
+        else:
+            click.echo("\n".join(rule_docs.explain_text(cls) for cls in reg), nl=False)
+        return
+    cls = reg.get(code)
     if cls is None:
         _fail(f"unknown rule {code!r}; `keyless rules` lists them")
     if fmt == "json":
-        click.echo(json.dumps(_rule_json(cls), indent=2))
-        return
-    fix = cls.fix_applicability.value if cls.fix_applicability else "none"
-    click.echo(f"# {cls.name} ({cls.code})\n")
-    click.echo(f"Category: {cls.category.value}  Severity: {cls.severity.value}  Fix: {fix}  "
-               f"File kinds: {', '.join(sorted(cls.kinds))}\n")
-    click.echo(cls.docs())
+        click.echo(json.dumps(rule_docs.rule_json(cls), indent=2))
+    elif fmt == "markdown":
+        click.echo(rule_docs.rule_page(cls), nl=False)
+    else:
+        click.echo(rule_docs.explain_text(cls), nl=False)
 
 
 @main.group()

@@ -262,8 +262,9 @@ def test_warnings_and_pseudo_paths_in_every_format(sarif_validator, json_validat
     assert az[-1] == "##vso[task.logissue type=error;]internal error in project rule KL301 (KeyError)"
 
     root = ET.fromstring(render("junit", report).encode())
-    assert (root.get("errors"), root.get("skipped")) == ("1", "1")
+    assert root.get("errors") == "1" and root.get("skipped") is None  # junit-10.xsd: no testsuites@skipped
     suites = {s.get("name"): s for s in root.findall("testsuite")}
+    assert suites["deploy/app.yaml"].get("skipped") == "1"
     assert suites["deploy/app.yaml"].find("testcase/skipped").get("message") == "unparsable YAML (only secret-scanned)"
     assert suites["<project>"].find("testcase/error") is not None
 
@@ -429,7 +430,8 @@ def test_sarif_schema_negative(sarif_validator, mutate):
 def test_sarif_driver_rules():
     driver = sarif()["runs"][0]["tool"]["driver"]
     assert driver["name"] == "keyless" and driver["version"]
-    assert [r["id"] for r in driver["rules"]] == ["KL101", "KL201", "KL401"]
+    # the registry's rules, then one for the severity a finding has besides its rule's (KL401: high)
+    assert [r["id"] for r in driver["rules"]] == ["KL101", "KL201", "KL401", "KL401-high"]
     kl101 = driver["rules"][0]
     assert kl101["name"] == "storage-account-key"
     assert kl101["shortDescription"]["text"] == "Azure Storage account key in source"
@@ -457,7 +459,8 @@ def test_sarif_results():
     results = run["results"]
     assert len(results) == 4
     for res, f in zip(results, make_findings()):
-        assert rules[res["ruleIndex"]]["id"] == res["ruleId"] == f.code
+        assert rules[res["ruleIndex"]]["id"] == res["ruleId"]
+        assert res["ruleId"] == (f.code if f.code != "KL401" else "KL401-high")  # KL401's default is low
         assert res["level"] == f.severity.sarif_level
         assert res["message"]["text"] == f.message.replace("\r\n", "\\r\\n")  # printable text
         # Secret fingerprints (16 hex digits, docs/fingerprints.md) have their own key.
@@ -515,8 +518,8 @@ def test_sarif_unknown_rule_gets_a_descriptor(sarif_validator):
     assert not errors_of(sarif_validator, doc)
     run = doc["runs"][0]
     ids = [r["id"] for r in run["tool"]["driver"]["rules"]]
-    assert ids == ["KL101", "KL201", "KL401", "KL199"]
-    assert run["results"][0]["ruleIndex"] == 3
+    assert ids == ["KL101", "KL201", "KL401", "KL401-high", "KL199"]
+    assert run["results"][0]["ruleIndex"] == 4
 
 
 def test_sarif_uris(sarif_validator):
@@ -539,7 +542,7 @@ def test_sarif_result_cap(monkeypatch, sarif_validator):
     assert not errors_of(sarif_validator, doc)
     run = doc["runs"][0]
     # the two most severe remain, in their original order
-    assert [r["ruleId"] for r in run["results"]] == ["KL101", "KL401"]
+    assert [r["ruleId"] for r in run["results"]] == ["KL101", "KL401-high"]
     (note,) = run["invocations"][0]["toolExecutionNotifications"]
     assert note["level"] == "warning" and "2 lower-severity results were left out" in note["message"]["text"]
 
@@ -553,12 +556,12 @@ def test_github_commands():
         "::error title=keyless (KL101),file=app/set tings.py,line=3,col=8,endLine=3,endColumn=120::"
         f"[critical] Storage account key in connection string: {redact(SECRET)}"
     )
-    assert lines[1].startswith("::warning title=keyless (KL201),")
-    assert lines[2] == (
+    assert lines[1].startswith("::error title=keyless (KL401),")  # high before medium
+    assert lines[2].startswith("::warning title=keyless (KL201),")
+    assert lines[3] == (
         "::warning title=keyless (KL201),file=infra/main.bicep,line=1,col=1,endLine=2,endColumn=4::"
         "[medium] 50%25 done; a,b: c]\\r\\nnext"
     )
-    assert lines[3].startswith("::error title=keyless (KL401),")
     assert lines[4] == "::error title=keyless (file error),file=infra/broken.yaml,line=4::" \
                        "could not parse YAML: mapping values are not allowed"
     assert lines[5] == "::error title=keyless (file error),file=bin/data.env::not UTF-8"
@@ -615,7 +618,7 @@ def test_junit_structure():
     assert out.startswith('<?xml version="1.0" encoding="UTF-8"?>\n')
     root = ET.fromstring(out.encode())
     assert root.tag == "testsuites"
-    assert (root.get("tests"), root.get("failures"), root.get("errors"), root.get("skipped")) == ("6", "4", "2", "0")
+    assert (root.get("tests"), root.get("failures"), root.get("errors")) == ("6", "4", "2")
     suites = {s.get("name"): s for s in root.findall("testsuite")}
     assert set(suites) == {"app/set tings.py", "infra/main.bicep", "infra/rbac.json", "infra/broken.yaml",
                            "bin/data.env"}
@@ -624,7 +627,8 @@ def test_junit_structure():
     failure = cases[0].find("failure")
     assert failure.get("type") == "KL101"
     assert failure.get("message") == f"Storage account key in connection string: {redact(SECRET)}"
-    assert cases[0].get("line") == "3" and cases[0].get("file") == "app/set tings.py"
+    assert cases[0].get("name") == "KL101 storage-account-key at app/set tings.py:3:8"
+    assert suites["app/set tings.py"].get("file") == "app/set tings.py"
     # newline and markup characters survive the round trip
     bicep = suites["infra/main.bicep"].find("testcase/failure")
     assert bicep.get("message") == "50% done; a,b: c]\\r\\nnext"
@@ -680,20 +684,31 @@ def test_docs_url_from_package_metadata(monkeypatch, sarif_validator, json_valid
 
     from keyless.linter.report import _common
 
-    class Meta:
-        def get_all(self, name):
-            assert name == "Project-URL"
-            return ["Homepage, https://example.org/keyless", "Documentation, https://example.org/keyless/rules"]
+    class Dist:
+        version = "1.2.0"
 
-    monkeypatch.setattr(importlib.metadata, "metadata", lambda dist: Meta())
-    _common.docs_base_url.cache_clear()
+        class metadata:
+            @staticmethod
+            def get_all(name):
+                assert name == "Project-URL"
+                return ["Documentation, https://example.org/docs",
+                        "Repository, https://user:token@example.org/team/keyless.git"]
+
+        @staticmethod
+        def read_text(name):
+            return None
+
+    monkeypatch.setattr(importlib.metadata, "distribution", lambda dist: Dist())
+    _common.project_source.cache_clear()
     try:
         doc = json.loads(render("json", make_report()))
         assert not errors_of(json_validator, doc)
-        assert doc["findings"][0]["url"] == "https://example.org/keyless/rules#kl101"
+        assert doc["findings"][0]["url"] == "https://example.org/team/keyless/blob/v1.2.0/docs/rules/KL101.md"
         run = sarif()["runs"][0]
         assert not errors_of(sarif_validator, {"version": "2.1.0", "runs": [run]})
-        assert run["tool"]["driver"]["informationUri"] == "https://example.org/keyless/rules"
-        assert run["tool"]["driver"]["rules"][1]["helpUri"] == "https://example.org/keyless/rules#kl201"
+        assert run["tool"]["driver"]["informationUri"] == "https://example.org/team/keyless"  # no user info
+        assert run["tool"]["driver"]["rules"][1]["helpUri"] == \
+            "https://example.org/team/keyless/blob/v1.2.0/docs/rules/KL201.md"
+        assert "token" not in json.dumps(run)
     finally:
-        _common.docs_base_url.cache_clear()
+        _common.project_source.cache_clear()

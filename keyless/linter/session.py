@@ -457,16 +457,27 @@ def _emit(res: RunResult, cfg, fmt: str, opts, settings, *, fixed: int = 0, docs
 
     if fmt in ("json", "sarif"):
         _materialize_for_output(res, settings, docs if docs is not None else {})
+    from keyless.linter.report.paths import rebase, report_base
+
     to_tty = opts.output_file is None and sys.stdout.isatty()
+    # Machine formats: paths from the repository root; text: from the current directory.
+    base = report_base(settings.root, fmt)
+    if opts.paths == ["-"] and not opts.stdin_filename:  # "stdin" names no file
+        base = dataclasses.replace(base, root=settings.root)
+
+    def where(path: str) -> str:
+        return path if base.root == settings.root else rebase(path, settings.root, base.root)
+
     report = Report(
-        findings=res.findings,
-        errors=[FileError(p, m, line) for p, m, line in res.errors]
-        + [FileError(p, f"{m}; only secret-scanned", line, level="warning") for p, m, line in res.warnings]
-        + [FileError(p, m, line, level="warning") for p, m, line in extra_warnings],
+        findings=[f.with_(path=where(f.path)) for f in res.findings],
+        errors=[FileError(where(p), m, line) for p, m, line in res.errors]
+        + [FileError(where(p), f"{m}; only secret-scanned", line, level="warning") for p, m, line in res.warnings]
+        + [FileError(where(p), m, line, level="warning") for p, m, line in extra_warnings],
         notes=[] if opts.quiet else res.notes,
         registry=load_registry(),
         files_scanned=res.files_scanned,
-        root=settings.root,
+        root=base.root,
+        project_dir=base.project_dir,
         fixed=fixed,
         statistics=opts.statistics,
         color=to_tty and fmt == "text" and not os.environ.get("NO_COLOR"),

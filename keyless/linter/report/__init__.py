@@ -46,6 +46,7 @@ class Report:
     show_fixes: bool = True  # text: the indented "help:" line under a finding with a fix
     # `check --history`: revisions, head, repository_uri, commits, commits_from_cache, partial
     history: dict | None = None
+    project_dir: str = ""  # the project (config) directory relative to `root`, '/'-separated; "" if the same
 
 
 @dataclass(frozen=True, slots=True)

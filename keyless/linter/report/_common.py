@@ -46,32 +46,91 @@ def tool_version() -> str:
     return __version__
 
 
-@lru_cache(maxsize=1)
-def docs_base_url() -> str | None:
-    """The project's documentation URL from the package metadata (`[project.urls]`), if any:
-    `Documentation`, else `Homepage` / `Repository` / `Source`."""
-    try:
-        from importlib.metadata import PackageNotFoundError, metadata
+RULE_PAGES = "docs/rules"  # docs/rules/<CODE>.md in keyless's repository, generated from the registry
 
-        entries = metadata(TOOL_NAME).get_all("Project-URL") or []
+
+@lru_cache(maxsize=1)
+def project_source() -> tuple[str, str] | None:
+    """Where this keyless comes from, for links to its rule pages: (repository URL, revision).
+
+    - A `Repository` (else `Source`, `Homepage`) entry of `[project.urls]` in the package metadata,
+      at the release tag `v<version>`;
+    - else, for an install from a git URL (`pip install git+https://host/org/keyless@REV`), the
+      URL and the commit pip recorded (PEP 610 `direct_url.json`).
+
+    None otherwise (an install from a local directory): reports then carry no links, and
+    `keyless explain CODE` is the documentation. Only https URLs count, and never their user
+    information (a token in the install URL must not reach a report)."""
+    try:
+        from importlib.metadata import PackageNotFoundError, distribution
+
+        dist = distribution(TOOL_NAME)
     except (ImportError, PackageNotFoundError):  # pragma: no cover - not installed
         return None
     urls: dict[str, str] = {}
-    for entry in entries:
+    for entry in dist.metadata.get_all("Project-URL") or []:
         label, _, url = entry.partition(",")
-        if url.strip().startswith(("https://", "http://")):
-            urls[label.strip().lower()] = url.strip()
-    for label in ("documentation", "docs", "homepage", "repository", "source"):
-        if label in urls:
-            return urls[label]
+        urls[label.strip().lower()] = url.strip()
+    for label in ("repository", "source", "homepage"):
+        base = _public_https(urls.get(label, ""))
+        if base:
+            return base, f"v{dist.version}"
+    try:
+        import json
+
+        direct = json.loads(dist.read_text("direct_url.json") or "{}")
+    except (ValueError, OSError):
+        return None
+    vcs = direct.get("vcs_info") if isinstance(direct, dict) else None
+    if isinstance(vcs, dict) and vcs.get("vcs") == "git" and isinstance(vcs.get("commit_id"), str):
+        base = _public_https(str(direct.get("url", "")))
+        if base and re.fullmatch(r"[0-9a-f]{7,64}", vcs["commit_id"]):
+            return base, vcs["commit_id"]
     return None
 
 
+def _public_https(url: str) -> str | None:
+    """`url` without user information, query, fragment and a trailing `.git`; None unless https."""
+    from urllib.parse import urlsplit, urlunsplit
+
+    try:
+        parts = urlsplit(url.strip())
+        host = parts.hostname or ""
+        port = f":{parts.port}" if parts.port else ""
+    except ValueError:
+        return None
+    if parts.scheme != "https" or not host:
+        return None
+    path = parts.path.rstrip("/")
+    path = path[: -len(".git")] if path.endswith(".git") else path
+    return urlunsplit(("https", host + port, path, "", ""))
+
+
+def project_url() -> str | None:
+    """The repository's URL (SARIF `tool.driver.informationUri`), when known."""
+    source = project_source()
+    return source[0] if source else None
+
+
 def rule_url(code: str) -> str | None:
-    """Where a rule is documented: `<docs URL>#kl101`, or None when the package declares no URL
-    (then `keyless explain KL101` is the documentation)."""
-    base = docs_base_url()
-    return f"{base.split('#', 1)[0]}#{code.lower()}" if base else None
+    """The rule's page, docs/rules/<CODE>.md, in the repository at the installed revision (file
+    links as GitHub, GitLab, Bitbucket and Azure Repos write them); None when unknown."""
+    source = project_source()
+    if source is None:
+        return None
+    base, rev = source
+    from urllib.parse import quote
+
+    host = base.split("/", 3)[2].lower()
+    page = f"{RULE_PAGES}/{code}.md"
+    if host == "dev.azure.com" or host.endswith(".visualstudio.com"):
+        kind = "GC" if re.fullmatch(r"[0-9a-f]{40}", rev) else "GT"
+        return f"{base}?path=/{page}&version={kind}{quote(rev, safe='')}"
+    if "gitlab" in host:
+        return f"{base}/-/blob/{quote(rev, safe='')}/{page}"
+    if host == "bitbucket.org":
+        return f"{base}/src/{quote(rev, safe='')}/{page}"
+    return f"{base}/blob/{quote(rev, safe='')}/{page}"
 
 
 def rule_cwes(rule: "type[Rule] | None", category: Category) -> tuple[int, ...]:

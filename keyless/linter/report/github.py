@@ -2,7 +2,9 @@
 
     ::error title=keyless (KL101),file=app.py,line=3,col=9,endLine=3,endColumn=40::[critical] message
 
-Level: error (critical, high), warning (medium), notice (low, info). Paths and messages are
+Level: error (critical, high), warning (medium), notice (low, info). GitHub shows at most 10
+annotations of each level per step (and 50 per job), so findings are printed most severe first
+(critical before high, then in the engine's order); file problems follow. Paths and messages are
 first shown as printable text (`_common.printable`: control characters and CI command markers as
 backslash escapes), then escaped by the workflow-command rules: `%`, CR and LF in the message;
 additionally `:` and `,` in properties.
@@ -31,7 +33,7 @@ def _command(level: str, props: list[tuple[str, object]], message: str) -> str:
 
 def render(report: Report) -> str:
     lines = []
-    for f in report.findings:
+    for f in sorted(report.findings, key=lambda f: -f.severity.rank):  # stable: engine order within a level
         s, e = f.span.start, f.span.end
         props: list[tuple[str, object]] = [
             ("title", f"{TOOL_NAME} ({f.code})"),

@@ -1,6 +1,14 @@
 """`--output-format sarif`: SARIF 2.1.0 for GitHub code scanning and other SARIF consumers.
 
 - `tool.driver.rules` lists every registered rule (sorted by code), so `ruleIndex` is stable.
+  GitHub code scanning takes a result's severity from its rule's `security-severity` only, so a
+  finding rated other than its rule's default (Owner at subscription scope: critical, where
+  KL401 says high) gets a descriptor of its own, `KL401-critical`, appended after them: its
+  `ruleId` depends only on the code and the severity, so it is stable across runs.
+- `helpUri` is the rule's page (docs/rules/<CODE>.md at the installed revision) and
+  `informationUri` the repository, when keyless knows where it was installed from.
+- `automationDetails.id` is `keyless/` plus the project directory relative to the repository
+  root (`keyless/services/api/`): GitHub and Azure DevOps keep one analysis per id.
 - Locations are repo-relative URIs against `%SRCROOT%` (declared in `originalUriBaseIds`),
   percent-encoding the file name's exact bytes (a non-UTF-8 byte too); columns are Unicode code
   points (`columnKind`), end column exclusive as in keyless. Messages are printable text
@@ -24,7 +32,7 @@ from keyless.linter.report import Report
 from keyless.linter.report._common import (
     HEADING_RE,
     TOOL_NAME,
-    docs_base_url,
+    project_url,
     is_pseudo_path,
     dump_json,
     printable,
@@ -37,7 +45,7 @@ from keyless.linter.report._common import (
 )
 
 if TYPE_CHECKING:
-    from keyless.linter.finding import Finding, Span
+    from keyless.linter.finding import Finding, Severity, Span
     from keyless.linter.rule import Rule
 
 SARIF_SCHEMA = "https://docs.oasis-open.org/sarif/sarif/v2.1.0/errata01/os/schemas/sarif-schema-2.1.0.json"
@@ -93,19 +101,25 @@ def _tags(category: Category, cwes: tuple[int, ...]) -> list[str]:
     return ["security", *(f"external/cwe/cwe-{c}" for c in cwes), category.value]
 
 
-def _descriptor(rule: "type[Rule]") -> dict[str, Any]:
+def rule_id(code: str, severity: "Severity", default: "Severity | None") -> str:
+    """`KL401` for the rule's own severity, `KL401-critical` for another one."""
+    return code if default is None or severity is default else f"{code}-{severity.value}"
+
+
+def _descriptor(rule: "type[Rule]", severity: "Severity | None" = None) -> dict[str, Any]:
     docs = rule.docs()
+    severity = severity or rule.severity
     desc: dict[str, Any] = {
-        "id": rule.code,
+        "id": rule_id(rule.code, severity, rule.severity),
         "name": rule.name,
         "shortDescription": {"text": rule.message},
         "fullDescription": {"text": rule_description(rule)},
         "help": {"text": _help_text(docs) or rule.message, "markdown": docs or rule.message},
-        "defaultConfiguration": {"level": rule.severity.sarif_level},
+        "defaultConfiguration": {"level": severity.sarif_level},
         "properties": {
             "tags": _tags(rule.category, rule_cwes(rule, rule.category)),
             "precision": rule_precision(rule, rule.category),
-            "security-severity": rule.severity.security_severity,
+            "security-severity": severity.security_severity,
         },
     }
     url = rule_url(rule.code)
@@ -147,9 +161,9 @@ def _fixes(f: "Finding") -> list[dict[str, Any]]:
     ]
 
 
-def _result(f: "Finding", rule_index: int) -> dict[str, Any]:
+def _result(f: "Finding", rule_id: str, rule_index: int) -> dict[str, Any]:
     result: dict[str, Any] = {
-        "ruleId": f.code,
+        "ruleId": rule_id,
         "ruleIndex": rule_index,
         "level": f.severity.sarif_level,
         "message": {"text": printable(f.message)},
@@ -203,15 +217,31 @@ def to_sarif(report: Report) -> dict[str, Any]:
             )
         )
 
+    # Descriptors for the severities findings have besides their rule's default, in a stable
+    # order (code, then severity from the highest), after the registry's.
+    defaults = {code: rule.severity for code, rule in report.registry.by_code.items()}
+    split = sorted({(f.code, f.severity) for f in findings
+                    if f.code in defaults and f.severity is not defaults[f.code]},
+                   key=lambda cs: (cs[0], -cs[1].rank))
+    for code, severity in split:
+        index[rule_id(code, severity, defaults[code])] = len(rules)
+        rules.append(_descriptor(report.registry.by_code[code], severity))
+
     results = []
     for f in findings:
-        if f.code not in index:
-            index[f.code] = len(rules)
+        rid = rule_id(f.code, f.severity, defaults.get(f.code))
+        if rid not in index:  # a rule not in the registry (a plugin not loaded now)
+            index[rid] = len(rules)
             rules.append(_unknown_descriptor(f))
-        results.append(_result(f, index[f.code]))
+        results.append(_result(f, rid, index[rid]))
 
-    driver: dict[str, Any] = {"name": TOOL_NAME, "version": tool_version(), "semanticVersion": tool_version()}
-    info = docs_base_url()
+    driver: dict[str, Any] = {
+        "name": TOOL_NAME,
+        "fullName": f"{TOOL_NAME} {tool_version()} (Azure credentials and managed identity)",
+        "version": tool_version(),
+        "semanticVersion": tool_version(),
+    }
+    info = project_url()
     if info:
         driver["informationUri"] = info
     driver["rules"] = rules
@@ -222,6 +252,7 @@ def to_sarif(report: Report) -> dict[str, Any]:
 
     run = {
         "tool": {"driver": driver},
+        "automationDetails": {"id": automation_id(report)},
         "invocations": [invocation],
         "originalUriBaseIds": {SRCROOT: {"uri": _root_uri(report.root)}},
         "columnKind": "unicodeCodePoints",
@@ -237,6 +268,14 @@ def to_sarif(report: Report) -> dict[str, Any]:
             "mappedTo": {"uriBaseId": SRCROOT},
         }]
     return {"$schema": SARIF_SCHEMA, "version": "2.1.0", "runs": [run]}
+
+
+def automation_id(report: Report) -> str:
+    """`keyless/` plus the project directory relative to the repository root, `/`-terminated:
+    the analysis category GitHub (everything up to the last `/`) and Azure DevOps group alerts
+    by, so two projects of one repository never replace each other's alerts."""
+    project = report.project_dir.strip("/")
+    return f"{TOOL_NAME}/{project}/" if project else f"{TOOL_NAME}/"
 
 
 def render(report: Report) -> str:

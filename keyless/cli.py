@@ -42,6 +42,22 @@ def _globs(values: tuple[str, ...]) -> list[str]:
     return [v.strip() for item in values for v in item.split(",") if v.strip()]
 
 
+def _complete_selector(ctx, param, incomplete: str):
+    """Shell completion (`_KEYLESS_COMPLETE`, README) of the last selector in a comma list."""
+    from click.shell_completion import CompletionItem
+
+    from keyless.linter.finding import Category
+    from keyless.linter.rule import load_registry
+
+    head, _, last = incomplete.rpartition(",")
+    prefix = head + "," if head else ""
+    reg = load_registry()
+    words = [("ALL", "every rule")] + [(c.value, "category") for c in Category]
+    words += [(rule.code, rule.name) for rule in reg]
+    return [CompletionItem(prefix + word, help=about) for word, about in words
+            if word.lower().startswith(last.lower())]
+
+
 class _Main(click.Group):
     """The last resort: any unexpected exception is one line on stderr and exit 2, never a
     traceback with exit 1 (the findings code). KEYLESS_DEBUG=1 shows the traceback."""
@@ -101,9 +117,11 @@ def main() -> None:
 @click.option("--output-format", "output_format", type=click.Choice(FORMATS), default=None,
               envvar="KEYLESS_OUTPUT_FORMAT", help="Output format (default: text).")
 @click.option("-o", "--output-file", type=click.Path(dir_okay=False), help="Write the report to a file.")
-@click.option("--select", multiple=True, help="Rule codes/prefixes/names to enable (replaces the default).")
-@click.option("--extend-select", multiple=True, help="Rules to enable in addition.")
-@click.option("--ignore", multiple=True, help="Rules to disable.")
+@click.option("--select", multiple=True, shell_complete=_complete_selector,
+              help="Rules to enable, replacing the default: ALL, a category (secret, key-auth...), codes, "
+                   "prefixes (KL1) or names.")
+@click.option("--extend-select", multiple=True, shell_complete=_complete_selector, help="Rules to enable in addition.")
+@click.option("--ignore", multiple=True, shell_complete=_complete_selector, help="Rules to disable.")
 @click.option("--per-file-ignores", "per_file_ignores", multiple=True, metavar="GLOB:CODES",
               help="Ignore codes in files matching a glob, e.g. 'tests/**:KL101,KL102'.")
 @click.option("--exclude", multiple=True, help="Replace the default excludes (gitignore-style globs).")
@@ -140,11 +158,14 @@ def main() -> None:
               help="Scan the commits being pushed (pre-commit's pre-push stage; implies --history).")
 @click.option("--no-progress", is_flag=True, help="Never show a progress bar.")
 @click.option("-q", "--quiet", is_flag=True, help="Only print findings and errors.")
+@click.option("--show-settings", is_flag=True, help="Print the resolved settings and the file each came from; lint nothing.")
+@click.option("--color", type=click.Choice(["auto", "always", "never"]), default="auto", show_default=True,
+              help="Colour the text output (auto: a terminal, unless NO_COLOR is set; FORCE_COLOR forces it).")
 def check(paths, output_format, output_file, select, extend_select, ignore, per_file_ignores, exclude,
           extend_exclude, force_exclude, no_respect_gitignore, stdin_filename, config_path, severity,
           max_file_size, statistics, exit_zero, strict, fix, unsafe_fixes, show_diff, jobs, follow_symlinks, no_cache,
           cache_dir, baseline_path, update_baseline, diff_base, include_untracked, history, all_refs, pre_push,
-          no_progress, quiet):
+          no_progress, quiet, show_settings, color):
     """Lint PATHS (default: the current directory). Use '-' to read one file from stdin."""
     from keyless.linter.session import CheckOptions, run_check
 
@@ -182,6 +203,8 @@ def check(paths, output_format, output_file, select, extend_select, ignore, per_
         include_untracked=include_untracked,
         progress=not no_progress,
         quiet=quiet,
+        show_settings=show_settings,
+        color=color,
         history=request,
     )
     sys.exit(run_check(opts))
@@ -279,8 +302,8 @@ def baseline() -> None:
 @click.option("-o", "--output", "output", type=click.Path(dir_okay=False), default=None,
               help="Baseline file (default: the configured one, else .keyless-baseline.json).")
 @click.option("--config", "config_path", type=click.Path(dir_okay=False))
-@click.option("--select", multiple=True)
-@click.option("--ignore", multiple=True)
+@click.option("--select", multiple=True, shell_complete=_complete_selector)
+@click.option("--ignore", multiple=True, shell_complete=_complete_selector)
 @click.option("--no-cache", is_flag=True)
 @click.option("--follow-symlinks", is_flag=True, help="As for `check`.")
 def baseline_write(paths, output, config_path, select, ignore, no_cache, follow_symlinks):

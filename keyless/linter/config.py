@@ -47,7 +47,7 @@ class Config:
     respect_gitignore: bool = True
     max_file_size: int = DEFAULT_MAX_FILE_SIZE
     severity: Severity = Severity.LOW
-    baseline: str | None = None  # resolved against the configuration file's directory
+    baseline: str | None = None  # resolved against the directory of the file that set it (`extend`)
     cache_dir: str | None = None  # likewise
     output_format: str | None = None
     follow_symlinks: bool = False
@@ -62,6 +62,8 @@ class Config:
         if key in self.refused:
             raise ConfigError(self.refused[key])
         return {"baseline": self.baseline, "cache-dir": self.cache_dir}[key]
+    origins: dict[str, str] = field(default_factory=dict)  # key -> the file that set it (`extend`)
+    extends: list[str] = field(default_factory=list)  # the base files `extend` read, nearest first
 
     def digest(self) -> str:
         return hashlib.sha256(json.dumps(self.raw, sort_keys=True, default=str).encode()).hexdigest()[:16]
@@ -191,7 +193,11 @@ def load_config(start: str = ".", explicit: str | None = None) -> Config:
         path, section = find_config(start)
         root = os.path.dirname(path) if path else (git_root(start) or os.getcwd())
     validate(section, path or "configuration")
-    cfg = Config(path=path, root=root, raw=section)
+    from keyless.linter.config_extend import resolve_extends
+
+    section, origins, extends = resolve_extends(section, path, root, read=_read_toml, validate=validate,
+                                                error=ConfigError)
+    cfg = Config(path=path, root=root, raw=section, origins=origins, extends=extends)
     cfg.select = section.get("select")
     cfg.extend_select = section.get("extend-select", [])
     cfg.ignore = section.get("ignore", [])

@@ -60,6 +60,8 @@ class CheckOptions:
     strict: bool = False  # a file only partly checked (unparsable: secret-scanned only) exits 2
     history: "object | None" = None  # a keyless.linter.history.HistoryRequest: scan commits, not files
     follow_symlinks: bool = False
+    show_settings: bool = False  # print the resolved settings and their sources; lint nothing
+    color: str = "auto"  # text output: auto (a terminal, NO_COLOR/FORCE_COLOR), always, never
 
 
 def _err(msg: str) -> None:
@@ -115,6 +117,11 @@ def run_check(opts: CheckOptions) -> int:
     except (ConfigError, SelectorError, RuleError) as exc:
         _err(str(exc))
         return EXIT_ERROR
+    if opts.show_settings:
+        from keyless.linter.show_settings import render as render_settings
+
+        sys.stdout.write(render_settings(opts, cfg, settings, excludes))
+        return EXIT_CLEAN
     fmt = opts.output_format or cfg.output_format or "text"
     if fmt in ("json", "sarif") and not (opts.fix or opts.show_diff):
         # These formats show every fix's edits: compute lazy (libcst) fixes in the workers, where
@@ -459,7 +466,6 @@ def _emit(res: RunResult, cfg, fmt: str, opts, settings, *, fixed: int = 0, docs
         _materialize_for_output(res, settings, docs if docs is not None else {})
     from keyless.linter.report.paths import rebase, report_base
 
-    to_tty = opts.output_file is None and sys.stdout.isatty()
     # Machine formats: paths from the repository root; text: from the current directory.
     base = report_base(settings.root, fmt)
     if opts.paths == ["-"] and not opts.stdin_filename:  # "stdin" names no file
@@ -480,11 +486,11 @@ def _emit(res: RunResult, cfg, fmt: str, opts, settings, *, fixed: int = 0, docs
         project_dir=base.project_dir,
         fixed=fixed,
         statistics=opts.statistics,
-        color=to_tty and fmt == "text" and not os.environ.get("NO_COLOR"),
+        color=opts.output_file is None and use_color(opts.color, fmt, sys.stdout),
         history=history,
     )
     text = render(fmt, report)
-    notes = render_notes(report)  # stderr in every format: stdout (or -o) carries the report only
+    notes = render_notes(dataclasses.replace(report, color=use_color(opts.color, fmt, sys.stderr)))  # stderr in every format: stdout (or -o) carries the report only
     if notes:
         sys.stderr.write(notes)
     if opts.output_file:
@@ -512,6 +518,24 @@ def _emit(res: RunResult, cfg, fmt: str, opts, settings, *, fixed: int = 0, docs
             where = printable(e.path) + (f":{e.line}" if e.line else "")
             print(f"{where}: {e.level}: {printable(e.message)}", file=sys.stderr)
     return True
+
+
+def use_color(mode: str, fmt: str, stream) -> bool:
+    """ANSI colours for text output on `stream`: never for another format; `always`/`never` as
+    asked; `auto` follows NO_COLOR (no-color.org), then FORCE_COLOR (force-color.org), then
+    whether the stream is a terminal (not TERM=dumb)."""
+    if fmt != "text" or mode == "never":
+        return False
+    if mode == "always":
+        return True
+    if os.environ.get("NO_COLOR"):
+        return False
+    if os.environ.get("FORCE_COLOR"):
+        return True
+    try:
+        return stream.isatty() and os.environ.get("TERM") != "dumb"
+    except (AttributeError, ValueError):
+        return False
 
 
 def _stdout_lost() -> None:

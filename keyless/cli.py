@@ -319,11 +319,11 @@ def baseline_write(paths, output, config_path, select, ignore, no_cache, follow_
 @main.command()
 @click.option("--stdio", is_flag=True, default=True, help="Talk LSP over stdin/stdout (the default).")
 def server(stdio: bool) -> None:
-    """Run the language server (needs the `lsp` extra: pip install 'keyless[lsp]')."""
+    """Run the language server (needs keyless's `lsp` extra: pip install './keyless[lsp]')."""
     try:
         from keyless.linter.lsp import serve
     except ImportError as exc:
-        _fail(f"the language server needs the lsp extra (pip install 'keyless[lsp]'): {exc}")
+        _fail(f"the language server needs keyless's lsp extra (pip install './keyless[lsp]' from a clone): {exc}")
     serve()
 
 

@@ -469,10 +469,12 @@ def _emit(res: RunResult, cfg, fmt: str, opts, settings, *, fixed: int = 0, docs
     # Machine formats: paths from the repository root; text: from the current directory.
     base = report_base(settings.root, fmt)
     if opts.paths == ["-"] and not opts.stdin_filename:  # "stdin" names no file
-        base = dataclasses.replace(base, root=settings.root)
+        base = dataclasses.replace(base, root=os.path.realpath(settings.root))
+
+    project_root = os.path.realpath(settings.root)
 
     def where(path: str) -> str:
-        return path if base.root == settings.root else rebase(path, settings.root, base.root)
+        return path if base.root == project_root else rebase(path, project_root, base.root)
 
     report = Report(
         findings=[f.with_(path=where(f.path)) for f in res.findings],

@@ -39,7 +39,8 @@ class Report:
     notes: list[str]  # e.g. "skipped big.bin: binary"; see render_notes()
     registry: "Registry"  # rule metadata (SARIF driver rules, docs URLs)
     files_scanned: int
-    root: str  # absolute scan root; Finding.path and FileError.path are relative to it
+    root: str  # absolute; Finding.path and FileError.path are relative to it (report/paths.py:
+    # the repository root for machine formats, the current directory for text)
     fixed: int = 0  # fixes applied in this run (the fixed findings are not in `findings`)
     statistics: bool = False  # text: one line per rule instead of one per finding
     color: bool = False  # text: ANSI colours

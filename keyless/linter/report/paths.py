@@ -43,10 +43,10 @@ def report_base(project_root: str, fmt: str, cwd: str | None = None) -> ReportBa
 
 
 def rebase(path: str, project_root: str, base: str) -> str:
-    """`path` (relative to the project root, or absolute) relative to `base`; a pseudo path such
-    as `<project>` is unchanged."""
+    """`path` (relative to `project_root`, or absolute) relative to `base`; a pseudo path such as
+    `<project>` is unchanged. Both directories are absolute and resolved (os.path.realpath)."""
     if path.startswith("<") and path.endswith(">"):
         return path
-    absolute = path if os.path.isabs(path) else os.path.join(os.path.realpath(project_root), path)
+    absolute = path if os.path.isabs(path) else os.path.join(project_root, path)
     rel = relative_to(absolute, base)
     return "." if rel == "" else rel

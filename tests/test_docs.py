@@ -129,8 +129,8 @@ def test_documented_commands_run_as_written(doc, tmp_path):
 # ---- docs/output-formats.md: every example is real output -------------------------------------------
 #
 # The examples come from one run on the project below (two findings in a Python file, one in
-# Terraform, and a YAML file that does not parse), with keyless installed from a stand-in git URL
-# so the links show. Regenerate after a change of output:
+# Terraform, a YAML file that does not parse, and a named file that does not exist), with keyless
+# installed from a stand-in git URL so the links show. Regenerate after a change of output:
 #     KEYLESS_UPDATE_DOCS=1 python -m pytest tests/test_docs.py -k examples
 
 OUTPUT_FORMATS = os.path.join(ROOT, "docs", "output-formats.md")
@@ -192,8 +192,9 @@ def generated_examples(tmp_path, monkeypatch) -> dict[str, str]:
             "gitlab": ["--output-format", "gitlab"]}
     out = {}
     for name, args in runs.items():
-        res = CliRunner().invoke(main, ["check", "--no-cache", *args], catch_exceptions=False)
-        assert res.exit_code == 1, res.output
+        # config/app.env does not exist: a file that could not be checked (level error, exit 2)
+        res = CliRunner().invoke(main, ["check", "--no-cache", *args, ".", "config/app.env"], catch_exceptions=False)
+        assert res.exit_code == 2, res.output
         text = res.stdout
         if name == "sarif":
             text = _sarif_excerpt(text)

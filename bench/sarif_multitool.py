@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Validate keyless's SARIF with Microsoft's SARIF multitool, as GitHub and Azure DevOps read it.
 
-    python bench/sarif_multitool.py [--multitool PATH] [PATH ...]   (default PATH: fixtures)
+    python bench/sarif_multitool.py [--multitool PATH] [DIR ...]   (default DIR: fixtures)
 
 An optional CI check (not a Python dependency; nothing here runs in the normal test suite unless
 KEYLESS_SARIF_MULTITOOL names the binary, see tests/test_report_conformance.py). Setup, offline
@@ -15,7 +15,7 @@ hence the chmod. Call the platform binary itself, not `npx sarif-multitool`: its
 the binary through a shell, which splits `--rule-kind "Sarif;Gh"` at the `;` (only `Sarif` runs,
 and the shell tries to run `Gh`).
 
-keyless runs twice on the PATHs: as installed, and with a stand-in repository URL (as a
+keyless runs twice in each PATH (as a CI job runs it in its checkout): as installed, and with a stand-in repository URL (as a
 `pip install git+https://...` install records it), so both the link-less and the linked SARIF are
 checked. The check fails on any multitool error or warning, except SARIF2005 (no
 `informationUri`) when keyless does not know its repository URL. Notes are listed with why
@@ -60,13 +60,17 @@ def find_multitool(explicit: str | None) -> str | None:
     return None
 
 
-def keyless_sarif(paths: list[str], out: str, stand_in: bool) -> int:
-    """Run the real CLI (optionally with a stand-in repository URL) and write its SARIF to `out`."""
+def keyless_sarif(path: str, out: str, stand_in: bool) -> int:
+    """Run the real CLI in `path` (as a CI job runs it in its checkout), optionally with a stand-in
+    repository URL, and write its SARIF to `out`."""
     patch = (f"import keyless.linter.report._common as c; c.project_source = lambda: {STAND_IN!r}; "
              if stand_in else "")
     code = patch + "import sys; from keyless.cli import main; sys.exit(main())"
     proc = subprocess.run([sys.executable, "-c", code, "check", "--no-cache", "--exit-zero", "-q",
-                           "--output-format", "sarif", "-o", out, *paths], cwd=ROOT)
+                           "--output-format", "sarif", "-o", out, "."], cwd=os.path.join(ROOT, path),
+                          stderr=subprocess.PIPE, text=True)
+    if proc.returncode != 0:
+        print(proc.stderr[-2000:], file=sys.stderr)
     return proc.returncode
 
 
@@ -82,17 +86,18 @@ def validate(multitool: str, sarif: str) -> list[dict]:
             return json.load(fh)["runs"][0].get("results", [])
 
 
-def check(multitool: str, paths: list[str], stand_in: bool) -> list[str]:
+def check(multitool: str, path: str, stand_in: bool) -> list[str]:
     """Problems (errors and warnings not allowed), after printing a summary."""
     with tempfile.TemporaryDirectory() as tmp:
         sarif = os.path.join(tmp, "keyless.sarif")
-        if keyless_sarif(paths, sarif, stand_in) != 0:
-            return ["keyless failed"]
+        if keyless_sarif(path, sarif, stand_in) != 0:
+            return [f"{path}: keyless failed"]
         with open(sarif, encoding="utf-8") as fh:
             doc = json.load(fh)
         linked = "informationUri" in doc["runs"][0]["tool"]["driver"]
         results = validate(multitool, sarif)
-    label = "with a repository URL" if stand_in else "as installed" + ("" if linked else " (no repository URL)")
+    label = f"{path}: " + ("with a repository URL" if stand_in else
+                           "as installed" + ("" if linked else " (no repository URL)"))
     counts = Counter((r["ruleId"], r.get("level", "warning")) for r in results)
     print(f"keyless {label}: {len(doc['runs'][0]['results'])} results, "
           f"{len(doc['runs'][0]['tool']['driver']['rules'])} rule descriptors")
@@ -117,7 +122,7 @@ def main() -> int:
         print("Sarif.Multitool not found (see this script's docstring for the npm install and chmod)",
               file=sys.stderr)
         return 2
-    problems = check(multitool, args.paths, stand_in=False) + check(multitool, args.paths, stand_in=True)
+    problems = [p for path in args.paths for stand_in in (False, True) for p in check(multitool, path, stand_in)]
     for p in problems:
         print(f"FAIL {p}", file=sys.stderr)
     return 1 if problems else 0

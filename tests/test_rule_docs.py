@@ -109,3 +109,13 @@ def test_rules_json_under_both_option_names(run_cli, option):
     data = json.loads(out)
     assert rc == 0 and [r["code"] for r in data] == load_registry().codes
     assert all(r["source"]["file"] and "tests" not in r["source"] for r in data)
+
+
+def test_an_installed_copy_names_no_files_it_does_not_have(monkeypatch):
+    """Installed from a wheel, the package's parent is site-packages: never list its tests/."""
+    monkeypatch.setattr(rule_docs, "IN_CHECKOUT", False)
+    rule = load_registry().get("KL101")
+    assert rule_docs.fixtures_dir("KL101") is None and rule_docs.tests_naming("KL101") == []
+    lines = rule_docs.where_lines(rule)
+    assert lines[0].startswith("Code:     keyless/rules/") and "in the source repository" in lines[1]
+    assert not any(line.startswith("Tests:") for line in lines)

@@ -16,9 +16,11 @@ from keyless.linter.report._common import FIX_MARKERS
 if TYPE_CHECKING:
     from keyless.linter.rule import Registry, Rule
 
-# The repository layout: fixtures/<CODE>/ and tests/ next to the keyless package in a checkout.
+# The repository layout: fixtures/<CODE>/ and tests/ next to the keyless package in a checkout
+# (not in an installed copy, where the package's parent is site-packages).
 _PACKAGE_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 CHECKOUT = os.path.dirname(_PACKAGE_DIR)
+IN_CHECKOUT = all(os.path.exists(os.path.join(CHECKOUT, name)) for name in ("pyproject.toml", "fixtures", "tests"))
 RULE_PAGES_DIR = "docs/rules"
 
 
@@ -44,13 +46,13 @@ def source_file(rule: "type[Rule]") -> tuple[str, int | None]:
 
 def fixtures_dir(code: str) -> str | None:
     """`fixtures/<CODE>` when this keyless runs from a checkout that has it."""
-    return f"fixtures/{code}" if os.path.isdir(os.path.join(CHECKOUT, "fixtures", code)) else None
+    return f"fixtures/{code}" if IN_CHECKOUT and os.path.isdir(os.path.join(CHECKOUT, "fixtures", code)) else None
 
 
 def tests_naming(code: str) -> list[str]:
     """Test files of the checkout that name the code (besides the fixtures harness)."""
     tests = os.path.join(CHECKOUT, "tests")
-    if not os.path.isdir(tests):
+    if not IN_CHECKOUT:
         return []
     pattern = re.compile(rf"\b{re.escape(code)}\b")
     found = []

@@ -173,3 +173,18 @@ def test_load_config_without_extend_is_unchanged(tmp_path):
     with pytest.raises(ConfigError):
         write(tmp_path, ".keyless.toml", 'extend = ""\n')
         load_config(str(tmp_path))
+
+
+def test_a_base_s_paths_resolve_from_it_and_stay_inside_the_project(run_cli, repo):
+    write(repo, "base.toml", 'baseline = "baselines/keyless.json"\n')
+    write(repo, "svc/.keyless.toml", 'extend = "../base.toml"\n')
+    write(repo, "svc/app.env", KEY_LINE)
+    rc, out, err = run_cli("check", "--show-settings", cwd=repo / "svc")
+    assert settings_lines(out)["baseline"] == (json.dumps(str(repo / "baselines" / "keyless.json")),
+                                               str(repo / "base.toml"))
+    rc, _, err = run_cli("check", "--no-cache", "--update-baseline", cwd=repo / "svc")
+    assert rc == 0 and (repo / "baselines" / "keyless.json").is_file(), err
+    # a base may not send keyless outside the project (the git work tree) either
+    write(repo, "base.toml", 'baseline = "../outside.json"\n')
+    rc, out, err = run_cli("check", "--no-cache", cwd=repo / "svc")
+    assert rc == 2 and "outside the project" in err and not (repo.parent / "outside.json").exists()

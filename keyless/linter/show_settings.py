@@ -83,11 +83,23 @@ def render(opts: "CheckOptions", cfg: "Config", settings: "Settings", excludes: 
         configured("respect-gitignore", None, "", True)
     configured("severity", opts.severity, "--severity", "low", shown=settings.severity.value)
     configured("max-file-size", opts.max_file_size, "--max-file-size", DEFAULT_MAX_FILE_SIZE)
-    configured("baseline", opts.baseline, "--baseline", "", default_source="default: none")
-    if opts.cache_dir:
-        row("cache-dir", opts.cache_dir, env_or_cli("--cache-dir", "KEYLESS_CACHE_DIR", opts.cache_dir))
+    if opts.follow_symlinks:
+        row("follow-symlinks", True, "command line --follow-symlinks")
     else:
-        configured("cache-dir", None, "", default_cache_dir())
+        configured("follow-symlinks", None, "", False)
+
+    def path_setting(key: str, cli_value: str | None, option: str, env: str | None, default: str, label: str):
+        if cli_value:
+            row(key, cli_value, env_or_cli(option, env, cli_value) if env else f"command line {option}")
+        elif key in cfg.raw:  # resolved against the file that set it; refused if it leaves the project
+            resolved = getattr(cfg, key.replace("-", "_"))
+            refused = cfg.refused.get(key)
+            row(key, resolved, origin(key) + (" (refused: outside the project)" if refused else ""))
+        else:
+            row(key, default, label)
+
+    path_setting("baseline", opts.baseline, "--baseline", None, "", "default: none")
+    path_setting("cache-dir", opts.cache_dir, "--cache-dir", "KEYLESS_CACHE_DIR", default_cache_dir(), "default")
     if opts.output_format:
         row("output-format", opts.output_format,
             env_or_cli("--output-format", "KEYLESS_OUTPUT_FORMAT", opts.output_format))

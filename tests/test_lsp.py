@@ -712,3 +712,29 @@ async def test_the_configured_baseline_applies_and_keyless_01_baselines_are_unde
     await s.wait_codes(uri, [])
     other = s.open("other.py", sql.format(keygen.password("lsp-new")))
     await s.wait_codes(other, ["KL106"])
+
+
+@pytest.mark.asyncio
+async def test_project_findings_as_check_reports_them_and_follow_other_buffers(start, run_cli):
+    """Opening one file gives the project findings `keyless check .` reports for it (the server
+    reads the rest of the repository), and an unsaved edit of another open file that changes what
+    it tells the project model re-lints it."""
+    import shutil
+
+    from conftest import FIXTURES
+
+    s = await start()
+    src = os.path.join(FIXTURES, "KL505", "project_azd")
+    shutil.copytree(src, s.root, dirs_exist_ok=True)
+    rc, out, _ = run_cli("check", ".", "--no-cache", "--output-format", "json", "--select", "KL505", cwd=s.root)
+    (want,) = [f for f in json.loads(out)["findings"] if f["path"] == "src/worker/main.py"]
+    worker = s.open("src/worker/main.py", (s.root / "src" / "worker" / "main.py").read_text())
+    (d,) = [d for d in await s.wait_codes(worker, ["KL505"])]
+    assert d.message == want["message"]
+    assert (d.range.start.line + 1, d.range.start.character + 1) == (want["location"]["line"], want["location"]["column"])
+
+    main_tf = (s.root / "infra" / "main.tf").read_text()
+    tf = s.open("infra/main.tf", main_tf, language_id="terraform")
+    await s.wait(lambda: s.diags(tf) is not None, "main.tf linted")
+    s.change(tf, main_tf.replace('"SystemAssigned, UserAssigned"', '"UserAssigned"'))  # one identity left
+    await s.wait(lambda: s.codes(worker) == [], "KL505 gone from the worker with the unsaved edit")

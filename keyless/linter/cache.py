@@ -61,19 +61,39 @@ def finding_from_json(d: list) -> Finding:
                    Span(Position(l1, c1), Position(l2, c2)), fingerprint, fix, fix_data)
 
 
+PROJECT_ENTRIES = 8  # project findings kept: the full run's and those of recent one-by-one runs
+FACT_SHARDS = 64  # the facts are split so a run that changes one file's facts rewrites one shard
+
+
+def _shard(relpath: str) -> int:
+    import zlib
+
+    return zlib.crc32(relpath.encode("utf-8", "surrogateescape")) % FACT_SHARDS
+
+
 class Cache:
-    """Two files per (root, settings, version): `<key>.json` (per-file stat, findings, digests,
-    project findings, discovery memo) and `<key>.facts.json` (every file's facts), which a warm
-    rescan never reads: when no file's facts digest changed, the project findings are reused."""
+    """Per (root, settings, version): `<key>.json` (per-file stat, findings, digests, the digests
+    of stored project findings, discovery memo), `<key>.facts/NN.json` (every file's facts, in
+    shards by path), which a warm rescan never reads: when no file's facts digest changed, the
+    project findings (`<key>.project-<digest>.json`) are reused.
+
+    `facts_only` entries are files a run that names files one by one only needed the facts of
+    (keyless.linter.context): stat, dependencies and facts digest, no findings."""
 
     def __init__(self, path: str, data: dict):
         self.path = path
         self.files: dict = data.get("files") if isinstance(data.get("files"), dict) else {}
-        self.project = data.get("project") if isinstance(data.get("project"), dict) else None
+        self.facts_only: dict = data.get("facts_only") if isinstance(data.get("facts_only"), dict) else {}
+        project = data.get("project")
+        # Digests of the stored project findings, newest first; each lives in its own file (a run
+        # over one file does not read the whole repository's).
+        self.project: list[str] = [d for d in project if isinstance(d, str)] if isinstance(project, list) else []
+        self._project_new: dict[str, list] = {}  # written by save()
         self.discovery = data.get("discovery") if isinstance(data.get("discovery"), dict) else {}
-        self._facts: dict | None = None  # relpath -> facts, loaded on demand
+        self._shards: dict[int, dict] = {}  # shard -> {relpath: facts}, loaded on demand
+        self._dirty_shards: set[int] = set()
         self.dirty = False
-        self.facts_dirty = False
+        self.entries_dirty = False  # a file's entry changed (not only project findings or the memo)
 
     @classmethod
     def open(cls, directory: str | None, settings: Settings) -> "Cache":
@@ -95,8 +115,18 @@ class Cache:
         return cls(path, data)
 
     @property
-    def facts_path(self) -> str:
-        return self.path[: -len(".json")] + ".facts.json"
+    def facts_dir(self) -> str:
+        return self.path[: -len(".json")] + ".facts"
+
+    def _shard_path(self, shard: int) -> str:
+        return os.path.join(self.facts_dir, f"{shard:02d}.json")
+
+    @property
+    def facts_dirty(self) -> bool:
+        return bool(self._dirty_shards)
+
+    def project_path(self, digest: str) -> str:
+        return self.path[: -len(".json")] + f".project-{digest[:24]}.json"
 
     def exclude_pattern(self, root: str) -> str | None:
         """The cache directory, as an exclude, when it lives inside the scanned tree."""
@@ -126,41 +156,94 @@ class Cache:
         except (KeyError, TypeError, ValueError):
             return None
 
+    def get_facts(self, c: Candidate, workspace=None) -> FileResult | None:
+        """A file's facts (loaded when the project rules need them) when neither the file nor
+        what it read changed: from its full result or its facts-only entry."""
+        e = self.files.get(c.relpath) or self.facts_only.get(c.relpath)
+        if not e or e[0] != c.mtime_ns or e[1] != c.size:
+            return None
+        try:
+            deps, facts_sha = e[3], e[4]
+            if deps and (workspace is None or not workspace.unchanged(deps)):
+                return None
+            return FileResult(relpath=c.relpath, size=c.size, deps=deps or {}, facts_sha=facts_sha,
+                              facts_pending=facts_sha != EMPTY_FACTS, facts_source=self)
+        except (IndexError, TypeError, ValueError):
+            return None
+
+    def put_facts(self, c: Candidate, r: FileResult) -> None:
+        old = self._facts_sha(c.relpath)
+        self.files.pop(c.relpath, None)  # its findings (if any) were for other bytes
+        self.facts_only[c.relpath] = [c.mtime_ns, c.size, None, r.deps, r.facts_digest()]
+        self.dirty = self.entries_dirty = True
+        self._store_facts(c.relpath, r, old)
+
+    def prune_facts_only(self, keep: set[str]) -> None:
+        """Forget facts-only entries of files a listing of the whole root no longer holds."""
+        gone = [rel for rel in self.facts_only if rel not in keep]
+        if not gone:
+            return
+        for rel in gone:
+            del self.facts_only[rel]
+            if rel not in self.files:
+                shard = _shard(rel)
+                if self._facts(shard).pop(rel, None) is not None:
+                    self._dirty_shards.add(shard)
+        self.dirty = self.entries_dirty = True
+
     def put(self, c: Candidate, r: FileResult) -> None:
         facts_sha = r.facts_digest()
+        old = self._facts_sha(c.relpath)
+        self.facts_only.pop(c.relpath, None)
         self.files[c.relpath] = [
             c.mtime_ns, c.size, r.content_hash, r.deps, facts_sha,
             [finding_to_json(f) for f in r.findings],
             {str(k): sorted(v) for k, v in r.suppressions.items()},
             r.error, r.error_line, r.error_kind, r.note,
         ]
-        self.dirty = True
-        facts = self._load_facts()
-        if r.facts:
-            facts[c.relpath] = [[f.kind, f.path, f.data] for f in r.facts]
-            self.facts_dirty = True
-        elif facts.pop(c.relpath, None) is not None:
-            self.facts_dirty = True
+        self.dirty = self.entries_dirty = True
+        self._store_facts(c.relpath, r, old)
 
-    def _load_facts(self) -> dict:
-        if self._facts is None:
+    def _facts_sha(self, relpath: str) -> str | None:
+        e = self.files.get(relpath) or self.facts_only.get(relpath)
+        try:
+            return e[4] if e else None
+        except (IndexError, TypeError):
+            return None
+
+    def _store_facts(self, relpath: str, r: FileResult, old_sha: str | None) -> None:
+        # The facts file is the biggest: read and rewritten only when a file's facts changed.
+        if old_sha == r.facts_digest() or (old_sha is None and not r.facts):
+            return
+        shard = _shard(relpath)
+        facts = self._facts(shard)
+        if r.facts:
+            facts[relpath] = [[f.kind, f.path, f.data] for f in r.facts]
+            self._dirty_shards.add(shard)
+        elif facts.pop(relpath, None) is not None:
+            self._dirty_shards.add(shard)
+
+    def _facts(self, shard: int) -> dict:
+        loaded = self._shards.get(shard)
+        if loaded is None:
             try:
-                with open(self.facts_path, encoding="utf-8") as fh:
+                with open(self._shard_path(shard), encoding="utf-8") as fh:
                     loaded = json.load(fh)
-                self._facts = loaded if isinstance(loaded, dict) else {}
+                if not isinstance(loaded, dict):
+                    loaded = {}
             except (OSError, ValueError, RecursionError):
-                self._facts = {}
-        return self._facts
+                loaded = {}
+            self._shards[shard] = loaded
+        return loaded
 
     def fill_facts(self, results: list[FileResult]) -> list[FileResult]:
         """Give cached results their facts back (project rules must run). Returns the results whose
         facts the facts file no longer holds (deleted by hand...): the caller lints them again."""
-        facts = self._load_facts()
         missing = []
         for r in results:
             if not r.facts_pending:
                 continue
-            stored = facts.get(r.relpath)
+            stored = self._facts(_shard(r.relpath)).get(r.relpath)
             if stored is None:
                 missing.append(r)
                 continue
@@ -171,16 +254,20 @@ class Cache:
     # Project findings are stored under a digest of every file's facts: a warm rescan with no
     # fact changed skips building the project model.
     def project_findings(self, digest: str) -> list[Finding] | None:
-        e = self.project
-        if not e or e.get("digest") != digest:
+        if digest not in self.project:
             return None
+        stored = self._project_new.get(digest)
         try:
-            return [finding_from_json(f) for f in e["findings"]]
-        except (KeyError, TypeError, ValueError):
+            if stored is None:
+                with open(self.project_path(digest), encoding="utf-8") as fh:
+                    stored = json.load(fh)
+            return [finding_from_json(f) for f in stored]
+        except (OSError, TypeError, ValueError):
             return None
 
     def put_project_findings(self, digest: str, findings: list[Finding]) -> None:
-        self.project = {"digest": digest, "findings": [finding_to_json(f) for f in findings]}
+        self._project_new[digest] = [finding_to_json(f) for f in findings]
+        self.project = [digest] + [d for d in self.project if d != digest]
         self.dirty = True
 
     def discovery_memo(self) -> dict:
@@ -191,14 +278,25 @@ class Cache:
         from keyless.linter.fixes import write_text_atomic
 
         try:
-            if self.facts_dirty and self._facts is not None:
-                # Facts first: an interrupted save then leaves an index whose facts are all present.
-                write_text_atomic(self.facts_path, json.dumps(self._facts, separators=(",", ":")))
-                self.facts_dirty = False
+            # Facts first: an interrupted save then leaves an index whose facts are all present.
+            for shard in sorted(self._dirty_shards):
+                write_text_atomic(self._shard_path(shard), json.dumps(self._shards[shard], separators=(",", ":")))
+            self._dirty_shards.clear()
+            for digest, stored in self._project_new.items():
+                if digest in self.project[:PROJECT_ENTRIES]:
+                    write_text_atomic(self.project_path(digest), json.dumps(stored, separators=(",", ":")))
+            self._project_new.clear()
+            for digest in self.project[PROJECT_ENTRIES:]:
+                try:
+                    os.unlink(self.project_path(digest))
+                except OSError:
+                    pass
+            del self.project[PROJECT_ENTRIES:]
             if self.dirty:
-                data = {"files": self.files, "project": self.project, "discovery": self.discovery}
+                data = {"files": self.files, "facts_only": self.facts_only, "project": self.project,
+                        "discovery": self.discovery}
                 write_text_atomic(self.path, json.dumps(data, separators=(",", ":")))
-                self.dirty = False
+                self.dirty = self.entries_dirty = False
         except OSError:
             pass  # a read-only cache location only costs speed
 

@@ -38,6 +38,7 @@ class ConfigError(Exception):
 class Config:
     path: str | None = None  # the file the settings came from
     root: str = "."  # project root: the config file's directory, else the git root, else cwd
+    project_root: bool = False  # root is a config file's directory or a git root (not just the cwd)
     select: list[str] | None = None
     extend_select: list[str] = field(default_factory=list)
     ignore: list[str] = field(default_factory=list)
@@ -189,15 +190,19 @@ def load_config(start: str = ".", explicit: str | None = None) -> Config:
         section = data.get("tool", {}).get("keyless", {}) if p.name == "pyproject.toml" else data
         path: str | None = str(p.resolve())
         root = os.getcwd()
+        project_root = True
     else:
         path, section = find_config(start)
-        root = os.path.dirname(path) if path else (git_root(start) or os.getcwd())
+        repo = None if path else git_root(start)
+        root = os.path.dirname(path) if path else (repo or os.getcwd())
+        project_root = bool(path or repo)
     validate(section, path or "configuration")
     from keyless.linter.config_extend import resolve_extends
 
     section, origins, extends = resolve_extends(section, path, root, read=_read_toml, validate=validate,
                                                 error=ConfigError)
-    cfg = Config(path=path, root=root, raw=section, origins=origins, extends=extends)
+    cfg = Config(path=path, root=root, raw=section, origins=origins, extends=extends,
+                 project_root=project_root)
     cfg.select = section.get("select")
     cfg.extend_select = section.get("extend-select", [])
     cfg.ignore = section.get("ignore", [])

@@ -131,6 +131,9 @@ class RuleSet:
     directive_codes: set[str]
     aliases: dict[str, str]
     by_code: dict[str, Rule] = field(default_factory=dict)  # the instances in `rules`, by code
+    collects: list[bool] = field(default_factory=list)  # the rule has a `collect` hook (gives facts)
+    fact_kinds: frozenset[str] = frozenset()  # file kinds some collecting rule reads
+    fact_keywords: tuple[str, ...] = ()  # the collecting rules' keywords (a facts-only prefilter)
 
 
 @lru_cache(maxsize=4)
@@ -144,8 +147,11 @@ def rule_set(registry: Registry | None = None) -> RuleSet:
         rule_keywords.append(kws or None)
         words |= kws
     aliases = {name.lower(): code for name, code in registry.alias.items()}
+    collects = [type(r).collect is not Rule.collect for r in rules]
+    fact_kinds = frozenset(k for r, c in zip(rules, collects) if c for k in r.kinds)
+    fact_words = sorted({w for kws, c in zip(rule_keywords, collects) if c and kws for w in kws})
     return RuleSet(registry, rules, tuple(sorted(words)), rule_keywords, set(registry.codes), aliases,
-                   {r.code: r for r in rules})
+                   {r.code: r for r in rules}, collects, fact_kinds, tuple(fact_words))
 
 
 def keywords_present(text: str, keywords: tuple[str, ...]) -> set[str]:
@@ -235,8 +241,10 @@ def _glob_spec(glob: str):
     return pathspec.GitIgnoreSpec.from_lines([glob])
 
 
-def lint_document(doc: Document, settings: Settings, rs: RuleSet | None = None) -> FileResult:
-    """Run every applicable rule on one document (per-file checks and fact collection)."""
+def lint_document(doc: Document, settings: Settings, rs: RuleSet | None = None, *,
+                  facts_only: bool = False) -> FileResult:
+    """Run every applicable rule on one document (per-file checks and fact collection).
+    `facts_only`: only collect facts (a file the project model needs but the run does not report)."""
     rs = rs or rule_set()
     res = FileResult(doc.relpath, size=len(doc.text))
     if doc.workspace is None:
@@ -246,23 +254,26 @@ def lint_document(doc: Document, settings: Settings, rs: RuleSet | None = None) 
     ws = doc.workspace
     ws.begin(doc)
     try:
-        _run_rules(doc, settings, rs, res)
+        _run_rules(doc, settings, rs, res, facts_only)
     finally:
         res.deps = ws.end()
     return res
 
 
-def _run_rules(doc: Document, settings: Settings, rs: RuleSet, res: FileResult) -> None:
+def _run_rules(doc: Document, settings: Settings, rs: RuleSet, res: FileResult, facts_only: bool = False) -> None:
     text = doc.text
-    present = keywords_present(text, rs.keywords) if rs.keywords else set()
+    if facts_only and doc.kind not in rs.fact_kinds:
+        return
+    words = rs.fact_keywords if facts_only else rs.keywords
+    present = keywords_present(text, words) if words else set()
     skip = _ignored_codes(doc.relpath, settings)
     kind = doc.kind
-    for rule, kws in zip(rs.rules, rs.rule_keywords):
-        if kind not in rule.kinds:
+    for rule, kws, collects in zip(rs.rules, rs.rule_keywords, rs.collects):
+        if kind not in rule.kinds or (facts_only and not collects):
             continue
         if kws is not None and not (kws & present):
             continue
-        selected = rule.code in settings.select and rule.code not in skip
+        selected = rule.code in settings.select and rule.code not in skip and not facts_only
         try:
             if selected:
                 for f in rule.check(doc):
@@ -277,6 +288,8 @@ def _run_rules(doc: Document, settings: Settings, rs: RuleSet, res: FileResult) 
     if doc.parse_error is not None and res.error is None:
         res.error, res.error_kind = str(doc.parse_error), "parse"
         res.error_line = doc.parse_error.line
+    if facts_only:
+        return
     if "keyless:" in text:
         res.suppressions = suppression_map(parse_directives(text), rs.directive_codes, rs.aliases)
     if settings.concrete_fixes and any(f.fix is not None and f.fix.lazy for f in res.findings):
@@ -362,10 +375,12 @@ def read_document(path: str, relpath: str, max_size: int | None = None, data: by
     return make_document(path, relpath, text, fmt)
 
 
-def lint_file(cand: Candidate, settings: Settings, workspace: Any = None) -> FileResult:
+def lint_file(cand: Candidate, settings: Settings, workspace: Any = None, facts_only: bool = False) -> FileResult:
+    if facts_only and classify(cand.relpath) not in rule_set().fact_kinds:
+        return FileResult(cand.relpath, size=cand.size)  # no rule collects facts from this kind
     held = workspace.held(cand.relpath, cand.size, cand.mtime_ns) if workspace is not None else None
     if held is not None and "workspace.sha256" in held.memo:  # already parsed as a companion
-        res = lint_document(held, settings)
+        res = lint_document(held, settings, facts_only=facts_only)
         res.content_hash = held.memo["workspace.sha256"]
         return res
     from keyless.linter.readfile import NotRegularFile, read_regular_file
@@ -390,7 +405,7 @@ def lint_file(cand: Candidate, settings: Settings, workspace: Any = None) -> Fil
         doc.workspace = workspace
         doc.memo["workspace.stat"] = (cand.path, cand.size, cand.mtime_ns)
         doc.memo["workspace.sha256"] = digest
-    res = lint_document(doc, settings)
+    res = lint_document(doc, settings, facts_only=facts_only)
     res.content_hash = digest
     if workspace is not None and doc.kind in COMPANION_KINDS:
         workspace.keep(doc)
@@ -403,20 +418,25 @@ COMPANION_KINDS = frozenset({"hcl", "json", "yaml", "bicep"})
 
 # ---- project rules, suppressions, thresholds --------------------------------------------------
 
-def project_digest(results: list[FileResult]) -> str:
-    """What project rules see: every file's facts (the settings key the cache file already)."""
+def project_digest(results: list[FileResult], report_paths: frozenset[str] | None = None) -> str:
+    """What project rules see: every file's facts (the settings key the cache file already), and
+    which paths they report on."""
     h = hashlib.sha256()
     for r in sorted((r for r in results if r.facts or r.facts_pending), key=lambda r: r.relpath):
         h.update(r.relpath.encode("utf-8", "surrogateescape") + b"\0" + r.facts_digest().encode() + b"\n")
+    if report_paths is not None:
+        h.update(b"\1" + "\0".join(sorted(report_paths)).encode("utf-8", "surrogateescape"))
     return h.hexdigest()
 
 
 def run_project_rules(results: list[FileResult], settings: Settings, rs: RuleSet,
-                      errors: list[tuple[str, str, int | None]], cache: Any = None) -> list[Finding]:
-    """Project rules over every file's facts; with a cache, skipped when no fact changed."""
+                      errors: list[tuple[str, str, int | None]], cache: Any = None,
+                      report_paths: frozenset[str] | None = None) -> list[Finding]:
+    """Project rules over every file's facts; with a cache, skipped when no fact changed.
+    `report_paths`: only findings on these paths are wanted (Project.report_paths)."""
     if not any(r.facts or r.facts_pending for r in results):
         return []
-    digest = project_digest(results) if cache is not None else None
+    digest = project_digest(results, report_paths) if cache is not None else None
     if digest is not None:
         hit = cache.project_findings(digest)
         if hit is not None:
@@ -433,7 +453,7 @@ def run_project_rules(results: list[FileResult], settings: Settings, rs: RuleSet
         except (OSError, ValueError, BinaryFile):
             r.facts = []
         r.facts_pending = False
-    project = Project(facts=[f for r in results for f in r.facts], root=settings.root)
+    project = Project(facts=[f for r in results for f in r.facts], root=settings.root, report_paths=report_paths)
     found: list[Finding] = []
     failed = False
     for rule in rs.rules:
@@ -444,18 +464,26 @@ def run_project_rules(results: list[FileResult], settings: Settings, rs: RuleSet
         except Exception as exc:
             failed = True
             errors.append(("<project>", f"internal error in project rule {rule.code} ({type(exc).__name__})", None))
+    if report_paths is not None:
+        found = [f for f in found if f.path in report_paths]
     if digest is not None and not failed:
         cache.put_project_findings(digest, found)
     return found
 
 
 def finish(results: list[FileResult], settings: Settings, *, report_paths: set[str] | None = None,
-           rs: RuleSet | None = None, cache: Any = None) -> RunResult:
-    """Combine per-file results: project rules, suppressions, severity threshold, sorting."""
+           rs: RuleSet | None = None, cache: Any = None, context: list[FileResult] | None = None) -> RunResult:
+    """Combine per-file results: project rules, suppressions, severity threshold, sorting.
+    `context`: the facts of the repository's other files (keyless.linter.context); project rules
+    see them, findings and errors are only reported for `results`."""
     rs = rs or rule_set()
     findings = [f for r in results for f in r.findings]
     errors: list[tuple[str, str, int | None]] = []
-    findings.extend(run_project_rules(results, settings, rs, errors, cache))
+    if context is not None:
+        linted = {r.relpath for r in results}
+        report_paths = linted if report_paths is None else linted & set(report_paths)
+    hint = frozenset(report_paths) if report_paths is not None else None
+    findings.extend(run_project_rules([*results, *(context or ())], settings, rs, errors, cache, hint))
     sup = {r.relpath: r.suppressions for r in results}
     kept: list[Finding] = []
     below: list[Finding] = []
@@ -515,9 +543,9 @@ _WORKER_SETTINGS: Settings | None = None
 _WORKER_WORKSPACE: Any = None
 
 
-def _worker_batch(batch: list[Candidate]) -> list[FileResult]:
+def _worker_batch(batch: list[Candidate], facts_only: bool = False) -> list[FileResult]:
     assert _WORKER_SETTINGS is not None
-    return [lint_file(c, _WORKER_SETTINGS, _WORKER_WORKSPACE) for c in batch]
+    return [lint_file(c, _WORKER_SETTINGS, _WORKER_WORKSPACE, facts_only) for c in batch]
 
 
 PARALLEL_MIN_FILES = 200
@@ -526,15 +554,22 @@ PARALLEL_MIN_BYTES = 4 * 1024 * 1024
 
 def run_files(cands: list[Candidate], settings: Settings, *, jobs: int | None = None,
               cache: Any = None, progress: Callable[[int, int], None] | None = None,
-              companions: list[Candidate] | None = None, notes: list[str] | None = None) -> list[FileResult]:
+              companions: list[Candidate] | None = None, notes: list[str] | None = None,
+              workspace: Any = None, facts_only: bool = False) -> list[FileResult]:
     """Lint candidates, from the cache where possible, in a process pool for big inputs.
-    `companions`: more files rules may read (not linted), see keyless.linter.workspace.
-    `notes`: receives what the user should know about the run itself."""
+    `companions`: more files rules may read (not linted), see keyless.linter.workspace (or the
+    `workspace` itself). `notes`: receives what the user should know about the run itself.
+    `facts_only`: only the facts of these files (the rest of the repository, for project rules):
+    only kinds and keywords of rules that collect facts, no check, no secret scan; the caller does
+    the caching (keyless.linter.context)."""
     from keyless.linter.workspace import Workspace
 
-    workspace = Workspace.from_candidates(settings.root, [*(companions or ()), *cands], settings.max_file_size)
+    if workspace is None:
+        workspace = Workspace.from_candidates(settings.root, [*(companions or ()), *cands], settings.max_file_size)
     results: dict[str, FileResult] = {}
     todo: list[Candidate] = []
+    if facts_only:
+        cache = None
     for c in cands:
         hit = cache.get(c, workspace) if cache is not None else None
         if hit is not None:
@@ -549,6 +584,7 @@ def run_files(cands: list[Candidate], settings: Settings, *, jobs: int | None = 
     big = len(todo) >= PARALLEL_MIN_FILES or sum(c.size for c in todo) >= PARALLEL_MIN_BYTES
     if jobs > 1 and big and len(todo) > 1:
         import multiprocessing
+        from functools import partial
 
         from keyless.linter.workers import abandon, start_pool
 
@@ -571,7 +607,7 @@ def run_files(cands: list[Candidate], settings: Settings, *, jobs: int | None = 
         pool, _ = start_pool(min(jobs, len(batches)), ctx, _worker_init, (settings, workspace, os.getpid()), notes)
         if pool is not None:
             try:
-                for batch_result in pool.map(_worker_batch, batches):
+                for batch_result in pool.map(partial(_worker_batch, facts_only=facts_only), batches):
                     for c_res in batch_result:
                         results[c_res.relpath] = c_res
                     done += len(batch_result)
@@ -589,10 +625,10 @@ def run_files(cands: list[Candidate], settings: Settings, *, jobs: int | None = 
                 raise
         for c in todo:
             if c.relpath not in results:
-                results[c.relpath] = lint_file(c, settings, workspace)
+                results[c.relpath] = lint_file(c, settings, workspace, facts_only)
     else:
         for c in todo:
-            results[c.relpath] = lint_file(c, settings, workspace)
+            results[c.relpath] = lint_file(c, settings, workspace, facts_only)
             done += 1
             if progress and done % 50 == 0:
                 progress(done, total)
@@ -618,18 +654,31 @@ def lint_paths(paths: list[str], cfg: Config, settings: Settings, *, excludes: l
                     follow_symlinks=cfg.follow_symlinks)
     if disc.memo_changed:
         cache.dirty = True
+    from keyless.linter import context as project_context
+
     companions = None
-    if disc.named_file_dirs:
-        # Files named one by one (pre-commit passes only the changed ones) still see their
-        # directory's other files as companions: the same excludes and .gitignore apply.
+    workspace = None
+    ctx = None
+    run_notes: list[str] = []
+    if project_context.wanted(cfg, paths, settings.root):
+        # Files named one by one (pre-commit passes only the changed ones): project rules still
+        # see the whole repository, and companions come from all of it.
+        ctx = project_context.ProjectContext(cfg, settings, excludes, named=disc.files, cache=cache, jobs=jobs)
+        workspace = ctx.workspace
+    elif disc.named_file_dirs:
+        # No project root: files named one by one see their directory's other files as
+        # companions; the same excludes and .gitignore apply.
         shallow = discover(sorted(disc.named_file_dirs), settings.root, excludes=excludes,
                            respect_gitignore=cfg.respect_gitignore, max_file_size=settings.max_file_size,
                            recursive=False, follow_symlinks=cfg.follow_symlinks)
         companions = shallow.files
-    run_notes: list[str] = []
     results = run_files(disc.files, settings, jobs=jobs, cache=cache, progress=progress, companions=companions,
-                        notes=run_notes)
-    run = finish(results, settings, report_paths=only, cache=cache)
+                        notes=run_notes, workspace=workspace)
+    context = None
+    if ctx is not None:
+        context = ctx.facts() if project_context.needed(results) else []
+        run_notes += ctx.notes
+    run = finish(results, settings, report_paths=only, cache=cache, context=context)
     run.errors = [(p, m, None) for p, m in disc.errors] + run.errors
     run.notes = disc.notes + run_notes + run.notes
     run.elapsed = time.perf_counter() - t0

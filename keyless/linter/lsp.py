@@ -58,6 +58,7 @@ log = logging.getLogger("keyless.lsp")
 SOURCE = "keyless"
 FIX_ALL_KIND = "source.fixAll.keyless"
 DEFAULT_DEBOUNCE = 0.3  # seconds between the last keystroke and the lint
+QUICK_PROJECT_FILES = 200  # more files to read for the project model: publish first, then again
 
 SEVERITY = {
     Severity.CRITICAL: lsp.DiagnosticSeverity.Error,
@@ -323,6 +324,16 @@ class _ConfigEntry:
     stamp: tuple | None = None  # (mtime_ns, size) of that file when read
     baseline: Any = None
     error: str | None = None  # the configuration is invalid: these are the last valid settings
+    cfg: Config | None = None
+
+
+@dataclass
+class _ProjectState:
+    """The rest of the repository for one project root and settings (keyless.linter.context):
+    the on-disk cache `keyless check` shares, and the last context's results with their facts."""
+
+    cache: Any
+    results: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass
@@ -336,6 +347,8 @@ class Linted:
     config_error: str | None = None
     keys: dict[tuple, Finding] = field(default_factory=dict)
     deps: frozenset[str] = frozenset()  # other files this result read (keyless.linter.workspace)
+    facts: str = ""  # digest of the facts the document gave the project model
+    project_pending: bool = False  # published without project findings: the repository is being read
 
     def depends_on(self, path: str) -> bool:
         """Did linting this document read `path` (a module sibling, a parameter file, chart values)?"""
@@ -374,6 +387,8 @@ class KeylessServer(LanguageServer):
         self.configs: dict[str, _ConfigEntry] = {}
         self.last_good: dict[str, _ConfigEntry] = {}
         self.shown_errors: set[str] = set()
+        self.projects: dict[tuple[str, str], _ProjectState] = {}
+        self.facts_seen: dict[str, str] = {}  # uri -> digest of the facts its last lint gave
         # One worker: lints and fixes run off the protocol loop, one at a time, in order.
         self.worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="keyless-lint")
 
@@ -425,8 +440,8 @@ class KeylessServer(LanguageServer):
             if good is None:
                 root = git_root(start) or start
                 good = _ConfigEntry(Settings(root=os.path.abspath(root), select=resolve_selection(registry, None)))
-            return _ConfigEntry(good.settings, good.path, good.stamp, good.baseline, error=str(exc))
-        entry = _ConfigEntry(settings, cfg.path, _stamp(cfg.path), self._baseline(cfg))
+            return _ConfigEntry(good.settings, good.path, good.stamp, good.baseline, error=str(exc), cfg=good.cfg)
+        entry = _ConfigEntry(settings, cfg.path, _stamp(cfg.path), self._baseline(cfg), cfg=cfg)
         self.configs[start] = self.last_good[start] = entry
         return entry
 
@@ -444,13 +459,16 @@ class KeylessServer(LanguageServer):
 
     def reload_config(self) -> None:
         self.configs.clear()
+        self.projects.clear()
         self.shown_errors.clear()
         for uri in list(self.workspace.text_documents):
             self.schedule(uri, 0.0)
 
     # -- linting ---------------------------------------------------------------------------------
     def _lint(self, uri: str, text: str, version: int | None, language_id: str | None,
-              units: Callable[[str], int], buffers: dict[str, str] | None = None) -> Linted:
+              units: Callable[[str], int], buffers: dict[str, str] | None = None, quick: bool = True) -> Linted:
+        """`quick`: when the rest of the project must first be read (a cold cache), publish the
+        file's own findings now and its project findings from a second lint."""
         path = to_fs_path(uri) if uri.startswith("file:") else None
         entry = self.settings_for(path)
         settings = entry.settings
@@ -464,12 +482,29 @@ class KeylessServer(LanguageServer):
         # Companions (a module's other files...) come from the editor's buffers when open there.
         doc.workspace = Workspace(settings.root, buffers=buffers)
         deps: frozenset[str] = frozenset()
+        facts = ""
+        project_pending = False
         if len(text) > settings.max_file_size:  # as `check` does: over the size cap, not linted
             findings: list[Finding] = []
         else:
+            from keyless.linter.context import needed
+
+            ctx, state = self._project(entry, path, relpath, doc, buffers or {}) if path else (None, None)
             result = lint_document(doc, settings, rule_set())
             deps = frozenset(result.deps)
-            findings = finish([result], settings).findings
+            facts = result.facts_digest()
+            context = None
+            if ctx is not None:
+                context = []
+                if needed([result]):
+                    if quick and ctx.pending() > QUICK_PROJECT_FILES:
+                        project_pending = True  # published now without them, again once read
+                    else:
+                        context = ctx.facts()
+                        state.results = {r.relpath: r for r in context}
+            findings = finish([result], settings, context=context, cache=state.cache if state else None).findings
+            if state is not None and state.cache.entries_dirty:
+                state.cache.save()
         if entry.baseline is not None:
             if any(p == relpath for (_, p, _) in entry.baseline.legacy):  # a keyless 0.1 baseline
                 from keyless.linter.baseline import migrate_document
@@ -477,13 +512,50 @@ class KeylessServer(LanguageServer):
                 migrate_document(entry.baseline, make_document(doc.path, relpath, text, kind=kind), settings,
                                  findings)
             findings = entry.baseline.filter(findings)
-        linted = Linted(uri, version, doc, settings, findings, units, entry.error, deps=deps)
+        linted = Linted(uri, version, doc, settings, findings, units, entry.error, deps=deps, facts=facts,
+                        project_pending=project_pending)
         linted.keys = {tuple(finding_key(f)): f for f in findings}
         return linted
 
-    async def lint_now(self, uri: str) -> Linted | None:
+    def _project(self, entry: _ConfigEntry, path: str, relpath: str, doc: Document,
+                 buffers: dict[str, str]) -> tuple[Any, _ProjectState | None]:
+        """The rest of the project for this buffer (keyless.linter.context), with the editor's
+        other buffers over the disk; sets the document's companions (the same listing).
+        (None, None) without a project root."""
+        from keyless.linter import context as project_context
+        from keyless.linter.discovery import Candidate
+        from keyless.linter.engine import default_excludes
+
+        cfg, settings = entry.cfg, entry.settings
+        if cfg is None or os.path.isabs(relpath) or not project_context.wanted(cfg, [], settings.root):
+            return None, None
+        key = (settings.root, settings.key())
+        state = self.projects.get(key)
+        if state is None:
+            from keyless.linter.cache import Cache
+
+            # The cache `keyless check` uses (same precedence: KEYLESS_CACHE_DIR, then the config;
+            # a configured directory outside the project is refused there, so the user cache here).
+            try:
+                directory = os.environ.get("KEYLESS_CACHE_DIR") or cfg.path_setting("cache-dir")
+            except ConfigError:
+                directory = None
+            state = self.projects[key] = _ProjectState(Cache.open(directory, settings))
+        excludes = default_excludes(cfg)
+        pattern = state.cache.exclude_pattern(settings.root)
+        if pattern:
+            excludes.append(pattern)
+        # One worker thread: no process pool here (forking a threaded server is not safe).
+        ctx = project_context.ProjectContext(cfg, settings, excludes,
+                                             named=[Candidate(path, relpath, len(doc.text), -1)],
+                                             buffers={**buffers, path: doc.text}, cache=state.cache, jobs=1,
+                                             reuse=state.results)
+        doc.workspace = ctx.workspace
+        return ctx, state
+
+    async def lint_now(self, uri: str, quick: bool = True) -> Linted | None:
         """Lint the current text of `uri` (off the protocol loop); None when it was closed or
-        changed meanwhile (a newer lint is on its way)."""
+        changed meanwhile (a newer lint is on its way). `quick`: see `_lint`."""
         try:
             tdoc = self.workspace.get_text_document(uri)
         except Exception:
@@ -496,11 +568,19 @@ class KeylessServer(LanguageServer):
                    if u != uri and u.startswith("file:")}
         loop = asyncio.get_running_loop()
         linted = await loop.run_in_executor(self.worker, self._lint, uri, text, version, tdoc.language_id, units,
-                                            buffers)
+                                            buffers, quick)
         cur = self.workspace.text_documents.get(uri)
         if cur is None or cur.version != version or cur.source != text:
             return None
         self.linted[uri] = linted
+        before = self.facts_seen.get(uri)
+        self.facts_seen[uri] = linted.facts
+        if before is not None and before != linted.facts:
+            # What this document tells the project model changed: project findings of the other
+            # open documents (a credential's app, a role's advice) may change with it.
+            for other in list(self.linted):
+                if other != uri:
+                    self.schedule(other, self.debounce)
         return linted
 
     async def current(self, uri: str) -> Linted | None:
@@ -539,6 +619,10 @@ class KeylessServer(LanguageServer):
                 linted = await self.lint_now(uri)
                 if linted is not None:
                     self.publish(linted)
+                if linted is not None and linted.project_pending:
+                    linted = await self.lint_now(uri, quick=False)
+                    if linted is not None:
+                        self.publish(linted)
             except asyncio.CancelledError:
                 raise
             except Exception as exc:  # never let one lint take the server down
@@ -569,6 +653,7 @@ class KeylessServer(LanguageServer):
         if old is not None:
             old.cancel()
         self.linted.pop(uri, None)
+        self.facts_seen.pop(uri, None)
         self.text_document_publish_diagnostics(lsp.PublishDiagnosticsParams(uri=uri, diagnostics=[]))
 
     # -- edits -----------------------------------------------------------------------------------

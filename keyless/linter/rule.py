@@ -20,7 +20,7 @@ import textwrap
 import types
 from dataclasses import dataclass, field
 from functools import lru_cache
-from typing import TYPE_CHECKING, Any, ClassVar, Iterable, Iterator
+from typing import TYPE_CHECKING, Any, ClassVar, Iterable, Iterator, NamedTuple
 
 from keyless.linter.finding import (
     CATEGORY_BY_DIGIT,
@@ -46,9 +46,10 @@ ALL_KINDS = frozenset({"python", "yaml", "json", "hcl", "env", "text", "shell", 
                        "makefile", "notebook", "bicep"})
 
 
-@dataclass(frozen=True, slots=True)
-class Fact:
-    """A secret-free record a rule extracts from one file for the project model."""
+class Fact(NamedTuple):
+    """A secret-free record a rule extracts from one file for the project model. (A NamedTuple:
+    a run over one file may load the facts of a whole repository from the cache, and a frozen
+    dataclass costs ~3 us more per instance.)"""
 
     kind: str
     path: str
@@ -57,11 +58,19 @@ class Fact:
 
 @dataclass
 class Project:
-    """What project rules see: every collected fact, the scan root, and a memo for shared models."""
+    """What project rules see: every collected fact, the scan root, and a memo for shared models.
+
+    `report_paths`: when not None, only findings on these paths are kept (a run that names files
+    one by one still gives the rules every file's facts). A hint: a rule may skip work for other
+    paths, and one that ignores it is still right."""
 
     facts: list[Fact]
     root: str
     memo: dict[str, Any] = field(default_factory=dict)
+    report_paths: frozenset[str] | None = None
+
+    def reported(self, path: str) -> bool:
+        return self.report_paths is None or path in self.report_paths
 
     def of_kind(self, *kinds: str) -> list[Fact]:
         return [f for f in self.facts if f.kind in kinds]

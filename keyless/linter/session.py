@@ -138,7 +138,7 @@ def run_check(opts: CheckOptions) -> int:
 
             return history.run(opts, cfg, settings, excludes, fmt, opts.history)
         if opts.paths == ["-"]:
-            return _check_stdin(opts, cfg, settings, fmt)
+            return _check_stdin(opts, cfg, settings, fmt, excludes)
         return _check_paths(opts, cfg, settings, excludes, fmt)
     except (ConfigError, SelectorError, BaselineError) as exc:
         _err(str(exc))
@@ -150,7 +150,7 @@ def run_check(opts: CheckOptions) -> int:
 
 # ---- stdin (editors) --------------------------------------------------------------------------
 
-def _check_stdin(opts, cfg, settings: Settings, fmt: str) -> int:
+def _check_stdin(opts, cfg, settings: Settings, fmt: str, excludes: list[str] | None = None) -> int:
     from keyless.linter.documents import BinaryFile, decode, make_document
     from keyless.linter.discovery import relative_to
 
@@ -168,9 +168,18 @@ def _check_stdin(opts, cfg, settings: Settings, fmt: str) -> int:
         return EXIT_ERROR
     doc = make_document(os.path.join(settings.root, relpath), relpath, text, srcfmt)
     rs = rule_set()
+    ctx, cache = _stdin_context(opts, cfg, settings, excludes or [], doc)
+
+    def facts_for(result):
+        if ctx is None:
+            return None
+        from keyless.linter.context import needed
+
+        return ctx.facts() if needed([result]) else []
 
     def lint(d):
-        return finish([lint_document(d, settings, rs)], settings).findings
+        result = lint_document(d, settings, rs)
+        return finish([result], settings, context=facts_for(result), cache=cache).findings
 
     def beyond_baseline(findings):
         """As `check` judges files: the baseline's entries for this path (editors and CI agree)."""
@@ -188,18 +197,42 @@ def _check_stdin(opts, cfg, settings: Settings, fmt: str) -> int:
         outcome = fix_document(doc, lint, unsafe=opts.unsafe_fixes, rules_by_code=rs.by_code)
         for dropped in outcome.dropped:
             _note_dropped(dropped)
+        if cache is not None:
+            cache.save()
         if opts.show_diff:
             sys.stdout.write(_diff(doc, outcome.text, rs))
             return EXIT_FINDINGS if outcome.text != text else EXIT_CLEAN
         sys.stdout.write(outcome.text)  # the editor's own buffer, fixed
         remaining = beyond_baseline(outcome.remaining)
         return EXIT_FINDINGS if remaining and not opts.exit_zero else EXIT_CLEAN
-    res = finish([lint_document(doc, settings, rs)], settings)
+    result = lint_document(doc, settings, rs)
+    res = finish([result], settings, context=facts_for(result), cache=cache)
+    if cache is not None:
+        cache.save()
     res.findings = beyond_baseline(res.findings)
     res.files_scanned = 1
     if not _emit(res, cfg, fmt, opts, settings, docs={relpath: doc}):
         return EXIT_ERROR
     return _exit_code(res, opts)
+
+
+def _stdin_context(opts, cfg, settings: Settings, excludes: list[str], doc):
+    """The rest of the project for the text on stdin (keyless.linter.context) and the cache it
+    uses; the document's companions come from the same listing, with the stdin text standing
+    for the file."""
+    from keyless.linter import context as project_context
+    from keyless.linter.discovery import Candidate
+
+    if not opts.stdin_filename or os.path.isabs(doc.relpath) or not project_context.wanted(cfg, [], settings.root):
+        return None, None
+    cache = _open_cache(opts, cfg, settings)
+    if cache is not None and cache.exclude_pattern(settings.root):
+        excludes = excludes + [cache.exclude_pattern(settings.root)]
+    ctx = project_context.ProjectContext(cfg, settings, excludes,
+                                         named=[Candidate(doc.path, doc.relpath, len(doc.text), -1)],
+                                         buffers={doc.path: doc.text}, cache=cache, jobs=opts.jobs)
+    doc.workspace = ctx.workspace
+    return ctx, cache
 
 
 # ---- files --------------------------------------------------------------------------------------

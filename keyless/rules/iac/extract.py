@@ -30,8 +30,22 @@ def extract(doc: Any) -> list[Fact]:
         _extract(doc, em)
     except RecursionError:
         pass
-    doc.memo[MEMO_KEY] = em.facts
-    return em.facts
+    facts = _dedupe(em.facts)
+    doc.memo[MEMO_KEY] = facts
+    return facts
+
+
+def _dedupe(facts: list[Fact]) -> list[Fact]:
+    """Identical facts once (an ARM template evaluated with several parameter files repeats the
+    ones no parameter changes); done here, per file, so the project model never has to."""
+    seen = set()
+    out = []
+    for f in facts:
+        k = (f.kind, f.path, repr(sorted(f.data.items(), key=lambda kv: kv[0])))
+        if k not in seen:
+            seen.add(k)
+            out.append(f)
+    return out
 
 
 def _extract(doc: Any, em: Emitter) -> None:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import posixpath
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from keyless.linter.rule import Fact, Project
@@ -35,21 +36,32 @@ class Model:
     azd: list[Fact] = field(default_factory=list)
     creds: list[Fact] = field(default_factory=list)
     sdk: list[Fact] = field(default_factory=list)
-    links: dict[str, list[Link]] = field(default_factory=dict)  # python path -> linked apps
+    links: Mapping[str, list[Link]] = field(default_factory=dict)  # python path -> linked apps
     deploys: dict[str, list[Fact]] = field(default_factory=dict)  # linked ARM template -> its deployments
     deployed_scopes: dict[str, "DeployedScope | None"] = field(default_factory=dict)  # memo of deployed_scope
 
 
-def _dedupe(facts: list[Fact]) -> list[Fact]:
-    seen = set()
-    out = []
-    for f in facts:
-        k = (f.kind, f.path, repr(sorted(f.data.items(), key=lambda kv: kv[0])))
-        if k in seen:
-            continue
-        seen.add(k)
-        out.append(f)
-    return out
+class _Links(Mapping):
+    """python path -> linked apps, each computed when first asked for (a run that reports on a
+    few files links only the code it needs)."""
+
+    def __init__(self, m: "Model", paths: list[str]):
+        self._m, self._paths, self._done = m, paths, {}
+        self._known = set(paths)
+
+    def __getitem__(self, path: str) -> list[Link]:
+        if path not in self._known:
+            raise KeyError(path)
+        hit = self._done.get(path)
+        if hit is None:
+            hit = self._done[path] = link_code(path, self._m)
+        return hit
+
+    def __iter__(self):
+        return iter(self._paths)
+
+    def __len__(self) -> int:
+        return len(self._paths)
 
 
 def build(project: Project) -> Model:
@@ -58,8 +70,14 @@ def build(project: Project) -> Model:
         return m
     m = Model()
     dropped = superseded_module_facts(project.of_kind("iac.bicep-module"))
-    for f in _dedupe(project.of_kind("iac.issue", "iac.app", "iac.role", "iac.k8s-sa", "iac.k8s-pod", "iac.azd",
-                                     "iac.deploys", "py.credential", "py.sdk-client")):
+    # Issues and role assignments only give findings on their own file: a run that reports on a
+    # few files (Project.report_paths) leaves the others out. (Facts come deduplicated per file:
+    # keyless.rules.iac.extract.)
+    local = ("iac.issue", "iac.role")
+    for f in project.of_kind("iac.issue", "iac.app", "iac.role", "iac.k8s-sa", "iac.k8s-pod", "iac.azd",
+                             "iac.deploys", "py.credential", "py.sdk-client"):
+        if f.kind in local and not project.reported(f.path):
+            continue
         if dropped and f.path in dropped and f.kind in ("iac.issue", "iac.app", "iac.role"):
             from keyless.rules.iac.bicepfacts import fact_id
 
@@ -83,8 +101,7 @@ def build(project: Project) -> Model:
             m.creds.append(f)
         else:
             m.sdk.append(f)
-    for path in sorted({f.path for f in m.creds}):
-        m.links[path] = link_code(path, m)
+    m.links = _Links(m, sorted({f.path for f in m.creds}))
     project.memo[MODEL_KEY] = m
     return m
 
@@ -138,6 +155,23 @@ def _token_index(m: Model) -> dict[str, list[int]]:
     return cached
 
 
+def _service_apps(m: Model, service: str) -> list[Fact]:
+    """The apps an azd service names (its `azd-service-name` tag, else the app's name), in model
+    order; the index is built once per model."""
+    index = getattr(m, "_service_index", None)
+    if index is None:
+        index = {}
+        for i, f in enumerate(m.apps):
+            tag, name = f.data.get("azd_service"), f.data.get("name") or ""
+            if isinstance(tag, str):
+                index.setdefault(("tag", tag), []).append(i)
+            if isinstance(name, str):
+                index.setdefault(("name", name.lower()), []).append(i)
+        m._service_index = index
+    found = sorted({*index.get(("tag", service), ()), *index.get(("name", service.lower()), ())})
+    return [m.apps[i] for i in found]
+
+
 def link_code(py_path: str, m: Model) -> list[Link]:
     """Which deployed apps (or Kubernetes workloads) run this Python file, and why we think so."""
     if _SKIP_CODE.search(py_path) or not m.apps:
@@ -147,8 +181,7 @@ def link_code(py_path: str, m: Model) -> list[Link]:
         for sname, s in a.data["services"].items():
             proj = s["project"]
             if proj == "" or py_path == proj or py_path.startswith(proj.rstrip("/") + "/"):
-                hits = [f for f in m.apps if f.data.get("azd_service") == sname
-                        or (f.data.get("name") or "").lower() == sname.lower()]
+                hits = _service_apps(m, sname)
                 if hits:
                     return [Link(h.data, h.path, f"azure.yaml maps service '{sname}' to {proj or '.'}/ and "
                                                  f"{h.path} deploys it") for h in hits]

@@ -868,6 +868,8 @@ class MultipleIdentitiesNoClientId(IacRule):
 
         m = build(project)
         for f in m.apps:
+            if not project.reported(f.path):
+                continue
             d = f.data
             kind = ambiguity(d)
             if kind is None or d.get("client_id_env") is not False:
@@ -1102,6 +1104,8 @@ class AmbiguousCredentialInCode(IacRule):
 
         m = build(project)
         for c in m.creds:
+            if not project.reported(c.path):
+                continue
             d = c.data
             cls = d.get("cls")
             if d.get("client_id") or cls not in ("DefaultAzureCredential", "ManagedIdentityCredential"):

@@ -138,7 +138,7 @@ class ProjectContext:
             if r is None:
                 continue
             results.append(r)
-            if self.cache is not None and not self._touched(r.deps) and not (r.error or "").startswith("internal error"):
+            if self.cache is not None and not self._touched(r.deps) and r.error_kind not in ("internal", "partial"):
                 self.cache.put_facts(c, r)
         if self.cache is not None:
             self.cache.prune_facts_only(self.listed)

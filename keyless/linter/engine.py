@@ -17,12 +17,25 @@ from keyless.linter.config import DEFAULT_EXCLUDES, Config
 from keyless.linter.discovery import Candidate
 from keyless.linter.documents import BinaryFile, Document, classify, decode, make_document
 from keyless.linter.finding import Finding, Severity, Span
-from keyless.linter.rule import Fact, Project, Registry, Rule, load_registry
+from keyless.linter.rule import (
+    DEADLINE_KEY,
+    PARTIAL_KEY,
+    BudgetExceeded,
+    Fact,
+    Project,
+    Registry,
+    Rule,
+    load_registry,
+)
 from keyless.linter.suppression import parse_directives, suppression_map
 
 
 class SelectorError(Exception):
     pass
+
+
+FILE_BUDGET = 15.0
+PARTIAL_CHECK = "checked only in part"  # in the warning of a file whose time budget ran out
 
 
 @dataclass(frozen=True)
@@ -35,6 +48,9 @@ class Settings:
     severity: Severity = Severity.LOW
     max_file_size: int = 5 * 1024 * 1024
     concrete_fixes: bool = False  # compute lazy fixes' edits while linting (JSON/SARIF output)
+    # CPU seconds one file's rules may take; then its check stops and it is reported as partly
+    # checked (a warning). Not in the cache key: a stopped check is never cached. 0: no limit.
+    file_budget: float = FILE_BUDGET
 
     def key(self) -> str:
         import hashlib
@@ -112,6 +128,7 @@ def settings_from_config(cfg: Config, registry: Registry, *, select=None, extend
         per_file_ignores=tuple(resolved),
         severity=severity or cfg.severity,
         max_file_size=cfg.max_file_size,
+        file_budget=FILE_BUDGET,
     )
 
 
@@ -268,17 +285,25 @@ def _run_rules(doc: Document, settings: Settings, rs: RuleSet, res: FileResult, 
     present = keywords_present(text, words) if words else set()
     skip = _ignored_codes(doc.relpath, settings)
     kind = doc.kind
+    deadline = time.thread_time() + settings.file_budget if settings.file_budget else None
+    doc.memo[DEADLINE_KEY] = deadline
     for rule, kws, collects in zip(rs.rules, rs.rule_keywords, rs.collects):
         if kind not in rule.kinds or (facts_only and not collects):
             continue
         if kws is not None and not (kws & present):
             continue
+        if deadline is not None and (PARTIAL_KEY in doc.memo or time.thread_time() > deadline):
+            doc.memo[PARTIAL_KEY] = True
+            break
         selected = rule.code in settings.select and rule.code not in skip and not facts_only
         try:
             if selected:
                 for f in rule.check(doc):
                     res.findings.append(f)
             res.facts.extend(_plain_fact(f) for f in rule.collect(doc))
+        except BudgetExceeded:
+            doc.memo[PARTIAL_KEY] = True
+            break
         except RecursionError:
             res.error, res.error_kind = f"{rule.code}: input nested too deeply to analyse", "parse"
         except Exception as exc:  # a rule bug must not stop the scan; the message names the rule
@@ -288,6 +313,9 @@ def _run_rules(doc: Document, settings: Settings, rs: RuleSet, res: FileResult, 
     if doc.parse_error is not None and res.error is None:
         res.error, res.error_kind = str(doc.parse_error), "parse"
         res.error_line = doc.parse_error.line
+    if doc.memo.get(PARTIAL_KEY) and res.error_kind != "internal":
+        res.error = f"time budget of {settings.file_budget:g} s spent: {PARTIAL_CHECK}"
+        res.error_kind, res.error_line = "partial", None
     if facts_only:
         return
     if "keyless:" in text:
@@ -511,7 +539,7 @@ def finish(results: list[FileResult], settings: Settings, *, report_paths: set[s
     warnings: list[tuple[str, str, int | None]] = []
     for r in results:
         if r.error and (report_paths is None or r.relpath in report_paths):
-            (warnings if r.error_kind == "parse" else errors).append((r.relpath, r.error, r.error_line))
+            (warnings if r.error_kind in ("parse", "partial") else errors).append((r.relpath, r.error, r.error_line))
     notes = [r.note for r in results if r.note]
     return RunResult(
         findings=kept,
@@ -635,7 +663,7 @@ def run_files(cands: list[Candidate], settings: Settings, *, jobs: int | None = 
     if cache is not None:
         for c in todo:
             r = results.get(c.relpath)
-            if r is not None and r.content_hash and not (r.error or "").startswith("internal error"):
+            if r is not None and r.content_hash and r.error_kind not in ("internal", "partial"):
                 cache.put(c, r)
     return [results[c.relpath] for c in cands if c.relpath in results]
 

@@ -17,6 +17,7 @@ import os
 import re
 import sys
 import textwrap
+import time
 import types
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -190,6 +191,37 @@ class Rule:
 
 class RuleError(Exception):
     pass
+
+
+# ---- the per-file time budget ---------------------------------------------------------------------
+
+DEADLINE_KEY = "keyless.deadline"  # doc.memo: thread CPU time after which the file's check stops
+PARTIAL_KEY = "keyless.partial"  # doc.memo: set when it stopped
+
+
+class BudgetExceeded(Exception):
+    """The file's time budget (Settings.file_budget) is spent: what was found so far stands and the
+    file is reported as only partly checked."""
+
+
+class Budget:
+    """For long loops in rules: `tick()` every iteration raises BudgetExceeded once the file's time
+    is up (the clock is read every 64 ticks)."""
+
+    __slots__ = ("doc", "deadline", "n")
+
+    def __init__(self, doc: Any):
+        self.doc = doc
+        self.deadline = doc.memo.get(DEADLINE_KEY)
+        self.n = 0
+
+    def tick(self) -> None:
+        if self.deadline is None:
+            return
+        self.n += 1
+        if not self.n & 63 and time.thread_time() > self.deadline:
+            self.doc.memo[PARTIAL_KEY] = True
+            raise BudgetExceeded()
 
 
 def validate_rule(cls: type[Rule]) -> None:

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 
 from keyless.linter.config import Config, ConfigError, load_config, parse_size
 from keyless.linter.engine import (
+    PARTIAL_CHECK,
     RunResult,
     SelectorError,
     Settings,
@@ -512,7 +513,8 @@ def _emit(res: RunResult, cfg, fmt: str, opts, settings, *, fixed: int = 0, docs
     report = Report(
         findings=[f.with_(path=where(f.path)) for f in res.findings],
         errors=[FileError(where(p), m, line) for p, m, line in res.errors]
-        + [FileError(where(p), f"{m}; only secret-scanned", line, level="warning") for p, m, line in res.warnings]
+        + [FileError(where(p), m if PARTIAL_CHECK in m else f"{m}; only secret-scanned", line, level="warning")
+           for p, m, line in res.warnings]
         + [FileError(where(p), m, line, level="warning") for p, m, line in extra_warnings],
         notes=[] if opts.quiet else res.notes,
         registry=load_registry(),

@@ -12,8 +12,9 @@ import re
 from dataclasses import dataclass
 
 MARKER = "keyless:"
-# `keyless: ignore[...]` must sit in a comment: some comment opener precedes it on the line.
-_DIRECTIVE = re.compile(r"keyless:[ \t]*ignore[ \t]*\[([^\]\r\n]*)\]([^\r\n]*)")
+# `keyless: ignore[...]` must sit in a comment: some comment opener precedes it on the line. The
+# code list stops at the next `keyless:` (else every unclosed `ignore[` rescans the whole line).
+_DIRECTIVE = re.compile(r"keyless:[ \t]*+ignore[ \t]*+\[((?:(?!keyless:)[^\]\r\n])*+)\]([^\r\n]*)")
 _COMMENT_OPENERS = ("#", "//", "/*", "<!--", ";", "--", "{#", "@*", "'", "REM ", "rem ")
 _CLOSERS = re.compile(r"(\*/|-->|#}|\*@)\s*$")
 # A comment written in a JSON string (a notebook cell's source line) ends with the string's `\n",`

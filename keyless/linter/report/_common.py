@@ -149,7 +149,15 @@ def rule_precision(rule: "type[Rule] | None", category: Category) -> str:
     return PRECISION_BY_CATEGORY.get(category, "medium")
 
 
-HEADING_RE = re.compile(r"^#{1,6}\s+(.*?)\s*#*\s*$")
+_HEADING_MARK = re.compile(r"#{1,6}\s+")
+
+
+def heading(line: str) -> str | None:
+    """The text of a Markdown `## Heading` line without its closing `#`s, else None. Trimmed in
+    Python: one regex that did it all (lazy text, then optional blanks, hashes, blanks) backtracked
+    cubically on `# a` followed by long runs of blanks."""
+    m = _HEADING_MARK.match(line)
+    return None if m is None else line[m.end():].rstrip().rstrip("#").rstrip()
 
 
 def doc_sections(doc: str) -> dict[str, str]:
@@ -161,9 +169,9 @@ def doc_sections(doc: str) -> dict[str, str]:
     for line in doc.splitlines():
         if line.lstrip().startswith("```"):
             in_code = not in_code
-        m = None if in_code else HEADING_RE.match(line)
-        if m:
-            current = m.group(1).strip().lower()
+        title = None if in_code else heading(line)
+        if title is not None:
+            current = title.strip().lower()
             sections.setdefault(current, [])
         else:
             sections[current].append(line)

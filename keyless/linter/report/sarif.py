@@ -30,11 +30,11 @@ from typing import TYPE_CHECKING, Any
 from keyless.linter.finding import Applicability, Category, is_secret_fingerprint
 from keyless.linter.report import Report
 from keyless.linter.report._common import (
-    HEADING_RE,
     TOOL_NAME,
     project_url,
     is_pseudo_path,
     dump_json,
+    heading,
     printable,
     rule_cwes,
     rule_description,
@@ -92,8 +92,8 @@ def _help_text(markdown: str) -> str:
     for line in markdown.splitlines():
         if line.lstrip().startswith("```"):
             in_code = not in_code
-        m = None if in_code else HEADING_RE.match(line)
-        lines.append(m.group(1) if m else line)
+        title = None if in_code else heading(line)
+        lines.append(line if title is None else title)
     return "\n".join(lines).strip()
 
 

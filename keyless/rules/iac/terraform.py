@@ -176,7 +176,8 @@ def tf_scope_kind(v: Any) -> str:
         if re.fullmatch(r"(data\.)?azurerm_[a-z0-9_]+\.[\w-]+(\[[^\]]*\])?\.id", s):
             return "resource"
         if s.startswith("/") or s.startswith('"/'):
-            return classify_scope(re.sub(r"\$\{[^}]*\}", "{?}", s.strip('"')))
+            # An interpolation's text stops at the next `${` (linear on `${${${...`).
+            return classify_scope(re.sub(r"\$\{(?:[^}$]|\$(?!\{))*+\}", "{?}", s.strip('"')))
         return "unknown"
     if isinstance(v, str):
         return classify_scope(v)

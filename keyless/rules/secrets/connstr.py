@@ -273,7 +273,9 @@ def parse_redis(s: str) -> ConnString | None:
     return cs
 
 
-_LIBPQ_RE = re.compile(r"([A-Za-z_]+)\s*=\s*('(?:[^'\\]|\\.)*'|[^\s']*)")
+# A key starts a word (a match attempt inside a run of letters would scan the whole run again) and
+# no part gives characters back: linear (a 4.9 MB file of `password=y aaaa...` lines took 240 s).
+_LIBPQ_RE = re.compile(r"(?<![A-Za-z_])([A-Za-z_]++)\s*+=\s*+('(?:[^'\\]|\\.)*+'|[^\s']*+)")
 
 
 def parse_libpq(s: str) -> ConnString | None:

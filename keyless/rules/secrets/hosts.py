@@ -57,6 +57,7 @@ HOST_SUFFIXES: tuple[tuple[str, str], ...] = (
 )
 
 _SUFFIX_MAP = {(sfx if sfx.startswith(".") else "." + sfx): svc for sfx, svc in HOST_SUFFIXES}
+_MAX_LABELS = max(suffix.count(".") for suffix in _SUFFIX_MAP) + 1
 
 LOCAL_HOSTS = frozenset({"localhost", "127.0.0.1", "0.0.0.0", "::1", "[::1]", "host.docker.internal",
                          "host.containers.internal", "db", "database", "postgres", "postgresql", "mysql",
@@ -73,7 +74,8 @@ def service_of_host(host: str) -> str | None:
     if not h:
         return None
     parts = h.split(".")
-    for k in range(len(parts)):  # longest suffix first
+    # Longest suffix first; none is longer than _MAX_LABELS labels (a value full of dots stays linear).
+    for k in range(max(0, len(parts) - _MAX_LABELS), len(parts)):
         service = _SUFFIX_MAP.get("." + ".".join(parts[k:]))
         if service is not None:
             return service

@@ -30,6 +30,7 @@ from typing import TYPE_CHECKING
 from urllib.parse import unquote
 
 from keyless.linter.finding import Severity
+from keyless.linter.rule import Budget, BudgetExceeded
 from keyless.rules.secrets import allowlist, connstr, formats, sas
 from keyless.rules.secrets.hosts import AnyHost, HostIndex, is_local_host, service_of_host
 from keyless.rules.secrets.kinds import KINDS, VARIANT_SEVERITY
@@ -194,6 +195,7 @@ class Scanner:
         self._names_seen: set[int] = set()
         self._name_cache: dict[str, tuple[str, str | None]] = {}
         self._last_conn: tuple[int, int] = (0, 0)
+        self.budget = Budget(doc)  # every recogniser's loop ticks it (Settings.file_budget)
 
     # -- infrastructure ------------------------------------------------------------------------------
     @property
@@ -287,19 +289,22 @@ class Scanner:
 
     # -- the scan ------------------------------------------------------------------------------------
     def run(self) -> list[Secret]:
-        self.scan_signatures()
         low = self.low
-        if "sig=" in low:
-            self.scan_sas()
-        if "code=" in low:
-            self.scan_function_urls()
-        if "@" in low and "://" in low:
-            self.scan_uris()
-        self.scan_names()
-        if "azurecr.io" in low or "--service-principal" in low:
-            self.scan_command_lines()
-        if self.permissive or any(h in low for h in ADO_HINTS):
-            self.scan_ado()
+        try:
+            self.scan_signatures()
+            if "sig=" in low:
+                self.scan_sas()
+            if "code=" in low:
+                self.scan_function_urls()
+            if "@" in low and "://" in low:
+                self.scan_uris()
+            self.scan_names()
+            if "azurecr.io" in low or "--service-principal" in low:
+                self.scan_command_lines()
+            if self.permissive or any(h in low for h in ADO_HINTS):
+                self.scan_ado()
+        except BudgetExceeded:
+            pass  # the file's time is up: what was found stands, the engine reports a partial check
         return self.finish()
 
     def finish(self) -> list[Secret]:
@@ -319,7 +324,9 @@ class Scanner:
     # 1. identifiable keys ----------------------------------------------------------------------------
     def scan_signatures(self) -> None:
         """One pass for every literal signature (HIS, CASK, Entra), dispatched by the match."""
+        tick = self.budget.tick
         for m in SIGNATURE_RE.finditer(self.text):
+            tick()
             sig = m.group(0)
             if sig == "JQQJ9":
                 self._cask_at(m.start())
@@ -396,6 +403,7 @@ class Scanner:
         done = -1  # end of the last token parsed: hits inside it belong to it
         i = low.find("sig=")
         while i >= 0:
+            self.budget.tick()
             if i >= done and i > 0 and (low[i - 1] in "?&;" or (i > 4 and low[i - 5 : i] == "&amp;")):
                 done = self._sas_at(i, done)
             i = low.find("sig=", i + 4)
@@ -455,6 +463,7 @@ class Scanner:
         t, low = self.text, self.low
         i = low.find("code=")
         while i >= 0:
+            self.budget.tick()
             if i > 0 and t[i - 1] in "?&":
                 ls, le = self.region(i)
                 vs = i + 5
@@ -479,6 +488,7 @@ class Scanner:
         t = self.text
         i = t.find("://")
         while i >= 0:
+            self.budget.tick()
             u = connstr.parse_userinfo_uri(t, i)
             if u is not None:
                 self._uri(u, i)
@@ -527,7 +537,9 @@ class Scanner:
         n = len(t)
         seen = self._names_seen
         cache = self._name_cache
+        tick = self.budget.tick
         for m in ANCHOR_RE.finditer(low):
+            tick()
             p = m.start()
             if low[p] == "p" and low[p + 1] == "a" and low[p + 2] == "t" and (
                 (p > 0 and "a" <= low[p - 1] <= "z") or (p + 3 < n and "a" <= low[p + 3] <= "z")
@@ -677,7 +689,7 @@ class Scanner:
             end = t.find(t[p], p + 1, min(le, p + 2048))
             return (p + 1, end, True) if end > 0 else None
         e = p
-        while e < le and t[e] not in STOP_VALUE:
+        while e < le and t[e] not in STOP_VALUE and e - p < 1024:
             e += 1
         return (p, e, False) if e > p else None
 
@@ -1026,6 +1038,7 @@ class Scanner:
         for needle in ("azurecr.io", "--service-principal"):
             i = low.find(needle)
             while i >= 0:
+                self.budget.tick()
                 ls, le = self.line_bounds(i)
                 if ls not in seen:
                     seen.add(ls)
@@ -1040,6 +1053,7 @@ class Scanner:
             return
         sp = "--service-principal" in low
         acr = "azurecr.io" in low
+        registry = _REGISTRY_RE.search(low) if acr else None  # once per line, not once per flag
         for m in _PASSWORD_FLAG_RE.finditer(self.text, ls, le):
             vs, ve = m.start(1), m.end(1)
             value = self.text[vs:ve]
@@ -1059,8 +1073,7 @@ class Scanner:
                 if not plausible_token(value, 16):
                     continue
                 s = Secret("acr-key", vs, ve, value, "medium", "docker login password", P_STRUCTURED)
-                host = re.search(r"([a-z0-9-]+)\.azurecr\.io", low)
-                s.resource = host.group(1) if host else ""
+                s.resource = registry.group(1) if registry else ""
             else:
                 continue
             self.add(s)
@@ -1086,6 +1099,7 @@ class Scanner:
         # base32 characters exists at all.
         has_run = b"a" * 52 in t.encode("ascii", "replace").translate(_BASE32_RUN_TABLE)
         for m in (_ADO_SWEEP_RE.finditer(t) if has_run else ()):
+            self.budget.tick()
             token = m.group(0)
             kind = formats.is_ado_pat(token)
             if kind:
@@ -1096,12 +1110,12 @@ class Scanner:
         low = self.low
         i = low.find("_password=")
         while i >= 0:
-            ls, le = self.line_bounds(i)
-            line = low[ls:le]
-            if "dev.azure.com" in line or "visualstudio.com" in line:
+            self.budget.tick()
+            ls, le = self.region(i)  # not the whole line: a minified file is one huge line
+            if low.find("dev.azure.com", ls, le) >= 0 or low.find("visualstudio.com", ls, le) >= 0:
                 vs = i + len("_password=")
                 ve = vs
-                while ve < le and t[ve] not in STOP_VALUE:
+                while ve < le and t[ve] not in STOP_VALUE and ve - vs < 512:
                     ve += 1
                 val = t[vs:ve].strip("\"'")
                 raw = formats.b64decode_loose(val) if val else None
@@ -1115,6 +1129,8 @@ class Scanner:
 
 
 _QUOTE_RE = re.compile(r"[\"'`]")
+# The registry name starts a word and gives nothing back: linear on long runs of letters.
+_REGISTRY_RE = re.compile(r"(?<![a-z0-9-])([a-z0-9-]++)\.azurecr\.io")
 _NAME_KEY_RE = re.compile(r"(?i)\bname[\"']?\s*[:=]\s*[\"']?$")
 _VALUE_KEY_RE = re.compile(r"(?i)\b(?:value|secretValue)[\"']?\s*[:=]\s*(?=\S)")
 _SECOND_ARG_RE = re.compile(r"(?:\"[^\"\n]{0,200}\"|'[^'\n]{0,200}'|[A-Za-z_][A-Za-z0-9_.]{0,100})\s*,\s*")

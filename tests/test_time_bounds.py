@@ -34,20 +34,29 @@ def _cost(name: str, text: str) -> float:
     return time.process_time() - t0
 
 
-def growth(name: str, unit: str, start: int = 16_000) -> float:
+def growth(name: str, unit: str, start: int = 16_000, head: str = "") -> float:
     """t(4n)/t(n) for the document made of `unit` repeated, n the first size (doubling from
-    `start`) that costs MIN_SECONDS; the smallest of three tries when it looks super-linear."""
+    `start`) that costs MIN_SECONDS; the smallest of three tries when it looks super-linear. A
+    step is not a slope: bounded work that starts at some size (a parser's read budget, a window
+    filling up) can make one 4x step look steep, so a steep step is checked against the next one
+    (t(16n)/t(4n)); super-linear code is steep at every step."""
     rule_set()
+
+    def doc(size: int) -> str:
+        return head + (unit * (size // len(unit) + 1))[:size]
+
     best = None
     for _ in range(3):
         n = start
         while True:
-            t1 = _cost(name, (unit * (n // len(unit) + 1))[:n])
+            t1 = _cost(name, doc(n))
             if t1 >= MIN_SECONDS or n >= MAX_SIZE:
                 break
             n *= 2
-        t4 = _cost(name, (unit * (4 * n // len(unit) + 1))[:4 * n])
+        t4 = _cost(name, doc(4 * n))
         ratio = t4 / max(t1, 1e-4)
+        if ratio > MAX_GROWTH and 16 * n <= 4 * MAX_SIZE:
+            ratio = min(ratio, _cost(name, doc(16 * n)) / max(t4, 1e-4))
         best = ratio if best is None else min(best, ratio)
         if best <= MAX_GROWTH:
             break
@@ -73,13 +82,25 @@ UNITS = {
     "ARM expressions": "\"[format('{0:{0:{0:', concat(parameters('aaaaaaaaaa'",
     "role GUIDs": "acrPull = '8e3af657-a8ff-443c-a75c-2fe8c4bcb635' // AcrPull\n",
 }
-KINDS = ["x.txt", "x.py", "x.yaml", "x.json", "main.tf", ".env"]
+UNITS.update({
+    "Bicep strings": "var x = 'a\\'b\\'c ${'${y}'} " + "'" * 3 + "m" + "'" * 3 + " // c\n",
+    "unclosed Bicep strings": "'a\\",
+    "script substitutions": 'echo ${{ $[ $( ${ "$(az keyvault secret show) ${x}" ',
+})
+KINDS = ["x.txt", "x.py", "x.yaml", "x.json", "main.tf", ".env", "main.bicep", "deploy.sh", "deploy.ps1"]
+# A resource on top so that the readers of the structured kinds really run (rules are prefiltered
+# by keywords and parse lazily).
+HEADS = {
+    "main.bicep": "resource app 'Microsoft.Web/sites@2022-03-01' = {\n  name: 'x'\n  identity: { type: 'None' }\n}\n",
+    "deploy.sh": "az role assignment create --role Owner --scope /subscriptions/x --assignee y\n",
+    "deploy.ps1": "New-AzRoleAssignment -ObjectId $id -RoleDefinitionName Owner\n",
+}
 
 
 @pytest.mark.parametrize("unit", sorted(UNITS))
 @pytest.mark.parametrize("name", KINDS)
 def test_every_rule_is_linear_on_huge_adversarial_files(unit, name):
-    ratio = growth(name, UNITS[unit])
+    ratio = growth(name, UNITS[unit], head=HEADS.get(name, ""))
     assert ratio <= MAX_GROWTH, f"{unit} in {name}: 4x the input took {ratio:.1f}x the time"
 
 

@@ -146,6 +146,7 @@ PARSE_PROBLEMS = frozenset({
     "variable without value",
     "missing token",
     "declaration too complex to read",
+    "too complex to read",
     "reader unavailable",
     "unsupported construct",
     "invalid value",

@@ -19,7 +19,7 @@ import re
 from dataclasses import dataclass
 from typing import Callable, Iterator
 
-from keyless.linter.documents import Document, register_kind
+from keyless.linter.documents import Document, ParseError, register_kind
 
 UNKNOWN_PART = "{?}"
 UNKNOWN_EXPRESSION = "{?expr}"  # a PowerShell expression argument (member access, method call, ...)
@@ -35,7 +35,7 @@ class Script:
     host character (`''` in a single-quoted YAML scalar, `\\"` in a double-quoted one), with their
     host width."""
 
-    __slots__ = ("text", "language", "origin", "wide", "shift", "_commands", "_assignments")
+    __slots__ = ("text", "language", "origin", "wide", "shift", "_commands", "_assignments", "too_complex")
 
     def __init__(self, text: str, language: str, origin: list[int] | None = None, shift: int = 0,
                  wide: dict[int, int] | None = None):
@@ -46,6 +46,7 @@ class Script:
         self.shift = shift
         self._commands: list[Command] | None = None
         self._assignments: dict[str, list[Word]] | None = None
+        self.too_complex = False  # the grammar's error recovery ran away: no commands were read
 
     @classmethod
     def from_pieces(cls, pieces: list[tuple[int, str, int]], language: str) -> "Script":
@@ -97,7 +98,10 @@ class Script:
         if parser is None:
             return
         data = self.text.encode("utf-8", "surrogateescape")
-        tree = parser.parse(data)
+        tree = _bounded_parse(parser, data)
+        if tree is None:
+            self.too_complex = True
+            return
         reader = (_BashReader if self.language == "bash" else _PwshReader)(self, data)
         reader.read(tree.root_node)
         if tree.root_node.has_error:
@@ -268,6 +272,31 @@ _AZ_LINE_PWSH = re.compile(r"^[ \t]*((?:az|azd)[ \t]|[A-Za-z]+-Az\w+)", re.M)
 # ---- tree-sitter ------------------------------------------------------------------------------------
 
 _PARSERS: dict[str, object] = {}
+
+
+_READ_CHUNK = 4096
+_READ_BUDGET = 20_000
+
+
+def _bounded_parse(parser, data: bytes):
+    """tree-sitter's error recovery can be quadratic (a PowerShell script of unclosed `${`: 320 KB
+    took 42 s): the parse is cancelled after a number of reads linear in the length (real scripts
+    need at most ~15 per 4 KiB). None then."""
+    reads = 0
+    budget = _READ_BUDGET + 16 * (len(data) // _READ_CHUNK)
+
+    def read(offset, _point):
+        nonlocal reads
+        reads += 1
+        return data[offset:offset + _READ_CHUNK]
+
+    try:
+        tree = parser.parse(read, progress_callback=lambda _offset, _error: reads > budget)
+    except ValueError:  # cancelled
+        tree = None
+    if tree is None:
+        parser.reset()
+    return tree
 
 
 def _parser(language: str):
@@ -821,11 +850,14 @@ def _ps_unescape(text: str, dq: bool = False) -> str:
     return "".join(out)
 
 
-_PS_VAR_RE = re.compile(r"\$\{[^}]*\}|\$[\w:]+")
+# `${...}` and `$(...)` stop at the next `${` / `$(`: otherwise each of a run of unclosed openers
+# rescans the rest of the text (quadratic).
+_PS_VAR_RE = re.compile(r"\$\{(?:[^}$]|\$(?!\{))*+\}|\$[\w:]++")
+_PS_PART_RE = re.compile(r"\$\((?:[^)$]|\$(?!\())*+\)|\$\{(?:[^}$]|\$(?!\{))*+\}|\$[\w:]++")
 
 
 def _ps_skeleton(text: str) -> str:
-    return re.sub(r"\$\([^)]*\)|\$\{[^}]*\}|\$[\w:]+", UNKNOWN_PART, text)
+    return _PS_PART_RE.sub(UNKNOWN_PART, text)
 
 
 def _here_body(text: str) -> str:
@@ -847,7 +879,11 @@ class ShellDocument(Document):
         self._scripts: list[Script] | None = None
 
     def _parse(self) -> None:
-        self._scripts = [Script(self.text, self.language)]
+        script = Script(self.text, self.language)
+        self._scripts = [script]
+        script.commands  # read the tree now: a script too complex to read is this file's parse error
+        if script.too_complex:
+            raise ParseError(self.kind, "too complex to read")
 
     def scripts(self) -> list[Script]:
         self.ensure_parsed()
@@ -875,7 +911,9 @@ def iter_commands(scripts: list[Script]) -> Iterator[tuple[Script, Command]]:
 # Pipelines templates), `$[ expr ]` (Azure Pipelines runtime) and, in Azure Pipelines only,
 # `$(name)` macros. Each becomes a same-length `${GGG}` expansion: positions stay exact and the
 # shell grammar sees an unknown value instead of an error or a command substitution.
-_CI_PLACEHOLDER = re.compile(r"\$\{\{.*?\}\}|\$\[.*?\]")
+# Up to the first `}}` / `]` on the line, as `.*?` would, but never past the next opener (linear
+# on a line of unclosed `${{`).
+_CI_PLACEHOLDER = re.compile(r"\$\{\{(?:[^}$\n]|\}(?!\})|\$(?!\{\{))*+\}\}|\$\[(?:[^\]$\n]|\$(?!\[))*+\]")
 _ADO_MACRO = re.compile(r"\$\([A-Za-z_][\w.\-]*\)")
 
 

@@ -187,10 +187,17 @@ class BicepSyntax(ArmSyntax):
             m = re.fullmatch(r"'\$\{\s*([A-Za-z_]\w*)\.id\s*\}'", text.strip())
             if m:
                 return f"{m.group(1)}.properties.clientId"
-            m = re.fullmatch(r"'\$\{\s*(.+?)\s*\}'", text.strip(), re.S)
-            inner = m.group(1) if m else text.strip()
-            return f"reference({inner}, '2023-01-31').clientId"
+            return f"reference({_interpolated(text.strip()) or text.strip()}, '2023-01-31').clientId"
         return "<client id of the user-assigned identity>"
+
+
+def _interpolated(text: str) -> str | None:
+    """`x` for `'${ x }'` (the text of a whole-string interpolation), else None. Sliced: a regex
+    with a lazy group between optional blanks backtracks quadratically on long blank runs."""
+    if not (len(text) >= 6 and text.startswith("'${") and text.endswith("}'")):
+        return None
+    inner = text[3:-2]
+    return inner.strip() or inner[-1:]
 
 
 ARM = ArmSyntax()

@@ -10,6 +10,7 @@ metadata) and secret-free `Fact` data; rules only filter them by code.
 from __future__ import annotations
 
 import ast
+import bisect
 import re
 from dataclasses import dataclass, field
 from typing import Any
@@ -31,16 +32,28 @@ _GUID_RE = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]
 # ---- scopes & bindings -------------------------------------------------------------------------
 
 class Scope:
-    __slots__ = ("kind", "name", "parent", "bindings")
+    __slots__ = ("kind", "name", "parent", "bindings", "positions", "order")
 
     def __init__(self, kind: str, name: str, parent: "Scope | None"):
         self.kind = kind  # module | function | class
         self.name = name
         self.parent = parent
         self.bindings: dict[str, list[tuple[int, int, str, Any]]] = {}
+        # name -> the bindings' (line, column) and the order they arrived in: 1 ascending, -1
+        # descending, 0 not known yet, None mixed. Lookups of a name bound 1000s of times then
+        # bisect (or take the last one) instead of scanning every binding.
+        self.positions: dict[str, list[tuple[int, int]]] = {}
+        self.order: dict[str, int | None] = {}
 
     def bind(self, name: str, node: ast.AST, how: str, value: Any) -> None:
-        self.bindings.setdefault(name, []).append((node.lineno, node.col_offset, how, value))
+        pos = (node.lineno, node.col_offset)
+        self.bindings.setdefault(name, []).append((*pos, how, value))
+        seen = self.positions.setdefault(name, [])
+        order = self.order.get(name, 0)
+        if seen and order is not None and pos != seen[-1]:
+            step = 1 if pos > seen[-1] else -1
+            self.order[name] = step if order in (0, step) else None
+        seen.append(pos)
 
 
 @dataclass
@@ -379,8 +392,16 @@ class Analyzer:
                 continue
             lst = s.bindings.get(name)
             if lst:
-                before = [b for b in lst if (b[0], b[1]) < pos]
-                b = before[-1] if before else lst[-1]
+                # The last binding in list order that comes before pos, else the last one.
+                order = s.order.get(name, 0)
+                if order == -1:
+                    b = lst[-1]  # descending: those before pos are a suffix
+                elif order is not None:
+                    i = bisect.bisect_left(s.positions[name], pos)
+                    b = lst[i - 1] if i else lst[-1]
+                else:
+                    before = [b for b in lst if (b[0], b[1]) < pos]
+                    b = before[-1] if before else lst[-1]
                 return b, s
             first = False
             s = s.parent

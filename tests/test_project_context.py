@@ -309,3 +309,22 @@ def test_generated_layouts_agree_everywhere(tmp_path_factory, spec):
     root = tmp / "p"
     build_layout(root, spec)
     assert_agree(root, str(tmp / "cache"))
+
+
+def test_language_server_publishes_first_when_the_repository_must_be_read(tmp_path, monkeypatch):
+    """A cold context with many files to read: the file's own findings are published at once
+    (project findings pending), the project findings come with the second lint."""
+    from keyless.linter import lsp
+
+    root = _project(tmp_path, os.path.join(FIXTURES, "KL505", "project_azd"))
+    monkeypatch.setattr(lsp, "QUICK_PROJECT_FILES", 0)
+    monkeypatch.setenv("KEYLESS_CACHE_DIR", str(tmp_path / "cache"))
+    server = KeylessServer()
+    path = str(root / "src" / "worker" / "main.py")
+    text = (root / "src" / "worker" / "main.py").read_text()
+    first = server._lint("file://" + path, text, 1, None, len, {}, True)
+    assert first.project_pending and [f.code for f in first.findings] == []
+    second = server._lint("file://" + path, text, 1, None, len, {}, False)
+    assert not second.project_pending and [f.code for f in second.findings] == ["KL505"]
+    third = server._lint("file://" + path, text, 1, None, len, {}, True)  # now cached: one go
+    assert not third.project_pending and [f.code for f in third.findings] == ["KL505"]

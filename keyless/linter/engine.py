@@ -688,7 +688,7 @@ def lint_paths(paths: list[str], cfg: Config, settings: Settings, *, excludes: l
     workspace = None
     ctx = None
     run_notes: list[str] = []
-    if project_context.wanted(cfg, paths, settings.root):
+    if disc.files and project_context.wanted(cfg, paths, settings.root):
         # Files named one by one (pre-commit passes only the changed ones): project rules still
         # see the whole repository, and companions come from all of it.
         ctx = project_context.ProjectContext(cfg, settings, excludes, named=disc.files, cache=cache, jobs=jobs)

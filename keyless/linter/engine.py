@@ -403,12 +403,23 @@ COMPANION_KINDS = frozenset({"hcl", "json", "yaml", "bicep"})
 
 # ---- project rules, suppressions, thresholds --------------------------------------------------
 
-def project_digest(results: list[FileResult]) -> str:
-    """What project rules see: every file's facts (the settings key the cache file already)."""
+def project_digest(results: list[FileResult], boundaries: frozenset[str] = frozenset()) -> str:
+    """What project rules see: every file's facts and the project boundaries (the settings key the
+    cache file already)."""
     h = hashlib.sha256()
     for r in sorted((r for r in results if r.facts or r.facts_pending), key=lambda r: r.relpath):
         h.update(r.relpath.encode("utf-8", "surrogateescape") + b"\0" + r.facts_digest().encode() + b"\n")
+    for b in sorted(boundaries):
+        h.update(b"boundary\0" + b.encode("utf-8", "surrogateescape") + b"\n")
     return h.hexdigest()
+
+
+def project_boundaries(root: str, results: list[FileResult]) -> frozenset[str]:
+    """Nested repositories, config roots and azd projects of the scan (keyless.linter.projects)."""
+    from keyless.linter.projects import find_boundaries
+
+    return find_boundaries(root, (r.relpath for r in results),
+                           (r.relpath for r in results if r.facts or r.facts_pending))
 
 
 def run_project_rules(results: list[FileResult], settings: Settings, rs: RuleSet,
@@ -416,7 +427,8 @@ def run_project_rules(results: list[FileResult], settings: Settings, rs: RuleSet
     """Project rules over every file's facts; with a cache, skipped when no fact changed."""
     if not any(r.facts or r.facts_pending for r in results):
         return []
-    digest = project_digest(results) if cache is not None else None
+    boundaries = project_boundaries(settings.root, results)
+    digest = project_digest(results, boundaries) if cache is not None else None
     if digest is not None:
         hit = cache.project_findings(digest)
         if hit is not None:
@@ -433,7 +445,7 @@ def run_project_rules(results: list[FileResult], settings: Settings, rs: RuleSet
         except (OSError, ValueError, BinaryFile):
             r.facts = []
         r.facts_pending = False
-    project = Project(facts=[f for r in results for f in r.facts], root=settings.root)
+    project = Project(facts=[f for r in results for f in r.facts], root=settings.root, boundaries=boundaries)
     found: list[Finding] = []
     failed = False
     for rule in rs.rules:

@@ -45,16 +45,20 @@ class ResourceAuthRule(IacRule):
         issues = m.issues.get(self.code, ())
         if not issues:
             return
-        key_users, token_users = [], []
+        users: dict[str, tuple[list, list]] = {}  # project -> (key users, token users)
         for f in m.sdk:
             if f.data.get("service") not in self.sdk_services:
                 continue
+            key_users, token_users = users.setdefault(m.project_of(f.path), ([], []))
             (key_users if f.data.get("auth") == "key" else token_users if f.data.get("auth") == "token" else []).append(f)
-        key_users.sort(key=lambda f: (f.path, f.data.get("line", 0)))
-        token_users.sort(key=lambda f: (f.path, f.data.get("line", 0)))
-        role = self.needed_roles(key_users + token_users)
+        for key_users, token_users in users.values():
+            key_users.sort(key=lambda f: (f.path, f.data.get("line", 0)))
+            token_users.sort(key=lambda f: (f.path, f.data.get("line", 0)))
         for f in issues:
             d = f.data
+            # Only the code of the resource's own project tells how the resource is used.
+            key_users, token_users = users.get(m.project_of(f.path), ([], []))
+            role = self.needed_roles(key_users + token_users)
             message, severity = d["message"], self.severity
             note = parameters_note(d.get("parameters_from"))
             if note and message.endswith(note):

@@ -701,9 +701,13 @@ class BroadRoleAssignment(IacRule):
         from keyless.rules.iac.model import build, deployed_scope, sdk_roles
 
         m = build(project)
-        used = sdk_roles(m)
+        roles_by_project: dict[str, list] = {}
         for f in m.roles:
             d = f.data
+            where = m.project_of(f.path)
+            if where not in roles_by_project:
+                roles_by_project[where] = sdk_roles(m, where)
+            used = roles_by_project[where]  # only the code of the role's own project
             role, scope, scope_note = d["role"], d["scope"], d.get("scope_note", "")
             # The template's own deployment scope is a default: the templates linking to it decide.
             deployed = deployed_scope(m, f.path) if d.get("scope_is_default") else None
@@ -978,6 +982,8 @@ class WorkloadIdentityIncomplete(IacRule):
         from keyless.rules.iac.model import build
 
         m = build(project)
+        users: dict[int, list[Fact]] = {}  # ServiceAccount fact -> the workload-identity pods that use it
+        accounts: dict[int, Fact] = {}
         for p in m.pods:
             d = p.data
             if d.get("workload_label_only") and d.get("wl_span"):
@@ -992,9 +998,11 @@ class WorkloadIdentityIncomplete(IacRule):
             sa_name = d.get("sa") or "default"
             # A Helm-templated name ({{ include "app.serviceAccountName" . }}) names the same
             # account only within one chart.
+            # ServiceAccounts of the pod's own project only (another repository's 'api' is not this one).
             sas = [s for s in m.sas if s.data["name"] == sa_name and (
                 s.data.get("namespace") is None or d.get("namespace") is None or s.data["namespace"] == d["namespace"])
-                and ("{{" not in sa_name or s.data.get("chart") == d.get("chart"))]
+                and ("{{" not in sa_name or s.data.get("chart") == d.get("chart"))
+                and m.project_of(s.path) == m.project_of(p.path)]
             if not sas:
                 if sa_name == "default":
                     yield self.finding(
@@ -1008,20 +1016,26 @@ class WorkloadIdentityIncomplete(IacRule):
             for s in sas:
                 if s.data.get("client_id") is not False:  # None: annotations we cannot see
                     continue
-                from_values = s.data.get("from_values") or {}  # Helm: what values.yaml supplied
-                notes = "; ".join(f"{what} from {origin}" for what, origin in from_values.items())
-                where = (f"Add to {from_values['annotations']}:\n  " if "annotations" in from_values
-                         else "Add under metadata:\n  annotations:\n    ")
-                yield self.finding(
-                    s.path, list_to_span(s.data["span"]),
-                    key=f"k8s|ServiceAccount|{s.data.get('namespace')}|{s.data['name']}|client-id",
-                    message=(f"ServiceAccount '{s.data['name']}' is used by workload-identity {d['kind']} "
-                             f"'{d['name']}' ({p.path}) but has no azure.workload.identity/client-id annotation"
-                             f"{f' ({notes})' if notes else ''}: the "
-                             "webhook injects no AZURE_CLIENT_ID, so the token exchange has no identity."),
-                    fix=fix_from_dict(fix_dict(where + "azure.workload.identity/client-id: <client id of the "
-                                               "user-assigned identity with the federated credential>",
-                                               "display-only")))
+                accounts[id(s)] = s
+                users.setdefault(id(s), []).append(p)
+        for sid, pods in users.items():
+            s, p, d = accounts[sid], pods[0], pods[0].data
+            from_values = s.data.get("from_values") or {}  # Helm: what values.yaml supplied
+            notes = "; ".join(f"{what} from {origin}" for what, origin in from_values.items())
+            where = (f"Add to {from_values['annotations']}:\n  " if "annotations" in from_values
+                     else "Add under metadata:\n  annotations:\n    ")
+            more = f" (and {len(pods) - 1} more)" if len(pods) > 1 else ""
+            used_by = "; ".join(f"{q.data['kind']} '{q.data['name']}' ({q.path})" for q in pods[:5])
+            yield self.finding(
+                s.path, list_to_span(s.data["span"]),
+                key=f"k8s|ServiceAccount|{s.data.get('namespace')}|{s.data['name']}|client-id",
+                message=(f"ServiceAccount '{s.data['name']}' has no azure.workload.identity/client-id annotation, "
+                         f"but workload-identity {d['kind']} '{d['name']}'{more} runs as it"
+                         f"{f' ({notes})' if notes else ''}"),
+                fix=fix_from_dict(fix_dict(
+                    "The webhook injects AZURE_CLIENT_ID from this annotation: without it the token exchange has "
+                    f"no identity (used by {used_by}). " + where + "azure.workload.identity/client-id: <client id "
+                    "of the user-assigned identity with the federated credential>", "display-only")))
 
 
 class AadPodIdentity(IacRule):

@@ -1137,7 +1137,7 @@ def analyze_aca(em: Emitter, w: Workload, r: dict, path: tuple, resolve: Any, fm
                              fix=fix_dict(f"Add {sx.prop('identity', '<resource id of the identity with Key Vault Secrets User>')} "
                                           "(or 'System') to the secret.", "display-only"))
                 continue
-            if s.get("value") in (None, ""):
+            if s.get("value") is None:
                 continue  # no value written (`value: #{token}#` reads as a comment)
             src = key_source(s.get("value"))
             if src:

@@ -8,7 +8,8 @@ that the ARM/Bicep, Terraform azurerm and azapi front ends build, so a rule is w
 every format. The project phase here adds what only the repository knows: whether its Python code
 still uses the service with a key (then the finding is high and names that code), or only with
 identity-based clients (then it says the switch can be flipped safely), and the data-plane role
-that code needs.
+that code needs. Only the code of the resource's own project counts (keyless.linter.projects): in
+a scan of several repositories, one repository's key-based client never raises another's finding.
 """
 
 from __future__ import annotations

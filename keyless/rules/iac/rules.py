@@ -75,6 +75,12 @@ class RegistryPassword(IacRule):
     `--docker-registry-server-password`/`--container-registry-password` on `az webapp create` and
     `az webapp|functionapp config container set`.
 
+    A registry that is not an Azure Container Registry (Docker Hub, `ghcr.io`, `quay.io`, a
+    private host) cannot be pulled from with a managed identity: the finding (medium) says so and
+    what to do instead, import the image into ACR (`az acr import`) or keep the password in Key
+    Vault. A Container Apps registry whose `passwordSecretRef` names a Key Vault-backed secret
+    (`keyVaultUrl`, `key_vault_secret_id`) is then not flagged.
+
     ## Why is this bad?
     The password is usually the ACR admin user's: shared, long-lived, with push rights on every
     repository. Anyone who reads the secret can replace your images.
@@ -194,6 +200,8 @@ class InlineAppSecret(IacRule):
     ## What it does
     Flags Container Apps / jobs `configuration.secrets[].value` (and Terraform `secret { value }`)
     that are not Key Vault references. Values computed from keys are reported by KL252 instead.
+    A placeholder a deployment tool fills in (`${VAR}`, `$(var)`, `#{token}#`, `{{ ... }}` in azd
+    `*.tmpl.yaml`) is not an inline value: the value is not in the file.
 
     ## Why is this bad?
     The value lives in the template, the deployment history and Terraform state. A Key Vault
@@ -300,7 +308,11 @@ class SecureParamDefault(IacRule):
 
     ## What it does
     Flags ARM `securestring`/`secureobject` parameters with a `defaultValue` (except empty values
-    and `[newGuid()]`) and Terraform variables with `sensitive = true` and a literal default.
+    and defaults built on `newGuid()`, such as `[concat(newGuid(), 'x')]`) and Terraform variables
+    with `sensitive = true` and a literal default. A secure parameter that holds a name is not a
+    secret: one used only where names go (a Key Vault secret's `name`, a `...Name` or `...Uri`
+    property, a module parameter used that way), or named so (`dbPasswordSecretName`) and never
+    used as a value.
 
     ## Why is this bad?
     The default is committed with the template and silently used when the caller forgets the
@@ -333,9 +345,11 @@ class SecretOutput(IacRule):
 
     ## What it does
     Flags ARM outputs whose value calls a `list*()` function or returns a secure parameter (unless
-    the output itself is `securestring`/`secureobject`), and Terraform outputs that return key
-    attributes (`primary_access_key`, `primary_connection_string`...) without `sensitive = true`.
-    Resource ids and `principalId` outputs are not flagged.
+    the output itself is `securestring`/`secureobject`; object and array outputs member by member;
+    a secure parameter holding a name, see KL257, is not a secret), and Terraform outputs that
+    return key attributes (`primary_access_key`, `primary_connection_string`...) without
+    `sensitive = true`. Only the attribute counts: `azurerm_key_vault_secret.primary_key.id` is
+    an id whatever the resource is called. Resource ids and `principalId` outputs are not flagged.
 
     ## Why is this bad?
     Outputs are stored in plain text in the deployment history (or printed by Terraform) and can be
@@ -533,7 +547,8 @@ class AppWithoutIdentity(IacRule):
     ## What it does
     Flags Container Apps and Container Apps jobs, Container Instances groups and App Service web and
     function apps (ARM, Bicep, Terraform HCL/JSON/plan, ACA and ACI YAML) with no
-    `identity` or with type `None`.
+    `identity` or with type `None`. Container Apps dev add-ons (`configuration.service`: a managed
+    postgres, redis or kafka) run no code of yours and are not flagged.
 
     In scripts and CI steps, `az containerapp create`, `az containerapp job create`,
     `az container create`, `az webapp create` and `az functionapp create` without an identity option
@@ -627,7 +642,8 @@ class BroadRoleAssignment(IacRule):
     is not reported. Without `--scope`, older Azure CLI versions assign at the current subscription
     (or the `--resource-group`) and current ones reject the command; `New-AzRoleAssignment` without
     `-Scope` assigns at the current subscription (or `-ResourceGroupName`). The message says which. The fix
-    names the data-plane role matching the SDK clients the repository's Python code uses.
+    names the data-plane role matching the SDK clients the Python code of the same project uses
+    (never another repository's code in the same scan).
 
     ARM role ids and scopes given as parameters are read from their defaults and from the
     parameter files that deploy the template (`azuredeploy.parameters.json`,
@@ -759,7 +775,8 @@ class WildcardCustomRole(IacRule):
     `Microsoft.Authorization/*`, `Microsoft.Authorization/*/write`,
     `Microsoft.Authorization/roleAssignments/*` or `/write` itself) unless `notActions` takes it
     back, and whose assignable scopes include a management group, subscription or resource group
-    (unresolved scopes are not flagged).
+    (unresolved scopes are not flagged). Actions (or whole permissions) given as a parameter or
+    variable are read from its default and the parameter files.
 
     ## Why is this bad?
     Writing role assignments lets the holder grant itself, or anyone, any role: the role is Owner
@@ -936,11 +953,15 @@ class WorkloadIdentityIncomplete(IacRule):
     """Kubernetes workload identity wiring that cannot work.
 
     ## What it does
-    For pods labelled `azure.workload.identity/use: "true"`: flags the ServiceAccount they run as
+    Every pod-bearing workload (Deployment, StatefulSet, DaemonSet, ReplicaSet,
+    ReplicationController, Job, CronJob, Pod, and each item of a `kind: List`) is judged on its own
+    pod template. For pods labelled `azure.workload.identity/use: "true"`: flags the ServiceAccount they run as
     when it lacks the `azure.workload.identity/client-id` annotation (and the pod does not set
     `AZURE_CLIENT_ID` itself), pods that run as the `default` ServiceAccount, and workloads that put
     the label on the Deployment's own metadata instead of the pod template. ServiceAccounts that are
-    not in the repository are not guessed.
+    not in the repository are not guessed, and a ServiceAccount is matched only within the pod's
+    own project (another repository's `api` account is not this one's). One finding per
+    ServiceAccount names the first workload using it; the help lists the others.
 
     Helm chart templates are read too (without rendering): a name written as the same template
     action (`{{ include "app.serviceAccountName" . }}`) names the same ServiceAccount within a
@@ -1085,6 +1106,13 @@ class AmbiguousCredentialInCode(IacRule):
     more identities and sets no `AZURE_CLIENT_ID`, and `ManagedIdentityCredential()` without a
     client id whenever the app attaches two or more identities (it does not read
     `AZURE_CLIENT_ID` itself).
+
+    Links never cross a project boundary (a nested git repository or submodule, a nested keyless
+    configuration, an azd project with its own `azure.yaml`): scanning a folder that holds several
+    repositories links each one's code only to its own apps. Generic names (`api`, `app`, `web`,
+    `service`, `worker`, `func`, `backend`, `frontend`, `server`, `client`, `main`, ...) are never
+    evidence: only a specific word shared by a directory and an app or image name links them, and
+    only directories below the project's own directory count. Container Apps add-ons are no app.
 
     ## Why is this bad?
     The code gets a token for the system-assigned identity (silently the wrong principal) or fails

@@ -288,3 +288,19 @@ def test_real_git_repositories_side_by_side(tmp_path):
     write(tmp_path, "catalog/api/main.py", CREDENTIAL_PY)
     found = {(f.path, f.code) for f in run(tmp_path, ["KL505"])}
     assert found == {("payments/src/api/main.py", "KL505")}
+
+
+def test_role_advice_for_cosmos_code_names_no_rbac_guid(tmp_path):
+    """Cosmos DB data roles have no Azure RBAC GUID: the example assignment falls back to a role
+    that has one (the project rule used to fail with an internal error)."""
+    write(tmp_path, "infra/main.bicep", PAYMENTS_BICEP)
+    write(tmp_path, "app/db.py", "from azure.identity import DefaultAzureCredential\n"
+                                 "from azure.cosmos import CosmosClient\n"
+                                 "c = CosmosClient('https://x.documents.azure.com', DefaultAzureCredential())\n"
+                                 "c.get_database_client('d').get_container_client('c').read_item('i', 'p')\n")
+    reg = load_registry()
+    st = Settings(root=str(tmp_path), select=resolve_selection(reg, ["KL401"]))
+    res = lint_paths([str(tmp_path)], Config(root=str(tmp_path)), st, excludes=[], jobs=1)
+    assert not res.errors
+    [f] = res.findings
+    assert "Cosmos DB Built-in Data" in f.message and "sqlRoleAssignments" in f.fix.message

@@ -204,7 +204,7 @@ def link_code(py_path: str, m: Model) -> list[Link]:
     if project not in distinct:
         distinct[project] = len({(f.path, f.data.get("key")) for f in apps})
     if distinct[project] == 1:
-        where = f"the project in {project}/" if project else "this repository"
+        where = f"project {project}/" if project else "this repository"
         return [Link(f.data, f.path, f"{f.path} deploys the only app in {where}") for f in apps]
     return []
 

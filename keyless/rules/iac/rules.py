@@ -753,12 +753,16 @@ class BroadRoleAssignment(IacRule):
                 msg += " Grant the data-plane role for the service the workload calls, at resource scope."
                 fixmsg = ("Replace with the least-privilege data-plane role (e.g. Storage Blob Data Reader/Contributor, "
                           "Key Vault Secrets User, Azure Service Bus Data Sender/Receiver) scoped to the resource")
-            if d.get("syntax"):  # ARM/Bicep: the assignment to write, in the template's own language
-                from keyless.rules.iac.roles import ROLES
+            from keyless.rules.iac.roles import ROLES
+
+            # The example assignment needs a built-in role's GUID: Cosmos DB data roles are not
+            # Azure RBAC roles (they are assigned with sqlRoleAssignments).
+            example = next(((r, label) for _, r, label, _ in used if r in ROLES), None) if used \
+                else ("Storage Blob Data Reader", "resource")
+            if d.get("syntax") and example is not None:  # ARM/Bicep: the assignment, in the template's language
                 from keyless.rules.iac.syntax import syntax_for
 
-                _, new_role, label, _ = used[0] if used else ("", "Storage Blob Data Reader", "resource", [])
-                fixmsg += ", e.g.:\n" + syntax_for(d["syntax"]).role_assignment(new_role, ROLES[new_role], label)
+                fixmsg += ", e.g.:\n" + syntax_for(d["syntax"]).role_assignment(example[0], ROLES[example[0]], example[1])
             else:
                 fixmsg += "."
             yield self.finding(f.path, list_to_span(d["span"]), key=d["key"], message=msg, severity=sev,

@@ -18,6 +18,7 @@ from keyless.rules.iac.common import (
     emit_workload,
     key_source,
     line_indent,
+    name_like,
     non_azure_registry_fix,
     parse_identity_type,
     secretish_name,
@@ -911,7 +912,6 @@ def _expressions(value: Any, path: tuple, depth: int = 0) -> Iterator[tuple[tupl
 # Where a value is a name or an address, not a secret: a resource's `name`, `secretRef`, and keys
 # that end in Name, Uri, Url, Id, Path or Endpoint (`keyVaultUrl`, `secretName`, `principalId`).
 _NAME_KEY_RE = re.compile(r"(?:^(?:name|parent|scope|secretref)$|(?:name|names|uri|url|id|ids|path|endpoint)$)", re.I)
-_NAME_LIKE_PARAMETER_RE = re.compile(r"(?:name|names|uri|url|id|path|endpoint)$", re.I)
 
 
 def name_only_parameters(template: dict, depth: int = 0) -> set[str]:
@@ -949,8 +949,7 @@ def name_only_parameters(template: dict, depth: int = 0) -> set[str]:
                 inner_names = name_only_parameters(inner, depth + 1) if inner is not None else set()
                 for pname, given in props["parameters"].items():
                     if isinstance(given, dict) and "value" in given:
-                        is_name = pname.lower() in inner_names if inner is not None \
-                            else bool(_NAME_LIKE_PARAMETER_RE.search(pname))
+                        is_name = pname.lower() in inner_names if inner is not None else name_like(pname)
                         for _, expr in _expressions(given["value"], ()):
                             note(expr, is_name)
                 todo.extend((v, k, level + 1) for k, v in node.items() if k != "properties")
@@ -962,7 +961,7 @@ def name_only_parameters(template: dict, depth: int = 0) -> set[str]:
         low = name.lower()
         if low in value_uses:
             continue
-        if low in name_uses or (_NAME_LIKE_PARAMETER_RE.search(name) and not secretish_name(name)):
+        if low in name_uses or (name_like(name) and not secretish_name(name)):
             out.add(low)
     return out
 

@@ -110,6 +110,15 @@ _SECRET_NAME_RE = re.compile(
 _NOT_SECRET_NAME_RE = re.compile(r"(?:name|uri|url|path|type|id|endpoint|host|file|version)$", re.I)
 
 
+_NAME_LIKE_RE = re.compile(r"(?:name|names|uri|url|id|path|endpoint)$", re.I)
+
+
+def name_like(name: str) -> bool:
+    """A parameter or variable named for a name or an address (`dbPasswordSecretName`,
+    `secret_uri`), not for a secret."""
+    return isinstance(name, str) and bool(_NAME_LIKE_RE.search(name))
+
+
 def secretish_name(name: str) -> bool:
     if not isinstance(name, str):
         return False

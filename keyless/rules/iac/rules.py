@@ -312,7 +312,8 @@ class SecureParamDefault(IacRule):
     with `sensitive = true` and a literal default. A secure parameter that holds a name is not a
     secret: one used only where names go (a Key Vault secret's `name`, a `...Name` or `...Uri`
     property, a module parameter used that way), or named so (`dbPasswordSecretName`) and never
-    used as a value.
+    used as a value; likewise a sensitive Terraform variable named for a name or an address
+    (`db_password_secret_name`).
 
     ## Why is this bad?
     The default is committed with the template and silently used when the caller forgets the

@@ -27,6 +27,7 @@ from keyless.rules.iac.common import (
     is_unknown,
     key_source,
     line_indent,
+    name_like,
     non_azure_registry_fix,
     parse_identity_type,
     secretish_name,
@@ -306,8 +307,8 @@ class TerraformExtractor:
                             yield name, b
 
     def variable(self, name: str, body: TDict) -> None:
-        if body.get("sensitive") is not True or "default" not in body:
-            return
+        if body.get("sensitive") is not True or "default" not in body or name_like(name):
+            return  # (a variable named for a Key Vault secret's name or URI holds no secret)
         d = body.get("default")
         if d in (None, "") or is_unknown(d) or not isinstance(d, str):
             return

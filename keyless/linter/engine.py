@@ -446,15 +446,26 @@ COMPANION_KINDS = frozenset({"hcl", "json", "yaml", "bicep"})
 
 # ---- project rules, suppressions, thresholds --------------------------------------------------
 
-def project_digest(results: list[FileResult], report_paths: frozenset[str] | None = None) -> str:
-    """What project rules see: every file's facts (the settings key the cache file already), and
-    which paths they report on."""
+def project_digest(results: list[FileResult], report_paths: frozenset[str] | None = None,
+                   boundaries: frozenset[str] = frozenset()) -> str:
+    """What project rules see: every file's facts, the project boundaries (the settings key the
+    cache file already), and which paths they report on."""
     h = hashlib.sha256()
     for r in sorted((r for r in results if r.facts or r.facts_pending), key=lambda r: r.relpath):
         h.update(r.relpath.encode("utf-8", "surrogateescape") + b"\0" + r.facts_digest().encode() + b"\n")
+    for b in sorted(boundaries):
+        h.update(b"boundary\0" + b.encode("utf-8", "surrogateescape") + b"\n")
     if report_paths is not None:
         h.update(b"\1" + "\0".join(sorted(report_paths)).encode("utf-8", "surrogateescape"))
     return h.hexdigest()
+
+
+def project_boundaries(root: str, results: list[FileResult]) -> frozenset[str]:
+    """Nested repositories, config roots and azd projects of the scan (keyless.linter.projects)."""
+    from keyless.linter.projects import find_boundaries
+
+    return find_boundaries(root, (r.relpath for r in results),
+                           (r.relpath for r in results if r.facts or r.facts_pending))
 
 
 def run_project_rules(results: list[FileResult], settings: Settings, rs: RuleSet,
@@ -464,7 +475,8 @@ def run_project_rules(results: list[FileResult], settings: Settings, rs: RuleSet
     `report_paths`: only findings on these paths are wanted (Project.report_paths)."""
     if not any(r.facts or r.facts_pending for r in results):
         return []
-    digest = project_digest(results, report_paths) if cache is not None else None
+    boundaries = project_boundaries(settings.root, results)
+    digest = project_digest(results, report_paths, boundaries) if cache is not None else None
     if digest is not None:
         hit = cache.project_findings(digest)
         if hit is not None:
@@ -481,7 +493,8 @@ def run_project_rules(results: list[FileResult], settings: Settings, rs: RuleSet
         except (OSError, ValueError, BinaryFile):
             r.facts = []
         r.facts_pending = False
-    project = Project(facts=[f for r in results for f in r.facts], root=settings.root, report_paths=report_paths)
+    project = Project(facts=[f for r in results for f in r.facts], root=settings.root, report_paths=report_paths,
+                      boundaries=boundaries)
     found: list[Finding] = []
     failed = False
     for rule in rs.rules:

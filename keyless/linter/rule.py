@@ -69,12 +69,21 @@ class Project:
     root: str
     memo: dict[str, Any] = field(default_factory=dict)
     report_paths: frozenset[str] | None = None
+    # Directories below the root that start a project of their own (keyless.linter.projects).
+    boundaries: frozenset[str] = frozenset()
 
     def reported(self, path: str) -> bool:
         return self.report_paths is None or path in self.report_paths
 
     def of_kind(self, *kinds: str) -> list[Fact]:
         return [f for f in self.facts if f.kind in kinds]
+
+    def project_of(self, path: str) -> str:
+        """The project (nested repository, config root or azd project) a file belongs to: its
+        directory, or "" for the scan's root project. Code is linked only within one project."""
+        from keyless.linter.projects import project_of
+
+        return project_of(path, self.boundaries, self.memo.setdefault("keyless.projects", {}))
 
 
 class Rule:

@@ -168,6 +168,7 @@ PARSE_FORMATS = {
     "env": ".env",
     "helm": "Helm template",
     "helm-yaml": "YAML in Helm template",
+    "yaml-template": "templated YAML",
     "bicep": "Bicep",
     "shell": "shell script",
     "powershell": "PowerShell script",

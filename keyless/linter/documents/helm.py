@@ -71,6 +71,28 @@ class Action:
     end: int  # offset just past `}}`
     inner: str  # between the delimiters, without trim markers, stripped
     comment: bool = False
+    literal: str | None = None  # a deploy-time placeholder (`${NAME}`), not a Go action: its text
+
+
+# Placeholders other tools substitute before a YAML file deploys: envsubst/azd `${NAME}` (with
+# `${NAME:-default}`), Replace Tokens `#{NAME}#`, Azure Pipelines `$(NAME)`. On one line each.
+_SUBSTITUTION = re.compile(r"\$\{[A-Za-z_]\w*(?:[:?+=-][^}\r\n]*)?\}|#\{[^}#\r\n]+\}#|\$\([A-Za-z_][\w.]*\)")
+
+
+def substitutions(text: str, actions: list[Action]) -> list[Action]:
+    """`actions` plus the substitution placeholders outside them, in order."""
+    found = [Action(m.start(), m.end(), "", literal=m.group(0)) for m in _SUBSTITUTION.finditer(text)]
+    if not found:
+        return actions
+    if actions:
+        starts = [a.start for a in actions]
+        found = [f for f in found if not _inside(f.start, actions, starts)]
+    return sorted(actions + found, key=lambda a: a.start)
+
+
+def _inside(offset: int, actions: list[Action], starts: list[int]) -> bool:
+    k = bisect.bisect_right(starts, offset) - 1
+    return k >= 0 and actions[k].start <= offset < actions[k].end
 
 
 def scan(text: str) -> list[Action]:
@@ -325,10 +347,13 @@ class HelmView:
         _Resolver(self, lines).run(values, positions)
 
 
-def detemplate(text: str, values: Values | None = None) -> HelmView:
-    """The YAML view of a Helm template. Raises TemplateError on an unclosed action."""
+def detemplate(text: str, values: Values | None = None, substituted: bool = False) -> HelmView:
+    """The YAML view of a Helm template (of any Go-templated YAML, or with `substituted` also of
+    envsubst-style placeholders). Raises TemplateError on an unclosed action."""
     values = values or Values(None)
     actions = scan(text)
+    if substituted:
+        actions = substitutions(text, actions)
     lines = LineIndex(text)
     surroundings = _surroundings(text, actions)
     out: list[str] = []
@@ -345,8 +370,8 @@ def detemplate(text: str, values: Values | None = None) -> HelmView:
         out.append(_blank(segment) if defines else clean(segment))
         pos = act.end
         alone = not before and not after
-        word = _WORD.match(act.inner).group(0)
-        if act.comment or _ASSIGN.match(act.inner):
+        word = _WORD.match(act.inner).group(0) if act.literal is None else ""
+        if act.literal is None and (act.comment or _ASSIGN.match(act.inner)):
             out.append(_blank(text[act.start:act.end]))
             continue
         if word in _CONTROL:
@@ -366,7 +391,7 @@ def detemplate(text: str, values: Values | None = None) -> HelmView:
         if defines:
             out.append(_blank(text[act.start:act.end]))
             continue
-        output = evaluate(act.inner, top.dot, values)
+        output = evaluate(act.inner, top.dot, values) if act.literal is None else Output()
         # `key: {{ ... | nindent N }}`: the emitted block is that key's value
         key_line = lines.position(act.start).line if before == ":" and not after \
             and output.nindent is not None else None
@@ -463,6 +488,8 @@ def _placeholder(text: str, act: Action, index: int) -> str:
 
 
 def _normalised(act: Action) -> str:
+    if act.literal is not None:
+        return act.literal
     return "{{ " + " ".join(act.inner.split()) + " }}"
 
 

@@ -33,6 +33,7 @@ view of keyless.linter.documents.helm; `doc.helm` then answers what the view can
 
 from __future__ import annotations
 
+import re
 from typing import TYPE_CHECKING, Any
 
 from keyless.linter.documents import Document, ParseError, register_kind
@@ -242,6 +243,13 @@ def _apply_merges(own: dict, own_kids: dict, merges: list) -> tuple[dict, dict]:
     return value, kids
 
 
+# ---- templated YAML -----------------------------------------------------------------------------
+
+_TEMPLATE_NAME = re.compile(r"\.tmpl\.ya?ml$", re.I)
+# Something a template or substitution tool fills in: a Go action or `${X}`, `#{X}#`, `$(X)`.
+_PLACEHOLDER_HINT = re.compile(r"\{\{|\$\{[A-Za-z_]|#\{[^}#\r\n]+\}#|\$\([A-Za-z_]")
+
+
 # ---- subkinds --------------------------------------------------------------------------------
 
 def detect_yaml_subkind(name: str, value: Any) -> str:
@@ -289,10 +297,29 @@ class YamlDocument(Document):
     def _parse(self) -> None:
         if "{{" in self.text and "templates" in self.relpath.split("/")[:-1]:
             self._parse_template()
+        elif "{{" in self.text and _TEMPLATE_NAME.search(self.name):
+            self._parse_templated()  # azd's `*.tmpl.yaml`: a Go template by name
         else:
-            self._values, self._positions = self._compose(self.text)
+            try:
+                self._values, self._positions = self._compose(self.text)
+            except ParseError as exc:
+                # `location: {{ .Env.AZURE_LOCATION }}`, `[${A}, ${B}]`: placeholders a tool fills in
+                # before the file deploys are not YAML; read the rest around them.
+                if not _PLACEHOLDER_HINT.search(self.text):
+                    raise
+                try:
+                    self._parse_templated()
+                except ParseError as templated:
+                    raise (templated if exc.problem == "mapping or sequence used as a key" else exc) from None
         self.subkinds = [detect_yaml_subkind(self.relpath or self.name, v) for v in self._values]
         self.subkind = next((k for k in self.subkinds if k), "")
+
+    def _parse_templated(self) -> None:
+        """Go-template actions (`{{ .Env.X }}`) and substitution placeholders (`${X}`, `#{X}#`,
+        `$(X)`) read as unknown scalars, as in a Helm template without a chart."""
+        from keyless.linter.documents import helm
+
+        self._parse_helm(helm.Values(None), substituted=True)
 
     def _parse_template(self) -> None:
         """A file under templates/: a Helm template when its chart holds Chart.yaml; otherwise
@@ -314,17 +341,21 @@ class YamlDocument(Document):
             return
         self._parse_helm(helm.chart_values(chart, self.workspace), chart)
 
-    def _parse_helm(self, values: helm.Values, chart: str | None = None) -> None:
+    def _parse_helm(self, values: helm.Values, chart: str | None = None, substituted: bool = False) -> None:
         from keyless.linter.documents import helm
 
         try:
-            view = helm.detemplate(self.text, values)
+            view = helm.detemplate(self.text, values, substituted)
         except helm.TemplateError as exc:
             pos = self.lines.position(exc.offset)
+            if substituted:
+                raise ParseError("yaml-template", exc.problem, pos.line, pos.column) from None
             raise ParseError("helm", exc.problem, pos.line, pos.column) from None
         try:
             parsed, positions = self._compose(view.text)
         except ParseError as exc:
+            if substituted:
+                raise ParseError("yaml-template", exc.problem, exc.line, exc.column) from None
             raise ParseError("helm-yaml", exc.problem, exc.line, exc.column) from None
         view.resolve(parsed, positions, self.lines)
         view.entry, view.chart = self._entry, chart

@@ -13,9 +13,13 @@ from keyless.rules.iac.common import (
     Emitter,
     Uami,
     Workload,
+    azure_registry,
+    deploy_placeholder,
     emit_workload,
     key_source,
     line_indent,
+    name_like,
+    non_azure_registry_fix,
     parse_identity_type,
     secretish_name,
 )
@@ -29,8 +33,11 @@ from keyless.rules.iac.expr import (
     TemplateLinkContext,
     classify_scope,
     functions_called,
+    generated_per_deployment,
     is_expression,
+    only_reference,
     parse,
+    referenced,
     Call,
     Lit,
     Member,
@@ -90,13 +97,14 @@ def deployment_target(value: Any) -> str | None:
     return kind if kind in ("subscription", "resourceGroup") else None
 
 
-def arm_template(em: Emitter, root: dict, runs: list | None = None) -> None:
+def arm_template(em: Emitter, root: dict, runs: list | None = None, path: tuple = (0,)) -> None:
     """Facts of an ARM template: evaluated with its defaults, then once per parameter file that
     deploys it (`runs`: those scenarios when the caller found them, e.g. a Bicep file's
     `.bicepparam`). A finding that only a parameter file's values produce (same code, location and
-    key count as one) says which files; the others are the defaults' findings."""
+    key count as one) says which files; the others are the defaults' findings. `path`: where the
+    template sits in the document (a deployment body holds it at `properties.template`)."""
     scope = deployment_scope(root.get("$schema"), "resourceGroup")
-    ArmExtractor(em).template(root, (0,), None, scope, scope_is_default=True)
+    ArmExtractor(em).template(root, path, None, scope, scope_is_default=True)
     runs = scenarios(em.doc, root) if runs is None else runs
     if not runs:
         return
@@ -104,7 +112,7 @@ def arm_template(em: Emitter, root: dict, runs: list | None = None) -> None:
     added: dict[tuple, tuple[Any, list[str]]] = {}
     for run in runs:
         scenario = em.fresh()
-        ArmExtractor(scenario).template(root, (0,), None, scope, overrides=run.values, scope_is_default=True)
+        ArmExtractor(scenario).template(root, path, None, scope, overrides=run.values, scope_is_default=True)
         for fact in scenario.facts:
             ident = _fact_identity(fact)
             if ident in known:
@@ -199,8 +207,8 @@ class ArmExtractor:
         self.depth = depth
         self.secure_params = {n.lower() for n, p in params.items()
                               if isinstance(p, dict) and str(p.get("type", "")).lower() in ("securestring", "secureobject")}
-        self.check_parameters(params, path + ("parameters",))
-        self.check_outputs(root.get("outputs"), path + ("outputs",))
+        self.check_parameters(params, path + ("parameters",), root)
+        self.check_outputs(root.get("outputs"), path + ("outputs",), root)
         self.uami_names: dict[str, str] = {}
         self.site_settings: dict[str, dict] = {}
         self.workloads: list[Workload] = []
@@ -244,7 +252,8 @@ class ArmExtractor:
         return self.ctx.resolve(v)
 
     # -- parameters and outputs (KL257 / KL258) ----------------------------------------------------
-    def check_parameters(self, params: dict, path: tuple) -> None:
+    def check_parameters(self, params: dict, path: tuple, root: dict) -> None:
+        names_only: set[str] | None = None
         for name, p in params.items():
             if not isinstance(p, dict):
                 continue
@@ -252,13 +261,14 @@ class ArmExtractor:
             if ptype not in ("securestring", "secureobject") or "defaultValue" not in p:
                 continue
             d = p["defaultValue"]
-            if d in ("", None, {}) or (is_expression(d) and functions_called(d) <= {"newguid"}):
-                continue
+            if d in ("", None, {}) or generated_per_deployment(d):
+                continue  # empty, or built on newGuid(): a new value per deployment
             if ptype == "secureobject" and not _has_string_leaf(d):
                 continue  # e.g. {"enabled": false}: a switch, not a secret
-            if is_expression(d) and not (functions_called(d) - {"newguid", "concat", "format", "string", "tolower", "toupper", "substring", "replace", "uniquestring", "guid", "resourcegroup", "subscription", "deployment"}):
-                # a computed default made only of predictable functions is still a guessable secret
-                pass
+            if names_only is None:
+                names_only = name_only_parameters(root)
+            if name.lower() in names_only:
+                continue  # e.g. the name of a Key Vault secret, not the secret
             self.em.issue("KL257", path + (name, "defaultValue"), f"param|{name}",
                           f"Secure parameter '{name}' has a default value: the secret is committed with the "
                           "template and used whenever the caller omits it. Remove the default (or use "
@@ -266,31 +276,36 @@ class ArmExtractor:
                           fix=fix_dict(f"Remove the {self.sx.default_word()} and supply the value from a Key Vault "
                                        "reference in the parameter file.", "display-only"))
 
-    def check_outputs(self, outputs: Any, path: tuple) -> None:
+    def check_outputs(self, outputs: Any, path: tuple, root: dict) -> None:
         if not isinstance(outputs, dict):
             return
+        names_only: set[str] | None = None
         for name, o in outputs.items():
             if not isinstance(o, dict):
                 continue
             otype = str(o.get("type", "")).lower()
             if otype in ("securestring", "secureobject"):
                 continue
-            v = o.get("value")
-            if not is_expression(v):
-                continue
-            fns = functions_called(v)
-            why = None
-            listed = sorted(f for f in fns if f.startswith("list"))
-            if listed:
-                why = f"returns the result of {ARM_FUNCTION_NAMES.get(listed[0], listed[0])}()"
-            else:
-                for p in re.findall(r"parameters\(\s*'([^']+)'\s*\)", v):
-                    if p.lower() in self.secure_params:
-                        why = f"returns the secure parameter '{p}'"
+            why, where = None, path + (name, "value")
+            # An object or array output is checked member by member (`{"key": "[listKeys(...)...]"}`).
+            for vpath, v in _expressions(o.get("value"), where):
+                listed = sorted(f for f in functions_called(v) if f.startswith("list"))
+                if listed:
+                    why, where = f"returns the result of {ARM_FUNCTION_NAMES.get(listed[0], listed[0])}()", vpath
+                    break
+                for p in referenced(v):
+                    if p.lower() not in self.secure_params:
+                        continue
+                    if names_only is None:
+                        names_only = name_only_parameters(root)
+                    if p.lower() not in names_only:
+                        why, where = f"returns the secure parameter '{p}'", vpath
                         break
+                if why is not None:
+                    break
             if why is None:
                 continue
-            self.em.issue("KL258", path + (name, "value"), f"output|{name}",
+            self.em.issue("KL258", where, f"output|{name}",
                           f"Output '{name}' {why}: deployment outputs are stored in plain text in the "
                           "deployment history and readable by anyone with read access to the resource group.",
                           severity="high",
@@ -663,17 +678,32 @@ class ArmExtractor:
         if not isinstance(props, dict):
             return
         perms = props.get("permissions")
+        written = isinstance(perms, list)
+        perms = perms if written else self.resolve(perms)  # permissions given whole as a parameter
         if not isinstance(perms, list):
             return
-        wild = None
+        wild, action, note = None, None, ""
         for i, p in enumerate(perms):
-            if isinstance(p, dict) and isinstance(p.get("actions"), list):
-                not_actions = self.resolve(p.get("notActions"))
-                for j, a in enumerate(p["actions"]):
-                    action = self.resolve(a)
-                    if R.escalating_action(action, not_actions if isinstance(not_actions, list) else None):
-                        wild = path + ("properties", "permissions", i, "actions", j)
-                        break
+            if not isinstance(p, dict):
+                continue
+            raw = p.get("actions")
+            # The list as written, or given as a parameter or variable (`"[parameters('actions')]"`,
+            # whose default is `["*"]`): then the finding points at that reference.
+            actions = raw if isinstance(raw, list) else self.resolve(raw) if is_expression(raw) else None
+            if not isinstance(actions, list):
+                continue
+            not_actions = self.resolve(p.get("notActions"))
+            for j, a in enumerate(actions):
+                value = self.resolve(a) if isinstance(raw, list) else a
+                if R.escalating_action(value, not_actions if isinstance(not_actions, list) else None):
+                    if not written:
+                        at, note = (), _arm_note(props.get("permissions"))
+                    elif isinstance(raw, list):
+                        at, note = (i, "actions", j), ""
+                    else:
+                        at, note = (i, "actions"), _arm_note(raw)
+                    wild, action = path + ("properties", "permissions") + at, value
+                    break
             if wild:
                 break
         if not wild:
@@ -691,7 +721,7 @@ class ArmExtractor:
             self.em, path + (("properties", "roleName") if props.get("roleName") else ("name",)),
             props.get("roleName") or r.get("name"))
         self.em.issue("KL402", wild, f"roleDefinition|{label}",
-                      f"Custom role '{shown}' {R.escalation_words(self.resolve(_at(r, wild[len(path):])))} and is "
+                      f"Custom role '{shown}' {R.escalation_words(action)}{note} and is "
                       f"assignable at {_scope_words(broad)} scope: it is Owner under another name, including the "
                       "right to grant itself more access.", severity="high",
                       fix=fix_dict("List only the actions/dataActions the workload needs (or use a built-in "
@@ -811,13 +841,10 @@ def _member(obj: dict, name: str) -> str | None:
 
 
 def _arm_note(raw: str) -> str:
-    m = re.fullmatch(r"\[\s*parameters\(\s*'([^']+)'\s*\)\s*\]", raw)
-    if m:
-        return f" (from parameter '{m.group(1)}')"
-    m = re.fullmatch(r"\[\s*variables\(\s*'([^']+)'\s*\)\s*\]", raw)
-    if m:
-        return f" (from variable '{m.group(1)}')"
-    return ""
+    ref = only_reference(raw)
+    if ref is None:
+        return ""
+    return f" (from {'parameter' if ref[0] == 'parameters' else 'variable'} '{ref[1]}')"
 
 
 def passed_list(resolve: Any, value: Any) -> Any:
@@ -868,10 +895,75 @@ def inner_context(template: dict, passed: dict, resolve: Any) -> Context:
     return ctx
 
 
-def _at(obj: Any, path: tuple) -> Any:
-    for k in path:
-        obj = obj[k]
-    return obj
+def _expressions(value: Any, path: tuple, depth: int = 0) -> Iterator[tuple[tuple, str]]:
+    """Every ARM expression string in a value (an object or array output's members too)."""
+    if depth > 20:
+        return
+    if is_expression(value):
+        yield path, value
+    elif isinstance(value, dict):
+        for k, v in value.items():
+            yield from _expressions(v, path + (k,), depth + 1)
+    elif isinstance(value, list):
+        for i, v in enumerate(value):
+            yield from _expressions(v, path + (i,), depth + 1)
+
+
+# Where a value is a name or an address, not a secret: a resource's `name`, `secretRef`, and keys
+# that end in Name, Uri, Url, Id, Path or Endpoint (`keyVaultUrl`, `secretName`, `principalId`).
+_NAME_KEY_RE = re.compile(r"(?:^(?:name|parent|scope|secretref)$|(?:name|names|uri|url|id|ids|path|endpoint)$)", re.I)
+
+
+def name_only_parameters(template: dict, depth: int = 0) -> set[str]:
+    """Lower-case names of the template's parameters that hold a name or an address (a Key Vault
+    secret's name, a secret URI), judged by what the template does with them: every use is in a
+    name position (a resource's `name`, a `...Name`/`...Uri` property, a module parameter that is
+    itself name-only) and there is at least one, or the parameter's own name says so and nothing
+    uses it as a value. A `@secure()` parameter holding a name is no secret (KL257/KL258)."""
+    params = template.get("parameters") if isinstance(template.get("parameters"), dict) else {}
+    if not params or depth > 8:
+        return set()
+    name_uses: set[str] = set()
+    value_uses: set[str] = set()
+
+    def note(value: Any, is_name: bool) -> None:
+        for p in referenced(value):
+            (name_uses if is_name else value_uses).add(p.lower())
+
+    todo: list[tuple[Any, str, int]] = [(v, k, 0) for k, v in template.items() if k not in ("parameters", "outputs")]
+    while todo:
+        node, key, level = todo.pop()
+        if level > 60:
+            continue
+        if isinstance(node, str):
+            if is_expression(node):
+                note(node, bool(_NAME_KEY_RE.search(key)))
+        elif isinstance(node, list):
+            todo.extend((v, key, level + 1) for v in node)
+        elif isinstance(node, dict):
+            props = node.get("properties")
+            if str(node.get("type", "")).lower() == "microsoft.resources/deployments" and isinstance(props, dict) \
+                    and isinstance(props.get("parameters"), dict):
+                # A value passed to a module is judged by what the module does with it.
+                inner = props.get("template") if isinstance(props.get("template"), dict) else None
+                inner_names = name_only_parameters(inner, depth + 1) if inner is not None else set()
+                for pname, given in props["parameters"].items():
+                    if isinstance(given, dict) and "value" in given:
+                        is_name = pname.lower() in inner_names if inner is not None else name_like(pname)
+                        for _, expr in _expressions(given["value"], ()):
+                            note(expr, is_name)
+                todo.extend((v, k, level + 1) for k, v in node.items() if k != "properties")
+                todo.extend((v, k, level + 1) for k, v in props.items() if k != "parameters")
+                continue
+            todo.extend((v, k, level + 1) for k, v in node.items())
+    out = set()
+    for name in params:
+        low = name.lower()
+        if low in value_uses:
+            continue
+        if low in name_uses or (name_like(name) and not secretish_name(name)):
+            out.add(low)
+    return out
 
 
 def _has_string_leaf(v: Any, depth: int = 0) -> bool:
@@ -928,7 +1020,7 @@ def arm_name_hints(raw: Any) -> list[str]:
     """Variable/parameter/property names used in an ARM expression (role-name hints)."""
     if not is_expression(raw):
         return []
-    out = re.findall(r"(?:variables|parameters)\(\s*'([^']+)'\s*\)", raw)
+    out = referenced(raw, ("variables", "parameters"))
     out += re.findall(r"\.([A-Za-z_][A-Za-z0-9_]*)", raw)
     return out
 
@@ -980,6 +1072,12 @@ def analyze_aca(em: Emitter, w: Workload, r: dict, path: tuple, resolve: Any, fm
                 if isinstance(lc, str) and lc.lower() in ("none", "init") and isinstance(ident, str):
                     w.not_runtime.add(_disp(ident))
     many = (w.runtime_identity_count() or 0) >= 2 or (n_ids or 0) >= 2
+    # A dev add-on (`configuration.service`: postgres, redis, kafka...) runs no code of yours and needs
+    # no identity; one given as an expression may be one.
+    service = conf.get("service")
+    if service is not None and (not is_expression(service) or resolve(service) is not None):
+        w.addon = True
+    secrets = passed_list(resolve, conf.get("secrets"))
     # registries
     regs = passed_list(resolve, conf.get("registries"))
     if isinstance(regs, list):
@@ -991,8 +1089,20 @@ def analyze_aca(em: Emitter, w: Workload, r: dict, path: tuple, resolve: Any, fm
             rp = cp + ("registries", i)
             shown = server if isinstance(server, str) else sx.shown(em, rp + ("server",), reg.get("server"))
             if reg.get("passwordSecretRef") not in (None, "") or reg.get("username") not in (None, ""):
+                where = rp + ("passwordSecretRef",) if "passwordSecretRef" in reg else rp + ("username",)
+                if azure_registry(server) is False:
+                    # Managed identity cannot pull from it: the password is needed, and belongs in Key Vault.
+                    if label(reg.get("passwordSecretRef")) in _key_vault_secrets(secrets, label):
+                        continue
+                    em.issue("KL250", where, f"{w.key}|registry|{sdisp}",
+                             f"{w.label} pulls from '{shown}' with a password kept in the app: managed identity "
+                             "cannot pull from a registry that is not ACR", severity="medium",
+                             fix=non_azure_registry_fix(f"make the secret that passwordSecretRef names a Key Vault "
+                                                        f"reference ({sx.prop('keyVaultUrl', '<secret uri>')} and "
+                                                        f"{sx.prop('identity', '<identity resource id>')})"))
+                    continue
                 w.key_auth.append("registry password")
-                em.issue("KL250", rp + ("passwordSecretRef",) if "passwordSecretRef" in reg else rp + ("username",),
+                em.issue("KL250", where,
                          f"{w.key}|registry|{sdisp}",
                          f"{w.label} pulls from registry '{shown}' with a username and password secret. "
                          "Registry passwords (often the ACR admin user) are long-lived and shared.",
@@ -1008,7 +1118,6 @@ def analyze_aca(em: Emitter, w: Workload, r: dict, path: tuple, resolve: Any, fm
                          fix=fix_dict(f"Add {sx.prop('identity', '<resource id of the user-assigned identity with AcrPull>')} "
                                       "(or 'system') to the registry entry.", "display-only"))
     # secrets
-    secrets = passed_list(resolve, conf.get("secrets"))
     kv_backed: set[str] = set()
     if isinstance(secrets, list):
         for i, s in enumerate(secrets):
@@ -1027,15 +1136,15 @@ def analyze_aca(em: Emitter, w: Workload, r: dict, path: tuple, resolve: Any, fm
                              fix=fix_dict(f"Add {sx.prop('identity', '<resource id of the identity with Key Vault Secrets User>')} "
                                           "(or 'System') to the secret.", "display-only"))
                 continue
-            if "value" not in s:
-                continue
+            if s.get("value") is None:
+                continue  # no value written (`value: #{token}#` reads as a comment)
             src = key_source(s.get("value"))
             if src:
                 w.key_auth.append(src)
                 em.issue("KL252", sp + ("value",), f"{w.key}|secret|{sname}",
                          f"Secret '{shown}' of {w.label} is filled from {src}: the app authenticates with a shared key.",
                          fix=key_fed_fix(sname))
-            elif not (isinstance(s.get("value"), str) and "{{" in s.get("value", "")):
+            elif not deploy_placeholder(s.get("value")):  # `${SECRET}`, `$(secret)`: filled in at deploy time
                 em.issue("KL254", sp + ("value",), f"{w.key}|secret|{sname}",
                          f"Secret '{shown}' of {w.label} carries its value inline in the deployment; store it in "
                          "Key Vault and let the app's identity read it.", severity="medium",
@@ -1095,6 +1204,12 @@ def analyze_aca(em: Emitter, w: Workload, r: dict, path: tuple, resolve: Any, fm
             if not isinstance(rule, dict):
                 continue
             analyze_scale_rule(em, w, rule, rpath + (i,), resolve, supports, api_version, label)
+
+
+def _key_vault_secrets(secrets: Any, label: Any) -> set[str]:
+    """Names of the Container Apps secrets that are Key Vault references."""
+    return {n for s in (secrets if isinstance(secrets, list) else ()) if isinstance(s, dict)
+            and s.get("keyVaultUrl") not in (None, "") and isinstance(n := label(s.get("name")), str)}
 
 
 def check_env_credential(em: Emitter, w: Workload, name: str, value: Any, path: tuple, consequence: str) -> bool:
@@ -1168,6 +1283,13 @@ def analyze_aci(em: Emitter, w: Workload, r: dict, path: tuple, resolve: Any, fm
                 sdisp = server if isinstance(server, str) else "?"
                 shown = server if isinstance(server, str) else em.syntax.shown(
                     em, pp + ("imageRegistryCredentials", i, "server"), c.get("server"))
+                if azure_registry(server) is False:
+                    em.issue("KL250", pp + ("imageRegistryCredentials", i, "password"), f"{w.key}|registry|{sdisp}",
+                             f"{w.label} pulls from '{shown}' with a password: managed identity cannot pull from a "
+                             "registry that is not ACR", severity="medium",
+                             fix=non_azure_registry_fix("pass it as a secure parameter from a Key Vault reference in "
+                                                        "the parameter file"))
+                    continue
                 w.key_auth.append("registry password")
                 em.issue("KL250", pp + ("imageRegistryCredentials", i, "password"), f"{w.key}|registry|{sdisp}",
                          f"{w.label} pulls from registry '{shown}' with a username and password.",

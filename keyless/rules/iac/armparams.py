@@ -56,6 +56,23 @@ def looks_like_arm(root: Any) -> bool:
     return "deploymenttemplate" in schema or ("resources" in root and ("contentVersion" in root or "$schema" in root))
 
 
+def deployment_body(root: Any) -> dict | None:
+    """The template a deployment body holds (`{"properties": {"template": {...}, "parameters":
+    {...}}}`: what `az deployment ... show` prints, a deployment REST request, an exported
+    deployment), when it looks like an ARM template; else None."""
+    if not isinstance(root, dict) or "resources" in root:
+        return None
+    props = root.get("properties")
+    tmpl = props.get("template") if isinstance(props, dict) else None
+    return tmpl if looks_like_arm(tmpl) else None
+
+
+def deployment_body_scenario(file_name: str, root: dict, template: dict) -> list[Scenario]:
+    """The values a deployment body passes its template, as one scenario (literal values only)."""
+    values = parameter_file_values(root["properties"])
+    return scenarios_from(template, {file_name: values}) if values else []
+
+
 def is_parameter_file(root: Any) -> bool:
     return isinstance(root, dict) and PARAMETERS_SCHEMA in str(root.get("$schema", "")).lower()
 

@@ -29,7 +29,15 @@ from typing import Any, Iterable
 from keyless.linter.documents.shell import UNKNOWN_PART, Command, Script, Word
 from keyless.linter.finding import Span
 from keyless.rules.iac import roles as R
-from keyless.rules.iac.common import Emitter, IdentityType, Uami, Workload, emit_workload
+from keyless.rules.iac.common import (
+    Emitter,
+    IdentityType,
+    Uami,
+    Workload,
+    azure_registry,
+    emit_workload,
+    non_azure_registry_fix,
+)
 from keyless.rules.iac.expr import classify_scope
 from keyless.rules.iac.facts import fix_dict, span_to_list
 
@@ -551,6 +559,16 @@ class ScriptExtractor:
         where = {"containerapp": "container app", "container": "container group", "webapp": "web app",
                  "functionapp": "function app"}[c.verb.split(" ", 1)[0]]
         target = f"{where} '{shown(name, self.text)}'" if name is not None else f"this {where}"
+        server = c.value("--registry-server", "--registry-login-server", "--docker-registry-server-url",
+                         "--container-registry-url", "--registry-server-url")
+        host = server.value if server is not None and server.known else None
+        if azure_registry(host) is False:
+            self.em.issue("KL250", (), f"az|{c.verb}|{name_key(name, self.text) or '?'}|registry-password",
+                          f"`az {c.verb}` pulls images for {target} from '{host}' with a password{self.where}: "
+                          "managed identity cannot pull from a registry that is not ACR", severity="medium",
+                          span=self.span(w), fix=non_azure_registry_fix(
+                              "read it from Key Vault at run time (az keyvault secret show) instead of writing it"))
+            return
         msg = (f"`az {c.verb}` pulls images for {target} with a registry password{self.where}: usually the registry's "
                "admin password, shared and long-lived, with push rights.")
         fixtext = {"containerapp": "Use --registry-identity system (or a user-assigned identity's resource id) and "

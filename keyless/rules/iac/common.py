@@ -56,11 +56,14 @@ def parse_identity_type(value: Any) -> IdentityType:
 
 # ---- key material ------------------------------------------------------------------------------
 
+# A Terraform reference and the attribute it reads: `<type>.<label>[i].<attr>`, `data.<type>...`,
+# `module.<name>.<output>`. Only the attribute decides (a resource *labelled* `primary_key` is not
+# a key: `azurerm_key_vault_secret.primary_key.id` is an id).
+_TF_REFERENCE_RE = re.compile(
+    r"(?<![\w.\]])(?:data\.)?([A-Za-z_][\w-]*)\.([A-Za-z_][\w-]*)(?:\[[^\]]*\])*\.([A-Za-z_][\w-]*)")
+_TF_VARIABLE_RE = re.compile(r"(?<![\w.\]])(?:var|local)\.([A-Za-z_][\w-]*)")
 _TF_KEY_ATTR_RE = re.compile(
-    r"\.(?:default_)?(?:primary|secondary)_\w*?(?:key|connection_string)s?\b|azurerm_cosmosdb_account\.[\w-]+\.connection_strings\b"
-    r"|\.(?:primary|secondary)_(?:read|write)_key\b",
-    re.I,
-)
+    r"(?:default_)?(?:primary|secondary)_\w*?(?:key|connection_string)s?|(?:primary|secondary)_(?:read|write)_key", re.I)
 _ARM_KEY_MEMBER_RE = re.compile(r"\.(?:primary|secondary)\w*(?:key|connectionstring)\b", re.I)
 _LIT_KEY_RE = re.compile(r"(?:AccountKey|SharedAccessKey|AccessKey)\s*=", re.I)
 
@@ -69,9 +72,15 @@ def key_source(value: Any) -> str | None:
     """Why a raw value (ARM expression string, Terraform reference text) carries key material:
     e.g. 'listKeys()', 'primary_access_key'. None when it does not."""
     if isinstance(value, Ref):
-        m = _TF_KEY_ATTR_RE.search(value)
-        if m:
-            return m.group(0).lstrip(".")
+        for m in _TF_REFERENCE_RE.finditer(value):
+            head, label, attr = m.groups()
+            if head in ("var", "local", "path", "terraform", "count"):
+                continue
+            if _TF_KEY_ATTR_RE.fullmatch(attr) or (head == "azurerm_cosmosdb_account" and attr == "connection_strings"):
+                return attr
+        for m in _TF_VARIABLE_RE.finditer(value):  # a variable or local named after the key it holds
+            if _TF_KEY_ATTR_RE.fullmatch(m.group(1)):
+                return m.group(1)
         if "${" in value and _LIT_KEY_RE.search(value):
             return "an account-key connection string"
         return None
@@ -101,12 +110,45 @@ _SECRET_NAME_RE = re.compile(
 _NOT_SECRET_NAME_RE = re.compile(r"(?:name|uri|url|path|type|id|endpoint|host|file|version)$", re.I)
 
 
+_NAME_LIKE_RE = re.compile(r"(?:name|names|uri|url|id|path|endpoint)$", re.I)
+
+
+def name_like(name: str) -> bool:
+    """A parameter or variable named for a name or an address (`dbPasswordSecretName`,
+    `secret_uri`), not for a secret."""
+    return isinstance(name, str) and bool(_NAME_LIKE_RE.search(name))
+
+
 def secretish_name(name: str) -> bool:
     if not isinstance(name, str):
         return False
     if "publickey" in name.lower().replace("_", "").replace("-", ""):
         return False
     return bool(_SECRET_NAME_RE.search(name)) and not _NOT_SECRET_NAME_RE.search(name)
+
+
+# ---- container registries ----------------------------------------------------------------------
+
+_ACR_SUFFIXES = (".azurecr.io", ".azurecr.cn", ".azurecr.us")
+
+
+def azure_registry(server: Any) -> bool | None:
+    """Whether a registry server is an Azure Container Registry (the only kind a managed identity
+    can pull from); None when the server is not a literal host (a parameter, a placeholder)."""
+    if not isinstance(server, str) or is_unknown(server) or deploy_placeholder(server):
+        return None
+    host = server.strip().lower()
+    host = host.split("://", 1)[-1].split("/", 1)[0].split(":", 1)[0]
+    if not host or not re.fullmatch(r"[a-z0-9.-]+", host) or "." not in host and host != "localhost":
+        return None
+    return host.endswith(_ACR_SUFFIXES)
+
+
+def non_azure_registry_fix(keyvault_option: str) -> dict:
+    """What to do for a registry that is not ACR: managed identity cannot pull from it."""
+    return fix_dict("A managed identity can pull only from Azure Container Registry. Import the image into your "
+                    "registry (az acr import --name <acr> --source <registry>/<image>:<tag>) and pull it with the "
+                    f"app's identity (AcrPull), or keep the password in Key Vault: {keyvault_option}.", "display-only")
 
 
 # Values a deployment tool substitutes later (`$(var)`, `#{token}#`, `{{ x }}`, `__TOKEN__`) and
@@ -119,6 +161,17 @@ _CREDENTIAL_ASSIGNMENT_RE = re.compile(
 
 def tool_token_or_credential(value: str) -> bool:
     return bool(_TOOL_TOKEN_RE.search(value) or _CREDENTIAL_ASSIGNMENT_RE.search(value))
+
+
+# A placeholder a deployment tool fills in before the file deploys: envsubst and azd `${NAME}`
+# (`${NAME:-default}`), Azure Pipelines `$(name)`, Replace Tokens `#{name}#`, `__NAME__`, and
+# Go/Helm/Jinja `{{ ... }}`. The value deployed is not in the file.
+_PLACEHOLDER_RE = re.compile(
+    r"\$\{[A-Za-z_]\w*(?:[:?+=-][^}]*)?\}|\$\([A-Za-z_][\w.-]*\)|#\{[^}#]+\}#|__[A-Za-z0-9_]+__|\{\{.*?\}\}", re.S)
+
+
+def deploy_placeholder(value: Any) -> bool:
+    return isinstance(value, Templated) or isinstance(value, str) and bool(_PLACEHOLDER_RE.search(value))
 
 
 # ---- per-document emitter ------------------------------------------------------------------------
@@ -235,6 +288,9 @@ class Workload:
     # `identity assign`): reported one severity lower, and `identity_note` says why.
     low_confidence: bool = False
     symbol: str = ""  # the declaration as written, where the language has one: resource web 'Microsoft.Web/sites'
+    # A Container Apps dev add-on (`configuration.service`): a managed postgres/redis/kafka that runs
+    # no code of the repository, so it needs no identity and runs no linked code.
+    addon: bool = False
 
     # -- derived --------------------------------------------------------------------------------
     def runtime_identity_count(self) -> int | None:
@@ -271,6 +327,8 @@ class Workload:
 def emit_workload(em: Emitter, w: Workload) -> None:
     """Emit the project-model fact for a workload plus the resource-level findings that need only
     this file (missing identity; AZURE_CLIENT_SECRET in its settings is emitted by the extractor)."""
+    if w.addon:
+        return
     count = w.runtime_identity_count()
     client_env = w.has_client_id_env()
     sp = em.span(w.anchor)

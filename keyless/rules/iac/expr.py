@@ -213,6 +213,79 @@ def functions_called(value: Any) -> set[str]:
     return out
 
 
+def referenced(value: Any, function: str | tuple[str, ...] = "parameters") -> list[str]:
+    """The names an ARM expression string passes as a literal to `parameters()` (or `variables()`,
+    or both), in order, read from its parse tree (so `[ parameters ('p') ]` counts like
+    `[parameters('p')]`)."""
+    functions = (function,) if isinstance(function, str) else function
+    if not is_expression(value):
+        return []
+    try:
+        node = parse(value[1:-1])
+    except ExprError:
+        return []
+    out: list[str] = []
+    todo = [node]
+    while todo:
+        n = todo.pop()
+        if isinstance(n, Call):
+            if n.name in functions and len(n.args) == 1 and isinstance(n.args[0], Lit) and isinstance(n.args[0].value, str):
+                out.append(n.args[0].value)
+            todo.extend(reversed(n.args))
+        elif isinstance(n, Member):
+            todo.append(n.target)
+        elif isinstance(n, Index):
+            todo.extend((n.index, n.target))
+    return out
+
+
+def only_reference(value: Any) -> tuple[str, str] | None:
+    """("parameters", name) / ("variables", name) when the expression is exactly that one call."""
+    if not is_expression(value):
+        return None
+    try:
+        node = parse(value[1:-1])
+    except ExprError:
+        return None
+    if isinstance(node, Call) and node.name in ("parameters", "variables") and len(node.args) == 1 \
+            and isinstance(node.args[0], Lit) and isinstance(node.args[0].value, str):
+        return node.name, node.args[0].value
+    return None
+
+
+# Functions whose result carries their first argument's unpredictability (`concat(newGuid(), 'x')`,
+# `toUpper(substring(newGuid(), 0, 8))`): a default built on newGuid() is generated per deployment.
+_CARRIES_FIRST = frozenset({"tolower", "toupper", "string", "trim", "substring", "take", "skip", "replace",
+                            "base64", "uricomponent", "padleft", "last", "first"})
+_CARRIES_ANY = frozenset({"concat", "format", "guid", "uniquestring"})
+
+
+def generated_per_deployment(value: Any) -> bool:
+    """Whether an ARM expression's value is always built on `newGuid()` (every branch of an `if`
+    too), so it differs on each deployment and is no committed secret."""
+    if not is_expression(value):
+        return False
+    try:
+        node = parse(value[1:-1])
+    except ExprError:
+        return False
+    return _generated(node, 0)
+
+
+def _generated(node: Any, depth: int) -> bool:
+    if depth > MAX_DEPTH or not isinstance(node, Call):
+        return False
+    if node.name == "newguid":
+        return True
+    if node.name in _CARRIES_ANY:
+        return any(_generated(a, depth + 1) for a in node.args)
+    if node.name in _CARRIES_FIRST:
+        return bool(node.args) and _generated(node.args[0], depth + 1)
+    if node.name == "if":
+        return len(node.args) == 3 and all(_generated(a, depth + 1) for a in node.args[1:])
+    return False
+
+
 # ---- evaluation -------------------------------------------------------------------------------
 
 SUB_ID = "/subscriptions/{subscriptionId}"

@@ -9,7 +9,7 @@ from keyless.linter.finding import Position, Span
 from keyless.linter.rule import Fact
 from keyless.rules.iac import roles as R
 from keyless.rules.iac.arm import arm_template, guid_mismatch
-from keyless.rules.iac.armparams import looks_like_arm
+from keyless.rules.iac.armparams import deployment_body, deployment_body_scenario, looks_like_arm
 from keyless.rules.iac.common import Emitter
 from keyless.rules.iac.facts import fix_dict
 
@@ -92,6 +92,8 @@ def _extract(doc: Any, em: Emitter) -> None:
         sub = getattr(doc, "subkind", "") or ""
         if sub == "arm" or (not sub and looks_like_arm(root)):
             arm_template(em, root)
+        elif not sub and (wrapped := deployment_body(root)) is not None:
+            arm_template(em, wrapped, deployment_body_scenario(doc.name, root, wrapped), path=(0, "properties", "template"))
         elif sub == "tf-plan" or (not sub and isinstance(root, dict) and ("resource_changes" in root or "planned_values" in root)):
             from keyless.rules.iac.terraform import TerraformExtractor
 

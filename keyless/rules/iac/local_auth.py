@@ -8,7 +8,8 @@ that the ARM/Bicep, Terraform azurerm and azapi front ends build, so a rule is w
 every format. The project phase here adds what only the repository knows: whether its Python code
 still uses the service with a key (then the finding is high and names that code), or only with
 identity-based clients (then it says the switch can be flipped safely), and the data-plane role
-that code needs.
+that code needs. Only the code of the resource's own project counts (keyless.linter.projects): in
+a scan of several repositories, one repository's key-based client never raises another's finding.
 """
 
 from __future__ import annotations
@@ -45,16 +46,20 @@ class ResourceAuthRule(IacRule):
         issues = m.issues.get(self.code, ())
         if not issues:
             return
-        key_users, token_users = [], []
+        users: dict[str, tuple[list, list]] = {}  # project -> (key users, token users)
         for f in m.sdk:
             if f.data.get("service") not in self.sdk_services:
                 continue
+            key_users, token_users = users.setdefault(m.project_of(f.path), ([], []))
             (key_users if f.data.get("auth") == "key" else token_users if f.data.get("auth") == "token" else []).append(f)
-        key_users.sort(key=lambda f: (f.path, f.data.get("line", 0)))
-        token_users.sort(key=lambda f: (f.path, f.data.get("line", 0)))
-        role = self.needed_roles(key_users + token_users)
+        for key_users, token_users in users.values():
+            key_users.sort(key=lambda f: (f.path, f.data.get("line", 0)))
+            token_users.sort(key=lambda f: (f.path, f.data.get("line", 0)))
         for f in issues:
             d = f.data
+            # Only the code of the resource's own project tells how the resource is used.
+            key_users, token_users = users.get(m.project_of(f.path), ([], []))
+            role = self.needed_roles(key_users + token_users)
             message, severity = d["message"], self.severity
             note = parameters_note(d.get("parameters_from"))
             if note and message.endswith(note):

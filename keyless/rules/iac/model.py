@@ -8,14 +8,27 @@ import posixpath
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import Callable
 
+from keyless.linter.projects import within
 from keyless.linter.rule import Fact, Project
 from keyless.rules.iac import roles as R
 
 MODEL_KEY = "keyless.iac.model"
 
-_GENERIC = {"src", "app", "apps", "source", "code", "python", "py", "lib", "main", "service", "services",
-            "backend", "server", "api_app", "function", "functions", "packages", "pkg", "module", "modules"}
+# Words that name no particular app: every other repository has an `api`, a `web` and a `worker`,
+# so a directory and an app (or image) sharing one of them is no evidence that one runs the other.
+_GENERIC = frozenset("""
+    src source code lib libs pkg packages module modules python py node java dotnet golang
+    api apis app apps application web webapp webapi site www service services svc srv
+    worker workers func funcs function functions functionapp backend frontend server client clients
+    main core common shared base util utils tools
+    container containers containerapp containerapps docker image images latest
+    infra deploy deployment azure azd aca aks k8s kubernetes helm chart
+    prod production dev development staging stage test demo sample samples example examples default
+    host hosting job jobs task tasks handler handlers http https rest grpc gateway proxy admin portal
+    data database
+""".split())
 _SKIP_CODE = re.compile(r"(^|/)(tests?|testing|scripts?|infra|notebooks?|samples?|examples?|docs?|\.venv|venv|site-packages)/|(^|/)test_[^/]*\.py$|_test\.py$|conftest\.py$")
 
 
@@ -37,6 +50,8 @@ class Model:
     creds: list[Fact] = field(default_factory=list)
     sdk: list[Fact] = field(default_factory=list)
     links: Mapping[str, list[Link]] = field(default_factory=dict)  # python path -> linked apps
+    # the project (keyless.linter.projects) a file belongs to: nothing is linked across projects
+    project_of: Callable[[str], str] = field(default=lambda path: "")
     deploys: dict[str, list[Fact]] = field(default_factory=dict)  # linked ARM template -> its deployments
     deployed_scopes: dict[str, "DeployedScope | None"] = field(default_factory=dict)  # memo of deployed_scope
 
@@ -68,7 +83,7 @@ def build(project: Project) -> Model:
     m = project.memo.get(MODEL_KEY)
     if m is not None:
         return m
-    m = Model()
+    m = Model(project_of=project.project_of)
     dropped = superseded_module_facts(project.of_kind("iac.bicep-module"))
     # Issues and role assignments only give findings on their own file: a run that reports on a
     # few files (Project.report_paths) leaves the others out. (Facts come deduplicated per file:
@@ -127,32 +142,36 @@ def _tokens(text: str) -> set[str]:
     return {t for t in _TOKEN_SPLIT.split(text.lower()) if len(t) >= 3}
 
 
-def _app_tokens(m: Model) -> list[tuple[Fact, set[str]]]:
-    """Name and image tokens of every app, computed once per model (not once per code file)."""
+def _app_tokens(m: Model) -> dict[str, list[tuple[Fact, set[str]]]]:
+    """Name and image tokens of every app, by project, computed once per model (not once per code
+    file)."""
     cached = getattr(m, "_app_tokens", None)
     if cached is None:
-        cached = []
+        cached = {}
         for f in m.apps:
             # An unresolved ARM name is expression text ("parameters('appName')"): no evidence.
             atoks = _tokens(f.data.get("name") or "") if f.data.get("name_known", True) else set()
             for img in f.data.get("images") or []:
                 repo = img.rsplit("/", 1)[-1].split(":", 1)[0].split("@", 1)[0]
                 atoks |= _tokens(repo)
-            cached.append((f, atoks - _GENERIC))
+            cached.setdefault(m.project_of(f.path), []).append((f, atoks - _GENERIC))
         m._app_tokens = cached
     return cached
 
 
-def _token_index(m: Model) -> dict[str, list[int]]:
-    """token -> positions in _app_tokens(m): a code file only looks at apps sharing a token."""
+def _token_index(m: Model, project: str) -> dict[str, list[int]]:
+    """token -> positions in the project's _app_tokens: a code file only looks at apps sharing a
+    token."""
     cached = getattr(m, "_token_index", None)
     if cached is None:
-        cached = {}
-        for i, (_, atoks) in enumerate(_app_tokens(m)):
+        cached = m._token_index = {}
+    index = cached.get(project)
+    if index is None:
+        index = cached[project] = {}
+        for i, (_, atoks) in enumerate(_app_tokens(m).get(project, ())):
             for t in atoks:
-                cached.setdefault(t, []).append(i)
-        m._token_index = cached
-    return cached
+                index.setdefault(t, []).append(i)
+    return index
 
 
 def _service_apps(m: Model, service: str) -> list[Fact]:
@@ -173,41 +192,53 @@ def _service_apps(m: Model, service: str) -> list[Fact]:
 
 
 def link_code(py_path: str, m: Model) -> list[Link]:
-    """Which deployed apps (or Kubernetes workloads) run this Python file, and why we think so."""
+    """Which deployed apps (or Kubernetes workloads) run this Python file, and why we think so.
+    Only apps of the file's own project count (a nested repository, config root or azd project is
+    a project of its own), and only specific names: a generic word (`api`, `web`, `worker`) is
+    no evidence."""
     if _SKIP_CODE.search(py_path) or not m.apps:
+        return []
+    project = m.project_of(py_path)
+    apps = [f for f, _ in _app_tokens(m).get(project, ())]
+    if not apps:
         return []
     # 1. azd: azure.yaml maps a service to the directory holding this file.
     for a in m.azd:
+        if m.project_of(a.path) != project:
+            continue
         for sname, s in a.data["services"].items():
             proj = s["project"]
             if proj == "" or py_path == proj or py_path.startswith(proj.rstrip("/") + "/"):
-                hits = _service_apps(m, sname)
+                hits = [h for h in _service_apps(m, sname) if m.project_of(h.path) == project]
                 if hits:
                     return [Link(h.data, h.path, f"azure.yaml maps service '{sname}' to {proj or '.'}/ and "
                                                  f"{h.path} deploys it") for h in hits]
-    # 2. directory names of the code that name the app or its image.
-    dirs = [d for d in py_path.split("/")[:-1] if d.lower() not in _GENERIC]
+    # 2. directory names of the code (below its project's directory) that name the app or its image.
     dtoks = set()
-    for d in dirs:
-        dtoks |= _tokens(d) - _GENERIC
+    for d in within(py_path, project).split("/")[:-1]:
+        if d.lower() not in _GENERIC:
+            dtoks |= _tokens(d) - _GENERIC
     if dtoks:
         hits = []
-        index = _token_index(m)
+        index = _token_index(m, project)
         candidates = sorted({i for t in dtoks for i in index.get(t, ())})
-        pairs = _app_tokens(m)
+        pairs = _app_tokens(m)[project]
         for f, atoks in (pairs[i] for i in candidates):
             common = dtoks & atoks
             if common:
                 hits.append((f, sorted(common)[0]))
         if hits:
             return [Link(f.data, f.path, f"its directory and the app/image name share '{tok}'") for f, tok in hits]
-    # 3. exactly one deployed app in the repository (an ARM template evaluated with several
-    # parameter files has one fact per differing scenario of the same app).
+    # 3. exactly one deployed app in the project (an ARM template evaluated with several parameter
+    # files has one fact per differing scenario of the same app).
     distinct = getattr(m, "_distinct_apps", None)
     if distinct is None:
-        distinct = m._distinct_apps = len({(f.path, f.data.get("key")) for f in m.apps})  # once per model
-    if distinct == 1:
-        return [Link(f.data, f.path, f"{f.path} deploys the only app in this repository") for f in m.apps]
+        distinct = m._distinct_apps = {}  # once per model and project
+    if project not in distinct:
+        distinct[project] = len({(f.path, f.data.get("key")) for f in apps})
+    if distinct[project] == 1:
+        where = f"project {project}/" if project else "this repository"
+        return [Link(f.data, f.path, f"{f.path} deploys the only app in {where}") for f in apps]
     return []
 
 
@@ -271,10 +302,12 @@ def identity_words(app: dict) -> str:
     return " and ".join(parts)
 
 
-def sdk_roles(m: Model) -> list[tuple[str, str, str, list[str]]]:
-    """(service, role, resource label, clients) for every SDK client the repo's code uses."""
+def sdk_roles(m: Model, project: str) -> list[tuple[str, str, str, list[str]]]:
+    """(service, role, resource label, clients) for every SDK client the code of `project` uses."""
     by_service: dict[str, dict] = {}
     for f in m.sdk:
+        if m.project_of(f.path) != project:
+            continue
         svc = f.data.get("service")
         if not isinstance(svc, str):
             continue

@@ -75,6 +75,12 @@ class RegistryPassword(IacRule):
     `--docker-registry-server-password`/`--container-registry-password` on `az webapp create` and
     `az webapp|functionapp config container set`.
 
+    A registry that is not an Azure Container Registry (Docker Hub, `ghcr.io`, `quay.io`, a
+    private host) cannot be pulled from with a managed identity: the finding (medium) says so and
+    what to do instead, import the image into ACR (`az acr import`) or keep the password in Key
+    Vault. A Container Apps registry whose `passwordSecretRef` names a Key Vault-backed secret
+    (`keyVaultUrl`, `key_vault_secret_id`) is then not flagged.
+
     ## Why is this bad?
     The password is usually the ACR admin user's: shared, long-lived, with push rights on every
     repository. Anyone who reads the secret can replace your images.
@@ -194,6 +200,8 @@ class InlineAppSecret(IacRule):
     ## What it does
     Flags Container Apps / jobs `configuration.secrets[].value` (and Terraform `secret { value }`)
     that are not Key Vault references. Values computed from keys are reported by KL252 instead.
+    A placeholder a deployment tool fills in (`${VAR}`, `$(var)`, `#{token}#`, `{{ ... }}` in azd
+    `*.tmpl.yaml`) is not an inline value: the value is not in the file.
 
     ## Why is this bad?
     The value lives in the template, the deployment history and Terraform state. A Key Vault
@@ -300,7 +308,12 @@ class SecureParamDefault(IacRule):
 
     ## What it does
     Flags ARM `securestring`/`secureobject` parameters with a `defaultValue` (except empty values
-    and `[newGuid()]`) and Terraform variables with `sensitive = true` and a literal default.
+    and defaults built on `newGuid()`, such as `[concat(newGuid(), 'x')]`) and Terraform variables
+    with `sensitive = true` and a literal default. A secure parameter that holds a name is not a
+    secret: one used only where names go (a Key Vault secret's `name`, a `...Name` or `...Uri`
+    property, a module parameter used that way), or named so (`dbPasswordSecretName`) and never
+    used as a value; likewise a sensitive Terraform variable named for a name or an address
+    (`db_password_secret_name`).
 
     ## Why is this bad?
     The default is committed with the template and silently used when the caller forgets the
@@ -333,9 +346,11 @@ class SecretOutput(IacRule):
 
     ## What it does
     Flags ARM outputs whose value calls a `list*()` function or returns a secure parameter (unless
-    the output itself is `securestring`/`secureobject`), and Terraform outputs that return key
-    attributes (`primary_access_key`, `primary_connection_string`...) without `sensitive = true`.
-    Resource ids and `principalId` outputs are not flagged.
+    the output itself is `securestring`/`secureobject`; object and array outputs member by member;
+    a secure parameter holding a name, see KL257, is not a secret), and Terraform outputs that
+    return key attributes (`primary_access_key`, `primary_connection_string`...) without
+    `sensitive = true`. Only the attribute counts: `azurerm_key_vault_secret.primary_key.id` is
+    an id whatever the resource is called. Resource ids and `principalId` outputs are not flagged.
 
     ## Why is this bad?
     Outputs are stored in plain text in the deployment history (or printed by Terraform) and can be
@@ -533,7 +548,8 @@ class AppWithoutIdentity(IacRule):
     ## What it does
     Flags Container Apps and Container Apps jobs, Container Instances groups and App Service web and
     function apps (ARM, Bicep, Terraform HCL/JSON/plan, ACA and ACI YAML) with no
-    `identity` or with type `None`.
+    `identity` or with type `None`. Container Apps dev add-ons (`configuration.service`: a managed
+    postgres, redis or kafka) run no code of yours and are not flagged.
 
     In scripts and CI steps, `az containerapp create`, `az containerapp job create`,
     `az container create`, `az webapp create` and `az functionapp create` without an identity option
@@ -627,7 +643,8 @@ class BroadRoleAssignment(IacRule):
     is not reported. Without `--scope`, older Azure CLI versions assign at the current subscription
     (or the `--resource-group`) and current ones reject the command; `New-AzRoleAssignment` without
     `-Scope` assigns at the current subscription (or `-ResourceGroupName`). The message says which. The fix
-    names the data-plane role matching the SDK clients the repository's Python code uses.
+    names the data-plane role matching the SDK clients the Python code of the same project uses
+    (never another repository's code in the same scan).
 
     ARM role ids and scopes given as parameters are read from their defaults and from the
     parameter files that deploy the template (`azuredeploy.parameters.json`,
@@ -701,9 +718,13 @@ class BroadRoleAssignment(IacRule):
         from keyless.rules.iac.model import build, deployed_scope, sdk_roles
 
         m = build(project)
-        used = sdk_roles(m)
+        roles_by_project: dict[str, list] = {}
         for f in m.roles:
             d = f.data
+            where = m.project_of(f.path)
+            if where not in roles_by_project:
+                roles_by_project[where] = sdk_roles(m, where)
+            used = roles_by_project[where]  # only the code of the role's own project
             role, scope, scope_note = d["role"], d["scope"], d.get("scope_note", "")
             # The template's own deployment scope is a default: the templates linking to it decide.
             deployed = deployed_scope(m, f.path) if d.get("scope_is_default") else None
@@ -733,12 +754,16 @@ class BroadRoleAssignment(IacRule):
                 msg += " Grant the data-plane role for the service the workload calls, at resource scope."
                 fixmsg = ("Replace with the least-privilege data-plane role (e.g. Storage Blob Data Reader/Contributor, "
                           "Key Vault Secrets User, Azure Service Bus Data Sender/Receiver) scoped to the resource")
-            if d.get("syntax"):  # ARM/Bicep: the assignment to write, in the template's own language
-                from keyless.rules.iac.roles import ROLES
+            from keyless.rules.iac.roles import ROLES
+
+            # The example assignment needs a built-in role's GUID: Cosmos DB data roles are not
+            # Azure RBAC roles (they are assigned with sqlRoleAssignments).
+            example = next(((r, label) for _, r, label, _ in used if r in ROLES), None) if used \
+                else ("Storage Blob Data Reader", "resource")
+            if d.get("syntax") and example is not None:  # ARM/Bicep: the assignment, in the template's language
                 from keyless.rules.iac.syntax import syntax_for
 
-                _, new_role, label, _ = used[0] if used else ("", "Storage Blob Data Reader", "resource", [])
-                fixmsg += ", e.g.:\n" + syntax_for(d["syntax"]).role_assignment(new_role, ROLES[new_role], label)
+                fixmsg += ", e.g.:\n" + syntax_for(d["syntax"]).role_assignment(example[0], ROLES[example[0]], example[1])
             else:
                 fixmsg += "."
             yield self.finding(f.path, list_to_span(d["span"]), key=d["key"], message=msg, severity=sev,
@@ -755,7 +780,8 @@ class WildcardCustomRole(IacRule):
     `Microsoft.Authorization/*`, `Microsoft.Authorization/*/write`,
     `Microsoft.Authorization/roleAssignments/*` or `/write` itself) unless `notActions` takes it
     back, and whose assignable scopes include a management group, subscription or resource group
-    (unresolved scopes are not flagged).
+    (unresolved scopes are not flagged). Actions (or whole permissions) given as a parameter or
+    variable are read from its default and the parameter files.
 
     ## Why is this bad?
     Writing role assignments lets the holder grant itself, or anyone, any role: the role is Owner
@@ -934,11 +960,15 @@ class WorkloadIdentityIncomplete(IacRule):
     """Kubernetes workload identity wiring that cannot work.
 
     ## What it does
-    For pods labelled `azure.workload.identity/use: "true"`: flags the ServiceAccount they run as
+    Every pod-bearing workload (Deployment, StatefulSet, DaemonSet, ReplicaSet,
+    ReplicationController, Job, CronJob, Pod, and each item of a `kind: List`) is judged on its own
+    pod template. For pods labelled `azure.workload.identity/use: "true"`: flags the ServiceAccount they run as
     when it lacks the `azure.workload.identity/client-id` annotation (and the pod does not set
     `AZURE_CLIENT_ID` itself), pods that run as the `default` ServiceAccount, and workloads that put
     the label on the Deployment's own metadata instead of the pod template. ServiceAccounts that are
-    not in the repository are not guessed.
+    not in the repository are not guessed, and a ServiceAccount is matched only within the pod's
+    own project (another repository's `api` account is not this one's). One finding per
+    ServiceAccount names the first workload using it; the help lists the others.
 
     Helm chart templates are read too (without rendering): a name written as the same template
     action (`{{ include "app.serviceAccountName" . }}`) names the same ServiceAccount within a
@@ -980,6 +1010,8 @@ class WorkloadIdentityIncomplete(IacRule):
         from keyless.rules.iac.model import build
 
         m = build(project)
+        users: dict[int, list[Fact]] = {}  # ServiceAccount fact -> the workload-identity pods that use it
+        accounts: dict[int, Fact] = {}
         for p in m.pods:
             d = p.data
             if d.get("workload_label_only") and d.get("wl_span"):
@@ -994,9 +1026,11 @@ class WorkloadIdentityIncomplete(IacRule):
             sa_name = d.get("sa") or "default"
             # A Helm-templated name ({{ include "app.serviceAccountName" . }}) names the same
             # account only within one chart.
+            # ServiceAccounts of the pod's own project only (another repository's 'api' is not this one).
             sas = [s for s in m.sas if s.data["name"] == sa_name and (
                 s.data.get("namespace") is None or d.get("namespace") is None or s.data["namespace"] == d["namespace"])
-                and ("{{" not in sa_name or s.data.get("chart") == d.get("chart"))]
+                and ("{{" not in sa_name or s.data.get("chart") == d.get("chart"))
+                and m.project_of(s.path) == m.project_of(p.path)]
             if not sas:
                 if sa_name == "default":
                     yield self.finding(
@@ -1010,20 +1044,26 @@ class WorkloadIdentityIncomplete(IacRule):
             for s in sas:
                 if s.data.get("client_id") is not False:  # None: annotations we cannot see
                     continue
-                from_values = s.data.get("from_values") or {}  # Helm: what values.yaml supplied
-                notes = "; ".join(f"{what} from {origin}" for what, origin in from_values.items())
-                where = (f"Add to {from_values['annotations']}:\n  " if "annotations" in from_values
-                         else "Add under metadata:\n  annotations:\n    ")
-                yield self.finding(
-                    s.path, list_to_span(s.data["span"]),
-                    key=f"k8s|ServiceAccount|{s.data.get('namespace')}|{s.data['name']}|client-id",
-                    message=(f"ServiceAccount '{s.data['name']}' is used by workload-identity {d['kind']} "
-                             f"'{d['name']}' ({p.path}) but has no azure.workload.identity/client-id annotation"
-                             f"{f' ({notes})' if notes else ''}: the "
-                             "webhook injects no AZURE_CLIENT_ID, so the token exchange has no identity."),
-                    fix=fix_from_dict(fix_dict(where + "azure.workload.identity/client-id: <client id of the "
-                                               "user-assigned identity with the federated credential>",
-                                               "display-only")))
+                accounts[id(s)] = s
+                users.setdefault(id(s), []).append(p)
+        for sid, pods in users.items():
+            s, p, d = accounts[sid], pods[0], pods[0].data
+            from_values = s.data.get("from_values") or {}  # Helm: what values.yaml supplied
+            notes = "; ".join(f"{what} from {origin}" for what, origin in from_values.items())
+            where = (f"Add to {from_values['annotations']}:\n  " if "annotations" in from_values
+                     else "Add under metadata:\n  annotations:\n    ")
+            more = f" (and {len(pods) - 1} more)" if len(pods) > 1 else ""
+            used_by = "; ".join(f"{q.data['kind']} '{q.data['name']}' ({q.path})" for q in pods[:5])
+            yield self.finding(
+                s.path, list_to_span(s.data["span"]),
+                key=f"k8s|ServiceAccount|{s.data.get('namespace')}|{s.data['name']}|client-id",
+                message=(f"ServiceAccount '{s.data['name']}' has no azure.workload.identity/client-id annotation, "
+                         f"but workload-identity {d['kind']} '{d['name']}'{more} runs as it"
+                         f"{f' ({notes})' if notes else ''}"),
+                fix=fix_from_dict(fix_dict(
+                    "The webhook injects AZURE_CLIENT_ID from this annotation: without it the token exchange has "
+                    f"no identity (used by {used_by}). " + where + "azure.workload.identity/client-id: <client id "
+                    "of the user-assigned identity with the federated credential>", "display-only")))
 
 
 class AadPodIdentity(IacRule):
@@ -1073,6 +1113,13 @@ class AmbiguousCredentialInCode(IacRule):
     more identities and sets no `AZURE_CLIENT_ID`, and `ManagedIdentityCredential()` without a
     client id whenever the app attaches two or more identities (it does not read
     `AZURE_CLIENT_ID` itself).
+
+    Links never cross a project boundary (a nested git repository or submodule, a nested keyless
+    configuration, an azd project with its own `azure.yaml`): scanning a folder that holds several
+    repositories links each one's code only to its own apps. Generic names (`api`, `app`, `web`,
+    `service`, `worker`, `func`, `backend`, `frontend`, `server`, `client`, `main`, ...) are never
+    evidence: only a specific word shared by a directory and an app or image name links them, and
+    only directories below the project's own directory count. Container Apps add-ons are no app.
 
     ## Why is this bad?
     The code gets a token for the system-assigned identity (silently the wrong principal) or fails

@@ -21,10 +21,14 @@ from keyless.rules.iac.common import (
     Ref,
     Uami,
     Workload,
+    azure_registry,
+    deploy_placeholder,
     emit_workload,
     is_unknown,
     key_source,
     line_indent,
+    name_like,
+    non_azure_registry_fix,
     parse_identity_type,
     secretish_name,
 )
@@ -304,8 +308,8 @@ class TerraformExtractor:
                             yield name, b
 
     def variable(self, name: str, body: TDict) -> None:
-        if body.get("sensitive") is not True or "default" not in body:
-            return
+        if body.get("sensitive") is not True or "default" not in body or name_like(name):
+            return  # (a variable named for a Key Vault secret's name or URI holds no secret)
         d = body.get("default")
         if d in (None, "") or is_unknown(d) or not isinstance(d, str):
             return
@@ -530,12 +534,24 @@ class TerraformExtractor:
     # -- azurerm_container_app(_job) ---------------------------------------------------------------------
     def container_app(self, w: Workload, body: TDict) -> None:
         many = (w.runtime_identity_count() or 0) >= 2
+        kv_secrets = {sec.get("name") for sec in blocks(body, "secret")
+                      if sec.get("key_vault_secret_id") not in (None, "") and isinstance(sec.get("name"), str)}
         for reg in blocks(body, "registry") + blocks(body, "registries"):
             server = reg.get("server")
             sdisp = server if isinstance(server, str) else "?"
             if reg.get("password_secret_name") not in (None, "") or reg.get("username") not in (None, ""):
-                w.key_auth.append("registry password")
                 key = "password_secret_name" if "password_secret_name" in reg else "username"
+                if azure_registry(server) is False:
+                    # Managed identity cannot pull from it: the password is needed, and belongs in Key Vault.
+                    if reg.get("password_secret_name") in kv_secrets:
+                        continue
+                    self.em.issue("KL250", reg.p(key), f"{w.key}|registry|{self.written(reg, 'server')}",
+                                  f"{w.label} pulls from '{sdisp}' with a password kept in the app: managed identity "
+                                  "cannot pull from a registry that is not ACR", severity="medium",
+                                  fix=non_azure_registry_fix("give the secret that password_secret_name names a "
+                                                             "key_vault_secret_id and an identity"))
+                    continue
+                w.key_auth.append("registry password")
                 self.em.issue("KL250", reg.p(key), f"{w.key}|registry|{self.written(reg, 'server')}",
                               f"{w.label} pulls from registry '{sdisp}' with a username and password secret.",
                               fix=fix_dict("Replace username/password_secret_name with identity = "
@@ -567,7 +583,7 @@ class TerraformExtractor:
                 self.em.issue("KL252", sec.p("value"), f"{w.key}|secret|{self.written(sec, 'name')}",
                               f"Secret '{sname}' of {w.label} is filled from {src}: the app authenticates with a shared key.",
                               fix=key_fed_fix(sname))
-            elif v not in (None, ""):
+            elif v not in (None, "") and not (isinstance(v, str) and not isinstance(v, Ref) and deploy_placeholder(v)):
                 self.em.issue("KL254", sec.p("value"), f"{w.key}|secret|{self.written(sec, 'name')}",
                               f"Secret '{sname}' of {w.label} is stored inline (and in Terraform state); keep it in "
                               "Key Vault and let the app's identity read it.", severity="medium",
@@ -633,6 +649,13 @@ class TerraformExtractor:
             if cred.get("password") not in (None, ""):
                 server = cred.get("server")
                 sdisp = server if isinstance(server, str) else "?"
+                if azure_registry(server) is False:
+                    self.em.issue("KL250", cred.p("password"), f"{w.key}|registry|{self.written(cred, 'server')}",
+                                  f"{w.label} pulls from '{sdisp}' with a password: managed identity cannot pull from "
+                                  "a registry that is not ACR", severity="medium",
+                                  fix=non_azure_registry_fix("read it from an azurerm_key_vault_secret data source "
+                                                             "(or an ephemeral resource) instead of writing it"))
+                    continue
                 w.key_auth.append("registry password")
                 self.em.issue("KL250", cred.p("password"), f"{w.key}|registry|{self.written(cred, 'server')}",
                               f"{w.label} pulls from registry '{sdisp}' with a username and password.",

@@ -19,6 +19,7 @@ K8S_POD_PATHS = {
     "replicaset": ("spec", "template", "spec"),
     "job": ("spec", "template", "spec"),
     "cronjob": ("spec", "jobTemplate", "spec", "template", "spec"),
+    "replicationcontroller": ("spec", "template", "spec"),
 }
 WI_USE = "azure.workload.identity/use"
 WI_CLIENT = "azure.workload.identity/client-id"
@@ -63,7 +64,12 @@ def yaml_document(em: Emitter, i: int, d: Any, sub: str) -> None:
 
 
 def _yaml_workload(em: Emitter, i: int, d: dict, kind: str, fmt: str) -> Workload:
-    name = d.get("name") if isinstance(d.get("name"), str) else None
+    name = d.get("name") if isinstance(d.get("name"), str) and not is_unknown(d.get("name")) else None
+    tags = d.get("tags") if isinstance(d.get("tags"), dict) else {}
+    service = tags.get("azd-service-name")
+    service = service if isinstance(service, str) and not is_unknown(service) else None
+    if name is None:
+        name = service  # azd's `<service>.tmpl.yaml` names the app by its service tag
     if name is None:
         # `az containerapp create --name api --yaml app.yaml`: the name is often noted in a comment
         m = re.search(r"^\s*#.*?--name\s+([A-Za-z0-9][A-Za-z0-9-]*)", em.doc.text, re.M)
@@ -71,6 +77,7 @@ def _yaml_workload(em: Emitter, i: int, d: dict, kind: str, fmt: str) -> Workloa
     t = d.get("type") if isinstance(d.get("type"), str) else ("Microsoft.App/containerApps" if kind == "containerapp" else "Microsoft.ContainerInstance/containerGroups")
     anchor = (i, "name") if "name" in d else (i, "properties")
     w = Workload(fmt, kind, name, f"{t}/{name}", (i,), anchor)
+    w.azd_service = service
     ident = d.get("identity")
     if isinstance(ident, dict):
         w.identity_path = (i, "identity", "type")
@@ -116,8 +123,16 @@ def aci_yaml(em: Emitter, i: int, d: Any) -> None:
     emit_workload(em, w)
 
 
-def k8s(em: Emitter, i: int, d: Any) -> None:
+def k8s(em: Emitter, i: int | tuple, d: Any, depth: int = 0) -> None:
+    """One Kubernetes object at document `i` (or at the path `i` inside a `List`). Each pod-bearing
+    workload is judged on its own pod template: its labels, its ServiceAccount, its containers."""
     if not isinstance(d, dict):
+        return
+    base = i if isinstance(i, tuple) else (i,)
+    if str(d.get("kind", "")) == "List" and isinstance(d.get("items"), list) and depth == 0:
+        # `kubectl get -o yaml` and some generators wrap several objects in one v1 List
+        for j, item in enumerate(d["items"]):
+            k8s(em, base + ("items", j), item, depth + 1)
         return
     kind = str(d.get("kind", ""))
     api = str(d.get("apiVersion", ""))
@@ -126,7 +141,7 @@ def k8s(em: Emitter, i: int, d: Any) -> None:
     ns = meta.get("namespace") if isinstance(meta.get("namespace"), str) else None
     lk = kind.lower()
     if api.startswith("aadpodidentity.k8s.io"):
-        em.issue("KL504", (i, "kind"), f"k8s|{kind}|{ns}|{name}",
+        em.issue("KL504", base + ("kind",), f"k8s|{kind}|{ns}|{name}",
                  f"{kind} '{name}' belongs to aad-pod-identity, which was deprecated in October 2022 and archived in "
                  "2023; it no longer receives fixes.",
                  fix=fix_dict("Migrate to Microsoft Entra Workload ID: a federated identity credential on the "
@@ -134,7 +149,7 @@ def k8s(em: Emitter, i: int, d: Any) -> None:
                               "and pods labelled azure.workload.identity/use: \"true\".", "display-only"))
         return
     if lk == "serviceaccount":
-        ann_path = (i, "metadata", "annotations")
+        ann_path = base + ("metadata", "annotations")
         ann = meta.get("annotations") if isinstance(meta.get("annotations"), dict) else {}
         client_id: bool | None = WI_CLIENT in ann
         if not client_id and (_helm_unknown(em, ann_path) or is_unknown(meta.get("annotations"))
@@ -142,9 +157,9 @@ def k8s(em: Emitter, i: int, d: Any) -> None:
             client_id = None  # annotations templated from somewhere we cannot see
         em.add("iac.k8s-sa", {
             "name": name, "namespace": ns, "client_id": client_id,
-            "span": span_to_list(em.span((i, "metadata", "name"))),
+            "span": span_to_list(em.span(base + ("metadata", "name"))),
             "ann_span": span_to_list(em.span(ann_path, key=True)) if ann else None,
-            **_helm_facts(em, {"name": (i, "metadata", "name"), "annotations": ann_path}),
+            **_helm_facts(em, {"name": base + ("metadata", "name"), "annotations": ann_path}),
         })
         return
     pod_path = K8S_POD_PATHS.get(lk)
@@ -158,7 +173,7 @@ def k8s(em: Emitter, i: int, d: Any) -> None:
     labels = _get(tmeta, "labels") if isinstance(tmeta, dict) else None
     labels = labels if isinstance(labels, dict) else {}
     wl_labels = meta.get("labels") if isinstance(meta.get("labels"), dict) else {}
-    labels_path = (i,) + tmeta_path + ("labels",)
+    labels_path = base + tmeta_path + ("labels",)
     label_path = labels_path + (WI_USE,)
     # In a Helm template a label inside an if/else branch, or labels from helpers and values we
     # cannot see, may or may not be rendered: such a pod is neither flagged nor cleared.
@@ -166,7 +181,7 @@ def k8s(em: Emitter, i: int, d: Any) -> None:
     may_use = use or is_unknown(labels.get(WI_USE)) or _helm_unknown(em, labels_path) \
         or any(is_unknown(k) for k in labels) or (WI_USE in labels and _helm_conditional(em, label_path))
     wl_only = not may_use and str(wl_labels.get(WI_USE, "")).lower() == "true" and lk != "pod" \
-        and not _helm_conditional(em, (i, "metadata", "labels", WI_USE))
+        and not _helm_conditional(em, base + ("metadata", "labels", WI_USE))
     binding_path = labels_path + ("aadpodidbinding",)
     if "aadpodidbinding" in labels and not _helm_conditional(em, binding_path):
         em.issue("KL504", binding_path, f"k8s|{kind}|{ns}|{name}|aadpodidbinding",
@@ -178,12 +193,12 @@ def k8s(em: Emitter, i: int, d: Any) -> None:
     env_client = False
     for ckey in ("containers", "initContainers"):
         containers = spec.get(ckey)
-        if _helm_unknown(em, (i,) + pod_path + (ckey,)) or is_unknown(containers):
+        if _helm_unknown(em, base + pod_path + (ckey,)) or is_unknown(containers):
             env_client = True  # containers from a helper or values we cannot see may set AZURE_CLIENT_ID
         for ci, c in enumerate(containers if isinstance(containers, list) else []):
             if not isinstance(c, dict):
                 continue
-            env_path = (i,) + pod_path + (ckey, ci, "env")
+            env_path = base + pod_path + (ckey, ci, "env")
             if _helm_unknown(em, env_path) or is_unknown(c.get("env")):
                 env_client = True
             for ei, e in enumerate(c.get("env") if isinstance(c.get("env"), list) else []):
@@ -199,15 +214,15 @@ def k8s(em: Emitter, i: int, d: Any) -> None:
                                           "(azure.workload.identity/use label + annotated ServiceAccount).", "display-only"))
     sa_key = "serviceAccountName" if spec.get("serviceAccountName") else "serviceAccount"
     sa = spec.get(sa_key)
-    spec_path = (i,) + pod_path
+    spec_path = base + pod_path
     # Which ServiceAccount runs the pod is unknown when a branch decides it or the pod spec has
     # content we cannot see (no serviceAccountName here does not mean `default` then).
     sa_unknown = _helm_conditional(em, spec_path + (sa_key,)) if sa else _helm_unknown(em, spec_path)
     em.add("iac.k8s-pod", {
         "kind": kind, "name": name, "namespace": ns, "sa": sa if isinstance(sa, str) else None,
         "use": use, "workload_label_only": wl_only, "env_client_id": env_client,
-        "span": span_to_list(em.span(label_path if use else (i, "metadata", "name"))),
-        "wl_span": span_to_list(em.span((i, "metadata", "labels", WI_USE))) if wl_only else None,
+        "span": span_to_list(em.span(label_path if use else base + ("metadata", "name"))),
+        "wl_span": span_to_list(em.span(base + ("metadata", "labels", WI_USE))) if wl_only else None,
         "images": [c.get("image") for c in (spec.get("containers") or []) if isinstance(c, dict) and isinstance(c.get("image"), str)][:10],
         **({"sa_unknown": True} if sa_unknown else {}),
         **_helm_facts(em, {}),

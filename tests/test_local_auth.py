@@ -4,6 +4,7 @@ severity and message from the repository's code, defaults by API version, fixes 
 from __future__ import annotations
 
 import json
+import os
 
 import pytest
 
@@ -243,3 +244,70 @@ def bicep_compiled(props: str) -> str:
 ])
 def test_member_of_an_object_built_by_an_expression(props, flagged):
     assert bool(lint_source(bicep_compiled(props), "st.json", select=["KL260"])) is flagged
+
+
+# ---- Key Vault access policies written as their own resource (KL404) ------------------------------------
+
+POLICY_TF = '''resource "azurerm_key_vault_access_policy" "{name}" {{
+  key_vault_id       = {vault}
+  tenant_id          = "00000000-0000-0000-0000-000000000000"
+  object_id          = "11111111-1111-1111-1111-111111111111"
+  secret_permissions = ["Get"]
+}}
+'''
+
+
+def test_access_policies_of_one_vault_give_one_finding_at_the_first():
+    tf = (POLICY_TF.format(name="a", vault="var.kv_id") + POLICY_TF.format(name="b", vault="var.kv_id")
+          + POLICY_TF.format(name="c", vault="var.other_id"))
+    found = sorted(lint_source(tf, "main.tf", select=["KL404"]), key=lambda f: f.span.start.line)
+    assert [f.span.start.line for f in found] == [1, 13]
+    assert "gets 2 access policies here (azurerm_key_vault_access_policy.a and 1 more)" in found[0].message
+    assert found[0].message.startswith("Key vault (key_vault_id = var.kv_id)")
+    assert found[0].fix.applicability.value == "display-only"
+    assert "rbac_authorization_enabled = true" in found[0].fix.message
+
+
+def test_access_policy_names_the_vault_from_a_literal_id_or_a_data_source():
+    tf = ('data "azurerm_key_vault" "kv" {\n  name = "kv-data"\n  resource_group_name = "rg"\n}\n'
+          + POLICY_TF.format(name="a", vault="data.azurerm_key_vault.kv.id")
+          + POLICY_TF.format(name="b", vault='"/subscriptions/s/resourceGroups/rg/providers/Microsoft.KeyVault/vaults/kv-id"'))
+    messages = sorted(f.message for f in lint_source(tf, "main.tf", select=["KL404"]))
+    assert messages[0].startswith("Key vault 'kv-data' gets 1 access policy here")
+    assert messages[1].startswith("Key vault 'kv-id' gets 1 access policy here")
+
+
+def test_access_policy_counts_in_its_vault_s_finding_and_adds_none():
+    tf = ('resource "azurerm_key_vault" "kv" {\n  name = "kv"\n}\n'
+          + POLICY_TF.format(name="a", vault="azurerm_key_vault.kv.id"))
+    (f,) = lint_source(tf, "main.tf", select=["KL404"])
+    assert f.span.start.line == 1 and "(1 access policy here)" in f.message
+
+
+@pytest.mark.parametrize("op,flagged", [("add", True), ("replace", True), ("remove", False), ("Add", True)])
+def test_arm_access_policy_operation_decides(op, flagged):
+    arm = json.dumps({"$schema": "https://schema.management.azure.com/schemas/2019-04-01/deploymentTemplate.json#",
+                      "resources": [{"type": "Microsoft.KeyVault/vaults/accessPolicies", "apiVersion": "2023-07-01",
+                                     "name": f"kv-ext/{op}", "properties": {"accessPolicies": [
+                                         {"tenantId": "t", "objectId": "o", "permissions": {"secrets": ["get"]}}]}}]},
+                     indent=1)
+    assert bool(lint_source(arm, "kv.json", select=["KL404"])) is flagged
+
+
+def test_access_policy_in_another_file_follows_that_file_through_the_cache(run_cli, tmp_path):
+    vault = 'resource "azurerm_key_vault" "kv" {{\n  name = "kv"\n  rbac_authorization_enabled = {rbac}\n}}\n'
+    write(tmp_path, "infra/vault.tf", vault.format(rbac="true"))
+    write(tmp_path, "infra/policies.tf", POLICY_TF.format(name="app", vault="azurerm_key_vault.kv.id"))
+    cache = str(tmp_path / ".cache")
+
+    def found():
+        rc, out, err = run_cli("check", ".", "--select", "KL404", "--output-format", "json", "--cache-dir", cache)
+        assert rc in (0, 1), err
+        return [(f["path"], f["location"]["line"]) for f in json.loads(out)["findings"]]
+
+    assert found() == []  # the vault in vault.tf uses RBAC: the policy is ignored
+    assert found() == []
+    write(tmp_path, "infra/vault.tf", vault.format(rbac="false"))
+    assert found() == [("infra/vault.tf", 3)]  # reported once, at the vault
+    os.remove(tmp_path / "infra" / "vault.tf")  # the vault is no longer in the module
+    assert found() == [("infra/policies.tf", 1)]

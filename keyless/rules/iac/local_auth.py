@@ -128,12 +128,28 @@ def _cosmos_nosql(view: Any) -> bool | None:
 
 
 def _policy_count(view: Any) -> str:
+    from keyless.rules.iac.resource_view import granted
+
     tf = view.fmt in ("tf", "tf-json", "tf-plan")
     v = view.lookup(("access_policy",) if tf else ("properties", "accessPolicies"))
-    if v.state == "set" and isinstance(v.value, list) and v.value:
-        n = len(v.value)
-        return f" ({n} access polic{'y' if n == 1 else 'ies'} here)"
-    return ""
+    n = len(v.value) if v.state == "set" and isinstance(v.value, list) else 0
+    n += granted(view)  # access-policy resources of this vault in the same file
+    return f" ({n} access polic{'y' if n == 1 else 'ies'} here)" if n else ""
+
+
+def _access_policies_granted(view: Any) -> int | None:
+    """How many access policies a separate access-policy resource grants: an
+    `azurerm_key_vault_access_policy` one; an ARM/azapi `vaults/accessPolicies` child those it
+    lists, when its operation (its name) is `add` or `replace` (`remove` grants none)."""
+    if view.fmt in ("tf", "tf-json", "tf-plan"):
+        return 1
+    op = view.own_name()
+    if op is None:
+        return None
+    if op.lower() not in ("add", "replace"):
+        return 0
+    v = view.lookup(("properties", "accessPolicies"))
+    return len(v.value) if v.state == "set" and isinstance(v.value, list) else None
 
 
 def _sql_password(view: Any) -> str:
@@ -939,7 +955,10 @@ class KeyVaultAccessPolicies(ResourceAuthRule):
                from_api("2026-02-01", False, True),
                (Attr("azurerm_key_vault", ("rbac_authorization_enabled",), True, False),
                 Attr("azurerm_key_vault", ("enable_rbac_authorization",), True, False)),
-               label="Key vault", detail=_policy_count),
+               label="Key vault", detail=_policy_count,
+               companions=(Companion("Microsoft.KeyVault/vaults/accessPolicies", ("properties", "accessPolicies"),
+                                     "azurerm_key_vault_access_policy", None, (), None,
+                                     grants=_access_policies_granted, grant_noun="access polic(y|ies)"),)),
     )
 
     def check_project(self, project: Project) -> Iterable[Finding]:

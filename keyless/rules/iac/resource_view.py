@@ -39,7 +39,12 @@ class Attr(NamedTuple):
 class Companion(NamedTuple):
     """A separate resource that can turn the same switch off (SQL `azureADOnlyAuthentications`,
     MySQL `configurations/aad_auth_only`): ARM child type and the property holding the value, or a
-    Terraform type whose `name_attr` equals `name` and whose `value_attr` holds it."""
+    Terraform type whose `name_attr` equals `name` and whose `value_attr` holds it.
+
+    With `grants` it is the other kind: a resource that uses what the switch leaves on (Key Vault
+    access policies written as their own resource). `grants(view)` says how many it grants (0: none,
+    e.g. a `remove` operation; None: unknown). Such a companion counts in its resource's finding;
+    one whose resource is not deployed in the same file is reported on its own (`check_grants`)."""
 
     arm_type: str | None
     arm_path: tuple[str, ...]
@@ -47,6 +52,8 @@ class Companion(NamedTuple):
     name: str | None
     tf_value: tuple[str, ...]
     secure: Any
+    grants: Callable[["ResourceView"], int | None] | None = None
+    grant_noun: str = ""  # how a message names it: "access polic(y|ies)"
 
 
 class Switch(NamedTuple):
@@ -131,6 +138,15 @@ class ResourceView:
     def companion_name(self) -> Any:
         return None
 
+    def own_name(self) -> str | None:
+        """The last segment of the resource's name (`add` of `vault/add`); None when unknown."""
+        return None
+
+    def parent(self) -> tuple[str, str | None, str]:
+        """The resource a child or companion belongs to: (structural key, its name when it
+        resolves, how to point at it otherwise)."""
+        return self.key, None, self.name
+
 
 def truthy(value: Any) -> Any:
     """ARM and Terraform booleans, also written as strings; other values unchanged."""
@@ -148,27 +164,50 @@ def same(value: Any, secure: Any) -> bool:
 
 # ---- the checker ----------------------------------------------------------------------------------
 
-def _index() -> tuple[dict, dict]:
+def _index() -> tuple[dict, dict, dict]:
     from keyless.rules.iac.local_auth import RESOURCE_RULES
 
     by_arm: dict[str, list] = {}
     by_tf: dict[str, list] = {}
+    grants: dict[str, tuple] = {}  # ARM type (lower) or Terraform type -> (rule, switch, companion)
     for rule in RESOURCE_RULES:
         for sw in rule.switches:
             by_arm.setdefault(sw.arm_type.lower(), []).append((rule, sw))
             for attr in sw.azurerm:
                 by_tf.setdefault(attr.type, []).append((rule, sw))
-    return by_arm, by_tf
+            for c in sw.companions:
+                if c.grants is not None:
+                    if c.arm_type:
+                        grants[c.arm_type.lower()] = (rule, sw, c)
+                    if c.tf_type:
+                        grants[c.tf_type] = (rule, sw, c)
+    return by_arm, by_tf, grants
 
 
-_INDEX: tuple[dict, dict] | None = None
+_INDEX: tuple[dict, dict, dict] | None = None
 
 
-def index() -> tuple[dict, dict]:
+def index() -> tuple[dict, dict, dict]:
     global _INDEX
     if _INDEX is None:
         _INDEX = _index()
     return _INDEX
+
+
+def grant_of(view: ResourceView) -> tuple | None:
+    """(rule, switch, companion) when the view is a grant companion (see `Companion.grants`)."""
+    grants = index()[2]
+    return grants.get(view.type) or grants.get(view.type.lower())
+
+
+def granted(view: ResourceView) -> int:
+    """How many grants the view's attached grant companions make (unknown ones count none)."""
+    total = 0
+    for comp in view.companions:
+        found = grant_of(comp)
+        if found is not None:
+            total += found[2].grants(comp) or 0
+    return total
 
 
 def arm_types() -> set[str]:
@@ -194,7 +233,7 @@ def companion_types() -> tuple[set[str], set[str]]:
 def check_resource(em: Any, view: ResourceView) -> None:
     """Evaluate every switch declared for the view's type and emit one `iac.issue` per switch
     that leaves keys (or passwords, or access policies) on."""
-    by_arm, by_tf = index()
+    by_arm, by_tf, _ = index()
     tf = view.fmt in ("tf", "tf-json", "tf-plan")
     for rule, sw in (by_tf if tf else by_arm).get(view.type if tf else view.type.lower(), ()):
         _check(em, view, rule, sw, tf)
@@ -250,6 +289,8 @@ def _check(em: Any, view: ResourceView, rule: Any, sw: Switch, tf: bool) -> None
 def _companion(comp: ResourceView, sw: Switch, tf: bool) -> bool | None:
     """True: the companion turns keys off; False: it leaves them on; None: unknown."""
     for c in sw.companions:
+        if c.grants is not None:
+            continue  # uses the switch, never turns it off
         if tf and c.tf_type == comp.type:
             if c.name is not None:
                 name = comp.lookup(("name",))
@@ -272,6 +313,35 @@ def _companion(comp: ResourceView, sw: Switch, tf: bool) -> bool | None:
             return None
         return v.state == "set" and same(v.value, c.secure)
     return False
+
+
+def check_grants(em: Any, views: list[ResourceView]) -> None:
+    """Grant companions whose resource is not deployed in the same file (a vault declared
+    `existing`, or deployed elsewhere): one finding per resource they grant on, at the first."""
+    groups: dict[str, list] = {}
+    for v in views:
+        found = grant_of(v)
+        if found is None:
+            continue
+        n = found[2].grants(v)
+        if n:
+            groups.setdefault(v.parent()[0], []).append((v, found, n))
+    for key, items in groups.items():
+        v, (rule, sw, comp), _ = items[0]
+        total = sum(n for *_, n in items)
+        _, shown, ref = v.parent()
+        label = f"{sw.label} '{shown}'" if shown else f"{sw.label} {ref}"
+        noun = comp.grant_noun.replace("(y|ies)", "y" if total == 1 else "ies")
+        where = v.address or f"{v.type.rsplit('/', 1)[-1]} '{v.own_name() or v.name}'"
+        more = f" and {len(items) - 1} more" if len(items) > 1 else ""
+        message = f"{label} gets {total} {noun} here ({where}{more}), so it {rule.accepts}"
+        tf = v.fmt in ("tf", "tf-json", "tf-plan")
+        path, secure = (sw.azurerm[0].path, sw.azurerm[0].secure) if tf and sw.azurerm else (sw.path, sw.secure)
+        syntax = doc_syntax(em.doc) or ("hcl" if v.fmt in ("tf", "azapi") else "json")
+        fix = fix_dict(f"Grant each identity {rule.roles} with a role assignment instead, then set "
+                       f"{nested(syntax, tuple(path), secure, block=tf)} on the {sw.label.lower()}.", "display-only")
+        em.issue(rule.code, v.anchor, f"{sw.arm_type}/{key}|{comp.arm_path[-1] if comp.arm_path else comp.tf_type}",
+                 message, fix=fix, resource=label)
 
 
 def _shown(value: Any) -> str:

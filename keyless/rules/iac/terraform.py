@@ -36,8 +36,10 @@ from keyless.rules.iac.resource_view import (
     ResourceView,
     Value,
     arm_types,
+    check_grants,
     check_resource,
     companion_types,
+    grant_of,
     tf_types,
 )
 from keyless.rules.iac import roles as R
@@ -384,6 +386,8 @@ class TerraformExtractor:
             self.role_definition(rname, body, addr)
         elif rtype in ("azapi_resource", "azapi_update_resource"):
             self.azapi(rtype, rname, body, addr)
+        if body.get("count") == 0:
+            return  # never deployed
         if rtype in tf_types():
             self.switch_views.append(TfView(self, rtype, rtype, None, rname, body, addr))
         elif rtype in companion_types()[1]:
@@ -400,12 +404,12 @@ class TerraformExtractor:
         if payload is None:
             return
         t = arm_type.lower()
-        if t in arm_types():
+        if t in arm_types() or t in companion_types()[0] and rtype == "azapi_resource":
             view = TfView(self, arm_type, rtype, api_version, rname, payload, addr, fmt="azapi",
                           absent_unknown=rtype == "azapi_update_resource" or self.fmt == "tf-plan",
                           outer=body, positions=isinstance(body.get("body"), TDict))
             view.anchor = body.path
-            self.switch_views.append(view)
+            (self.switch_views if t in arm_types() else self.switch_companions).append(view)
         if rtype != "azapi_resource":
             return
         props = payload.get("properties")
@@ -428,16 +432,50 @@ class TerraformExtractor:
                                                 scope=(body, "parent_id"), name=(props, "roleName")), addr)
 
     def finish_switches(self) -> None:
+        attached: set[int] = set()
         for v in self.switch_views:
             for c in self.switch_companions:
-                server = c.body.get("server_id") or c.body.get("server_name")
-                if isinstance(server, Ref) and re.search(r"\b([a-z0-9_]+)\.([\w-]+)\.(?:id|name)\b", server):
-                    m = re.search(r"\b([a-z0-9_]+)\.([\w-]+)\.(?:id|name)\b", server)
-                    if (m.group(1), m.group(2)) != (v.tf_type, v.rname):
+                target = c.link_target()
+                if grant_of(c) is not None:
+                    # a grant counts only for the resource it positively names
+                    if target != (v.tf_type, v.rname) and not (
+                            target is None and c.parent()[1] is not None and c.parent()[0] == str(v.name).lower()):
                         continue
+                elif target is not None and target != (v.tf_type, v.rname):
+                    continue
                 v.companions.append(c)
+                attached.add(id(c))
             check_resource(self.em, v)
+        # access policies of a vault this file does not deploy; one declared in another file of
+        # the module is judged there
+        alone = [c for c in self.switch_companions if id(c) not in attached and grant_of(c) is not None
+                 and not self.declared_in_module(c.link_target())]
+        check_grants(self.em, alone)
         self.switch_views, self.switch_companions = [], []
+
+    def declared_in_module(self, target: tuple[str, str] | None) -> bool:
+        """Whether another file of this module declares the resource `target` names (an unreadable
+        candidate counts as declaring it: no finding rather than a guess)."""
+        if target is None or target[0].startswith("data.") or self.fmt != "tf" or self.doc.workspace is None:
+            return False
+        found = self.module_context().declarations("resource", *target)
+        return found is None or bool(found)
+
+    def data_source(self, dtype: str, dname: str) -> TDict | None:
+        """The body of `data "dtype" "dname"` in this file or, read through the module resolver
+        (a cache dependency), in another file of the module; None when none or several."""
+        if self.root is not None:
+            mine = [body for rtype, n, body in iter_resources(self.root, "data") if (rtype, n) == (dtype, dname)]
+            if mine:
+                return mine[0] if len(mine) == 1 else None
+        if self.fmt != "tf" or self.doc.workspace is None:
+            return None
+        found = self.module_context().declarations("data", dtype, dname)
+        if not found or len(found) != 1:
+            return None
+        relpath, raw = found[0]
+        body = norm(raw, ("sibling", relpath))
+        return body if isinstance(body, TDict) else None
 
     def replace_fix(self, body: TDict, key: str, new: str, message: str) -> dict:
         if self.fmt == "tf" and not self.note(body.p(key)):  # a variable's value is fixed where it is set, not here
@@ -815,7 +853,50 @@ class TfView(ResourceView):
         self.tf_type = tf_type
         self.rname = rname
         self.body = body
+        self.outer = outer if outer is not None else body  # the resource block (azapi: around `body`)
         self.positions = positions  # False: a jsonencode() body, whose inside has no positions
+
+    def link(self) -> tuple[str | None, Any]:
+        """(attribute, value) naming the resource this one belongs to: a SQL or MySQL server, a key
+        vault, an azapi parent."""
+        for attr in _LINK_ATTRIBUTES:
+            if attr in self.outer:
+                return attr, self.outer[attr]
+        return None, None
+
+    def link_target(self) -> tuple[str, str] | None:
+        """(type, name) of the resource in this configuration the link references."""
+        _, v = self.link()
+        m = _RESOURCE_REF_RE.search(v) if isinstance(v, Ref) else None
+        if m is None:
+            return None
+        return ("data." if v.lstrip().startswith("data.") else "") + m.group(1), m.group(2)
+
+    def companion_name(self) -> Any:
+        return self.own_name() if self.fmt == "azapi" else None
+
+    def own_name(self) -> str | None:
+        nm = self.outer.get("name")
+        return nm if isinstance(nm, str) and not isinstance(nm, Ref) and not is_unknown(nm) else None
+
+    def parent(self) -> tuple[str, str | None, str]:
+        attr, v = self.link()
+        if attr is None:
+            return self.key, None, f"({self.address})"
+        written = self.ex.unresolved.get(self.outer.p(attr), v)
+        name = None
+        if isinstance(v, str) and not isinstance(v, Ref) and not is_unknown(v) and "/" in v:
+            name = v.rstrip("/").rsplit("/", 1)[-1] or None  # a literal resource ID
+        elif isinstance(v, Ref):
+            m = _DATA_REF_RE.fullmatch(v.strip())
+            data = self.ex.data_source(m.group(1), m.group(2)) if m else None
+            if data is not None:
+                self.ex.resolve_refs(data, ("name",))
+                dn = data.get("name")
+                name = dn if isinstance(dn, str) and not isinstance(dn, Ref) and not is_unknown(dn) else None
+        if name:
+            return name.lower(), name, name
+        return str(written), None, f"({attr} = {written})"
 
     def lookup(self, path: tuple[str, ...]) -> Value:
         cur: Any = self.body
@@ -862,6 +943,11 @@ class TfView(ResourceView):
             else:
                 return None
         return None
+
+
+_LINK_ATTRIBUTES = ("server_id", "server_name", "key_vault_id", "parent_id")
+_RESOURCE_REF_RE = re.compile(r"\b([a-z0-9_]+)\.([\w-]+)(?:\[[^\]]*\])?\.(?:id|name)\b")
+_DATA_REF_RE = re.compile(r"data\.([\w-]+)\.([\w-]+)(?:\[[^\]]*\])?\.id")
 
 
 def _azapi_value(v: Any) -> Any:

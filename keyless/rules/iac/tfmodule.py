@@ -260,6 +260,7 @@ _HCL_VARIABLE_RE = re.compile(r'^[ \t]*variable[ \t]+"?([\w-]+)', re.M)
 _HCL_LOCALS_RE = re.compile(r"^[ \t]*locals[ \t]*\{", re.M)
 _HCL_ASSIGNED_RE = re.compile(r"(?<![\w.-])([A-Za-z_][\w-]*)[ \t]*=(?!=)")
 _JSON_KEY_RE = re.compile(r'"((?:[^"\\]|\\.)*)"\s*:')
+_HCL_BLOCK_RE = re.compile(r'^[ \t]*(resource|data|module)[ \t]+"([\w-]+)"(?:[ \t]+"([\w-]+)")?', re.M)
 _TFVARS_NAME_RE = re.compile(r"^[ \t]*([A-Za-z_][\w-]*)[ \t]*=", re.M)
 _KEY_ATTRIBUTE_RE = re.compile(r"\b(?:primary|secondary)_\w*(?:key|connection_string)|\bconnection_strings\b", re.I)
 
@@ -278,6 +279,10 @@ class ModuleIndex:
     auto_tfvars: list[IndexedFile] = field(default_factory=list)  # in Terraform's load order
     var_files: list[IndexedFile] = field(default_factory=list)  # named *.tfvars(.json): -var-file scenarios
     names_key_attributes: bool = False  # some file mentions e.g. `primary_access_key`
+    # `resource` / `data` / `module` blocks: (kind, type, name) -> files that may declare it (module
+    # blocks have type ""); .tf.json files with such blocks are candidates for every name
+    blocks: dict[tuple[str, str, str], list[str]] = field(default_factory=dict)
+    json_blocks: list[str] = field(default_factory=list)
 
 
 def _is_config(name: str) -> bool:
@@ -322,6 +327,13 @@ def module_index(ws: Any, reldir: str) -> ModuleIndex:
                 auto.append((rank, name, entry))
             continue
         if json_shape:
+            if '"resource"' in text or '"data"' in text or '"module"' in text:
+                index.json_blocks.append(relpath)
+        else:
+            for kind, btype, bname in _HCL_BLOCK_RE.findall(text):
+                key = (kind, btype, bname) if kind != "module" else (kind, "", btype)
+                index.blocks.setdefault(key, []).append(relpath)
+        if json_shape:
             declares_variables, declares_locals = '"variable"' in text, '"locals"' in text
             keys = frozenset(_JSON_KEY_RE.findall(text)) if declares_variables or declares_locals else frozenset()
             variables = keys if declares_variables else frozenset()
@@ -333,6 +345,33 @@ def module_index(ws: Any, reldir: str) -> ModuleIndex:
             index.config.append(IndexedFile(relpath, name, variables, local_names))
     index.auto_tfvars = [entry for _, _, entry in sorted(auto, key=lambda t: (t[0], t[1]))]
     return index
+
+
+def block_bodies(root: Any, kind: str, type_: str, name: str) -> list[dict]:
+    """Bodies of `kind "type_" "name"` in a python-hcl2 root (a list of one-key groups) or a
+    .tf.json root (dicts, or lists of dicts, at each level); `module "name"` when `type_` is ""."""
+    out: list[dict] = []
+
+    def groups(node: Any) -> list:
+        return [g for g in (node if isinstance(node, list) else [node]) if isinstance(g, dict)]
+
+    def unquote(k: Any) -> Any:
+        return k[1:-1] if isinstance(k, str) and len(k) >= 2 and k[0] == k[-1] == '"' else k
+
+    for group in groups(root.get(kind)):
+        for k, named in group.items():
+            k = unquote(k)
+            if not type_:
+                if k == name:
+                    out += groups(named)
+                continue
+            if k != type_:
+                continue
+            for item in groups(named):
+                for n, body in item.items():
+                    if unquote(n) == name:
+                        out += groups(body)
+    return out
 
 
 def _parsed_root(ws: Any, relpath: str) -> Any:
@@ -387,6 +426,22 @@ class ModuleValues:
             if defs is None:
                 return None
             found.extend(getattr(defs, kind).get(name, ()))
+        return found
+
+    def declarations(self, kind: str, type_: str, name: str) -> list[tuple[str, dict]] | None:
+        """`kind "type_" "name"` blocks (`resource`, `data`; `module "name"` with `type_` "")
+        declared in the module's other files: (relpath, raw body as the reader gives it). None when
+        a file that may declare one cannot be parsed."""
+        if self.ws is None:
+            return []
+        candidates = [p for p in self.index.blocks.get((kind, type_, name), ()) if p != self.own_relpath]
+        candidates += [p for p in self.index.json_blocks if p != self.own_relpath and p not in candidates]
+        found: list[tuple[str, dict]] = []
+        for relpath in candidates:
+            root = self.ws.derived(("tf-root", relpath), lambda p=relpath: _parsed_root(self.ws, p))
+            if not isinstance(root, dict):
+                return None
+            found += [(relpath, body) for body in block_bodies(root, kind, type_, name)]
         return found
 
     def _file_definitions(self, relpath: str) -> FileDefinitions | None:

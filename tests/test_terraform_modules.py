@@ -292,3 +292,18 @@ def test_resolved_values_never_reach_an_artifact(run_cli, tmp_path):
     for s in (secret, password):
         pieces = {s[i:i + 8] for i in range(len(s) - 7)}
         assert not any(p in t for t in texts for p in pieces)
+
+
+def test_role_data_source_in_another_file_is_read_and_a_cache_dependency(run_cli, tmp_path):
+    write(tmp_path, "infra/main.tf", 'data "azurerm_subscription" "current" {}\n\n'
+          'resource "azurerm_role_assignment" "app" {\n  scope              = data.azurerm_subscription.current.id\n'
+          '  role_definition_id = data.azurerm_role_definition.picked.id\n  principal_id       = "p"\n}\n')
+    write(tmp_path, "infra/roles.tf", 'data "azurerm_role_definition" "picked" {\n  name = "Reader"\n}\n')
+    cache = str(tmp_path / ".cache")
+    assert findings(run_cli, "--cache-dir", cache) == []
+    write(tmp_path, "infra/roles.tf", 'data "azurerm_role_definition" "picked" {\n  name = "Contributor"\n}\n')
+    [(path, line, message)] = findings(run_cli, "--cache-dir", cache)
+    assert (path, line) == ("infra/main.tf", 5)
+    assert "(the role of data.azurerm_role_definition.picked in roles.tf)" in message
+    write(tmp_path, "infra/other.tf", 'data "azurerm_role_definition" "picked" {\n  name = "Reader"\n}\n')
+    assert findings(run_cli, "--cache-dir", cache) == []  # declared twice: unknown

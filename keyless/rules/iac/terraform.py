@@ -254,17 +254,18 @@ class TerraformExtractor:
             self.module_values = ModuleValues(self.doc, self.own_values)
         return self.module_values
 
-    def resolve_refs(self, node: TDict | TList, keys: tuple[str, ...] | None = None) -> None:
+    def resolve_refs(self, node: TDict | TList, keys: tuple[str, ...] | None = None, module: bool = False) -> None:
         """Replace `var.*` / `local.*` references under `node` (only under `keys` when given) by
-        their literal module values."""
-        if self.own_values is None:
+        their literal module values (`module`: also when this file itself names none, for a block
+        read from another file of the module)."""
+        if self.own_values is None and not (module and self.fmt == "tf" and self.doc.workspace is not None):
             return
         items = list(node.items()) if isinstance(node, TDict) else list(enumerate(node))
         for key, v in items:
             if key in _NOT_RESOLVED_KEYS or keys is not None and key not in keys:
                 continue
             if isinstance(v, (TDict, TList)):
-                self.resolve_refs(v)
+                self.resolve_refs(v, module=module)
                 continue
             if not isinstance(v, Ref) or not _MODULE_REF_RE.search(v):
                 continue
@@ -787,20 +788,21 @@ class TerraformExtractor:
         """The built-in role a `data.azurerm_role_definition.<x>.id` reference names, from that data
         source's literal `name` or `role_definition_id` in the same file."""
         m = _ROLE_DATA_RE.fullmatch(ref.strip())
-        if m is None or self.root is None:
+        if m is None:
             return None, ""
-        for rtype, dname, body in iter_resources(self.root, "data"):
-            if rtype != "azurerm_role_definition" or dname != m.group(1):
-                continue
-            self.resolve_refs(body, ("name", "role_definition_id"))
-            name, rid = body.get("name"), body.get("role_definition_id")
-            role = None
-            if isinstance(name, str) and not is_unknown(name):
-                role = R.canonical_name(name)
-            elif isinstance(rid, str) and not is_unknown(rid) and R.guid_of(rid):
-                role = R.NAME_BY_GUID.get(R.guid_of(rid))
-            return role, f" (the role of data.azurerm_role_definition.{dname}{self.note(body.path)})"
-        return None, ""
+        dname = m.group(1)
+        body = self.data_source("azurerm_role_definition", dname)
+        if body is None:
+            return None, ""
+        self.resolve_refs(body, ("name", "role_definition_id"), module=True)
+        name, rid = body.get("name"), body.get("role_definition_id")
+        role = None
+        if isinstance(name, str) and not isinstance(name, Ref) and not is_unknown(name):
+            role = R.canonical_name(name)
+        elif isinstance(rid, str) and not isinstance(rid, Ref) and not is_unknown(rid) and R.guid_of(rid):
+            role = R.NAME_BY_GUID.get(R.guid_of(rid))
+        where = f" in {body.path[1].rsplit('/', 1)[-1]}" if body.path[:1] == ("sibling",) else ""
+        return role, f" (the role of data.azurerm_role_definition.{dname}{where}{self.note(body.path)})"
 
     def role_definition(self, rname: str, body: TDict, addr: str) -> None:
         wild = None
@@ -891,7 +893,7 @@ class TfView(ResourceView):
             m = _DATA_REF_RE.fullmatch(v.strip())
             data = self.ex.data_source(m.group(1), m.group(2)) if m else None
             if data is not None:
-                self.ex.resolve_refs(data, ("name",))
+                self.ex.resolve_refs(data, ("name",), module=True)
                 dn = data.get("name")
                 name = dn if isinstance(dn, str) and not isinstance(dn, Ref) and not is_unknown(dn) else None
         if name:

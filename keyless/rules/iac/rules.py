@@ -29,6 +29,7 @@ KEYWORDS = (
     "-azadspcredential", "-azadappcredential", "-azcontainerregistry", "get-az", "client_secret",
     "connection_string", "connectionstring", "accountkey", "_key",
     "params",  # a Bicep file whose resources live in the modules it passes values to
+    'module "',  # a Terraform file that only calls local modules (tfcalls.py)
 )
 
 

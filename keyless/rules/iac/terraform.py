@@ -43,6 +43,7 @@ from keyless.rules.iac.resource_view import (
     tf_types,
 )
 from keyless.rules.iac import roles as R
+from keyless.linter.workspace import reldir_of
 from keyless.rules.iac.tfmodule import ModuleValues, Opaque, TemplateRef, hcl_string, origin_note
 
 
@@ -213,10 +214,12 @@ def place(value: Any, path: tuple) -> Any:
 
 
 class TerraformExtractor:
-    def __init__(self, em: Emitter, fmt: str):
+    def __init__(self, em: Emitter, fmt: str, inputs: dict | None = None, chain: tuple[str, ...] | None = None):
         self.em = em
         self.doc = em.doc
         self.fmt = fmt  # tf, tf-json, tf-plan
+        self.inputs = inputs  # a module walked from a caller: the values it passes (tfcalls.py)
+        self.chain = chain if chain is not None else (reldir_of(em.doc.relpath),)  # module directories walked
         self.module_values: ModuleValues | None = None
         self.own_values: Any = None  # the document's raw values when it mentions var. or local.
         self.origins: dict[tuple, frozenset[str]] = {}  # path -> where its resolved value came from
@@ -234,6 +237,8 @@ class TerraformExtractor:
         text = self.doc.text
         if "var." in text or "local." in text:
             self.own_values = values
+        elif self.inputs is not None:
+            self.own_values = {}  # walked from a caller: sibling files may still read the inputs
         switch_types = tf_types() | companion_types()[1] | {"azapi_resource", "azapi_update_resource"}
         for rtype, rname, body in iter_resources(root):
             if rtype in EXTRACTED_TYPES or rtype in switch_types:
@@ -248,11 +253,30 @@ class TerraformExtractor:
             if self.own_values is not None and self.module_context().index.names_key_attributes:
                 self.resolve_refs(body)
             self.output(oname, body)
+        if self.fmt in ("tf", "tf-json") and "module" in root:
+            from keyless.rules.iac.tfcalls import follow_module_calls
+
+            follow_module_calls(self, root)
 
     def module_context(self) -> ModuleValues:
         if self.module_values is None:
-            self.module_values = ModuleValues(self.doc, self.own_values)
+            self.module_values = ModuleValues(self.doc, self.own_values, self.inputs)
         return self.module_values
+
+    def variables_behind(self, written: str) -> list[str]:
+        """The variables the locals named in `written` are defined from (a few levels deep)."""
+        found: list[str] = []
+        todo, seen = re.findall(r"(?<![\w.-])local\.([A-Za-z_][\w-]*)", str(written)), set()
+        while todo and len(seen) < 16:
+            name = todo.pop()
+            if name in seen:
+                continue
+            seen.add(name)
+            for raw in self.module_context()._definitions("locals", name) or ():
+                text = str(raw)
+                found += re.findall(r"(?<![\w.-])var\.([A-Za-z_][\w-]*)", text)
+                todo += re.findall(r"(?<![\w.-])local\.([A-Za-z_][\w-]*)", text)
+        return found
 
     def resolve_refs(self, node: TDict | TList, keys: tuple[str, ...] | None = None, module: bool = False) -> None:
         """Replace `var.*` / `local.*` references under `node` (only under `keys` when given) by

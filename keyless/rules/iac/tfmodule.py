@@ -386,8 +386,12 @@ def _parsed_root(ws: Any, relpath: str) -> Any:
 class ModuleValues:
     """The values of `var.*` / `local.*` in the module of one document (its directory)."""
 
-    def __init__(self, doc: Any, own_root: Any):
+    def __init__(self, doc: Any, own_root: Any, inputs: dict[str, tuple[Any, frozenset[str]] | None] | None = None):
         self.ws = doc.workspace
+        # a module walked from a caller (`tfcalls.py`): the values the caller passes (None: one it
+        # passes that is not a literal); other variables keep their default (tfvars files are the
+        # root module's only)
+        self.inputs = inputs
         self.own_relpath = doc.relpath
         self.own = file_definitions(own_root)
         reldir = reldir_of(doc.relpath)
@@ -466,16 +470,29 @@ class ModuleValues:
         return self._variables[name]
 
     def _compute_variable(self, name: str) -> tuple[Any, frozenset[str]] | None:
+        found = self._variable_value(name)
+        # A secret's value must not travel into findings; a switch named like one
+        # (`shared_access_key_enabled`) is a bool, never a secret.
+        if found is not None and secretish_name(name) and not isinstance(found[0], bool):
+            return None
+        return found
+
+    def _variable_value(self, name: str) -> tuple[Any, frozenset[str]] | None:
         decls = self._definitions("variables", name)
         if not decls or len(decls) != 1:
             return None  # undeclared, declared twice (or in an override file), or unreadable
         body = decls[0]
-        if body.get("sensitive") is True or body.get("ephemeral") is True or secretish_name(name):
+        if body.get("sensitive") is True or body.get("ephemeral") is True:
             return None  # a secret's value must not travel into findings
         self._literal_budget = MAX_NODES
+        if self.inputs is not None and name in self.inputs:
+            given = self.inputs[name]
+            return None if given is None or given[0] is None or given[0] == "" else given
         value, origin = _UNSET, ""
         if "default" in body:
             value, origin = self._literal(body["default"]), f"{_DEFAULT_OF}var.{name}"
+        if self.inputs is not None:
+            return None if value is _UNSET or value is None or value == "" else (value, frozenset({origin}))
         for entry in self.index.auto_tfvars:
             given = self._tfvars_value(entry, name)
             if given is not None:

@@ -311,3 +311,50 @@ def test_access_policy_in_another_file_follows_that_file_through_the_cache(run_c
     assert found() == [("infra/vault.tf", 3)]  # reported once, at the vault
     os.remove(tmp_path / "infra" / "vault.tf")  # the vault is no longer in the module
     assert found() == [("infra/policies.tf", 1)]
+
+
+# ---- every resource rule's Bicep fixtures: fixes written in Bicep, verified, and clearing the finding ----
+
+def bicep_fixtures():
+    from conftest import FIXTURES
+
+    from keyless.rules.iac.local_auth import RESOURCE_RULES
+
+    out = []
+    for rule in RESOURCE_RULES:
+        d = os.path.join(FIXTURES, rule.code)
+        out += [(rule.code, os.path.join(d, n)) for n in sorted(os.listdir(d)) if n.startswith("bad") and n.endswith(".bicep")]
+    return out
+
+
+def test_every_resource_rule_has_bicep_fixtures_and_a_module():
+    from conftest import FIXTURES
+
+    from keyless.rules.iac.local_auth import RESOURCE_RULES
+
+    for rule in RESOURCE_RULES:
+        names = os.listdir(os.path.join(FIXTURES, rule.code))
+        assert any(n.startswith("bad") and n.endswith(".bicep") for n in names), rule.code
+        assert any(n.startswith("good") and n.endswith(".bicep") for n in names), rule.code
+        projects = [n for n in names if n.startswith("project")]
+        assert any(os.path.exists(os.path.join(FIXTURES, rule.code, p, "main.bicep")) for p in projects), rule.code
+
+
+@pytest.mark.parametrize("code,path", bicep_fixtures(), ids=lambda v: os.path.basename(os.path.dirname(v)) + "/" +
+                         os.path.basename(v) if isinstance(v, str) and os.sep in v else v)
+def test_bicep_fix_is_bicep_verified_and_clears_its_finding(code, path):
+    from keyless.linter.documents import make_document
+    from keyless.linter.fixes import apply_verified
+
+    text = open(path, encoding="utf-8").read()
+    found = lint_source(text, "main.bicep", select=[code])
+    assert found, f"{path}: no {code} finding"
+    edited = [f for f in found if f.fix and f.fix.edits]
+    for f in found:
+        assert '":' not in f.fix.message, f"{path}:{f.span.start.line}: JSON in a Bicep fix: {f.fix.message}"
+    for f in edited:
+        assert all('"' not in e.content for e in f.fix.edits), f"{path}: JSON-quoted edit {f.fix.edits}"
+        doc = make_document(path, "main.bicep", text)
+        fixed = apply_verified(doc, f.fix)  # parses, or raises
+        after = {(g.span.start.line, g.message.split(":")[0]) for g in lint_source(fixed, "main.bicep", select=[code])}
+        assert (f.span.start.line, f.message.split(":")[0]) not in after, f"{path}: the fix left {f.message}"

@@ -332,7 +332,7 @@ class ArmExtractor:
             return
 
     def resource_switches(self, resources: list) -> None:
-        """KL251, KL260-KL272, KL404: every resource whose type a switch table names, with the
+        """KL251, KL260-KL278, KL404: every resource whose type a switch table names, with the
         child resources (companions) that may turn the same switch off."""
         switch_types = arm_types()
         child_types = companion_types()[0]

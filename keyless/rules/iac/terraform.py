@@ -418,7 +418,7 @@ class TerraformExtractor:
         elif rtype in companion_types()[1]:
             self.switch_companions.append(TfView(self, rtype, rtype, None, rname, body, addr))
 
-    # -- resources that still accept keys (KL251, KL260-KL272, KL404) ---------------------------------
+    # -- resources that still accept keys (KL251, KL260-KL278, KL404) ---------------------------------
     def azapi(self, rtype: str, rname: str, body: TDict, addr: str) -> None:
         """`azapi_resource` / `azapi_update_resource`: the ARM resource its `type` names, its
         `body` read with the ARM property paths."""

@@ -358,3 +358,29 @@ def test_bicep_fix_is_bicep_verified_and_clears_its_finding(code, path):
         fixed = apply_verified(doc, f.fix)  # parses, or raises
         after = {(g.span.start.line, g.message.split(":")[0]) for g in lint_source(fixed, "main.bicep", select=[code])}
         assert (f.span.start.line, f.message.split(":")[0]) not in after, f"{path}: the fix left {f.message}"
+
+
+WORKFLOW = '''name: deploy
+on: push
+jobs:
+  deploy:
+    runs-on: ubuntu-latest
+    steps:
+      - uses: actions/checkout@v4
+      - uses: azure/webapps-deploy@v3
+        with:
+          app-name: app-web
+          publish-profile: ${{ secrets.AZURE_WEBAPP_PUBLISH_PROFILE }}
+'''
+
+
+def test_a_workflow_deploying_with_a_publishing_profile_is_the_basic_auth_key_user(tmp_path):
+    write(tmp_path, "infra/main.tf", 'resource "azurerm_linux_web_app" "web" {\n  name = "app-web"\n}\n')
+    write(tmp_path, ".github/workflows/deploy.yml", WORKFLOW)
+    (f,) = run(tmp_path, ["KL273"])
+    assert f.severity is Severity.HIGH
+    assert "and .github/workflows/deploy.yml:11 uses a publishing profile" in f.message
+    assert "Deploy with azure/login (OIDC)" in f.message
+    write(tmp_path, ".github/workflows/deploy.yml", WORKFLOW.replace("publish-profile:", "slot-name:"))
+    (f,) = run(tmp_path, ["KL273"])
+    assert f.severity is Severity.MEDIUM and "publishing profile" not in f.message

@@ -38,6 +38,7 @@ class ResourceAuthRule(IacRule):
     roles: ClassVar[str] = ""  # the data-plane role(s) callers need when the code tells nothing
     turn_off: ClassVar[str] = "turning keys off"
     advice: ClassVar[str] = ""  # what to do first when no code in the repository uses the service
+    move: ClassVar[str] = "Move that code to a managed identity with {role}"  # what key users must do
 
     def check_project(self, project: Project) -> Iterable[Finding]:
         from keyless.rules.iac.model import build
@@ -65,7 +66,7 @@ class ResourceAuthRule(IacRule):
                 more = f" (and {len(key_users) - 1} more)" if len(key_users) > 1 else ""
                 code = f" ({first.data['code']})" if first.data.get("code") else ""
                 message += (f" and {first.path}:{first.data.get('line', 1)} uses {self.key_phrase}{code}{more}. "
-                            f"Move that code to a managed identity with {role} before {self.turn_off}.")
+                            f"{self.move.format(role=role)} before {self.turn_off}.")
                 severity = Severity.HIGH
             elif token_users:
                 first = token_users[0]
@@ -84,8 +85,12 @@ class ResourceAuthRule(IacRule):
         access: dict[str, set] = {}
         for f in users:
             access.setdefault(f.data["service"], set()).add(f.data.get("access", "unknown"))
+        from keyless.rules.python.catalog import ROLES
+
         for svc in sorted(access):
             kinds = access[svc]
+            if svc not in ROLES:
+                continue  # a key user the catalog has no role for (a CI deployment): the rule's own roles
             r = role_for(svc, "read" if kinds == {"read"} else "write" if "write" in kinds else "unknown")
             if r not in roles:
                 roles.append(r)
@@ -975,6 +980,9 @@ class AppServiceBasicAuth(ResourceAuthRule):
     turn_off = "turning basic publishing credentials off"
     advice = ("Deploy with azure/login (OIDC) and an identity holding 'Website Contributor' on the app before "
               "turning basic publishing credentials off.")
+    move = "Deploy with azure/login (OIDC) and an identity holding 'Website Contributor' instead"
+    sdk_services = ("appservice-deploy",)
+    key_phrase = "a publishing profile"
     switches = (
         _web_switches("Microsoft.Web/sites", _WEB_APPS, "ftp", "ftp_publish_basic_authentication_enabled"),
         _web_switches("Microsoft.Web/sites", _WEB_APPS + ("azurerm_function_app_flex_consumption",), "scm",

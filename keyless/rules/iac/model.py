@@ -34,7 +34,7 @@ class Model:
     pods: list[Fact] = field(default_factory=list)
     azd: list[Fact] = field(default_factory=list)
     creds: list[Fact] = field(default_factory=list)
-    sdk: list[Fact] = field(default_factory=list)
+    sdk: list[Fact] = field(default_factory=list)  # py.sdk-client, and iac.key-user (a CI step using a key)
     links: dict[str, list[Link]] = field(default_factory=dict)  # python path -> linked apps
     deploys: dict[str, list[Fact]] = field(default_factory=dict)  # linked ARM template -> its deployments
     deployed_scopes: dict[str, "DeployedScope | None"] = field(default_factory=dict)  # memo of deployed_scope
@@ -59,7 +59,7 @@ def build(project: Project) -> Model:
     m = Model()
     dropped = superseded_module_facts(project.of_kind("iac.bicep-module"))
     for f in _dedupe(project.of_kind("iac.issue", "iac.app", "iac.role", "iac.k8s-sa", "iac.k8s-pod", "iac.azd",
-                                     "iac.deploys", "py.credential", "py.sdk-client")):
+                                     "iac.deploys", "py.credential", "py.sdk-client", "iac.key-user")):
         if dropped and f.path in dropped and f.kind in ("iac.issue", "iac.app", "iac.role"):
             from keyless.rules.iac.bicepfacts import fact_id
 

@@ -30,6 +30,7 @@ KEYWORDS = (
     "connection_string", "connectionstring", "accountkey", "_key",
     "params",  # a Bicep file whose resources live in the modules it passes values to
     'module "',  # a Terraform file that only calls local modules (tfcalls.py)
+    "publish-profile",  # a workflow deploying with basic publishing credentials (KL273)
 )
 
 

@@ -1253,7 +1253,12 @@ class KeyVaultAccessPolicies(ResourceAuthRule):
     with an API version before 2026-02-01 (from 2026-02-01 a new vault defaults to Azure RBAC), and
     `azurerm_key_vault` whose `rbac_authorization_enabled` (azurerm 5.x, required there) or
     `enable_rbac_authorization` (4.x) is false or absent. The message counts the access policies
-    written next to it.
+    written next to it, inline or as their own resources (`azurerm_key_vault_access_policy`, ARM,
+    Bicep and azapi `Microsoft.KeyVault/vaults/accessPolicies` with operation `add` or
+    `replace`). Access-policy resources of a vault this file does not deploy (declared `existing`,
+    a data source, a variable, another module) give one finding per vault, at its first policy,
+    naming the vault when its name resolves; a vault declared in another file of the same
+    Terraform module is judged there (an RBAC vault ignores access policies).
 
     Category: `broad-role`, not `key-auth`. Access policies accept no keys: callers still
     authenticate with Microsoft Entra tokens. What is wrong is the authorization: a policy is

@@ -4,6 +4,7 @@ severity and message from the repository's code, defaults by API version, fixes 
 from __future__ import annotations
 
 import json
+import os
 
 import pytest
 
@@ -243,3 +244,143 @@ def bicep_compiled(props: str) -> str:
 ])
 def test_member_of_an_object_built_by_an_expression(props, flagged):
     assert bool(lint_source(bicep_compiled(props), "st.json", select=["KL260"])) is flagged
+
+
+# ---- Key Vault access policies written as their own resource (KL404) ------------------------------------
+
+POLICY_TF = '''resource "azurerm_key_vault_access_policy" "{name}" {{
+  key_vault_id       = {vault}
+  tenant_id          = "00000000-0000-0000-0000-000000000000"
+  object_id          = "11111111-1111-1111-1111-111111111111"
+  secret_permissions = ["Get"]
+}}
+'''
+
+
+def test_access_policies_of_one_vault_give_one_finding_at_the_first():
+    tf = (POLICY_TF.format(name="a", vault="var.kv_id") + POLICY_TF.format(name="b", vault="var.kv_id")
+          + POLICY_TF.format(name="c", vault="var.other_id"))
+    found = sorted(lint_source(tf, "main.tf", select=["KL404"]), key=lambda f: f.span.start.line)
+    assert [f.span.start.line for f in found] == [1, 13]
+    assert "gets 2 access policies here (azurerm_key_vault_access_policy.a and 1 more)" in found[0].message
+    assert found[0].message.startswith("Key vault (key_vault_id = var.kv_id)")
+    assert found[0].fix.applicability.value == "display-only"
+    assert "rbac_authorization_enabled = true" in found[0].fix.message
+
+
+def test_access_policy_names_the_vault_from_a_literal_id_or_a_data_source():
+    tf = ('data "azurerm_key_vault" "kv" {\n  name = "kv-data"\n  resource_group_name = "rg"\n}\n'
+          + POLICY_TF.format(name="a", vault="data.azurerm_key_vault.kv.id")
+          + POLICY_TF.format(name="b", vault='"/subscriptions/s/resourceGroups/rg/providers/Microsoft.KeyVault/vaults/kv-id"'))
+    messages = sorted(f.message for f in lint_source(tf, "main.tf", select=["KL404"]))
+    assert messages[0].startswith("Key vault 'kv-data' gets 1 access policy here")
+    assert messages[1].startswith("Key vault 'kv-id' gets 1 access policy here")
+
+
+def test_access_policy_counts_in_its_vault_s_finding_and_adds_none():
+    tf = ('resource "azurerm_key_vault" "kv" {\n  name = "kv"\n}\n'
+          + POLICY_TF.format(name="a", vault="azurerm_key_vault.kv.id"))
+    (f,) = lint_source(tf, "main.tf", select=["KL404"])
+    assert f.span.start.line == 1 and "(1 access policy here)" in f.message
+
+
+@pytest.mark.parametrize("op,flagged", [("add", True), ("replace", True), ("remove", False), ("Add", True)])
+def test_arm_access_policy_operation_decides(op, flagged):
+    arm = json.dumps({"$schema": "https://schema.management.azure.com/schemas/2019-04-01/deploymentTemplate.json#",
+                      "resources": [{"type": "Microsoft.KeyVault/vaults/accessPolicies", "apiVersion": "2023-07-01",
+                                     "name": f"kv-ext/{op}", "properties": {"accessPolicies": [
+                                         {"tenantId": "t", "objectId": "o", "permissions": {"secrets": ["get"]}}]}}]},
+                     indent=1)
+    assert bool(lint_source(arm, "kv.json", select=["KL404"])) is flagged
+
+
+def test_access_policy_in_another_file_follows_that_file_through_the_cache(run_cli, tmp_path):
+    vault = 'resource "azurerm_key_vault" "kv" {{\n  name = "kv"\n  rbac_authorization_enabled = {rbac}\n}}\n'
+    write(tmp_path, "infra/vault.tf", vault.format(rbac="true"))
+    write(tmp_path, "infra/policies.tf", POLICY_TF.format(name="app", vault="azurerm_key_vault.kv.id"))
+    cache = str(tmp_path / ".cache")
+
+    def found():
+        rc, out, err = run_cli("check", ".", "--select", "KL404", "--output-format", "json", "--cache-dir", cache)
+        assert rc in (0, 1), err
+        return [(f["path"], f["location"]["line"]) for f in json.loads(out)["findings"]]
+
+    assert found() == []  # the vault in vault.tf uses RBAC: the policy is ignored
+    assert found() == []
+    write(tmp_path, "infra/vault.tf", vault.format(rbac="false"))
+    assert found() == [("infra/vault.tf", 3)]  # reported once, at the vault
+    os.remove(tmp_path / "infra" / "vault.tf")  # the vault is no longer in the module
+    assert found() == [("infra/policies.tf", 1)]
+
+
+# ---- every resource rule's Bicep fixtures: fixes written in Bicep, verified, and clearing the finding ----
+
+def bicep_fixtures():
+    from conftest import FIXTURES
+
+    from keyless.rules.iac.local_auth import RESOURCE_RULES
+
+    out = []
+    for rule in RESOURCE_RULES:
+        d = os.path.join(FIXTURES, rule.code)
+        out += [(rule.code, os.path.join(d, n)) for n in sorted(os.listdir(d)) if n.startswith("bad") and n.endswith(".bicep")]
+    return out
+
+
+def test_every_resource_rule_has_bicep_fixtures_and_a_module():
+    from conftest import FIXTURES
+
+    from keyless.rules.iac.local_auth import RESOURCE_RULES
+
+    for rule in RESOURCE_RULES:
+        names = os.listdir(os.path.join(FIXTURES, rule.code))
+        assert any(n.startswith("bad") and n.endswith(".bicep") for n in names), rule.code
+        assert any(n.startswith("good") and n.endswith(".bicep") for n in names), rule.code
+        projects = [n for n in names if n.startswith("project")]
+        assert any(os.path.exists(os.path.join(FIXTURES, rule.code, p, "main.bicep")) for p in projects), rule.code
+
+
+@pytest.mark.parametrize("code,path", bicep_fixtures(), ids=lambda v: os.path.basename(os.path.dirname(v)) + "/" +
+                         os.path.basename(v) if isinstance(v, str) and os.sep in v else v)
+def test_bicep_fix_is_bicep_verified_and_clears_its_finding(code, path):
+    from keyless.linter.documents import make_document
+    from keyless.linter.fixes import apply_verified
+
+    text = open(path, encoding="utf-8").read()
+    found = lint_source(text, "main.bicep", select=[code])
+    assert found, f"{path}: no {code} finding"
+    edited = [f for f in found if f.fix and f.fix.edits]
+    for f in found:
+        assert '":' not in f.fix.message, f"{path}:{f.span.start.line}: JSON in a Bicep fix: {f.fix.message}"
+    for f in edited:
+        assert all('"' not in e.content for e in f.fix.edits), f"{path}: JSON-quoted edit {f.fix.edits}"
+        doc = make_document(path, "main.bicep", text)
+        fixed = apply_verified(doc, f.fix)  # parses, or raises
+        after = {(g.span.start.line, g.message.split(":")[0]) for g in lint_source(fixed, "main.bicep", select=[code])}
+        assert (f.span.start.line, f.message.split(":")[0]) not in after, f"{path}: the fix left {f.message}"
+
+
+WORKFLOW = '''name: deploy
+on: push
+jobs:
+  deploy:
+    runs-on: ubuntu-latest
+    steps:
+      - uses: actions/checkout@v4
+      - uses: azure/webapps-deploy@v3
+        with:
+          app-name: app-web
+          publish-profile: ${{ secrets.AZURE_WEBAPP_PUBLISH_PROFILE }}
+'''
+
+
+def test_a_workflow_deploying_with_a_publishing_profile_is_the_basic_auth_key_user(tmp_path):
+    write(tmp_path, "infra/main.tf", 'resource "azurerm_linux_web_app" "web" {\n  name = "app-web"\n}\n')
+    write(tmp_path, ".github/workflows/deploy.yml", WORKFLOW)
+    (f,) = run(tmp_path, ["KL273"])
+    assert f.severity is Severity.HIGH
+    assert "and .github/workflows/deploy.yml:11 uses a publishing profile" in f.message
+    assert "Deploy with azure/login (OIDC)" in f.message
+    write(tmp_path, ".github/workflows/deploy.yml", WORKFLOW.replace("publish-profile:", "slot-name:"))
+    (f,) = run(tmp_path, ["KL273"])
+    assert f.severity is Severity.MEDIUM and "publishing profile" not in f.message

@@ -292,3 +292,85 @@ def test_resolved_values_never_reach_an_artifact(run_cli, tmp_path):
     for s in (secret, password):
         pieces = {s[i:i + 8] for i in range(len(s) - 7)}
         assert not any(p in t for t in texts for p in pieces)
+
+
+def test_role_data_source_in_another_file_is_read_and_a_cache_dependency(run_cli, tmp_path):
+    write(tmp_path, "infra/main.tf", 'data "azurerm_subscription" "current" {}\n\n'
+          'resource "azurerm_role_assignment" "app" {\n  scope              = data.azurerm_subscription.current.id\n'
+          '  role_definition_id = data.azurerm_role_definition.picked.id\n  principal_id       = "p"\n}\n')
+    write(tmp_path, "infra/roles.tf", 'data "azurerm_role_definition" "picked" {\n  name = "Reader"\n}\n')
+    cache = str(tmp_path / ".cache")
+    assert findings(run_cli, "--cache-dir", cache) == []
+    write(tmp_path, "infra/roles.tf", 'data "azurerm_role_definition" "picked" {\n  name = "Contributor"\n}\n')
+    [(path, line, message)] = findings(run_cli, "--cache-dir", cache)
+    assert (path, line) == ("infra/main.tf", 5)
+    assert "(the role of data.azurerm_role_definition.picked in roles.tf)" in message
+    write(tmp_path, "infra/other.tf", 'data "azurerm_role_definition" "picked" {\n  name = "Reader"\n}\n')
+    assert findings(run_cli, "--cache-dir", cache) == []  # declared twice: unknown
+
+
+# ---- local module calls followed (keyless/rules/iac/tfcalls.py) ------------------------------------------
+
+STORAGE_MODULE = ('variable "keys" {\n  type    = bool\n  default = %s\n}\n\n'
+                  'resource "azurerm_storage_account" "sa" {\n  name = "st"\n'
+                  '  shared_access_key_enabled = var.keys\n}\n')
+
+
+def module_findings(run_cli, *args, select="KL260"):
+    rc, out, err = run_cli("check", ".", "--select", select, "--output-format", "json", *args)
+    assert rc in (0, 1), err
+    return sorted((f["path"], f["location"]["line"]) for f in json.loads(out)["findings"])
+
+
+def test_the_caller_s_value_decides_and_is_reported_at_its_argument(run_cli, tmp_path):
+    write(tmp_path, "infra/modules/st/main.tf", STORAGE_MODULE % "false")
+    write(tmp_path, "infra/main.tf", 'module "a" {\n  source = "./modules/st"\n  keys   = true\n}\n'
+          'module "b" {\n  source = "./modules/st"\n  keys   = false\n}\n'
+          'module "c" {\n  source = "git::https://example.com/st.git"\n  keys   = true\n}\n')
+    cache = str(tmp_path / ".cache")
+    assert module_findings(run_cli, "--cache-dir", cache) == [("infra/main.tf", 3)]
+    # the module's default changes: a cache dependency of the caller, and of the module itself
+    write(tmp_path, "infra/modules/st/main.tf", STORAGE_MODULE % "true")
+    assert module_findings(run_cli, "--cache-dir", cache) == [("infra/modules/st/main.tf", 8)]
+    # every call passes false: the default describes no deployment of this repository
+    write(tmp_path, "infra/main.tf", 'module "b" {\n  source = "./modules/st"\n  keys   = false\n}\n')
+    assert module_findings(run_cli, "--cache-dir", cache) == []
+
+
+def test_module_calls_stop_at_cycles_and_depth(run_cli, tmp_path):
+    # a -> b -> a: the cycle is cut; each module alone still says what its defaults do
+    write(tmp_path, "a/main.tf", 'module "b" {\n  source = "../b"\n  keys = true\n}\n' + STORAGE_MODULE % "false")
+    write(tmp_path, "b/main.tf", 'module "a" {\n  source = "../a"\n  keys = true\n}\n' + STORAGE_MODULE % "false")
+    assert module_findings(run_cli, "--no-cache") == [("a/main.tf", 3), ("b/main.tf", 3)]
+    # a chain deeper than MAX_DEPTH: the value passed at the top does not reach the bottom
+    from keyless.rules.iac.tfcalls import MAX_DEPTH as CALLS_DEPTH
+
+    depth = CALLS_DEPTH + 2
+    for i in range(depth):
+        write(tmp_path, f"chain/m{i}/main.tf", f'variable "keys" {{\n  default = false\n}}\n'
+              f'module "next" {{\n  source = "../m{i + 1}"\n  keys   = var.keys\n}}\n')
+    write(tmp_path, f"chain/m{depth}/main.tf", STORAGE_MODULE % "false")
+    write(tmp_path, "chain/root/main.tf", 'module "top" {\n  source = "../m0"\n  keys   = true\n}\n')
+    assert [p for p, _ in module_findings(run_cli, "--no-cache") if p.startswith("chain/")] == []
+    write(tmp_path, f"chain/m{CALLS_DEPTH - 1}/main.tf", 'module "next" {\n  source = "../m%d"\n  keys   = true\n}\n'
+          % depth)  # close enough to the bottom: reported at the last caller followed
+    found = [p for p, _ in module_findings(run_cli, "--no-cache") if p.startswith("chain/")]
+    assert found == [f"chain/m{CALLS_DEPTH - 1}/main.tf"]
+
+
+def test_a_secret_passed_to_a_module_never_reaches_an_artifact(run_cli, tmp_path):
+    secret = keygen.aad_secret(seed="tf-module-call-leak")
+    write(tmp_path, "infra/modules/app/main.tf",
+          'variable "client_secret" {\n  type = string\n}\nvariable "plain" {\n  type = string\n}\n'
+          'resource "azurerm_linux_web_app" "web" {\n  name = "web"\n'
+          '  app_settings = {\n    AZURE_CLIENT_SECRET = var.client_secret\n    OTHER = var.plain\n  }\n}\n')
+    write(tmp_path, "infra/main.tf", f'module "app" {{\n  source        = "./modules/app"\n'
+          f'  client_secret = "{secret}"\n  plain         = "{secret}"\n}}\n')
+    cache = tmp_path / "cache"
+    rc, out, err = run_cli("check", ".", "--output-format", "json", "--cache-dir", str(cache))
+    texts = [out, err]
+    for root, _, files in os.walk(cache):
+        texts += [open(os.path.join(root, n), encoding="utf-8", errors="replace").read() for n in files]
+    assert len(texts) > 2, "the cache was not written"
+    pieces = {secret[i:i + 8] for i in range(len(secret) - 7)}
+    assert not any(p in t for t in texts for p in pieces)

@@ -51,6 +51,7 @@ from keyless.rules.iac.resource_view import (
     ResourceView,
     Value,
     arm_types,
+    check_grants,
     check_resource,
     companion_types,
 )
@@ -346,7 +347,7 @@ class ArmExtractor:
             return
 
     def resource_switches(self, resources: list) -> None:
-        """KL251, KL260-KL272, KL404: every resource whose type a switch table names, with the
+        """KL251, KL260-KL278, KL404: every resource whose type a switch table names, with the
         child resources (companions) that may turn the same switch off."""
         switch_types = arm_types()
         child_types = companion_types()[0]
@@ -358,6 +359,7 @@ class ArmExtractor:
             if self.resolve(r.get("condition", True)) is False:
                 continue  # never deployed with these values
             (views if t in switch_types else children).append(ArmView(self, r, rpath, rtype, rname))
+        attached: set[int] = set()
         for v in views:
             parent = v.name_value.lower() if isinstance(v.name_value, str) else None
             for c in children:
@@ -366,7 +368,10 @@ class ArmExtractor:
                 cname = c.name_value if isinstance(c.name_value, str) else None
                 if parent is None or cname is None or cname.lower().rsplit("/", 1)[0] == parent:
                     v.companions.append(c)
+                    attached.add(id(c))
             check_resource(self.em, v)
+        # access policies of a vault deployed elsewhere (or declared `existing`)
+        check_grants(self.em, [c for c in children if id(c) not in attached])
 
     def new_workload(self, r: dict, path: tuple, rtype: str, name: Any, kind: str) -> Workload:
         key_name = name if isinstance(name, str) else self.key_text(r.get("name"))
@@ -751,6 +756,20 @@ class ArmView(ResourceView):
     def companion_name(self) -> Any:
         return self.name_value
 
+    def own_name(self) -> str | None:
+        if isinstance(self.name_value, str) and UNKNOWN_SEGMENT not in self.name_value:
+            return self.name_value.rsplit("/", 1)[-1]
+        raw = self.r.get("name")  # `format('{0}/{1}', parameters('vault'), 'add')`: the last part is written
+        m = _LAST_NAME_SEGMENT_RE.search(raw) if isinstance(raw, str) else None
+        return m.group(1) if m else None
+
+    def parent(self) -> tuple[str, str | None, str]:
+        name = self.name_value
+        if isinstance(name, str) and "/" in name and UNKNOWN_SEGMENT not in name.rsplit("/", 1)[0]:
+            vault = name.rsplit("/", 1)[0]
+            return vault.lower(), vault, vault
+        return self.key, None, f"(the parent of '{self.name}')"
+
     def lookup(self, path: tuple[str, ...]) -> Value:
         cur: Any = self.r
         doc_path = self.path
@@ -815,6 +834,9 @@ class ArmView(ResourceView):
             cur = cur[k]
             doc_path += (k,)
         return None
+
+
+_LAST_NAME_SEGMENT_RE = re.compile(r"['/]([A-Za-z]+)'\s*\)\s*\]\s*$")
 
 
 class _Resolved:

@@ -58,6 +58,7 @@ def workflow(em: Emitter, i: int, d: dict, flavor: str) -> None:
             shell = _gh_default_shell(d, job)
             for step_path, step in _steps(job.get("steps"), (i,) + job_path + ("steps",)):
                 _gh_login(em, step, step_path, d, job, job_path, i)
+                _publish_profile(em, step, step_path)
                 _env_secrets(em, step.get("env"), step_path + ("env",))
                 for script in _gh_scripts(em, step, step_path, shell):
                     scripts.append(script)
@@ -183,6 +184,22 @@ def _yaml_script(em: Emitter, path: tuple, language: str, macros: bool) -> Scrip
 # ---- CI identity ------------------------------------------------------------------------------------
 
 _LOGIN_INPUTS = ("creds", "client-secret")
+
+
+_DEPLOY_ACTIONS = ("azure/webapps-deploy", "azure/functions-action")
+
+
+def _publish_profile(em: Emitter, step: dict, path: tuple) -> None:
+    """A deployment with a publishing profile (basic auth): a key user of App Service (KL273)."""
+    uses = step.get("uses")
+    with_ = step.get("with")
+    if not (isinstance(uses, str) and uses.split("@", 1)[0].lower() in _DEPLOY_ACTIONS and isinstance(with_, dict)
+            and with_.get("publish-profile") not in (None, "")):
+        return
+    sp = em.span(path + ("with", "publish-profile"))
+    if sp is not None:
+        em.add("iac.key-user", {"service": "appservice-deploy", "auth": "key", "line": sp.start.line,
+                                "client": uses.split("@", 1)[0], "access": "write"})
 
 
 def _gh_login(em: Emitter, step: dict, path: tuple, d: dict, job: dict, job_path: tuple, i: int) -> None:

@@ -1,4 +1,4 @@
-"""Resources that still accept keys or passwords (KL251, KL260-KL272) and Key Vaults that grant
+"""Resources that still accept keys or passwords (KL251, KL260-KL278) and Key Vaults that grant
 access with vault-wide access policies (KL404).
 
 Each rule declares its switch table: the ARM type, the property path, the value that turns keys
@@ -38,6 +38,8 @@ class ResourceAuthRule(IacRule):
     key_phrase: ClassVar[str] = "a key"  # "<path:line> uses <key_phrase> (KL201)"
     roles: ClassVar[str] = ""  # the data-plane role(s) callers need when the code tells nothing
     turn_off: ClassVar[str] = "turning keys off"
+    advice: ClassVar[str] = ""  # what to do first when no code in the repository uses the service
+    move: ClassVar[str] = "Move that code to a managed identity with {role}"  # what key users must do
 
     def check_project(self, project: Project) -> Iterable[Finding]:
         from keyless.rules.iac.model import build
@@ -69,7 +71,7 @@ class ResourceAuthRule(IacRule):
                 more = f" (and {len(key_users) - 1} more)" if len(key_users) > 1 else ""
                 code = f" ({first.data['code']})" if first.data.get("code") else ""
                 message += (f" and {first.path}:{first.data.get('line', 1)} uses {self.key_phrase}{code}{more}. "
-                            f"Move that code to a managed identity with {role} before {self.turn_off}.")
+                            f"{self.move.format(role=role)} before {self.turn_off}.")
                 severity = Severity.HIGH
             elif token_users:
                 first = token_users[0]
@@ -77,7 +79,7 @@ class ResourceAuthRule(IacRule):
                             f"({first.path}:{first.data.get('line', 1)}): the switch can be flipped safely once "
                             f"their identities hold {role}.")
             else:
-                message += f". Grant callers {role} before {self.turn_off}."
+                message += f". {self.advice}" if self.advice else f". Grant callers {role} before {self.turn_off}."
             yield self.finding(f.path, list_to_span(d["span"]), key=d["key"], message=message + note, severity=severity,
                                fix=fix_from_dict(d.get("fix")))
 
@@ -88,8 +90,12 @@ class ResourceAuthRule(IacRule):
         access: dict[str, set] = {}
         for f in users:
             access.setdefault(f.data["service"], set()).add(f.data.get("access", "unknown"))
+        from keyless.rules.python.catalog import ROLES
+
         for svc in sorted(access):
             kinds = access[svc]
+            if svc not in ROLES:
+                continue  # a key user the catalog has no role for (a CI deployment): the rule's own roles
             r = role_for(svc, "read" if kinds == {"read"} else "write" if "write" in kinds else "unknown")
             if r not in roles:
                 roles.append(r)
@@ -133,12 +139,28 @@ def _cosmos_nosql(view: Any) -> bool | None:
 
 
 def _policy_count(view: Any) -> str:
+    from keyless.rules.iac.resource_view import granted
+
     tf = view.fmt in ("tf", "tf-json", "tf-plan")
     v = view.lookup(("access_policy",) if tf else ("properties", "accessPolicies"))
-    if v.state == "set" and isinstance(v.value, list) and v.value:
-        n = len(v.value)
-        return f" ({n} access polic{'y' if n == 1 else 'ies'} here)"
-    return ""
+    n = len(v.value) if v.state == "set" and isinstance(v.value, list) else 0
+    n += granted(view)  # access-policy resources of this vault in the same file
+    return f" ({n} access polic{'y' if n == 1 else 'ies'} here)" if n else ""
+
+
+def _access_policies_granted(view: Any) -> int | None:
+    """How many access policies a separate access-policy resource grants: an
+    `azurerm_key_vault_access_policy` one; an ARM/azapi `vaults/accessPolicies` child those it
+    lists, when its operation (its name) is `add` or `replace` (`remove` grants none)."""
+    if view.fmt in ("tf", "tf-json", "tf-plan"):
+        return 1
+    op = view.own_name()
+    if op is None:
+        return None
+    if op.lower() not in ("add", "replace"):
+        return 0
+    v = view.lookup(("properties", "accessPolicies"))
+    return len(v.value) if v.state == "set" and isinstance(v.value, list) else None
 
 
 def _sql_password(view: Any) -> str:
@@ -829,10 +851,9 @@ class FlexibleServerPasswordAuth(ResourceAuthRule):
         Switch("Microsoft.DBforMySQL/flexibleServers", ("properties", "aad_auth_only"), "ON", always("OFF"),
                (Attr("azurerm_mysql_flexible_server", ("aad_auth_only",), "ON", "OFF"),),
                label="MySQL flexible server", setting="aad_auth_only",
-               fix_text=("Add the server parameter aad_auth_only = ON (ARM/Bicep: a flexibleServers/configurations "
-                         "child named 'aad_auth_only' with value 'ON'; Terraform: "
-                         "azurerm_mysql_flexible_server_configuration with name = \"aad_auth_only\" and "
-                         "value = \"ON\")"),
+               arm_fix_text="Add a flexibleServers/configurations child named 'aad_auth_only' with {setting}",
+               tf_fix_text=("Add an azurerm_mysql_flexible_server_configuration with name = \"aad_auth_only\" and "
+                            "value = \"ON\""),
                companions=(Companion("Microsoft.DBforMySQL/flexibleServers/configurations", ("properties", "value"),
                                      "azurerm_mysql_flexible_server_configuration", "aad_auth_only", ("value",),
                                      "ON"),)),
@@ -889,6 +910,344 @@ class AksLocalAccounts(ResourceAuthRule):
     )
 
 
+def _web_switches(site: str, tf_types: tuple[str, ...], channel: str, attr: str) -> Switch:
+    child = f"{site}/basicPublishingCredentialsPolicies"
+    return Switch(site, ("basicPublishingCredentialsPolicies", channel, "allow"), False, always(True),
+                  tuple(Attr(t, (attr,), False, True) for t in tf_types),
+                  label="App Service slot" if site.endswith("/slots") else "App Service app",
+                  setting=f"basicPublishingCredentialsPolicies/{channel}", group="basic",
+                  arm_fix_text=f"Add a child resource basicPublishingCredentialsPolicies named '{channel}' with {{setting}}",
+                  companions=(Companion(child, ("properties", "allow"), None, channel, (), False),))
+
+
+_WEB_APPS = ("azurerm_linux_web_app", "azurerm_windows_web_app", "azurerm_linux_function_app",
+             "azurerm_windows_function_app")
+_WEB_SLOTS = tuple(f"{t}_slot" for t in _WEB_APPS)
+
+
+class AppServiceBasicAuth(ResourceAuthRule):
+    """App Service and Functions apps that accept deployments with basic publishing credentials.
+
+    ## What it does
+    Flags `Microsoft.Web/sites` and `Microsoft.Web/sites/slots` unless child
+    `basicPublishingCredentialsPolicies` resources named `ftp` and `scm` in the same file set
+    `properties.allow` to false (absent means allowed), and `azurerm_linux_web_app`,
+    `azurerm_windows_web_app`, `azurerm_linux_function_app`, `azurerm_windows_function_app`, their
+    `_slot` resources and `azurerm_function_app_flex_consumption` whose
+    `ftp_publish_basic_authentication_enabled` / `webdeploy_publish_basic_authentication_enabled`
+    are true or absent (the provider's default is true). One finding per app names every channel
+    left on.
+
+    ## Why is this bad?
+    The publishing profile (`AZURE_WEBAPP_PUBLISH_PROFILE` in a CI secret, a downloaded
+    `.PublishSettings` file) holds a username and password that deploy code to the app over FTP,
+    WebDeploy, Kudu zip deploy and local Git: whoever reads it replaces your code, and the password
+    stays valid until it is reset. Deploying with `azure/login` (OIDC) and a managed identity needs
+    no such password.
+
+    ## Example
+    ```bicep
+    resource web 'Microsoft.Web/sites@2023-12-01' = {
+      name: 'app-web'
+      location: location
+      properties: { serverFarmId: plan.id }
+    }
+    ```
+
+    ## Use instead
+    ```bicep
+    resource ftp 'Microsoft.Web/sites/basicPublishingCredentialsPolicies@2023-12-01' = {
+      parent: web
+      name: 'ftp'
+      properties: { allow: false }
+    }
+    resource scm 'Microsoft.Web/sites/basicPublishingCredentialsPolicies@2023-12-01' = {
+      parent: web
+      name: 'scm'
+      properties: { allow: false }
+    }
+    ```
+    (Terraform: `ftp_publish_basic_authentication_enabled = false` and
+    `webdeploy_publish_basic_authentication_enabled = false`.)
+
+    ## Fix safety
+    Unsafe: deployments with a publishing profile (GitHub `publish-profile:`, Visual Studio,
+    FTP clients) stop working; deploy with `azure/login` and `azure/webapps-deploy` instead.
+    """
+
+    code = "KL273"
+    name = "app-service-basic-auth"
+    category = Category.KEY_AUTH
+    message = "App Service app accepts deployments with basic publishing credentials"
+    accepts = "accepts deployments with a username and password (basic publishing credentials)"
+    service = "App Service deployments"
+    roles = "'Website Contributor' for the deploying identity (azure/login with OIDC)"
+    turn_off = "turning basic publishing credentials off"
+    advice = ("Deploy with azure/login (OIDC) and an identity holding 'Website Contributor' on the app before "
+              "turning basic publishing credentials off.")
+    move = "Deploy with azure/login (OIDC) and an identity holding 'Website Contributor' instead"
+    sdk_services = ("appservice-deploy",)
+    key_phrase = "a publishing profile"
+    switches = (
+        _web_switches("Microsoft.Web/sites", _WEB_APPS, "ftp", "ftp_publish_basic_authentication_enabled"),
+        _web_switches("Microsoft.Web/sites", _WEB_APPS + ("azurerm_function_app_flex_consumption",), "scm",
+                      "webdeploy_publish_basic_authentication_enabled"),
+        _web_switches("Microsoft.Web/sites/slots", _WEB_SLOTS, "ftp", "ftp_publish_basic_authentication_enabled"),
+        _web_switches("Microsoft.Web/sites/slots", _WEB_SLOTS, "scm", "webdeploy_publish_basic_authentication_enabled"),
+    )
+
+
+class IotHubLocalAuth(ResourceAuthRule):
+    """IoT Hubs that accept hub-scoped shared access keys for the service APIs.
+
+    ## What it does
+    Flags `Microsoft.Devices/IotHubs` whose `properties.disableLocalAuth` is false or absent, and
+    `azurerm_iothub` whose `local_authentication_enabled` is true or absent. Device and module SAS
+    (`disableDeviceSAS`, `disableModuleSAS`) are separate switches for device connections and are
+    not checked. Severity as for KL260.
+
+    ## Why is this bad?
+    A hub-level policy key (`iothubowner`, `service`) in a connection string manages every device
+    and sends to any of them, and keeps working after the back end moved to a managed identity.
+
+    ## Example
+    ```hcl
+    resource "azurerm_iothub" "hub" {
+      name = "hub"
+    }
+    ```
+
+    ## Use instead
+    ```hcl
+    resource "azurerm_iothub" "hub" {
+      name                         = "hub"
+      local_authentication_enabled = false
+    }
+    ```
+    with `IoT Hub Data Contributor` for each back-end identity.
+
+    ## Fix safety
+    Unsafe: service clients with a hub connection string (`IoTHubRegistryManager.from_connection_string`)
+    stop working.
+    """
+
+    code = "KL274"
+    name = "iot-hub-local-auth"
+    category = Category.KEY_AUTH
+    message = "IoT Hub accepts hub-scoped shared access keys"
+    accepts = "accepts hub-scoped shared access keys"
+    service = "IoT Hub"
+    sdk_services = ("iot",)
+    key_phrase = "a hub connection string"
+    roles = "'IoT Hub Data Contributor' (or Data Reader)"
+    switches = (
+        Switch("Microsoft.Devices/IotHubs", ("properties", "disableLocalAuth"), True, always(False),
+               (Attr("azurerm_iothub", ("local_authentication_enabled",), False, True),), label="IoT Hub"),
+    )
+
+
+class MonitorLocalAuth(ResourceAuthRule):
+    """Application Insights components and Log Analytics workspaces that accept ingestion with keys.
+
+    ## What it does
+    Flags `Microsoft.Insights/components` whose `properties.DisableLocalAuth` is false or absent,
+    `Microsoft.OperationalInsights/workspaces` whose `properties.features.disableLocalAuth` is, and
+    `azurerm_application_insights` / `azurerm_log_analytics_workspace` whose
+    `local_authentication_enabled` (azurerm 5.x) is true or absent, or `local_authentication_disabled`
+    (4.x) is false. Low severity: the instrumentation key and workspace key let their holder write
+    (and so forge) telemetry, not read data.
+
+    ## Why is this bad?
+    Anyone with the connection string (often in front-end code or app settings) can send
+    telemetry or logs, which lets an attacker forge alerts and hide activity. With local auth off
+    only identities holding `Monitoring Metrics Publisher` ingest.
+
+    ## Example
+    ```hcl
+    resource "azurerm_application_insights" "ai" {
+      application_type = "web"
+    }
+    ```
+
+    ## Use instead
+    ```hcl
+    resource "azurerm_application_insights" "ai" {
+      application_type             = "web"
+      local_authentication_enabled = false
+    }
+    ```
+    and `configure_azure_monitor(credential=DefaultAzureCredential())` in the app.
+
+    ## Fix safety
+    Unsafe: agents and SDKs sending with the instrumentation key or workspace key stop ingesting.
+    """
+
+    code = "KL275"
+    name = "monitor-local-auth"
+    category = Category.KEY_AUTH
+    severity = Severity.LOW
+    message = "Application Insights or Log Analytics accepts ingestion with keys"
+    accepts = "accepts telemetry sent with its key (no Microsoft Entra authentication)"
+    service = "Azure Monitor"
+    roles = "'Monitoring Metrics Publisher' on the resource"
+    turn_off = "turning local authentication off"
+    switches = (
+        Switch("Microsoft.Insights/components", ("properties", "DisableLocalAuth"), True, always(False),
+               (Attr("azurerm_application_insights", ("local_authentication_enabled",), False, True),
+                Attr("azurerm_application_insights", ("local_authentication_disabled",), True, False)),
+               label="Application Insights component"),
+        Switch("Microsoft.OperationalInsights/workspaces", ("properties", "features", "disableLocalAuth"), True,
+               always(False),
+               (Attr("azurerm_log_analytics_workspace", ("local_authentication_enabled",), False, True),
+                Attr("azurerm_log_analytics_workspace", ("local_authentication_disabled",), True, False)),
+               label="Log Analytics workspace"),
+    )
+
+
+def _batch_shared_key(value: Any) -> bool | None:
+    if not isinstance(value, list) or not all(isinstance(m, str) for m in value):
+        return None
+    return any(m.strip().lower() == "sharedkey" for m in value)
+
+
+def _batch_without_shared_key(value: Any) -> list:
+    kept = [m for m in value if isinstance(m, str) and m.strip().lower() != "sharedkey"]
+    return kept or ["AAD"]
+
+
+class BatchSharedKey(ResourceAuthRule):
+    """Batch accounts that allow Shared Key authentication.
+
+    ## What it does
+    Flags `Microsoft.Batch/batchAccounts` whose `properties.allowedAuthenticationModes` lists
+    `SharedKey`, and `azurerm_batch_account` whose `allowed_authentication_modes` does. When the
+    list is absent the service decides, which is not written here: no finding.
+
+    ## Why is this bad?
+    The account key submits jobs that run code on the pool's nodes; it is shared by every holder
+    and keeps working after clients moved to Microsoft Entra ID.
+
+    ## Example
+    ```hcl
+    resource "azurerm_batch_account" "b" {
+      allowed_authentication_modes = ["SharedKey", "AAD"]
+    }
+    ```
+
+    ## Use instead
+    ```hcl
+    resource "azurerm_batch_account" "b" {
+      allowed_authentication_modes = ["AAD"]
+    }
+    ```
+
+    ## Fix safety
+    Unsafe: clients using `SharedKeyCredentials` stop working. The edit removes `SharedKey` and
+    keeps the other modes.
+    """
+
+    code = "KL276"
+    name = "batch-shared-key"
+    category = Category.KEY_AUTH
+    message = "Batch account allows Shared Key authentication"
+    accepts = "accepts requests signed with the account key"
+    service = "Batch"
+    roles = "'Azure Batch Data Contributor' (or a custom Batch data role)"
+    switches = (
+        Switch("Microsoft.Batch/batchAccounts", ("properties", "allowedAuthenticationModes"), ["AAD"], always(None),
+               (Attr("azurerm_batch_account", ("allowed_authentication_modes",), ["AAD"], None),),
+               label="Batch account", insecure=_batch_shared_key, secured=_batch_without_shared_key),
+    )
+
+
+class MapsLocalAuth(ResourceAuthRule):
+    """Azure Maps accounts that accept shared keys and SAS tokens.
+
+    ## What it does
+    Flags `Microsoft.Maps/accounts` whose `properties.disableLocalAuth` is false or absent, and
+    `azurerm_maps_account` whose `local_authentication_enabled` is true or absent.
+
+    ## Why is this bad?
+    A Maps subscription key in a web page or app is usable by anyone who copies it, on your bill.
+
+    ## Example
+    ```hcl
+    resource "azurerm_maps_account" "maps" {
+      sku_name = "G2"
+    }
+    ```
+
+    ## Use instead
+    ```hcl
+    resource "azurerm_maps_account" "maps" {
+      sku_name                     = "G2"
+      local_authentication_enabled = false
+    }
+    ```
+    with `Azure Maps Data Reader` for each calling identity.
+
+    ## Fix safety
+    Unsafe: clients sending `subscription-key` stop working.
+    """
+
+    code = "KL277"
+    name = "maps-local-auth"
+    category = Category.KEY_AUTH
+    message = "Azure Maps account accepts shared keys"
+    accepts = "accepts shared keys and SAS tokens"
+    service = "Azure Maps"
+    roles = "'Azure Maps Data Reader'"
+    switches = (
+        Switch("Microsoft.Maps/accounts", ("properties", "disableLocalAuth"), True, always(False),
+               (Attr("azurerm_maps_account", ("local_authentication_enabled",), False, True),), label="Maps account"),
+    )
+
+
+class AutomationLocalAuth(ResourceAuthRule):
+    """Automation accounts that accept webhook and agent keys (local authentication).
+
+    ## What it does
+    Flags `Microsoft.Automation/automationAccounts` whose `properties.disableLocalAuth` is false or
+    absent, and `azurerm_automation_account` whose `local_authentication_enabled` is true or absent.
+
+    ## Why is this bad?
+    Webhook URLs and agent registration keys start runbooks (which usually hold broad Azure
+    rights) for whoever has them.
+
+    ## Example
+    ```hcl
+    resource "azurerm_automation_account" "aa" {
+      sku_name = "Basic"
+    }
+    ```
+
+    ## Use instead
+    ```hcl
+    resource "azurerm_automation_account" "aa" {
+      sku_name                     = "Basic"
+      local_authentication_enabled = false
+    }
+    ```
+
+    ## Fix safety
+    Unsafe: webhooks and hybrid workers registered with a key stop working.
+    """
+
+    code = "KL278"
+    name = "automation-local-auth"
+    category = Category.KEY_AUTH
+    message = "Automation account accepts local authentication (webhooks, agent keys)"
+    accepts = "accepts webhook and agent keys (local authentication)"
+    service = "Automation"
+    roles = "'Automation Job Operator' for the identities that start runbooks"
+    turn_off = "turning local authentication off"
+    switches = (
+        Switch("Microsoft.Automation/automationAccounts", ("properties", "disableLocalAuth"), True, always(False),
+               (Attr("azurerm_automation_account", ("local_authentication_enabled",), False, True),),
+               label="Automation account"),
+    )
+
+
 # ---- broad-role ------------------------------------------------------------------------------------
 
 class KeyVaultAccessPolicies(ResourceAuthRule):
@@ -899,7 +1258,12 @@ class KeyVaultAccessPolicies(ResourceAuthRule):
     with an API version before 2026-02-01 (from 2026-02-01 a new vault defaults to Azure RBAC), and
     `azurerm_key_vault` whose `rbac_authorization_enabled` (azurerm 5.x, required there) or
     `enable_rbac_authorization` (4.x) is false or absent. The message counts the access policies
-    written next to it.
+    written next to it, inline or as their own resources (`azurerm_key_vault_access_policy`, ARM,
+    Bicep and azapi `Microsoft.KeyVault/vaults/accessPolicies` with operation `add` or
+    `replace`). Access-policy resources of a vault this file does not deploy (declared `existing`,
+    a data source, a variable, another module) give one finding per vault, at its first policy,
+    naming the vault when its name resolves; a vault declared in another file of the same
+    Terraform module is judged there (an RBAC vault ignores access policies).
 
     Category: `broad-role`, not `key-auth`. Access policies accept no keys: callers still
     authenticate with Microsoft Entra tokens. What is wrong is the authorization: a policy is
@@ -944,7 +1308,10 @@ class KeyVaultAccessPolicies(ResourceAuthRule):
                from_api("2026-02-01", False, True),
                (Attr("azurerm_key_vault", ("rbac_authorization_enabled",), True, False),
                 Attr("azurerm_key_vault", ("enable_rbac_authorization",), True, False)),
-               label="Key vault", detail=_policy_count),
+               label="Key vault", detail=_policy_count,
+               companions=(Companion("Microsoft.KeyVault/vaults/accessPolicies", ("properties", "accessPolicies"),
+                                     "azurerm_key_vault_access_policy", None, (), None,
+                                     grants=_access_policies_granted, grant_noun="access polic(y|ies)"),)),
     )
 
     def check_project(self, project: Project) -> Iterable[Finding]:
@@ -964,5 +1331,6 @@ def _with_severity(f: Finding, severity: Severity) -> Finding:
 RESOURCE_RULES: list[type[ResourceAuthRule]] = [
     AcrAdminUser, StorageSharedKey, CosmosLocalAuth, ServiceBusLocalAuth, EventHubsLocalAuth, EventGridLocalAuth,
     AppConfigurationLocalAuth, AiServicesLocalAuth, SearchApiKeys, SignalRLocalAuth, RedisAccessKeys,
-    SqlPasswordAuth, FlexibleServerPasswordAuth, AksLocalAccounts, KeyVaultAccessPolicies,
+    SqlPasswordAuth, FlexibleServerPasswordAuth, AksLocalAccounts, AppServiceBasicAuth, IotHubLocalAuth,
+    MonitorLocalAuth, BatchSharedKey, MapsLocalAuth, AutomationLocalAuth, KeyVaultAccessPolicies,
 ]

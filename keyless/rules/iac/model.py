@@ -48,7 +48,7 @@ class Model:
     pods: list[Fact] = field(default_factory=list)
     azd: list[Fact] = field(default_factory=list)
     creds: list[Fact] = field(default_factory=list)
-    sdk: list[Fact] = field(default_factory=list)
+    sdk: list[Fact] = field(default_factory=list)  # py.sdk-client, and iac.key-user (a CI step using a key)
     links: Mapping[str, list[Link]] = field(default_factory=dict)  # python path -> linked apps
     # the project (keyless.linter.projects) a file belongs to: nothing is linked across projects
     project_of: Callable[[str], str] = field(default=lambda path: "")
@@ -90,7 +90,7 @@ def build(project: Project) -> Model:
     # keyless.rules.iac.extract.)
     local = ("iac.issue", "iac.role")
     for f in project.of_kind("iac.issue", "iac.app", "iac.role", "iac.k8s-sa", "iac.k8s-pod", "iac.azd",
-                             "iac.deploys", "py.credential", "py.sdk-client"):
+                             "iac.deploys", "py.credential", "py.sdk-client", "iac.key-user"):
         if f.kind in local and not project.reported(f.path):
             continue
         if dropped and f.path in dropped and f.kind in ("iac.issue", "iac.app", "iac.role"):

@@ -39,7 +39,12 @@ class Attr(NamedTuple):
 class Companion(NamedTuple):
     """A separate resource that can turn the same switch off (SQL `azureADOnlyAuthentications`,
     MySQL `configurations/aad_auth_only`): ARM child type and the property holding the value, or a
-    Terraform type whose `name_attr` equals `name` and whose `value_attr` holds it."""
+    Terraform type whose `name_attr` equals `name` and whose `value_attr` holds it.
+
+    With `grants` it is the other kind: a resource that uses what the switch leaves on (Key Vault
+    access policies written as their own resource). `grants(view)` says how many it grants (0: none,
+    e.g. a `remove` operation; None: unknown). Such a companion counts in its resource's finding;
+    one whose resource is not deployed in the same file is reported on its own (`check_grants`)."""
 
     arm_type: str | None
     arm_path: tuple[str, ...]
@@ -47,6 +52,8 @@ class Companion(NamedTuple):
     name: str | None
     tf_value: tuple[str, ...]
     secure: Any
+    grants: Callable[["ResourceView"], int | None] | None = None
+    grant_noun: str = ""  # how a message names it: "access polic(y|ies)"
 
 
 class Switch(NamedTuple):
@@ -69,6 +76,13 @@ class Switch(NamedTuple):
     companions: tuple[Companion, ...] = ()
     detail: Callable[["ResourceView"], str] | None = None  # extra message text
     fix_text: str = ""  # a display-only fix where the setting is not a property of the resource
+    arm_fix_text: str = ""  # the same, for ARM/Bicep only ("{setting}": the companion's setting)
+    tf_fix_text: str = ""  # the same, for Terraform only
+    group: str = ""  # switches of one rule with the same group give one finding per resource
+    # A value that is not simply the secure one or not (Batch's list of modes): whether it leaves
+    # keys on (None: unknown), and the value to write instead.
+    insecure: Callable[[Any], bool | None] | None = None
+    secured: Callable[[Any], Any] | None = None
 
 
 def always(value: Any) -> Callable[[str | None], Any]:
@@ -131,6 +145,15 @@ class ResourceView:
     def companion_name(self) -> Any:
         return None
 
+    def own_name(self) -> str | None:
+        """The last segment of the resource's name (`add` of `vault/add`); None when unknown."""
+        return None
+
+    def parent(self) -> tuple[str, str | None, str]:
+        """The resource a child or companion belongs to: (structural key, its name when it
+        resolves, how to point at it otherwise)."""
+        return self.key, None, self.name
+
 
 def truthy(value: Any) -> Any:
     """ARM and Terraform booleans, also written as strings; other values unchanged."""
@@ -148,27 +171,50 @@ def same(value: Any, secure: Any) -> bool:
 
 # ---- the checker ----------------------------------------------------------------------------------
 
-def _index() -> tuple[dict, dict]:
+def _index() -> tuple[dict, dict, dict]:
     from keyless.rules.iac.local_auth import RESOURCE_RULES
 
     by_arm: dict[str, list] = {}
     by_tf: dict[str, list] = {}
+    grants: dict[str, tuple] = {}  # ARM type (lower) or Terraform type -> (rule, switch, companion)
     for rule in RESOURCE_RULES:
         for sw in rule.switches:
             by_arm.setdefault(sw.arm_type.lower(), []).append((rule, sw))
-            for attr in sw.azurerm:
-                by_tf.setdefault(attr.type, []).append((rule, sw))
-    return by_arm, by_tf
+            for attr_type in dict.fromkeys(a.type for a in sw.azurerm):
+                by_tf.setdefault(attr_type, []).append((rule, sw))
+            for c in sw.companions:
+                if c.grants is not None:
+                    if c.arm_type:
+                        grants[c.arm_type.lower()] = (rule, sw, c)
+                    if c.tf_type:
+                        grants[c.tf_type] = (rule, sw, c)
+    return by_arm, by_tf, grants
 
 
-_INDEX: tuple[dict, dict] | None = None
+_INDEX: tuple[dict, dict, dict] | None = None
 
 
-def index() -> tuple[dict, dict]:
+def index() -> tuple[dict, dict, dict]:
     global _INDEX
     if _INDEX is None:
         _INDEX = _index()
     return _INDEX
+
+
+def grant_of(view: ResourceView) -> tuple | None:
+    """(rule, switch, companion) when the view is a grant companion (see `Companion.grants`)."""
+    grants = index()[2]
+    return grants.get(view.type) or grants.get(view.type.lower())
+
+
+def granted(view: ResourceView) -> int:
+    """How many grants the view's attached grant companions make (unknown ones count none)."""
+    total = 0
+    for comp in view.companions:
+        found = grant_of(comp)
+        if found is not None:
+            total += found[2].grants(comp) or 0
+    return total
 
 
 def arm_types() -> set[str]:
@@ -193,11 +239,17 @@ def companion_types() -> tuple[set[str], set[str]]:
 
 def check_resource(em: Any, view: ResourceView) -> None:
     """Evaluate every switch declared for the view's type and emit one `iac.issue` per switch
-    that leaves keys (or passwords, or access policies) on."""
-    by_arm, by_tf = index()
+    that leaves keys (or passwords, or access policies) on; switches of one rule that share a
+    `group` (App Service FTP and SCM basic auth) give one finding together."""
+    by_arm, by_tf, _ = index()
     tf = view.fmt in ("tf", "tf-json", "tf-plan")
+    groups: dict[tuple, list] = {}
     for rule, sw in (by_tf if tf else by_arm).get(view.type if tf else view.type.lower(), ()):
-        _check(em, view, rule, sw, tf)
+        outcome = _check(em, view, rule, sw, tf)
+        if outcome is not None:
+            groups.setdefault((rule.code, sw.group or id(sw)), []).append(outcome)
+    for outcomes in groups.values():
+        _emit(em, view, outcomes)
 
 
 def _spellings(view: ResourceView, sw: Switch, tf: bool) -> list[tuple[tuple[str, ...], Any, Any]]:
@@ -206,78 +258,163 @@ def _spellings(view: ResourceView, sw: Switch, tf: bool) -> list[tuple[tuple[str
     return [(a.path, a.secure, a.default) for a in sw.azurerm if a.type == view.type]
 
 
-def _check(em: Any, view: ResourceView, rule: Any, sw: Switch, tf: bool) -> None:
+class _Outcome(NamedTuple):
+    rule: Any
+    sw: Switch
+    how: str
+    setting: str
+    anchor: tuple
+    fix: dict
+    default: str = ""  # absent: "(the default ... is true)"
+
+
+def _check(em: Any, view: ResourceView, rule: Any, sw: Switch, tf: bool) -> _Outcome | None:
     if sw.applies is not None and sw.applies(view) is not True:
-        return
+        return None
     spellings = _spellings(view, sw, tf)
     found = None
     for path, secure, default in spellings:
         v = view.lookup(path)
         if v.state == "unknown":
-            return
+            return None
         if v.state == "set":
             found = (path, secure, v)
             break
     for comp in view.companions:
         verdict = _companion(comp, sw, tf)
         if verdict is None or verdict is True:
-            return  # turned off elsewhere, or we cannot tell
+            return None  # turned off elsewhere, or we cannot tell
+        if verdict is not False and found is None:
+            found = verdict  # the companion itself leaves it on: report it there
     if found is None:
         if view.absent_unknown:
-            return
+            return None
         path, secure, default = spellings[0]
         if default is None or same(default, secure):
-            return
+            return None
         v = ABSENT
     else:
         path, secure, v = found
-        if v.value is None or same(v.value, secure):
-            return
-    label = f"{sw.label} '{view.name}'" + (f" ({view.address})" if view.address and view.address != view.name else "")
-    written = sw.setting or (path[-1] if tf else ".".join(path[1:] if path[0] == "properties" else path))
-    setting = written
+        if v.value is None:
+            return None
+        if sw.insecure is not None:
+            if sw.insecure(v.value) is not True:
+                return None
+            secure = sw.secured(v.value) if sw.secured else secure
+        elif same(v.value, secure):
+            return None
+    written = (sw.setting if sw.setting and not tf else "") or (
+        path[-1] if tf else ".".join(path[1:] if path[0] == "properties" else path))
+    default_text = ""
     if v.state == "set":
         how = f"{written} is {_shown(v.value)}{v.note}"
     else:
-        how = f"{written} is not set (the default{_api_note(view, tf)} is {_shown(spellings[0][2])})"
-    detail = sw.detail(view) if sw.detail else ""
-    message = f"{label}: {how}, so it {rule.accepts}{detail}"
+        default_text = f"(the default{_api_note(view, tf)} is {_shown(spellings[0][2])})"
+        how = f"{written} is not set {default_text}"
     fix = render_fix(em, view, sw, path, secure, v, rule, tf)
-    em.issue(rule.code, v.path if v.state == "set" else view.anchor, f"{view.key}|{setting}", message,
+    return _Outcome(rule, sw, how, written, v.path if v.state == "set" else view.anchor, fix, default_text)
+
+
+def _emit(em: Any, view: ResourceView, outcomes: list[_Outcome]) -> None:
+    first = outcomes[0]
+    rule, sw = first.rule, first.sw
+    label = f"{sw.label} '{view.name}'" + (f" ({view.address})" if view.address and view.address != view.name else "")
+    detail = sw.detail(view) if sw.detail else ""
+    defaults = {o.default for o in outcomes}
+    if len(outcomes) > 1 and len(defaults) == 1 and "" not in defaults:  # all absent, one default
+        how = f"{' and '.join(o.setting for o in outcomes)} are not set {outcomes[0].default}"
+    else:
+        how = "; ".join(o.how for o in outcomes)
+    message = f"{label}: {how}, so it {rule.accepts}{detail}"
+    fix = first.fix if len(outcomes) == 1 else _joined_fix([o.fix for o in outcomes])
+    em.issue(rule.code, first.anchor, f"{view.key}|{'+'.join(o.setting for o in outcomes)}", message,
              fix=fix, resource=label)
 
 
-def _companion(comp: ResourceView, sw: Switch, tf: bool) -> bool | None:
-    """True: the companion turns keys off; False: it leaves them on; None: unknown."""
+def _joined_fix(fixes: list[dict]) -> dict:
+    """One fix for a group: every message, and every edit when each one has its own (insertions
+    at the same place become one)."""
+    message = " ".join(f["message"] for f in fixes)
+    edits: list = []
+    for f in fixes:
+        for e in f.get("edits") or []:
+            if edits and edits[-1][:4] == e[:4] and e[0] == e[2] and e[1] == e[3]:
+                edits[-1] = edits[-1][:4] + [edits[-1][4] + e[4]]
+            else:
+                edits.append(list(e))
+    if not edits or any(not f.get("edits") for f in fixes):
+        return fix_dict(message, "display-only")
+    return fix_dict(message, "unsafe", edits)
+
+
+def _companion(comp: ResourceView, sw: Switch, tf: bool) -> Any:
+    """True: the companion turns keys off; False: it does not concern this switch; None:
+    unknown; (path, secure, Value): it sets the value and leaves keys on."""
     for c in sw.companions:
+        if c.grants is not None:
+            continue  # uses the switch, never turns it off
         if tf and c.tf_type == comp.type:
             if c.name is not None:
                 name = comp.lookup(("name",))
                 if name.state != "set":
                     return None
                 if not isinstance(name.value, str) or name.value.lower() != c.name.lower():
-                    return False
-            v = comp.lookup(c.tf_value)
+                    continue
+            path = c.tf_value
         elif not tf and c.arm_type and c.arm_type.lower() == comp.type.lower():
             if c.name is not None:
                 name = comp.companion_name()
                 if not isinstance(name, str):
                     return None
                 if name.rsplit("/", 1)[-1].lower() != c.name.lower():
-                    return False
-            v = comp.lookup(c.arm_path)
+                    continue
+            path = c.arm_path
         else:
             continue
+        v = comp.lookup(path)
         if v.state == "unknown":
             return None
-        return v.state == "set" and same(v.value, c.secure)
+        if v.state != "set" or v.value is None:
+            return False
+        return True if same(v.value, c.secure) else (path, c.secure, v)
     return False
+
+
+def check_grants(em: Any, views: list[ResourceView]) -> None:
+    """Grant companions whose resource is not deployed in the same file (a vault declared
+    `existing`, or deployed elsewhere): one finding per resource they grant on, at the first."""
+    groups: dict[str, list] = {}
+    for v in views:
+        found = grant_of(v)
+        if found is None:
+            continue
+        n = found[2].grants(v)
+        if n:
+            groups.setdefault(v.parent()[0], []).append((v, found, n))
+    for key, items in groups.items():
+        v, (rule, sw, comp), _ = items[0]
+        total = sum(n for *_, n in items)
+        _, shown, ref = v.parent()
+        label = f"{sw.label} '{shown}'" if shown else f"{sw.label} {ref}"
+        noun = comp.grant_noun.replace("(y|ies)", "y" if total == 1 else "ies")
+        where = v.address or f"{v.type.rsplit('/', 1)[-1]} '{v.own_name() or v.name}'"
+        more = f" and {len(items) - 1} more" if len(items) > 1 else ""
+        message = f"{label} gets {total} {noun} here ({where}{more}), so it {rule.accepts}"
+        tf = v.fmt in ("tf", "tf-json", "tf-plan")
+        path, secure = (sw.azurerm[0].path, sw.azurerm[0].secure) if tf and sw.azurerm else (sw.path, sw.secure)
+        syntax = doc_syntax(em.doc) or ("hcl" if v.fmt in ("tf", "azapi") else "json")
+        fix = fix_dict(f"Grant each identity {rule.roles} with a role assignment instead, then set "
+                       f"{nested(syntax, tuple(path), secure, block=tf)} on the {sw.label.lower()}.", "display-only")
+        em.issue(rule.code, v.anchor, f"{sw.arm_type}/{key}|{comp.arm_path[-1] if comp.arm_path else comp.tf_type}",
+                 message, fix=fix, resource=label)
 
 
 def _shown(value: Any) -> str:
     value = truthy(value)
     if isinstance(value, bool):
         return "true" if value else "false"
+    if isinstance(value, list):
+        return "[" + ", ".join(_shown(x) for x in value) + "]"
     return f"'{value}'" if isinstance(value, str) else str(value)
 
 
@@ -308,6 +445,8 @@ def literal(syntax: str, value: Any) -> str:
         if syntax == "bicep":
             return "'" + value.replace("\\", "\\\\").replace("'", "\\'") + "'"
         return json.dumps(value)
+    if isinstance(value, list) and syntax == "bicep":
+        return "[" + ", ".join(literal(syntax, x) for x in value) + "]"
     return json.dumps(value)
 
 
@@ -337,9 +476,13 @@ def render_fix(em: Any, view: ResourceView, sw: Switch, path: tuple[str, ...], s
     """The edit that turns keys off: replace a literal, or insert the member into the object that
     should hold it. Unsafe (remaining key users break); display-only where the value comes from a
     parameter, a variable or an expression, or the object is not written out."""
-    if sw.fix_text:
-        return fix_dict(sw.fix_text + rule.fix_note + ".", "display-only")
     syntax = doc_syntax(em.doc)
+    text = (sw.tf_fix_text if tf else sw.arm_fix_text) or sw.fix_text
+    if text and not (v.state == "set" and v.literal):
+        if "{setting}" in text and sw.companions:  # the companion's setting, in this file's syntax
+            c = sw.companions[0]
+            text = text.replace("{setting}", nested(syntax or "json", c.arm_path, c.secure))
+        return fix_dict(text + rule.fix_note + ".", "display-only")
     block = tf and view.fmt != "azapi"
     snippet = nested(syntax or ("hcl" if view.fmt in ("tf", "azapi") else "json"),
                      tuple(path), secure, block=block)

@@ -1,6 +1,6 @@
 """IaC rules: key-auth (KL250-KL259; scripts and CI: KL280-KL282), missing-identity (KL301),
 broad-role (KL401-KL403) and ambiguous-identity (KL501-KL505). Resources that still accept keys
-(KL251, KL260-KL272, KL404) are in local_auth.py.
+(KL251, KL260-KL278, KL404) are in local_auth.py.
 
 Every rule shares one extraction per document (`collect`, memoized) and one project model
 (`check_project`, memoized in `project.memo`)."""
@@ -29,6 +29,8 @@ KEYWORDS = (
     "-azadspcredential", "-azadappcredential", "-azcontainerregistry", "get-az", "client_secret",
     "connection_string", "connectionstring", "accountkey", "_key",
     "params",  # a Bicep file whose resources live in the modules it passes values to
+    'module "',  # a Terraform file that only calls local modules (tfcalls.py)
+    "publish-profile",  # a workflow deploying with basic publishing credentials (KL273)
 )
 
 

@@ -40,11 +40,14 @@ from keyless.rules.iac.resource_view import (
     ResourceView,
     Value,
     arm_types,
+    check_grants,
     check_resource,
     companion_types,
+    grant_of,
     tf_types,
 )
 from keyless.rules.iac import roles as R
+from keyless.linter.workspace import reldir_of
 from keyless.rules.iac.tfmodule import ModuleValues, Opaque, TemplateRef, hcl_string, origin_note
 
 
@@ -216,10 +219,12 @@ def place(value: Any, path: tuple) -> Any:
 
 
 class TerraformExtractor:
-    def __init__(self, em: Emitter, fmt: str):
+    def __init__(self, em: Emitter, fmt: str, inputs: dict | None = None, chain: tuple[str, ...] | None = None):
         self.em = em
         self.doc = em.doc
         self.fmt = fmt  # tf, tf-json, tf-plan
+        self.inputs = inputs  # a module walked from a caller: the values it passes (tfcalls.py)
+        self.chain = chain if chain is not None else (reldir_of(em.doc.relpath),)  # module directories walked
         self.module_values: ModuleValues | None = None
         self.own_values: Any = None  # the document's raw values when it mentions var. or local.
         self.origins: dict[tuple, frozenset[str]] = {}  # path -> where its resolved value came from
@@ -237,6 +242,8 @@ class TerraformExtractor:
         text = self.doc.text
         if "var." in text or "local." in text:
             self.own_values = values
+        elif self.inputs is not None:
+            self.own_values = {}  # walked from a caller: sibling files may still read the inputs
         switch_types = tf_types() | companion_types()[1] | {"azapi_resource", "azapi_update_resource"}
         for rtype, rname, body in iter_resources(root):
             if rtype in EXTRACTED_TYPES or rtype in switch_types:
@@ -251,23 +258,43 @@ class TerraformExtractor:
             if self.own_values is not None and self.module_context().index.names_key_attributes:
                 self.resolve_refs(body)
             self.output(oname, body)
+        if self.fmt in ("tf", "tf-json") and "module" in root:
+            from keyless.rules.iac.tfcalls import follow_module_calls
+
+            follow_module_calls(self, root)
 
     def module_context(self) -> ModuleValues:
         if self.module_values is None:
-            self.module_values = ModuleValues(self.doc, self.own_values)
+            self.module_values = ModuleValues(self.doc, self.own_values, self.inputs)
         return self.module_values
 
-    def resolve_refs(self, node: TDict | TList, keys: tuple[str, ...] | None = None) -> None:
+    def variables_behind(self, written: str) -> list[str]:
+        """The variables the locals named in `written` are defined from (a few levels deep)."""
+        found: list[str] = []
+        todo, seen = re.findall(r"(?<![\w.-])local\.([A-Za-z_][\w-]*)", str(written)), set()
+        while todo and len(seen) < 16:
+            name = todo.pop()
+            if name in seen:
+                continue
+            seen.add(name)
+            for raw in self.module_context()._definitions("locals", name) or ():
+                text = str(raw)
+                found += re.findall(r"(?<![\w.-])var\.([A-Za-z_][\w-]*)", text)
+                todo += re.findall(r"(?<![\w.-])local\.([A-Za-z_][\w-]*)", text)
+        return found
+
+    def resolve_refs(self, node: TDict | TList, keys: tuple[str, ...] | None = None, module: bool = False) -> None:
         """Replace `var.*` / `local.*` references under `node` (only under `keys` when given) by
-        their literal module values."""
-        if self.own_values is None:
+        their literal module values (`module`: also when this file itself names none, for a block
+        read from another file of the module)."""
+        if self.own_values is None and not (module and self.fmt == "tf" and self.doc.workspace is not None):
             return
         items = list(node.items()) if isinstance(node, TDict) else list(enumerate(node))
         for key, v in items:
             if key in _NOT_RESOLVED_KEYS or keys is not None and key not in keys:
                 continue
             if isinstance(v, (TDict, TList)):
-                self.resolve_refs(v)
+                self.resolve_refs(v, module=module)
                 continue
             if not isinstance(v, Ref) or not _MODULE_REF_RE.search(v):
                 continue
@@ -389,12 +416,14 @@ class TerraformExtractor:
             self.role_definition(rname, body, addr)
         elif rtype in ("azapi_resource", "azapi_update_resource"):
             self.azapi(rtype, rname, body, addr)
+        if body.get("count") == 0:
+            return  # never deployed
         if rtype in tf_types():
             self.switch_views.append(TfView(self, rtype, rtype, None, rname, body, addr))
         elif rtype in companion_types()[1]:
             self.switch_companions.append(TfView(self, rtype, rtype, None, rname, body, addr))
 
-    # -- resources that still accept keys (KL251, KL260-KL272, KL404) ---------------------------------
+    # -- resources that still accept keys (KL251, KL260-KL278, KL404) ---------------------------------
     def azapi(self, rtype: str, rname: str, body: TDict, addr: str) -> None:
         """`azapi_resource` / `azapi_update_resource`: the ARM resource its `type` names, its
         `body` read with the ARM property paths."""
@@ -405,12 +434,12 @@ class TerraformExtractor:
         if payload is None:
             return
         t = arm_type.lower()
-        if t in arm_types():
+        if t in arm_types() or t in companion_types()[0] and rtype == "azapi_resource":
             view = TfView(self, arm_type, rtype, api_version, rname, payload, addr, fmt="azapi",
                           absent_unknown=rtype == "azapi_update_resource" or self.fmt == "tf-plan",
                           outer=body, positions=isinstance(body.get("body"), TDict))
             view.anchor = body.path
-            self.switch_views.append(view)
+            (self.switch_views if t in arm_types() else self.switch_companions).append(view)
         if rtype != "azapi_resource":
             return
         props = payload.get("properties")
@@ -433,16 +462,50 @@ class TerraformExtractor:
                                                 scope=(body, "parent_id"), name=(props, "roleName")), addr)
 
     def finish_switches(self) -> None:
+        attached: set[int] = set()
         for v in self.switch_views:
             for c in self.switch_companions:
-                server = c.body.get("server_id") or c.body.get("server_name")
-                if isinstance(server, Ref) and re.search(r"\b([a-z0-9_]+)\.([\w-]+)\.(?:id|name)\b", server):
-                    m = re.search(r"\b([a-z0-9_]+)\.([\w-]+)\.(?:id|name)\b", server)
-                    if (m.group(1), m.group(2)) != (v.tf_type, v.rname):
+                target = c.link_target()
+                if grant_of(c) is not None:
+                    # a grant counts only for the resource it positively names
+                    if target != (v.tf_type, v.rname) and not (
+                            target is None and c.parent()[1] is not None and c.parent()[0] == str(v.name).lower()):
                         continue
+                elif target is not None and target != (v.tf_type, v.rname):
+                    continue
                 v.companions.append(c)
+                attached.add(id(c))
             check_resource(self.em, v)
+        # access policies of a vault this file does not deploy; one declared in another file of
+        # the module is judged there
+        alone = [c for c in self.switch_companions if id(c) not in attached and grant_of(c) is not None
+                 and not self.declared_in_module(c.link_target())]
+        check_grants(self.em, alone)
         self.switch_views, self.switch_companions = [], []
+
+    def declared_in_module(self, target: tuple[str, str] | None) -> bool:
+        """Whether another file of this module declares the resource `target` names (an unreadable
+        candidate counts as declaring it: no finding rather than a guess)."""
+        if target is None or target[0].startswith("data.") or self.fmt != "tf" or self.doc.workspace is None:
+            return False
+        found = self.module_context().declarations("resource", *target)
+        return found is None or bool(found)
+
+    def data_source(self, dtype: str, dname: str) -> TDict | None:
+        """The body of `data "dtype" "dname"` in this file or, read through the module resolver
+        (a cache dependency), in another file of the module; None when none or several."""
+        if self.root is not None:
+            mine = [body for rtype, n, body in iter_resources(self.root, "data") if (rtype, n) == (dtype, dname)]
+            if mine:
+                return mine[0] if len(mine) == 1 else None
+        if self.fmt != "tf" or self.doc.workspace is None:
+            return None
+        found = self.module_context().declarations("data", dtype, dname)
+        if not found or len(found) != 1:
+            return None
+        relpath, raw = found[0]
+        body = norm(raw, ("sibling", relpath))
+        return body if isinstance(body, TDict) else None
 
     def replace_fix(self, body: TDict, key: str, new: str, message: str) -> dict:
         if self.fmt == "tf" and not self.note(body.p(key)):  # a variable's value is fixed where it is set, not here
@@ -773,20 +836,21 @@ class TerraformExtractor:
         """The built-in role a `data.azurerm_role_definition.<x>.id` reference names, from that data
         source's literal `name` or `role_definition_id` in the same file."""
         m = _ROLE_DATA_RE.fullmatch(ref.strip())
-        if m is None or self.root is None:
+        if m is None:
             return None, ""
-        for rtype, dname, body in iter_resources(self.root, "data"):
-            if rtype != "azurerm_role_definition" or dname != m.group(1):
-                continue
-            self.resolve_refs(body, ("name", "role_definition_id"))
-            name, rid = body.get("name"), body.get("role_definition_id")
-            role = None
-            if isinstance(name, str) and not is_unknown(name):
-                role = R.canonical_name(name)
-            elif isinstance(rid, str) and not is_unknown(rid) and R.guid_of(rid):
-                role = R.NAME_BY_GUID.get(R.guid_of(rid))
-            return role, f" (the role of data.azurerm_role_definition.{dname}{self.note(body.path)})"
-        return None, ""
+        dname = m.group(1)
+        body = self.data_source("azurerm_role_definition", dname)
+        if body is None:
+            return None, ""
+        self.resolve_refs(body, ("name", "role_definition_id"), module=True)
+        name, rid = body.get("name"), body.get("role_definition_id")
+        role = None
+        if isinstance(name, str) and not isinstance(name, Ref) and not is_unknown(name):
+            role = R.canonical_name(name)
+        elif isinstance(rid, str) and not isinstance(rid, Ref) and not is_unknown(rid) and R.guid_of(rid):
+            role = R.NAME_BY_GUID.get(R.guid_of(rid))
+        where = f" in {body.path[1].rsplit('/', 1)[-1]}" if body.path[:1] == ("sibling",) else ""
+        return role, f" (the role of data.azurerm_role_definition.{dname}{where}{self.note(body.path)})"
 
     def role_definition(self, rname: str, body: TDict, addr: str) -> None:
         wild = None
@@ -839,7 +903,50 @@ class TfView(ResourceView):
         self.tf_type = tf_type
         self.rname = rname
         self.body = body
+        self.outer = outer if outer is not None else body  # the resource block (azapi: around `body`)
         self.positions = positions  # False: a jsonencode() body, whose inside has no positions
+
+    def link(self) -> tuple[str | None, Any]:
+        """(attribute, value) naming the resource this one belongs to: a SQL or MySQL server, a key
+        vault, an azapi parent."""
+        for attr in _LINK_ATTRIBUTES:
+            if attr in self.outer:
+                return attr, self.outer[attr]
+        return None, None
+
+    def link_target(self) -> tuple[str, str] | None:
+        """(type, name) of the resource in this configuration the link references."""
+        _, v = self.link()
+        m = _RESOURCE_REF_RE.search(v) if isinstance(v, Ref) else None
+        if m is None:
+            return None
+        return ("data." if v.lstrip().startswith("data.") else "") + m.group(1), m.group(2)
+
+    def companion_name(self) -> Any:
+        return self.own_name() if self.fmt == "azapi" else None
+
+    def own_name(self) -> str | None:
+        nm = self.outer.get("name")
+        return nm if isinstance(nm, str) and not isinstance(nm, Ref) and not is_unknown(nm) else None
+
+    def parent(self) -> tuple[str, str | None, str]:
+        attr, v = self.link()
+        if attr is None:
+            return self.key, None, f"({self.address})"
+        written = self.ex.unresolved.get(self.outer.p(attr), v)
+        name = None
+        if isinstance(v, str) and not isinstance(v, Ref) and not is_unknown(v) and "/" in v:
+            name = v.rstrip("/").rsplit("/", 1)[-1] or None  # a literal resource ID
+        elif isinstance(v, Ref):
+            m = _DATA_REF_RE.fullmatch(v.strip())
+            data = self.ex.data_source(m.group(1), m.group(2)) if m else None
+            if data is not None:
+                self.ex.resolve_refs(data, ("name",), module=True)
+                dn = data.get("name")
+                name = dn if isinstance(dn, str) and not isinstance(dn, Ref) and not is_unknown(dn) else None
+        if name:
+            return name.lower(), name, name
+        return str(written), None, f"({attr} = {written})"
 
     def lookup(self, path: tuple[str, ...]) -> Value:
         cur: Any = self.body
@@ -886,6 +993,11 @@ class TfView(ResourceView):
             else:
                 return None
         return None
+
+
+_LINK_ATTRIBUTES = ("server_id", "server_name", "key_vault_id", "parent_id")
+_RESOURCE_REF_RE = re.compile(r"\b([a-z0-9_]+)\.([\w-]+)(?:\[[^\]]*\])?\.(?:id|name)\b")
+_DATA_REF_RE = re.compile(r"data\.([\w-]+)\.([\w-]+)(?:\[[^\]]*\])?\.id")
 
 
 def _azapi_value(v: Any) -> Any:

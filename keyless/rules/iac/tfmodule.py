@@ -260,6 +260,7 @@ _HCL_VARIABLE_RE = re.compile(r'^[ \t]*variable[ \t]+"?([\w-]+)', re.M)
 _HCL_LOCALS_RE = re.compile(r"^[ \t]*locals[ \t]*\{", re.M)
 _HCL_ASSIGNED_RE = re.compile(r"(?<![\w.-])([A-Za-z_][\w-]*)[ \t]*=(?!=)")
 _JSON_KEY_RE = re.compile(r'"((?:[^"\\]|\\.)*)"\s*:')
+_HCL_BLOCK_RE = re.compile(r'^[ \t]*(resource|data|module)[ \t]+"([\w-]+)"(?:[ \t]+"([\w-]+)")?', re.M)
 _TFVARS_NAME_RE = re.compile(r"^[ \t]*([A-Za-z_][\w-]*)[ \t]*=", re.M)
 _KEY_ATTRIBUTE_RE = re.compile(r"\b(?:primary|secondary)_\w*(?:key|connection_string)|\bconnection_strings\b", re.I)
 
@@ -278,6 +279,10 @@ class ModuleIndex:
     auto_tfvars: list[IndexedFile] = field(default_factory=list)  # in Terraform's load order
     var_files: list[IndexedFile] = field(default_factory=list)  # named *.tfvars(.json): -var-file scenarios
     names_key_attributes: bool = False  # some file mentions e.g. `primary_access_key`
+    # `resource` / `data` / `module` blocks: (kind, type, name) -> files that may declare it (module
+    # blocks have type ""); .tf.json files with such blocks are candidates for every name
+    blocks: dict[tuple[str, str, str], list[str]] = field(default_factory=dict)
+    json_blocks: list[str] = field(default_factory=list)
 
 
 def _is_config(name: str) -> bool:
@@ -322,6 +327,13 @@ def module_index(ws: Any, reldir: str) -> ModuleIndex:
                 auto.append((rank, name, entry))
             continue
         if json_shape:
+            if '"resource"' in text or '"data"' in text or '"module"' in text:
+                index.json_blocks.append(relpath)
+        else:
+            for kind, btype, bname in _HCL_BLOCK_RE.findall(text):
+                key = (kind, btype, bname) if kind != "module" else (kind, "", btype)
+                index.blocks.setdefault(key, []).append(relpath)
+        if json_shape:
             declares_variables, declares_locals = '"variable"' in text, '"locals"' in text
             keys = frozenset(_JSON_KEY_RE.findall(text)) if declares_variables or declares_locals else frozenset()
             variables = keys if declares_variables else frozenset()
@@ -333,6 +345,33 @@ def module_index(ws: Any, reldir: str) -> ModuleIndex:
             index.config.append(IndexedFile(relpath, name, variables, local_names))
     index.auto_tfvars = [entry for _, _, entry in sorted(auto, key=lambda t: (t[0], t[1]))]
     return index
+
+
+def block_bodies(root: Any, kind: str, type_: str, name: str) -> list[dict]:
+    """Bodies of `kind "type_" "name"` in a python-hcl2 root (a list of one-key groups) or a
+    .tf.json root (dicts, or lists of dicts, at each level); `module "name"` when `type_` is ""."""
+    out: list[dict] = []
+
+    def groups(node: Any) -> list:
+        return [g for g in (node if isinstance(node, list) else [node]) if isinstance(g, dict)]
+
+    def unquote(k: Any) -> Any:
+        return k[1:-1] if isinstance(k, str) and len(k) >= 2 and k[0] == k[-1] == '"' else k
+
+    for group in groups(root.get(kind)):
+        for k, named in group.items():
+            k = unquote(k)
+            if not type_:
+                if k == name:
+                    out += groups(named)
+                continue
+            if k != type_:
+                continue
+            for item in groups(named):
+                for n, body in item.items():
+                    if unquote(n) == name:
+                        out += groups(body)
+    return out
 
 
 def _parsed_root(ws: Any, relpath: str) -> Any:
@@ -347,8 +386,12 @@ def _parsed_root(ws: Any, relpath: str) -> Any:
 class ModuleValues:
     """The values of `var.*` / `local.*` in the module of one document (its directory)."""
 
-    def __init__(self, doc: Any, own_root: Any):
+    def __init__(self, doc: Any, own_root: Any, inputs: dict[str, tuple[Any, frozenset[str]] | None] | None = None):
         self.ws = doc.workspace
+        # a module walked from a caller (`tfcalls.py`): the values the caller passes (None: one it
+        # passes that is not a literal); other variables keep their default (tfvars files are the
+        # root module's only)
+        self.inputs = inputs
         self.own_relpath = doc.relpath
         self.own = file_definitions(own_root)
         reldir = reldir_of(doc.relpath)
@@ -389,6 +432,22 @@ class ModuleValues:
             found.extend(getattr(defs, kind).get(name, ()))
         return found
 
+    def declarations(self, kind: str, type_: str, name: str) -> list[tuple[str, dict]] | None:
+        """`kind "type_" "name"` blocks (`resource`, `data`; `module "name"` with `type_` "")
+        declared in the module's other files: (relpath, raw body as the reader gives it). None when
+        a file that may declare one cannot be parsed."""
+        if self.ws is None:
+            return []
+        candidates = [p for p in self.index.blocks.get((kind, type_, name), ()) if p != self.own_relpath]
+        candidates += [p for p in self.index.json_blocks if p != self.own_relpath and p not in candidates]
+        found: list[tuple[str, dict]] = []
+        for relpath in candidates:
+            root = self.ws.derived(("tf-root", relpath), lambda p=relpath: _parsed_root(self.ws, p))
+            if not isinstance(root, dict):
+                return None
+            found += [(relpath, body) for body in block_bodies(root, kind, type_, name)]
+        return found
+
     def _file_definitions(self, relpath: str) -> FileDefinitions | None:
         root = _parsed_root(self.ws, relpath)
         return None if root is None else file_definitions(root)
@@ -411,16 +470,29 @@ class ModuleValues:
         return self._variables[name]
 
     def _compute_variable(self, name: str) -> tuple[Any, frozenset[str]] | None:
+        found = self._variable_value(name)
+        # A secret's value must not travel into findings; a switch named like one
+        # (`shared_access_key_enabled`) is a bool, never a secret.
+        if found is not None and secretish_name(name) and not isinstance(found[0], bool):
+            return None
+        return found
+
+    def _variable_value(self, name: str) -> tuple[Any, frozenset[str]] | None:
         decls = self._definitions("variables", name)
         if not decls or len(decls) != 1:
             return None  # undeclared, declared twice (or in an override file), or unreadable
         body = decls[0]
-        if body.get("sensitive") is True or body.get("ephemeral") is True or secretish_name(name):
+        if body.get("sensitive") is True or body.get("ephemeral") is True:
             return None  # a secret's value must not travel into findings
         self._literal_budget = MAX_NODES
+        if self.inputs is not None and name in self.inputs:
+            given = self.inputs[name]
+            return None if given is None or given[0] is None or given[0] == "" else given
         value, origin = _UNSET, ""
         if "default" in body:
             value, origin = self._literal(body["default"]), f"{_DEFAULT_OF}var.{name}"
+        if self.inputs is not None:
+            return None if value is _UNSET or value is None or value == "" else (value, frozenset({origin}))
         for entry in self.index.auto_tfvars:
             given = self._tfvars_value(entry, name)
             if given is not None:

@@ -76,7 +76,7 @@ class Action:
 
 # Placeholders other tools substitute before a YAML file deploys: envsubst/azd `${NAME}` (with
 # `${NAME:-default}`), Replace Tokens `#{NAME}#`, Azure Pipelines `$(NAME)`. On one line each.
-_SUBSTITUTION = re.compile(r"\$\{[A-Za-z_]\w*(?:[:?+=-][^}\r\n]*)?\}|#\{[^}#\r\n]+\}#|\$\([A-Za-z_][\w.]*\)")
+_SUBSTITUTION = re.compile(r"\$\{[A-Za-z_]\w*(?:[:?+=-](?:[^${}\r\n]|\$(?!\{))*)?\}|#\{[^}#\r\n]+\}#|\$\([A-Za-z_][\w.]*\)")
 
 
 def substitutions(text: str, actions: list[Action]) -> list[Action]:

@@ -60,7 +60,7 @@ def parse_identity_type(value: Any) -> IdentityType:
 # `module.<name>.<output>`. Only the attribute decides (a resource *labelled* `primary_key` is not
 # a key: `azurerm_key_vault_secret.primary_key.id` is an id).
 _TF_REFERENCE_RE = re.compile(
-    r"(?<![\w.\]])(?:data\.)?([A-Za-z_][\w-]*)\.([A-Za-z_][\w-]*)(?:\[[^\]]*\])*\.([A-Za-z_][\w-]*)")
+    r"(?<![\w.\]])(?:data\.)?([A-Za-z_][\w-]*)\.([A-Za-z_][\w-]*)(?:\[[^\][]*\])*\.([A-Za-z_][\w-]*)")
 _TF_VARIABLE_RE = re.compile(r"(?<![\w.\]])(?:var|local)\.([A-Za-z_][\w-]*)")
 _TF_KEY_ATTR_RE = re.compile(
     r"(?:default_)?(?:primary|secondary)_\w*?(?:key|connection_string)s?|(?:primary|secondary)_(?:read|write)_key", re.I)
@@ -167,7 +167,8 @@ def tool_token_or_credential(value: str) -> bool:
 # (`${NAME:-default}`), Azure Pipelines `$(name)`, Replace Tokens `#{name}#`, `__NAME__`, and
 # Go/Helm/Jinja `{{ ... }}`. The value deployed is not in the file.
 _PLACEHOLDER_RE = re.compile(
-    r"\$\{[A-Za-z_]\w*(?:[:?+=-][^}]*)?\}|\$\([A-Za-z_][\w.-]*\)|#\{[^}#]+\}#|__[A-Za-z0-9_]+__|\{\{.*?\}\}", re.S)
+    r"\$\{[A-Za-z_]\w*(?:[:?+=-](?:[^${}]|\$(?!\{))*)?\}|\$\([A-Za-z_][\w.-]*\)|#\{[^}#]+\}#|__[A-Za-z0-9_]+__"
+    r"|\{\{(?:(?!\{\{|\}\}).)*\}\}", re.S)
 
 
 def deploy_placeholder(value: Any) -> bool:

@@ -996,7 +996,7 @@ class TfView(ResourceView):
 
 
 _LINK_ATTRIBUTES = ("server_id", "server_name", "key_vault_id", "parent_id")
-_RESOURCE_REF_RE = re.compile(r"\b([a-z0-9_]+)\.([\w-]+)(?:\[[^\]]*\])?\.(?:id|name)\b")
+_RESOURCE_REF_RE = re.compile(r"\b([a-z0-9_]+)\.([\w-]+)(?:\[[^\][]*\])?\.(?:id|name)\b")
 _DATA_REF_RE = re.compile(r"data\.([\w-]+)\.([\w-]+)(?:\[[^\]]*\])?\.id")
 
 

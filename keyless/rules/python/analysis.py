@@ -2099,7 +2099,7 @@ def _is_app_insights_connection_string(low: str) -> bool:
 
 # Settings names holding a database URL / a Redis URL (upper case).
 _DB_URL_SETTING = re.compile(r"(?:DATABASE|^DB|_DB|SQLALCHEMY)_UR[IL]$|SQLALCHEMY_DATABASE_URI")
-_REDIS_URL_SETTING = re.compile(r"(?:REDIS|BROKER|RESULT_BACKEND|CACHE)\w*_UR[IL]$|^(?:BROKER_URL|RESULT_BACKEND)$")
+_REDIS_URL_SETTING = re.compile(r"^(?=\w*_UR[IL]$)\w*?(?:REDIS|BROKER|RESULT_BACKEND|CACHE)|^(?:BROKER_URL|RESULT_BACKEND)$")
 # Stock Django database backends (a custom backend may fetch tokens itself: unknown).
 _DJANGO_ENGINES = {
     "django.db.backends.postgresql": "postgres", "django.db.backends.postgresql_psycopg2": "postgres",

@@ -31,8 +31,7 @@ ALL = Settings(root="/nonexistent-root", select=resolve_selection(load_registry(
 def _cost(name: str, text: str) -> float:
     doc = make_document("/nonexistent-root/" + name, name, text)
     # The collector's full passes land at sizes of their own choosing: one in the 4n run looks
-    # like a super-linear slope. Collect first, then keep it out of the measured run.
-    gc.collect()
+    # like a super-linear slope. Keep it out of the measured run (it runs after, when enabled).
     gc.disable()
     try:
         t0 = time.process_time()

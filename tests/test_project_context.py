@@ -93,6 +93,8 @@ def assert_agree(root, cache_dir, files: list[str] | None = None, server: Keyles
         assert warm == want, ("warm hook", rel)
         stdin = {_key(f) for f in _cli(root, "--stdin-filename", rel, "-", "--cache-dir", cache_dir, stdin=text)}
         assert stdin == want, ("stdin", rel)
+        stdin = {_key(f) for f in _cli(root, "--stdin-filename", rel, "-", "--no-cache", stdin=text)}
+        assert stdin == want, ("stdin without a cache", rel)
         assert lsp_findings(server, root, rel, text) == want, ("language server", rel)
     return by_path
 
@@ -198,6 +200,172 @@ def test_hook_does_not_read_the_repository_for_a_file_without_facts(tmp_path, mo
     _cli(root, "app/messaging.py", "--no-cache")
     assert called == [1]
 
+
+# ---- modules: the values each caller passes decide ---------------------------------------------------
+
+# A Python app reading a connection string, the Bicep that deploys it (an app setting fed by
+# listKeys()), Bicep and Terraform modules whose parameter defaults would be findings that no
+# caller keeps (every caller passes a safe value, one through a module of a module), and callers
+# whose values make findings (reported at the caller).
+MODULE_PROJECT = {
+    "app/main.py": (
+        "import os\n\nfrom azure.storage.blob import BlobServiceClient\n\n"
+        'client = BlobServiceClient.from_connection_string(os.environ["STORAGE_CONNECTION"])\n'),
+    "infra/main.bicep": (
+        "module data 'modules/storage.bicep' = {\n  name: 'data'\n  params: {\n    name: 'stdata'\n"
+        "    sharedKey: false\n  }\n}\n\n"
+        "module platform 'modules/platform.bicep' = {\n  name: 'platform'\n  params: {\n    prefix: 'plat'\n  }\n}\n\n"
+        "module orders 'modules/site.bicep' = {\n  name: 'orders'\n  params: {\n    siteName: 'orders'\n"
+        "    identityType: 'None'\n  }\n}\n\n"
+        "resource api 'Microsoft.Web/sites@2023-01-01' = {\n  name: 'api'\n  location: 'westeurope'\n"
+        "  identity: {\n    type: 'SystemAssigned'\n  }\n  properties: {\n    siteConfig: {\n      appSettings: [\n"
+        "        { name: 'STORAGE_CONNECTION', value: 'DefaultEndpointsProtocol=https;AccountName=stdata;"
+        "AccountKey=${listKeys('stdata', '2023-01-01').keys[0].value}' }\n      ]\n    }\n  }\n}\n"),
+    "infra/modules/platform.bicep": (
+        "param prefix string\nparam keys bool = false\n\n"
+        "module logs 'storage.bicep' = {\n  name: '${prefix}-logs'\n  params: {\n    name: '${prefix}logs'\n"
+        "    sharedKey: keys\n  }\n}\n"),
+    "infra/modules/storage.bicep": (
+        "param name string\nparam sharedKey bool = true\n\n"
+        "resource sa 'Microsoft.Storage/storageAccounts@2023-01-01' = {\n  name: name\n  location: 'westeurope'\n"
+        "  kind: 'StorageV2'\n  sku: { name: 'Standard_LRS' }\n  properties: {\n    allowSharedKeyAccess: sharedKey\n"
+        "  }\n}\n"),
+    "infra/modules/site.bicep": (
+        "param siteName string\nparam identityType string = 'SystemAssigned'\n\n"
+        "resource site 'Microsoft.Web/sites@2023-01-01' = {\n  name: siteName\n  location: 'westeurope'\n"
+        "  identity: {\n    type: identityType\n  }\n  properties: {\n    siteConfig: {\n      appSettings: [\n"
+        "        { name: 'STORAGE_ACCOUNT', value: 'stdata' }\n      ]\n    }\n  }\n}\n"),
+    "tf/main.tf": (
+        'module "orders_db" {\n  source                        = "./modules/cosmos"\n'
+        '  name                          = "cosmos-orders"\n  local_authentication_disabled = true\n}\n\n'
+        'module "billing_db" {\n  source                        = "./modules/cosmos"\n'
+        '  name                          = "cosmos-billing"\n  local_authentication_disabled = true\n}\n\n'
+        'module "archive" {\n  source      = "./modules/storage"\n  name        = "starchive"\n'
+        "  shared_keys = true\n}\n"),
+    "tf/modules/cosmos/variables.tf": (
+        'variable "name" {\n  type = string\n}\n\n'
+        'variable "local_authentication_disabled" {\n  type    = bool\n  default = false\n}\n'),
+    "tf/modules/cosmos/main.tf": (
+        'resource "azurerm_cosmosdb_account" "db" {\n  name                          = var.name\n'
+        '  location                      = "westeurope"\n  resource_group_name           = "rg"\n'
+        '  offer_type                    = "Standard"\n  kind                          = "GlobalDocumentDB"\n'
+        "  local_authentication_disabled = var.local_authentication_disabled\n"
+        '  consistency_policy {\n    consistency_level = "Session"\n  }\n'
+        '  geo_location {\n    location          = "westeurope"\n    failover_priority = 0\n  }\n}\n'),
+    "tf/modules/storage/main.tf": (
+        'variable "name" {\n  type = string\n}\n\nvariable "shared_keys" {\n  type    = bool\n  default = false\n}\n\n'
+        'resource "azurerm_storage_account" "sa" {\n  name                      = var.name\n'
+        '  resource_group_name       = "rg"\n  location                  = "westeurope"\n'
+        '  account_tier              = "Standard"\n  account_replication_type  = "LRS"\n'
+        "  shared_access_key_enabled = var.shared_keys\n}\n"),
+}
+# What the modules' defaults decide when nobody calls them (the control below).
+MODULE_DEFAULT_FINDINGS = [("infra/modules/storage.bicep", "KL260"), ("tf/modules/cosmos/main.tf", "KL261")]
+
+
+def module_project(root, marker: str | None = "git"):
+    for rel, text in MODULE_PROJECT.items():
+        write(root, rel, text)
+    if marker == "git":
+        (root / ".git").mkdir()
+    return root
+
+
+def test_module_decisions_agree_everywhere(tmp_path):
+    """A module checked alone (the hook, stdin, the editor) reports what `keyless check .` reports
+    for it: not the findings its defaults decide when every caller passes other values, cold or
+    warm; what a caller's value decides lands on the caller in every mode."""
+    root = module_project(tmp_path / "p")
+    by_path = assert_agree(root, str(tmp_path / "cache"))
+    found = {(path, key[1]) for path, keys in by_path.items() for key in keys}
+    assert {("app/main.py", "KL201"), ("infra/main.bicep", "KL252"), ("infra/main.bicep", "KL301"),
+            ("tf/main.tf", "KL260")} <= found
+    assert not found & set(MODULE_DEFAULT_FINDINGS)
+    # Control: the modules' defaults do decide these findings when no caller is known (checked
+    # without a project root, so with their own directory only): the project exercises the gap.
+    alone = module_project(tmp_path / "alone", marker=None)
+    for rel, code in MODULE_DEFAULT_FINDINGS:
+        assert code in {f["code"] for f in _cli(alone, rel, "--no-cache")}, rel
+
+
+# ---- the language server over its protocol -------------------------------------------------------
+
+def _lsp_position(text: str, line: int, character: int) -> tuple[int, int]:
+    """An LSP position (0-based line, UTF-16 units) as keyless's (1-based line, 1-based column in
+    code points)."""
+    import re
+
+    lines = re.split(r"\r\n|\r|\n", text)
+    column, units = 0, 0
+    for ch in lines[line] if line < len(lines) else "":
+        if units >= character:
+            break
+        units += 2 if ord(ch) > 0xFFFF else 1
+        column += 1
+    return line + 1, column + 1
+
+
+async def _published_by_the_server(root, files: list[str], cache_dir: str) -> dict[str, set]:
+    """Open every file in a real `keyless server` (stdio, as an editor runs it), one after the
+    other and left open; the first diagnostics published for each, as (path, code, line, column,
+    message)."""
+    import asyncio
+    import sys
+
+    from lsprotocol import types as lsp
+    from pygls.protocol import default_converter
+    from pytest_lsp import LanguageClient
+
+    client = LanguageClient(converter_factory=default_converter)
+    published: dict[str, list] = {}
+
+    @client.feature(lsp.TEXT_DOCUMENT_PUBLISH_DIAGNOSTICS)
+    def _published(ls, params: lsp.PublishDiagnosticsParams):
+        published.setdefault(params.uri, []).append(params.diagnostics)
+
+    env = {**os.environ, "KEYLESS_CACHE_DIR": cache_dir}  # cold at first, then what the server wrote
+    await client.start_io(sys.executable, "-m", "keyless", "server", env=env, cwd=str(root))
+    out: dict[str, set] = {}
+    try:
+        await asyncio.wait_for(client.initialize_session(lsp.InitializeParams(
+            capabilities=lsp.ClientCapabilities(general=lsp.GeneralClientCapabilities(
+                position_encodings=[lsp.PositionEncodingKind.Utf16])),
+            root_uri=root.as_uri(), initialization_options={"debounceMs": 0},
+            workspace_folders=[lsp.WorkspaceFolder(uri=root.as_uri(), name="p")])), 120)
+        for rel in files:
+            text = (root / rel).read_text(encoding="utf-8")
+            uri = (root / rel).as_uri()
+            client.text_document_did_open(lsp.DidOpenTextDocumentParams(text_document=lsp.TextDocumentItem(
+                uri=uri, language_id="plaintext", version=1, text=text)))
+            for _ in range(12_000):  # a hang guard: a lint takes well under a second here
+                if published.get(uri):
+                    break
+                await asyncio.sleep(0.01)
+            assert published.get(uri), f"nothing published for {rel}"
+            out[rel] = {(rel, d.code, *_lsp_position(text, d.range.start.line, d.range.start.character), d.message)
+                        for d in published[uri][0]}
+    finally:
+        await asyncio.wait_for(client.shutdown_session(), 60)
+        await client.stop()
+    return out
+
+
+@pytest.mark.asyncio
+@pytest.mark.parametrize("project", ["demo", "modules"])
+async def test_the_language_server_publishes_what_check_reports(tmp_path, project):
+    """What the editor shows for each file (publishDiagnostics of `keyless server`, positions and
+    messages as the client gets them) is what `keyless check .` reports for it."""
+    if project == "demo":
+        root = _project(tmp_path, os.path.join(FIXTURES, "demo"), marker="git")
+    else:
+        root = module_project(tmp_path / "p")
+    files = project_files(root)
+    want: dict[str, set] = {rel: set() for rel in files}
+    for f in _cli(root, ".", "--no-cache"):
+        want[f["path"]].add((f["path"], f["code"], f["location"]["line"], f["location"]["column"], f["message"]))
+    assert any(want.values())
+    got = await _published_by_the_server(root, files, str(tmp_path / "server-cache"))
+    assert got == want
 
 # ---- generated layouts -----------------------------------------------------------------------------
 

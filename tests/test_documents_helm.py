@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import time
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -16,8 +15,8 @@ from keyless.linter.workspace import Workspace
 from keyless.rules.iac.common import is_unknown
 
 
-def view_doc(text, values=None, relpath="chart/templates/app.yaml"):
-    """A template parsed through its Helm view, as if its chart held Chart.yaml."""
+def charted(values=None) -> Workspace:
+    """Companions as if the directory `chart` held Chart.yaml (and values.yaml with `values`)."""
 
     class Charted(Workspace):
         def names(self, reldir):
@@ -28,8 +27,13 @@ def view_doc(text, values=None, relpath="chart/templates/app.yaml"):
                 return None
             return make_document("values.yaml", relpath, values)
 
+    return Charted("/nonexistent")
+
+
+def view_doc(text, values=None, relpath="chart/templates/app.yaml"):
+    """A template parsed through its Helm view, as if its chart held Chart.yaml."""
     doc = make_document(relpath, relpath, text)
-    doc.workspace = Charted("/nonexistent")
+    doc.workspace = charted(values)
     assert doc.ensure_parsed(), doc.parse_error
     return doc
 
@@ -279,27 +283,39 @@ def test_no_parse_warning_for_a_chart_and_a_line_for_a_broken_one(run_cli, tmp_p
 
 # ---- hostile input ----------------------------------------------------------------------------------
 
-@pytest.mark.parametrize("text", [
-    "{{" * 100_000,
-    "{{}}" * 100_000,
-    "a: {{ .x }}\n" * 50_000,
-    "{{ if .x }}\n" * 100_000,
-    "{{ if .x }}\n{{ end }}\n" * 50_000,
-    "k: a" + "{{ if .x }}b{{ end }}" * 30_000 + "\n",
-    '{{ "' + "a" * 1_000_000,
-    "{{ `" + "a\n" * 300_000,
-    "{{ " + "'" * 200_000 + " }}",
-    "a:\n" + "".join("  " * i + f"k{i}:\n" for i in range(1, 900)) + "{{ toYaml .Values.x | nindent 4 }}\n" * 20_000,
-    "\ue000\ue100 {{ .x }}: \ue000\ue100\ue001\n" * 10_000,
-])
-def test_hostile_templates_finish_quickly(text):
-    t0 = time.perf_counter()
-    doc = make_document("chart/templates/x.yaml", "chart/templates/x.yaml", text)
-    doc.workspace = view_doc("a: 1\n").workspace
+# Hostile templates, each (head, unit): the unit repeated to the size, or a function of the size.
+HOSTILE = {
+    "openers": ("", "{{"),
+    "empty actions": ("", "{{}}"),
+    "actions as values": ("", "a: {{ .x }}\n"),
+    "unclosed ifs": ("", "{{ if .x }}\n"),
+    "ifs and ends": ("", "{{ if .x }}\n{{ end }}\n"),
+    "branches inside a scalar": ("k: a", "{{ if .x }}b{{ end }}"),
+    "an unterminated string": ('{{ "', "a"),
+    "an unterminated raw string": ("{{ `", "a\n"),
+    "a run of quotes": ("", lambda n: "{{ " + "'" * n + " }}"),
+    "toYaml blocks under deep nesting": ("a:\n" + "".join("  " * i + f"k{i}:\n" for i in range(1, 100)),
+                                         "{{ toYaml .Values.x | nindent 4 }}\n"),
+    "placeholder characters": ("", "\ue000\ue100 {{ .x }}: \ue000\ue100\ue001\n"),
+}
+
+
+@pytest.mark.parametrize("name", sorted(HOSTILE))
+def test_hostile_templates_are_read_in_linear_time(name):
+    from test_time_bounds import MAX_GROWTH, every_rule, growth
+
+    head, unit = HOSTILE[name]
+    ratio = growth("chart/templates/x.yaml", unit, head=head, rules=every_rule(), workspace=charted())
+    assert ratio <= MAX_GROWTH, f"{name}: 4x the input took {ratio:.1f}x the time"
+
+
+def test_the_placeholder_characters_of_the_view_never_become_keys():
+    doc = make_document("chart/templates/x.yaml", "chart/templates/x.yaml",
+                        "\ue000\ue100 {{ .x }}: \ue000\ue100\ue001\n" * 1000)
+    doc.workspace = charted()
     doc.ensure_parsed()
-    assert time.perf_counter() - t0 < 10
-    if doc.helm is not None and doc.values and isinstance(doc.values[0], dict):
-        assert all("\ue000" not in k for k in doc.values[0] if isinstance(k, str))
+    assert doc.helm is not None and isinstance(doc.values[0], dict)
+    assert all("\ue000" not in k for k in doc.values[0] if isinstance(k, str))
 
 
 @settings(max_examples=300, deadline=None, suppress_health_check=list(HealthCheck))

@@ -3,6 +3,8 @@ rules (KL401, KL301, KL501, KL250-KL252, KL259) fire on them, plus KL280-KL282."
 
 from __future__ import annotations
 
+import os
+
 import yaml
 
 from conftest import write
@@ -197,3 +199,38 @@ def test_pre_commit_identify_tags_cover_the_new_kinds():
     for name in ("deploy.sh", "x.zsh", "setup.ps1", "Module.psm1", "Dockerfile", "Makefile", "rules.mk",
                  "nb.ipynb", "action.yml"):
         assert "text" in tags_from_filename(name), name
+
+
+# ---- reading a script with errors ---------------------------------------------------------------------
+
+def test_a_script_with_errors_is_walked_and_gives_the_nodes_the_query_gives():
+    """A tree with errors is walked instead of queried (tree-sitter's query cursor is quadratic in
+    the width of an ERROR node; tests/test_time_bounds.py measures it): the walk finds the very
+    nodes the query finds, in document order."""
+    import glob
+
+    import tree_sitter
+
+    from conftest import FIXTURES
+    from keyless.linter.documents import shell
+
+    compared = 0
+    for lang, pattern, query in (("bash", "**/*.sh", shell._BashReader.QUERY),
+                                 ("pwsh", "**/*.ps1", shell._PwshReader.QUERY)):
+        parser = shell._parser(lang)
+        compiled = tree_sitter.Query(parser.language, query)
+        for path in sorted(glob.glob(os.path.join(FIXTURES, pattern), recursive=True)):
+            text = open(path, encoding="utf-8", errors="replace").read()
+            half = len(text) // 2
+            for broken in (text + "\nif [ x\n${ (", text[:half] + '"\n' + text[half:]):
+                root = parser.parse(broken.encode()).root_node
+                if not root.has_error:
+                    continue
+                queried = tree_sitter.QueryCursor(compiled).captures(root)
+                walked = shell._captures(lang, query, root)
+                spans = {name: [(n.start_byte, n.end_byte, n.type) for n in nodes] for name, nodes in walked.items()}
+                assert {name: sorted(s) for name, s in spans.items()} == \
+                    {name: sorted((n.start_byte, n.end_byte, n.type) for n in nodes) for name, nodes in queried.items()}
+                assert all(s == sorted(s, key=lambda x: (x[0], -x[1])) for s in spans.values())
+                compared += 1
+    assert compared > 20

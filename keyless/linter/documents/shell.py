@@ -323,15 +323,40 @@ _QUERIES: dict[tuple[str, str], object] = {}
 
 def _captures(language: str, source: str, root) -> dict[str, list]:
     """The nodes of the types a reader needs, found by tree-sitter itself (a Python walk over
-    every node cost more than the parse)."""
+    every node cost more than the parse). Not in a tree with errors: the query cursor's time grows
+    with the square of an ERROR node's width (200 KB of quotes in a .ps1: 4 s in one call), so
+    that tree is walked (`_walk_captures`)."""
     import tree_sitter
 
+    if root.has_error:
+        return _walk_captures(source, root)
     query = _QUERIES.get((language, source))
     if query is None:
         parser = _parser(language)
         query = _QUERIES[(language, source)] = tree_sitter.Query(parser.language, source)
     return tree_sitter.QueryCursor(query).captures(root)
 
+
+
+_PATTERN = re.compile(r"\((\w+)\)\s*@(\w+)")
+
+
+def _walk_captures(source: str, root) -> dict[str, list]:
+    """What `_captures` gives for a query of `(type) @name` patterns, from one cursor walk (linear
+    in the number of nodes however wide a node is), in document order."""
+    wanted = {node_type: name for node_type, name in _PATTERN.findall(source)}
+    found: dict[str, list] = {}
+    cursor = root.walk()
+    while True:
+        node = cursor.node
+        name = wanted.get(node.type)
+        if name is not None:
+            found.setdefault(name, []).append(node)
+        if cursor.goto_first_child():
+            continue
+        while not cursor.goto_next_sibling():
+            if not cursor.goto_parent():
+                return found
 
 class _Reader:
     def __init__(self, script: Script, data: bytes):

@@ -29,6 +29,13 @@ def run_cli(tmp_path):
     return run
 
 
+# No wall-clock limit in a unit test: hypothesis's default per-example deadline (200 ms) fails on a
+# loaded machine. Speed is measured in bench/, linear growth in tests/test_time_bounds.py.
+from hypothesis import settings as _hypothesis_settings
+
+_hypothesis_settings.register_profile("keyless", deadline=None)
+_hypothesis_settings.load_profile("keyless")
+
 # Tests never touch the user's cache directory.
 import tempfile as _tempfile
 

@@ -26,7 +26,7 @@ from pytest_lsp import LanguageClient  # noqa: E402
 
 from keyless.linter.rule import load_registry  # noqa: E402
 
-TIMEOUT = 15.0
+TIMEOUT = 120.0  # a hang guard for waits on the server: a live server answers in well under a second
 
 
 # ---- the test-only rule plugin ------------------------------------------------------------------

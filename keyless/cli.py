@@ -1,5 +1,5 @@
 """The `keyless` command line. Exit codes: 0 clean, 1 findings, 2 usage/config/internal error or
-a file that could not be checked (README, "Exit codes")."""
+a file that could not be checked, 141 the output's reader went away (README, "Exit codes")."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ import click
 from keyless import __version__
 
 EXIT_CLEAN, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
+EXIT_BROKEN_PIPE = 128 + 13  # what a shell reports for a program SIGPIPE ended (`git log | head -1`)
 FORMATS = ("text", "json", "sarif", "github", "azure", "junit", "gitlab")
 
 
@@ -58,14 +59,63 @@ def _complete_selector(ctx, param, incomplete: str):
             if word.lower().startswith(last.lower())]
 
 
+def _reader_gone() -> None:
+    """The reader of our output went away (`keyless rules | head -1`): stop at once and quietly,
+    as a program SIGPIPE ends does, with the status a shell gives one (141). Never 0 or 1: a check
+    whose report was not delivered must not pass, nor claim findings it could not show."""
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except (OSError, ValueError):  # what is still buffered goes nowhere, not to a last flush
+            try:
+                devnull = os.open(os.devnull, os.O_WRONLY)
+                os.dup2(devnull, stream.fileno())
+                os.close(devnull)
+            except (OSError, ValueError, AttributeError):  # not a real file (a test runner's buffer)
+                pass
+    sys.exit(EXIT_BROKEN_PIPE)
+
+
 class _Main(click.Group):
     """The last resort: any unexpected exception is one line on stderr and exit 2, never a
-    traceback with exit 1 (the findings code). KEYLESS_DEBUG=1 shows the traceback."""
+    traceback with exit 1 (the findings code). KEYLESS_DEBUG=1 shows the traceback. A closed
+    stdout or stderr ends the run quietly with 141 (`_reader_gone`), wherever it is noticed: while
+    printing help, a report, an error, or in the last flush."""
+
+    def main(self, *args, **kwargs):
+        try:
+            rv = super().main(*args, **kwargs)
+        except SystemExit:
+            self._flush()
+            raise
+        self._flush()
+        return rv
+
+    @staticmethod
+    def _flush() -> None:
+        try:
+            sys.stdout.flush()
+        except BrokenPipeError:
+            _reader_gone()
+        except (OSError, ValueError):
+            pass
+
+    def make_context(self, *args, **kwargs):
+        try:
+            return super().make_context(*args, **kwargs)
+        except BrokenPipeError:  # --help, --version
+            _reader_gone()
 
     def invoke(self, ctx: click.Context):
         try:
+            return self._invoke(ctx)
+        except BrokenPipeError:
+            _reader_gone()
+
+    def _invoke(self, ctx: click.Context):
+        try:
             return super().invoke(ctx)
-        except (click.exceptions.Exit, click.ClickException, click.Abort):
+        except (click.exceptions.Exit, click.ClickException, click.Abort, BrokenPipeError):
             raise
         except (KeyboardInterrupt, EOFError):
             click.echo("keyless: error: interrupted", err=True)

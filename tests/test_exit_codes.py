@@ -175,6 +175,39 @@ def test_stdout_that_cannot_be_written_is_one_line_and_exit_2(tmp_path):
     assert proc.returncode == 2 and "cannot write the report to stdout" in one_line_error(err)
 
 
+def _reader_closed(cwd, *args, stderr_too: bool = False, stdin: bytes | None = None) -> tuple[int, str]:
+    """Run keyless with stdout (and stderr when `stderr_too`) a pipe nobody reads any more, as
+    `keyless ... | head -0` leaves it; (exit code, stderr)."""
+    read_end, write_end = os.pipe()
+    os.close(read_end)
+    try:
+        proc = subprocess.run([sys.executable, "-m", "keyless", *args], cwd=cwd, input=stdin, stdout=write_end,
+                              stderr=write_end if stderr_too else subprocess.PIPE, timeout=600,
+                              env={**os.environ, "PYTHONPATH": ROOT})
+    finally:
+        os.close(write_end)
+    return proc.returncode, (proc.stderr or b"").decode("utf-8", "replace")
+
+
+@pytest.mark.skipif(os.name != "posix", reason="POSIX pipes")
+@pytest.mark.parametrize("args", [
+    ("rules",), ("explain", "--all"), ("--help",), ("check", "--help"),
+    ("check", "finding.py", "--no-cache"), ("check", "ok.py", "--no-cache"),
+    ("check", ".", "--no-cache", "--output-format", "sarif"), ("check", ".", "--no-cache", "--exit-zero"),
+    ("check", "--stdin-filename", "finding.py", "-", "--no-cache"),
+])
+def test_a_closed_stdout_ends_the_run_quietly_and_never_passes(tmp_path, args):
+    """`keyless rules | head -1`: no traceback, no error line; the status a program SIGPIPE ends
+    gets (141), so a check whose report nobody read never passes (README, "Exit codes")."""
+    write(tmp_path, "finding.py", PROBE)
+    write(tmp_path, "ok.py", "x = 1\n")
+    rc, err = _reader_closed(tmp_path, *args, stdin=PROBE.encode())
+    assert rc == 141, (rc, err)
+    assert err == "", err
+    rc, _ = _reader_closed(tmp_path, *args, stderr_too=True, stdin=PROBE.encode())  # `2>&1 | head -0`
+    assert rc == 141
+
+
 @pytest.mark.parametrize("config,word", [
     ("max-file-size = 5e6\n", "max-file-size"),
     ('max-file-size = "0"\n', "max-file-size"),

@@ -544,7 +544,9 @@ def _emit(res: RunResult, cfg, fmt: str, opts, settings, *, fixed: int = 0, docs
             if text and not text.endswith("\n"):
                 sys.stdout.write("\n")
             sys.stdout.flush()
-        except OSError as exc:  # a full disk, a closed pipe
+        except BrokenPipeError:  # the reader closed it: the command line ends quietly (cli._reader_gone)
+            raise
+        except OSError as exc:  # a full disk
             _stdout_lost()
             _err(f"cannot write the report to stdout: {exc.strerror or type(exc).__name__}")
             return False

@@ -169,3 +169,35 @@ def test_sarif_of_the_demo_validates_against_the_schema(run_cli):
     cats = {"secret", "key-auth", "missing-identity", "broad-role", "ambiguous-identity"}
     for rule in rules:
         assert len(cats & set(rule["properties"]["tags"])) == 1, rule["id"]
+
+
+def test_a_diff_shows_no_character_of_a_password(run_cli, tmp_path):
+    """--diff masks every credential on the lines it shows; a password (a value a person chose,
+    whatever its length) shows none of its characters, not even the prefix generated keys of 32
+    characters or more may show elsewhere."""
+    import random
+
+    rnd = random.Random("diff-password")
+    # Every other character a symbol prose and code rarely hold: any 3 characters of it in the
+    # diff come from the password.
+    password = "".join(rnd.choice("ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz23456789") + rnd.choice("~^|!")
+                       for _ in range(22))
+    assert len(password) >= 32 and "*" not in password
+    key = keygen.identifiable("+ASt", seed="diff-password")
+    write(tmp_path, "app.py",
+          "from azure.storage.blob import BlobServiceClient\n"
+          f'SQL = "Server=tcp:contoso-sql.database.windows.net,1433;Initial Catalog=app;User ID=appadmin;'
+          f'Password={password};Encrypt=True"\n'
+          f'PASSWORD = "{password}"\n'
+          "svc = BlobServiceClient.from_connection_string("
+          f'"DefaultEndpointsProtocol=https;AccountName=acct;AccountKey={key};EndpointSuffix=core.windows.net")\n')
+    rc, out, err = run_cli("check", ".", "--no-cache", "--output-format", "json")
+    assert {"KL106", "KL201"} <= {f["code"] for f in json.loads(out)["findings"]}, out  # the password is one
+    diffs = [run_cli("check", "app.py", "--diff", "--unsafe-fixes", "--no-cache"),
+             run_cli("check", "--stdin-filename", "app.py", "-", "--diff", "--unsafe-fixes", "--no-cache",
+                     input=(tmp_path / "app.py").read_text())]
+    for rc, out, err in diffs:
+        assert rc == 1 and "+from azure.identity import DefaultAzureCredential" in out, out + err
+        assert "credentials are masked" in out
+        shown = [password[i:i + 3] for i in range(len(password) - 2) if password[i:i + 3] in out + err]
+        assert not shown, shown

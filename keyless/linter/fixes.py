@@ -346,7 +346,7 @@ _SPLIT = re.compile(r"(\r\n|\r|\n)")
 
 def masked_diff(relpath: str, old: str, new: str, old_spans, new_spans) -> str:
     """A unified diff in which every sensitive span (offsets into `old` / `new`) is shown only in
-    its `redact()` form, in changed and context lines alike. When a masked line is part of a hunk
+    its `redact(prefix=False)` form (its length), in changed and context lines alike. When a masked line is part of a hunk
     the patch no longer applies, and the header says so."""
     import difflib
 
@@ -384,8 +384,10 @@ def _masked_lines(text: str, spans) -> tuple[list[str], set[int]]:
         s = max(s, pos)
         out.append(text[pos:s])
         value = text[s:e]
-        # a line break inside a span stays, so the lines keep their numbers
-        out.extend(part if i % 2 or not part else redact(part) for i, part in enumerate(_SPLIT.split(value)))
+        # a line break inside a span stays, so the lines keep their numbers; no prefix: a span may
+        # be a password, and a diff needs none of a credential's characters to show the change
+        out.extend(part if i % 2 or not part else redact(part, prefix=False)
+                   for i, part in enumerate(_SPLIT.split(value)))
         pos = e
     out.append(text[pos:])
     masked = "".join(out)

@@ -15,7 +15,8 @@ installed `keyless` first on PATH (bash, one command per line; comments allowed)
 - `exit=N[,N...]`: the exit code of every command, or one per command (default 0);
 - `expect="TEXT"`: TEXT appears in the block's stdout or stderr (repeatable);
 - `file=PATH`: write the block (a config snippet, say) to PATH in the copy instead of running it;
-- `git`: make the copy a git repository first (one commit of everything; `origin/main` = HEAD).
+- `git`: make the block's directory (`cwd`) a git repository first (one commit of everything in it;
+  `origin/main` = HEAD).
 """
 
 from __future__ import annotations
@@ -106,10 +107,11 @@ def test_documented_commands_run_as_written(doc, tmp_path):
             target.write_text(step.body + "\n", encoding="utf-8")
             continue
         if step.git and not made_repo:
-            _git(str(work), "init", "-q", "-b", "main")
-            _git(str(work), "add", "-A")
-            _git(str(work), "commit", "-q", "-m", "docs")
-            _git(str(work), "update-ref", "refs/remotes/origin/main", "HEAD")
+            repo = str(work / step.cwd)
+            _git(repo, "init", "-q", "-b", "main")
+            _git(repo, "add", "-A")
+            _git(repo, "commit", "-q", "-m", "docs")
+            _git(repo, "update-ref", "refs/remotes/origin/main", "HEAD")
             made_repo = True
         commands = step.commands()
         exits = step.exits * len(commands) if len(step.exits) == 1 else step.exits

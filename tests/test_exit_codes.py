@@ -191,7 +191,7 @@ def _reader_closed(cwd, *args, stderr_too: bool = False, stdin: bytes | None = N
 
 @pytest.mark.skipif(os.name != "posix", reason="POSIX pipes")
 @pytest.mark.parametrize("args", [
-    ("rules",), ("explain", "--all"), ("--help",), ("check", "--help"),
+    ("rules",), ("explain", "KL101"), ("--help",), ("check", "--help"),
     ("check", "finding.py", "--no-cache"), ("check", "ok.py", "--no-cache"),
     ("check", ".", "--no-cache", "--output-format", "sarif"), ("check", ".", "--no-cache", "--exit-zero"),
     ("check", "--stdin-filename", "finding.py", "-", "--no-cache"),

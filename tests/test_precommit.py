@@ -1,5 +1,11 @@
-"""The pre-commit hook, exercised for real with `pre-commit try-repo` on a scratch repository:
-it must pick up .env, *.tfvars and local.settings.json (which identify gives no language tag)."""
+"""The pre-commit hooks, exercised for real with `pre-commit run` on scratch repositories: the hook
+must pick up .env, *.tfvars and local.settings.json (which identify gives no language tag), and
+the history hook scans the pushed commits.
+
+Both tests install keyless's hooks from one repository at one revision (this checkout, with its
+uncommitted changes committed in a copy, as `pre-commit try-repo` does) into one pre-commit store:
+the hook environment is built (pip) once for the module, not once per test (try-repo always
+builds it again in a temporary store)."""
 
 from __future__ import annotations
 
@@ -12,13 +18,47 @@ import pytest
 from conftest import ROOT, write
 
 PROBE = "keyless: ignore[KL190]"  # KL190 fires (no reason), whatever the file kind
+GIT_ENV = {"GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@t", "GIT_COMMITTER_NAME": "t", "GIT_COMMITTER_EMAIL": "t@t"}
+
+pytestmark = pytest.mark.skipif(shutil.which("pre-commit") is None or not os.path.exists(os.path.join(ROOT, ".git")),
+                                reason="needs pre-commit and a git checkout of keyless")
 
 
-@pytest.mark.skipif(shutil.which("pre-commit") is None or not os.path.isdir(os.path.join(ROOT, ".git")),
-                    reason="needs pre-commit and a git checkout of keyless")
-def test_pre_commit_try_repo_scans_config_files(tmp_path):
-    env = {**os.environ, "PRE_COMMIT_HOME": os.environ.get("KEYLESS_TEST_PRE_COMMIT_HOME", str(tmp_path / "pc-home")),
-           "GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@t", "GIT_COMMITTER_NAME": "t", "GIT_COMMITTER_EMAIL": "t@t"}
+@pytest.fixture(scope="module")
+def hooks(tmp_path_factory):
+    """(environment, run): `run(repo, hook, *args)` runs `pre-commit run hook *args` in `repo`
+    with keyless's hooks from this checkout (its tracked changes included, as try-repo takes
+    them) and a pre-commit store shared by the module."""
+    env = {**os.environ, **GIT_ENV,
+           "PRE_COMMIT_HOME": os.environ.get("KEYLESS_TEST_PRE_COMMIT_HOME") or str(tmp_path_factory.mktemp("pc-home"))}
+    source = str(tmp_path_factory.mktemp("hook-repo") / "keyless")
+
+    def git(*args, cwd=source):
+        return subprocess.run(["git", *args], cwd=cwd, check=True, capture_output=True, env=env).stdout
+
+    git("clone", "-q", ROOT, source, cwd=ROOT)
+    for rel in filter(None, git("diff", "HEAD", "--name-only", "-z", cwd=ROOT).decode().split("\0")):
+        src, dst = os.path.join(ROOT, rel), os.path.join(source, rel)
+        if os.path.lexists(src):
+            os.makedirs(os.path.dirname(dst), exist_ok=True)
+            shutil.copy2(src, dst)
+        elif os.path.lexists(dst):
+            os.remove(dst)
+    git("add", "-A")
+    git("commit", "-q", "--allow-empty", "-m", "working tree")
+    rev = git("rev-parse", "HEAD").decode().strip()
+
+    def run(repo, hook: str, *args: str) -> subprocess.CompletedProcess:
+        config = repo.parent / f"{repo.name}-pre-commit-config.yaml"  # outside the repository: never unstaged
+        config.write_text(f"repos:\n-   repo: {source}\n    rev: {rev}\n    hooks:\n    -   id: {hook}\n")
+        return subprocess.run(["pre-commit", "run", hook, "--config", str(config), "--verbose", *args],
+                              cwd=repo, capture_output=True, text=True, env=env, timeout=600)
+
+    return env, run
+
+
+def test_pre_commit_hook_scans_config_files(tmp_path, hooks):
+    env, run = hooks
     repo = tmp_path / "repo"
     repo.mkdir()
     subprocess.run(["git", "init", "-q"], cwd=repo, check=True, env=env)
@@ -38,8 +78,7 @@ def test_pre_commit_try_repo_scans_config_files(tmp_path):
     write(repo, "clean.py", "print('ok')\n")
     write(repo, "node_modules/x/.env", f"A=1 # {PROBE}\n")
     subprocess.run(["git", "add", "-A"], cwd=repo, check=True, env=env)
-    proc = subprocess.run(["pre-commit", "try-repo", ROOT, "keyless", "--all-files", "--verbose"],
-                          cwd=repo, capture_output=True, text=True, env=env, timeout=600)
+    proc = run(repo, "keyless", "--all-files")
     out = proc.stdout + proc.stderr
     assert proc.returncode == 1, out
     for name in (".env:1", "prod.tfvars:1", "local.settings.json:1", "docs/notes.md:1", "deploy.sh:1", "setup.ps1:1",
@@ -49,15 +88,12 @@ def test_pre_commit_try_repo_scans_config_files(tmp_path):
     assert "node_modules" not in out  # --force-exclude keeps default excludes for passed files
 
 
-@pytest.mark.skipif(shutil.which("pre-commit") is None or not os.path.isdir(os.path.join(ROOT, ".git")),
-                    reason="needs pre-commit and a git checkout of keyless")
-def test_pre_commit_history_hook_scans_the_pushed_commits(tmp_path):
+def test_pre_commit_history_hook_scans_the_pushed_commits(tmp_path, hooks):
     """`keyless-history` at the pre-push stage: a key added and removed again within the pushed
     range fails the push; the commits before the range are not read."""
     import keygen
 
-    env = {**os.environ, "PRE_COMMIT_HOME": os.environ.get("KEYLESS_TEST_PRE_COMMIT_HOME", str(tmp_path / "pc-home")),
-           "GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@t", "GIT_COMMITTER_NAME": "t", "GIT_COMMITTER_EMAIL": "t@t"}
+    env, run = hooks
     repo = tmp_path / "repo"
     repo.mkdir()
 
@@ -77,9 +113,7 @@ def test_pre_commit_history_hook_scans_the_pushed_commits(tmp_path):
     base = commit("old.env", "X=1\n")
     commit("new.env", f"AccountName=b;AccountKey={key};EndpointSuffix=core.windows.net\n")
     head = commit("new.env", "X=2\n")  # removed again before the push: still in the pushed history
-    proc = subprocess.run(["pre-commit", "try-repo", ROOT, "keyless-history", "--hook-stage", "pre-push",
-                           "--from-ref", base, "--to-ref", head, "--verbose"],
-                          cwd=repo, capture_output=True, text=True, env=env, timeout=600)
+    proc = run(repo, "keyless-history", "--hook-stage", "pre-push", "--from-ref", base, "--to-ref", head)
     out = proc.stdout + proc.stderr
     assert proc.returncode == 1, out
     assert "new.env" in out and "but still in history" in out, out

@@ -23,7 +23,8 @@ code grows ~4x; the check fails above `MAX_GROWTH` (quadratic code grows ~16x), 
 measurements (noise only ever makes one slow). An input still that fast at `SCREEN_SIZE`
 characters is linear enough.
 
-Run directly: `python tests/regex_audit.py` prints one JSON line per finding.
+Run directly: `python tests/regex_audit.py` prints one JSON line per finding (`--shard K/N`: only
+every N-th pattern from the K-th, so that N processes share the audit).
 """
 
 from __future__ import annotations
@@ -457,5 +458,8 @@ if __name__ == "__main__":
     if len(sys.argv) > 1 and sys.argv[1] == "--list":
         for p, where, mode in collect():
             print(where, mode, repr(p.pattern)[:150])
+    elif len(sys.argv) > 2 and sys.argv[1] == "--shard":  # --shard K/N: every N-th pattern from the K-th
+        k, n = (int(x) for x in sys.argv[2].split("/"))
+        audit(collect()[k::n])
     else:
         audit()

@@ -29,7 +29,9 @@ Judging the labels (the peers' labels describe their regexes, not Azure's format
   signature, a checksummed DevOps PAT, a `git&<date>&<key>` APIM key, an Entra refresh token;
   positives with invented shapes (a base64 key with `=` inside, a 'hex' key with a `j`) are counted
   apart, and so are published emulator keys (not secrets);
-- a negative that holds a checksum-verified key is a real secret the peer labelled negative;
+- a negative that holds a checksum-verified key, or the very line holding a credential the same
+  peer file labels positive (labelled negative for its surroundings, e.g. a host the peer needs to
+  verify it), is a real secret the peer labelled negative;
 - identifiers (tenant/client IDs, account names) must never be reported.
 
 A tool detects a positive when it reports a finding on a line holding the secret; any finding on
@@ -604,7 +606,7 @@ def real_format(case: Case) -> list[str]:
             if len(sig) == 44 and _b64_bytes(sig) == 32 and tied(m.group(1)):
                 found.append(m.group(1))
     if "repositorykey" in hint:
-        found += [m.group(0) for m in APIM_GIT.finditer(text) if tied(m.group(0))]
+        found += [m.group(0) for m in APIM_GIT.finditer(text) if _b64_bytes(m.group(0)[17:]) == 64 and tied(m.group(0))]
     if "refreshtoken" in hint:
         found += [m.group(0) for m in REFRESH.finditer(text) if tied(m.group(0))]
     if "functionkey" in hint:
@@ -621,13 +623,25 @@ def case_tied(case: Case, v: str) -> bool:
 
 
 def judge(cases: list[Case]) -> None:
+    # A negative holding the very credential the same peer file labels positive elsewhere is labelled
+    # negative for its surroundings (a host the peer needs to verify it), not for the string.
+    positives: dict[str, set[str]] = {}
+    positives_lines: dict[str, set[str]] = {}
+    for c in cases:
+        if c.label == "pos" and c.verdict != "skipped":
+            found = real_format(c)
+            positives.setdefault(c.source, set()).update(found)
+            positives_lines.setdefault(c.source, set()).update(
+                line for line in c.text.splitlines() if any(k in line for k in found))
     for c in cases:
         if c.verdict == "skipped":
             continue
         if c.label == "id":
             c.verdict = "id"
         elif c.label == "neg":
-            real = checksum_keys(c.text)
+            lines = set(c.text.splitlines())
+            real = checksum_keys(c.text) + [k for k in positives.get(c.source, {})
+                                            if any(k in line for line in lines & positives_lines.get(c.source, set()))]
             c.secrets = real
             c.verdict = "neg-real-secret" if real else "neg"
         else:

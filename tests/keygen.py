@@ -151,6 +151,19 @@ def password(seed: int | str | None = 0) -> str:
     return "".join(r.choice(B62) for _ in range(14)) + "!" + str(r.randint(10, 99))
 
 
+def refresh_token(seed: int | str | None = 0, version: str = "0") -> str:
+    """An Entra refresh token's shape: version, `.A` client-info part, `.Ag` body (fake, random)."""
+    r = _rng(f"rt-{seed}-{version}")
+    info = "A" + "".join(r.choice(B64URL) for _ in range(55))
+    body = "AgABAAEAAAD" + "".join(r.choice(B64URL) for _ in range(320))
+    return f"{version}.{info}.{body}"
+
+
+def apim_git_key(seed: int | str | None = 0, expiry: str = "209912311200") -> str:
+    """An API Management Git credential: `git&<expiry>&<64-byte key>`."""
+    return f"git&{expiry}&{legacy_b64(64, f'apimgit-{seed}')}"
+
+
 def urlsafe_key(nchars: int = 43, seed: int | str | None = 0) -> str:
     r = _rng(f"url-{nchars}-{seed}")
     return "".join(r.choice(B64URL) for _ in range(nchars))

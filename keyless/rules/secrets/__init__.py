@@ -7,7 +7,7 @@ the credential kinds they own. KL190-KL199 are reserved.
 from keyless.rules.secrets.ai import AiServicesKey
 from keyless.rules.secrets.appservices import AppConfigurationSecret, FunctionKey, SignalRAccessKey
 from keyless.rules.secrets.data import CosmosDbKey, DatabasePassword, RedisAccessKey
-from keyless.rules.secrets.identity import AzureDevOpsPat, EntraClientSecret
+from keyless.rules.secrets.identity import AzureDevOpsPat, EntraClientSecret, EntraRefreshToken
 from keyless.rules.secrets.messaging import IotHubKey, ServiceBusKey
 from keyless.rules.secrets.platform import BatchAccountKey, ContainerRegistryPassword, IdentifiableKey, MapsKey
 from keyless.rules.secrets.storage import SasToken, StorageAccountKey
@@ -30,6 +30,7 @@ RULES = [
     BatchAccountKey,
     MapsKey,
     IdentifiableKey,
+    EntraRefreshToken,
 ]
 
 __all__ = ["RULES"]

@@ -17,11 +17,22 @@ if TYPE_CHECKING:
 _SAS_GUIDE = {"messaging": "servicebus", "iot": "iot", "dps": "iot", "eventgrid": "eventgrid"}
 
 
+# Text whose decoded form may hold any kind of secret (scanner.scan_escaped / scan_secret_manifests):
+# every secret rule also runs where these occur, since the raw text need not carry its keywords.
+DECODED_KEYWORDS = ("kind: secret", '"kind": "secret"', "kind: 'secret'", 'kind: "secret"', "dockerconfigjson",
+                    "\\u0026", "\\u003d", "%3d", "%3b", "&amp;")
+
+
 class SecretRule(Rule):
     category = Category.SECRET
     fix_applicability = Applicability.DISPLAY_ONLY
     # Credential kinds (kinds.KINDS keys) this rule reports.
     secret_kinds: ClassVar[frozenset[str]] = frozenset()
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        if cls.__dict__.get("keywords"):
+            cls.keywords = tuple(dict.fromkeys(cls.keywords + DECODED_KEYWORDS))
 
     def check(self, doc: "Document") -> Iterable[Finding]:
         for s in scan(doc):

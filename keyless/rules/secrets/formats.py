@@ -53,7 +53,12 @@ class IdentifiableKind(NamedTuple):
 # Signature -> kinds, from the reference's HIS table. Seeds that classify the key come first.
 IDENTIFIABLE: tuple[IdentifiableKind, ...] = (
     IdentifiableKind("+ASt", "64", "storage-key", (("Default0", "account key"),)),
-    IdentifiableKind("ACDb", "64", "cosmos-key", (("MastRW00", "read-write key"), ("MastRO00", "read-only key"))),
+    # Cosmos DB: the master keys customers hold first; the system, resource and encryption seeds
+    # are the others security-utilities' SEC101/160 checks.
+    IdentifiableKind("ACDb", "64", "cosmos-key", (
+        ("MastRW00", "read-write key"), ("MastRO00", "read-only key"), ("SystRW00", "system read-write key"),
+        ("SystRO00", "system read-only key"), ("SysAll00", "system key"), ("Resour00", "resource key"),
+        ("Encryp00", "data encryption key"))),
     IdentifiableKind("+ABa", "64", "batch-key", (("AbAcct00", "account key"),)),
     IdentifiableKind(
         "APIM",
@@ -74,7 +79,8 @@ IDENTIFIABLE: tuple[IdentifiableKind, ...] = (
     IdentifiableKind(
         "AIoT", "32", "iot-key", (("IoTHub00", "hub"), ("DpsKey00", "dps"), ("Device00", "device"))
     ),
-    IdentifiableKind("AZEG", "32", "eventgrid-key", (("Default0", "access key"),)),
+    # Event Grid: security-utilities' SEC101/199 seed, and the default seed its scanner tests use.
+    IdentifiableKind("AZEG", "32", "eventgrid-key", (("SendRecv", "access key"), ("Default0", "access key"))),
     IdentifiableKind("AzSe", "39", "search-key", (("PAdmin00", "admin key"), ("Query000", "query key")), base62_only=True),
     IdentifiableKind("+ACR", "39", "acr-key", (("ACRDflt0", "registry key"),)),
     IdentifiableKind(
@@ -210,13 +216,21 @@ def classify_aad(token: str) -> str | None:
     return None
 
 
+# Older portal-generated client secrets (32 characters) also used these symbols.
+LEGACY_AAD_CHARS = AAD_CHARS | frozenset("?@:[]*+/=")
+_LEGACY_SYMBOLS = frozenset("._~-?@:[]*+/=")
+
+
 def looks_like_legacy_aad(token: str) -> bool:
-    """A 34-character legacy client secret: alphabet [A-Za-z0-9._~-], contains a symbol, not a date."""
-    if len(token) != 34 or any(c not in AAD_CHARS for c in token):
+    """A legacy (pre-`Q~`) client secret: 32 to 34 characters of [A-Za-z0-9._~-] (older ones also
+    `?@:[]*+/=`), at least one symbol, digits and letters, not a date or a base64 key."""
+    if not 32 <= len(token) <= 34 or any(c not in LEGACY_AAD_CHARS for c in token):
         return False
-    if not any(c in "._~-" for c in token):
+    if not any(c in _LEGACY_SYMBOLS for c in token.rstrip("=")):
         return False
-    if re.fullmatch(r"[0-9._:-]+", token):
+    if re.fullmatch(r"[0-9._:TZ+ -]+", token) or re.fullmatch(r"[A-Za-z0-9+/]+={0,2}", token):
+        return False
+    if len(set(token)) < 16:
         return False
     return sum(c.isdigit() for c in token) >= 2 and sum(c.isalpha() for c in token) >= 8
 

@@ -154,6 +154,14 @@ GUIDANCE: dict[str, tuple[str, str]] = {
         "`CommunicationIdentityClient(endpoint=\"https://{r}.communication.azure.com\", credential=DefaultAzureCredential())` "
         "(EmailClient/SmsClient likewise) with a role granting access to the resource; regenerate this key.",
     ),
+    "entra-token": (
+        "revoke the user's sessions and keep token caches out of the repository; apps should use a managed identity",
+        "A refresh token is a user's sign-in: whoever holds it gets new access tokens for that user until the "
+        "sessions are revoked (`az ad user revoke-sign-in-sessions` / `Revoke-MgUserSignInSession`, or the "
+        "user's password reset). Remove the token cache from the repository (MSAL caches such as "
+        "`msal_token_cache.json`, `~/.azure/`) and add it to .gitignore. Code that needs Azure access should "
+        "use `DefaultAzureCredential()`: a managed identity in Azure, the developer's own sign-in locally.",
+    ),
     "apim": (
         "keep API Management keys out of code; call the API with an Entra token (validate-jwt) or a Key Vault reference",
         "API Management keys are shared secrets. Protect the API with Entra ID (validate-jwt / validate-azure-ad-token "

@@ -45,8 +45,9 @@ HOST_SUFFIXES: tuple[tuple[str, str], ...] = (
     (".batch.azure.com", "batch"),
     (".communication.azure.com", "acs"),
     (".eventgrid.azure.net", "eventgrid"),
+    (".management.azure-api.net", "apim-management"),  # direct management API (its keys are 64 bytes)
+    (".scm.azure-api.net", "apim-management"),  # configuration Git repository
     (".azure-api.net", "apim"),
-    (".management.azure-api.net", "apim"),
     ("atlas.microsoft.com", "maps"),
     (".vault.azure.net", "keyvault"),
     ("dev.azure.com", "devops"),

@@ -1,4 +1,4 @@
-"""KL112 entra-client-secret, KL113 azure-devops-pat."""
+"""KL112 entra-client-secret, KL113 azure-devops-pat, KL118 entra-refresh-token."""
 
 from __future__ import annotations
 
@@ -78,3 +78,40 @@ class AzureDevOpsPat(SecretRule):
     message = "Azure DevOps personal access token in source"
     keywords = ("JQQJ9", "pat", "devops", "vsts", "azdo") + ADO_HINTS
     secret_kinds = frozenset({"devops-pat"})
+
+
+class EntraRefreshToken(SecretRule):
+    """Detects Microsoft Entra ID refresh tokens.
+
+    ## What it does
+    Reports refresh tokens in the shape Entra ID issues them: a version (`0.` or `1.`), a
+    base64url client-information part starting `A` (50 characters or more), then the token body,
+    which starts `Ag` and runs to hundreds of characters (`0.AX...<50+>.AgAB...<250+>`), as found in
+    MSAL token caches, `az` CLI caches, HTTP recordings and notebooks. The length and the `.Ag`
+    body make the shape specific; a truncated token (`0.AXEA...`) or a repeated filler is not
+    reported.
+
+    ## Why is this bad?
+    A refresh token is a user's sign-in: whoever holds it can obtain access tokens as that user
+    (for the client and, for family-of-client-IDs tokens, other Microsoft clients) until the
+    sessions are revoked, typically up to 90 days and renewed on every use.
+
+    ## Example
+    ```json
+    {"refresh_token": "0.AXEA...<long>.AgABAAAAAAD...<long>"}
+    ```
+
+    ## Use instead
+    Never commit token caches. Code running in Azure uses a managed identity (`DefaultAzureCredential()`),
+    and locally the developer's own sign-in, so no token is ever stored in the repository.
+
+    ## Fix safety
+    Display-only: revoke the user's sessions (`az ad user revoke-sign-in-sessions`).
+    """
+
+    code = "KL118"
+    name = "entra-refresh-token"
+    severity = Severity.HIGH
+    message = "Entra ID refresh token in source"
+    keywords = (".Ag",)
+    secret_kinds = frozenset({"entra-refresh-token"})

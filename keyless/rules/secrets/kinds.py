@@ -44,11 +44,13 @@ KINDS: dict[str, KindInfo] = {
     "ml-key": KindInfo("KL117", "Azure ML web service key", Severity.HIGH, "keyvault"),
     "sql-key": KindInfo("KL117", "SQL identifiable key", Severity.HIGH, "keyvault"),
     "cask-key": KindInfo("KL117", "Microsoft identifiable key (CASK)", Severity.HIGH, "keyvault"),
+    "entra-refresh-token": KindInfo("KL118", "Entra ID refresh token", Severity.HIGH, "entra-token"),
 }
 
 # Variant -> severity override (read-only, device-scoped, master...).
 VARIANT_SEVERITY: dict[tuple[str, str], Severity] = {
     ("cosmos-key", "read-only key"): Severity.HIGH,
+    ("cosmos-key", "system read-only key"): Severity.HIGH,
     ("search-key", "query key"): Severity.MEDIUM,
     ("search-key", "admin key"): Severity.HIGH,
     ("iot-key", "device"): Severity.MEDIUM,
@@ -61,6 +63,7 @@ VARIANT_SEVERITY: dict[tuple[str, str], Severity] = {
     ("relay-key", "manage"): Severity.CRITICAL,
     ("messaging-key", "manage"): Severity.CRITICAL,
     ("apim-key", "direct management key"): Severity.CRITICAL,
+    ("apim-key", "repository (Git) key"): Severity.CRITICAL,
     ("devops-pat", "unverified"): Severity.HIGH,
 }
 

@@ -143,6 +143,6 @@ class IdentifiableKey(SecretRule):
     severity = Severity.HIGH
     message = "Microsoft identifiable key in source"
     keywords = ("APIM", "+AMC", "AZEG", "JQQJ9", "communication", "eventgrid", "event_grid", "aeg", "azure-api",
-                "fluidrelay", "mixedreality")
+                "fluidrelay", "mixedreality", "git&")
     secret_kinds = frozenset({"apim-key", "eventgrid-key", "acs-key", "fluidrelay-key", "mixedreality-key", "ml-key",
                               "sql-key", "cask-key"})

@@ -5,7 +5,9 @@ Storage SAS: `sv`, `ss`, `srt`, `sr`, `sp`, `st`, `se`, `spr`, `sip`, `si`, `sig
 &se=<epoch>&skn=<policy>`.
 
 Severity: write/delete/create/add/update-type permissions raise it, an expiry in the past lowers
-it, an expiry more than a year ahead (or none, or a stored access policy) raises it.
+it (for a user-delegation SAS, the delegation key's expiry `ske` counts too), an expiry more than a
+year ahead (or none, or a stored access policy) raises it. A token with a permission letter no
+storage service knows (`sp=rqx`) is refused by the service and is not reported.
 """
 
 from __future__ import annotations
@@ -24,6 +26,9 @@ SAS_FIELDS = frozenset(
      "sks", "skv", "saoid", "suoid", "scid", "sdd", "ses", "rscc", "rscd", "rsce", "rscl", "rsct"}
 )
 WRITE_PERMS = frozenset("wdcaupxmoiey")
+# Every permission letter a storage SAS may carry (blob, file, queue, table and account SAS); a
+# token with any other letter is refused by the service.
+PERMISSION_LETTERS = frozenset("racwdxyltfmeopiu")
 FAR_FUTURE = timedelta(days=366)
 
 
@@ -71,9 +76,10 @@ def parse_expiry(value: str) -> datetime | None:
 class SasInfo:
     fields: dict[str, str]
     permissions: str
-    expiry: datetime | None
+    expiry: datetime | None  # the earlier of `se` and, for a user-delegation SAS, `ske`
     account_sas: bool
     token_form: bool  # SharedAccessSignature sr=... (Service Bus / IoT)
+    key_expired_first: bool = False  # the delegation key (`ske`) ends before the token (`se`)
 
     @property
     def expired(self) -> bool:
@@ -104,6 +110,8 @@ class SasInfo:
             bits.append(f"permissions '{self.permissions}'")
         if self.expiry is not None:
             state = "expired" if self.expired else "expires"
+            if self.key_expired_first:
+                state = "delegation key " + state
             bits.append(f"{state} {self.expiry.date().isoformat()}")
         else:
             bits.append("no expiry in the token")
@@ -113,20 +121,30 @@ class SasInfo:
 
 
 def analyse(params: dict[str, str], token_form: bool = False) -> SasInfo:
+    """A user-delegation SAS is signed with a delegation key that has its own expiry (`ske`): the
+    token stops working at the earlier of `se` and `ske`."""
     sp = unquote(params.get("sp", ""))
+    expiry = parse_expiry(params.get("se", ""))
+    key_expiry = parse_expiry(params.get("ske", "")) if "ske" in params else None
+    key_first = key_expiry is not None and (expiry is None or key_expiry < expiry)
     return SasInfo(
         fields=params,
         permissions=sp,
-        expiry=parse_expiry(params.get("se", "")),
+        expiry=key_expiry if key_first else expiry,
         account_sas="ss" in params or "srt" in params,
         token_form=token_form,
+        key_expired_first=key_first,
     )
 
 
 def looks_like_sas(params: dict[str, str]) -> bool:
-    """A `sig` plus at least one other SAS field, and a real-looking signature."""
+    """A `sig` plus at least one other SAS field, a real-looking signature, and permissions the
+    service accepts."""
     if "sig" not in params:
         return False
     if not any(k in SAS_FIELDS for k in params):
+        return False
+    sp = unquote(params.get("sp", ""))
+    if sp and not set(sp) <= PERMISSION_LETTERS:
         return False
     return signature_ok(params["sig"])

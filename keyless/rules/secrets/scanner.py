@@ -23,6 +23,7 @@ Every regex here is linear: literal-anchored, no nested quantifiers, bounded rep
 
 from __future__ import annotations
 
+import base64
 import bisect
 import re
 from dataclasses import dataclass, field
@@ -31,7 +32,7 @@ from urllib.parse import unquote
 
 from keyless.linter.finding import Severity
 from keyless.linter.rule import Budget, BudgetExceeded
-from keyless.rules.secrets import allowlist, connstr, formats, sas
+from keyless.rules.secrets import allowlist, connstr, decoded, formats, sas
 from keyless.rules.secrets.hosts import AnyHost, HostIndex, is_local_host, service_of_host
 from keyless.rules.secrets.kinds import KINDS, VARIANT_SEVERITY
 
@@ -99,11 +100,15 @@ BASE32_52_RE = re.compile(r"[a-z2-7]{52}")
 
 
 def is_b64_bytes(v: str, nbytes: int) -> bool:
+    """Exactly `nbytes` random-looking bytes in canonical base64 (the padding bits are zero, as in
+    every key Azure issues: `...cET==` is not a 64-byte key)."""
     want = 4 * ((nbytes + 2) // 3)
     if len(v) != want or not B64_RE.fullmatch(v):
         return False
     raw = formats.b64decode_loose(v)
-    return raw is not None and len(raw) == nbytes and allowlist.entropy_ok(v, 16)
+    if raw is None or len(raw) != nbytes or not allowlist.entropy_ok(v, 16):
+        return False
+    return base64.b64encode(raw).decode("ascii") == v
 
 
 def is_b64_key(v: str, min_len: int = 40) -> bool:
@@ -175,7 +180,7 @@ class _Seg:
 
 
 class Scanner:
-    def __init__(self, doc: "Document", loose: bool = False, permissive: bool = False):
+    def __init__(self, doc: "Document", loose: bool = False, permissive: bool = False, nested: bool = False):
         # loose: also keep every value assigned to a credential-like name whose shape matches no
         # known format (only to mask text shown to people, e.g. diffs; never reported)
         self.loose = loose
@@ -184,6 +189,7 @@ class Scanner:
         # pass; the result is a superset of what the whole file gives at those lines.
         self.permissive = permissive
         self.doc = doc
+        self.nested = nested  # scanning a decoded view: no further decoding
         self.text = doc.text
         self.kind = doc.kind
         self.low = ascii_lower(self.text)
@@ -303,9 +309,121 @@ class Scanner:
                 self.scan_command_lines()
             if self.permissive or any(h in low for h in ADO_HINTS):
                 self.scan_ado()
+            if "convertto-securestring" in low:
+                self.scan_secure_strings()
+            if ".Ag" in self.text:
+                self.scan_refresh_tokens()
+            if "git&" in low:
+                self.scan_apim_git_keys()
+            if not self.nested:
+                if any(h in low for h in decoded.ESCAPE_HINTS):
+                    self.scan_escaped()
+                if self.kind in ("yaml", "json") and "secret" in low and "data" in low:
+                    self.scan_secret_manifests()
         except BudgetExceeded:
             pass  # the file's time is up: what was found stands, the engine reports a partial check
         return self.finish()
+
+    # 0. decoded views ----------------------------------------------------------------------------------
+    def _sub_scan(self, view: str, place, note: str) -> None:
+        """Scan `view` (decoded text) and report what it holds at `place(start, end)` in the file."""
+        from keyless.linter.documents import TextDocument
+
+        sub = TextDocument(self.doc.path, self.doc.relpath, view)
+        for s in Scanner(sub, loose=self.loose, permissive=self.permissive, nested=True).run():
+            s.start, s.end = place(s.start, s.end)
+            if (s.start, s.end) in self.found:
+                continue  # the raw text said it already
+            s.source += note
+            self.add(s)
+
+    def scan_escaped(self) -> None:
+        """Lines holding JSON/URL/HTML escapes, decoded (`\\u0026` -> `&`, `\\"` -> `"`, `%3D` -> `=`)."""
+        low = self.low
+        lines = self.doc.lines
+        starts: set[int] = set()
+        for hint in decoded.ESCAPE_HINTS:
+            i = low.find(hint)
+            while i >= 0 and len(starts) < 10_000:
+                ls, le = self.line_bounds(i)
+                starts.add(ls)
+                i = low.find(hint, le)
+        for ls in sorted(starts):
+            le = lines.line_end(bisect.bisect_right(lines.starts, ls))
+            for ws in range(ls, le, 65536):  # minified lines: bounded windows
+                raw = self.text[ws : min(le, ws + 65536)]
+                view = decoded.unescape_view(raw)
+                if view == raw:
+                    continue
+                vlow = ascii_lower(view)
+                if not (ANCHOR_RE.search(vlow) or SIGNATURE_RE.search(view) or "sig=" in vlow):
+                    continue
+                offsets: list[int] = []
+
+                def place(a: int, b: int, ws=ws, raw=raw, offsets=offsets) -> tuple[int, int]:
+                    if not offsets:  # computed once, only when the view holds a secret
+                        offsets.extend(decoded.unescape(raw)[1])
+                    return ws + offsets[a], ws + offsets[b]
+
+                self._sub_scan(view, place, ", decoded from an escaped string")
+
+    def scan_secret_manifests(self) -> None:
+        """Kubernetes Secret `data:` values are base64: decode them, one view per Secret (so a
+        password and its base64-encoded host are read together), and report on the encoded value."""
+        by_secret: dict[int, list[tuple[str, str, int, int]]] = {}
+        for index, key, encoded, start, end in decoded.secret_data(self.doc):
+            by_secret.setdefault(index, []).append((key, encoded, start, end))
+        for entries in by_secret.values():
+            rows: list[str] = []
+            spans: list[tuple[int, int, int]] = []  # (view offset, raw start, raw end)
+            at = 0
+            for key, encoded, start, end in entries:
+                plain = decoded.b64decode_text(encoded)
+                if plain is None or not plain.strip():
+                    continue
+                if "dockerconfig" in key.lower() or key == ".dockercfg":
+                    self._docker_config(plain, start, end)
+                    continue
+                row = f"{key}: {plain.strip()}" if "\n" not in plain.strip() else plain
+                rows.append(row)
+                spans.append((at, start, end))
+                at += len(row) + 1
+            if not rows:
+                continue
+            view = "\n".join(rows) + "\n"
+            view_starts = [v for v, _, _ in spans]
+
+            def place(a: int, b: int, spans=spans, view_starts=view_starts) -> tuple[int, int]:
+                _, start, end = spans[bisect.bisect_right(view_starts, a) - 1]
+                return start, end
+
+            self._sub_scan(view, place, ", base64-decoded from a Kubernetes Secret")
+
+    def _docker_config(self, text: str, start: int, end: int) -> None:
+        """A `.dockerconfigjson`: `auths.<registry>.password` or `.auth` (base64 `user:password`)."""
+        import json
+
+        try:
+            data = json.loads(text)
+        except ValueError:
+            return
+        auths = data.get("auths", data) if isinstance(data, dict) else None
+        if not isinstance(auths, dict):
+            return
+        for registry, entry in auths.items():
+            if not isinstance(entry, dict) or service_of_host(str(registry)) != "acr":
+                continue
+            password = entry.get("password")
+            if not isinstance(password, str) and isinstance(entry.get("auth"), str):
+                raw = formats.b64decode_loose(entry["auth"])
+                user_pass = raw.decode("utf-8", "replace") if raw else ""
+                password = user_pass.partition(":")[2] or None
+            if isinstance(password, str) and plausible_token(password, 16):
+                s = Secret("acr-key", start, end, password, "medium",
+                           "registry password in a .dockerconfigjson, base64-decoded from a Kubernetes Secret",
+                           P_STRUCTURED)
+                s.resource = str(registry).split(".", 1)[0]
+                self.add(s)
 
     def finish(self) -> list[Secret]:
         items = sorted(self.found.values(), key=lambda s: (s.start, -(s.end - s.start), -s.priority))
@@ -319,7 +437,18 @@ class Scanner:
                     out[-1] = s
                 continue
             out.append(s)
-        return out
+        # The same secret repeated on one line (a SAS URL and its token, a test recording that
+        # quotes one URL many times) is one finding: the first occurrence.
+        seen: set[tuple[int, str]] = set()
+        kept: list[Secret] = []
+        for s in out:
+            ls, _ = self.line_bounds(s.start)
+            key = (ls, _same_secret(s.value))
+            if key in seen:
+                continue
+            seen.add(key)
+            kept.append(s)
+        return kept
 
     # 1. identifiable keys ----------------------------------------------------------------------------
     def scan_signatures(self) -> None:
@@ -342,9 +471,9 @@ class Scanner:
         fam = formats.FAMILIES[spec.family]
         start = i - fam.sig_offset
         end = start + fam.length
-        if start >= 0 and end <= n and (start == 0 or t[start - 1] not in formats.KEYISH) and (
-            end == n or (t[end] not in formats.KEYISH and t[end] != "=")
-        ):
+        # The left edge must be a boundary; the right edge need not be (`<key>==ZZZZ`, a key glued
+        # to the next token): the checksum decides, as in security-utilities' own scanner.
+        if start >= 0 and end <= n and (start == 0 or t[start - 1] not in formats.KEYISH):
             token = t[start:end]
             variant = formats.validate_identifiable(token, sig)
             if variant:
@@ -424,6 +553,10 @@ class Scanner:
                 qs += len("sharedaccesssignature ")
                 token_form = True
         params_l = connstr.parse_query(t, qs, qe)
+        if params_l and params_l[0][0] not in sas.SAS_FIELDS and "=" in params_l[0][1]:
+            # `SAS_TOKEN=sp=r&...`: the variable's name is not the token's first field
+            qs = t.index("=", qs) + 1
+            params_l = connstr.parse_query(t, qs, qe)
         params = {}
         for k, v, _, _ in params_l:
             params.setdefault(k, v)
@@ -441,7 +574,7 @@ class Scanner:
             us = max([t.rfind(c, lo2, qs - 1) for c in _URL_LEFT_STOP_STR] + [lo2 - 1]) + 1
             url = t[us : qs - 1]
             host = url.split("://", 1)[-1].split("/", 1)[0]
-        elif "sr" in params:
+        elif "sr" in params and "." in params["sr"]:  # token form: sr=<resource URI>; storage: sr=b|c|...
             sr = unquote(unquote(params["sr"]))
             host = sr.split("://", 1)[-1].split("/", 1)[0]
         service = service_of_host(host) if host else None
@@ -594,6 +727,8 @@ class Scanner:
             return
         if not quoted and self.kind in ("python", "hcl", "json") and cls != "call":
             return  # an expression, not a literal
+        if not quoted and t[vs - 1] == ":" and not (ns > 0 and t[ns - 1] in QUOTES) and cls not in TIGHT_CLASSES:
+            return  # `name:value` with no space: only values of a strict shape
         self._assignment(cls, nn, name, vs, ve, value, quoted)
 
     def _value_after(self, ns: int, ne: int) -> tuple[int, int, bool] | None:
@@ -601,6 +736,11 @@ class Scanner:
         n = len(t)
         _, le = self.line_bounds(ns)
         p = ne
+        before = t[ns - 1] if ns else ""
+        after = t[ne] if ne < le else ""
+        if before == "<" and after == ">":
+            return self._xml_element(ns, ne, le)  # <account_key>VALUE</account_key>
+        quoted_name = before == after and before in QUOTES and before != ""
         # closing quote / bracket of a dict key or header name
         k = 0
         while p < le and t[p] in "\"'`]" and k < 3:
@@ -609,9 +749,23 @@ class Scanner:
         while p < le and t[p] in " \t":
             p += 1
         if p >= le:
+            # `NAME` alone, the value on the next line: `DEFAULT_ACCOUNT_KEY\n    = "..."`
+            m = _NEXT_LINE_ASSIGN_RE.match(t, p)
+            if m and self.kind not in ("yaml", "env"):
+                return self._literal_at(m.end(), 0)
             return self._name_value_pair(ns, ne)
         c = t[p]
-        if c in ",}\r\n" or p >= le:
+        if quoted_name:
+            if c == ",":
+                # a key literal and its value: `{ "AccountKey", "..." }`, `.Add("AccountKey", "...")`,
+                # `['AccountKey'], '...'`, `os.getenv("AZURE_STORAGE_KEY", "...")`
+                return self._literal_at(p + 1, 1)
+            if c not in "=:" and _XML_KEY_ATTR_RE.search(t, max(0, ns - 12), ns):
+                m = _XML_VALUE_ATTR_RE.match(t, ne + 1)  # <add key="StorageAccountKey" value="..."/>
+                return self._literal_at(m.end() - 1, 0) if m else None
+        elif c == "{" and p == ne:
+            return self._literal_at(p + 1, 1)  # brace initialiser: `AzuriteAccountKey{"..."}`
+        if c in ",}\r\n":
             return self._name_value_pair(ns, ne)
         if c == "(":
             if classify_name(t[ns:ne]) != "call":
@@ -631,6 +785,11 @@ class Scanner:
             p += 1
             if p < n and t[p] == ">":
                 p += 1
+            q = p
+            while q < le and t[q] in " \t\r":
+                q += 1
+            if q >= le and self.kind not in ("yaml", "env"):
+                return self._literal_at(p, 1)  # `KEY =` and the literal on the next line
         elif c == ":":
             p += 1
             if p < n and t[p] == "=":
@@ -639,10 +798,8 @@ class Scanner:
                 m = _ANNOTATION_RE.match(t, p, le)  # password: str = "..."
                 if m:
                     p = m.end()
-            elif p < n and t[p] not in " \t\"'":
-                # `name:value` without a space: only for headers like `api-key:abc` in quotes
-                if not (ns > 0 and t[ns - 1] in QUOTES):
-                    return None
+            # `name:value` without a space (headers like `api-key:abc`, `key:VALUE` lines): the
+            # caller accepts it only for names whose values have a strict shape (TIGHT_CLASSES)
         elif t[ns] == "-" and p > ne:
             pass  # --flag value
         else:
@@ -671,6 +828,38 @@ class Scanner:
         if e < le and t[e] == "#" and e > p:  # YAML/shell trailing comment
             pass
         return p, e, False
+
+    def _literal_at(self, p: int, lines: int) -> tuple[int, int, bool] | None:
+        """A quoted literal starting at `p` after blanks and at most `lines` line breaks."""
+        t = self.text
+        n = len(t)
+        limit = min(n, p + 256)
+        while p < limit and t[p] in " \t\r\n":
+            if t[p] == "\n":
+                lines -= 1
+                if lines < 0:
+                    return None
+            p += 1
+        q = p
+        while q < limit and q - p < 2 and t[q] in "rRbBuUfFL@$":  # string prefixes (Python, C#, C++)
+            q += 1
+        if q >= limit or t[q] not in QUOTES:
+            return None
+        _, le = self.line_bounds(q)
+        end = t.find(t[q], q + 1, min(le, q + 2048))
+        return (q + 1, end, True) if end > 0 else None
+
+    def _xml_element(self, ns: int, ne: int, le: int) -> tuple[int, int, bool] | None:
+        """`<account_key>VALUE</account_key>`: the element's text, on one line."""
+        t = self.text
+        vs = ne + 1
+        ve = t.find("<", vs, le)
+        if ve <= vs or not t.startswith("</" + t[ns:ne] + ">", ve):
+            return None
+        value = t[vs:ve]
+        if value != value.strip() or any(c in value for c in " \t\"'"):
+            return None
+        return vs, ve, True
 
     def _name_value_pair(self, ns: int, ne: int) -> tuple[int, int, bool] | None:
         """`- name: X` + `value: ...` (Kubernetes env, ARM/App Service settings, Compose lists)."""
@@ -801,7 +990,7 @@ class Scanner:
                     variant = "master key" if "master" in nn else ""
             if kind is None:
                 return
-        elif cls in ("entra", "entra-weak"):
+        elif cls in ("entra", "entra-weak", "secret"):
             form = formats.classify_aad(value)
             if form:
                 return  # reported by the identifiable scan at the same span
@@ -815,6 +1004,8 @@ class Scanner:
                 return
             if cls == "entra-weak" and not self._entra_context(vs):
                 return
+            if cls == "secret" and not self._entra_context(vs, strict=True):
+                return  # a bare `secret` is an Entra secret only next to a tenant and an app ID
         elif cls == "devops":
             if formats.is_ado_pat(value):
                 kind, confidence = "devops-pat", "high"
@@ -845,6 +1036,16 @@ class Scanner:
             if kind is None:
                 return
             resource = h[1] if h else ""
+        elif cls == "keyish":
+            # `AZURE_MANAGEMENT_API_KEY=<88>` a line from `https://x.management.azure-api.net`
+            if not is_b64_bytes(value, 64):
+                return
+            h = near({"apim-management", "storage", "cosmos", "batch"}, 400)
+            if h is None:
+                return
+            kind, resource = _SERVICE_KIND[h[0]], h[1]
+            if h[0] == "apim-management":
+                variant = "direct management key"
         elif cls == "call":
             if is_b64_bytes(value, 64) or is_b64_bytes(value, 32) or is_hex32(value):
                 L = len(value)
@@ -879,9 +1080,15 @@ class Scanner:
             s.extra = {"service": h[0] if h else (_db_name_service(nn) or "")}
         self.add(s)
 
-    def _entra_context(self, pos: int) -> bool:
+    def _entra_context(self, pos: int, strict: bool = False) -> bool:
+        """Entra hints near `pos`; strict: a tenant (a name or the login host) within a few lines, the
+        service-principal triple (tenant, app, secret) that `secret = "..."` belongs to."""
         if self.permissive:
             return True
+        if strict:
+            a, b = max(0, pos - 400), min(len(self.text), pos + 400)
+            window = self.low[a:b]
+            return "tenant" in window or "microsoftonline" in window or "onmicrosoft.com" in window
         a, b = max(0, pos - 1200), min(len(self.text), pos + 1200)
         window = self.low[a:b]
         if "microsoftonline" in window or "tenant" in window or "azure" in window or "onmicrosoft.com" in window:
@@ -1092,6 +1299,51 @@ class Scanner:
                    "docker config auth for an Azure container registry", P_STRUCTURED)
         self.add(s)
 
+    def scan_secure_strings(self) -> None:
+        """PowerShell `ConvertTo-SecureString [-String] "<literal>" -AsPlainText`: a password in
+        clear, a service principal's when the script names an application or tenant next to it."""
+        low = self.low
+        i = low.find("convertto-securestring")
+        while i >= 0:
+            ls, le = self.line_bounds(i)
+            m = _SECURE_STRING_RE.match(self.text, i, le)
+            if m and "-asplaintext" in low[ls:le]:
+                vs, ve = m.start(2), m.end(2)
+                value = self.text[vs:ve]
+                a, b = max(0, ls - 400), min(len(low), le + 400)
+                window = low[a:b]
+                if (plausible_token(value, 12) and not allowlist.looks_like_word_password(value)
+                        and any(w in window for w in _SP_WORDS)):
+                    if not formats.classify_aad(value):  # a signed secret is reported by its own recogniser
+                        s = Secret("entra-secret", vs, ve, value, "medium",
+                                   "ConvertTo-SecureString -AsPlainText next to an application ID", P_STRUCTURED)
+                        self.add(s)
+            i = low.find("convertto-securestring", le)
+
+    # 10. Entra refresh tokens and API Management Git keys -------------------------------------------
+    def scan_refresh_tokens(self) -> None:
+        for m in _REFRESH_TOKEN_RE.finditer(self.text):
+            token = m.group(0)
+            if not allowlist.entropy_ok(token, 24) or allowlist.is_placeholder(token):
+                continue
+            s = Secret("entra-refresh-token", m.start(), m.end(), token, "high", "Entra refresh token", P_FRAME)
+            s.setting = self.setting_before(m.start())
+            self.add(s)
+
+    def scan_apim_git_keys(self) -> None:
+        """`git&<expiry yyyymmddhhmm>&<64-byte key>`: the password of an API Management
+        configuration repository (`<name>.scm.azure-api.net`)."""
+        for m in _APIM_GIT_RE.finditer(self.text):
+            key = m.group(1)
+            if not is_b64_bytes(key, 64):
+                continue
+            s = Secret("apim-key", m.start(), m.end(), m.group(0), "high", "API Management Git credential",
+                       P_FRAME, variant="repository (Git) key")
+            h = self.hosts.nearest(m.start(), {"apim", "apim-management"}, 1500) if self.hosts.offsets else None
+            s.resource = h[1] if h else ""
+            s.setting = self.setting_before(m.start())
+            self.add(s)
+
     # 9. Azure DevOps legacy PATs ------------------------------------------------------------------------
     def scan_ado(self) -> None:
         t = self.text
@@ -1134,6 +1386,9 @@ _REGISTRY_RE = re.compile(r"(?<![a-z0-9-])([a-z0-9-]++)\.azurecr\.io")
 _NAME_KEY_RE = re.compile(r"(?i)\bname[\"']?\s*[:=]\s*[\"']?$")
 _VALUE_KEY_RE = re.compile(r"(?i)\b(?:value|secretValue)[\"']?\s*[:=]\s*(?=\S)")
 _SECOND_ARG_RE = re.compile(r"(?:\"[^\"\n]{0,200}\"|'[^'\n]{0,200}'|[A-Za-z_][A-Za-z0-9_.]{0,100})\s*,\s*")
+_NEXT_LINE_ASSIGN_RE = re.compile(r"[ \t]*\r?\n[ \t]{0,80}=(?![=>])")
+_XML_KEY_ATTR_RE = re.compile(r"\b(?:key|name)\s*=\s*[\"']$")
+_XML_VALUE_ATTR_RE = re.compile(r"[ \t]{1,40}value\s*=\s*[\"']")
 _ANNOTATION_RE = re.compile(r"\s*[A-Za-z_][A-Za-z0-9_.\[\]| ]{0,60}=(?!=)")
 _AAD_EDGE = formats.AAD_CHARS | frozenset("+/")
 _SAS_LEFT_STOP = frozenset(" \t\r\n\"'`<>()[]{},?;|\\")
@@ -1144,6 +1399,14 @@ _URL_LEFT_STOP = frozenset(" \t\r\n\"'`<>()[]{},;|\\")
 _SAS_RIGHT_STOP = frozenset(" \t\r\n\"'`<>()[]{},;|\\#")
 _SETTING_RE = re.compile(r"([A-Za-z_][A-Za-z0-9_.:\-]{0,80})[\"'\]]?\s*(?::|=|=>)\s*[\"'{]?\s*$")
 _PASSWORD_FLAG_RE = re.compile(r"(?:(?<=\s)|^)(?:-p|--password|--client-secret|--secret)(?:[ \t]+|=)(\"[^\"\n]{1,512}\"|'[^'\n]{1,512}'|[^\s\"'|;&]{1,512})", re.M)
+_SECURE_STRING_RE = re.compile(r"(?i)convertto-securestring(?:[ \t]+-string)?[ \t]+([\"'])([^\"'\r\n$`]{1,256})\1")
+_SP_WORDS = ("applicationid", "appid", "clientid", "client_id", "serviceprincipal", "-tenant", "tenantid")
+# Entra refresh token: version, client-info part, optional `.<digit>`, the `Ag...` body, optional tail.
+# Possessive runs: each stops at the next '.', so a failed match never backtracks into them.
+_REFRESH_TOKEN_RE = re.compile(
+    r"(?<![A-Za-z0-9_.-])[01]\.A[A-Za-z0-9_-]{50,400}+(?:\.[0-9])?\.Ag[A-Za-z0-9_-]{250,8000}+"
+    r"(?:\.A[A-Za-z0-9_-]{200,8000}+)?(?![A-Za-z0-9_-])")
+_APIM_GIT_RE = re.compile(r"(?<![A-Za-z0-9])git&[0-9]{12}&([A-Za-z0-9+/]{86}==)(?![A-Za-z0-9+/=])")
 _ADO_SWEEP_RE = re.compile(r"(?<![A-Za-z0-9])[a-z2-7]{52}(?![A-Za-z0-9])")
 _BASE32_RUN_TABLE = bytes(0x61 if (0x61 <= i <= 0x7A or 0x32 <= i <= 0x37) else 0x20 for i in range(256))
 ADO_HINTS = ("dev.azure.com", "visualstudio.com", "azure_devops", "azure-devops", "azuredevops", "ado_pat", "ado-pat",
@@ -1151,6 +1414,10 @@ ADO_HINTS = ("dev.azure.com", "visualstudio.com", "azure_devops", "azure-devops"
 
 _CONN_HINT_ROLES = frozenset({"accountname", "sharedaccesskeyname", "hostname", "deviceid", "endpoint", "id",
                               "version", "endpointsuffix", "defaultendpointsprotocol"})
+# Name classes whose values are checked against an exact key shape (64/32-byte base64, Entra
+# formats): safe to read from a `name:VALUE` written without a space.
+TIGHT_CLASSES = frozenset({"storage", "accountkey", "cosmos", "batch", "acs", "messaging", "iot", "signalr",
+                           "webpubsub", "appconfig", "eventgrid", "entra"})
 _CONN_KEYS = frozenset({"accountkey", "sharedaccesskey", "accesskey", "secret", "password", "pwd"})
 
 _SERVICE_KIND = {
@@ -1158,8 +1425,14 @@ _SERVICE_KIND = {
     "sql": "db-password", "postgres": "db-password", "mysql": "db-password", "redis": "redis-key",
     "appconfig": "appconfig-secret", "signalr": "signalr-key", "webpubsub": "webpubsub-key",
     "functions": "function-key", "ai": "ai-key", "search": "search-key", "acr": "acr-key", "batch": "batch-key",
-    "maps": "maps-key", "eventgrid": "eventgrid-key", "acs": "acs-key", "apim": "apim-key", "devops": "devops-pat",
+    "maps": "maps-key", "eventgrid": "eventgrid-key", "acs": "acs-key", "apim": "apim-key", "apim-management": "apim-key",
+    "devops": "devops-pat",
 }
+
+
+def _same_secret(value: str) -> str:
+    """A secret's value as its encodings agree on it (`%2B`/`%2b`/`+`)."""
+    return unquote(value) if "%" in value else value
 
 
 def _maps_key(v: str) -> bool:
@@ -1181,6 +1454,10 @@ _AI_WORDS = ("openai", "cognitive", "azureai", "aiservices", "aiservice", "speec
              "formrecognizer", "documentintelligence", "textanalytics", "contentsafety", "luis", "faceapi",
              "anomalydetector", "personalizer", "languageservice", "aoai", "docintel", "azureaifoundry")
 
+
+# With "secret", these words name an Entra application's client secret (AZUREAD-AKS-APPID-SECRET).
+_ENTRA_APP_WORDS = frozenset({"appid", "app", "application", "client", "spn", "principal", "serviceprincipal",
+                              "aad", "azuread", "entra"})
 
 _CLASS_CACHE: dict[str, str | None] = {}
 _CAMEL_RE = re.compile(r"[A-Z]+(?![a-z])|[A-Z]?[a-z]+|[0-9]+")
@@ -1214,8 +1491,9 @@ def _classify_name(name: str) -> str | None:
         return "call"
     haskey = "key" in w or "apikey" in w or joined.endswith("key")
     if any(x in joined for x in ("clientsecret", "clientpassword", "spsecret", "serviceprincipalsecret",
-                                 "spnsecret", "aadsecret", "entrasecret")):
-        strong = bool(w & {"azure", "arm", "aad", "entra", "msal", "spn", "az"}) or "serviceprincipal" in joined
+                                 "spnsecret", "aadsecret", "entrasecret")) or (
+            "secret" in w and w & _ENTRA_APP_WORDS):
+        strong = bool(w & {"azure", "arm", "aad", "azuread", "entra", "msal", "spn", "az"}) or "serviceprincipal" in joined
         return "entra" if strong else "entra-weak"
     if "devops" in joined or w & {"ado", "azdo", "vsts", "pat"}:
         if haskey or w & {"pat", "token", "password"}:
@@ -1232,6 +1510,8 @@ def _classify_name(name: str) -> str | None:
         return "storage"
     if joined in ("accountkey", "azureaccountkey"):
         return "accountkey"
+    if joined == "secret":
+        return "secret"
     if "cosmos" in joined or "documentdb" in joined:
         return "cosmos"
     if "batch" in w:
@@ -1265,6 +1545,10 @@ def _classify_name(name: str) -> str | None:
     if joined in ("key", "key1", "key2", "accesskey", "primarykey", "secondarykey", "sharedkey", "authkey",
                   "credential", "primaryaccesskey", "secondaryaccesskey"):
         return "generic"
+    if joined.endswith("accountkey"):  # DEFAULT_ACCOUNT_KEY, AzureDefaultAccountKey, SecondaryAccountKey
+        return "accountkey"
+    if "key" in w or "apikey" in w:
+        return "keyish"  # any other *_KEY name: only an exact 64-byte key right next to its host
     return None
 
 

@@ -82,5 +82,5 @@ class SasToken(SecretRule):
     name = "sas-token"
     severity = Severity.HIGH
     message = "Shared access signature in source"
-    keywords = ("sig=",)
+    keywords = ("sig=", "sig%3d")
     secret_kinds = frozenset({"sas"})

@@ -359,7 +359,7 @@ def classify(name: str) -> str:
         return "json"
     if lower.endswith(".ipynb"):
         return "notebook"
-    if lower.endswith((".tf", ".tfvars", ".hcl")):
+    if lower.endswith((".tf", ".tfvars", ".hcl", ".tfbackend")):
         return "hcl"
     if lower.endswith((".bicep", ".bicepparam")):
         return "bicep"

@@ -82,7 +82,8 @@ class DatabasePassword(SecretRule):
     name = "database-password"
     severity = Severity.HIGH
     message = "Azure database password in source"
-    keywords = ("database.windows.net", "database.azure.com", "azuresynapse.net", "cosmos.azure.com", "azure")
+    keywords = ("database.windows.net", "database.azure.com", "azuresynapse.net", "cosmos.azure.com", "azure",
+                "administratorloginpassword", "administrator_login_password", "administrator_password")
     secret_kinds = frozenset({"db-password"})
 
 

@@ -224,8 +224,8 @@ class Scanner:
         win.resource = win.resource or lose.resource
         win.host = win.host or lose.host
         win.setting = win.setting or lose.setting
-        if lose.source != win.source and not win.context:
-            win.context = lose.source
+        if lose.source != win.source and not win.context and lose.priority != P_CONTEXT:
+            win.context = lose.source  # (a name that held the value adds nothing: the winner says more)
         self.found[key] = win
 
     def line_bounds(self, pos: int) -> tuple[int, int]:
@@ -315,7 +315,11 @@ class Scanner:
                 self.scan_refresh_tokens()
             if "git&" in low:
                 self.scan_apim_git_keys()
+            if self.kind in ("hcl", "json") and not self.nested:
+                self.scan_iac_values()
             if not self.nested:
+                if self.kind == "python" and any(k in low for k in _BUILT_STRING_HINTS):
+                    self.scan_built_strings()
                 if any(h in low for h in decoded.ESCAPE_HINTS):
                     self.scan_escaped()
                 if self.kind in ("yaml", "json") and "secret" in low and "data" in low:
@@ -366,6 +370,46 @@ class Scanner:
                     return ws + offsets[a], ws + offsets[b]
 
                 self._sub_scan(view, place, ", decoded from an escaped string")
+
+    def scan_iac_values(self) -> None:
+        """Literals that Terraform / ARM structure names: database administrator passwords, azurerm
+        backend credentials, variable defaults and parameter values (see iacvalues.py)."""
+        from keyless.rules.secrets import iacvalues
+
+        for lit in iacvalues.literals(self.doc):
+            value = lit.value
+            if lit.what == "db":
+                if not plausible_password(value):
+                    continue
+                s = Secret("db-password", lit.start, lit.end, value, "medium", lit.setting, P_STRUCTURED)
+                s.extra = {"service": lit.detail}
+                s.setting = lit.setting
+                self.add(s)
+            elif lit.what == "backend":
+                s = None
+                if lit.detail == "access_key" and is_b64_bytes(value, 64):
+                    s = Secret("storage-key", lit.start, lit.end, value, "high", lit.setting, P_STRUCTURED)
+                elif lit.detail == "client_secret" and not formats.classify_aad(value) and plausible_token(value, 30):
+                    s = Secret("entra-secret", lit.start, lit.end, value, "medium", lit.setting, P_STRUCTURED)
+                if s is not None:  # sas_token: the SAS recogniser reads it from the text
+                    s.setting = lit.setting
+                    self.add(s)
+            else:
+                cls = classify_name(lit.detail)
+                if cls is not None:
+                    self._assignment(cls, _norm_name(lit.detail), lit.detail, lit.start, lit.end, value, True,
+                                     source=lit.setting)
+
+    def scan_built_strings(self) -> None:
+        """Python strings joined from several literals (adjacent or `+`): scanned as one string."""
+        from keyless.rules.secrets import pystrings
+
+        for view, starts, ends in pystrings.built_strings(self.doc):
+            vlow = ascii_lower(view)
+            if not (ANCHOR_RE.search(vlow) or "sig=" in vlow):
+                continue
+            self._sub_scan(view, lambda a, b, starts=starts, ends=ends: (starts[a], ends[b - 1]),
+                           ", joined from adjacent literals")
 
     def scan_secret_manifests(self) -> None:
         """Kubernetes Secret `data:` values are base64: decode them, one view per Secret (so a
@@ -765,6 +809,10 @@ class Scanner:
                 return self._literal_at(m.end() - 1, 0) if m else None
         elif c == "{" and p == ne:
             return self._literal_at(p + 1, 1)  # brace initialiser: `AzuriteAccountKey{"..."}`
+        elif c.isalpha() and p > ne:
+            m = _BICEP_PARAM_TYPE_RE.match(t, p, le)  # Bicep `param adminPassword string = '...'`
+            if m and t[max(0, ns - 7) : ns].rstrip().endswith("param"):
+                return self._literal_at(m.end(), 0)
         if c in ",}\r\n":
             return self._name_value_pair(ns, ne)
         if c == "(":
@@ -808,6 +856,16 @@ class Scanner:
             p += 1
         if p >= le:
             return None
+        if self.kind == "python" and t[p] in "FfSsdp":
+            # a settings field's default: `key: str = Field("...")`, `Field(alias="K", default="...")`,
+            # `SecretStr("...")`, dataclasses' `field(default="...")`
+            m = _SETTINGS_CALL_RE.match(t, p, le)
+            if m:
+                got = self._literal_at(m.end(), 0)
+                if got is None:
+                    kw = _DEFAULT_KW_RE.search(t, m.end(), min(le, m.end() + 240))
+                    got = self._literal_at(kw.end(), 0) if kw else None
+                return got
         # string prefixes (Python f/r/b), YAML tags
         q = p
         while q < le and q - p < 2 and t[q] in "rRbBuUfF":
@@ -882,7 +940,8 @@ class Scanner:
             e += 1
         return (p, e, False) if e > p else None
 
-    def _assignment(self, cls: str, nn: str, name: str, vs: int, ve: int, value: str, quoted: bool) -> None:
+    def _assignment(self, cls: str, nn: str, name: str, vs: int, ve: int, value: str, quoted: bool,
+                    source: str = "") -> None:
         if len(value) < 6:
             return
         if self.loose and not allowlist.is_placeholder(value) and not allowlist.is_reference(value):
@@ -1072,7 +1131,7 @@ class Scanner:
                 if _SERVICE_KIND.get(service) == kind:
                     resource = rname
                     break
-        s = Secret(kind, vs, ve, value, confidence, f"value of '{setting}'", P_CONTEXT, variant=variant)
+        s = Secret(kind, vs, ve, value, confidence, source or f"value of '{setting}'", P_CONTEXT, variant=variant)
         s.setting = setting
         s.resource = resource
         if kind == "db-password":
@@ -1138,6 +1197,9 @@ class Scanner:
             host = cs.url_host.split("://", 1)[-1].split("/", 1)[0].split(";", 1)[0]
         service = service_of_host(host) if host else None
         account = cs.value("accountname")
+        acct = cs.get("accountname")
+        if acct is not None and self.kind == "python" and t[seg.start + acct.start - 1 : seg.start + acct.start] == "{":
+            account = ""  # `AccountName={name}` in an f-string: a replacement field, not a name
         if not service and account and "core.windows.net" in cs.value("endpointsuffix").lower():
             service = "storage"
         local = bool(host) and is_local_host(host)
@@ -1230,7 +1292,7 @@ class Scanner:
                 p.role in ("sharedaccesskey", "accesskey") and is_b64_bytes(v, 32))
             sec = Secret(kind, seg.start + p.start, seg.start + p.end, v, "high" if exact else "medium",
                          "connection string", P_STRUCTURED, variant=variant)
-            sec.resource = resource
+            sec.resource = "" if "{" in resource or "}" in resource else resource  # templated names
             sec.host = host
             sec.setting = setting
             sec.extra = {"policy": cs.value("sharedaccesskeyname"), "entity": cs.value("entitypath"),
@@ -1386,6 +1448,9 @@ _REGISTRY_RE = re.compile(r"(?<![a-z0-9-])([a-z0-9-]++)\.azurecr\.io")
 _NAME_KEY_RE = re.compile(r"(?i)\bname[\"']?\s*[:=]\s*[\"']?$")
 _VALUE_KEY_RE = re.compile(r"(?i)\b(?:value|secretValue)[\"']?\s*[:=]\s*(?=\S)")
 _SECOND_ARG_RE = re.compile(r"(?:\"[^\"\n]{0,200}\"|'[^'\n]{0,200}'|[A-Za-z_][A-Za-z0-9_.]{0,100})\s*,\s*")
+_BICEP_PARAM_TYPE_RE = re.compile(r"(?:string|securestring|object|secureObject|int|bool|array)[ \t]*=(?!=)", re.I)
+_SETTINGS_CALL_RE = re.compile(r"(?:pydantic\.|dataclasses\.)?(?:Field|field|SecretStr|SecretBytes|Secret)\([ \t]*(?:default[ \t]*=[ \t]*)?")
+_DEFAULT_KW_RE = re.compile(r"\bdefault[ \t]*=[ \t]*(?=[\"'])")
 _NEXT_LINE_ASSIGN_RE = re.compile(r"[ \t]*\r?\n[ \t]{0,80}=(?![=>])")
 _XML_KEY_ATTR_RE = re.compile(r"\b(?:key|name)\s*=\s*[\"']$")
 _XML_VALUE_ATTR_RE = re.compile(r"[ \t]{1,40}value\s*=\s*[\"']")
@@ -1399,6 +1464,8 @@ _URL_LEFT_STOP = frozenset(" \t\r\n\"'`<>()[]{},;|\\")
 _SAS_RIGHT_STOP = frozenset(" \t\r\n\"'`<>()[]{},;|\\#")
 _SETTING_RE = re.compile(r"([A-Za-z_][A-Za-z0-9_.:\-]{0,80})[\"'\]]?\s*(?::|=|=>)\s*[\"'{]?\s*$")
 _PASSWORD_FLAG_RE = re.compile(r"(?:(?<=\s)|^)(?:-p|--password|--client-secret|--secret)(?:[ \t]+|=)(\"[^\"\n]{1,512}\"|'[^'\n]{1,512}'|[^\s\"'|;&]{1,512})", re.M)
+# Keys of the strings worth joining (connection strings, URLs with a SAS).
+_BUILT_STRING_HINTS = ("accountkey", "sharedaccess", "accesskey", "password", "pwd=", "secret=", "sig=")
 _SECURE_STRING_RE = re.compile(r"(?i)convertto-securestring(?:[ \t]+-string)?[ \t]+([\"'])([^\"'\r\n$`]{1,256})\1")
 _SP_WORDS = ("applicationid", "appid", "clientid", "client_id", "serviceprincipal", "-tenant", "tenantid")
 # Entra refresh token: version, client-info part, optional `.<digit>`, the `Ag...` body, optional tail.
@@ -1441,6 +1508,8 @@ def _maps_key(v: str) -> bool:
 
 def _db_name_service(nn: str) -> str | None:
     """A password variable whose name alone says 'Azure database'."""
+    if nn in ("administratorloginpassword", "sqladministratorloginpassword"):
+        return "azure-db"  # the ARM / Bicep property of Azure SQL, Synapse, PostgreSQL and MySQL servers
     if "azure" not in nn:
         return None
     for word, svc in (("sql", "sql"), ("postgres", "postgres"), ("pg", "postgres"), ("mysql", "mysql"),

@@ -2,6 +2,10 @@
 
 All rules share one scan per document (`scanner.scan`, memoised in `doc.memo["secrets"]`) and keep
 the credential kinds they own. KL190-KL199 are reserved.
+
+The scan reads raw text (scanner.py), plus decoded views whose findings are reported on the raw
+characters: escaped strings and base64 Kubernetes Secret data (decoded.py), Python strings joined
+from several literals (pystrings.py), and the literals Terraform / ARM structure names (iacvalues.py).
 """
 
 from keyless.rules.secrets.ai import AiServicesKey

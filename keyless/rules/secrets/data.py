@@ -10,7 +10,8 @@ class CosmosDbKey(SecretRule):
     """Detects Azure Cosmos DB account keys.
 
     ## What it does
-    Reports identifiable `ACDb` keys (checksum verified; read-write vs read-only from the seed),
+    Reports identifiable `ACDb` keys (checksum verified; the seed tells read-write, read-only, and
+    the system, resource-token and data-encryption keys security-utilities also knows),
     `AccountKey=` values in `AccountEndpoint=https://<acct>.documents.azure.com:443/;...` strings,
     passwords in `mongodb://<acct>:<key>@<acct>.mongo.cosmos.azure.com` URIs, and 88-character keys
     assigned to Cosmos names or passed to `CosmosClient(url, credential="...")`. The Cosmos DB
@@ -54,6 +55,15 @@ class DatabasePassword(SecretRule):
     `*.mysql.database.azure.com`, Synapse SQL). `password=` assignments (e.g.
     `psycopg2.connect(host=..., password="...")`) are reported when such a host is within a few
     lines, or when the variable name itself says so (`AZURE_SQL_PASSWORD`).
+
+    In infrastructure code the structure names the password: `administrator_login_password` /
+    `administrator_password` / `sql_administrator_login_password` of the azurerm SQL, managed
+    instance, Synapse, PostgreSQL, MySQL, MariaDB, Cosmos DB for PostgreSQL and Mongo vCore
+    resources, ARM/Bicep `administratorLoginPassword` (`sqlAdministratorLoginPassword`), the
+    Terraform variable default or ARM parameter default/parameter-file value such a property reads
+    (or whose name says "database password"). Only literals count: `var.x` without a default,
+    `random_password`, `[parameters('x')]`, Key Vault references and placeholders do not. A password
+    known only by its name inside documentation (`README.md`) is a sample and is not reported.
 
     Precision choices: passwords for `localhost`, `127.0.0.1`, `host.docker.internal`, compose
     service names (`db`, `postgres`...) and non-Azure hosts are never reported; nor are

@@ -14,9 +14,11 @@ class EntraClientSecret(SecretRule):
     Reports current client secrets (`8Q~` at offset 3, 40 characters) whose embedded Marvin32 /
     base-66 checksum is valid, and `7Q~` secrets (37 characters), wherever they appear. Secrets
     without a signature are reported only in strong context: the value of `AZURE_CLIENT_SECRET`,
-    `ARM_CLIENT_SECRET`, `client_secret=` / `clientSecret` (with a tenant, GUID client id or Azure
-    mention nearby), or `az login --service-principal -p ...`; a legacy 34-character value must also
-    contain a symbol. An `8Q~`-shaped value whose checksum fails is reported only in such context.
+    `ARM_CLIENT_SECRET`, `client_secret=` / `clientSecret` / `AZUREAD-AKS-APPID-SECRET` (with a
+    tenant, GUID client id or Azure mention nearby), a bare `secret` a few lines from a tenant ID,
+    `backend "azurerm"` `client_secret`, `ConvertTo-SecureString "..." -AsPlainText` next to an
+    application ID, or `az login --service-principal -p ...`; a legacy 32-34 character value must
+    also contain a symbol. An `8Q~`-shaped value whose checksum fails is reported only in such context.
 
     ## Why is this bad?
     A client secret lets anyone act as the application, with every role it holds, from anywhere,

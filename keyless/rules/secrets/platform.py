@@ -12,8 +12,10 @@ class ContainerRegistryPassword(SecretRule):
     ## What it does
     Reports identifiable ACR keys (`+ACR`, checksum verified), `-p` / `--password` values of
     `docker login <name>.azurecr.io` (and podman/helm/oras logins), `"auth"` entries for
-    `*.azurecr.io` in Docker `config.json`, and `ACR_PASSWORD` / `REGISTRY_PASSWORD` values near an
-    `azurecr.io` host. `--password-stdin` and `az acr login` carry no secret.
+    `*.azurecr.io` in Docker `config.json` and in the base64 `.dockerconfigjson` of a Kubernetes
+    pull secret (`auths.<registry>.password` or `.auth`), and `ACR_PASSWORD` / `REGISTRY_PASSWORD`
+    values near an `azurecr.io` host. `--password-stdin` and `az acr login` carry no secret; other
+    registries' passwords are not Azure credentials.
 
     ## Why is this bad?
     The admin password (or a repository-scoped token) lets anyone push images, i.e. run their code
@@ -117,7 +119,9 @@ class IdentifiableKey(SecretRule):
     `AZEG`, `AZCS`, `AZFR`, `AZMR`, `msql` providers or an unknown provider. Also `accesskey=` in
     `endpoint=https://<n>.communication.azure.com/;accesskey=...` strings and Event Grid keys in
     `aeg-sas-key` headers or next to an `*.eventgrid.azure.net` endpoint. These formats are designed
-    to be found with near-zero false positives.
+    to be found with near-zero false positives. Older API Management keys: the configuration
+    repository's Git password (`git&<expiry yyyymmddhhmm>&<64-byte key>`) and a 64-byte management
+    key assigned to a `*_KEY` name within a few lines of a `*.management.azure-api.net` host.
 
     ## Why is this bad?
     Each is a long-lived shared key for an Azure resource; the identifiable format exists precisely

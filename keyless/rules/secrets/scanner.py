@@ -190,6 +190,8 @@ class Scanner:
         self.permissive = permissive
         self.doc = doc
         self.nested = nested  # scanning a decoded view: no further decoding
+        # Prose with code samples: a password known only by its name there is a sample.
+        self.docs = doc.relpath.lower().endswith(_DOC_SUFFIXES)
         self.text = doc.text
         self.kind = doc.kind
         self.low = ascii_lower(self.text)
@@ -221,10 +223,11 @@ class Scanner:
             self.found[key] = s
             return
         win, lose = (s, old) if s.priority > old.priority else (old, s)
-        win.resource = win.resource or lose.resource
-        win.host = win.host or lose.host
+        if win.kind == lose.kind:  # another kind's resource is another resource
+            win.resource = win.resource or lose.resource
+            win.host = win.host or lose.host
         win.setting = win.setting or lose.setting
-        if lose.source != win.source and not win.context and lose.priority != P_CONTEXT:
+        if lose.source != win.source and not win.context and not P_CONTEXT <= lose.priority < P_STRUCTURED:
             win.context = lose.source  # (a name that held the value adds nothing: the winner says more)
         self.found[key] = win
 
@@ -232,6 +235,14 @@ class Scanner:
         lines = self.doc.lines
         idx = bisect.bisect_right(lines.starts, pos) - 1
         return lines.starts[idx], lines.line_end(idx + 1)
+
+    def lines_around(self, pos: int, n: int) -> tuple[int, int]:
+        """Offsets of the n lines before and after the line of `pos` (at most 1 KiB each way)."""
+        lines = self.doc.lines
+        idx = bisect.bisect_right(lines.starts, pos) - 1
+        a = lines.starts[max(0, idx - n)]
+        b = lines.line_end(min(len(lines.starts), idx + n + 1))
+        return max(a, pos - 1024), min(b, pos + 1024)
 
     def region(self, pos: int) -> tuple[int, int]:
         """The line around pos, clipped to an 8 KiB window (huge minified lines)."""
@@ -317,6 +328,8 @@ class Scanner:
                 self.scan_apim_git_keys()
             if self.kind in ("hcl", "json") and not self.nested:
                 self.scan_iac_values()
+            if self.kind in ("yaml", "json") and not self.nested and _GENERIC_LEAF_RE.search(low):
+                self.scan_nested_names()
             if not self.nested:
                 if self.kind == "python" and any(k in low for k in _BUILT_STRING_HINTS):
                     self.scan_built_strings()
@@ -400,6 +413,43 @@ class Scanner:
                     self._assignment(cls, _norm_name(lit.detail), lit.detail, lit.start, lit.end, value, True,
                                      source=lit.setting)
 
+    def scan_nested_names(self) -> None:
+        """A generic key under a named parent (Helm values `cosmos: {key: ...}`, appsettings
+        `"Storage": {"Key": "..."}`): the value is judged by the joined name (`cosmos.key`)."""
+        if not self.doc.ensure_parsed():
+            return
+        budget = [20_000]
+
+        def walk(node, path: tuple, names: tuple[str, ...]) -> None:
+            budget[0] -= 1
+            if budget[0] < 0:
+                return
+            if isinstance(node, dict):
+                for k, v in node.items():
+                    if isinstance(k, str):
+                        walk(v, (*path, k), (*names[-1:], k))
+            elif isinstance(node, list):
+                for i, v in enumerate(node):
+                    walk(v, (*path, i), names)
+            elif (isinstance(node, str) and len(names) == 2 and _norm_name(names[1]) in _GENERIC_LEAVES
+                  and any(w in _norm_name(names[0]) for w in _AZURE_PARENTS)):
+                joined = f"{names[0]}.{names[1]}"
+                cls = classify_name(joined)
+                if cls is None or cls == classify_name(names[1]):
+                    return  # the parent adds nothing: the raw scan judged the leaf
+                span = self.doc.locate(path)
+                if span is None:
+                    return
+                vs, ve = self.doc.lines.offset(span.start), self.doc.lines.offset(span.end)
+                if self.text[vs : vs + 1] in QUOTES and self.text[ve - 1 : ve] == self.text[vs]:
+                    vs, ve = vs + 1, ve - 1
+                if self.text[vs:ve] != node:
+                    return
+                self._assignment(cls, _norm_name(joined), joined, vs, ve, node, True, priority=P_CONTEXT + 5)
+
+        for i, value in enumerate(self.doc.values):
+            walk(value, (i,), ())
+
     def scan_built_strings(self) -> None:
         """Python strings joined from several literals (adjacent or `+`): scanned as one string."""
         from keyless.rules.secrets import pystrings
@@ -477,7 +527,8 @@ class Scanner:
                 if s.priority > out[-1].priority:
                     s.context = s.context or out[-1].source
                     s.setting = s.setting or out[-1].setting
-                    s.resource = s.resource or out[-1].resource
+                    if s.kind == out[-1].kind:
+                        s.resource = s.resource or out[-1].resource
                     out[-1] = s
                 continue
             out.append(s)
@@ -761,6 +812,8 @@ class Scanner:
                     return  # part of a connection string: the parser above owns it
         if cls is None:
             return
+        if cls == "keyish" and t[ne : ne + 4].lstrip(" \t\"'")[:1] not in ("=", ":"):
+            return  # only `NAME = value` / `NAME: value` can hold the exact key this class wants
         # NAME <sep> VALUE
         got = self._value_after(ns, ne)
         if got is None:
@@ -802,8 +855,9 @@ class Scanner:
         if quoted_name:
             if c == ",":
                 # a key literal and its value: `{ "AccountKey", "..." }`, `.Add("AccountKey", "...")`,
-                # `['AccountKey'], '...'`, `os.getenv("AZURE_STORAGE_KEY", "...")`
-                return self._literal_at(p + 1, 1)
+                # `x['AccountKey'], '...'`, `os.getenv("AZURE_STORAGE_KEY", "...")`; never a value
+                # or list item followed by the next key (`"K": "some-key", "NEXT": ...`, `['a_key'],`)
+                return self._literal_at(p + 1, 1) if self._opens_pair(ns - 1) else None
             if c not in "=:" and _XML_KEY_ATTR_RE.search(t, max(0, ns - 12), ns):
                 m = _XML_VALUE_ATTR_RE.match(t, ne + 1)  # <add key="StorageAccountKey" value="..."/>
                 return self._literal_at(m.end() - 1, 0) if m else None
@@ -887,12 +941,33 @@ class Scanner:
             pass
         return p, e, False
 
+    def _opens_pair(self, quote: int) -> bool:
+        """The literal at `quote` is the first item of a pair: after `{`, after `(` (a call or a
+        tuple), or after `[` that subscripts something (`parsed['AccountKey']`)."""
+        t = self.text
+        k = quote - 1
+        while k >= 0 and t[k] in " \t":
+            k -= 1
+        if k < 0:
+            return False
+        if t[k] in "{(":
+            return True
+        return t[k] == "[" and k > 0 and (t[k - 1].isalnum() or t[k - 1] in "_)]")
+
     def _literal_at(self, p: int, lines: int) -> tuple[int, int, bool] | None:
         """A quoted literal starting at `p` after blanks and at most `lines` line breaks."""
         t = self.text
         n = len(t)
         limit = min(n, p + 256)
-        while p < limit and t[p] in " \t\r\n":
+        while p < limit and t[p] in " \t\r\n/#":
+            if t[p] in "/#":  # a comment line between the name and its value
+                if not (t[p] == "#" or t.startswith("//", p)) or t[p - 1] not in " \t\n":
+                    break
+                e = t.find("\n", p, limit)
+                if e < 0:
+                    return None
+                p = e + 1
+                continue
             if t[p] == "\n":
                 lines -= 1
                 if lines < 0:
@@ -941,7 +1016,7 @@ class Scanner:
         return (p, e, False) if e > p else None
 
     def _assignment(self, cls: str, nn: str, name: str, vs: int, ve: int, value: str, quoted: bool,
-                    source: str = "") -> None:
+                    source: str = "", priority: int = 0) -> None:
         if len(value) < 6:
             return
         if self.loose and not allowlist.is_placeholder(value) and not allowlist.is_reference(value):
@@ -967,7 +1042,7 @@ class Scanner:
         resource = ""
         if cls == "conn":
             return  # handled by the connection-string parser
-        if cls in ("storage", "accountkey", "cosmos", "batch", "acs") or (cls == "generic" and len(value) == 88):
+        if cls in ("storage", "accountkey", "cosmos", "batch", "acs") or (cls in ("generic", "apikey") and len(value) == 88):
             if not is_b64_bytes(value, 64):
                 if cls == "acs" and is_b64_bytes(value, 32):
                     kind = "acs-key"
@@ -982,12 +1057,14 @@ class Scanner:
             elif cls == "acs":
                 kind = "acs-key"
             else:
-                h = near({"storage", "cosmos", "batch", "acs"})
-                if h is None and cls == "generic":
+                h = near({"storage", "cosmos", "batch", "acs", "apim-management"})
+                if h is None and cls in ("generic", "apikey"):
                     return
                 svc = h[0] if h else "storage"
                 resource = h[1] if h else ""
-                kind = {"storage": "storage-key", "cosmos": "cosmos-key", "batch": "batch-key", "acs": "acs-key"}[svc]
+                kind = _SERVICE_KIND[svc]
+                if svc == "apim-management":
+                    variant = "direct management key"
         elif cls in ("messaging", "iot", "signalr", "webpubsub", "appconfig", "eventgrid") or (
             cls == "generic" and len(value) == 44
         ):
@@ -1085,6 +1162,8 @@ class Scanner:
                 return
             if h is not None and self._local_host_nearer(vs, h):
                 return
+            if h is None and self.docs:
+                return  # a documentation sample (`administrator_login_password = "..."` in a README)
             svc = h[0] if h else strong
             if svc == "redis":
                 kind = "redis-key" if plausible_token(value, 16) else None
@@ -1131,7 +1210,8 @@ class Scanner:
                 if _SERVICE_KIND.get(service) == kind:
                     resource = rname
                     break
-        s = Secret(kind, vs, ve, value, confidence, source or f"value of '{setting}'", P_CONTEXT, variant=variant)
+        s = Secret(kind, vs, ve, value, confidence, source or f"value of '{setting}'", priority or P_CONTEXT,
+                   variant=variant)
         s.setting = setting
         s.resource = resource
         if kind == "db-password":
@@ -1145,7 +1225,7 @@ class Scanner:
         if self.permissive:
             return True
         if strict:
-            a, b = max(0, pos - 400), min(len(self.text), pos + 400)
+            a, b = self.lines_around(pos, 3)
             window = self.low[a:b]
             return "tenant" in window or "microsoftonline" in window or "onmicrosoft.com" in window
         a, b = max(0, pos - 1200), min(len(self.text), pos + 1200)
@@ -1372,7 +1452,7 @@ class Scanner:
             if m and "-asplaintext" in low[ls:le]:
                 vs, ve = m.start(2), m.end(2)
                 value = self.text[vs:ve]
-                a, b = max(0, ls - 400), min(len(low), le + 400)
+                a, b = self.lines_around(i, 3)
                 window = low[a:b]
                 if (plausible_token(value, 12) and not allowlist.looks_like_word_password(value)
                         and any(w in window for w in _SP_WORDS)):
@@ -1451,7 +1531,7 @@ _SECOND_ARG_RE = re.compile(r"(?:\"[^\"\n]{0,200}\"|'[^'\n]{0,200}'|[A-Za-z_][A-
 _BICEP_PARAM_TYPE_RE = re.compile(r"(?:string|securestring|object|secureObject|int|bool|array)[ \t]*=(?!=)", re.I)
 _SETTINGS_CALL_RE = re.compile(r"(?:pydantic\.|dataclasses\.)?(?:Field|field|SecretStr|SecretBytes|Secret)\([ \t]*(?:default[ \t]*=[ \t]*)?")
 _DEFAULT_KW_RE = re.compile(r"\bdefault[ \t]*=[ \t]*(?=[\"'])")
-_NEXT_LINE_ASSIGN_RE = re.compile(r"[ \t]*\r?\n[ \t]{0,80}=(?![=>])")
+_NEXT_LINE_ASSIGN_RE = re.compile(r"[ \t]*\r?\n(?:[ \t]{0,80}//[^\n]{0,200}\n){0,2}[ \t]{0,80}=(?![=>])")
 _XML_KEY_ATTR_RE = re.compile(r"\b(?:key|name)\s*=\s*[\"']$")
 _XML_VALUE_ATTR_RE = re.compile(r"[ \t]{1,40}value\s*=\s*[\"']")
 _ANNOTATION_RE = re.compile(r"\s*[A-Za-z_][A-Za-z0-9_.\[\]| ]{0,60}=(?!=)")
@@ -1464,6 +1544,16 @@ _URL_LEFT_STOP = frozenset(" \t\r\n\"'`<>()[]{},;|\\")
 _SAS_RIGHT_STOP = frozenset(" \t\r\n\"'`<>()[]{},;|\\#")
 _SETTING_RE = re.compile(r"([A-Za-z_][A-Za-z0-9_.:\-]{0,80})[\"'\]]?\s*(?::|=|=>)\s*[\"'{]?\s*$")
 _PASSWORD_FLAG_RE = re.compile(r"(?:(?<=\s)|^)(?:-p|--password|--client-secret|--secret)(?:[ \t]+|=)(\"[^\"\n]{1,512}\"|'[^'\n]{1,512}'|[^\s\"'|;&]{1,512})", re.M)
+# Keys that say "a secret" but not whose: their parent key tells (`cosmos: {key: ...}`).
+_GENERIC_LEAVES = frozenset({"key", "secret", "password", "pwd", "accesskey", "primarykey", "secondarykey", "apikey",
+                             "key1", "key2", "sharedkey", "clientsecret", "token", "masterkey", "accountkey"})
+# Parent keys that name an Azure service (`docSearch` is Algolia's, `search` alone proves nothing).
+_AZURE_PARENTS = ("storage", "cosmos", "documentdb", "servicebus", "eventhub", "redis", "openai", "aoai", "cognitive",
+                  "azureai", "aiservice", "azuresearch", "aisearch", "cognitivesearch", "signalr", "webpubsub",
+                  "appconfig", "eventgrid", "batch", "iothub", "azure", "entra", "aad", "serviceprincipal")
+_GENERIC_LEAF_RE = re.compile(r"\b(?:key|secret|password|pwd|accesskey|primarykey|secondarykey|apikey|key[12]|sharedkey"
+                              r"|clientsecret|token|masterkey|accountkey)[\"']?[ \t]*:")
+_DOC_SUFFIXES = (".md", ".markdown", ".mdx", ".rst", ".adoc", ".asciidoc", ".html", ".htm")
 # Keys of the strings worth joining (connection strings, URLs with a SAS).
 _BUILT_STRING_HINTS = ("accountkey", "sharedaccess", "accesskey", "password", "pwd=", "secret=", "sig=")
 _SECURE_STRING_RE = re.compile(r"(?i)convertto-securestring(?:[ \t]+-string)?[ \t]+([\"'])([^\"'\r\n$`]{1,256})\1")
@@ -1616,7 +1706,7 @@ def _classify_name(name: str) -> str | None:
         return "generic"
     if joined.endswith("accountkey"):  # DEFAULT_ACCOUNT_KEY, AzureDefaultAccountKey, SecondaryAccountKey
         return "accountkey"
-    if "key" in w or "apikey" in w:
+    if words and words[-1] in ("key", "apikey"):
         return "keyish"  # any other *_KEY name: only an exact 64-byte key right next to its host
     return None
 

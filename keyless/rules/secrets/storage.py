@@ -16,6 +16,15 @@ class StorageAccountKey(SecretRule):
     `account_key=`, `storage_account_key`, `"AccountKey": "..."`) or passed as `credential=` next to
     a `*.core.windows.net` URL. One finding per key, at the key itself.
 
+    Also read: dictionary and builder pairs (`{ "AccountKey", "..." }`, `.Add("AccountKey", "...")`),
+    XML (`<account_key>...</account_key>`, `<add key="StorageAccountKey" value="..."/>`), a value on
+    the line after its name, `name:VALUE` written without a space, `os.getenv("...", "<default>")`,
+    settings-field defaults (`Field("...")`), connection strings split over adjacent Python literals,
+    JSON-escaped or URL-encoded connection strings, base64 `data:` of Kubernetes Secrets (reported on
+    the encoded value; the message says it was decoded), `backend "azurerm"` `access_key` (also in
+    `*.tfbackend` / backend `.hcl` files) and literal defaults of Terraform variables and ARM
+    parameters named like a storage key.
+
     Not reported: the Azurite/emulator key and `devstoreaccount1`, `UseDevelopmentStorage=true`,
     Key Vault references, placeholders, `listKeys()` / Terraform references (see the key-auth rules).
 
@@ -59,6 +68,10 @@ class SasToken(SecretRule):
     and IoT Hub) and reports those whose signature is a real HMAC-SHA256 value next to SAS fields.
     Severity follows the token: write/delete/create/add permissions (`sp`) raise it, an expiry
     (`se`) in the past lowers it to low, an expiry more than a year away (or none visible) raises it.
+    A user-delegation SAS also dies with its delegation key: the earlier of `se` and `ske` counts.
+    Query strings written with `\u0026`, `&amp;` or URL encoding are decoded first. One SAS repeated
+    on a line (a URL and its token) is one finding. A token whose `sp` holds a letter no storage
+    service knows (`sp=rqx`) is refused by the service and not reported.
 
     ## Why is this bad?
     A SAS is a bearer credential: whoever has the URL has the permissions until it expires or the

@@ -1,0 +1,298 @@
+"""Detection depth (issue #15): encoded and embedded values, Python string building, Terraform and
+ARM literals, contexts and names, new credential types, SAS expiry and repetition."""
+
+from __future__ import annotations
+
+import base64
+import json
+from datetime import datetime, timezone
+
+import pytest
+
+import keygen as kg
+from keyless.linter.documents import make_document
+from keyless.linter.finding import Severity
+from keyless.rules.secrets import RULES, decoded, formats, pystrings, sas
+from keyless.rules.secrets.scanner import classify_name, scan
+
+
+def findings(text, rel="x.txt"):
+    doc = make_document(rel, rel, text)
+    out = []
+    for r in RULES:
+        out.extend(r().check(doc))
+    return doc, sorted(out, key=lambda f: (f.span.start.line, f.span.start.column))
+
+
+def span_text(doc, f):
+    return doc.text[doc.lines.offset(f.span.start) : doc.lines.offset(f.span.end)]
+
+
+def b64(s: str) -> str:
+    return base64.b64encode(s.encode()).decode()
+
+
+# ---- decoded views ---------------------------------------------------------------------------------
+
+def test_unescape_maps_every_character_back():
+    raw = 'a\\u0026b\\"c%3Dd&amp;e'
+    view, offsets = decoded.unescape(raw)
+    assert view == 'a&b"c=d&e'
+    assert len(offsets) == len(view) + 1 and offsets[-1] == len(raw)
+    for i, ch in enumerate(view):
+        assert raw[offsets[i] : offsets[i + 1]] in (ch, "\\u0026", '\\"', "%3D", "&amp;")
+    assert decoded.unescape("nothing to do") is None
+    assert decoded.unescape_view(raw) == view
+
+
+def test_escaped_sas_is_reported_on_the_raw_characters():
+    sig = kg.sas_sig("t1")
+    line = f'{{"uri": "https://contoso.blob.core.windows.net/c/b?sv=2021-08-06\\u0026se=2099-01-01\\u0026sr=b\\u0026sp=r\\u0026sig={sig}"}}\n'
+    doc, found = findings(line, "rec.json")
+    assert [f.code for f in found] == ["KL102"]
+    assert span_text(doc, found[0]) == sig
+    assert "decoded from an escaped string" in found[0].message
+
+
+def test_json_escaped_connection_string_inside_json():
+    key = kg.legacy_b64(64, "t2")
+    inner = json.dumps({"Storage": f"DefaultEndpointsProtocol=https;AccountName=contoso;AccountKey={key};EndpointSuffix=core.windows.net"})
+    doc, found = findings(json.dumps({"settings": inner}) + "\n", "app.json")
+    assert [f.code for f in found] == ["KL101"]
+    assert span_text(doc, found[0]) == key
+
+
+def test_kubernetes_secret_data_is_decoded_and_reported_on_the_encoded_value():
+    key = kg.legacy_b64(64, "t3")
+    encoded = b64(key)
+    text = f"apiVersion: v1\nkind: Secret\nmetadata:\n  name: s\ndata:\n  azurestorageaccountkey: {encoded}\n"
+    doc, found = findings(text, "secret.yaml")
+    assert [f.code for f in found] == ["KL101"]
+    assert span_text(doc, found[0]) == encoded
+    assert "base64-decoded from a Kubernetes Secret" in found[0].message
+    assert key[:6] not in found[0].message  # redacted: 4 characters only
+
+
+def test_kubernetes_secret_reads_a_password_with_its_encoded_host():
+    pw = kg.password("t4")
+    text = ("apiVersion: v1\nkind: Secret\nmetadata:\n  name: pg\ndata:\n"
+            f"  host: {b64('contoso.postgres.database.azure.com')}\n  password: {b64(pw)}\n")
+    doc, found = findings(text, "pg.yaml")
+    assert [f.code for f in found] == ["KL106"]
+    assert span_text(doc, found[0]) == b64(pw) and "PostgreSQL" in found[0].message
+
+
+def test_configmap_data_is_not_decoded():
+    text = f"apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: c\ndata:\n  azurestorageaccountkey: {b64(kg.legacy_b64(64, 't5'))}\n"
+    assert findings(text, "cm.yaml")[1] == []
+
+
+def test_dockerconfigjson_registry_password_only_for_azure_registries():
+    pw = kg.legacy_b64(32, "t6")
+    for registry, want in (("contoso.azurecr.io", ["KL114"]), ("ghcr.io", [])):
+        dcj = json.dumps({"auths": {registry: {"auth": b64("user:" + pw)}}})
+        text = f"apiVersion: v1\nkind: Secret\nmetadata:\n  name: p\ntype: kubernetes.io/dockerconfigjson\ndata:\n  .dockerconfigjson: {b64(dcj)}\n"
+        assert [f.code for f in findings(text, "pull.yaml")[1]] == want
+
+
+# ---- Python string building -------------------------------------------------------------------------
+
+def test_string_pieces_lexer():
+    src = '''"a" 'b' # comment
+    r"c\\d" f"e{x}f" """g"""'''
+    pieces = pystrings._pieces(src)
+    assert [src[a:b] for a, b, _, _ in pieces] == ["a", "b", "c\\d", "e{x}f", "g"]
+    assert pystrings._pieces('"a" + name') is None
+    assert pystrings._fstring_placeholders("A={name};B={{x}}") == "A=<xxxx>;B={{x}}"
+
+
+def test_adjacent_literals_form_one_connection_string_with_exact_positions():
+    key = kg.legacy_b64(32, "t7")
+    text = ('CONN = ("Endpoint=sb://contoso.servicebus.windows.net/;"\n'
+            '        "SharedAccessKeyName=RootManageSharedAccessKey;"\n'
+            f'        "SharedAccessKey={key}")\n')
+    doc, found = findings(text, "a.py")
+    assert [f.code for f in found] == ["KL103"]
+    assert span_text(doc, found[0]) == key and found[0].span.start.line == 3
+    assert "contoso" in found[0].message
+
+
+def test_plus_joined_literals_and_f_string_fields():
+    pw = kg.password("t8")
+    text = ('conn = "Server=tcp:contoso.database.windows.net,1433;" + "User ID=admin;" + '
+            f'f"Password={pw};Database={{db}}"\n')
+    doc, found = findings(text, "a.py")
+    assert [f.code for f in found] == ["KL106"]
+    assert span_text(doc, found[0]) == pw
+
+
+def test_defaults_of_getenv_and_settings_fields():
+    keys = [kg.legacy_b64(64, f"t9{i}") for i in range(3)]
+    text = (f'a = os.environ.get("AZURE_STORAGE_KEY", "{keys[0]}")\n'
+            f'class S(BaseSettings):\n    account_key: str = Field(alias="K", default="{keys[1]}")\n'
+            f'    backup_account_key: SecretStr = SecretStr("{keys[2]}")\n')
+    doc, found = findings(text, "s.py")
+    assert [span_text(doc, f) for f in found] == keys
+
+
+def test_f_string_replacement_field_is_not_a_resource_name():
+    key = kg.legacy_b64(64, "t10")
+    _, found = findings(f'c = f"DefaultEndpointsProtocol=https;AccountName={{name}};AccountKey={key}"\n', "a.py")
+    assert len(found) == 1 and "'name'" not in found[0].message
+
+
+# ---- Terraform, ARM, Bicep -----------------------------------------------------------------------------
+
+def test_terraform_database_passwords_by_resource_type_and_variable_reference():
+    pws = [kg.password(f"tf{i}") for i in range(3)]
+    text = (f'resource "azurerm_mssql_server" "s" {{\n  administrator_login_password = "{pws[0]}"\n}}\n'
+            f'resource "azurerm_mysql_flexible_server" "m" {{\n  administrator_password = var.mysql\n}}\n'
+            f'variable "mysql" {{\n  default = "{pws[1]}"\n}}\n'
+            f'resource "azurerm_linux_virtual_machine" "vm" {{\n  admin_password = "{pws[2]}"\n}}\n')
+    doc, found = findings(text, "main.tf")
+    assert [(f.code, span_text(doc, f)) for f in found] == [("KL106", pws[0]), ("KL106", pws[1])]
+    assert "Azure SQL password" in found[0].message and "azurerm_mssql_server.s" in found[0].message
+    assert "MySQL password" in found[1].message and "var.mysql" in found[1].message
+
+
+def test_one_literal_password_gives_one_finding():
+    pw = kg.password("one")
+    text = f'resource "azurerm_mssql_server" "s" {{\n  administrator_login_password = "{pw}"\n}}\n'
+    _, found = findings(text, "main.tf")
+    assert len(found) == 1
+
+
+def test_backend_configuration_file():
+    key = kg.legacy_b64(64, "be")
+    text = f'storage_account_name = "st"\ncontainer_name = "tfstate"\nkey = "x.tfstate"\naccess_key = "{key}"\n'
+    doc, found = findings(text, "prod.tfbackend")
+    assert [(f.code, span_text(doc, f)) for f in found] == [("KL101", key)]
+    # the same attributes without the backend's markers are not a backend
+    _, found = findings(f'access_key = "{key}"\n', "other.tfvars")
+    assert found == []
+
+
+def test_arm_template_parameter_default_read_by_a_database_and_parameter_file():
+    pw1, pw2 = kg.password("arm1"), kg.password("arm2")
+    template = {"$schema": "https://schema.management.azure.com/schemas/2019-04-01/deploymentTemplate.json#",
+                "contentVersion": "1.0.0.0",
+                "parameters": {"p": {"type": "securestring", "defaultValue": pw1}},
+                "resources": [{"type": "Microsoft.Sql/servers", "apiVersion": "2021-11-01", "name": "s",
+                               "properties": {"administratorLoginPassword": "[parameters('p')]"}}]}
+    doc, found = findings(json.dumps(template, indent=1), "azuredeploy.json")
+    assert [(f.code, span_text(doc, f)) for f in found] == [("KL106", pw1)]
+    params = {"$schema": "https://schema.management.azure.com/schemas/2019-04-01/deploymentParameters.json#",
+              "contentVersion": "1.0.0.0", "parameters": {"sqlAdministratorLoginPassword": {"value": pw2}}}
+    doc, found = findings(json.dumps(params, indent=1), "azuredeploy.parameters.json")
+    assert [(f.code, span_text(doc, f)) for f in found] == [("KL106", pw2)]
+
+
+# ---- contexts and names ----------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("name,cls", [
+    ("DEFAULT_ACCOUNT_KEY", "accountkey"), ("AzureDefaultAccountKey", "accountkey"),
+    ("AZUREAD-AKS-APPID-SECRET", "entra"), ("app_secret", "entra-weak"), ("secret", "secret"),
+    ("monkey", None), ("AZURE_MANAGEMENT_API_KEY", "keyish"), ("client_secret_name", None),
+])
+def test_name_classes(name, cls):
+    assert classify_name(name) == cls
+
+
+def test_name_value_without_space_only_for_exact_shapes():
+    key = kg.legacy_b64(64, "tight")
+    _, found = findings(f"azureStorageAccessKey:{key}\n")
+    assert [f.code for f in found] == ["KL101"]
+    host = "contoso.database.windows.net"
+    _, found = findings(f"server={host}\ndb_password:{kg.password('tight')}\n")
+    assert found == []
+
+
+def test_legacy_entra_secret_shapes():
+    assert formats.looks_like_legacy_aad("gH3uiL_j6t4b6DG?Qr-G6M@IOS?mX3B9")  # 32, older symbols
+    assert formats.looks_like_legacy_aad(kg.aad_legacy("z"))
+    assert not formats.looks_like_legacy_aad("2024-03-07T02:50:56.464790+00:00")
+    assert not formats.looks_like_legacy_aad(kg.legacy_b64(24, "b64")[:32])  # plain base64
+    assert not formats.looks_like_legacy_aad("a-b" * 11)
+
+
+# ---- new types and checksum seeds ---------------------------------------------------------------------
+
+@pytest.mark.parametrize("index,variant", [(2, "system read-write key"), (3, "system read-only key"),
+                                          (4, "system key"), (5, "resource key"), (6, "data encryption key")])
+def test_cosmos_seeds(index, variant):
+    key = kg.identifiable("ACDb", index)
+    assert formats.validate_identifiable(key, "ACDb") == variant
+    _, found = findings(f'k = "{key}"\n', "a.py")
+    assert [f.code for f in found] == ["KL105"] and variant in found[0].message
+
+
+def test_event_grid_send_receive_seed():
+    key = kg.identifiable("AZEG", 0)
+    assert formats.validate_identifiable(key, "AZEG") == "access key"
+
+
+def test_identifiable_key_glued_to_the_next_token():
+    key = kg.identifiable("+ASt")
+    _, found = findings(f"x {key}ZZZZ\n")
+    assert [f.code for f in found] == ["KL101"]
+    _, found = findings(f"x A{key}\n")  # the left edge stays a boundary
+    assert found == []
+
+
+def test_refresh_token():
+    token = kg.refresh_token("t")
+    doc, found = findings(json.dumps({"refresh_token": token}) + "\n", "cache.json")
+    assert [(f.code, span_text(doc, f)) for f in found] == [("KL118", token)]
+    assert findings(json.dumps({"refresh_token": token[:150]}) + "\n", "cache.json")[1] == []
+
+
+def test_apim_git_key_and_management_key():
+    git = kg.apim_git_key("g")
+    mgmt = kg.legacy_b64(64, "m")
+    text = (f"URL=https://contoso.scm.azure-api.net\nPASSWORD={git}\n"
+            f"API=https://contoso.management.azure-api.net\nAPI_KEY={mgmt}\n")
+    doc, found = findings(text, ".env")
+    assert [(f.code, span_text(doc, f)) for f in found] == [("KL117", git), ("KL117", mgmt)]
+    assert "repository (Git) key" in found[0].message and "direct management key" in found[1].message
+
+
+# ---- SAS -----------------------------------------------------------------------------------------------
+
+def _sas(extra: str, seed: str) -> str:
+    return f"https://contoso.blob.core.windows.net/c?sv=2021-08-06&se=2099-01-01&sr=c&sp=rl{extra}&sig={kg.sas_sig(seed)}"
+
+
+def test_user_delegation_sas_is_dead_when_its_key_expired(monkeypatch):
+    monkeypatch.setattr(sas, "now_utc", lambda: datetime(2026, 1, 1, tzinfo=timezone.utc))
+    url = _sas("&skoid=a&sktid=b&skt=2025-01-01&ske=2025-01-02&sks=b&skv=2021-08-06", "ud")
+    _, found = findings(url + "\n")
+    assert len(found) == 1 and found[0].severity is Severity.LOW
+    assert "delegation key expired 2025-01-02" in found[0].message
+    info = sas.analyse({"se": "2099-01-01", "ske": "2099-06-01", "sp": "r"})
+    assert not info.key_expired_first and info.expiry.year == 2099
+
+
+def test_one_sas_repeated_on_a_line_is_one_finding():
+    url = _sas("", "rep")
+    token = url.split("?", 1)[1]
+    _, found = findings(f"A={url} B={url} C={token} D={url}\nE={url}\n")
+    assert [f.span.start.line for f in found] == [1, 2]
+
+
+def test_sas_with_unknown_permission_letter_is_not_a_sas():
+    assert findings(_sas("", "perm").replace("sp=rl", "sp=rqx") + "\n")[1] == []
+    assert not sas.looks_like_sas({"sv": "2021-08-06", "sp": "rqx", "sig": kg.sas_sig("p", urlencode=False)})
+
+
+def test_sas_token_assigned_to_a_variable_keeps_its_fields():
+    token = f"sp=rqx&se=2099-01-01&sv=2022-11-02&sr=c&sig={kg.sas_sig('var')}"
+    assert findings(f"AZURE_BLOB_SAS_TOKEN={token}\n")[1] == []  # sp=rqx is read, so refused
+
+
+def test_decoded_findings_never_carry_the_secret_in_messages():
+    key = kg.legacy_b64(64, "leak")
+    text = f"apiVersion: v1\nkind: Secret\nmetadata:\n  name: s\ndata:\n  azurestorageaccountkey: {b64(key)}\n"
+    _, found = findings(text, "s.yaml")
+    assert len(found) == 1
+    blob = found[0].message + found[0].fix.message + found[0].fingerprint
+    assert key not in blob and b64(key) not in blob and key[4:12] not in blob

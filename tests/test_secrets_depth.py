@@ -296,3 +296,13 @@ def test_decoded_findings_never_carry_the_secret_in_messages():
     assert len(found) == 1
     blob = found[0].message + found[0].fix.message + found[0].fingerprint
     assert key not in blob and b64(key) not in blob and key[4:12] not in blob
+
+
+def test_name_value_pair_objects_still_read_after_a_comma():
+    """`{"name": "registry-password", "value": "..."}`: the quoted name is followed by a comma but
+    opens no pair itself; the object's `value` is its value (regression)."""
+    pw = kg.legacy_b64(32, "acrpair")
+    text = ('{"registries": [{"server": "contoso.azurecr.io", "username": "contoso"}], '
+            f'"secrets": [{{"name": "registry-password", "value": "{pw}"}}]}}\n')
+    doc, found = findings(text, "app.json")
+    assert [(f.code, span_text(doc, f)) for f in found] == [("KL114", pw)]

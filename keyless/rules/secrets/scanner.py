@@ -857,7 +857,9 @@ class Scanner:
                 # a key literal and its value: `{ "AccountKey", "..." }`, `.Add("AccountKey", "...")`,
                 # `x['AccountKey'], '...'`, `os.getenv("AZURE_STORAGE_KEY", "...")`; never a value
                 # or list item followed by the next key (`"K": "some-key", "NEXT": ...`, `['a_key'],`)
-                return self._literal_at(p + 1, 1) if self._opens_pair(ns - 1) else None
+                if self._opens_pair(ns - 1):
+                    return self._literal_at(p + 1, 1)
+                return self._name_value_pair(ns, ne)  # `{"name": "X", "value": "..."}`
             if c not in "=:" and _XML_KEY_ATTR_RE.search(t, max(0, ns - 12), ns):
                 m = _XML_VALUE_ATTR_RE.match(t, ne + 1)  # <add key="StorageAccountKey" value="..."/>
                 return self._literal_at(m.end() - 1, 0) if m else None

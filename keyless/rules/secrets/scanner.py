@@ -12,8 +12,15 @@ anchored recognisers:
 7. names (`key`, `secret`, `passw`, `pwd`, `pat`, `credential`): connection strings around them are
    parsed (connstr.py) and `NAME = value` / `NAME: value` / `"NAME": "value"` / `--flag value`
    assignments are classified by the name, the value's shape and the Azure hosts nearby;
-8. command lines (`docker login <x>.azurecr.io -p ...`, `az login --service-principal -p ...`);
-9. Azure DevOps legacy PATs (CRC32-checked) in files that mention Azure DevOps.
+8. command lines (`docker login <x>.azurecr.io -p ...`, `az login --service-principal -p ...`,
+   PowerShell `ConvertTo-SecureString "..." -AsPlainText` next to an application ID);
+9. Azure DevOps legacy PATs (CRC32-checked) in files that mention Azure DevOps;
+10. Entra refresh tokens and API Management Git credentials (fixed frames).
+
+Views the raw text hides, scanned with the same recognisers and reported on the raw characters
+(`_sub_scan`): escaped lines (decoded.py), base64 Kubernetes Secret data (decoded.py), Python
+strings joined from several literals (pystrings.py); and structure-named literals of Terraform /
+ARM (iacvalues.py) and generic keys under a named parent in YAML / JSON.
 
 One secret gives one finding: candidates are keyed by the secret's span and merged (the strongest
 recogniser wins, context from the others improves the message). Raw values stay in memory only.
@@ -1534,8 +1541,8 @@ _BICEP_PARAM_TYPE_RE = re.compile(r"(?:string|securestring|object|secureObject|i
 _SETTINGS_CALL_RE = re.compile(r"(?:pydantic\.|dataclasses\.)?(?:Field|field|SecretStr|SecretBytes|Secret)\([ \t]*(?:default[ \t]*=[ \t]*)?")
 _DEFAULT_KW_RE = re.compile(r"\bdefault[ \t]*=[ \t]*(?=[\"'])")
 _NEXT_LINE_ASSIGN_RE = re.compile(r"[ \t]*\r?\n(?:[ \t]{0,80}//[^\n]{0,200}\n){0,2}[ \t]{0,80}=(?![=>])")
-_XML_KEY_ATTR_RE = re.compile(r"\b(?:key|name)\s*=\s*[\"']$")
-_XML_VALUE_ATTR_RE = re.compile(r"[ \t]{1,40}value\s*=\s*[\"']")
+_XML_KEY_ATTR_RE = re.compile(r"\b(?:key|name)[ \t]{0,4}=[ \t]{0,4}[\"']$")
+_XML_VALUE_ATTR_RE = re.compile(r"[ \t]{1,40}value[ \t]{0,4}=[ \t]{0,4}[\"']")
 _ANNOTATION_RE = re.compile(r"\s*[A-Za-z_][A-Za-z0-9_.\[\]| ]{0,60}=(?!=)")
 _AAD_EDGE = formats.AAD_CHARS | frozenset("+/")
 _SAS_LEFT_STOP = frozenset(" \t\r\n\"'`<>()[]{},?;|\\")
@@ -1558,7 +1565,7 @@ _GENERIC_LEAF_RE = re.compile(r"\b(?:key|secret|password|pwd|accesskey|primaryke
 _DOC_SUFFIXES = (".md", ".markdown", ".mdx", ".rst", ".adoc", ".asciidoc", ".html", ".htm")
 # Keys of the strings worth joining (connection strings, URLs with a SAS).
 _BUILT_STRING_HINTS = ("accountkey", "sharedaccess", "accesskey", "password", "pwd=", "secret=", "sig=")
-_SECURE_STRING_RE = re.compile(r"(?i)convertto-securestring(?:[ \t]+-string)?[ \t]+([\"'])([^\"'\r\n$`]{1,256})\1")
+_SECURE_STRING_RE = re.compile(r"(?i)convertto-securestring(?:[ \t]++-string)?[ \t]++([\"'])([^\"'\r\n$`]{1,256})\1")
 _SP_WORDS = ("applicationid", "appid", "clientid", "client_id", "serviceprincipal", "-tenant", "tenantid")
 # Entra refresh token: version, client-info part, optional `.<digit>`, the `Ag...` body, optional tail.
 # Possessive runs: each stops at the next '.', so a failed match never backtracks into them.

@@ -155,6 +155,16 @@ def test_terraform_database_passwords_by_resource_type_and_variable_reference():
     assert "MySQL password" in found[1].message and "var.mysql" in found[1].message
 
 
+def test_named_variable_default_after_a_database_resource():
+    key = kg.legacy_b64(64, "tfvar")
+    text = (f'resource "azurerm_mssql_server" "s" {{\n  administrator_login_password = var.pw\n}}\n'
+            f'variable "pw" {{\n  sensitive = true\n}}\n'
+            f'variable "storage_account_key" {{\n  default = "{key}"\n}}\n')
+    doc, found = findings(text, "main.tf")
+    assert [(f.code, span_text(doc, f)) for f in found] == [("KL101", key)]
+    assert "default of var.storage_account_key" in found[0].message
+
+
 def test_one_literal_password_gives_one_finding():
     pw = kg.password("one")
     text = f'resource "azurerm_mssql_server" "s" {{\n  administrator_login_password = "{pw}"\n}}\n'

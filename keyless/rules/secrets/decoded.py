@@ -32,8 +32,9 @@ _ESCAPE_RE = re.compile(
 _ENTITIES = {"amp": "&", "quot": '"', "apos": "'", "#x26": "&", "#x27": "'", "#38": "&", "#39": "'",
              "#x3d": "=", "#x3D": "=", "#61": "="}
 
-# Cheap tests for "this line may hold an escape worth decoding".
+# Cheap tests for "this text may hold an escape worth decoding" (on lower-cased text).
 ESCAPE_HINTS = ("\\u00", '\\"', "\\/", "%3d", "%3b", "%26", "%2b", "%2f", "%3a", "%40", "&amp;", "&quot;", "&#")
+ESCAPE_HINT_RE = re.compile(r'\\(?:u00|["/])|%(?:3[dba]|2[6bf]|40)|&(?:amp;|quot;|#)')
 
 
 def _decode_one(escape: str) -> str:

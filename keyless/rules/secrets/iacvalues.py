@@ -22,7 +22,7 @@ Spans are the string's characters, quotes excluded.
 from __future__ import annotations
 
 import re
-from typing import TYPE_CHECKING, Any, Iterator, NamedTuple
+from typing import TYPE_CHECKING, Any, Callable, Iterator, NamedTuple
 
 if TYPE_CHECKING:
     from keyless.linter.documents import Document
@@ -123,11 +123,13 @@ def _get(node: Any, path: tuple[str, ...]) -> tuple[Any, tuple] | None:
     return node, doc_path
 
 
-def literals(doc: "Document") -> Iterator[Literal]:
+def literals(doc: "Document", named: Callable[[str], bool] = lambda name: True) -> Iterator[Literal]:
+    """`named(name)`: whether a variable / parameter that is not a database password is worth
+    yielding (locating a value costs more than asking)."""
     if doc.kind == "hcl":
-        yield from _hcl(doc)
+        yield from _hcl(doc, named)
     elif doc.kind == "json" and doc.ensure_parsed() and doc.subkind in ("arm", "arm-parameters"):
-        yield from _arm(doc)
+        yield from _arm(doc, named)
 
 
 # ---- Terraform ---------------------------------------------------------------------------------------
@@ -136,7 +138,7 @@ def _hcl_literal(value: Any) -> bool:
     return isinstance(value, str) and bool(value) and "${" not in value and "%{" not in value
 
 
-def _hcl(doc: "Document") -> Iterator[Literal]:
+def _hcl(doc: "Document", named: Callable[[str], bool]) -> Iterator[Literal]:
     if not doc.ensure_parsed() or not doc.values or not isinstance(doc.values[0], dict):
         return
     root = doc.values[0]
@@ -145,12 +147,12 @@ def _hcl(doc: "Document") -> Iterator[Literal]:
     for i, block in enumerate(root.get("resource") or ()):
         if not isinstance(block, dict):
             continue
-        for rtype, named in block.items():
+        for rtype, by_name in block.items():
             spec = TF_DB_PASSWORDS.get(rtype)
-            if spec is None or not isinstance(named, dict):
+            if spec is None or not isinstance(by_name, dict):
                 continue
             service, paths = spec
-            for rname, body in named.items():
+            for rname, body in by_name.items():
                 for path in paths:
                     got = _get(body, path)
                     if got is None:
@@ -172,10 +174,12 @@ def _hcl(doc: "Document") -> Iterator[Literal]:
             if not isinstance(body, dict) or not _hcl_literal(body.get("default")):
                 continue
             value = body["default"]
+            service = db_vars.get(vname) or db_service_of_name(vname)
+            if not service and not named(vname):
+                continue
             span = _span(doc, (0, "variable", i, vname, "default"), value)
             if span is None:
                 continue
-            service = db_vars.get(vname) or db_service_of_name(vname)
             if service:
                 yield Literal("db", service, f"default of var.{vname}", *span, value)
             else:
@@ -200,7 +204,7 @@ def _backend(doc: "Document", body: dict, prefix: tuple) -> Iterator[Literal]:
 
 # ---- ARM templates and parameter files -----------------------------------------------------------------
 
-def _arm(doc: "Document") -> Iterator[Literal]:
+def _arm(doc: "Document", named: Callable[[str], bool]) -> Iterator[Literal]:
     if not doc.ensure_parsed() or not doc.values or not isinstance(doc.values[0], dict):
         return
     root = doc.values[0]
@@ -236,10 +240,12 @@ def _arm(doc: "Document") -> Iterator[Literal]:
         value = body[member]
         if value.startswith("[") and not value.startswith("[["):
             continue
+        service = db_params.get(pname) or db_service_of_name(pname)
+        if not service and not named(pname):
+            continue
         span = _span(doc, (0, "parameters", pname, member), value)
         if span is None:
             continue
-        service = db_params.get(pname) or db_service_of_name(pname)
         setting = f"{'default' if member == 'defaultValue' else 'value'} of parameter '{pname}'"
         if service:
             yield Literal("db", service, setting, *span, value)

@@ -110,9 +110,19 @@ def _offset(doc: "Document", line: int, byte_col: int) -> int:
     return doc.lines.offset(Position(line, doc._column(line, byte_col)))
 
 
-def built_strings(doc: "Document") -> Iterator[tuple[str, list[int], list[int]]]:
+def _holds(node: ast.AST, hints: tuple[str, ...]) -> bool:
+    """A literal (or an f-string's literal parts) holding one of `hints` (lower-case)."""
+    if isinstance(node, ast.Constant):
+        return isinstance(node.value, str) and any(h in node.value.lower() for h in hints)
+    if isinstance(node, ast.JoinedStr):
+        return any(_holds(v, hints) for v in node.values if isinstance(v, ast.Constant))
+    return False
+
+
+def built_strings(doc: "Document", hints: tuple[str, ...] = ()) -> Iterator[tuple[str, list[int], list[int]]]:
     """(joined text, starts, ends) for every string built from two or more literals: view
-    character k comes from the file's characters starts[k]..ends[k]."""
+    character k comes from the file's characters starts[k]..ends[k]. With `hints`, only strings
+    some literal of which holds one of them (a cheap test before any lexing)."""
     if not doc.ensure_parsed() or doc.tree is None:
         return
     done: set[int] = set()
@@ -124,8 +134,12 @@ def built_strings(doc: "Document") -> Iterator[tuple[str, list[int], list[int]]]
             if operands is None:
                 continue
             done.update(id(op) for op in operands)
+            if hints and not any(_holds(op, hints) for op in operands):
+                continue
             spans = [(op.lineno, op.col_offset, op.end_lineno, op.end_col_offset) for op in operands]
         elif isinstance(node, ast.JoinedStr) or (isinstance(node, ast.Constant) and isinstance(node.value, str)):
+            if hints and not _holds(node, hints):
+                continue
             spans = [(node.lineno, node.col_offset, node.end_lineno, node.end_col_offset)]
         else:
             continue

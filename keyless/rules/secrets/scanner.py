@@ -34,7 +34,7 @@ import base64
 import bisect
 import re
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote
 
 from keyless.linter.finding import Severity
@@ -333,14 +333,16 @@ class Scanner:
                 self.scan_refresh_tokens()
             if "git&" in low:
                 self.scan_apim_git_keys()
-            if self.kind in ("hcl", "json") and not self.nested:
+            if not self.nested and (self.kind == "hcl" or (
+                    self.kind == "json" and ("deploymenttemplate" in low or "deploymentparameters" in low))):
                 self.scan_iac_values()
-            if self.kind in ("yaml", "json") and not self.nested and _GENERIC_LEAF_RE.search(low):
+            if self.kind in ("yaml", "json") and not self.nested and any(w in low for w in _AZURE_PARENTS) and (
+                    _GENERIC_LEAF_RE.search(low)):
                 self.scan_nested_names()
             if not self.nested:
-                if self.kind == "python" and any(k in low for k in _BUILT_STRING_HINTS):
+                if self.kind == "python" and self._literals_joined_near_hint():
                     self.scan_built_strings()
-                if any(h in low for h in decoded.ESCAPE_HINTS):
+                if ("\\" in low or "%" in low or "&" in low) and decoded.ESCAPE_HINT_RE.search(low):
                     self.scan_escaped()
                 if self.kind in ("yaml", "json") and "secret" in low and "data" in low:
                     self.scan_secret_manifests()
@@ -396,7 +398,7 @@ class Scanner:
         backend credentials, variable defaults and parameter values (see iacvalues.py)."""
         from keyless.rules.secrets import iacvalues
 
-        for lit in iacvalues.literals(self.doc):
+        for lit in iacvalues.literals(self.doc, named=lambda name: classify_name(name) is not None):
             value = lit.value
             if lit.what == "db":
                 if not plausible_password(value):
@@ -425,43 +427,53 @@ class Scanner:
         `"Storage": {"Key": "..."}`): the value is judged by the joined name (`cosmos.key`)."""
         if not self.doc.ensure_parsed():
             return
-        budget = [20_000]
+        budget = 20_000
+        stack: list[tuple[Any, tuple]] = [(v, (i,)) for i, v in enumerate(self.doc.values)]
+        while stack and budget > 0:
+            node, path = stack.pop()
+            budget -= 1
+            items = node.items() if isinstance(node, dict) else enumerate(node) if isinstance(node, list) else ()
+            for k, v in items:
+                if isinstance(v, (dict, list)):
+                    if isinstance(v, dict) and isinstance(k, str) and any(w in _norm_name(k) for w in _AZURE_PARENTS):
+                        self._nested_leaves(k, v, (*path, k))
+                    stack.append((v, (*path, k)))
 
-        def walk(node, path: tuple, names: tuple[str, ...]) -> None:
-            budget[0] -= 1
-            if budget[0] < 0:
-                return
-            if isinstance(node, dict):
-                for k, v in node.items():
-                    if isinstance(k, str):
-                        walk(v, (*path, k), (*names[-1:], k))
-            elif isinstance(node, list):
-                for i, v in enumerate(node):
-                    walk(v, (*path, i), names)
-            elif (isinstance(node, str) and len(names) == 2 and _norm_name(names[1]) in _GENERIC_LEAVES
-                  and any(w in _norm_name(names[0]) for w in _AZURE_PARENTS)):
-                joined = f"{names[0]}.{names[1]}"
-                cls = classify_name(joined)
-                if cls is None or cls == classify_name(names[1]):
-                    return  # the parent adds nothing: the raw scan judged the leaf
-                span = self.doc.locate(path)
-                if span is None:
-                    return
-                vs, ve = self.doc.lines.offset(span.start), self.doc.lines.offset(span.end)
-                if self.text[vs : vs + 1] in QUOTES and self.text[ve - 1 : ve] == self.text[vs]:
-                    vs, ve = vs + 1, ve - 1
-                if self.text[vs:ve] != node:
-                    return
-                self._assignment(cls, _norm_name(joined), joined, vs, ve, node, True, priority=P_CONTEXT + 5)
+    def _nested_leaves(self, parent: str, node: dict, path: tuple) -> None:
+        for leaf, value in node.items():
+            if not isinstance(value, str) or not isinstance(leaf, str) or _norm_name(leaf) not in _GENERIC_LEAVES:
+                continue
+            joined = f"{parent}.{leaf}"
+            cls = classify_name(joined)
+            if cls is None or cls == classify_name(leaf):
+                continue  # the parent adds nothing: the raw scan judged the leaf
+            span = self.doc.locate((*path, leaf))
+            if span is None:
+                continue
+            vs, ve = self.doc.lines.offset(span.start), self.doc.lines.offset(span.end)
+            if self.text[vs : vs + 1] in QUOTES and self.text[ve - 1 : ve] == self.text[vs]:
+                vs, ve = vs + 1, ve - 1
+            if self.text[vs:ve] != value:
+                continue
+            self._assignment(cls, _norm_name(joined), joined, vs, ve, value, True, priority=P_CONTEXT + 5)
 
-        for i, value in enumerate(self.doc.values):
-            walk(value, (i,), ())
+    def _literals_joined_near_hint(self) -> bool:
+        """Two literals joined within a few lines of a connection-string key (cheap text test
+        before walking the syntax tree)."""
+        low, t = self.low, self.text
+        for hint in _BUILT_STRING_HINTS:
+            i = low.find(hint)
+            while i >= 0:
+                if _ADJACENT_LITERALS_RE.search(t, max(0, i - 400), i + 400):
+                    return True
+                i = low.find(hint, i + 400)
+        return False
 
     def scan_built_strings(self) -> None:
         """Python strings joined from several literals (adjacent or `+`): scanned as one string."""
         from keyless.rules.secrets import pystrings
 
-        for view, starts, ends in pystrings.built_strings(self.doc):
+        for view, starts, ends in pystrings.built_strings(self.doc, _BUILT_STRING_HINTS):
             vlow = ascii_lower(view)
             if not (ANCHOR_RE.search(vlow) or "sig=" in vlow):
                 continue
@@ -1560,8 +1572,11 @@ _GENERIC_LEAVES = frozenset({"key", "secret", "password", "pwd", "accesskey", "p
 _AZURE_PARENTS = ("storage", "cosmos", "documentdb", "servicebus", "eventhub", "redis", "openai", "aoai", "cognitive",
                   "azureai", "aiservice", "azuresearch", "aisearch", "cognitivesearch", "signalr", "webpubsub",
                   "appconfig", "eventgrid", "batch", "iothub", "azure", "entra", "aad", "serviceprincipal")
-_GENERIC_LEAF_RE = re.compile(r"\b(?:key|secret|password|pwd|accesskey|primarykey|secondarykey|apikey|key[12]|sharedkey"
-                              r"|clientsecret|token|masterkey|accountkey)[\"']?[ \t]*:")
+# (no leading \b: a literal first character lets the regex engine skip ahead)
+_GENERIC_LEAF_RE = re.compile(r"(?:key[12]?|secret|password|pwd|token)[\"']?[ \t]*:")
+# Two literals joined: adjacent (`"a" "b"`, across a line break) or with `+`.
+_ADJACENT_LITERALS_RE = re.compile(
+    r"[\"'][ \t]*(?:\+[ \t]*)?(?:\\?\r?\n(?:[ \t]*#[^\n]{0,300}\n){0,2}[ \t]*(?:\+[ \t]*)?)?[rRbBuUfF]{0,2}[\"']")
 _DOC_SUFFIXES = (".md", ".markdown", ".mdx", ".rst", ".adoc", ".asciidoc", ".html", ".htm")
 # Keys of the strings worth joining (connection strings, URLs with a SAS).
 _BUILT_STRING_HINTS = ("accountkey", "sharedaccess", "accesskey", "password", "pwd=", "secret=", "sig=")

@@ -32,6 +32,11 @@ def planted(seed: str) -> dict[str, str]:
         "script_key": keygen.legacy_b64(64, seed=f"{seed}-skey"),
         "nb_key": keygen.identifiable("+ASt", seed=f"{seed}-nb"),
         "compose_key": keygen.identifiable("ACDb", seed=f"{seed}-compose"),
+        # decoded views and structure-named literals
+        "k8s_key": keygen.legacy_b64(64, seed=f"{seed}-k8s"),
+        "escaped_key": keygen.legacy_b64(64, seed=f"{seed}-esc"),
+        "tf_password": "Qv3!" + keygen.password(seed=f"{seed}-tfpw"),
+        "refresh_token": keygen.refresh_token(seed=f"{seed}-rt"),
     }
 
 
@@ -96,6 +101,15 @@ def make_repo(root, s: dict[str, str]) -> None:
         "outputs": [{"output_type": "stream", "name": "stdout", "text": [s["nb_key"] + "\n"]}]}],
         "metadata": {"kernelspec": {"language": "python", "name": "python3"}}, "nbformat": 4, "nbformat_minor": 5},
         indent=1))
+    import base64
+
+    write(root, "k8s/secret.yaml", "apiVersion: v1\nkind: Secret\nmetadata:\n  name: leak\ndata:\n"
+          f"  azurestorageaccountkey: {base64.b64encode(s['k8s_key'].encode()).decode()}\n")
+    write(root, "recordings/session.json", json.dumps({"settings": json.dumps(
+        {"Storage": f"DefaultEndpointsProtocol=https;AccountName=leakacct;AccountKey={s['escaped_key']}"})}))
+    write(root, "infra/sql.tf", 'resource "azurerm_mssql_server" "leak" {\n'
+          f'  administrator_login_password = "{s["tf_password"]}"\n}}\n')
+    write(root, "cache/msal.json", json.dumps({"refresh_token": s["refresh_token"]}))
 
 
 def pieces(secret: str, n: int = 8) -> set[str]:
@@ -137,7 +151,8 @@ def test_no_artifact_contains_a_secret(run_cli, tmp_path):
     flagged_files = {f["path"] for f in data["findings"] if f["category"] == "secret"}
     for path in ("app/settings.py", "deploy/app.yaml", "infra/main.json", "infra/main.parameters.json", "infra/main.tf",
                  ".env", "docs/howto.md", "Dockerfile", "scripts/ci.sh", "legacy.env", "deploy/deploy.sh",
-                 "docker-compose.yml", "nb/leak.ipynb"):
+                 "docker-compose.yml", "nb/leak.ipynb", "k8s/secret.yaml", "recordings/session.json",
+                 "infra/sql.tf", "cache/msal.json"):
         assert path in flagged_files, f"no secret finding in {path}: {sorted(flagged_files)}"
     script_codes = {f["code"] for f in data["findings"] if f["path"] in ("deploy/deploy.sh", "docker-compose.yml")}
     assert {"KL280", "KL282", "KL252", "KL250"} <= script_codes, script_codes  # the script paths ran

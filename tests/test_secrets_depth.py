@@ -316,3 +316,12 @@ def test_name_value_pair_objects_still_read_after_a_comma():
             f'"secrets": [{{"name": "registry-password", "value": "{pw}"}}]}}\n')
     doc, found = findings(text, "app.json")
     assert [(f.code, span_text(doc, f)) for f in found] == [("KL114", pw)]
+
+
+def test_names_taken_from_the_file_never_carry_the_secret():
+    """A parameter or key named with (part of) its own value: the message says `'...'` instead."""
+    pw = kg.password("named")
+    params = {"$schema": "https://schema.management.azure.com/schemas/2019-04-01/deploymentParameters.json#",
+              "contentVersion": "1.0.0.0", "parameters": {f"sqlAdministratorLoginPassword{pw}": {"value": pw}}}
+    _, found = findings(json.dumps(params), "x.parameters.json")
+    assert len(found) == 1 and pw not in found[0].message and "'...'" in found[0].message

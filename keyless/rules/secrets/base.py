@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import TYPE_CHECKING, ClassVar, Iterable
 from urllib.parse import unquote
 
@@ -63,9 +64,9 @@ class SecretRule(Rule):
         where = []
         if resource:
             where.append(f"for '{resource}'")
-        how = s.source
+        how = _safe_source(s.source, s.value)
         if s.context and s.context != s.source:
-            how += f"; also seen as {s.context}"
+            how += f"; also seen as {_safe_source(s.context, s.value)}"
         if s.kind == "sas" and s.extra.get("sas"):
             how += f"; {s.extra['sas']}"
         generated = generated_key(s)
@@ -107,6 +108,15 @@ def generated_key(s: Secret) -> bool:
         return False
     v = unquote(s.value) if "%" in s.value else s.value
     return is_b64_bytes(v, 32) or is_b64_bytes(v, 64) or is_hex32(v)
+
+
+_QUOTED_NAME = re.compile(r"'[^']*'")
+
+
+def _safe_source(source: str, secret: str) -> str:
+    """How the secret was found, with any quoted name (a variable, parameter or key taken from the
+    file) that is too long or carries part of the secret replaced by `'...'`."""
+    return _QUOTED_NAME.sub(lambda m: m.group(0) if _safe_name(m.group(0)[1:-1], secret) else "'...'", source)
 
 
 def _safe_name(name: str, secret: str) -> bool:

@@ -325,3 +325,23 @@ def test_names_taken_from_the_file_never_carry_the_secret():
               "contentVersion": "1.0.0.0", "parameters": {f"sqlAdministratorLoginPassword{pw}": {"value": pw}}}
     _, found = findings(json.dumps(params), "x.parameters.json")
     assert len(found) == 1 and pw not in found[0].message and "'...'" in found[0].message
+
+
+def test_permissive_views_keep_structure_findings_as_candidates():
+    """The history scan's first pass sees a few lines of a file (which rarely parse): a value the
+    structure passes would report there must come out as a candidate, never be lost."""
+    from keyless.rules.secrets.scanner import Scanner
+
+    pw = kg.password("hist")
+    key = kg.legacy_b64(64, "hist")
+    views = {
+        "main.tf": f'  type = string\n  default = "{pw}"\n}}\n',
+        "azuredeploy.json": f'      "type": "securestring",\n      "defaultValue": "{pw}"\n    }},\n',
+        "secret.yaml": f"data:\n  azurestorageaccountkey: {b64(key)}\n",
+        "app.py": f'CONN = ("Server=tcp:x.database.windows.net;"\n        "Password={pw}")\n',
+    }
+    for name, text in views.items():
+        doc = make_document(name, name, text)
+        found = Scanner(doc, permissive=True).run()
+        assert found, name
+        assert not Scanner(make_document(name, name, text)).run() or name == "app.py", name  # not a finding

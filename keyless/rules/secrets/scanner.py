@@ -339,6 +339,8 @@ class Scanner:
             if self.kind in ("yaml", "json") and not self.nested and any(w in low for w in _AZURE_PARENTS) and (
                     _GENERIC_LEAF_RE.search(low)):
                 self.scan_nested_names()
+            if self.permissive and not self.nested:
+                self.scan_structure_candidates()
             if not self.nested:
                 if self.kind == "python" and self._literals_joined_near_hint():
                     self.scan_built_strings()
@@ -392,6 +394,23 @@ class Scanner:
                     return ws + offsets[a], ws + offsets[b]
 
                 self._sub_scan(view, place, ", decoded from an escaped string")
+
+    def scan_structure_candidates(self) -> None:
+        """Permissive mode (a few lines of a file, which rarely parse on their own): the values the
+        structure-reading passes could report there, as candidates for the whole file to decide:
+        literals of defaults, parameter values and administrator passwords, base64 values of a
+        Secret's data, literals next to a connection-string key, generic keys of a YAML/JSON view."""
+        t = self.text
+        for m in _CANDIDATE_LITERAL_RE.finditer(t):
+            value = m.group(2)
+            if plausible_token(value, 6) or plausible_password(value):
+                self.add(Secret("db-password", m.start(2), m.end(2), value, "medium", "candidate", P_SWEEP - 2))
+        if self.kind in ("yaml", "json") and "data" in self.low:
+            for m in _CANDIDATE_B64_RE.finditer(t):
+                self.add(Secret("storage-key", m.start(1), m.end(1), m.group(1), "medium", "candidate", P_SWEEP - 2))
+        if self.kind == "python" and any(k in self.low for k in _BUILT_STRING_HINTS):
+            for m in _ADJACENT_LITERALS_RE.finditer(t):
+                self.add(Secret("db-password", m.start(), m.end(), m.group(0), "medium", "candidate", P_SWEEP - 2))
 
     def scan_iac_values(self) -> None:
         """Literals that Terraform / ARM structure names: database administrator passwords, azurerm
@@ -1476,7 +1495,7 @@ class Scanner:
                 a, b = self.lines_around(i, 3)
                 window = low[a:b]
                 if (plausible_token(value, 12) and not allowlist.looks_like_word_password(value)
-                        and any(w in window for w in _SP_WORDS)):
+                        and (self.permissive or any(w in window for w in _SP_WORDS))):
                     if not formats.classify_aad(value):  # a signed secret is reported by its own recogniser
                         s = Secret("entra-secret", vs, ve, value, "medium",
                                    "ConvertTo-SecureString -AsPlainText next to an application ID", P_STRUCTURED)
@@ -1578,6 +1597,12 @@ _GENERIC_LEAF_RE = re.compile(r"(?:key[12]?|secret|password|pwd|token)[\"']?[ \t
 _ADJACENT_LITERALS_RE = re.compile(
     r"[\"'][ \t]*(?:\+[ \t]*)?(?:\\?\r?\n(?:[ \t]*#[^\n]{0,300}\n){0,2}[ \t]*(?:\+[ \t]*)?)?[rRbBuUfF]{0,2}[\"']")
 _DOC_SUFFIXES = (".md", ".markdown", ".mdx", ".rst", ".adoc", ".asciidoc", ".html", ".htm")
+# Permissive candidates (see scan_structure_candidates): a literal assigned to a structure-named key.
+_CANDIDATE_LITERAL_RE = re.compile(
+    r"(?i)\b(default|defaultvalue|value|key|password|secret|administrator_password|administrator_login_password"
+    r"|sql_administrator_login_password|administratorloginpassword|access_key|client_secret)[\"']?[ \t]{0,8}[:=][ \t]{0,8}"
+    r"[\"']([^\"'\r\n]{6,512})[\"']")
+_CANDIDATE_B64_RE = re.compile(r"(?m)^[ \t]{1,40}[A-Za-z0-9_.-]{1,253}:[ \t]{0,8}[\"']?([A-Za-z0-9+/]{16,4096}={0,2})[\"']?[ \t]*$")
 # Keys of the strings worth joining (connection strings, URLs with a SAS).
 _BUILT_STRING_HINTS = ("accountkey", "sharedaccess", "accesskey", "password", "pwd=", "secret=", "sig=")
 _SECURE_STRING_RE = re.compile(r"(?i)convertto-securestring(?:[ \t]++-string)?[ \t]++([\"'])([^\"'\r\n$`]{1,256})\1")

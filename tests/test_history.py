@@ -411,3 +411,29 @@ def test_lines_at_agrees_with_the_full_parser(repo):
             assert part.added or part.context
             assert all(everything.get(r) == "a" for r in part.added)
             assert all(everything.get(r) == "c" for r in part.context)
+
+
+def test_secrets_found_only_by_structure_or_frame_are_found_in_history(run_cli, repo):
+    """Stage 0 and the permissive first pass let through what the new recognisers need: a refresh
+    token (no name), a Terraform variable default a database resource reads (structure), a base64
+    Kubernetes Secret value; each was added then removed."""
+    import base64
+
+    token = keygen.refresh_token(seed="history-rt")
+    password = "Qv3!" + keygen.password(seed="history-tf")
+    key = keygen.legacy_b64(64, seed="history-k8s")
+    repo.commit({"README.md": "# app\n"})
+    repo.commit({
+        "cache.json": json.dumps({"refresh_token": token}) + "\n",
+        "main.tf": ('resource "azurerm_postgresql_flexible_server" "pg" {\n  administrator_password = var.pg\n}\n\n'
+                    f'variable "pg" {{\n  type    = string\n  default = "{password}"\n}}\n'),
+        "secret.yaml": ("apiVersion: v1\nkind: Secret\nmetadata:\n  name: s\ndata:\n"
+                        f"  conn: {base64.b64encode(('AccountName=a;AccountKey=' + key).encode()).decode()}\n"),
+    })
+    repo.commit({"cache.json": None, "main.tf": None, "secret.yaml": None})
+    rc, doc, _ = history(run_cli, repo)
+    assert rc == 1
+    assert sorted((f["code"], f["path"]) for f in doc["findings"]) == [
+        ("KL101", "secret.yaml"), ("KL106", "main.tf"), ("KL118", "cache.json")]
+    blob = json.dumps(doc)
+    assert token[:12] not in blob and password not in blob and key[:12] not in blob

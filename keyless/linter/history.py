@@ -79,7 +79,12 @@ def pre_push_revisions(cwd: str, env: dict[str, str] | None = None) -> list[str]
 # match per line. Key signatures (case-sensitive) and DevOps PATs (52 base32 characters) are found
 # by their own searches.
 _ANCHORS = (b"key", b"secret", b"passw", b"pwd", b"pat", b"credential", b"sig=", b"code=", b"://", b"azurecr.io",
-            b"--service-principal")
+            b"--service-principal",
+            # recognisers that need no name: Entra refresh tokens, APIM Git credentials, registry
+            # pull secrets, PowerShell secure strings; values named by structure (variable defaults)
+            b"refresh", b"git&", b"dockerconfigjson", b"convertto-securestring", b"default")
+# The base64 values of a Kubernetes Secret's data carry no name the anchors know.
+_SECRET_DATA_LINE = re.compile(rb"(?m)^[+ ][ \t]{1,40}[a-z0-9_.-]{1,253}:[ \t]{0,8}[\"']?[a-z0-9+/]{16,4096}={0,2}[\"']?[ \t]*$")
 # One regex per anchor: a literal-prefixed pattern runs at C speed, an alternation of them does not.
 _ANCHOR_LINE = {
     w: re.compile(re.escape(w) + {b"pat": rb"(?![a-z])", b"://": rb"[^\s/@]{0,256}@"}.get(w, b"") + rb"[^\n]*")
@@ -171,6 +176,8 @@ class CommitScanner:
         for word in _ANCHORS:
             if word in low:
                 starts += [_line_start(low, m.start()) for m in _ANCHOR_LINE[word].finditer(low)]
+        if b"kind: secret" in low or b'"kind": "secret"' in low:
+            starts += [_line_start(low, m.start()) for m in _SECRET_DATA_LINE.finditer(low)]
         if len(body) >= 40 and b"c" * 40 in body.translate(_TOKEN):
             starts += [_line_start(body, m.start()) for m in _SIGNATURE.finditer(body)]
             runs = body.translate(_BASE32)  # DevOps PATs: 52 base32 characters

@@ -345,3 +345,52 @@ def test_permissive_views_keep_structure_findings_as_candidates():
         found = Scanner(doc, permissive=True).run()
         assert found, name
         assert not Scanner(make_document(name, name, text)).run() or name == "app.py", name  # not a finding
+
+
+# ---- code after a name, and the file's time budget ------------------------------------------------
+
+CODE_AFTER_NAME = {
+    "cache.go": 'component.Metadata["redisPassword"] = genDaprComponentMetadata{\n\tValue: ref,\n}\n',
+    "Cache.cs": 'options.RedisPassword = GetSecretValueFromVaultAsync("redis");\n',
+    "Cache.java": "config.redisPassword = getSecretFromKeyVault(\"redis\");\n",
+    "cache.ts": "const cfg = { redisPassword: secrets.redis.primaryKeyValue };\n",
+}
+
+
+@pytest.mark.parametrize("rel", sorted(CODE_AFTER_NAME))
+def test_code_after_a_secret_name_is_not_its_value(rel):
+    host = "// host: contoso-cache.redis.cache.windows.net\n"
+    doc, found = findings(host + CODE_AFTER_NAME[rel], rel)
+    assert found == []
+    # the same characters in prose, or as a string's text, are still read as a value
+    doc, found = findings(host + "// redisPassword = Zk9wQm2Lp8Rt4Vn6Bq7XyA3cD\n", rel)
+    assert [f.code for f in found] == ["KL107"]
+    doc, found = findings(host + 'conn := "redisPassword=Zk9wQm2Lp8Rt4Vn6Bq7XyA3cD"\n', rel)
+    assert [f.code for f in found] == ["KL107"]
+
+
+def test_an_identifier_shaped_key_in_source_is_still_a_key():
+    text = ("k := `\nAZURE_OPENAI_API_KEY=e5f8a9c0d1b2e3f4a5b6c7d8e9f0a1b2\n`\n"
+            "// endpoint: https://contoso.openai.azure.com\n")
+    doc, found = findings(text, "main.go")
+    assert [f.code for f in found] == ["KL111"]
+
+
+def test_decoded_views_spend_the_budget_of_their_file(monkeypatch):
+    """A view (here a JSON-escaped connection string) is scanned with the file's budget: when the
+    file's time is up, the scan of the view stops too."""
+    from keyless.linter import rule as rule_module
+
+    ticked = []
+    real_tick = rule_module.Budget.tick
+
+    def tick(self):
+        ticked.append(self.doc)
+        real_tick(self)
+
+    monkeypatch.setattr(rule_module.Budget, "tick", tick)
+    key = kg.legacy_b64(64, "budget")
+    inner = json.dumps({"Storage": f"DefaultEndpointsProtocol=https;AccountName=contoso;AccountKey={key}"})
+    doc, found = findings(json.dumps({"settings": inner}) + "\n", "app.json")
+    assert [f.code for f in found] == ["KL101"] and "decoded from an escaped string" in found[0].message
+    assert ticked and all(d is doc for d in ticked)  # never a budget of the view's own

@@ -192,6 +192,13 @@ def _tf_unit(i: int) -> str:
         "resources": [{"type": "Microsoft.Web/sites", "name": f"app{i}", "apiVersion": "2022-03-01",
                        "properties": {"siteConfig": {"appSettings": [{"name": "KEY", "value": "[listKeys('x')]"}]}}}
                       for i in range(n)]}, indent=1)),
+    # the secret scan's Terraform and ARM literals (database passwords, the variables they read)
+    ("db.tf", lambda n: "".join(f'resource "azurerm_mssql_server" "s{i}" {{\n'
+                                f'  administrator_login_password = var.p{i}\n}}\n'
+                                f'variable "p{i}" {{\n  default = "Abcd{i}!xyz"\n}}\n' for i in range(n))),
+    ("azuredeploy.parameters.json", lambda n: json.dumps({
+        "$schema": "https://schema.management.azure.com/schemas/2019-04-01/deploymentParameters.json#",
+        "parameters": {f"azureSqlAdminPassword{i}": {"value": f"Abcd{i}!xyz"} for i in range(n)}}, indent=1)),
 ])
 def test_structured_rules_are_linear_in_the_number_of_resources(name, make):
     rule_set()
@@ -202,6 +209,23 @@ def test_structured_rules_are_linear_in_the_number_of_resources(name, make):
 
     ratio = scaling(cost, 25, max_size=20_000)
     assert ratio <= MAX_GROWTH, f"{name}: 4x the input took {ratio:.1f}x the time"
+
+
+# The secret scan's decoded views, each in the file kind that turns it on (one huge line or many).
+_B64_CONN = "U2VydmVyPXRjcDp4LmRhdGFiYXNlLndpbmRvd3MubmV0O1Bhc3N3b3JkPUFiY2RlZmdoMTIzNDU7"  # Server=...;Password=...
+DECODED_VIEWS = {
+    "escaped strings": ("x.txt", "", '\\"AccountKey=abcdefgh\\u0026sig=x%3Dq&amp;\\u00'),
+    "Kubernetes Secret data": ("s.yaml", "", f"---\nkind: Secret\ndata:\n  a: {_B64_CONN}\n  b: {_B64_CONN}\n"),
+    "joined Python literals": ("app.py", "", 'conn = ("AccountKey=" "abcdefgh"\n  "Password=" + "xyz" f"{a}")\n'),
+    "Azure-named YAML keys": ("values.yaml", "", "- cosmos:\n    key: abcdefghijklmnop\n  storage:\n    secret: qwertyu\n"),
+}
+
+
+@pytest.mark.parametrize("view", sorted(DECODED_VIEWS))
+def test_the_secret_scans_decoded_views_are_linear(view):
+    name, head, unit = DECODED_VIEWS[view]
+    ratio = growth(name, unit, head=head)
+    assert ratio <= MAX_GROWTH, f"{view}: 4x the input took {ratio:.1f}x the time"
 
 
 # The riskiest parser, property-style: any repetition of connection-string-ish fragments.

@@ -187,7 +187,8 @@ class _Seg:
 
 
 class Scanner:
-    def __init__(self, doc: "Document", loose: bool = False, permissive: bool = False, nested: bool = False):
+    def __init__(self, doc: "Document", loose: bool = False, permissive: bool = False, nested: bool = False,
+                 budget: Budget | None = None):
         # loose: also keep every value assigned to a credential-like name whose shape matches no
         # known format (only to mask text shown to people, e.g. diffs; never reported)
         self.loose = loose
@@ -199,6 +200,8 @@ class Scanner:
         self.nested = nested  # scanning a decoded view: no further decoding
         # Prose with code samples: a password known only by its name there is a sample.
         self.docs = doc.relpath.lower().endswith(_DOC_SUFFIXES)
+        # Source code whose strings are always quoted: an unquoted value there is code.
+        self.code = doc.relpath.lower().endswith(_CODE_SUFFIXES)
         self.text = doc.text
         self.kind = doc.kind
         self.low = ascii_lower(self.text)
@@ -210,7 +213,8 @@ class Scanner:
         self._names_seen: set[int] = set()
         self._name_cache: dict[str, tuple[str, str | None]] = {}
         self._last_conn: tuple[int, int] = (0, 0)
-        self.budget = Budget(doc)  # every recogniser's loop ticks it (Settings.file_budget)
+        # Every recogniser's loop ticks it (Settings.file_budget); a decoded view spends its file's.
+        self.budget = budget or Budget(doc)
 
     # -- infrastructure ------------------------------------------------------------------------------
     @property
@@ -358,7 +362,7 @@ class Scanner:
         from keyless.linter.documents import TextDocument
 
         sub = TextDocument(self.doc.path, self.doc.relpath, view)
-        for s in Scanner(sub, loose=self.loose, permissive=self.permissive, nested=True).run():
+        for s in Scanner(sub, loose=self.loose, permissive=self.permissive, nested=True, budget=self.budget).run():
             s.start, s.end = place(s.start, s.end)
             if (s.start, s.end) in self.found:
                 continue  # the raw text said it already
@@ -379,6 +383,7 @@ class Scanner:
         for ls in sorted(starts):
             le = lines.line_end(bisect.bisect_right(lines.starts, ls))
             for ws in range(ls, le, 65536):  # minified lines: bounded windows
+                self.budget.tick()
                 raw = self.text[ws : min(le, ws + 65536)]
                 view = decoded.unescape_view(raw)
                 if view == raw:
@@ -401,15 +406,19 @@ class Scanner:
         literals of defaults, parameter values and administrator passwords, base64 values of a
         Secret's data, literals next to a connection-string key, generic keys of a YAML/JSON view."""
         t = self.text
+        tick = self.budget.tick
         for m in _CANDIDATE_LITERAL_RE.finditer(t):
+            tick()
             value = m.group(2)
             if plausible_token(value, 6) or plausible_password(value):
                 self.add(Secret("db-password", m.start(2), m.end(2), value, "medium", "candidate", P_SWEEP - 2))
         if self.kind in ("yaml", "json") and "data" in self.low:
             for m in _CANDIDATE_B64_RE.finditer(t):
+                tick()
                 self.add(Secret("storage-key", m.start(1), m.end(1), m.group(1), "medium", "candidate", P_SWEEP - 2))
         if self.kind == "python" and any(k in self.low for k in _BUILT_STRING_HINTS):
             for m in _ADJACENT_LITERALS_RE.finditer(t):
+                tick()
                 self.add(Secret("db-password", m.start(), m.end(), m.group(0), "medium", "candidate", P_SWEEP - 2))
 
     def scan_iac_values(self) -> None:
@@ -418,6 +427,7 @@ class Scanner:
         from keyless.rules.secrets import iacvalues
 
         for lit in iacvalues.literals(self.doc, named=lambda name: classify_name(name) is not None):
+            self.budget.tick()
             value = lit.value
             if lit.what == "db":
                 if not plausible_password(value):
@@ -451,6 +461,7 @@ class Scanner:
         while stack and budget > 0:
             node, path = stack.pop()
             budget -= 1
+            self.budget.tick()
             items = node.items() if isinstance(node, dict) else enumerate(node) if isinstance(node, list) else ()
             for k, v in items:
                 if isinstance(v, (dict, list)):
@@ -483,6 +494,7 @@ class Scanner:
         for hint in _BUILT_STRING_HINTS:
             i = low.find(hint)
             while i >= 0:
+                self.budget.tick()
                 if _ADJACENT_LITERALS_RE.search(t, max(0, i - 400), i + 400):
                     return True
                 i = low.find(hint, i + 400)
@@ -493,6 +505,7 @@ class Scanner:
         from keyless.rules.secrets import pystrings
 
         for view, starts, ends in pystrings.built_strings(self.doc, _BUILT_STRING_HINTS):
+            self.budget.tick()
             vlow = ascii_lower(view)
             if not (ANCHOR_RE.search(vlow) or "sig=" in vlow):
                 continue
@@ -510,6 +523,7 @@ class Scanner:
             spans: list[tuple[int, int, int]] = []  # (view offset, raw start, raw end)
             at = 0
             for key, encoded, start, end in entries:
+                self.budget.tick()
                 plain = decoded.b64decode_text(encoded)
                 if plain is None or not plain.strip():
                     continue
@@ -862,9 +876,28 @@ class Scanner:
             return
         if not quoted and self.kind in ("python", "hcl", "json") and cls != "call":
             return  # an expression, not a literal
+        if not quoted and self.code and self._code_value(ns, ne, value):
+            return  # an identifier, a call or a composite literal (`Meta{`, `getSecret(`), not a string
         if not quoted and t[vs - 1] == ":" and not (ns > 0 and t[ns - 1] in QUOTES) and cls not in TIGHT_CLASSES:
             return  # `name:value` with no space: only values of a strict shape
         self._assignment(cls, nn, name, vs, ve, value, quoted)
+
+    def _code_value(self, ns: int, ne: int, value: str) -> bool:
+        """In source code, an unquoted `value` after the name `ns:ne` is code when it reads as an
+        identifier, a member path or the head of a call, index or composite literal, and the name
+        is on a code line: not in a comment, not inside a string opened earlier on the line. A bare
+        identifier with the exact shape of a key (32 hex characters) stays a value."""
+        m = _CODE_VALUE_RE.fullmatch(value)
+        if m is None or (m.group(1) is None and m.group(2) is None and is_hex32(value)):
+            return False
+        ls, _ = self.line_bounds(ns)
+        t = self.text
+        head = t[ls:ns].lstrip()
+        if head.startswith(_COMMENT_STARTS):
+            return False
+        if ns > ls and t[ns - 1] in QUOTES and t[ne : ne + 1] == t[ns - 1]:
+            ns -= 1  # a quoted name (`m["redisPassword"] = ...`): its own quotes open no string
+        return not any(t.count(q, ls, ns) % 2 for q in QUOTES)
 
     def _value_after(self, ns: int, ne: int) -> tuple[int, int, bool] | None:
         t = self.text
@@ -1487,6 +1520,7 @@ class Scanner:
         low = self.low
         i = low.find("convertto-securestring")
         while i >= 0:
+            self.budget.tick()
             ls, le = self.line_bounds(i)
             m = _SECURE_STRING_RE.match(self.text, i, le)
             if m and "-asplaintext" in low[ls:le]:
@@ -1505,6 +1539,7 @@ class Scanner:
     # 10. Entra refresh tokens and API Management Git keys -------------------------------------------
     def scan_refresh_tokens(self) -> None:
         for m in _REFRESH_TOKEN_RE.finditer(self.text):
+            self.budget.tick()
             token = m.group(0)
             if not allowlist.entropy_ok(token, 24) or allowlist.is_placeholder(token):
                 continue
@@ -1516,6 +1551,7 @@ class Scanner:
         """`git&<expiry yyyymmddhhmm>&<64-byte key>`: the password of an API Management
         configuration repository (`<name>.scm.azure-api.net`)."""
         for m in _APIM_GIT_RE.finditer(self.text):
+            self.budget.tick()
             key = m.group(1)
             if not is_b64_bytes(key, 64):
                 continue
@@ -1597,6 +1633,16 @@ _GENERIC_LEAF_RE = re.compile(r"(?:key[12]?|secret|password|pwd|token)[\"']?[ \t
 _ADJACENT_LITERALS_RE = re.compile(
     r"[\"'][ \t]*(?:\+[ \t]*)?(?:\\?\r?\n(?:[ \t]*#[^\n]{0,300}\n){0,2}[ \t]*(?:\+[ \t]*)?)?[rRbBuUfF]{0,2}[\"']")
 _DOC_SUFFIXES = (".md", ".markdown", ".mdx", ".rst", ".adoc", ".asciidoc", ".html", ".htm")
+# Languages whose string values are always quoted (Python is read by its own parser).
+_CODE_SUFFIXES = (".go", ".cs", ".vb", ".fs", ".java", ".kt", ".kts", ".scala", ".groovy", ".js", ".mjs", ".cjs",
+                  ".jsx", ".ts", ".mts", ".cts", ".tsx", ".rs", ".c", ".cc", ".cpp", ".cxx", ".h", ".hpp", ".m",
+                  ".swift", ".dart", ".php", ".rb")
+_COMMENT_STARTS = ("//", "/*", "*", "#", "--", "'", "<!--")
+# Code after `=`/`:`: an identifier or member path (group 1: a member access), then maybe the
+# opener of a call, index or composite literal and whatever follows it (group 2). Possessive: linear.
+_CODE_VALUE_RE = re.compile(
+    r"[A-Za-z_$][\w$]*+((?:(?:\.|::|\?\.|!\.)[A-Za-z_$][\w$]*+)++)?+([!?]?[({\[].*)?+"
+)
 # Permissive candidates (see scan_structure_candidates): a literal assigned to a structure-named key.
 _CANDIDATE_LITERAL_RE = re.compile(
     r"(?i)\b(default|defaultvalue|value|key|password|secret|administrator_password|administrator_login_password"

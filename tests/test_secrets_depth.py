@@ -394,3 +394,24 @@ def test_decoded_views_spend_the_budget_of_their_file(monkeypatch):
     doc, found = findings(json.dumps({"settings": inner}) + "\n", "app.json")
     assert [f.code for f in found] == ["KL101"] and "decoded from an escaped string" in found[0].message
     assert ticked and all(d is doc for d in ticked)  # never a budget of the view's own
+
+
+def test_a_list_of_names_is_not_a_name_value_pair():
+    host = "// Server=tcp:contoso-sql.database.windows.net,1433\n"
+    for line in ('data.ImportStep("administrator_login_password", "dns_zone_partner_id"),\n',
+                 'data.ImportStep("administrator_login_password", "Xq7!vR2#pL9@", "source_id"),\n',
+                 'AtLeastOneOf: []string{"administrator_login_password",\n    "Xq7!vR2#pL9@", "azure_ad_admin"},\n'):
+        doc, found = findings(host + line, "resource.go")
+        assert found == [], line
+    doc, found = findings(host + 'builder.Add("administrator_login_password", "Xq7!vR2#pL9@");\n', "Setup.cs")
+    assert [f.code for f in found] == ["KL106"] and span_text(doc, found[0]) == "Xq7!vR2#pL9@"
+
+
+@pytest.mark.parametrize("value,template", [
+    ("P@55W0rD!!%[3]s", True), ("acctest-%d-Pw!", True), ("%s%s", True), ("Pa55w0rd%v!", True),
+    ("Xq7%2Bv%3DR2pL9", False), ("Xq7%dAR2pL9", False), ("Xq7%DR2pL9!", False),
+])
+def test_printf_verbs_make_a_value_a_template(value, template):
+    from keyless.rules.secrets import allowlist
+
+    assert allowlist.is_placeholder(value) is template

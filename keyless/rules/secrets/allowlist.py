@@ -69,7 +69,9 @@ _PLACEHOLDER_RE = re.compile(
     re.X | re.S,
 )
 
-_TEMPLATE_INSIDE_RE = re.compile(r"\$\{|\{\{|<[A-Za-z_][\w .-]*>|\$\(|#\{")
+# Template text inside a value, printf verbs included (`%s`, `%[3]s`, `%d`; `%d` followed by a hex
+# digit is a URL escape such as `%dA`, not a verb).
+_TEMPLATE_INSIDE_RE = re.compile(r"\$\{|\{\{|<[A-Za-z_][\w .-]*>|\$\(|#\{|%(?:\[\d{1,2}\])?(?:[svq]|d(?![0-9A-Fa-f]))")
 _REPEATED_RE = re.compile(r"^(.)\1{5,}$|^(?:xx|XX|\*\*|\.\.|--)")
 _REF_RE = re.compile(
     r"""^(?:

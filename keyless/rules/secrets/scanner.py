@@ -146,7 +146,7 @@ def plausible_password(v: str, user: str = "") -> bool:
 
 def plausible_token(v: str, min_len: int = 16) -> bool:
     return (len(v) >= min_len and not allowlist.is_placeholder(v) and not allowlist.is_reference(v)
-            and allowlist.entropy_ok(v, 10) and " " not in v)
+            and allowlist.entropy_ok(v, 10) and " " not in v and not _WORDS_NAME_RE.fullmatch(v))
 
 
 NAME_CHARS_STR = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_.-"
@@ -929,7 +929,8 @@ class Scanner:
                 # `x['AccountKey'], '...'`, `os.getenv("AZURE_STORAGE_KEY", "...")`; never a value
                 # or list item followed by the next key (`"K": "some-key", "NEXT": ...`, `['a_key'],`)
                 if self._opens_pair(ns - 1):
-                    return self._literal_at(p + 1, 1)
+                    got = self._literal_at(p + 1, 1)
+                    return got if got is None or self._pair_value(got[0], got[1]) else None
                 return self._name_value_pair(ns, ne)  # `{"name": "X", "value": "..."}`
             if c not in "=:" and _XML_KEY_ATTR_RE.search(t, max(0, ns - 12), ns):
                 m = _XML_VALUE_ATTR_RE.match(t, ne + 1)  # <add key="StorageAccountKey" value="..."/>
@@ -1026,6 +1027,16 @@ class Scanner:
         if t[k] in "{(":
             return True
         return t[k] == "[" and k > 0 and (t[k - 1].isalnum() or t[k - 1] in "_)]")
+
+    def _pair_value(self, vs: int, ve: int) -> bool:
+        """The literal `vs:ve` after a quoted name and a comma is its value, not the next item of a
+        list of names: it is not itself a name (`"dns_zone_partner_id"`) and no third literal
+        follows (`ImportStep("password", "source_location", "source_id")`)."""
+        t = self.text
+        if _WORDS_NAME_RE.fullmatch(t, vs, ve):
+            return False
+        m = _NEXT_ITEM_RE.match(t, ve + 1)
+        return m is None
 
     def _literal_at(self, p: int, lines: int) -> tuple[int, int, bool] | None:
         """A quoted literal starting at `p` after blanks and at most `lines` line breaks."""
@@ -1640,6 +1651,10 @@ _CODE_SUFFIXES = (".go", ".cs", ".vb", ".fs", ".java", ".kt", ".kts", ".scala", 
 _COMMENT_STARTS = ("//", "/*", "*", "#", "--", "'", "<!--")
 # Code after `=`/`:`: an identifier or member path (group 1: a member access), then maybe the
 # opener of a call, index or composite literal and whatever follows it (group 2). Possessive: linear.
+# Words joined by `_.-` (`dns_zone_partner_id`, `function-error-text`): a name, never a random token.
+_WORDS_NAME_RE = re.compile(r"[A-Za-z]++(?:[_.-][A-Za-z]++)++")
+# A further quoted item after a comma (blanks and one line break between): a list, not a pair.
+_NEXT_ITEM_RE = re.compile(r"[ \t]*+,[ \t]*+\r?\n?[ \t]*+[\"'`]")
 _CODE_VALUE_RE = re.compile(
     r"[A-Za-z_$][\w$]*+((?:(?:\.|::|\?\.|!\.)[A-Za-z_$][\w$]*+)++)?+([!?]?[({\[].*)?+"
 )

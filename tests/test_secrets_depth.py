@@ -415,3 +415,13 @@ def test_printf_verbs_make_a_value_a_template(value, template):
     from keyless.rules.secrets import allowlist
 
     assert allowlist.is_placeholder(value) is template
+
+
+@pytest.mark.parametrize("value,name", [
+    ("properties.administratorLoginPassword", True), ("redis-stack-password", True), ("ACR_PASSWORD", True),
+    ("H@Sh1CoR3!", False), ("correct-horse-battery", False), ("Xq7.vR2-pL9", False),
+])
+def test_a_credential_name_with_separators_is_not_a_value(value, name):
+    from keyless.rules.secrets import allowlist
+
+    assert allowlist.is_placeholder(value) is name

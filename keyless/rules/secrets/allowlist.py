@@ -145,7 +145,7 @@ def is_placeholder(value: str) -> bool:
 
 # `name(` then a closed simple call or an argument that starts like code (a name, quote, bracket).
 _CALL_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_.]{2,}\((?:[^()]*\)|[A-Za-z_\[('\"])")
-_NAME_ONLY_RE = re.compile(r"^[A-Za-z_]+$")
+_NAME_ONLY_RE = re.compile(r"^[A-Za-z_]++(?:[.-][A-Za-z_]++)*+$")  # ACR_PASSWORD, properties.adminPassword
 _CREDENTIAL_WORD_RE = re.compile(r"(?i)secret|passw|pwd|key|token|credential")
 
 

@@ -1644,10 +1644,10 @@ _GENERIC_LEAF_RE = re.compile(r"(?:key[12]?|secret|password|pwd|token)[\"']?[ \t
 _ADJACENT_LITERALS_RE = re.compile(
     r"[\"'][ \t]*(?:\+[ \t]*)?(?:\\?\r?\n(?:[ \t]*#[^\n]{0,300}\n){0,2}[ \t]*(?:\+[ \t]*)?)?[rRbBuUfF]{0,2}[\"']")
 _DOC_SUFFIXES = (".md", ".markdown", ".mdx", ".rst", ".adoc", ".asciidoc", ".html", ".htm")
-# Languages whose string values are always quoted (Python is read by its own parser).
+# Languages whose string values are always quoted (Python is read by its own parser), Bicep included.
 _CODE_SUFFIXES = (".go", ".cs", ".vb", ".fs", ".java", ".kt", ".kts", ".scala", ".groovy", ".js", ".mjs", ".cjs",
                   ".jsx", ".ts", ".mts", ".cts", ".tsx", ".rs", ".c", ".cc", ".cpp", ".cxx", ".h", ".hpp", ".m",
-                  ".swift", ".dart", ".php", ".rb")
+                  ".swift", ".dart", ".php", ".rb", ".bicep", ".bicepparam")
 _COMMENT_STARTS = ("//", "/*", "*", "#", "--", "'", "<!--")
 # Code after `=`/`:`: an identifier or member path (group 1: a member access), then maybe the
 # opener of a call, index or composite literal and whatever follows it (group 2). Possessive: linear.

@@ -998,13 +998,15 @@ class Scanner:
         q = p
         while q < le and q - p < 2 and t[q] in "rRbBuUfF":
             q += 1
+        fstring = False
         if q < le and t[q] in QUOTES and q > p:
+            fstring = "f" in t[p:q].lower()
             p = q
         c = t[p]
         if c in QUOTES:
             end = t.find(c, p + 1, min(le, p + 2048))
-            if end < 0:
-                return None
+            if end < 0 or (fstring and t.find("{", p, end) >= 0):
+                return None  # unterminated, or an f-string with replacement fields (a template)
             return p + 1, end, True
         if c in "{[$(<%@#|>!&*":
             return None
@@ -1101,8 +1103,8 @@ class Scanner:
 
     def _assignment(self, cls: str, nn: str, name: str, vs: int, ve: int, value: str, quoted: bool,
                     source: str = "", priority: int = 0) -> None:
-        if len(value) < 6:
-            return
+        if len(value) < 6 or value == name or (len(name) >= 12 and name in value):
+            return  # the name repeated (`Images\\AcrPassword.png = Images\\AcrPassword.png` in a .sln)
         if self.loose and not allowlist.is_placeholder(value) and not allowlist.is_reference(value):
             self.add(Secret("credential-looking", vs, ve, value, "medium", f"value of '{name}'", P_SWEEP - 1))
         if cls == "password" and _db_name_service(nn) is None and not (

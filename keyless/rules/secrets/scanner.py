@@ -398,7 +398,7 @@ class Scanner:
                         offsets.extend(decoded.unescape(raw)[1])
                     return ws + offsets[a], ws + offsets[b]
 
-                self._sub_scan(view, place, ", decoded from an escaped string")
+                self._sub_scan(view, place, ", escaped")
 
     def scan_structure_candidates(self) -> None:
         """Permissive mode (a few lines of a file, which rarely parse on their own): the values the
@@ -510,7 +510,7 @@ class Scanner:
             if not (ANCHOR_RE.search(vlow) or "sig=" in vlow):
                 continue
             self._sub_scan(view, lambda a, b, starts=starts, ends=ends: (starts[a], ends[b - 1]),
-                           ", joined from adjacent literals")
+                           ", joined literals")
 
     def scan_secret_manifests(self) -> None:
         """Kubernetes Secret `data:` values are base64: decode them, one view per Secret (so a
@@ -543,7 +543,7 @@ class Scanner:
                 _, start, end = spans[bisect.bisect_right(view_starts, a) - 1]
                 return start, end
 
-            self._sub_scan(view, place, ", base64-decoded from a Kubernetes Secret")
+            self._sub_scan(view, place, ", in Secret data")
 
     def _docker_config(self, text: str, start: int, end: int) -> None:
         """A `.dockerconfigjson`: `auths.<registry>.password` or `.auth` (base64 `user:password`)."""
@@ -565,9 +565,7 @@ class Scanner:
                 user_pass = raw.decode("utf-8", "replace") if raw else ""
                 password = user_pass.partition(":")[2] or None
             if isinstance(password, str) and plausible_token(password, 16):
-                s = Secret("acr-key", start, end, password, "medium",
-                           "registry password in a .dockerconfigjson, base64-decoded from a Kubernetes Secret",
-                           P_STRUCTURED)
+                s = Secret("acr-key", start, end, password, "medium", ".dockerconfigjson in Secret data", P_STRUCTURED)
                 s.resource = str(registry).split(".", 1)[0]
                 self.add(s)
 
@@ -1104,7 +1102,7 @@ class Scanner:
     def _assignment(self, cls: str, nn: str, name: str, vs: int, ve: int, value: str, quoted: bool,
                     source: str = "", priority: int = 0) -> None:
         if len(value) < 6 or value == name or (len(name) >= 12 and name in value):
-            return  # the name repeated (`Images\\AcrPassword.png = Images\\AcrPassword.png` in a .sln)
+            return  # the name repeated (`Images\AcrPassword.png = Images\AcrPassword.png` in a .sln)
         if self.loose and not allowlist.is_placeholder(value) and not allowlist.is_reference(value):
             self.add(Secret("credential-looking", vs, ve, value, "medium", f"value of '{name}'", P_SWEEP - 1))
         if cls == "password" and _db_name_service(nn) is None and not (
@@ -1545,7 +1543,7 @@ class Scanner:
                         and (self.permissive or any(w in window for w in _SP_WORDS))):
                     if not formats.classify_aad(value):  # a signed secret is reported by its own recogniser
                         s = Secret("entra-secret", vs, ve, value, "medium",
-                                   "ConvertTo-SecureString -AsPlainText next to an application ID", P_STRUCTURED)
+                                   "ConvertTo-SecureString -AsPlainText", P_STRUCTURED)
                         self.add(s)
             i = low.find("convertto-securestring", le)
 

@@ -374,3 +374,26 @@ def test_a_secret_passed_to_a_module_never_reaches_an_artifact(run_cli, tmp_path
     assert len(texts) > 2, "the cache was not written"
     pieces = {secret[i:i + 8] for i in range(len(secret) - 7)}
     assert not any(p in t for t in texts for p in pieces)
+
+
+def test_a_module_tree_wider_than_a_few_dozen_files_is_parsed_once(run_cli, tmp_path, monkeypatch):
+    """Callers walk the same module files again and again (once per call): the workspace must hold
+    them all, or a tree wider than its document cap is parsed anew for every caller (a real AVM
+    module with 30 example callers and ~100 module files took 100 s instead of 4 s)."""
+    from keyless.linter.documents.hcl import HclDocument
+
+    for i in range(70):
+        write(tmp_path, f"modules/st/v{i}.tf", f'variable "v{i}" {{\n  default = "x"\n}}\n')
+    write(tmp_path, "modules/st/main.tf", STORAGE_MODULE % "false")
+    for i in range(4):
+        write(tmp_path, f"examples/e{i}/main.tf", 'module "st" {\n  source = "../../modules/st"\n  keys   = true\n}\n')
+    parsed: dict[str, int] = {}
+    real = HclDocument._parse
+
+    def counting(self):
+        parsed[self.relpath] = parsed.get(self.relpath, 0) + 1
+        return real(self)
+
+    monkeypatch.setattr(HclDocument, "_parse", counting)
+    assert module_findings(run_cli, "--no-cache", "--jobs", "1") == [(f"examples/e{i}/main.tf", 3) for i in range(4)]
+    assert max(parsed.values()) <= 2, sorted(parsed.items(), key=lambda kv: -kv[1])[:3]

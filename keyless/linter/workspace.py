@@ -25,7 +25,10 @@ from collections import OrderedDict
 from contextlib import contextmanager
 from typing import Any, Callable, Iterable, Iterator
 
-MAX_DOCS = 48  # parsed companions kept per process
+# Parsed companions kept per process. Module callers walk a module's files once per call, so the
+# whole module tree of a repository must fit or every caller parses it again (LRU never hits on a
+# cyclic walk wider than the cap); MAX_CHARS bounds the memory.
+MAX_DOCS = 1024
 MAX_CHARS = 24_000_000  # and their total text size
 MAX_COMPANION_BYTES = 5 * 1024 * 1024
 

@@ -60,13 +60,12 @@ _ESCALATING = ("*", "*/write", "microsoft.authorization/*", "microsoft.authoriza
 
 
 def escalating_action(action: object, not_actions: list | None) -> bool:
-    """`*` always (as KL402 always read it); the narrower patterns that still include
-    `Microsoft.Authorization/roleAssignments/write` unless `notActions` takes that back."""
+    """`*` and the narrower patterns that include `Microsoft.Authorization/roleAssignments/write`,
+    unless `notActions` takes that back (`*` minus `Microsoft.Authorization/*/Write` is the built-in
+    Contributor: broad, but it cannot grant itself more)."""
     if not isinstance(action, str):
         return False
     a = action.strip().lower()
-    if a == "*":
-        return True
     if a not in _ESCALATING:
         return False
     excluded = {str(n).strip().lower() for n in not_actions or () if isinstance(n, str)}

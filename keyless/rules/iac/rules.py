@@ -780,8 +780,9 @@ class WildcardCustomRole(IacRule):
     `azurerm_role_definition` whose `actions` contain `*`, or a narrower action that still
     includes `Microsoft.Authorization/roleAssignments/write` (`*/write`,
     `Microsoft.Authorization/*`, `Microsoft.Authorization/*/write`,
-    `Microsoft.Authorization/roleAssignments/*` or `/write` itself) unless `notActions` takes it
-    back, and whose assignable scopes include a management group, subscription or resource group
+    `Microsoft.Authorization/roleAssignments/*` or `/write` itself), unless `notActions` takes
+    that write back (`*` minus `Microsoft.Authorization/*/write` is Contributor's shape: it cannot
+    grant access), and whose assignable scopes include a management group, subscription or resource group
     (unresolved scopes are not flagged). Actions (or whole permissions) given as a parameter or
     variable are read from its default and the parameter files.
 

@@ -698,6 +698,8 @@ class ArmExtractor:
             if not isinstance(actions, list):
                 continue
             not_actions = self.resolve(p.get("notActions"))
+            if p.get("notActions") is not None and not isinstance(not_actions, list):
+                continue  # what notActions takes back is unknown
             for j, a in enumerate(actions):
                 value = self.resolve(a) if isinstance(raw, list) else a
                 if R.escalating_action(value, not_actions if isinstance(not_actions, list) else None):

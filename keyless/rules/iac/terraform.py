@@ -857,6 +857,8 @@ class TerraformExtractor:
         for perm in blocks(body, "permissions") + _permission_list(body):
             acts = perm.get("actions")
             nots = perm.get("not_actions", perm.get("notActions"))
+            if nots is not None and not isinstance(nots, TList):
+                continue  # what not_actions takes back is unknown
             if isinstance(acts, TList):
                 for i, a in enumerate(acts):
                     if not is_unknown(a) and R.escalating_action(a, nots if isinstance(nots, TList) else None):

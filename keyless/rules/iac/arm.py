@@ -25,6 +25,7 @@ from keyless.rules.iac.common import (
 )
 from keyless.rules.iac.armparams import scenarios
 from keyless.rules.iac.expr import (
+    RESOURCE_ID_FUNCTIONS,
     UNKNOWN,
     UNKNOWN_SEGMENT,
     Context,
@@ -294,7 +295,7 @@ class ArmExtractor:
                 if listed:
                     why, where = f"returns the result of {ARM_FUNCTION_NAMES.get(listed[0], listed[0])}()", vpath
                     break
-                for p in referenced(v):
+                for p in referenced(v, outside=RESOURCE_ID_FUNCTIONS):  # an id built from a name is no secret
                     if p.lower() not in self.secure_params:
                         continue
                     if names_only is None:
@@ -935,7 +936,7 @@ def _expressions(value: Any, path: tuple, depth: int = 0) -> Iterator[tuple[tupl
 
 # Where a value is a name or an address, not a secret: a resource's `name`, `secretRef`, and keys
 # that end in Name, Uri, Url, Id, Path or Endpoint (`keyVaultUrl`, `secretName`, `principalId`).
-_NAME_KEY_RE = re.compile(r"(?:^(?:name|parent|scope|secretref)$|(?:name|names|uri|url|id|ids|path|endpoint)$)", re.I)
+_NAME_KEY_RE = re.compile(r"(?:^(?:name|parent|scope|secretref|dependson)$|(?:name|names|uri|url|id|ids|path|endpoint)$)", re.I)
 
 
 def name_only_parameters(template: dict, depth: int = 0) -> set[str]:
@@ -951,8 +952,10 @@ def name_only_parameters(template: dict, depth: int = 0) -> set[str]:
     value_uses: set[str] = set()
 
     def note(value: Any, is_name: bool) -> None:
+        # An argument of resourceId() and its kin is a name wherever the expression stands.
+        as_value = set() if is_name else set(referenced(value, outside=RESOURCE_ID_FUNCTIONS))
         for p in referenced(value):
-            (name_uses if is_name else value_uses).add(p.lower())
+            (value_uses if p in as_value else name_uses).add(p.lower())
 
     todo: list[tuple[Any, str, int]] = [(v, k, 0) for k, v in template.items() if k not in ("parameters", "outputs")]
     while todo:

@@ -213,10 +213,16 @@ def functions_called(value: Any) -> set[str]:
     return out
 
 
-def referenced(value: Any, function: str | tuple[str, ...] = "parameters") -> list[str]:
+# Functions whose arguments are names (and subscription / resource group ids): what they return
+# is a resource id, never the value of an argument.
+RESOURCE_ID_FUNCTIONS = ("resourceid", "subscriptionresourceid", "tenantresourceid", "extensionresourceid",
+                         "managementgroupresourceid")
+
+
+def referenced(value: Any, function: str | tuple[str, ...] = "parameters", outside: tuple[str, ...] = ()) -> list[str]:
     """The names an ARM expression string passes as a literal to `parameters()` (or `variables()`,
     or both), in order, read from its parse tree (so `[ parameters ('p') ]` counts like
-    `[parameters('p')]`)."""
+    `[parameters('p')]`); references inside calls of the `outside` functions are left out."""
     functions = (function,) if isinstance(function, str) else function
     if not is_expression(value):
         return []
@@ -229,6 +235,8 @@ def referenced(value: Any, function: str | tuple[str, ...] = "parameters") -> li
     while todo:
         n = todo.pop()
         if isinstance(n, Call):
+            if n.name in outside:
+                continue
             if n.name in functions and len(n.args) == 1 and isinstance(n.args[0], Lit) and isinstance(n.args[0].value, str):
                 out.append(n.args[0].value)
             todo.extend(reversed(n.args))

@@ -42,6 +42,7 @@ from keyless.rules.iac.expr import (
     Call,
     Lit,
     Member,
+    Index,
     ExprError,
     object_member,
 )
@@ -222,6 +223,7 @@ class ArmExtractor:
         for r, rpath, rtype, rname in resources:
             self.resource(r, rpath, rtype, rname, depth)
         self.resource_switches(resources)
+        mark_granted_system_identities(self.workloads, resources)
         for w in self.workloads:
             self.finish_web_settings(w)
             emit_workload(self.em, w)
@@ -377,6 +379,7 @@ class ArmExtractor:
     def new_workload(self, r: dict, path: tuple, rtype: str, name: Any, kind: str) -> Workload:
         key_name = name if isinstance(name, str) else self.key_text(r.get("name"))
         w = Workload("arm", kind, key_name, f"{rtype}/{key_name}", path, path + ("type",))
+        w.source = (rtype, r.get("name"), name)
         if not isinstance(name, str):
             w.display_name = self.sx.shown(self.em, path + ("name",), r.get("name"))
         w.symbol = self.sx.symbol(self.em, path)
@@ -1288,6 +1291,73 @@ def analyze_scale_rule(em: Emitter, w: Workload, rule: dict, path: tuple, resolv
              "supports managed identity.",
              fix=fix_dict(f"Replace auth[] with {em.syntax.prop('identity', '<user-assigned identity resource id>')} (or 'system'){extra}, "
                           "and grant that identity a data-plane reader role on the queue/namespace.", "display-only"))
+
+
+def mark_granted_system_identities(workloads: list[Workload], resources: list) -> None:
+    """`Workload.system_granted` for the apps whose system-assigned identity the template hands to
+    another resource or module (`app.identity.principalId` in a role assignment, a Cosmos SQL role
+    assignment, a module's principalId parameter): the template grants that identity access."""
+    wanted = [w for w in workloads if w.identity.system and w.uamis and w.source is not None]
+    if not wanted:
+        return
+    targets: list[Any] = []
+    for r, rpath, _, _ in resources:
+        props = r.get("properties")
+        for key, v in r.items():
+            if key == "properties" and isinstance(props, dict) and "template" in props:
+                targets.extend((rpath, x) for k, x in props.items() if k != "template")  # a module's parameters
+            elif key != "resources":
+                targets.append((rpath, v))
+    for w in wanted:
+        rtype, raw_name, name = w.source
+        symbol = w.path[-1] if isinstance(w.path[-1], str) else None
+        for rpath, value in targets:
+            if rpath[:len(w.path)] == w.path:
+                continue  # the app itself
+            if any(_is_system_principal_of(node, rtype, raw_name, name, symbol)
+                   for _, e in _expressions(value, ()) for node in _principal_targets(e)):
+                w.system_granted = True
+                break
+
+
+def _principal_targets(expression: str) -> Iterator[Any]:
+    """The first argument of each `reference(x, ...).identity.principalId` in an ARM expression."""
+    if "principalid" not in expression.lower():
+        return
+    try:
+        todo = [parse(expression[1:-1])]
+    except ExprError:
+        return
+    while todo:
+        n = todo.pop()
+        if isinstance(n, Member):
+            t = n.target
+            if (n.name.lower() == "principalid" and isinstance(t, Member) and t.name.lower() == "identity"
+                    and isinstance(t.target, Call) and t.target.name == "reference" and t.target.args):
+                yield t.target.args[0]
+            todo.append(t)
+        elif isinstance(n, Call):
+            todo.extend(n.args)
+        elif isinstance(n, Index):
+            todo.extend((n.target, n.index))
+
+
+def _is_system_principal_of(node: Any, rtype: str, raw_name: Any, name: Any, symbol: str | None) -> bool:
+    """Whether `reference(node)` is the resource: its symbolic name, its literal name, or
+    `resourceId('<type>', <the name as written>)`."""
+    if isinstance(node, Lit) and isinstance(node.value, str):
+        return node.value == symbol or isinstance(name, str) and node.value == name
+    if not (isinstance(node, Call) and node.name == "resourceid" and isinstance(raw_name, str)):
+        return False
+    at = next((i for i, a in enumerate(node.args)
+               if isinstance(a, Lit) and isinstance(a.value, str) and a.value.lower() == rtype.lower()), None)
+    if at is None or len(node.args) != at + 2:
+        return False
+    try:
+        written = parse(raw_name[1:-1]) if is_expression(raw_name) else Lit(raw_name)
+    except ExprError:
+        return False
+    return node.args[at + 1] == written
 
 
 def _disp(v: Any) -> str:

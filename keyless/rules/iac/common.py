@@ -292,6 +292,10 @@ class Workload:
     # A Container Apps dev add-on (`configuration.service`): a managed postgres/redis/kafka that runs
     # no code of the repository, so it needs no identity and runs no linked code.
     addon: bool = False
+    # The deployment grants the system-assigned identity access (a role assignment or module gets
+    # its principal id): the identity the code gets without a client id is one that was granted.
+    system_granted: bool = False
+    source: Any = None  # front end's note of where it was declared (ARM: type, raw name, resolved name)
 
     # -- derived --------------------------------------------------------------------------------
     def runtime_identity_count(self) -> int | None:
@@ -345,7 +349,7 @@ def emit_workload(em: Emitter, w: Workload) -> None:
         "azd_service": w.azd_service, "key_auth": list(w.key_auth),
         "client_id_fix_text": w.client_id_fix_text,
         "identity_span": span_to_list(em.span(w.identity_path)) if w.identity_path else None,
-        "ambiguity_note": w.ambiguity_note,
+        "ambiguity_note": w.ambiguity_note, "system_granted": w.system_granted,
     })
     if w.identity.state == "none":
         why = ""

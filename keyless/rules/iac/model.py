@@ -289,6 +289,10 @@ def ambiguity(app: dict) -> str | None:
     n = app.get("identity_count")
     if not isinstance(n, int) or n < 2:
         return None
+    if app.get("system") and app.get("system_granted"):
+        # The identity the code gets without a client id is the one the deployment grants access
+        # (the user-assigned ones typically pull images): nothing is silently wrong.
+        return None
     return "system+user" if app.get("system") else "users"
 
 

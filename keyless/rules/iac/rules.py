@@ -856,7 +856,10 @@ class MultipleIdentitiesNoClientId(IacRule):
     identities (several user-assigned, or system-assigned plus user-assigned) while none of their
     containers/app settings sets `AZURE_CLIENT_ID`, unless the Python code linked to the app pins
     the identity (`managed_identity_client_id=` / `client_id=`). Identities that `identitySettings`
-    keeps away from the app (`lifecycle: None`/`Init`) are not counted. ARM identity types given as
+    keeps away from the app (`lifecycle: None`/`Init`) are not counted. System-assigned plus
+    user-assigned is not ambiguous when the same template grants the system-assigned identity
+    access (its principal id goes to a role assignment or a module): the code then gets the
+    identity that was granted, and the user-assigned ones typically pull images. ARM identity types given as
     parameters are read from their defaults and from the template's parameter files; Terraform
     identity types, `identity_ids` and `app_settings` given as `var.*` / `local.*` from the
     module's directory (see KL401).

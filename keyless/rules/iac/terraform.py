@@ -171,6 +171,42 @@ WEB_TYPES = {
 _UAMI_REF_RE = re.compile(r"^(data\.)?(azurerm_user_assigned_identity)\.([A-Za-z0-9_-]+)(\[[^\]]*\])?\.id$")
 
 
+# `<type>.<name>.identity[0].principal_id`: the principal of a resource's system-assigned identity.
+_SYSTEM_PRINCIPAL_RE = re.compile(r"(?<![\w.-])([a-z][\w-]*\.[\w-]+)\.identity(?:\[0\]|\.0)\.principal_id\b")
+
+
+def granted_system_identities(root: TDict) -> dict[str, set[str]]:
+    """Resource address -> addresses of the resources and module calls that take the principal id
+    of its system-assigned identity (role assignments, Cosmos SQL role assignments, a module's
+    principal_id argument): the configuration grants that identity access."""
+    out: dict[str, set[str]] = {}
+    holders = [(f"{t}.{n}", b) for t, n, b in iter_resources(root)]
+    holders += [(f"module.{n}", b) for n, b in iter_blocks1(root, "module")]
+    for addr, body in holders:
+        todo: list[tuple[Any, int]] = [(body, 0)]
+        while todo:
+            v, depth = todo.pop()
+            if isinstance(v, str):
+                if "principal_id" in v:
+                    for m in _SYSTEM_PRINCIPAL_RE.finditer(v):
+                        out.setdefault(m.group(1), set()).add(addr)
+            elif depth < 20 and isinstance(v, (TDict, TList)):
+                todo.extend((x, depth + 1) for x in (v.values() if isinstance(v, TDict) else v))
+    return out
+
+
+def iter_blocks1(root: TDict, kind: str) -> Iterator[tuple[str, TDict]]:
+    """(label, body) of every one-label block of a kind (`module`, `variable`, `output`)."""
+    v = root.get(kind)
+    groups = v if isinstance(v, TList) else [v] if isinstance(v, TDict) else []
+    for g in groups:
+        if isinstance(g, TDict):
+            for name, body in g.items():
+                for b in (body if isinstance(body, TList) else [body]):
+                    if isinstance(b, TDict):
+                        yield name, b
+
+
 def tf_scope_kind(v: Any) -> str:
     if isinstance(v, Ref):
         s = str(v).strip()
@@ -245,6 +281,7 @@ class TerraformExtractor:
         elif self.inputs is not None:
             self.own_values = {}  # walked from a caller: sibling files may still read the inputs
         switch_types = tf_types() | companion_types()[1] | {"azapi_resource", "azapi_update_resource"}
+        self.granted = granted_system_identities(root) if "principal_id" in text else {}
         for rtype, rname, body in iter_resources(root):
             if rtype in EXTRACTED_TYPES or rtype in switch_types:
                 self.resolve_refs(body)
@@ -325,14 +362,7 @@ class TerraformExtractor:
         return origin_note(found)
 
     def iter_blocks1(self, root: TDict, kind: str) -> Iterator[tuple[str, TDict]]:
-        v = root.get(kind)
-        groups = v if isinstance(v, TList) else [v] if isinstance(v, TDict) else []
-        for g in groups:
-            if isinstance(g, TDict):
-                for name, body in g.items():
-                    for b in (body if isinstance(body, TList) else [body]):
-                        if isinstance(b, TDict):
-                            yield name, b
+        return iter_blocks1(root, kind)
 
     def variable(self, name: str, body: TDict) -> None:
         if body.get("sensitive") is not True or "default" not in body or name_like(name):
@@ -536,6 +566,7 @@ class TerraformExtractor:
                         w.uamis.append(Uami(str(x), tf_client_id_expr(x)))
                 else:
                     w.uami_unknown = True
+        w.system_granted = any(src != addr for src in getattr(self, "granted", {}).get(addr, ()))
         identity_paths = [b.path for b in idb]
         env_paths = [body.p("app_settings")] + [c.p(attr) for c in blocks(body, "container")
                                                  for attr in ("environment_variables", "secure_environment_variables")]

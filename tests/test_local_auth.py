@@ -384,3 +384,129 @@ def test_a_workflow_deploying_with_a_publishing_profile_is_the_basic_auth_key_us
     write(tmp_path, ".github/workflows/deploy.yml", WORKFLOW.replace("publish-profile:", "slot-name:"))
     (f,) = run(tmp_path, ["KL273"])
     assert f.severity is Severity.MEDIUM and "publishing profile" not in f.message
+
+
+# ---- the deployment itself hands a resource's key to an app (iac.key-user) ---------------------------
+
+FUNC_BICEP = '''
+resource storage 'Microsoft.Storage/storageAccounts@2023-01-01' = {
+  name: 'ordersdata'
+  location: resourceGroup().location
+  kind: 'StorageV2'
+  sku: { name: 'Standard_LRS' }
+}
+
+resource bus 'Microsoft.ServiceBus/namespaces@2022-10-01-preview' existing = {
+  name: 'orders-bus'
+}
+
+resource func 'Microsoft.Web/sites@2023-01-01' = {
+  name: 'orders-func'
+  location: resourceGroup().location
+  kind: 'functionapp'
+  identity: { type: 'SystemAssigned' }
+  properties: {
+    siteConfig: {
+      appSettings: [
+        {
+          name: 'AzureWebJobsStorage'
+          value: 'DefaultEndpointsProtocol=https;AccountName=${storage.name};AccountKey=${storage.listKeys().keys[0].value}'
+        }
+        {
+          name: 'BUS'
+          value: listKeys('${bus.id}/AuthorizationRules/RootManageSharedAccessKey', bus.apiVersion).primaryConnectionString
+        }
+      ]
+    }
+  }
+}
+'''
+
+FUNC_ARM = '''{
+  "$schema": "https://schema.management.azure.com/schemas/2019-04-01/deploymentTemplate.json#",
+  "contentVersion": "1.0.0.0",
+  "resources": [
+    {"type": "Microsoft.Storage/storageAccounts", "apiVersion": "2023-01-01", "name": "ordersdata",
+     "location": "westeurope", "kind": "StorageV2", "sku": {"name": "Standard_LRS"}},
+    {"type": "Microsoft.Web/sites", "apiVersion": "2023-01-01", "name": "orders-func", "location": "westeurope",
+     "kind": "functionapp", "identity": {"type": "SystemAssigned"},
+     "properties": {"siteConfig": {"appSettings": [
+       {"name": "WEBSITE_CONTENTAZUREFILECONNECTIONSTRING",
+        "value": "[format('DefaultEndpointsProtocol=https;AccountName=ordersdata;AccountKey={0}', listKeys(resourceId('Microsoft.Storage/storageAccounts', 'ordersdata'), '2023-01-01').keys[0].value)]"}
+     ]}}}
+  ]
+}
+'''
+
+FUNC_TF = STORAGE_TF + '''
+resource "azurerm_linux_function_app" "func" {
+  name                       = "orders-func"
+  resource_group_name        = "rg"
+  location                   = "westeurope"
+  service_plan_id            = "plan"
+  storage_account_name       = azurerm_storage_account.sa.name
+  storage_account_access_key = azurerm_storage_account.sa.primary_access_key
+  identity {
+    type = "SystemAssigned"
+  }
+  site_config {}
+}
+'''
+
+
+@pytest.mark.parametrize("name,text,line,code", [
+    ("infra/main.bicep", FUNC_BICEP, 23, "KL253"),
+    ("infra/azuredeploy.json", FUNC_ARM, 11, ""),
+    ("infra/main.tf", FUNC_TF, 15, "KL253"),
+])
+def test_a_key_the_deployment_hands_to_an_app_is_a_key_user(tmp_path, name, text, line, code):
+    """Identity-based Python clients alone used to make turning keys off 'safe', while the same
+    template fed the account key to a function app's host storage: flipping the switch breaks it."""
+    write(tmp_path, name, text)
+    write(tmp_path, "app/x.py", TOKEN_USER)
+    (f,) = run(tmp_path, ["KL260"])
+    assert f.severity is Severity.HIGH
+    assert "flipped safely" not in f.message
+    assert f"and {name}:{line} uses the account key{f' ({code})' if code else ''}" in f.message
+
+
+def test_a_key_of_another_service_is_not_this_resource_s_key_user(tmp_path):
+    write(tmp_path, "infra/main.bicep", FUNC_BICEP.replace(
+        "value: 'DefaultEndpointsProtocol=https;AccountName=${storage.name};AccountKey=${storage.listKeys().keys[0].value}'",
+        "value: 'AzureWebJobsStorage__accountName'"))
+    write(tmp_path, "app/x.py", TOKEN_USER)
+    (f,) = run(tmp_path, ["KL260"])
+    assert f.severity is Severity.MEDIUM and "flipped safely" in f.message  # the Service Bus key is KL262's
+
+
+@pytest.mark.parametrize("value,symbols,rule", [
+    ("[listKeys(resourceId('Microsoft.Storage/storageAccounts', 'st'), '2023-01-01').keys[0].value]", {}, "KL260"),
+    ("[listKeys('rule', '2021-11-01').primaryConnectionString]",
+     {"rule": "Microsoft.ServiceBus/namespaces/topics/authorizationRules"}, "KL262"),
+    ("[listAdminKeys(resourceId(subscription().subscriptionId, 'rg', 'Microsoft.Search/searchServices', 's'), '2022-09-01').primaryKey]",
+     {}, "KL267"),
+    ("[listKeys('/subscriptions/x/resourceGroups/y/providers/Microsoft.Cache/redis/c', '2023-08-01').primaryKey]", {}, "KL269"),
+    ("[listCredentials(resourceId('Microsoft.ContainerRegistry/registries', 'cr'), '2023-07-01').passwords[0].value]",
+     {}, "KL251"),
+    ("[listKeys(parameters('anything'), '2023-01-01').key1]", {}, None),  # whose key: unknown
+    ("[listSecrets(resourceId('Microsoft.KeyVault/vaults/secrets', 'kv', 's'), '2023-07-01').value]", {}, None),
+])
+def test_whose_key_an_arm_value_carries(value, symbols, rule):
+    from keyless.rules.iac.common import key_rule
+
+    assert key_rule(value, symbols) == rule
+
+
+@pytest.mark.parametrize("ref,rule", [
+    ("azurerm_storage_account.sa.primary_access_key", "KL260"),
+    ("data.azurerm_storage_account.sa.primary_connection_string", "KL260"),
+    ("azurerm_servicebus_topic_authorization_rule.send.primary_connection_string", "KL262"),
+    ("azurerm_eventhub_authorization_rule.listen.primary_connection_string", "KL263"),
+    ("azurerm_cosmosdb_account.db.primary_key", "KL261"),
+    ("azurerm_application_insights.ai.instrumentation_key", None),  # not a key attribute of a switch
+    ("azurerm_storage_account.sa.name", None),
+])
+def test_whose_key_a_terraform_reference_carries(ref, rule):
+    from keyless.rules.iac.common import Ref, key_rule
+
+    assert key_rule(Ref(ref)) == rule

@@ -10,6 +10,7 @@ from typing import Any, Iterator
 
 from keyless.rules.iac.common import (
     ARM_FUNCTION_NAMES,
+    STORAGE_ACCOUNTS,
     Emitter,
     Uami,
     Workload,
@@ -20,6 +21,7 @@ from keyless.rules.iac.common import (
     line_indent,
     name_like,
     non_azure_registry_fix,
+    note_key_user,
     parse_identity_type,
     secretish_name,
 )
@@ -215,6 +217,10 @@ class ArmExtractor:
         self.uami_names: dict[str, str] = {}
         self.site_settings: dict[str, dict] = {}
         self.workloads: list[Workload] = []
+        outer_symbols = self.em.symbol_types
+        if isinstance(root.get("resources"), dict):  # languageVersion 2.0 (Bicep): `listKeys('storage', ...)`
+            self.em.symbol_types = {k: r["type"] for k, r in root["resources"].items()
+                                    if isinstance(r, dict) and isinstance(r.get("type"), str)}
         resources = list(self.iter_resources(root.get("resources"), path + ("resources",), None, None))
         # First pass: app settings held in child config resources, keyed by site name.
         for r, rpath, rtype, rname in resources:
@@ -227,6 +233,7 @@ class ArmExtractor:
         for w in self.workloads:
             self.finish_web_settings(w)
             emit_workload(self.em, w)
+        self.em.symbol_types = outer_symbols
 
     def iter_resources(self, resources: Any, path: tuple, parent_type: str | None, parent_name: Any
                        ) -> Iterator[tuple[dict, tuple, str, Any]]:
@@ -528,8 +535,10 @@ class ArmExtractor:
             return
         entry.setdefault("key_auth", []).append(src)
         if up == "WEBSITE_CONTENTAZUREFILECONNECTIONSTRING":
+            note_key_user(self.em, path, raw, resource_type=STORAGE_ACCOUNTS)
             return  # the Azure Files content share has no identity-based option on Consumption/EP plans
         if up == "AZUREWEBJOBSSTORAGE":
+            note_key_user(self.em, path, raw, "KL253", resource_type=STORAGE_ACCOUNTS)
             self.em.issue("KL253", path, key, f"AzureWebJobsStorage of {shown} is an account-key connection string "
                           f"built from {src}. The Functions host supports identity-based storage.",
                           fix=fix_dict("Replace the setting with AzureWebJobsStorage__accountName = <storage account "
@@ -538,6 +547,7 @@ class ArmExtractor:
                                        "display-only"))
             return
         what = "connection string" if conn else "app setting"
+        note_key_user(self.em, path, raw, "KL252")
         self.em.issue("KL252", path, key, f"The {what} '{name}' of {shown} is fed by {src}: the app authenticates "
                       "with a shared key that never expires with the deployment.",
                       fix=key_fed_fix(name))
@@ -1171,6 +1181,7 @@ def analyze_aca(em: Emitter, w: Workload, r: dict, path: tuple, resolve: Any, fm
             src = key_source(s.get("value"))
             if src:
                 w.key_auth.append(src)
+                note_key_user(em, sp + ("value",), s.get("value"), "KL252")
                 em.issue("KL252", sp + ("value",), f"{w.key}|secret|{sname}",
                          f"Secret '{shown}' of {w.label} is filled from {src}: the app authenticates with a shared key.",
                          fix=key_fed_fix(sname))
@@ -1252,6 +1263,7 @@ def check_env_credential(em: Emitter, w: Workload, name: str, value: Any, path: 
     src = key_source(value)
     if src:
         w.key_auth.append(src)
+        note_key_user(em, path + ("value",), value, "KL252")
         em.issue("KL252", path + ("value",), f"{w.key}|env|{name}",
                  f"Environment variable '{name}' of {w.label} is filled from {src}: {consequence}",
                  fix=key_fed_fix(name))

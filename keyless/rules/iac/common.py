@@ -96,6 +96,74 @@ def key_source(value: Any) -> str | None:
     return None
 
 
+def key_rule(value: Any, symbols: dict[str, str] | None = None) -> str | None:
+    """The resource rule (KL251, KL260, ...) whose resource hands out the key a value carries: the
+    type of the resource a `list*()` call reads (ARM `resourceId('<type>', ...)`, a Bicep symbol
+    through `symbols`, a literal resource id) or a Terraform key attribute belongs to; a literal
+    `AccountName=...;AccountKey=` template is a storage account's. None when that is not known."""
+    from keyless.rules.iac.resource_view import rule_of_key_source
+
+    if isinstance(value, Ref):
+        for m in _TF_REFERENCE_RE.finditer(value):
+            head, _, attr = m.groups()
+            if _TF_KEY_ATTR_RE.fullmatch(attr) or attr == "connection_strings":
+                return rule_of_key_source(head)
+        return None
+    if not is_expression(value):
+        return None
+    from keyless.rules.iac.expr import Call, ExprError, Index, Lit, Member, parse
+
+    try:
+        todo = [parse(value[1:-1])]
+    except ExprError:
+        return None
+    while todo:
+        n = todo.pop()
+        if isinstance(n, Call):
+            if n.name.startswith("list") and n.args:
+                rtype = _resource_type_of(n.args[0], symbols or {})
+                code = rule_of_key_source(rtype) if rtype else None
+                if code:
+                    return code
+            todo.extend(n.args)
+        elif isinstance(n, Member):
+            todo.append(n.target)
+        elif isinstance(n, Index):
+            todo.extend((n.target, n.index))
+        elif isinstance(n, Lit) and isinstance(n.value, str) and "AccountName=" in n.value and _LIT_KEY_RE.search(n.value):
+            return rule_of_key_source("Microsoft.Storage/storageAccounts")
+    return None
+
+
+def _resource_type_of(node: Any, symbols: dict[str, str]) -> str | None:
+    from keyless.rules.iac.expr import RESOURCE_ID_FUNCTIONS, Call, Lit
+
+    if isinstance(node, Lit) and isinstance(node.value, str):
+        if node.value in symbols:
+            return symbols[node.value]
+        m = re.search(r"/providers/([\w.]+/[\w.-]+)/", node.value)
+        return m.group(1) if m else None
+    if isinstance(node, Call) and node.name in RESOURCE_ID_FUNCTIONS:
+        return next((a.value for a in node.args if isinstance(a, Lit) and isinstance(a.value, str) and "/" in a.value),
+                    None)
+    return None
+
+
+STORAGE_ACCOUNTS = "Microsoft.Storage/storageAccounts"  # what the Functions host's storage settings name
+
+
+def note_key_user(em: "Emitter", path: tuple, value: Any, code: str = "", resource_type: str | None = None) -> None:
+    """An `iac.key-user` fact: the deployment hands a resource's key to an app (an app setting, a
+    secret, container env), so that resource's rule must not call turning keys off safe.
+    `resource_type` when the setting itself says whose key it is (AzureWebJobsStorage)."""
+    from keyless.rules.iac.resource_view import rule_of_key_source
+
+    rule = rule_of_key_source(resource_type) if resource_type else key_rule(value, em.symbol_types)
+    sp = em.span(path) if rule else None
+    if sp is not None:
+        em.add("iac.key-user", {"rule": rule, "auth": "key", "line": sp.start.line, "code": code})
+
+
 ARM_FUNCTION_NAMES = {
     "listkeys": "listKeys", "listconnectionstrings": "listConnectionStrings", "listsecrets": "listSecrets",
     "listcredentials": "listCredentials", "listaccountsas": "listAccountSas", "listservicesas": "listServiceSas",
@@ -186,6 +254,7 @@ class Emitter:
     def __init__(self, doc: Any):
         self.doc = doc
         self.facts: list[Fact] = []
+        self.symbol_types: dict[str, str] = {}  # the walked template's symbolic names -> ARM types
 
     @property
     def relpath(self) -> str:

@@ -13,6 +13,10 @@ Three kinds:
   deploy time; `scope_is_default` when that is the deploying template's own `$schema` scope). An
   `iac.role` with `scope_is_default` takes its scope from the templates that deploy its file.
 
+- `iac.key-user`: something that uses a resource's key: a CI step deploying with a publishing
+  profile (`service`), or a deployment handing a resource's key to an app (`rule`: the resource
+  rule whose table names the key's resource type; `code`: KL252/KL253 when one reports it). The
+  resource rules count them with the Python SDK clients that use keys (`line`: where).
 - `iac.bicep-module`: a Bicep module walked with a caller's values: its repository path
   (`target`) and the ids of the module's own facts that walk did not reproduce
   (`unreproduced`); `iac.app` facts a caller's values produce carry `instance_of` and `via`.

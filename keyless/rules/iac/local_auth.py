@@ -6,8 +6,9 @@ off, ARM's default by API version, and the azurerm spellings (4.x and 5.x) with 
 default. One checker (`resource_view.check_resource`) evaluates every table on the resource views
 that the ARM/Bicep, Terraform azurerm and azapi front ends build, so a rule is written once for
 every format. The project phase here adds what only the repository knows: whether its Python code
-still uses the service with a key (then the finding is high and names that code), or only with
-identity-based clients (then it says the switch can be flipped safely), and the data-plane role
+(or a deployment that passes the resource's key to an app: `iac.key-user`) still uses the service
+with a key (then the finding is high and names that use), or only identity-based clients do (then
+it says the switch can be flipped safely), and the data-plane role
 that code needs. Only the code of the resource's own project counts (keyless.linter.projects): in
 a scan of several repositories, one repository's key-based client never raises another's finding.
 """
@@ -50,7 +51,9 @@ class ResourceAuthRule(IacRule):
             return
         users: dict[str, tuple[list, list]] = {}  # project -> (key users, token users)
         for f in m.sdk:
-            if f.data.get("service") not in self.sdk_services:
+            # Python SDK clients of the service, and deployments that hand this resource's key to
+            # an app (`iac.key-user` facts naming this rule: listKeys() into an app setting).
+            if f.data.get("service") not in self.sdk_services and f.data.get("rule") != self.code:
                 continue
             key_users, token_users = users.setdefault(m.project_of(f.path), ([], []))
             (key_users if f.data.get("auth") == "key" else token_users if f.data.get("auth") == "token" else []).append(f)
@@ -67,7 +70,8 @@ class ResourceAuthRule(IacRule):
             if note and message.endswith(note):
                 message = message[: -len(note)]
             if key_users:
-                first = key_users[0]
+                # The deployment's own key user (the same file hands this resource's key to an app) first.
+                first = next((k for k in key_users if k.path == f.path), key_users[0])
                 more = f" (and {len(key_users) - 1} more)" if len(key_users) > 1 else ""
                 code = f" ({first.data['code']})" if first.data.get("code") else ""
                 message += (f" and {first.path}:{first.data.get('line', 1)} uses {self.key_phrase}{code}{more}. "
@@ -89,7 +93,8 @@ class ResourceAuthRule(IacRule):
         roles: list[str] = []
         access: dict[str, set] = {}
         for f in users:
-            access.setdefault(f.data["service"], set()).add(f.data.get("access", "unknown"))
+            if "service" in f.data:  # a deployment's key user names no SDK service
+                access.setdefault(f.data["service"], set()).add(f.data.get("access", "unknown"))
         from keyless.rules.python.catalog import ROLES
 
         for svc in sorted(access):

@@ -217,6 +217,26 @@ def granted(view: ResourceView) -> int:
     return total
 
 
+def rule_of_key_source(resource_type: str) -> str | None:
+    """The code of the resource rule whose resource hands out the keys of `resource_type`: an ARM
+    type (the resource or a child of it, `Microsoft.ServiceBus/namespaces/topics/authorizationRules`)
+    or an azurerm type (the resource, or an `..._authorization_rule` of its service). None for
+    other types and for rules about something else than keys (Key Vault access policies)."""
+    by_arm, by_tf, _ = index()
+    found = by_tf.get(resource_type)
+    if found is None and resource_type.startswith("azurerm_") and resource_type.endswith("_authorization_rule"):
+        service = resource_type.split("_")[1]
+        found = next((v for t, v in sorted(by_tf.items()) if t.startswith(f"azurerm_{service}_")), None)
+    if found is None:
+        low = resource_type.lower()
+        found = next((v for t, v in sorted(by_arm.items(), key=lambda kv: -len(kv[0]))
+                      if low == t or low.startswith(t + "/")), None)
+    for rule, _ in found or ():
+        if rule.category.value == "key-auth":
+            return rule.code
+    return None
+
+
 def arm_types() -> set[str]:
     return set(index()[0])
 

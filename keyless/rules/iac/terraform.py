@@ -17,6 +17,7 @@ from typing import Any, Iterator
 
 from keyless.rules.iac.arm import client_secret_fix, client_secret_message, guid_mismatch, key_fed_fix
 from keyless.rules.iac.common import (
+    STORAGE_ACCOUNTS,
     Emitter,
     Ref,
     Uami,
@@ -29,6 +30,7 @@ from keyless.rules.iac.common import (
     line_indent,
     name_like,
     non_azure_registry_fix,
+    note_key_user,
     parse_identity_type,
     secretish_name,
 )
@@ -612,8 +614,10 @@ class TerraformExtractor:
             return
         w.key_auth.append(src)
         if name.upper() == "WEBSITE_CONTENTAZUREFILECONNECTIONSTRING":
+            note_key_user(self.em, path, value, resource_type=STORAGE_ACCOUNTS)
             return
         if name.upper() == "AZUREWEBJOBSSTORAGE":
+            note_key_user(self.em, path, value, "KL253", resource_type=STORAGE_ACCOUNTS)
             self.em.issue("KL253", path, f"{w.key}|{what}|{name}",
                           f"AzureWebJobsStorage of {w.label} is built from {src}: an account key.",
                           fix=fix_dict("Use AzureWebJobsStorage__accountName = <account name> with the app's managed "
@@ -621,6 +625,7 @@ class TerraformExtractor:
                                        "display-only"))
             return
         kind = "connection string" if conn else ("app setting" if what == "app_settings" else "environment variable")
+        note_key_user(self.em, path, value, "KL252")
         self.em.issue("KL252", path, f"{w.key}|{what}|{name}",
                       f"The {kind} '{name}' of {w.label} is fed by {src}: the app authenticates with a shared key.",
                       fix=key_fed_fix(name))
@@ -674,6 +679,7 @@ class TerraformExtractor:
             src = key_source(v) if isinstance(v, Ref) else None
             if src:
                 w.key_auth.append(src)
+                note_key_user(self.em, sec.p("value"), v, "KL252")
                 self.em.issue("KL252", sec.p("value"), f"{w.key}|secret|{self.written(sec, 'name')}",
                               f"Secret '{sname}' of {w.label} is filled from {src}: the app authenticates with a shared key.",
                               fix=key_fed_fix(sname))
@@ -806,6 +812,7 @@ class TerraformExtractor:
             self.check_env_value(w, n, cs.get("value"), cs.p("value"), "connection_string", conn=True)
         if w.kind == "functionapp" and body.get("storage_account_access_key") not in (None, ""):
             w.key_auth.append("storage_account_access_key")
+            note_key_user(self.em, body.p("storage_account_access_key"), None, "KL253", resource_type=STORAGE_ACCOUNTS)
             self.em.issue("KL253", body.p("storage_account_access_key"), f"{w.key}|storage_account_access_key",
                           f"{w.label} connects to its host storage with storage_account_access_key.",
                           fix=fix_dict("Replace storage_account_access_key with storage_uses_managed_identity = true "

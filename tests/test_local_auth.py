@@ -510,3 +510,25 @@ def test_whose_key_a_terraform_reference_carries(ref, rule):
     from keyless.rules.iac.common import Ref, key_rule
 
     assert key_rule(Ref(ref)) == rule
+
+
+@pytest.mark.parametrize("module,arm_type", [
+    ("br/public:avm/res/key-vault/vault:0.3.5", "microsoft.keyvault/vaults"),
+    ("br:mcr.microsoft.com/bicep/avm/res/storage/storage-account:0.14.3", "microsoft.storage/storageaccounts"),
+    ("br/public:avm/res/container-registry/registry:0.6.0", "microsoft.containerregistry/registries"),
+    ("br/public:avm/res/document-db/database-account:0.11.0", "microsoft.documentdb/databaseaccounts"),
+    ("br/public:avm/res/cache/redis:0.9.0", "microsoft.cache/redis"),
+    ("br/public:avm/res/signal-r-service/web-pub-sub:0.5.0", "microsoft.signalrservice/webpubsub"),
+    ("br/public:avm/res/db-for-postgre-sql/flexible-server:0.8.0", "microsoft.dbforpostgresql/flexibleservers"),
+    ("br/public:avm/res/devices/iot-hub:0.1.0", "microsoft.devices/iothubs"),
+    ("br/public:avm/res/container-service/managed-cluster:0.9.0", "microsoft.containerservice/managedclusters"),
+    ("br/public:avm/ptn/azd/aks:0.2.0", None),  # a pattern, not a resource
+    ("br/public:avm/res/network/virtual-network:0.5.0", None),  # no switch table
+    ("./modules/vault.bicep", None),
+])
+def test_avm_resource_modules_name_the_resource_they_deploy(module, arm_type):
+    from keyless.rules.iac.avm import avm_resource
+    from keyless.rules.iac.resource_view import arm_types
+
+    found = avm_resource(module, arm_types())
+    assert (found[0] if found else None) == arm_type

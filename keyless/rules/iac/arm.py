@@ -26,6 +26,7 @@ from keyless.rules.iac.common import (
     secretish_name,
 )
 from keyless.rules.iac.armparams import scenarios
+from keyless.rules.iac.avm import avm_resource
 from keyless.rules.iac.expr import (
     RESOURCE_ID_FUNCTIONS,
     UNKNOWN,
@@ -364,6 +365,11 @@ class ArmExtractor:
         views, children = [], []
         for r, rpath, rtype, rname in resources:
             t = rtype.lower()
+            if t == "microsoft.resources/deployments" and "template" not in (r.get("properties") or {}):
+                view = avm_module_view(self, r, rpath, switch_types)  # a registry module: its resource
+                if view is not None and self.resolve(r.get("condition", True)) is not False:
+                    check_resource(self.em, view)
+                continue
             if t not in switch_types and t not in child_types:
                 continue
             if self.resolve(r.get("condition", True)) is False:
@@ -850,6 +856,62 @@ class ArmView(ResourceView):
             cur = cur[k]
             doc_path += (k,)
         return None
+
+
+class AvmModuleView(ArmView):
+    """A call of an Azure Verified Modules resource module from the registry read as the resource
+    it deploys (keyless/rules/iac/avm.py): a switch's property is the parameter of the same name
+    (or its AVM alias), the members below it those of the value passed; a parameter not passed
+    takes the module's version-dependent default: unknown."""
+
+    def __init__(self, ex: ArmExtractor, r: dict, path: tuple, arm_type: str, aliases: dict[str, str], symbol: str):
+        super().__init__(ex, r, path, "Microsoft.Resources/deployments", None)
+        self.type = arm_type
+        self.api_version = None
+        self.absent_unknown = True
+        self.aliases = aliases
+        params = (r.get("properties") or {}).get("parameters")
+        given = params.get("name") if isinstance(params, dict) else None
+        name = ex.labels.resolve(given.get("value")) if isinstance(given, dict) else None
+        self.name = name if isinstance(name, str) else symbol
+        self.key = f"module {symbol}|{arm_type}/{self.name}"
+
+    def parameter(self, path: tuple[str, ...]) -> tuple[str, ...] | None:
+        """The module-side path of a switch path: ("properties", "<param>", members...)."""
+        if len(path) < 2 or path[0] != "properties":
+            return None
+        params = (self.r.get("properties") or {}).get("parameters")
+        if not isinstance(params, dict):
+            return None
+        for name in (self.aliases.get(path[1]), path[1]):
+            k = _member(params, name) if name else None
+            if k is not None:
+                return ("properties", "parameters", k, "value") + tuple(path[2:])
+        return None
+
+    def lookup(self, path: tuple[str, ...]) -> Value:
+        inner = self.parameter(path)
+        if inner is None:
+            return UNKNOWN_VALUE
+        v = super().lookup(inner)
+        return UNKNOWN_VALUE if v.state == "absent" else v
+
+    def written_path(self, path: tuple[str, ...]) -> tuple[str, ...]:
+        inner = self.parameter(path)
+        return ("params", inner[2]) + inner[4:] if inner else path
+
+    def container(self, path: tuple[str, ...]) -> tuple[tuple, tuple[str, ...]] | None:
+        return None  # what the caller does not pass is not written here
+
+
+def avm_module_view(ex: ArmExtractor, r: dict, path: tuple, switch_types: set[str]) -> AvmModuleView | None:
+    declared = ex.em.declaration(path) if hasattr(ex.em, "declaration") else None
+    if not declared or declared[0] != "module":
+        return None
+    found = avm_resource(declared[2], switch_types)
+    if found is None:
+        return None
+    return AvmModuleView(ex, r, path, found[0], found[1], declared[1])
 
 
 _LAST_NAME_SEGMENT_RE = re.compile(r"['/]([A-Za-z]+)'\s*\)\s*\]\s*$")

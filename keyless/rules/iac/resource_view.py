@@ -142,6 +142,11 @@ class ResourceView:
         `path`, the names still missing below it); None when that object is not written out."""
         return None
 
+    def written_path(self, path: tuple[str, ...]) -> tuple[str, ...]:
+        """How a fix names the switch at `path` in this resource's own syntax (a module call
+        passes it as a parameter)."""
+        return path
+
     def companion_name(self) -> Any:
         return None
 
@@ -505,7 +510,7 @@ def render_fix(em: Any, view: ResourceView, sw: Switch, path: tuple[str, ...], s
         return fix_dict(text + rule.fix_note + ".", "display-only")
     block = tf and view.fmt != "azapi"
     snippet = nested(syntax or ("hcl" if view.fmt in ("tf", "azapi") else "json"),
-                     tuple(path), secure, block=block)
+                     tuple(view.written_path(path)), secure, block=block)
     message = f"Set {snippet}{rule.fix_note}"
     edits = None
     if syntax and view.fmt != "tf-plan":

@@ -494,7 +494,7 @@ def test_a_key_of_another_service_is_not_this_resource_s_key_user(tmp_path):
 def test_whose_key_an_arm_value_carries(value, symbols, rule):
     from keyless.rules.iac.common import key_rule
 
-    assert key_rule(value, symbols) == rule
+    assert (key_rule(value, symbols) or (None,))[0] == rule
 
 
 @pytest.mark.parametrize("ref,rule", [
@@ -509,7 +509,7 @@ def test_whose_key_an_arm_value_carries(value, symbols, rule):
 def test_whose_key_a_terraform_reference_carries(ref, rule):
     from keyless.rules.iac.common import Ref, key_rule
 
-    assert key_rule(Ref(ref)) == rule
+    assert (key_rule(Ref(ref)) or (None,))[0] == rule
 
 
 @pytest.mark.parametrize("module,arm_type", [
@@ -532,3 +532,83 @@ def test_avm_resource_modules_name_the_resource_they_deploy(module, arm_type):
 
     found = avm_resource(module, arm_types())
     assert (found[0] if found else None) == arm_type
+
+
+MONITORING_BICEP = '''
+resource logs 'Microsoft.OperationalInsights/workspaces@2022-10-01' = {
+  name: 'logs-orders'
+  location: resourceGroup().location
+  properties: {
+    sku: { name: 'PerGB2018' }
+  }
+}
+
+resource insights 'Microsoft.Insights/components@2020-02-02' = {
+  name: 'ai-orders'
+  location: resourceGroup().location
+  kind: 'web'
+  properties: {
+    Application_Type: 'web'
+    WorkspaceResourceId: logs.id
+  }
+}
+
+resource environment 'Microsoft.App/managedEnvironments@2023-05-01' = {
+  name: 'cae-orders'
+  location: resourceGroup().location
+  properties: {
+    appLogsConfiguration: {
+      destination: 'log-analytics'
+      logAnalyticsConfiguration: {
+        customerId: logs.properties.customerId
+        sharedKey: logs.listKeys().primarySharedKey
+      }
+    }
+  }
+}
+
+resource vault 'Microsoft.KeyVault/vaults@2023-07-01' existing = {
+  name: 'kv-orders'
+}
+
+resource storage 'Microsoft.Storage/storageAccounts@2023-01-01' = {
+  name: 'stordersdata'
+  location: resourceGroup().location
+  kind: 'StorageV2'
+  sku: { name: 'Standard_LRS' }
+}
+
+resource connection 'Microsoft.KeyVault/vaults/secrets@2023-07-01' = {
+  parent: vault
+  name: 'storage-connection'
+  properties: {
+    value: 'DefaultEndpointsProtocol=https;AccountName=${storage.name};AccountKey=${storage.listKeys().keys[0].value}'
+  }
+}
+'''
+
+
+def test_any_key_the_template_reads_is_a_key_user_of_that_resource_only(tmp_path):
+    """A Container Apps environment shipping logs with the workspace's shared key, a Key Vault
+    secret holding a storage connection string: both break when keys are turned off. The shared
+    key is the workspace's, not Application Insights' (one rule, two resource types)."""
+    write(tmp_path, "infra/main.bicep", MONITORING_BICEP)
+    found = {f.message.split(":")[0]: f for f in run(tmp_path, ["KL275", "KL260"])}
+    logs, insights = found["Log Analytics workspace 'logs-orders'"], found["Application Insights component 'ai-orders'"]
+    storage = found["Storage account 'stordersdata'"]
+    assert logs.severity is Severity.HIGH and "and infra/main.bicep:28 uses a key" in logs.message
+    assert insights.severity is Severity.LOW and " uses " not in insights.message
+    assert storage.severity is Severity.HIGH and "and infra/main.bicep:49 uses the account key" in storage.message
+
+
+def test_a_terraform_key_attribute_anywhere_is_a_key_user(tmp_path):
+    write(tmp_path, "infra/main.tf", STORAGE_TF + '''
+resource "azurerm_key_vault_secret" "conn" {
+  name         = "storage-connection"
+  key_vault_id = azurerm_key_vault.kv.id
+  value        = azurerm_storage_account.sa.primary_connection_string
+}
+''')
+    write(tmp_path, "app/x.py", TOKEN_USER)
+    (f,) = run(tmp_path, ["KL260"])
+    assert f.severity is Severity.HIGH and "and infra/main.tf:12 uses the account key" in f.message

@@ -234,6 +234,7 @@ class ArmExtractor:
         for w in self.workloads:
             self.finish_web_settings(w)
             emit_workload(self.em, w)
+        note_listed_keys(self.em, root, path)
         self.em.symbol_types = outer_symbols
 
     def iter_resources(self, resources: Any, path: tuple, parent_type: str | None, parent_name: Any
@@ -1365,6 +1366,23 @@ def analyze_scale_rule(em: Emitter, w: Workload, rule: dict, path: tuple, resolv
              "supports managed identity.",
              fix=fix_dict(f"Replace auth[] with {em.syntax.prop('identity', '<user-assigned identity resource id>')} (or 'system'){extra}, "
                           "and grant that identity a data-plane reader role on the queue/namespace.", "display-only"))
+
+
+def note_listed_keys(em: Emitter, root: dict, path: tuple) -> None:
+    """Every key the template reads with a `list*()` call (into an app setting, a Key Vault secret,
+    a Container Apps environment's Log Analytics shared key, an AI Foundry connection, an output):
+    a key user of the resource it belongs to. Nested templates are walked on their own."""
+    todo: list[tuple[Any, tuple, int]] = [(root.get(k), path + (k,), 0) for k in ("resources", "outputs")]
+    while todo:
+        v, p, depth = todo.pop()
+        if isinstance(v, str):
+            if "list" in v.lower() and is_expression(v):
+                note_key_user(em, p, v)
+        elif depth < 40 and isinstance(v, dict):
+            todo.extend((x, p + (k,), depth + 1) for k, x in v.items()
+                        if not (k == "template" and isinstance(x, dict) and "resources" in x))
+        elif depth < 40 and isinstance(v, list):
+            todo.extend((x, p + (i,), depth + 1) for i, x in enumerate(v))
 
 
 def mark_granted_system_identities(workloads: list[Workload], resources: list) -> None:

@@ -96,18 +96,18 @@ def key_source(value: Any) -> str | None:
     return None
 
 
-def key_rule(value: Any, symbols: dict[str, str] | None = None) -> str | None:
-    """The resource rule (KL251, KL260, ...) whose resource hands out the key a value carries: the
+def key_rule(value: Any, symbols: dict[str, str] | None = None) -> tuple[str, str] | None:
+    """(rule, switch type) of the resource (KL251, KL260, ...) that hands out the key a value carries: the
     type of the resource a `list*()` call reads (ARM `resourceId('<type>', ...)`, a Bicep symbol
     through `symbols`, a literal resource id) or a Terraform key attribute belongs to; a literal
     `AccountName=...;AccountKey=` template is a storage account's. None when that is not known."""
-    from keyless.rules.iac.resource_view import rule_of_key_source
+    from keyless.rules.iac.resource_view import key_source_switch
 
     if isinstance(value, Ref):
         for m in _TF_REFERENCE_RE.finditer(value):
             head, _, attr = m.groups()
             if _TF_KEY_ATTR_RE.fullmatch(attr) or attr == "connection_strings":
-                return rule_of_key_source(head)
+                return key_source_switch(head)
         return None
     if not is_expression(value):
         return None
@@ -122,16 +122,16 @@ def key_rule(value: Any, symbols: dict[str, str] | None = None) -> str | None:
         if isinstance(n, Call):
             if n.name.startswith("list") and n.args:
                 rtype = _resource_type_of(n.args[0], symbols or {})
-                code = rule_of_key_source(rtype) if rtype else None
-                if code:
-                    return code
+                found = key_source_switch(rtype) if rtype else None
+                if found:
+                    return found
             todo.extend(n.args)
         elif isinstance(n, Member):
             todo.append(n.target)
         elif isinstance(n, Index):
             todo.extend((n.target, n.index))
         elif isinstance(n, Lit) and isinstance(n.value, str) and "AccountName=" in n.value and _LIT_KEY_RE.search(n.value):
-            return rule_of_key_source("Microsoft.Storage/storageAccounts")
+            return key_source_switch(STORAGE_ACCOUNTS)
     return None
 
 
@@ -156,12 +156,14 @@ def note_key_user(em: "Emitter", path: tuple, value: Any, code: str = "", resour
     """An `iac.key-user` fact: the deployment hands a resource's key to an app (an app setting, a
     secret, container env), so that resource's rule must not call turning keys off safe.
     `resource_type` when the setting itself says whose key it is (AzureWebJobsStorage)."""
-    from keyless.rules.iac.resource_view import rule_of_key_source
+    from keyless.rules.iac.resource_view import key_source_switch
 
-    rule = rule_of_key_source(resource_type) if resource_type else key_rule(value, em.symbol_types)
-    sp = em.span(path) if rule else None
-    if sp is not None:
-        em.add("iac.key-user", {"rule": rule, "auth": "key", "line": sp.start.line, "code": code})
+    found = key_source_switch(resource_type) if resource_type else key_rule(value, em.symbol_types)
+    sp = em.span(path) if found else None
+    if sp is not None and (found, sp.start.line) not in em.key_users:
+        em.key_users.add((found, sp.start.line))
+        em.add("iac.key-user", {"rule": found[0], "switch_type": found[1], "auth": "key", "line": sp.start.line,
+                                "code": code})
 
 
 ARM_FUNCTION_NAMES = {
@@ -255,6 +257,7 @@ class Emitter:
         self.doc = doc
         self.facts: list[Fact] = []
         self.symbol_types: dict[str, str] = {}  # the walked template's symbolic names -> ARM types
+        self.key_users: set[tuple] = set()  # ((rule, switch type), line) of the iac.key-user facts emitted
 
     @property
     def relpath(self) -> str:

@@ -14,9 +14,11 @@ Three kinds:
   `iac.role` with `scope_is_default` takes its scope from the templates that deploy its file.
 
 - `iac.key-user`: something that uses a resource's key: a CI step deploying with a publishing
-  profile (`service`), or a deployment handing a resource's key to an app (`rule`: the resource
-  rule whose table names the key's resource type; `code`: KL252/KL253 when one reports it). The
-  resource rules count them with the Python SDK clients that use keys (`line`: where).
+  profile (`service`), or a template / configuration reading a resource's key (a `list*()` call, a
+  Terraform key attribute: into an app setting, a Key Vault secret, a Container Apps environment,
+  a connection, an output; `rule` and `switch_type`: the resource rule and the ARM type of its
+  switch table entry the key belongs to; `code`: KL252/KL253 when one reports it). The resource
+  rules count them with the Python SDK clients that use keys (`line`: where).
 - `iac.bicep-module`: a Bicep module walked with a caller's values: its repository path
   (`target`) and the ids of the module's own facts that walk did not reproduce
   (`unreproduced`); `iac.app` facts a caller's values produce carry `instance_of` and `via`.

@@ -62,8 +62,10 @@ class ResourceAuthRule(IacRule):
             token_users.sort(key=lambda f: (f.path, f.data.get("line", 0)))
         for f in issues:
             d = f.data
-            # Only the code of the resource's own project tells how the resource is used.
+            # Only the code of the resource's own project tells how the resource is used; a
+            # deployment's key user counts for the resources of the type whose key it reads.
             key_users, token_users = users.get(m.project_of(f.path), ([], []))
+            key_users = [k for k in key_users if k.data.get("switch_type") in (None, d.get("switch_type"))]
             role = self.needed_roles(key_users + token_users)
             message, severity = d["message"], self.severity
             note = parameters_note(d.get("parameters_from"))

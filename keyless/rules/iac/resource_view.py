@@ -222,11 +222,13 @@ def granted(view: ResourceView) -> int:
     return total
 
 
-def rule_of_key_source(resource_type: str) -> str | None:
-    """The code of the resource rule whose resource hands out the keys of `resource_type`: an ARM
-    type (the resource or a child of it, `Microsoft.ServiceBus/namespaces/topics/authorizationRules`)
-    or an azurerm type (the resource, or an `..._authorization_rule` of its service). None for
-    other types and for rules about something else than keys (Key Vault access policies)."""
+def key_source_switch(resource_type: str) -> tuple[str, str] | None:
+    """(rule code, the switch's ARM type in lower case) of the resource that hands out the keys of
+    `resource_type`: an ARM type (the resource or a child of it,
+    `Microsoft.ServiceBus/namespaces/topics/authorizationRules`) or an azurerm type (the resource,
+    or an `..._authorization_rule` of its service). None for other types and for rules about
+    something else than keys (Key Vault access policies). The ARM type tells resources of one rule
+    apart (KL275: Application Insights and Log Analytics)."""
     by_arm, by_tf, _ = index()
     found = by_tf.get(resource_type)
     if found is None and resource_type.startswith("azurerm_") and resource_type.endswith("_authorization_rule"):
@@ -236,9 +238,9 @@ def rule_of_key_source(resource_type: str) -> str | None:
         low = resource_type.lower()
         found = next((v for t, v in sorted(by_arm.items(), key=lambda kv: -len(kv[0]))
                       if low == t or low.startswith(t + "/")), None)
-    for rule, _ in found or ():
+    for rule, sw in found or ():
         if rule.category.value == "key-auth":
-            return rule.code
+            return rule.code, sw.arm_type.lower()
     return None
 
 
@@ -353,7 +355,7 @@ def _emit(em: Any, view: ResourceView, outcomes: list[_Outcome]) -> None:
     message = f"{label}: {how}, so it {rule.accepts}{detail}"
     fix = first.fix if len(outcomes) == 1 else _joined_fix([o.fix for o in outcomes])
     em.issue(rule.code, first.anchor, f"{view.key}|{'+'.join(o.setting for o in outcomes)}", message,
-             fix=fix, resource=label)
+             fix=fix, resource=label, switch_type=sw.arm_type.lower())
 
 
 def _joined_fix(fixes: list[dict]) -> dict:

@@ -197,6 +197,28 @@ def granted_system_identities(root: TDict) -> dict[str, set[str]]:
     return out
 
 
+_KEY_ATTRIBUTE_HINT_RE = re.compile(r"(?:primary|secondary)_\w*(?:key|connection_string)")
+
+
+def note_key_attributes(em: Emitter, root: TDict) -> None:
+    """Every key attribute the configuration reads (`azurerm_storage_account.sa.primary_access_key`
+    into an app setting, a Key Vault secret, a module argument, an output): a key user of that
+    resource (`iac.key-user`)."""
+    holders = [b for _, _, b in iter_resources(root)] + [b for _, b in iter_blocks1(root, "module")] \
+        + [b for _, b in iter_blocks1(root, "output")]
+    for body in holders:
+        todo: list[tuple[Any, tuple, int]] = [(body, body.path, 0)]
+        while todo:
+            v, path, depth = todo.pop()
+            if isinstance(v, Ref):
+                if _KEY_ATTRIBUTE_HINT_RE.search(v) or "connection_strings" in v:
+                    note_key_user(em, path, v)
+            elif depth < 20 and isinstance(v, TDict):
+                todo.extend((x, v.p(k), depth + 1) for k, x in v.items())
+            elif depth < 20 and isinstance(v, TList):
+                todo.extend((x, v.path + (i,), depth + 1) for i, x in enumerate(v))
+
+
 def iter_blocks1(root: TDict, kind: str) -> Iterator[tuple[str, TDict]]:
     """(label, body) of every one-label block of a kind (`module`, `variable`, `output`)."""
     v = root.get(kind)
@@ -297,6 +319,8 @@ class TerraformExtractor:
             if self.own_values is not None and self.module_context().index.names_key_attributes:
                 self.resolve_refs(body)
             self.output(oname, body)
+        if self.fmt in ("tf", "tf-json") and _KEY_ATTRIBUTE_HINT_RE.search(text):
+            note_key_attributes(self.em, root)
         if self.fmt in ("tf", "tf-json") and "module" in root:
             from keyless.rules.iac.tfcalls import follow_module_calls
 

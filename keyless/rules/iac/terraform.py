@@ -197,7 +197,9 @@ def granted_system_identities(root: TDict) -> dict[str, set[str]]:
     return out
 
 
-_KEY_ATTRIBUTE_HINT_RE = re.compile(r"(?:primary|secondary)_\w*(?:key|connection_string)")
+def _names_key_attribute(text: str) -> bool:
+    """Cheap test before `key_rule` reads a reference: key attributes start so."""
+    return "primary_" in text or "secondary_" in text or "connection_strings" in text
 
 
 def note_key_attributes(em: Emitter, root: TDict) -> None:
@@ -211,7 +213,7 @@ def note_key_attributes(em: Emitter, root: TDict) -> None:
         while todo:
             v, path, depth = todo.pop()
             if isinstance(v, Ref):
-                if _KEY_ATTRIBUTE_HINT_RE.search(v) or "connection_strings" in v:
+                if _names_key_attribute(v):
                     note_key_user(em, path, v)
             elif depth < 20 and isinstance(v, TDict):
                 todo.extend((x, v.p(k), depth + 1) for k, x in v.items())
@@ -319,7 +321,7 @@ class TerraformExtractor:
             if self.own_values is not None and self.module_context().index.names_key_attributes:
                 self.resolve_refs(body)
             self.output(oname, body)
-        if self.fmt in ("tf", "tf-json") and _KEY_ATTRIBUTE_HINT_RE.search(text):
+        if self.fmt in ("tf", "tf-json") and _names_key_attribute(text):
             note_key_attributes(self.em, root)
         if self.fmt in ("tf", "tf-json") and "module" in root:
             from keyless.rules.iac.tfcalls import follow_module_calls

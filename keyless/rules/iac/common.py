@@ -153,9 +153,10 @@ STORAGE_ACCOUNTS = "Microsoft.Storage/storageAccounts"  # what the Functions hos
 
 
 def note_key_user(em: "Emitter", path: tuple, value: Any, code: str = "", resource_type: str | None = None) -> None:
-    """An `iac.key-user` fact: the deployment hands a resource's key to an app (an app setting, a
-    secret, container env), so that resource's rule must not call turning keys off safe.
-    `resource_type` when the setting itself says whose key it is (AzureWebJobsStorage)."""
+    """An `iac.key-user` fact: the deployment reads a resource's key (into an app setting, a
+    secret, an output, ...), so that resource's rule must not call turning keys off safe. One per
+    line and resource type. `resource_type` when the setting itself says whose key it is
+    (AzureWebJobsStorage)."""
     from keyless.rules.iac.resource_view import key_source_switch
 
     found = key_source_switch(resource_type) if resource_type else key_rule(value, em.symbol_types)

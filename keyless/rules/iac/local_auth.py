@@ -51,8 +51,8 @@ class ResourceAuthRule(IacRule):
             return
         users: dict[str, tuple[list, list]] = {}  # project -> (key users, token users)
         for f in m.sdk:
-            # Python SDK clients of the service, and deployments that hand this resource's key to
-            # an app (`iac.key-user` facts naming this rule: listKeys() into an app setting).
+            # Python SDK clients of the service, and templates that read this resource's key
+            # (`iac.key-user` facts naming this rule: listKeys() into an app setting, a secret, ...).
             if f.data.get("service") not in self.sdk_services and f.data.get("rule") != self.code:
                 continue
             key_users, token_users = users.setdefault(m.project_of(f.path), ([], []))

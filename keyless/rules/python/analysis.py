@@ -217,6 +217,7 @@ class Analyzer:
         # back (SAS signing) must keep it
         self.key_uses: list[tuple[str | None, Scope]] = []
         self.with_values: dict[int, ast.AST] = {}  # id(context expr) -> its `with` statement
+        self.discarded_calls: set[int] = set()  # ids of calls whose value is thrown away (`f(x)` alone)
         self._states = None  # pynames.BindingStates, on demand
 
     # -- pass 1: one walk over the tree --
@@ -252,6 +253,9 @@ class Analyzer:
                     self._bind_target(node.target, node.value, scope, node)
                 if scope.kind == "class" and type(node.target) is Name:
                     self.class_fields.append(node.target)
+            elif t is ast.Expr:
+                if type(node.value) is Call:
+                    self.discarded_calls.add(id(node.value))
             elif t is ast.NamedExpr:
                 scope.bind(node.target.id, node.target, "value", node.value)
                 self.walrus_bindings.add(_pos(node.target))
@@ -1183,6 +1187,8 @@ class Analyzer:
             if call.args and type(call.args[0]) is ast.Constant and call.args[0].value in names:
                 if self.env_name(call, scope) and id(call) not in self.secret_arg_nodes:
                     q = self.qualify(call.func, scope) or ""
+                    if q.endswith(".pop") and id(call) in self.discarded_calls:
+                        continue  # `os.environ.pop("AZURE_CLIENT_SECRET")`: removes the secret, reads nothing
                     self._kl208_env(call, scope, store=q.endswith("setdefault"))
         for tgt in self.class_fields:
             if tgt.id.lower() == "azure_client_secret":

@@ -890,6 +890,11 @@ class Analyzer:
             self._emulator_markers = found
         return self._emulator_markers
 
+    def _test_dummy(self, v: Val) -> bool:
+        """Test code passing a literal that cannot be a credential (empty, short, a placeholder):
+        the client is a stand-in for a mock, not a key-authenticated connection."""
+        return self.is_test_code and v.kind == "str" and v.text is not None and not _looks_like_secret(v.text)
+
     def _key_credential_for_emulator(self, call: ast.Call, scope: Scope, infos) -> bool:
         from keyless.rules.secrets.allowlist import is_emulator_key
 
@@ -1047,6 +1052,8 @@ class Analyzer:
             return "unknown"
         if v.kind == "str" and v.text is not None and v.text.startswith("?") is False and v.text.strip() == "":
             return "unknown"
+        if self._test_dummy(v):
+            return "unknown"
         if self._talks_to_emulator(call, scope, info.service, v):
             return "unknown"
         access = self._access_of(call, scope, info)
@@ -1090,6 +1097,9 @@ class Analyzer:
             infos = self.key_consumers.get(id(call), [])
             if self._key_credential_for_emulator(call, scope, infos):
                 continue
+            secret = _arg(call, _SECRET_POSITION.get(cls), "key", "signature")
+            if secret is not None and self._test_dummy(self.value(secret, scope)):
+                continue  # a test's stand-in (`AzureKeyCredential("fake")` for a mocked client)
             if infos:
                 roles = sorted({C.role_for(i.service, self._access_of(call, scope, i)) for i in infos})
                 role = " / ".join(roles)

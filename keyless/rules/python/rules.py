@@ -138,7 +138,9 @@ class KeyCredential(KeyAuthRule):
     environment read) or a name whose identifier says so (`*key*`, `*sas*`, `*secret*`); names bound to
     azure-identity credentials are not flagged, nor are clients of a local emulator: a `localhost` /
     `127.0.0.1` endpoint, the Cosmos DB or Azurite published key, the `devstoreaccount1` account, or
-    test code whose module talks to the emulator (see KL201).
+    test code whose module talks to the emulator (see KL201). Test code passing a literal that cannot
+    be a key (`AzureKeyCredential("")`, `"test"`, `"fake-key"`: a client built only to be mocked) is
+    not flagged either.
 
     ## Why is this bad?
     Keys grant full data-plane access, are shared by every caller and must be rotated by hand. With

@@ -907,7 +907,7 @@ class Analyzer:
     def _talks_to_emulator(self, call: ast.Call, scope: Scope, service: str, key: Val) -> bool:
         from keyless.rules.secrets.allowlist import is_emulator_key
 
-        if key.kind == "str" and key.text and is_emulator_key(key.text.strip()):
+        if key.kind == "str" and key.text and is_emulator_key(key.text.strip()) or _named_emulator(key):
             return True
         endpoint = _arg(call, 0, "url", "account_url", "endpoint")
         if endpoint is not None:
@@ -938,7 +938,7 @@ class Analyzer:
             if _is_app_insights_connection_string(low):
                 return  # an instrumentation key names the resource: it is no secret
         service = info.service if info else _guess_service(cls_q)
-        if self._emulator_in_test(service):
+        if self._emulator_in_test(service) or _named_emulator(v):
             return
         access = self._access_of(call, scope, info)
         role = C.role_for(service, access)
@@ -1457,7 +1457,7 @@ class Analyzer:
     def _sas_for_emulator(self, call: ast.Call, scope: Scope, service: str, key: Val) -> bool:
         from keyless.rules.secrets.allowlist import is_emulator_key
 
-        if key.kind == "str" and key.text and is_emulator_key(key.text.strip()):
+        if key.kind == "str" and key.text and is_emulator_key(key.text.strip()) or _named_emulator(key):
             return True
         if service != "storage-table" and call.args:
             account = self.value(call.args[0], scope)
@@ -2091,6 +2091,12 @@ _EMULATOR_MARKERS = {
 _B64_KEY_RE = re.compile(r"[A-Za-z0-9+/]{86}==")
 _LOCAL_HOSTS = frozenset({"localhost", "127.0.0.1", "[::1]", "host.docker.internal", "0.0.0.0"})
 _TEST_FILE_RE = re.compile(r"(?:^|/)(?:tests?|testing)/|(?:^|/)(?:test_[^/]*|[^/]*_tests?|conftest)\.py$")
+
+
+def _named_emulator(v: Val) -> bool:
+    """A value whose name says it is the local emulator's (`AZURITE_CONN_STR`, `EMULATOR_KEY`,
+    also imported from another module, where its literal cannot be seen)."""
+    return any("azurite" in n.lower() or "emulator" in n.lower() for n in v.hints | ({v.name} if v.name else set()))
 
 
 def _is_test_path(relpath: str) -> bool:

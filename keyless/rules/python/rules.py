@@ -67,7 +67,9 @@ class ConnectionStringAuth(KeyAuthRule):
     Not flagged: storage/Cosmos emulator connection strings (`UseDevelopmentStorage=true`,
     `devstoreaccount1`, `localhost:8081`), test code (`tests/`, `test_*.py`, `*_test.py`,
     `conftest.py`) whose module talks to the Cosmos DB or storage emulator (a `localhost:8081` or
-    Azurite endpoint, `devstoreaccount1`, or an emulator's published key), IoT *device* clients
+    Azurite endpoint, `devstoreaccount1`, or an emulator's published key), a connection string
+    whose name says it is the emulator's (`AZURITE_CONN_STR`, `COSMOS_EMULATOR_CONNECTION_STRING`,
+    also when imported from a conftest whose literal cannot be seen), IoT *device* clients
     (`IoTHubDeviceClient.create_from_connection_string`), which have no Entra ID alternative, and
     Application Insights connection strings (the Azure Monitor OpenTelemetry exporters and distro,
     or any `InstrumentationKey=...` string): an instrumentation key identifies the resource and

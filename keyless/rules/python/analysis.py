@@ -1711,6 +1711,10 @@ class Analyzer:
             hints = set(uv.hints) | ({uv.name} if uv.name else set())
             if any(h in text for h in C.NOT_ENTRA_HOSTS):
                 continue
+            if lname == "ocp-apim-subscription-key":
+                vv = self.value(vnode, s)
+                if _names_apim(hints | vv.hints | ({vv.name} if vv.name else set())):
+                    continue  # an API Management subscription key (`apim_key`): APIM's own mechanism
             azure = any(h in text for h in C.AZURE_HOST_HINTS) or "api-version" in text \
                 or "/openai/deployments" in text or _named_azure(hints)
             if lname == "api-key" and not azure:
@@ -2091,6 +2095,16 @@ _EMULATOR_MARKERS = {
 _B64_KEY_RE = re.compile(r"[A-Za-z0-9+/]{86}==")
 _LOCAL_HOSTS = frozenset({"localhost", "127.0.0.1", "[::1]", "host.docker.internal", "0.0.0.0"})
 _TEST_FILE_RE = re.compile(r"(?:^|/)(?:tests?|testing)/|(?:^|/)(?:test_[^/]*|[^/]*_tests?|conftest)\.py$")
+
+
+def _names_apim(names) -> bool:
+    """An identifier naming API Management (`apim_key`, `APIM_URL`, `apimKey`); the header's own
+    name (`ocp_apim_subscription_key`) does not count."""
+    for n in names:
+        words = re.split(r"[^a-z0-9]+", re.sub(r"([a-z0-9])([A-Z])", r"\1_\2", n).lower())
+        if any(w == "apim" and (i == 0 or words[i - 1] != "ocp") for i, w in enumerate(words)):
+            return True
+    return False
 
 
 def _named_emulator(v: Val) -> bool:

@@ -301,7 +301,8 @@ class ApiKeyHeader(KeyAuthRule):
     `*.cognitiveservices.azure.com`, ...), an `api-version=` query or `/openai/deployments` path, or an
     environment variable / identifier naming Azure, OpenAI or Cognitive Services.
     `Ocp-Apim-Subscription-Key` is Azure-specific and flagged unless the URL is an API Management
-    gateway (`*.azure-api.net`, whose subscription keys are APIM's own mechanism) or Bing (no Entra ID).
+    gateway (`*.azure-api.net`, or a key or URL named after it: `apim_key`, `APIM_GATEWAY_URL`; its
+    subscription keys are APIM's own mechanism) or Bing (no Entra ID).
 
     ## Why is this bad?
     The header carries the resource's master key. Azure AI services and AI Search accept

@@ -1264,7 +1264,8 @@ class Analyzer:
             # The call already passes a token (provider): the fix only drops the key, unless the
             # code picks one or the other at run time (`provider if not key else None`).
             tv = token_kw.value
-            if type(tv) in (ast.IfExp, ast.BoolOp) or (type(tv) is ast.Constant and tv.value is None):
+            if type(tv) in (ast.IfExp, ast.BoolOp) or (type(tv) is ast.Constant and tv.value is None) \
+                    or self._may_be_none(tv, scope):
                 self.hit("KL204", kw.value, scope, cls, msg, "display-only",
                          f"Remove the API key and pass {token_kw.arg} unconditionally (needs role: {role}); the "
                          "client chooses between the key and the token at run time, which a rewrite cannot settle")
@@ -1376,6 +1377,17 @@ class Analyzer:
                 return False  # a literal host that is not Azure (api.openai.com, localhost, ...)
             names |= set(placeholders)
         return any(("AZURE" in n.upper() or "AOAI" in n.upper()) and "GITHUB" not in n.upper() for n in names)
+
+    def _may_be_none(self, expr: ast.AST, scope: Scope) -> bool:
+        """A name also bound to None before the use (`provider = None; if not key: provider = ...`):
+        which of key and token the client gets is decided at run time."""
+        if type(expr) is not ast.Name:
+            return False
+        b, s = self.lookup(expr.id, scope, _pos(expr))
+        if b is None:
+            return False
+        return any(how == "value" and type(v) is ast.Constant and v.value is None and (line, col) < _pos(expr)
+                   for line, col, how, v in s.bindings.get(expr.id, ()))
 
     def _key_chosen_at_run_time(self, expr: ast.AST, scope: Scope) -> bool:
         """`if key := os.getenv(...): Client(api_key=key)`: the key's presence picks the branch, so

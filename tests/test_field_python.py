@@ -1,0 +1,60 @@
+"""Regressions from the application-code field test (docs/field-tests.md): shapes seen in real
+repositories that were reported wrongly or fixed badly."""
+
+from __future__ import annotations
+
+import textwrap
+
+from keyless.linter.engine import lint_source, rule_set
+from keyless.linter.finding import Applicability
+from keyless.linter.fixes import fix_document
+from keyless.linter.documents import make_document
+
+RULES = rule_set()
+
+
+def findings(src: str, path: str = "app.py", codes=None):
+    out = lint_source(textwrap.dedent(src), path, select=codes)
+    return [f for f in out if codes is None or f.code in codes]
+
+
+def fixed(src: str, path: str = "app.py", codes=None) -> str:
+    src = textwrap.dedent(src)
+    doc = make_document(path, path, src)
+    lint = lambda d: lint_source(d.text, path, select=codes)  # noqa: E731
+    return fix_document(doc, lint, unsafe=True, rules_by_code=RULES.by_code).text
+
+
+def test_openai_key_or_provider_chosen_at_run_time_is_guidance():
+    """`provider = None; if not key: provider = ...`: dropping the key would leave the client with
+    no credential whenever the key is set, so the fix is advice, not a rewrite."""
+    src = """\
+        import os
+        from azure.identity import DefaultAzureCredential, get_bearer_token_provider
+        from openai import AzureOpenAI
+
+        def make():
+            key = os.environ.get("AZURE_OPENAI_KEY")
+            provider = None
+            if not key:
+                provider = get_bearer_token_provider(DefaultAzureCredential(), "https://cognitiveservices.azure.com/.default")
+            return AzureOpenAI(azure_endpoint="https://x.openai.azure.com", api_key=key, azure_ad_token_provider=provider)
+    """
+    (f,) = findings(src, codes=["KL204"])
+    assert f.fix.applicability is Applicability.DISPLAY_ONLY and "run time" in f.fix.message
+    assert fixed(src, codes=["KL204"]) == textwrap.dedent(src)
+
+
+def test_openai_key_dropped_when_the_provider_is_always_set():
+    src = """\
+        import os
+        from azure.identity import DefaultAzureCredential, get_bearer_token_provider
+        from openai import AzureOpenAI
+
+        def make():
+            provider = get_bearer_token_provider(DefaultAzureCredential(), "https://cognitiveservices.azure.com/.default")
+            return AzureOpenAI(azure_endpoint="https://x.openai.azure.com", api_key=os.environ["K"], azure_ad_token_provider=provider)
+    """
+    (f,) = findings(src, codes=["KL204"])
+    assert f.fix.applicability is Applicability.UNSAFE
+    assert "api_key" not in fixed(src, codes=["KL204"])

@@ -58,3 +58,64 @@ def test_openai_key_dropped_when_the_provider_is_always_set():
     (f,) = findings(src, codes=["KL204"])
     assert f.fix.applicability is Applicability.UNSAFE
     assert "api_key" not in fixed(src, codes=["KL204"])
+
+
+def test_connection_string_used_only_when_configured_is_guidance():
+    """The graphrag-accelerator shape: a connection string overrides the managed identity when
+    set. Rewriting the key branch alone would leave two identity paths and a pointless test."""
+    src = """\
+        import os
+        from azure.cosmos import CosmosClient
+        from azure.identity import DefaultAzureCredential
+
+        def client():
+            conn_string = os.getenv("COSMOS_CONNECTION_STRING")
+            if conn_string:
+                return CosmosClient.from_connection_string(conn_string)
+            return CosmosClient(os.getenv("COSMOS_URI_ENDPOINT"), DefaultAzureCredential())
+
+        def other():
+            conn_string = os.getenv("COSMOS_CONNECTION_STRING")
+            if not conn_string:
+                c = CosmosClient(os.getenv("COSMOS_URI_ENDPOINT"), DefaultAzureCredential())
+            else:
+                c = CosmosClient.from_connection_string(conn_string)
+            return c
+    """
+    fs = findings(src, codes=["KL201"])
+    assert len(fs) == 2
+    assert all(f.fix.applicability is Applicability.DISPLAY_ONLY and "drop that branch" in f.fix.message for f in fs)
+    assert fixed(src, codes=["KL201"]) == textwrap.dedent(src)
+
+
+def test_connection_string_with_a_guard_elsewhere_is_still_rewritten():
+    src = """\
+        import os
+        from azure.storage.blob import BlobServiceClient
+
+        def client():
+            conn = os.environ["AZURE_STORAGE_CONNECTION_STRING"]
+            if not os.environ.get("ENABLED"):
+                return None
+            return BlobServiceClient.from_connection_string(conn)
+    """
+    (f,) = findings(src, codes=["KL201"])
+    assert f.fix.applicability is Applicability.UNSAFE
+    assert "DefaultAzureCredential()" in fixed(src, codes=["KL201"])
+
+
+def test_openai_key_used_only_when_set_is_guidance():
+    src = """\
+        import os
+        from azure.identity import DefaultAzureCredential, get_bearer_token_provider
+        from openai import AzureOpenAI
+
+        def make():
+            api_key = os.getenv("AZURE_OPENAI_API_KEY_OVERRIDE")
+            if api_key:
+                return AzureOpenAI(azure_endpoint="https://x.openai.azure.com", api_key=api_key)
+            provider = get_bearer_token_provider(DefaultAzureCredential(), "https://cognitiveservices.azure.com/.default")
+            return AzureOpenAI(azure_endpoint="https://x.openai.azure.com", azure_ad_token_provider=provider)
+    """
+    (f,) = findings(src, codes=["KL204"])
+    assert f.fix.applicability is Applicability.DISPLAY_ONLY and "drop that branch" in f.fix.message

@@ -24,6 +24,8 @@ _KEY_READ_BACK = ("; not rewritten automatically: the client's shared key is rea
                   "sign with a user delegation key (get_user_delegation_key) first")
 _RUN_TIME_CHOICE = ("; not rewritten automatically: the code picks the key at run time (`if key := ...`), "
                     "so drop that branch and keep the token path")
+_BRANCH_CHOICE = ("; not rewritten automatically: the code uses the key only when one is configured "
+                  "(`if key: ...`), so drop that branch and keep the identity path")
 # Attributes of a shared-key credential object that a token credential does not have.
 KEY_ATTRS = frozenset({"account_key", "account_name", "named_key", "key", "signature", "update"})
 _GUID_RE = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
@@ -218,6 +220,7 @@ class Analyzer:
         self.key_uses: list[tuple[str | None, Scope]] = []
         self.with_values: dict[int, ast.AST] = {}  # id(context expr) -> its `with` statement
         self.discarded_calls: set[int] = set()  # ids of calls whose value is thrown away (`f(x)` alone)
+        self.if_stmts: list[tuple[ast.If, Scope]] = []
         self._states = None  # pynames.BindingStates, on demand
 
     # -- pass 1: one walk over the tree --
@@ -256,6 +259,8 @@ class Analyzer:
             elif t is ast.Expr:
                 if type(node.value) is Call:
                     self.discarded_calls.add(id(node.value))
+            elif t is ast.If:
+                self.if_stmts.append((node, scope))
             elif t is ast.NamedExpr:
                 scope.bind(node.target.id, node.target, "value", node.value)
                 self.walrus_bindings.add(_pos(node.target))
@@ -951,6 +956,8 @@ class Analyzer:
         if info is not None and info.endpoint_param and method == "from_connection_string" and info.token_ok:
             if self.key_read_back(call):
                 fix_msg += _KEY_READ_BACK
+            elif cs_expr is not None and self._branch_on_key(cs_expr, scope, call):
+                fix_msg += _BRANCH_CHOICE
             else:
                 fix_data = self._fcs_fix_data(call, scope, info, cs_expr, v, access)
         if fix_data is not None:
@@ -1279,6 +1286,9 @@ class Analyzer:
         if kw is not None and self._key_chosen_at_run_time(kw.value, scope):
             self.hit("KL204", kw.value, scope, cls, msg, "display-only", fix_msg + _RUN_TIME_CHOICE)
             return
+        if kw is not None and self._branch_on_key(kw.value, scope, call):
+            self.hit("KL204", kw.value, scope, cls, msg, "display-only", fix_msg + _BRANCH_CHOICE)
+            return
         self.hit("KL204", kw.value if kw is not None else call, scope, cls, msg, "unsafe", fix_msg, fix_data,
                  fix_node=call)
 
@@ -1388,6 +1398,23 @@ class Analyzer:
             return False
         return any(how == "value" and type(v) is ast.Constant and v.value is None and (line, col) < _pos(expr)
                    for line, col, how, v in s.bindings.get(expr.id, ()))
+
+    def _branch_on_key(self, expr: ast.AST, scope: Scope, node: ast.AST) -> bool:
+        """`if conn: X.from_connection_string(conn) else: X(url, credential=...)`: `node` sits in a
+        branch of an `if` that tests the key itself, so the key is only used when configured and a
+        rewrite of that branch alone would keep a meaningless test (and two identity paths)."""
+        if type(expr) is not ast.Name:
+            return False
+        line = node.lineno
+        for ifn, s in self.if_stmts:
+            if s is not scope or not ifn.lineno <= line <= ifn.end_lineno:
+                continue
+            if not any(type(n) is ast.Name and n.id == expr.id for n in ast.walk(ifn.test)):
+                continue
+            for branch in (ifn.body, ifn.orelse):
+                if branch and branch[0].lineno <= line <= branch[-1].end_lineno:
+                    return True
+        return False
 
     def _key_chosen_at_run_time(self, expr: ast.AST, scope: Scope) -> bool:
         """`if key := os.getenv(...): Client(api_key=key)`: the key's presence picks the branch, so

@@ -102,7 +102,9 @@ class ConnectionStringAuth(KeyAuthRule):
     named in the fix message. The endpoint is derived from a literal connection string (account names
     and hosts are not secrets), or read from an environment variable named after the original one
     (`..._CONNECTION_STRING` → `..._ACCOUNT_URL` / `..._FULLY_QUALIFIED_NAMESPACE` / `..._ENDPOINT`),
-    which you must set. File Share clients get `token_intent="backup"`. No fix is offered when the
+    which you must set. File Share clients get `token_intent="backup"`. A client built in a branch of
+    `if conn_str:` (the connection string used only when configured, the identity otherwise) gets
+    guidance: drop that branch. No fix is offered when the
     value comes from a settings object or a parameter, or when the client's key is read back later
     (`client.credential.account_key`, e.g. to sign a SAS, also through a client derived from it):
     a token credential has no key, so that code would break; sign with a user delegation key first.
@@ -272,12 +274,14 @@ class OpenAIApiKey(KeyAuthRule):
     provider or credential of the module, when it is bound once and on every path to the call), adds
     `use_azure_ad=True` for LlamaIndex, and adds the `azure.identity` import. A call that already
     passes `azure_ad_token_provider` / `azure_ad_token` only loses its key argument; when it picks
-    the key or the token at run time (`provider if not key else None`) the fix is guidance only.
+    the key or the token at run time (`provider if not key else None`, or a provider variable also
+    set to None, assigned only when no key is configured) the fix is guidance only.
     For the v1 API the fix puts the token provider in `api_key` (sync provider for `OpenAI`,
     `azure.identity.aio` provider and credential for `AsyncOpenAI`); it needs openai >= 1.106.
     A reused provider must match the client (a sync client never gets an async provider). A key
-    the code picks at run time (`if api_key := os.getenv(...): Client(api_key=api_key)`) gets
-    guidance only: the rewrite would leave the branch meaningless.
+    the code picks at run time (`if api_key := os.getenv(...): Client(api_key=api_key)`, or a client
+    built in a branch of `if api_key:`) gets guidance only: the rewrite would leave the branch
+    meaningless.
     Legacy `openai.api_key` and Semantic Kernel get display-only guidance.
     """
 

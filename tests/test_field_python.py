@@ -119,3 +119,71 @@ def test_openai_key_used_only_when_set_is_guidance():
     """
     (f,) = findings(src, codes=["KL204"])
     assert f.fix.applicability is Applicability.DISPLAY_ONLY and "drop that branch" in f.fix.message
+
+
+def test_openai_fix_drops_the_check_that_the_key_is_set():
+    """The azure-functions cookbook shape: `if ... or not api_key: return fallback` before the
+    client. Keeping the check would keep the app requiring AZURE_OPENAI_KEY after the rewrite."""
+    src = """\
+        import os
+        from openai import AzureOpenAI
+
+        def chat(message):
+            endpoint = os.getenv("AZURE_OPENAI_ENDPOINT")
+            api_key = os.getenv("AZURE_OPENAI_KEY")
+            if AzureOpenAI is None or not endpoint or not api_key:
+                return "fallback"
+            client = AzureOpenAI(
+                api_key=api_key,
+                api_version="2024-02-01",
+                azure_endpoint=endpoint,
+            )
+            return client.chat.completions.create(model="m", messages=[{"role": "user", "content": message}])
+    """
+    (f,) = findings(src, codes=["KL204"])
+    assert "the check that the key is set goes too" in f.fix.message
+    new = fixed(src, codes=["KL204"])
+    assert "if AzureOpenAI is None or not endpoint:" in new
+    assert "AZURE_OPENAI_KEY" not in new and "api_key" not in new  # the read went with its last use
+    assert "azure_ad_token_provider=get_bearer_token_provider(DefaultAzureCredential()" in new
+    compile(new, "app.py", "exec")
+
+
+def test_openai_key_read_elsewhere_keeps_its_check():
+    src = """\
+        import os
+        from openai import AzureOpenAI
+
+        def chat():
+            api_key = os.getenv("AZURE_OPENAI_KEY")
+            if not os.getenv("X") or not api_key:
+                return None
+            print(len(api_key))
+            return AzureOpenAI(api_key=api_key, api_version="2024-02-01", azure_endpoint="https://x.openai.azure.com")
+    """
+    (f,) = findings(src, codes=["KL204"])
+    assert "check" not in f.fix.message
+    assert "not api_key" in fixed(src, codes=["KL204"])
+
+
+def test_search_key_fix_drops_the_check_that_the_key_is_set():
+    src = """\
+        import os
+        from azure.core.credentials import AzureKeyCredential
+        from azure.search.documents import SearchClient
+
+        def search_client():
+            endpoint = os.getenv("AI_SEARCH_ENDPOINT")
+            api_key = os.getenv("AI_SEARCH_KEY")
+            if (
+                SearchClient is None
+                or not endpoint
+                or api_key is None
+            ):
+                return None
+            return SearchClient(endpoint=endpoint, index_name="i", credential=AzureKeyCredential(api_key))
+    """
+    new = fixed(src, codes=["KL202"])
+    assert "api_key" not in new and "AzureKeyCredential" not in new and "AI_SEARCH_KEY" not in new
+    assert "or not endpoint\n    ):" in new and "credential=DefaultAzureCredential()" in new
+    compile(new, "app.py", "exec")

@@ -1128,8 +1128,12 @@ class Analyzer:
                 # a credential consumed by an aio client must be an aio credential
                 aio = id(call) in self.aio_consumed
                 fix_data = {"kind": "keycred", "cred": self.cred_plan(scope, call, aio), "role": role, "aio": aio}
-                self.hit("KL202", call, scope, cls, msg, "unsafe",
-                         f"Replace {cls}(...) with DefaultAzureCredential() (needs role: {role})", fix_data)
+                fix_msg = f"Replace {cls}(...) with DefaultAzureCredential() (needs role: {role})"
+                guards = self._key_guards(secret, call) if secret is not None else None
+                if guards:
+                    fix_data.update(guards=guards, guard_name=secret.id)
+                    fix_msg = fix_msg[:-1] + "; the check that the key is set goes too)"
+                self.hit("KL202", call, scope, cls, msg, "unsafe", fix_msg, fix_data)
             else:
                 extra = ""
                 if cls in ("CognitiveServicesCredentials", "ApiKeyCredentials"):
@@ -1289,6 +1293,10 @@ class Analyzer:
         if kw is not None and self._branch_on_key(kw.value, scope, call):
             self.hit("KL204", kw.value, scope, cls, msg, "display-only", fix_msg + _BRANCH_CHOICE)
             return
+        guards = self._key_guards(kw.value, call) if kw is not None else None
+        if guards:
+            fix_data.update(guards=guards, guard_name=kw.value.id)
+            fix_msg = fix_msg[:-1] + "; the check that the key is set goes too)"
         self.hit("KL204", kw.value if kw is not None else call, scope, cls, msg, "unsafe", fix_msg, fix_data,
                  fix_node=call)
 
@@ -1415,6 +1423,31 @@ class Analyzer:
                 if branch and branch[0].lineno <= line <= branch[-1].end_lineno:
                     return True
         return False
+
+    def _key_guards(self, expr: ast.AST, call: ast.Call) -> list[list[int]] | None:
+        """`if not endpoint or not key: return ...` before `Client(api_key=key)`: the spans of the
+        `or` tests that check the key, when those checks and the call are the key's only reads in
+        its function. Replacing the key alone would keep the app requiring it."""
+        if type(expr) is not ast.Name or self.tree is None:
+            return None
+        name = expr.id
+        func = None
+        for n in ast.walk(self.tree):
+            if type(n) in (ast.FunctionDef, ast.AsyncFunctionDef) and n.lineno <= call.lineno <= n.end_lineno:
+                if func is None or n.lineno >= func.lineno:
+                    func = n
+        if func is None:
+            return None
+        guards, checks = [], 0
+        for n in ast.walk(func):
+            if type(n) is ast.If and n.end_lineno < call.lineno and type(n.test) is ast.BoolOp \
+                    and type(n.test.op) is ast.Or:
+                k = sum(1 for v in n.test.values if _checks_unset(v, name))
+                if k:
+                    guards.append([n.test.lineno, n.test.col_offset, n.test.end_lineno, n.test.end_col_offset])
+                    checks += k
+        reads = sum(1 for n in ast.walk(func) if type(n) is ast.Name and n.id == name and type(n.ctx) is ast.Load)
+        return guards if guards and reads == checks + 1 else None
 
     def _key_chosen_at_run_time(self, expr: ast.AST, scope: Scope) -> bool:
         """`if key := os.getenv(...): Client(api_key=key)`: the key's presence picks the branch, so
@@ -2134,6 +2167,15 @@ _EMULATOR_MARKERS = {
 _B64_KEY_RE = re.compile(r"[A-Za-z0-9+/]{86}==")
 _LOCAL_HOSTS = frozenset({"localhost", "127.0.0.1", "[::1]", "host.docker.internal", "0.0.0.0"})
 _TEST_FILE_RE = re.compile(r"(?:^|/)(?:tests?|testing)/|(?:^|/)(?:test_[^/]*|[^/]*_tests?|conftest)\.py$")
+
+
+def _checks_unset(node: ast.AST, name: str) -> bool:
+    """`not name` or `name is None`."""
+    if type(node) is ast.UnaryOp and type(node.op) is ast.Not:
+        return type(node.operand) is ast.Name and node.operand.id == name
+    return (type(node) is ast.Compare and type(node.left) is ast.Name and node.left.id == name
+            and len(node.ops) == 1 and type(node.ops[0]) is ast.Is
+            and type(node.comparators[0]) is ast.Constant and node.comparators[0].value is None)
 
 
 def _names_apim(names) -> bool:

@@ -168,7 +168,9 @@ class KeyCredential(KeyAuthRule):
     display-only guidance (e.g. Azure Maps needs a client id, Azure AI Inference needs
     `credential_scopes`). Also guidance only: a key credential object read elsewhere
     (`generate_table_sas(cred, ...)`, `cred.update(new_key)`) and a client whose key is read back
-    (`client.credential.account_key`), which a token credential cannot serve.
+    (`client.credential.account_key`), which a token credential cannot serve. A check that the key
+    is set before the call (`if not endpoint or not key: return None`) loses its key test when that
+    test and the credential are the key's only reads in the function.
     """
 
     code = "KL202"
@@ -282,6 +284,9 @@ class OpenAIApiKey(KeyAuthRule):
     the code picks at run time (`if api_key := os.getenv(...): Client(api_key=api_key)`, or a client
     built in a branch of `if api_key:`) gets guidance only: the rewrite would leave the branch
     meaningless.
+    A check that the key is set before the call (`if not endpoint or not api_key: return ...`) loses
+    its key test when that test and the call are the key's only reads in the function, so the
+    rewritten app no longer requires the key.
     Legacy `openai.api_key` and Semantic Kernel get display-only guidance.
     """
 

@@ -187,3 +187,19 @@ def test_search_key_fix_drops_the_check_that_the_key_is_set():
     assert "api_key" not in new and "AzureKeyCredential" not in new and "AI_SEARCH_KEY" not in new
     assert "or not endpoint\n    ):" in new and "credential=DefaultAzureCredential()" in new
     compile(new, "app.py", "exec")
+
+
+def test_two_fixes_of_one_pass_share_one_import():
+    """Each fix adds the azure.identity import it needs; applied together they must not leave
+    `from azure.identity import DefaultAzureCredential` twice."""
+    src = """\
+        import os
+        from azure.storage.blob import BlobServiceClient
+        client = BlobServiceClient("https://acct1.blob.core.windows.net", credential=os.environ["AZURE_STORAGE_KEY"])
+        from openai import AzureOpenAI
+        c = AzureOpenAI(azure_endpoint="https://x1.openai.azure.com", api_key=os.environ["AZURE_OPENAI_KEY"], api_version="2024-02-01")
+    """
+    new = fixed(src)
+    assert new.count("DefaultAzureCredential") == 3, new  # one import, two uses
+    assert "from azure.identity import get_bearer_token_provider" in new
+    compile(new, "app.py", "exec")

@@ -203,3 +203,21 @@ def test_two_fixes_of_one_pass_share_one_import():
     assert new.count("DefaultAzureCredential") == 3, new  # one import, two uses
     assert "from azure.identity import get_bearer_token_provider" in new
     compile(new, "app.py", "exec")
+
+
+def test_functions_host_storage_setting_becomes_its_identity_based_form():
+    src = """\
+        import os
+        from azure.data.tables import TableServiceClient
+        from azure.storage.blob import BlobClient
+
+        def copy(container, name):
+            connection = os.environ["AzureWebJobsStorage"]
+            blob = BlobClient.from_connection_string(connection, container_name=container, blob_name=name)
+            table = TableServiceClient.from_connection_string(connection)
+            return blob, table
+    """
+    new = fixed(src, codes=["KL201"])
+    assert 'BlobClient(os.environ["AzureWebJobsStorage__blobServiceUri"], container_name=container' in new
+    assert 'TableServiceClient(os.environ["AzureWebJobsStorage__tableServiceUri"], credential=' in new
+    compile(new, "app.py", "exec")

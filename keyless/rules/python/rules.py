@@ -101,8 +101,9 @@ class ConnectionStringAuth(KeyAuthRule):
     Unsafe: the rewritten client authenticates as the app's identity, which needs the data-plane role
     named in the fix message. The endpoint is derived from a literal connection string (account names
     and hosts are not secrets), or read from an environment variable named after the original one
-    (`..._CONNECTION_STRING` → `..._ACCOUNT_URL` / `..._FULLY_QUALIFIED_NAMESPACE` / `..._ENDPOINT`),
-    which you must set. File Share clients get `token_intent="backup"`. A client built in a branch of
+    (`..._CONNECTION_STRING` → `..._ACCOUNT_URL` / `..._FULLY_QUALIFIED_NAMESPACE` / `..._ENDPOINT`;
+    the Functions host's `AzureWebJobsStorage` → `AzureWebJobsStorage__blobServiceUri` /
+    `__queueServiceUri` / `__tableServiceUri`, the settings of an identity-based host), which you must set. File Share clients get `token_intent="backup"`. A client built in a branch of
     `if conn_str:` (the connection string used only when configured, the identity otherwise) gets
     guidance: drop that branch. No fix is offered when the
     value comes from a settings object or a parameter, or when the client's key is read back later

@@ -1199,7 +1199,9 @@ class Scanner:
             else:
                 return
         elif cls == "redis":
-            if is_b64_bytes(value, 32) or plausible_token(value, 16):
+            # without an Azure cache nearby, only a value of an access key's shape (a self-hosted
+            # Redis's password, `REDIS_PASSWORD=redis-stack-password`, is not ours)
+            if is_b64_bytes(value, 32) or plausible_token(value, 16) and near({"redis"}) is not None:
                 kind = "redis-key"
             else:
                 return
@@ -1250,7 +1252,9 @@ class Scanner:
                 return  # a documentation sample (`administrator_login_password = "..."` in a README)
             svc = h[0] if h else strong
             if svc == "redis":
-                kind = "redis-key" if plausible_token(value, 16) else None
+                # only the name says Redis: a self-hosted Redis's password unless it has an Azure key's shape
+                kind = "redis-key" if plausible_token(value, 16) and (h is not None or is_b64_bytes(value, 32)) \
+                    else None
             elif svc == "acr":
                 kind = "acr-key" if plausible_token(value, 16) else None
             else:

@@ -221,6 +221,7 @@ class Analyzer:
         self.with_values: dict[int, ast.AST] = {}  # id(context expr) -> its `with` statement
         self.discarded_calls: set[int] = set()  # ids of calls whose value is thrown away (`f(x)` alone)
         self.if_stmts: list[tuple[ast.If, Scope]] = []
+        self._ai_literals: bool | None = None  # a literal names an Azure AI service (KL205)
         self._states = None  # pynames.BindingStates, on demand
 
     # -- pass 1: one walk over the tree --
@@ -1783,7 +1784,7 @@ class Analyzer:
             hints = set(uv.hints) | ({uv.name} if uv.name else set())
             if any(h in text for h in C.NOT_ENTRA_HOSTS):
                 continue
-            if lname == "ocp-apim-subscription-key":
+            if lname == "ocp-apim-subscription-key" and not self._module_calls_ai():
                 vv = self.value(vnode, s)
                 if _names_apim(hints | vv.hints | ({vv.name} if vv.name else set())):
                     continue  # an API Management subscription key (`apim_key`): APIM's own mechanism
@@ -1805,6 +1806,15 @@ class Analyzer:
                      f"Replace the header with \"Authorization\": \"Bearer \" + DefaultAzureCredential()"
                      f".get_token(\"{scope_url}\").token (needs role: {role}; AI services need a custom-subdomain "
                      "endpoint)")
+
+    def _module_calls_ai(self) -> bool:
+        """A literal of the module names an Azure AI service (host or REST path): there a key named
+        `apim_key` is the AI resource's own key, sent in its APIM-style header."""
+        if self._ai_literals is None:
+            self._ai_literals = any(type(n) is ast.Constant and type(n.value) is str
+                                    and any(h in n.value.lower() for h in _AI_SERVICE_HINTS)
+                                    for n in ast.walk(self.tree))
+        return self._ai_literals
 
     # -- KL206 databases --
     def _is_azure_host(self, expr, scope, suffixes: tuple[str, ...]) -> bool | None:
@@ -2176,6 +2186,13 @@ def _checks_unset(node: ast.AST, name: str) -> bool:
     return (type(node) is ast.Compare and type(node.left) is ast.Name and node.left.id == name
             and len(node.ops) == 1 and type(node.ops[0]) is ast.Is
             and type(node.comparators[0]) is ast.Constant and node.comparators[0].value is None)
+
+
+# Hosts and REST paths of Azure AI services (lower case).
+_AI_SERVICE_HINTS = (".cognitiveservices.azure.com", ".cognitive.microsoft.com", ".openai.azure.com",
+                     ".search.windows.net", ".services.ai.azure.com", "formrecognizer/", "documentintelligence/",
+                     "/vision/", "computervision/", "/face/", "text/analytics", "/language/:", "/translate?",
+                     "/speechtotext/", "/openai/deployments")
 
 
 def _names_apim(names) -> bool:

@@ -55,10 +55,16 @@ def with_code_cells(doc: "Document", found: list["Secret"], run: Callable[["Docu
     if not cells:
         return found
     taken = sorted((s.start, s.end) for s in found)
+    same = {(s.start, s.end): s for s in found}
     extra = []
     for emb in cells:
         for s in _mapped(emb, run(emb.doc)):
-            if not _overlaps(taken, s.start, s.end):
+            raw = same.get((s.start, s.end))
+            if raw is not None:  # the raw text's reading of the same characters: add what the cells know
+                raw.resource = raw.resource or s.resource
+                raw.host = raw.host or s.host
+                raw.setting = raw.setting or s.setting
+            elif not _overlaps(taken, s.start, s.end):
                 extra.append(s)
     if not extra:
         return found

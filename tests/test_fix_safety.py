@@ -492,6 +492,17 @@ def test_diff_without_credentials_has_no_mask_header(run_cli, tmp_path):
     assert rc == 1 and out.startswith("--- a/app.py")
 
 
+def test_diff_shows_a_key_credential_built_from_a_name(run_cli, tmp_path):
+    """`AzureKeyCredential(self.key)` holds a name, not a secret: the diff shows it and applies."""
+    write(tmp_path, "app.py", "import os\nfrom azure.core.credentials import AzureKeyCredential\n"
+          "from azure.search.documents import SearchClient\n\n\nclass Store:\n    def __init__(self):\n"
+          "        self.search_key = os.environ['SEARCH_KEY']\n\n    def client(self):\n"
+          "        return SearchClient('https://s.search.windows.net', 'i', AzureKeyCredential(self.search_key))\n")
+    rc, out, err = run_cli("check", "--diff", "--unsafe-fixes", "--no-cache", "app.py")
+    assert rc == 1 and out.startswith("--- a/app.py"), out  # no mask header: nothing was hidden
+    assert "-        return SearchClient('https://s.search.windows.net', 'i', AzureKeyCredential(self.search_key))" in out
+
+
 def test_stdin_diff_is_masked_too(run_cli, tmp_path):
     api_key = "sk-proj-Q2x9LmT7vRf3Kp8WzA1bYc4D"
     src = ('from openai import AzureOpenAI\n'

@@ -119,3 +119,46 @@ def test_a_notebook_fix_is_verified_on_the_cells():
         assert "undefined name" in str(exc)
     else:
         raise AssertionError("a cell reading an undefined name was accepted")
+
+
+# -- secrets in code cells: the JSON writes a double-quoted literal as \"...\" --
+
+def test_a_double_quoted_key_in_a_code_cell_is_found_with_the_host_of_another_cell():
+    key = legacy_b64(64, seed="notebook-quoted")
+    text = notebook(["from azure.storage.blob import BlobServiceClient\n", f'account_key = "{key}"\n'],
+                    ['client = BlobServiceClient("https://contosodata.blob.core.windows.net", credential=account_key)\n'])
+    [f] = [f for f in lint_source(text, "nb.ipynb") if f.code == "KL101"]
+    line = text.splitlines()[f.span.start.line - 1]
+    assert line[f.span.start.column - 1:f.span.end.column - 1] == key  # exactly the key's characters
+    assert "contosodata" in f.message and key not in f.message
+
+
+def test_a_key_the_raw_text_already_reports_is_one_finding():
+    key = legacy_b64(64, seed="notebook-once")
+    text = notebook([f"conn = 'DefaultEndpointsProtocol=https;AccountName=contoso;AccountKey={key}'\n"])
+    assert [f.code for f in lint_source(text, "nb.ipynb") if f.category.value == "secret"] == ["KL101"]
+
+
+def test_diff_of_a_notebook_masks_the_key_and_shows_the_code(run_cli, tmp_path):
+    key = legacy_b64(64, seed="notebook-diff")
+    (tmp_path / "nb.ipynb").write_text(notebook([
+        "from azure.identity import ClientSecretCredential\n",
+        "from azure.storage.blob import BlobServiceClient\n",
+        f'account_key = "{key}"\n',
+        "credential = ClientSecretCredential(\n", "    tenant_id=t, client_id=c, client_secret=s)\n",
+        'client = BlobServiceClient("https://contosodata.blob.core.windows.net", credential=account_key)\n']))
+    code, out, err = run_cli("check", "nb.ipynb", "--no-cache", "--diff", "--unsafe-fixes")
+    assert key not in out + err and key[:8] not in out
+    # code is not a credential: the rewritten lines are shown as they are
+    assert '-    "credential = ClientSecretCredential(\\n",' in out
+    assert '+    "credential = DefaultAzureCredential()\\n",' in out
+    assert "credential=credential)" in out
+
+
+def test_masking_keeps_an_ipython_magic_line_of_the_raw_text():
+    from keyless.rules.secrets.scanner import credential_spans
+
+    secret = "Zq8vT2mWn4Rk7Yp1Lx"
+    text = notebook([f"%env DB_PASSWORD={secret}\n", "x = 1\n"])
+    doc = make_document("nb.ipynb", "nb.ipynb", text)
+    assert any(secret in text[s:e] for s, e in credential_spans(doc))

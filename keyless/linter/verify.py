@@ -4,7 +4,7 @@ Python: the result compiles (no repeated keyword argument), reads no name that i
 every path to the read, and leaves no import or local variable unused that the fix made unused:
 those the fix left behind are removed when that keeps the meaning (an import, or an assignment of
 a value whose evaluation does nothing else: a constant, a name, an environment read), otherwise the
-fix is refused. Every other kind with a reader (YAML, JSON, HCL, `.env`, ...): the result still
+fix is refused; a module-level `from m import x` that fixes applied together added twice is kept once. Every other kind with a reader (YAML, JSON, HCL, `.env`, ...): the result still
 parses with the document's own reader when the original did. Python written inside another file
 (a notebook's code cells): the cells still compile and read no unbound name.
 
@@ -91,6 +91,9 @@ class Verifier:
         if before is None:
             raise Refused("the file does not compile before the fix")
         tree = _compile(text)
+        merged = merge_repeated_imports(text, tree, _compile(self.doc.text))
+        if merged != text:  # two fixes of one pass each added the same import
+            text, tree = merged, _compile(merged)
         new = pynames.problems(tree) - before
         for _ in range(4):  # removing `key = os.environ[...]` may leave the next one unused
             leftovers = [p for p in new if p[0] in ("unused-import", "unused-variable", "shadowed-import")]
@@ -214,6 +217,65 @@ def tidy(text: str, tree: ast.Module, leftovers) -> str:
         pos = e
     out.append(text[pos:])
     return "".join(out)
+
+
+def _import_keys(tree: ast.Module) -> Counter:
+    return Counter((st.module, a.name, a.asname) for st in tree.body
+                   if isinstance(st, ast.ImportFrom) and st.level == 0 for a in st.names if a.name != "*")
+
+
+def merge_repeated_imports(text: str, tree: ast.Module, before: ast.Module) -> str:
+    """Remove a module-level `from m import x` that repeats an earlier one with nothing binding `x`
+    in between, when the original had fewer of them (fixes computed one by one each add theirs)."""
+    extra = _import_keys(tree) - _import_keys(before)
+    if not extra:
+        return text
+    lines = _LINE_RE.findall(text)
+    starts = [0]
+    for ln in lines:
+        starts.append(starts[-1] + len(ln))
+
+    def off(line: int, col: int) -> int:
+        raw = lines[line - 1].encode("utf-8", "surrogateescape")[:col]
+        return starts[line - 1] + len(raw.decode("utf-8", "surrogateescape"))
+
+    seen: set[tuple] = set()
+    edits: list[tuple[int, int, str]] = []
+    for st in tree.body:
+        if not isinstance(st, ast.ImportFrom) or st.level != 0:
+            for name in _top_level_names(st):  # a rebinding in between: the later import is needed
+                seen = {k for k in seen if (k[2] or k[1]) != name}
+            continue
+        gone = []
+        for a in st.names:
+            key = (st.module, a.name, a.asname)
+            if key in seen and extra[key] > 0:
+                gone.append(a)
+                extra[key] -= 1
+            elif a.name != "*":
+                seen = {k for k in seen if (k[2] or k[1]) != (a.asname or a.name)} | {key}
+        if not gone:
+            continue
+        if len(gone) == len(st.names):
+            if _alone_on_lines(st, lines):
+                edits.append(_remove_statement(st, lines, starts, keep_pass=False))
+        else:
+            edits.extend(_remove_alias(st, a, off) for a in gone)
+    out, pos = [], 0
+    for s, e, content in sorted(edits):
+        out.append(text[pos:s])
+        out.append(content)
+        pos = e
+    out.append(text[pos:])
+    return "".join(out)
+
+
+def _top_level_names(st: ast.stmt) -> set[str]:
+    if isinstance(st, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+        return {st.name}
+    if isinstance(st, ast.Import):
+        return {_local(st, a) for a in st.names}
+    return {n.id for n in ast.walk(st) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store)}
 
 
 _LINE_RE = re.compile(r"[^\r\n]*(?:\r\n|\r|\n)|[^\r\n]+$")

@@ -2,8 +2,8 @@
 
 An `Embedded` is a virtual Document (its own kind, text and parse) plus where each of its
 characters is written in the host file. The engine runs on it the rules that do not already read
-the host's kind (the Python rules on a notebook; secret rules keep scanning the host's raw text,
-so one secret still gives one finding), and `host_finding` maps findings back: spans exactly, lazy
+the host's kind (the Python rules on a notebook; secret rules scan the host's raw text and, through
+`keyless/rules/secrets/cells.py`, its code cells, so one secret still gives one finding), and `host_finding` maps findings back: spans exactly, lazy
 fixes through `materialize`, which computes the fix on the virtual document and re-encodes its
 edits for the host (`encode`, e.g. JSON string escapes and one list element per line).
 """

@@ -1,7 +1,7 @@
 """Jupyter notebooks (`.ipynb`): JSON whose code cells are Python.
 
 The file is read with the json module and its raw text is secret-scanned like any text file,
-outputs included; only the cells' `source` strings get positions (one scan from string to string). The code cells of a Python notebook (nbformat 4) become one embedded
+outputs included (the code cells once more as Python: `keyless/rules/secrets/cells.py`); only the cells' `source` strings get positions (one scan from string to string). The code cells of a Python notebook (nbformat 4) become one embedded
 Python document, cells in order, so a name set in one cell is known in the next; each character
 keeps its place in the JSON (escapes such as `\\"` and `\\n` included). IPython lines (`%magic`,
 `!shell`) become a same-length `0` expression statement, and cells run by another interpreter

@@ -24,6 +24,8 @@ _KEY_READ_BACK = ("; not rewritten automatically: the client's shared key is rea
                   "sign with a user delegation key (get_user_delegation_key) first")
 _RUN_TIME_CHOICE = ("; not rewritten automatically: the code picks the key at run time (`if key := ...`), "
                     "so drop that branch and keep the token path")
+_BRANCH_CHOICE = ("; not rewritten automatically: the code uses the key only when one is configured "
+                  "(`if key: ...`), so drop that branch and keep the identity path")
 # Attributes of a shared-key credential object that a token credential does not have.
 KEY_ATTRS = frozenset({"account_key", "account_name", "named_key", "key", "signature", "update"})
 _GUID_RE = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
@@ -217,6 +219,9 @@ class Analyzer:
         # back (SAS signing) must keep it
         self.key_uses: list[tuple[str | None, Scope]] = []
         self.with_values: dict[int, ast.AST] = {}  # id(context expr) -> its `with` statement
+        self.discarded_calls: set[int] = set()  # ids of calls whose value is thrown away (`f(x)` alone)
+        self.if_stmts: list[tuple[ast.If, Scope]] = []
+        self._ai_literals: bool | None = None  # a literal names an Azure AI service (KL205)
         self._states = None  # pynames.BindingStates, on demand
 
     # -- pass 1: one walk over the tree --
@@ -252,6 +257,11 @@ class Analyzer:
                     self._bind_target(node.target, node.value, scope, node)
                 if scope.kind == "class" and type(node.target) is Name:
                     self.class_fields.append(node.target)
+            elif t is ast.Expr:
+                if type(node.value) is Call:
+                    self.discarded_calls.add(id(node.value))
+            elif t is ast.If:
+                self.if_stmts.append((node, scope))
             elif t is ast.NamedExpr:
                 scope.bind(node.target.id, node.target, "value", node.value)
                 self.walrus_bindings.add(_pos(node.target))
@@ -886,6 +896,11 @@ class Analyzer:
             self._emulator_markers = found
         return self._emulator_markers
 
+    def _test_dummy(self, v: Val) -> bool:
+        """Test code passing a literal that cannot be a credential (empty, short, a placeholder):
+        the client is a stand-in for a mock, not a key-authenticated connection."""
+        return self.is_test_code and v.kind == "str" and v.text is not None and not _looks_like_secret(v.text)
+
     def _key_credential_for_emulator(self, call: ast.Call, scope: Scope, infos) -> bool:
         from keyless.rules.secrets.allowlist import is_emulator_key
 
@@ -898,7 +913,7 @@ class Analyzer:
     def _talks_to_emulator(self, call: ast.Call, scope: Scope, service: str, key: Val) -> bool:
         from keyless.rules.secrets.allowlist import is_emulator_key
 
-        if key.kind == "str" and key.text and is_emulator_key(key.text.strip()):
+        if key.kind == "str" and key.text and is_emulator_key(key.text.strip()) or _named_emulator(key):
             return True
         endpoint = _arg(call, 0, "url", "account_url", "endpoint")
         if endpoint is not None:
@@ -929,7 +944,7 @@ class Analyzer:
             if _is_app_insights_connection_string(low):
                 return  # an instrumentation key names the resource: it is no secret
         service = info.service if info else _guess_service(cls_q)
-        if self._emulator_in_test(service):
+        if self._emulator_in_test(service) or _named_emulator(v):
             return
         access = self._access_of(call, scope, info)
         role = C.role_for(service, access)
@@ -942,6 +957,8 @@ class Analyzer:
         if info is not None and info.endpoint_param and method == "from_connection_string" and info.token_ok:
             if self.key_read_back(call):
                 fix_msg += _KEY_READ_BACK
+            elif cs_expr is not None and self._branch_on_key(cs_expr, scope, call):
+                fix_msg += _BRANCH_CHOICE
             else:
                 fix_data = self._fcs_fix_data(call, scope, info, cs_expr, v, access)
         if fix_data is not None:
@@ -1043,6 +1060,8 @@ class Analyzer:
             return "unknown"
         if v.kind == "str" and v.text is not None and v.text.startswith("?") is False and v.text.strip() == "":
             return "unknown"
+        if self._test_dummy(v):
+            return "unknown"
         if self._talks_to_emulator(call, scope, info.service, v):
             return "unknown"
         access = self._access_of(call, scope, info)
@@ -1086,6 +1105,9 @@ class Analyzer:
             infos = self.key_consumers.get(id(call), [])
             if self._key_credential_for_emulator(call, scope, infos):
                 continue
+            secret = _arg(call, _SECRET_POSITION.get(cls), "key", "signature")
+            if secret is not None and self._test_dummy(self.value(secret, scope)):
+                continue  # a test's stand-in (`AzureKeyCredential("fake")` for a mocked client)
             if infos:
                 roles = sorted({C.role_for(i.service, self._access_of(call, scope, i)) for i in infos})
                 role = " / ".join(roles)
@@ -1107,8 +1129,12 @@ class Analyzer:
                 # a credential consumed by an aio client must be an aio credential
                 aio = id(call) in self.aio_consumed
                 fix_data = {"kind": "keycred", "cred": self.cred_plan(scope, call, aio), "role": role, "aio": aio}
-                self.hit("KL202", call, scope, cls, msg, "unsafe",
-                         f"Replace {cls}(...) with DefaultAzureCredential() (needs role: {role})", fix_data)
+                fix_msg = f"Replace {cls}(...) with DefaultAzureCredential() (needs role: {role})"
+                guards = self._key_guards(secret, call) if secret is not None else None
+                if guards:
+                    fix_data.update(guards=guards, guard_name=secret.id)
+                    fix_msg = fix_msg[:-1] + "; the check that the key is set goes too)"
+                self.hit("KL202", call, scope, cls, msg, "unsafe", fix_msg, fix_data)
             else:
                 extra = ""
                 if cls in ("CognitiveServicesCredentials", "ApiKeyCredentials"):
@@ -1183,6 +1209,8 @@ class Analyzer:
             if call.args and type(call.args[0]) is ast.Constant and call.args[0].value in names:
                 if self.env_name(call, scope) and id(call) not in self.secret_arg_nodes:
                     q = self.qualify(call.func, scope) or ""
+                    if q.endswith(".pop") and id(call) in self.discarded_calls:
+                        continue  # `os.environ.pop("AZURE_CLIENT_SECRET")`: removes the secret, reads nothing
                     self._kl208_env(call, scope, store=q.endswith("setdefault"))
         for tgt in self.class_fields:
             if tgt.id.lower() == "azure_client_secret":
@@ -1248,7 +1276,8 @@ class Analyzer:
             # The call already passes a token (provider): the fix only drops the key, unless the
             # code picks one or the other at run time (`provider if not key else None`).
             tv = token_kw.value
-            if type(tv) in (ast.IfExp, ast.BoolOp) or (type(tv) is ast.Constant and tv.value is None):
+            if type(tv) in (ast.IfExp, ast.BoolOp) or (type(tv) is ast.Constant and tv.value is None) \
+                    or self._may_be_none(tv, scope):
                 self.hit("KL204", kw.value, scope, cls, msg, "display-only",
                          f"Remove the API key and pass {token_kw.arg} unconditionally (needs role: {role}); the "
                          "client chooses between the key and the token at run time, which a rewrite cannot settle")
@@ -1262,6 +1291,13 @@ class Analyzer:
         if kw is not None and self._key_chosen_at_run_time(kw.value, scope):
             self.hit("KL204", kw.value, scope, cls, msg, "display-only", fix_msg + _RUN_TIME_CHOICE)
             return
+        if kw is not None and self._branch_on_key(kw.value, scope, call):
+            self.hit("KL204", kw.value, scope, cls, msg, "display-only", fix_msg + _BRANCH_CHOICE)
+            return
+        guards = self._key_guards(kw.value, call) if kw is not None else None
+        if guards:
+            fix_data.update(guards=guards, guard_name=kw.value.id)
+            fix_msg = fix_msg[:-1] + "; the check that the key is set goes too)"
         self.hit("KL204", kw.value if kw is not None else call, scope, cls, msg, "unsafe", fix_msg, fix_data,
                  fix_node=call)
 
@@ -1361,6 +1397,59 @@ class Analyzer:
             names |= set(placeholders)
         return any(("AZURE" in n.upper() or "AOAI" in n.upper()) and "GITHUB" not in n.upper() for n in names)
 
+    def _may_be_none(self, expr: ast.AST, scope: Scope) -> bool:
+        """A name also bound to None before the use (`provider = None; if not key: provider = ...`):
+        which of key and token the client gets is decided at run time."""
+        if type(expr) is not ast.Name:
+            return False
+        b, s = self.lookup(expr.id, scope, _pos(expr))
+        if b is None:
+            return False
+        return any(how == "value" and type(v) is ast.Constant and v.value is None and (line, col) < _pos(expr)
+                   for line, col, how, v in s.bindings.get(expr.id, ()))
+
+    def _branch_on_key(self, expr: ast.AST, scope: Scope, node: ast.AST) -> bool:
+        """`if conn: X.from_connection_string(conn) else: X(url, credential=...)`: `node` sits in a
+        branch of an `if` that tests the key itself, so the key is only used when configured and a
+        rewrite of that branch alone would keep a meaningless test (and two identity paths)."""
+        if type(expr) is not ast.Name:
+            return False
+        line = node.lineno
+        for ifn, s in self.if_stmts:
+            if s is not scope or not ifn.lineno <= line <= ifn.end_lineno:
+                continue
+            if not any(type(n) is ast.Name and n.id == expr.id for n in ast.walk(ifn.test)):
+                continue
+            for branch in (ifn.body, ifn.orelse):
+                if branch and branch[0].lineno <= line <= branch[-1].end_lineno:
+                    return True
+        return False
+
+    def _key_guards(self, expr: ast.AST, call: ast.Call) -> list[list[int]] | None:
+        """`if not endpoint or not key: return ...` before `Client(api_key=key)`: the spans of the
+        `or` tests that check the key, when those checks and the call are the key's only reads in
+        its function. Replacing the key alone would keep the app requiring it."""
+        if type(expr) is not ast.Name or self.tree is None:
+            return None
+        name = expr.id
+        func = None
+        for n in ast.walk(self.tree):
+            if type(n) in (ast.FunctionDef, ast.AsyncFunctionDef) and n.lineno <= call.lineno <= n.end_lineno:
+                if func is None or n.lineno >= func.lineno:
+                    func = n
+        if func is None:
+            return None
+        guards, checks = [], 0
+        for n in ast.walk(func):
+            if type(n) is ast.If and n.end_lineno < call.lineno and type(n.test) is ast.BoolOp \
+                    and type(n.test.op) is ast.Or:
+                k = sum(1 for v in n.test.values if _checks_unset(v, name))
+                if k:
+                    guards.append([n.test.lineno, n.test.col_offset, n.test.end_lineno, n.test.end_col_offset])
+                    checks += k
+        reads = sum(1 for n in ast.walk(func) if type(n) is ast.Name and n.id == name and type(n.ctx) is ast.Load)
+        return guards if guards and reads == checks + 1 else None
+
     def _key_chosen_at_run_time(self, expr: ast.AST, scope: Scope) -> bool:
         """`if key := os.getenv(...): Client(api_key=key)`: the key's presence picks the branch, so
         replacing the key would leave the walrus unused and the branch meaningless."""
@@ -1441,7 +1530,7 @@ class Analyzer:
     def _sas_for_emulator(self, call: ast.Call, scope: Scope, service: str, key: Val) -> bool:
         from keyless.rules.secrets.allowlist import is_emulator_key
 
-        if key.kind == "str" and key.text and is_emulator_key(key.text.strip()):
+        if key.kind == "str" and key.text and is_emulator_key(key.text.strip()) or _named_emulator(key):
             return True
         if service != "storage-table" and call.args:
             account = self.value(call.args[0], scope)
@@ -1695,6 +1784,10 @@ class Analyzer:
             hints = set(uv.hints) | ({uv.name} if uv.name else set())
             if any(h in text for h in C.NOT_ENTRA_HOSTS):
                 continue
+            if lname == "ocp-apim-subscription-key" and not self._module_calls_ai():
+                vv = self.value(vnode, s)
+                if _names_apim(hints | vv.hints | ({vv.name} if vv.name else set())):
+                    continue  # an API Management subscription key (`apim_key`): APIM's own mechanism
             azure = any(h in text for h in C.AZURE_HOST_HINTS) or "api-version" in text \
                 or "/openai/deployments" in text or _named_azure(hints)
             if lname == "api-key" and not azure:
@@ -1713,6 +1806,15 @@ class Analyzer:
                      f"Replace the header with \"Authorization\": \"Bearer \" + DefaultAzureCredential()"
                      f".get_token(\"{scope_url}\").token (needs role: {role}; AI services need a custom-subdomain "
                      "endpoint)")
+
+    def _module_calls_ai(self) -> bool:
+        """A literal of the module names an Azure AI service (host or REST path): there a key named
+        `apim_key` is the AI resource's own key, sent in its APIM-style header."""
+        if self._ai_literals is None:
+            self._ai_literals = any(type(n) is ast.Constant and type(n.value) is str
+                                    and any(h in n.value.lower() for h in _AI_SERVICE_HINTS)
+                                    for n in ast.walk(self.tree))
+        return self._ai_literals
 
     # -- KL206 databases --
     def _is_azure_host(self, expr, scope, suffixes: tuple[str, ...]) -> bool | None:
@@ -2075,6 +2177,38 @@ _EMULATOR_MARKERS = {
 _B64_KEY_RE = re.compile(r"[A-Za-z0-9+/]{86}==")
 _LOCAL_HOSTS = frozenset({"localhost", "127.0.0.1", "[::1]", "host.docker.internal", "0.0.0.0"})
 _TEST_FILE_RE = re.compile(r"(?:^|/)(?:tests?|testing)/|(?:^|/)(?:test_[^/]*|[^/]*_tests?|conftest)\.py$")
+
+
+def _checks_unset(node: ast.AST, name: str) -> bool:
+    """`not name` or `name is None`."""
+    if type(node) is ast.UnaryOp and type(node.op) is ast.Not:
+        return type(node.operand) is ast.Name and node.operand.id == name
+    return (type(node) is ast.Compare and type(node.left) is ast.Name and node.left.id == name
+            and len(node.ops) == 1 and type(node.ops[0]) is ast.Is
+            and type(node.comparators[0]) is ast.Constant and node.comparators[0].value is None)
+
+
+# Hosts and REST paths of Azure AI services (lower case).
+_AI_SERVICE_HINTS = (".cognitiveservices.azure.com", ".cognitive.microsoft.com", ".openai.azure.com",
+                     ".search.windows.net", ".services.ai.azure.com", "formrecognizer/", "documentintelligence/",
+                     "/vision/", "computervision/", "/face/", "text/analytics", "/language/:", "/translate?",
+                     "/speechtotext/", "/openai/deployments")
+
+
+def _names_apim(names) -> bool:
+    """An identifier naming API Management (`apim_key`, `APIM_URL`, `apimKey`); the header's own
+    name (`ocp_apim_subscription_key`) does not count."""
+    for n in names:
+        words = re.split(r"[^a-z0-9]+", re.sub(r"([a-z0-9])([A-Z])", r"\1_\2", n).lower())
+        if any(w == "apim" and (i == 0 or words[i - 1] != "ocp") for i, w in enumerate(words)):
+            return True
+    return False
+
+
+def _named_emulator(v: Val) -> bool:
+    """A value whose name says it is the local emulator's (`AZURITE_CONN_STR`, `EMULATOR_KEY`,
+    also imported from another module, where its literal cannot be seen)."""
+    return any("azurite" in n.lower() or "emulator" in n.lower() for n in v.hints | ({v.name} if v.name else set()))
 
 
 def _is_test_path(relpath: str) -> bool:

@@ -470,9 +470,18 @@ _CS_SUFFIXES = ("CONNECTION_STRING", "CONNECTIONSTRING", "CONNECTION_STR", "CONN
                 "CONN", "CS")
 
 
+# The Functions host's own storage setting has identity-based forms of its own (one per service).
+_FUNCTIONS_STORAGE_URIS = {"storage-blob": "blobServiceUri", "storage-queue": "queueServiceUri",
+                           "storage-table": "tableServiceUri"}
+
+
 def endpoint_env_name(conn_env: str, service: str) -> str:
-    """AZURE_STORAGE_CONNECTION_STRING -> AZURE_STORAGE_ACCOUNT_URL (same prefix, endpoint suffix)."""
+    """AZURE_STORAGE_CONNECTION_STRING -> AZURE_STORAGE_ACCOUNT_URL (same prefix, endpoint suffix);
+    AzureWebJobsStorage -> AzureWebJobsStorage__blobServiceUri (the setting an identity-based
+    Functions host reads too, so the app and the host share one configuration)."""
     up = conn_env.upper()
+    if up == "AZUREWEBJOBSSTORAGE" and service in _FUNCTIONS_STORAGE_URIS:
+        return f"{conn_env}__{_FUNCTIONS_STORAGE_URIS[service]}"
     prefix = None
     for suf in _CS_SUFFIXES:
         if up.endswith(suf):

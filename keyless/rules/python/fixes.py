@@ -72,6 +72,10 @@ def _materialize(doc, finding: Finding) -> Fix:
         raise FixError(f"unknown fix kind {kind}")
     cst.parse_expression(new)  # the replacement must parse on its own
     edits = [Edit(span, new)]
+    for g in data.get("guards", ()):  # `if not endpoint or not key:` loses its key check
+        gsp = doc.node_span(SimpleNamespace(lineno=g[0], col_offset=g[1], end_lineno=g[2], end_col_offset=g[3]))
+        gseg = doc.text[doc.lines.offset(gsp.start):doc.lines.offset(gsp.end)]
+        edits.append(Edit(gsp, _drop_unset_checks(gseg, data["guard_name"])))
     edits += imports.edits(seg, new)
     edits.sort(key=lambda e: (e.span.start.line, e.span.start.column))
     return Fix(finding.fix.message, Applicability.UNSAFE, tuple(edits))
@@ -199,6 +203,36 @@ def _drop_keyword(seg: str, name: str) -> str:
                                                whitespace_after_arg=args[i].whitespace_after_arg)
     del args[i]
     return cst.Module([]).code_for_node(call.with_changes(args=args))
+
+
+def _drop_unset_checks(seg: str, name: str) -> str:
+    """`a or not name or b` -> `a or b` (also `name is None`); the other operands' layout kept."""
+    expr = cst.parse_expression("(" + seg + ")")  # a test spread over lines sits in the `if (...)` parentheses
+
+    def unset(node) -> bool:
+        if isinstance(node, cst.UnaryOperation) and isinstance(node.operator, cst.Not):
+            return isinstance(node.expression, cst.Name) and node.expression.value == name
+        return (isinstance(node, cst.Comparison) and isinstance(node.left, cst.Name) and node.left.value == name
+                and len(node.comparisons) == 1 and isinstance(node.comparisons[0].operator, cst.Is)
+                and isinstance(node.comparisons[0].comparator, cst.Name)
+                and node.comparisons[0].comparator.value == "None")
+
+    class Drop(cst.CSTTransformer):
+        def leave_BooleanOperation(self, original, updated):
+            if not isinstance(updated.operator, cst.Or):
+                return updated
+            if unset(updated.right):
+                return updated.left
+            if unset(updated.left):
+                return updated.right
+            return updated
+
+    new = expr.visit(Drop())
+    if unset(new):
+        raise FixError("the check would be empty")
+    if getattr(new, "lpar", None):
+        new = new.with_changes(lpar=[], rpar=[])
+    return cst.Module([]).code_for_node(new)
 
 
 def _rewrite_openai(seg: str, data: dict, imports: "_Imports") -> str:

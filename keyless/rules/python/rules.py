@@ -67,7 +67,9 @@ class ConnectionStringAuth(KeyAuthRule):
     Not flagged: storage/Cosmos emulator connection strings (`UseDevelopmentStorage=true`,
     `devstoreaccount1`, `localhost:8081`), test code (`tests/`, `test_*.py`, `*_test.py`,
     `conftest.py`) whose module talks to the Cosmos DB or storage emulator (a `localhost:8081` or
-    Azurite endpoint, `devstoreaccount1`, or an emulator's published key), IoT *device* clients
+    Azurite endpoint, `devstoreaccount1`, or an emulator's published key), a connection string
+    whose name says it is the emulator's (`AZURITE_CONN_STR`, `COSMOS_EMULATOR_CONNECTION_STRING`,
+    also when imported from a conftest whose literal cannot be seen), IoT *device* clients
     (`IoTHubDeviceClient.create_from_connection_string`), which have no Entra ID alternative, and
     Application Insights connection strings (the Azure Monitor OpenTelemetry exporters and distro,
     or any `InstrumentationKey=...` string): an instrumentation key identifies the resource and
@@ -99,8 +101,11 @@ class ConnectionStringAuth(KeyAuthRule):
     Unsafe: the rewritten client authenticates as the app's identity, which needs the data-plane role
     named in the fix message. The endpoint is derived from a literal connection string (account names
     and hosts are not secrets), or read from an environment variable named after the original one
-    (`..._CONNECTION_STRING` → `..._ACCOUNT_URL` / `..._FULLY_QUALIFIED_NAMESPACE` / `..._ENDPOINT`),
-    which you must set. File Share clients get `token_intent="backup"`. No fix is offered when the
+    (`..._CONNECTION_STRING` → `..._ACCOUNT_URL` / `..._FULLY_QUALIFIED_NAMESPACE` / `..._ENDPOINT`;
+    the Functions host's `AzureWebJobsStorage` → `AzureWebJobsStorage__blobServiceUri` /
+    `__queueServiceUri` / `__tableServiceUri`, the settings of an identity-based host), which you must set. File Share clients get `token_intent="backup"`. A client built in a branch of
+    `if conn_str:` (the connection string used only when configured, the identity otherwise) gets
+    guidance: drop that branch. No fix is offered when the
     value comes from a settings object or a parameter, or when the client's key is read back later
     (`client.credential.account_key`, e.g. to sign a SAS, also through a client derived from it):
     a token credential has no key, so that code would break; sign with a user delegation key first.
@@ -138,7 +143,9 @@ class KeyCredential(KeyAuthRule):
     environment read) or a name whose identifier says so (`*key*`, `*sas*`, `*secret*`); names bound to
     azure-identity credentials are not flagged, nor are clients of a local emulator: a `localhost` /
     `127.0.0.1` endpoint, the Cosmos DB or Azurite published key, the `devstoreaccount1` account, or
-    test code whose module talks to the emulator (see KL201).
+    test code whose module talks to the emulator (see KL201). Test code passing a literal that cannot
+    be a key (`AzureKeyCredential("")`, `"test"`, `"fake-key"`: a client built only to be mocked) is
+    not flagged either.
 
     ## Why is this bad?
     Keys grant full data-plane access, are shared by every caller and must be rotated by hand. With
@@ -162,7 +169,9 @@ class KeyCredential(KeyAuthRule):
     display-only guidance (e.g. Azure Maps needs a client id, Azure AI Inference needs
     `credential_scopes`). Also guidance only: a key credential object read elsewhere
     (`generate_table_sas(cred, ...)`, `cred.update(new_key)`) and a client whose key is read back
-    (`client.credential.account_key`), which a token credential cannot serve.
+    (`client.credential.account_key`), which a token credential cannot serve. A check that the key
+    is set before the call (`if not endpoint or not key: return None`) loses its key test when that
+    test and the credential are the key's only reads in the function.
     """
 
     code = "KL202"
@@ -268,12 +277,17 @@ class OpenAIApiKey(KeyAuthRule):
     provider or credential of the module, when it is bound once and on every path to the call), adds
     `use_azure_ad=True` for LlamaIndex, and adds the `azure.identity` import. A call that already
     passes `azure_ad_token_provider` / `azure_ad_token` only loses its key argument; when it picks
-    the key or the token at run time (`provider if not key else None`) the fix is guidance only.
+    the key or the token at run time (`provider if not key else None`, or a provider variable also
+    set to None, assigned only when no key is configured) the fix is guidance only.
     For the v1 API the fix puts the token provider in `api_key` (sync provider for `OpenAI`,
     `azure.identity.aio` provider and credential for `AsyncOpenAI`); it needs openai >= 1.106.
     A reused provider must match the client (a sync client never gets an async provider). A key
-    the code picks at run time (`if api_key := os.getenv(...): Client(api_key=api_key)`) gets
-    guidance only: the rewrite would leave the branch meaningless.
+    the code picks at run time (`if api_key := os.getenv(...): Client(api_key=api_key)`, or a client
+    built in a branch of `if api_key:`) gets guidance only: the rewrite would leave the branch
+    meaningless.
+    A check that the key is set before the call (`if not endpoint or not api_key: return ...`) loses
+    its key test when that test and the call are the key's only reads in the function, so the
+    rewritten app no longer requires the key.
     Legacy `openai.api_key` and Semantic Kernel get display-only guidance.
     """
 
@@ -297,7 +311,10 @@ class ApiKeyHeader(KeyAuthRule):
     `*.cognitiveservices.azure.com`, ...), an `api-version=` query or `/openai/deployments` path, or an
     environment variable / identifier naming Azure, OpenAI or Cognitive Services.
     `Ocp-Apim-Subscription-Key` is Azure-specific and flagged unless the URL is an API Management
-    gateway (`*.azure-api.net`, whose subscription keys are APIM's own mechanism) or Bing (no Entra ID).
+    gateway (`*.azure-api.net`, or a key or URL named after it: `apim_key`, `APIM_GATEWAY_URL`, in a
+    module that calls no Azure AI host or REST path; its subscription keys are APIM's own mechanism)
+    or Bing (no Entra ID). A module calling `formrecognizer/...` with a key named `apim_key` sends the
+    AI resource's own key and is flagged.
 
     ## Why is this bad?
     The header carries the resource's master key. Azure AI services and AI Search accept

@@ -104,7 +104,9 @@ class RedisAccessKey(SecretRule):
     Reports identifiable `AzCa` keys (checksum verified), `password=` in StackExchange.Redis strings
     (`<name>.redis.cache.windows.net:6380,password=...,ssl=True`, options in any order and case),
     `rediss://:<key>@<name>.redis.cache.windows.net:6380` URIs, and `password=` / `REDIS_KEY`
-    assignments near an Azure Redis host. `redis://localhost` and other non-Azure hosts are ignored.
+    assignments near an Azure Redis host (with no host in sight, only a value of an access key's
+    shape: `REDIS_PASSWORD=redis-stack-password` for a local container is not reported).
+    `redis://localhost` and other non-Azure hosts are ignored.
 
     ## Why is this bad?
     An access key gives full control of the cache, including `FLUSHALL` and reading every cached

@@ -39,7 +39,7 @@ from urllib.parse import unquote
 
 from keyless.linter.finding import Severity
 from keyless.linter.rule import Budget, BudgetExceeded
-from keyless.rules.secrets import allowlist, connstr, decoded, formats, sas
+from keyless.rules.secrets import allowlist, cells, connstr, decoded, formats, sas
 from keyless.rules.secrets.hosts import AnyHost, HostIndex, is_local_host, service_of_host
 from keyless.rules.secrets.kinds import KINDS, VARIANT_SEVERITY
 
@@ -1199,7 +1199,9 @@ class Scanner:
             else:
                 return
         elif cls == "redis":
-            if is_b64_bytes(value, 32) or plausible_token(value, 16):
+            # without an Azure cache nearby, only a value of an access key's shape (a self-hosted
+            # Redis's password, `REDIS_PASSWORD=redis-stack-password`, is not ours)
+            if is_b64_bytes(value, 32) or plausible_token(value, 16) and near({"redis"}) is not None:
                 kind = "redis-key"
             else:
                 return
@@ -1250,7 +1252,9 @@ class Scanner:
                 return  # a documentation sample (`administrator_login_password = "..."` in a README)
             svc = h[0] if h else strong
             if svc == "redis":
-                kind = "redis-key" if plausible_token(value, 16) else None
+                # only the name says Redis: a self-hosted Redis's password unless it has an Azure key's shape
+                kind = "redis-key" if plausible_token(value, 16) and (h is not None or is_b64_bytes(value, 32)) \
+                    else None
             elif svc == "acr":
                 kind = "acr-key" if plausible_token(value, 16) else None
             else:
@@ -1829,7 +1833,8 @@ def credential_spans(doc: "Document") -> list[tuple[int, int]]:
     spans = doc.memo.get(MASK_MEMO_KEY)
     if spans is None:
         found = {(s.start, s.end) for s in scan(doc)}
-        found.update((s.start, s.end) for s in Scanner(doc, loose=True).run())
+        loose = {(s.start, s.end) for s in Scanner(doc, loose=True).run()}
+        found.update(cells.code_cell_spans(doc, loose, lambda d: Scanner(d, loose=True).run()))
         spans = doc.memo[MASK_MEMO_KEY] = sorted(found)
     return spans
 
@@ -1838,6 +1843,6 @@ def scan(doc: "Document") -> list[Secret]:
     """All secrets in the document (memoised: every KL1xx rule shares one scan)."""
     cached = doc.memo.get(MEMO_KEY)
     if cached is None:
-        cached = Scanner(doc).run()
+        cached = cells.with_code_cells(doc, Scanner(doc).run(), lambda d: Scanner(d).run())
         doc.memo[MEMO_KEY] = cached
     return cached

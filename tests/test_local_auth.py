@@ -612,3 +612,48 @@ resource "azurerm_key_vault_secret" "conn" {
     write(tmp_path, "app/x.py", TOKEN_USER)
     (f,) = run(tmp_path, ["KL260"])
     assert f.severity is Severity.HIGH and "and infra/main.tf:12 uses the account key" in f.message
+
+# ---- a setting written onto a server that another template or file deploys ----
+
+def sql_child(value):
+    return json.dumps({"$schema": "https://schema.management.azure.com/schemas/2019-04-01/deploymentTemplate.json#",
+                       "parameters": {"server": {"type": "string"}},
+                       "resources": [{"type": "Microsoft.Sql/servers/azureADOnlyAuthentications",
+                                      "apiVersion": "2023-08-01-preview",
+                                      "name": "[format('{0}/{1}', parameters('server'), 'Default')]",
+                                      "properties": {"azureADOnlyAuthentication": value}}]}, indent=1)
+
+
+@pytest.mark.parametrize("value, flagged", [(False, True), ("false", True), (True, False),
+                                            ("[parameters('server')]", False)])
+def test_entra_only_turned_off_on_a_server_deployed_elsewhere_is_reported_where_it_is_written(value, flagged):
+    found = lint_source(sql_child(value), "entra.json", select=["KL270"])
+    assert bool(found) is flagged
+    if flagged:
+        (f,) = found
+        assert f.span.start.line == 14 and "azureADOnlyAuthentication is false" in f.message
+        assert "The SQL server of azureADOnlyAuthentications 'Default'" in f.message
+        assert edits(found) == ("unsafe", [(14, 34, "true")])
+
+
+MYSQL_CONFIG_TF = '''
+resource "azurerm_mysql_flexible_server_configuration" "aad" {{
+  name      = "{name}"
+  server_id = {server}
+  value     = "OFF"
+}}
+'''
+
+
+def test_mysql_entra_only_off_alone_is_reported_unless_its_server_is_in_the_module(tmp_path):
+    elsewhere = '"/subscriptions/s/resourceGroups/rg/providers/Microsoft.DBforMySQL/flexibleServers/mysql-x"'
+    (f,) = lint_source(MYSQL_CONFIG_TF.format(name="aad_auth_only", server=elsewhere), "main.tf", select=["KL271"])
+    assert (f.span.start.line, "MySQL flexible server 'mysql-x': aad_auth_only is 'OFF'") == (
+        5, f.message[: len("MySQL flexible server 'mysql-x': aad_auth_only is 'OFF'")])
+    assert lint_source(MYSQL_CONFIG_TF.format(name="max_connections", server=elsewhere), "main.tf",
+                       select=["KL271"]) == []
+    # the server in another file of the module: judged there, once
+    write(tmp_path, "infra/server.tf", 'resource "azurerm_mysql_flexible_server" "db" {\n  name = "db"\n}\n')
+    write(tmp_path, "infra/config.tf", MYSQL_CONFIG_TF.format(name="aad_auth_only",
+                                                               server="azurerm_mysql_flexible_server.db.id"))
+    assert [(os.path.basename(f.path), f.span.start.line) for f in run(tmp_path, ["KL271"])] == [("server.tf", 1)]

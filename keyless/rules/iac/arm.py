@@ -56,6 +56,7 @@ from keyless.rules.iac.resource_view import (
     ResourceView,
     Value,
     arm_types,
+    check_alone,
     check_grants,
     check_resource,
     companion_types,
@@ -387,8 +388,11 @@ class ArmExtractor:
                     v.companions.append(c)
                     attached.add(id(c))
             check_resource(self.em, v)
-        # access policies of a vault deployed elsewhere (or declared `existing`)
-        check_grants(self.em, [c for c in children if id(c) not in attached])
+        # access policies of a vault deployed elsewhere (or declared `existing`), and settings
+        # written onto a server deployed elsewhere
+        alone = [c for c in children if id(c) not in attached]
+        check_grants(self.em, alone)
+        check_alone(self.em, alone)
 
     def new_workload(self, r: dict, path: tuple, rtype: str, name: Any, kind: str) -> Workload:
         key_name = name if isinstance(name, str) else self.key_text(r.get("name"))
@@ -915,7 +919,7 @@ def avm_module_view(ex: ArmExtractor, r: dict, path: tuple, switch_types: set[st
     return AvmModuleView(ex, r, path, found[0], found[1], declared[1])
 
 
-_LAST_NAME_SEGMENT_RE = re.compile(r"['/]([A-Za-z]+)'\s*\)\s*\]\s*$")
+_LAST_NAME_SEGMENT_RE = re.compile(r"['/]([A-Za-z0-9_.-]+)'\s*\)\s*\]\s*$")
 
 
 class _Resolved:

@@ -739,9 +739,11 @@ class SqlPasswordAuth(ResourceAuthRule):
     `azureADOnlyAuthentications` resource in the same template sets it to true, and
     `azurerm_mssql_server` / `azurerm_mssql_managed_instance` whose
     `azuread_administrator.azuread_authentication_only` (`azure_active_directory_administrator`
-    ... `_enabled` for managed instances) is false or absent. The message says when the
-    administrator password is written in the file (never the password). Severity as for KL260
-    (KL206 names the password users).
+    ... `_enabled` for managed instances) is false or absent. An `azureADOnlyAuthentications`
+    child that sets false on a server this file does not deploy (`existing`, or deployed by
+    another template) is reported where it sets it. The message says when the administrator
+    password is written in the file (never the password). Severity as for KL260 (KL206 names the
+    password users).
 
     ## Why is this bad?
     The SQL administrator password opens every database on the server, and any SQL login keeps
@@ -810,7 +812,8 @@ class FlexibleServerPasswordAuth(ResourceAuthRule):
     `azurerm_postgresql_flexible_server` whose `authentication.password_auth_enabled` is true or
     absent; `Microsoft.DBforMySQL/flexibleServers` and `azurerm_mysql_flexible_server` unless a
     server parameter `aad_auth_only` = `ON` (`configurations` child, or
-    `azurerm_mysql_flexible_server_configuration`) in the same file turns passwords off. Severity as
+    `azurerm_mysql_flexible_server_configuration`) in the same file turns passwords off; such a
+    parameter set to `OFF` on a server deployed elsewhere is reported where it is set. Severity as
     for KL260 (KL206 names the password users).
 
     ## Why is this bad?

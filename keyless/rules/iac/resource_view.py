@@ -390,10 +390,10 @@ def _companion(comp: ResourceView, sw: Switch, tf: bool) -> Any:
             path = c.tf_value
         elif not tf and c.arm_type and c.arm_type.lower() == comp.type.lower():
             if c.name is not None:
-                name = comp.companion_name()
-                if not isinstance(name, str):
+                name = comp.own_name()  # the last segment, also when only it is written literally
+                if name is None:
                     return None
-                if name.rsplit("/", 1)[-1].lower() != c.name.lower():
+                if name.lower() != c.name.lower():
                     continue
             path = c.arm_path
         else:
@@ -434,6 +434,44 @@ def check_grants(em: Any, views: list[ResourceView]) -> None:
                        f"{nested(syntax, tuple(path), secure, block=tf)} on the {sw.label.lower()}.", "display-only")
         em.issue(rule.code, v.anchor, f"{sw.arm_type}/{key}|{comp.arm_path[-1] if comp.arm_path else comp.tf_type}",
                  message, fix=fix, resource=label)
+
+
+def _switch_companion(view: ResourceView) -> tuple | None:
+    """(rule, switch, companion) when the view is a companion that can turn a switch off (not a
+    grant)."""
+    tf = view.fmt in ("tf", "tf-json", "tf-plan")
+    t = view.type if tf else view.type.lower()
+    for rules in index()[0].values():
+        for rule, sw in rules:
+            for c in sw.companions:
+                if c.grants is None and (c.tf_type == t if tf else (c.arm_type or "").lower() == t):
+                    return rule, sw, c
+    return None
+
+
+def check_alone(em: Any, views: list[ResourceView]) -> None:
+    """Companions that can turn a switch off (SQL `azureADOnlyAuthentications`, MySQL
+    `aad_auth_only`) deployed without their resource in the same file (the server is deployed
+    elsewhere, or declared `existing`): one that writes the value leaving keys or passwords on is
+    reported where it writes it; a secure, absent or unknown value says nothing."""
+    for v in views:
+        found = _switch_companion(v)
+        if found is None:
+            continue
+        rule, sw, comp = found
+        tf = v.fmt in ("tf", "tf-json", "tf-plan")
+        verdict = _companion(v, sw, tf)
+        if not isinstance(verdict, tuple):
+            continue
+        path, secure, val = verdict
+        _, shown, _ = v.parent()
+        where = v.address or f"{v.type.rsplit('/', 1)[-1]} '{v.own_name() or v.name}'"
+        label = f"{sw.label} '{shown}'" if shown else f"The {sw.label} of {where}"
+        setting = comp.name or path[-1]
+        place = f" ({where})" if shown else ""
+        message = f"{label}: {setting} is {_shown(val.value)}{place}, so it {rule.accepts}"
+        fix = render_fix(em, v, sw, path, secure, val, rule, tf)
+        em.issue(rule.code, val.path, f"{sw.arm_type}/{v.parent()[0]}|{setting}", message, fix=fix, resource=label)
 
 
 def _shown(value: Any) -> str:

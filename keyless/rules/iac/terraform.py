@@ -42,6 +42,7 @@ from keyless.rules.iac.resource_view import (
     ResourceView,
     Value,
     arm_types,
+    check_alone,
     check_grants,
     check_resource,
     companion_types,
@@ -536,9 +537,10 @@ class TerraformExtractor:
             check_resource(self.em, v)
         # access policies of a vault this file does not deploy; one declared in another file of
         # the module is judged there
-        alone = [c for c in self.switch_companions if id(c) not in attached and grant_of(c) is not None
+        alone = [c for c in self.switch_companions if id(c) not in attached
                  and not self.declared_in_module(c.link_target())]
-        check_grants(self.em, alone)
+        check_grants(self.em, [c for c in alone if grant_of(c) is not None])
+        check_alone(self.em, [c for c in alone if grant_of(c) is None])
         self.switch_views, self.switch_companions = [], []
 
     def declared_in_module(self, target: tuple[str, str] | None) -> bool:

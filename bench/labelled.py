@@ -405,6 +405,19 @@ def resources_of(path: str) -> list[Resource]:
     return out
 
 
+def rule_types(code: str) -> set[str]:
+    """The ARM types (lower case) a keyless rule reads: its switches' and their companions'."""
+    from keyless.rules.iac.local_auth import RESOURCE_RULES
+
+    out: set[str] = set()
+    for rule in RESOURCE_RULES:
+        if rule.code == code:
+            for sw in rule.switches:
+                out.add(sw.arm_type.lower())
+                out.update(c.arm_type.lower() for c in sw.companions if c.arm_type)
+    return out
+
+
 def rid_type(rid: str) -> str:
     """The resource type of a case id: `azurerm_x.name` or `Namespace.Provider/type[/child].name`."""
     m = re.match(r"([^/.]+\.[^/]+/[^.]+)\.", rid) or re.match(r"([^.]+)\.", rid)
@@ -492,13 +505,16 @@ class Labelled:
     def label_by_name(self, source: str, code: str, folder: str, failing: set[str], passing: set[str],
                       match: str = "rid") -> None:
         """Cases for every labelled name, found among the folder's resources (by checkov id, or by
-        any of its names)."""
+        any of its names and then only among the types the rule reads)."""
+        types = rule_types(code) if match != "rid" else None
         index: dict[str, list[tuple[str, Resource]]] = defaultdict(list)
         for path in sorted(glob.glob(os.path.join(folder, "**", "*"), recursive=True)):
             if not path.endswith((".tf", ".json", ".bicep")) or path.endswith("expected_result.json"):
                 continue
             rel = os.path.relpath(path, folder)
             for r in resources_of(path):
+                if types is not None and rid_type(r.rid).lower() not in types:
+                    continue
                 for key in ((r.rid,) if match == "rid" else r.names):
                     index[key.lower()].append((rel, r))
         for name in sorted(failing | passing):

@@ -5,6 +5,7 @@ resource labels; registries; Container Apps add-ons."""
 from __future__ import annotations
 
 import json
+import os
 
 import pytest
 
@@ -228,3 +229,42 @@ def test_an_add_on_is_no_app_to_link_code_to(tmp_path):
     st = Settings(root=str(tmp_path), select=resolve_selection(load_registry(), ["KL301", "KL505"]))
     found = lint_paths([str(tmp_path)], Config(root=str(tmp_path)), st, excludes=[], jobs=1).findings
     assert [(f.path, f.code) for f in found] == [("tools/run.py", "KL505")]
+
+
+# ---- ACR credentials read with listCredentials() ----
+
+@pytest.mark.parametrize("expression, key", [
+    ("[listCredentials(variables('acr'), '2023-07-01').passwords[0].value]", {"listcredentials"}),
+    ("[listCredentials(variables('acr'), '2023-07-01')]", {"listcredentials"}),
+    ("[listCredentials(variables('acr'), '2023-07-01').username]", set()),
+    ("[concat(listCredentials(variables('acr'), '2023-07-01').username, ':', "
+     "listCredentials(variables('acr'), '2023-07-01').passwords[1].value)]", {"listcredentials"}),
+    ("[listKeys(variables('sa'), '2023-01-01').keys[0].keyName]", set()),
+    ("[listKeys(variables('sa'), '2023-01-01').keys[0].value]", {"listkeys"}),
+])
+def test_a_list_result_read_only_for_its_user_or_key_name_holds_no_key(expression, key):
+    from keyless.rules.iac.expr import secret_list_calls
+
+    assert secret_list_calls(expression) == key
+
+
+def test_acr_list_credentials_into_settings_secrets_and_outputs_in_bicep_and_arm():
+    """The registry password (listCredentials() in ARM/Bicep, admin_password in Terraform) is a
+    key wherever it is stored; the admin user's name is not."""
+    from conftest import FIXTURES
+
+    select = ["KL250", "KL252", "KL258"]
+    found = {}
+    for name in ("bad_acr_credentials.bicep", "bad_acr_credentials.json", "bad_acr_credentials.tf"):
+        text = open(os.path.join(FIXTURES, "KL252", name), encoding="utf-8").read()
+        lines = text.splitlines()
+        found[name] = sorted((f.code, lines[f.span.start.line - 1].strip()) for f in lint_source(text, name, select=select))
+    bicep = found["bad_acr_credentials.bicep"]
+    assert [c for c, _ in bicep] == ["KL250", "KL252", "KL252", "KL258"]
+    assert all("username" not in line for _, line in bicep)
+    assert ("KL258", "output registryPassword string = acr.listCredentials().passwords[0].value") in bicep
+    assert [c for c, _ in found["bad_acr_credentials.json"]] == ["KL250", "KL252", "KL252", "KL258"]
+    assert all("username" not in line for _, line in found["bad_acr_credentials.json"])
+    tf = found["bad_acr_credentials.tf"]
+    assert [c for c, _ in tf] == ["KL250", "KL252", "KL252", "KL258"]
+    assert all("admin_username" not in line for _, line in tf)

@@ -738,3 +738,83 @@ async def test_project_findings_as_check_reports_them_and_follow_other_buffers(s
     await s.wait(lambda: s.diags(tf) is not None, "main.tf linted")
     s.change(tf, main_tf.replace('"SystemAssigned, UserAssigned"', '"UserAssigned"'))  # one identity left
     await s.wait(lambda: s.codes(worker) == [], "KL505 gone from the worker with the unsaved edit")
+
+
+# ---- Bicep buffers -------------------------------------------------------------------------------
+
+STORAGE_BICEP = """param location string = resourceGroup().location
+
+resource sa 'Microsoft.Storage/storageAccounts@2023-05-01' = {
+  name: 'stdata'
+  location: location
+  kind: 'StorageV2'
+  sku: { name: 'Standard_LRS' }
+  properties: {
+    allowSharedKeyAccess: true
+  }
+}
+
+output key string = sa.listKeys().keys[0].value
+"""
+
+
+def check_positions(run_cli, root, select: str) -> dict[str, list[tuple[str, int, int]]]:
+    """What `keyless check .` reports: path -> [(code, 0-based line, 0-based column)]."""
+    rc, out, err = run_cli("check", ".", "--no-cache", "--output-format", "json", "--select", select, cwd=root)
+    assert rc in (0, 1), err
+    found: dict[str, list] = {}
+    for f in json.loads(out)["findings"]:
+        found.setdefault(f["path"], []).append((f["code"], f["location"]["line"] - 1, f["location"]["column"] - 1))
+    return {k: sorted(v) for k, v in found.items()}
+
+
+def published(diags) -> list[tuple[str, int, int]]:
+    return sorted((str(d.code), d.range.start.line, d.range.start.character) for d in diags)
+
+
+@pytest.mark.asyncio
+async def test_a_bicep_buffer_gets_the_findings_check_reports_at_the_bicep_lines(start, run_cli):
+    """didOpen with languageId `bicep` -> publishDiagnostics with the codes and positions `keyless
+    check` gives the saved file; an unsaved edit that turns the switch off clears its finding."""
+    s = await start()
+    (s.root / "infra").mkdir()
+    uri = s.open("infra/main.bicep", STORAGE_BICEP, language_id="bicep")
+    diags = await s.wait_codes(uri, ["KL258", "KL260"])
+    want = check_positions(run_cli, s.root, "KL258,KL260")["infra/main.bicep"]
+    assert published(diags) == want
+    assert [(line, col) for code, line, col in want if code == "KL260"] == [(8, 26)]  # `true`, not the file's top
+    assert [(line, col) for code, line, col in want if code == "KL258"] == [(12, 20)]  # the listKeys() output
+    (kl260,) = [d for d in diags if d.code == "KL260"]
+    assert "Storage account 'stdata'" in kl260.message
+
+    s.change(uri, STORAGE_BICEP.replace("allowSharedKeyAccess: true", "allowSharedKeyAccess: false"))
+    await s.wait_codes(uri, ["KL258"])
+
+
+@pytest.mark.asyncio
+async def test_a_bicep_module_whose_caller_decides_is_reported_at_the_callers_params(start, run_cli):
+    """The module's own buffer is clean (its default is secure); the caller's buffer gets the
+    finding at the `params` entry that passes the insecure value, as `keyless check .` reports it,
+    and follows an unsaved edit of that entry."""
+    import shutil
+
+    from conftest import FIXTURES
+
+    s = await start()
+    shutil.copytree(os.path.join(FIXTURES, "KL260", "project_bicep_module"), s.root, dirs_exist_ok=True)
+    want = check_positions(run_cli, s.root, "KL260")
+    assert list(want) == ["main.bicep"]  # the caller decides: nothing in the module
+    module_text = (s.root / "modules" / "storage.bicep").read_text()
+    module = s.open("modules/storage.bicep", module_text, language_id="bicep")
+    await s.wait(lambda: s.diags(module) is not None, "the module linted")
+    assert s.codes(module) == []
+
+    caller_text = (s.root / "main.bicep").read_text()
+    caller = s.open("main.bicep", caller_text, language_id="bicep")
+    diags = await s.wait_codes(caller, ["KL260"])
+    assert published(diags) == want["main.bicep"]
+    assert caller_text.splitlines()[diags[0].range.start.line].strip() == "sharedKey: true"
+    assert "modules/storage.bicep" in diags[0].message
+
+    s.change(caller, caller_text.replace("sharedKey: true", "sharedKey: false"))
+    await s.wait_codes(caller, [])

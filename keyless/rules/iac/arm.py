@@ -36,12 +36,12 @@ from keyless.rules.iac.expr import (
     LinkedTemplate,
     TemplateLinkContext,
     classify_scope,
-    functions_called,
     generated_per_deployment,
     is_expression,
     only_reference,
     parse,
     referenced,
+    secret_list_calls,
     Call,
     Lit,
     Member,
@@ -303,7 +303,7 @@ class ArmExtractor:
             why, where = None, path + (name, "value")
             # An object or array output is checked member by member (`{"key": "[listKeys(...)...]"}`).
             for vpath, v in _expressions(o.get("value"), where):
-                listed = sorted(f for f in functions_called(v) if f.startswith("list"))
+                listed = sorted(secret_list_calls(v))
                 if listed:
                     why, where = f"returns the result of {ARM_FUNCTION_NAMES.get(listed[0], listed[0])}()", vpath
                     break

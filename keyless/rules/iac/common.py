@@ -11,7 +11,7 @@ from typing import Any
 from keyless.linter.documents.templated import Templated
 from keyless.linter.finding import Span
 from keyless.linter.rule import Fact
-from keyless.rules.iac.expr import UNKNOWN, functions_called, is_expression
+from keyless.rules.iac.expr import UNKNOWN, is_expression, secret_list_calls
 from keyless.rules.iac.facts import fix_dict, span_to_list
 from keyless.rules.iac.syntax import ARM
 
@@ -64,6 +64,10 @@ _TF_REFERENCE_RE = re.compile(
 _TF_VARIABLE_RE = re.compile(r"(?<![\w.\]])(?:var|local)\.([A-Za-z_][\w-]*)")
 _TF_KEY_ATTR_RE = re.compile(
     r"(?:default_)?(?:primary|secondary)_\w*?(?:key|connection_string)s?|(?:primary|secondary)_(?:read|write)_key", re.I)
+# Attributes of one resource type that hold its credential (`listConnectionStrings()`,
+# `listCredentials()` in ARM).
+_TF_KEY_ATTRS = frozenset({("azurerm_cosmosdb_account", "connection_strings"),
+                           ("azurerm_container_registry", "admin_password")})
 _ARM_KEY_MEMBER_RE = re.compile(r"\.(?:primary|secondary)\w*(?:key|connectionstring)\b", re.I)
 _LIT_KEY_RE = re.compile(r"(?:AccountKey|SharedAccessKey|AccessKey)\s*=", re.I)
 
@@ -76,7 +80,7 @@ def key_source(value: Any) -> str | None:
             head, label, attr = m.groups()
             if head in ("var", "local", "path", "terraform", "count"):
                 continue
-            if _TF_KEY_ATTR_RE.fullmatch(attr) or (head == "azurerm_cosmosdb_account" and attr == "connection_strings"):
+            if _TF_KEY_ATTR_RE.fullmatch(attr) or (head, attr) in _TF_KEY_ATTRS:
                 return attr
         for m in _TF_VARIABLE_RE.finditer(value):  # a variable or local named after the key it holds
             if _TF_KEY_ATTR_RE.fullmatch(m.group(1)):
@@ -85,7 +89,7 @@ def key_source(value: Any) -> str | None:
             return "an account-key connection string"
         return None
     if is_expression(value):
-        fns = sorted(f for f in functions_called(value) if f.startswith("list"))
+        fns = sorted(secret_list_calls(value))
         if fns:
             return f"{ARM_FUNCTION_NAMES.get(fns[0], fns[0])}()"
         m = _ARM_KEY_MEMBER_RE.search(value)

@@ -213,6 +213,48 @@ def functions_called(value: Any) -> set[str]:
     return out
 
 
+# Members of a `list*()` result that name the credential rather than hold it.
+_NON_SECRET_MEMBERS = frozenset({"username", "keyname", "name"})
+
+
+def secret_list_calls(value: Any) -> set[str]:
+    """Lower-case names of the `list*` functions whose result an ARM expression uses for more than
+    a non-secret member (`listCredentials(...).username`): the calls that put key material in the
+    value. On an expression that does not parse, every `list*` call counts."""
+    if not is_expression(value):
+        return set()
+    try:
+        node = parse(value[1:-1])
+    except ExprError:
+        return {f for f in functions_called(value) if f.startswith("list")}
+    out: set[str] = set()
+
+    def walk(n: Any) -> None:
+        if isinstance(n, Member) and n.name.lower() in _NON_SECRET_MEMBERS:
+            root, indexes = n.target, []
+            while isinstance(root, (Member, Index)):  # `.keys[0].keyName`: down to the call
+                if isinstance(root, Index):
+                    indexes.append(root.index)
+                root = root.target
+            if isinstance(root, Call) and root.name.startswith("list"):
+                for a in root.args + tuple(indexes):
+                    walk(a)
+                return
+        if isinstance(n, Call):
+            if n.name.startswith("list"):
+                out.add(n.name)
+            for a in n.args:
+                walk(a)
+        elif isinstance(n, Member):
+            walk(n.target)
+        elif isinstance(n, Index):
+            walk(n.target)
+            walk(n.index)
+
+    walk(node)
+    return out
+
+
 # Functions whose arguments are names (and subscription / resource group ids): what they return
 # is a resource id, never the value of an argument.
 RESOURCE_ID_FUNCTIONS = ("resourceid", "subscriptionresourceid", "tenantresourceid", "extensionresourceid",

@@ -113,10 +113,13 @@ class KeyFedSetting(IacRule):
     """App settings, environment variables or secrets filled from account keys.
 
     ## What it does
-    Flags values computed from `listKeys()`/`list*()` results, `.primaryKey`/`primaryConnectionString`
-    members, account-key connection strings built with `concat`/`format`, and Terraform references
-    such as `azurerm_storage_account.x.primary_connection_string` or `.primary_access_key`, when they
-    feed app settings, connection strings, container env or Container Apps secrets.
+    Flags values computed from `listKeys()`/`list*()` results (`listCredentials()` for a registry's
+    admin password; a result read only for a user or key name, `.username` or `.keyName`, is no
+    key), `.primaryKey`/`primaryConnectionString` members, account-key connection strings built with
+    `concat`/`format`, and Terraform references such as
+    `azurerm_storage_account.x.primary_connection_string`, `.primary_access_key` or
+    `azurerm_container_registry.x.admin_password`, when they feed app settings, connection strings,
+    container env or Container Apps secrets.
 
     In scripts and CI steps: the output of a key-listing command (`az storage account keys list`,
     `az storage account show-connection-string`, `az cosmosdb keys list`, `az redis list-keys`,

@@ -162,3 +162,55 @@ def test_masking_keeps_an_ipython_magic_line_of_the_raw_text():
     text = notebook([f"%env DB_PASSWORD={secret}\n", "x = 1\n"])
     doc = make_document("nb.ipynb", "nb.ipynb", text)
     assert any(secret in text[s:e] for s, e in credential_spans(doc))
+
+# ---- secrets that are only in what a cell printed, or in the notebook's metadata ----
+
+def _notebook_with(outputs=(), metadata=None) -> str:
+    nb = {"cells": [{"cell_type": "code", "execution_count": 1, "metadata": {}, "source": ["print(settings())\n"],
+                     "outputs": list(outputs)}],
+          "metadata": {"kernelspec": {"language": "python", "name": "python3"}, **(metadata or {})},
+          "nbformat": 4, "nbformat_minor": 5}
+    return json.dumps(nb, indent=1) + "\n"
+
+
+def _secret_at_the_key(text: str, key: str) -> None:
+    """One secret finding, on the .ipynb line and columns of the key, never showing it."""
+    found = [f for f in lint_source(text, "nb.ipynb") if f.category.value == "secret"]
+    assert len(found) == 1, found
+    (f,) = found
+    (line_no,) = [i for i, line in enumerate(text.splitlines(), start=1) if key in line]
+    col = text.splitlines()[line_no - 1].index(key) + 1
+    assert (f.span.start.line, f.span.start.column, f.span.end.line, f.span.end.column) == (
+        line_no, col, line_no, col + len(key))
+    assert key not in f.message and (f.fix is None or key not in f.fix.message)
+
+
+def _connection_string(seed: str) -> tuple[str, str]:
+    key = legacy_b64(64, seed=seed)
+    return key, f"DefaultEndpointsProtocol=https;AccountName=contoso;AccountKey={key};EndpointSuffix=core.windows.net"
+
+
+def test_a_secret_only_in_a_stream_output_is_reported_at_its_line_in_the_notebook():
+    key, conn = _connection_string("nb-stream")
+    text = _notebook_with([{"name": "stdout", "output_type": "stream", "text": ["loaded\n", f"STORAGE={conn}\n"]}])
+    assert key not in "".join(json.loads(text)["cells"][0]["source"])  # the code never had it
+    _secret_at_the_key(text, key)
+
+
+def test_a_secret_only_in_an_execute_result_is_reported_at_its_line_in_the_notebook():
+    key, conn = _connection_string("nb-result")
+    text = _notebook_with([{"data": {"text/plain": [f"'{conn}'"]}, "execution_count": 1, "metadata": {},
+                            "output_type": "execute_result"}])
+    _secret_at_the_key(text, key)
+
+
+def test_a_secret_in_the_notebook_metadata_is_reported_at_its_line():
+    key, conn = _connection_string("nb-metadata")
+    _secret_at_the_key(_notebook_with(metadata={"azure": {"storage": conn}}), key)
+
+
+def test_a_notebook_with_clean_outputs_and_metadata_has_no_secret():
+    text = _notebook_with([{"name": "stdout", "output_type": "stream",
+                            "text": ["AccountName=contoso;AccountKey=<your-key>;\n"]}],
+                          metadata={"azure": {"storage": "DefaultEndpointsProtocol=https;AccountName=contoso"}})
+    assert [f for f in lint_source(text, "nb.ipynb") if f.category.value == "secret"] == []

@@ -425,3 +425,113 @@ def test_a_credential_name_with_separators_is_not_a_value(value, name):
     from keyless.rules.secrets import allowlist
 
     assert allowlist.is_placeholder(value) is name
+
+
+# ---- a Terraform module's variable defaults, judged with the module's other files (#15) ----------
+
+AZURE_MAIN_TF = 'provider "azurerm" {\n  features {}\n}\n'
+
+
+def module_findings(tmp_path, files: dict[str, str], select=("secret",)):
+    """Lint a Terraform module the way `keyless check .` does (its files read together)."""
+    from keyless.linter.config import Config
+    from keyless.linter.engine import Settings, lint_paths, resolve_selection
+    from keyless.linter.rule import load_registry
+
+    for rel, text in files.items():
+        (tmp_path / rel).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / rel).write_text(text)
+    settings = Settings(root=str(tmp_path), select=resolve_selection(load_registry(), list(select)))
+    res = lint_paths([str(tmp_path)], Config(root=str(tmp_path)), settings, excludes=[], jobs=1)
+    return sorted(res.findings, key=lambda f: (f.path, f.span.start.line))
+
+
+def located(tmp_path, f) -> str:
+    text = (tmp_path / f.path).read_text()
+    lines = text.splitlines()
+    line = lines[f.span.start.line - 1]
+    return line[f.span.start.column - 1:f.span.end.column - 1]
+
+
+def test_a_password_default_no_resource_reads_is_reported_in_an_azure_module(tmp_path):
+    pw = kg.password("unread")
+    found = module_findings(tmp_path, {"main.tf": AZURE_MAIN_TF,
+                                       "variables.tf": f'variable "admin_password" {{\n  default = "{pw}"\n}}\n'})
+    (f,) = found
+    assert (f.code, f.severity, f.path, f.span.start.line, located(tmp_path, f)) == (
+        "KL106", Severity.MEDIUM, "variables.tf", 2, pw)
+    assert f.message.startswith("Password ") and "default of var.admin_password" in f.message
+    assert pw not in f.message and pw not in f.fix.message and "Key Vault" in f.fix.message
+
+
+def test_a_database_in_another_file_makes_the_default_a_database_password(tmp_path):
+    pw = kg.password("sql-split")
+    main = ('resource "azurerm_mssql_server" "sql" {\n  name = "sql"\n'
+            '  administrator_login_password = var.admin_password\n}\n')
+    (f,) = module_findings(tmp_path, {"main.tf": main,
+                                      "variables.tf": f'variable "admin_password" {{\n  default = "{pw}"\n}}\n'})
+    assert (f.code, f.severity, located(tmp_path, f)) == ("KL106", Severity.HIGH, pw)
+    assert f.message.startswith("Azure SQL password")
+
+
+def test_an_azure_provider_signing_in_with_the_variable_makes_it_an_entra_secret(tmp_path):
+    secret = "Xk9~v2Qp8sLm3Nt7Rw1Yz4Bc6Df0Gh5Jk2Lm"
+    providers = 'provider "azurerm" {\n  features {}\n  client_secret = var.client_secret\n}\n'
+    variables = f'variable "client_secret" {{\n  default = "{secret}"\n}}\n'
+    (f,) = module_findings(tmp_path, {"providers.tf": providers, "variables.tf": variables})
+    assert (f.code, located(tmp_path, f)) == ("KL112", secret)
+    # the same name and value that no provider reads is not shaped like an Entra secret: not reported
+    assert module_findings(tmp_path, {"providers.tf": AZURE_MAIN_TF}) == []
+
+
+@pytest.mark.parametrize("variable", [
+    'variable "admin_password_secret_name" {\n  default = "sql-admin-password"\n}\n',
+    'variable "password_length" {\n  default = 24\n}\n',
+    'variable "admin_password" {\n  default = "<your-password>"\n}\n',
+    'variable "admin_password" {\n  default = "${var.other}"\n}\n',
+    'variable "admin_password" {\n  default = ""\n}\n',
+    'variable "admin_password" {\n  default = null\n}\n',
+    'variable "admin_password" {\n  default = "P@ssw0rd"\n}\n',
+    'variable "admin_password" {\n  default = "changeme"\n}\n',
+    'variable "admin_username" {\n  default = "azureadmin"\n}\n',
+])
+def test_look_alikes_of_a_password_default_are_quiet(tmp_path, variable):
+    assert module_findings(tmp_path, {"main.tf": AZURE_MAIN_TF, "variables.tf": variable}) == []
+
+
+def test_a_sensitive_default_is_kl257_s_and_a_vm_reader_judges_as_for_its_inline_password(tmp_path):
+    pw = kg.password("sensitive")
+    sensitive = f'variable "admin_password" {{\n  sensitive = true\n  default = "{pw}"\n}}\n'
+    assert [f.code for f in module_findings(tmp_path, {"main.tf": AZURE_MAIN_TF, "variables.tf": sensitive},
+                                            select=("secret", "KL257"))] == ["KL257"]
+    vm = ('resource "azurerm_linux_virtual_machine" "vm" {\n  name = "vm"\n'
+          '  admin_password = var.admin_password\n}\n')
+    plain = f'variable "admin_password" {{\n  default = "{pw}"\n}}\n'
+    assert module_findings(tmp_path, {"main.tf": vm, "variables.tf": plain}) == []
+
+
+def test_a_module_that_deploys_nothing_to_azure_keeps_its_password_defaults(tmp_path):
+    pw = kg.password("aws")
+    aws = 'provider "aws" {\n  region = "eu-west-1"\n}\n'
+    variables = (f'variable "admin_password" {{\n  default = "{pw}"\n}}\n'
+                 f'variable "db_admin_password" {{\n  default = "{pw}x"\n}}\n')
+    assert module_findings(tmp_path, {"main.tf": aws, "variables.tf": variables}) == []
+
+
+def test_the_other_files_of_the_module_are_cache_dependencies(run_cli, tmp_path):
+    pw = kg.password("cache")
+    (tmp_path / "variables.tf").write_text(f'variable "admin_password" {{\n  default = "{pw}"\n}}\n')
+    (tmp_path / "main.tf").write_text(AZURE_MAIN_TF)
+    cache = str(tmp_path / ".cache")
+
+    def codes():
+        rc, out, err = run_cli("check", ".", "--select", "secret", "--output-format", "json", "--cache-dir", cache,
+                               cwd=tmp_path)
+        assert rc in (0, 1), err
+        return [(f["path"], f["code"]) for f in json.loads(out)["findings"]]
+
+    assert codes() == [("variables.tf", "KL106")]
+    (tmp_path / "main.tf").write_text('provider "aws" {\n  region = "eu-west-1"\n}\n')  # no longer Azure
+    assert codes() == []
+    (tmp_path / "main.tf").write_text(AZURE_MAIN_TF)
+    assert codes() == [("variables.tf", "KL106")]

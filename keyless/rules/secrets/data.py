@@ -61,9 +61,21 @@ class DatabasePassword(SecretRule):
     instance, Synapse, PostgreSQL, MySQL, MariaDB, Cosmos DB for PostgreSQL and Mongo vCore
     resources, ARM/Bicep `administratorLoginPassword` (`sqlAdministratorLoginPassword`), the
     Terraform variable default or ARM parameter default/parameter-file value such a property reads
-    (or whose name says "database password"). Only literals count: `var.x` without a default,
-    `random_password`, `[parameters('x')]`, Key Vault references and placeholders do not. A password
-    known only by its name inside documentation (`README.md`) is a sample and is not reported.
+    (or whose name says "database password"); a Terraform module is its directory, so the
+    variable's default in `variables.tf` counts when `main.tf` gives it to the server. Only literals
+    count: `var.x` without a default, `random_password`, `[parameters('x')]`, Key Vault references
+    and placeholders do not. A password known only by its name inside documentation (`README.md`)
+    is a sample and is not reported.
+
+    With lower confidence (medium, "Password"): the literal default of a Terraform variable named
+    for a password (`admin_password`) in a module that deploys to Azure (an azurerm, azapi or
+    azuread resource, data source or provider in one of its files) when no resource or local of the
+    module reads it: it goes to a module call, an output or a caller's `-var`. One a database reads
+    is the database password above; one another resource reads (a virtual machine's
+    `admin_password`) is judged as that resource's inline password is. A `sensitive = true`
+    variable's default is KL257's; a module that does not deploy to Azure (also for database-named
+    variables), a name that is not a password's (`admin_password_secret_name`, `password_length`),
+    an empty, `null`, placeholder or dictionary-word default are not reported.
 
     Precision choices: passwords for `localhost`, `127.0.0.1`, `host.docker.internal`, compose
     service names (`db`, `postgres`...) and non-Azure hosts are never reported; nor are
@@ -92,9 +104,12 @@ class DatabasePassword(SecretRule):
     name = "database-password"
     severity = Severity.HIGH
     message = "Azure database password in source"
+    # "password"/"passwd": a Terraform variable default named so is judged with its module's other
+    # files (the scan they start is shared with KL112, whose keywords they are too)
     keywords = ("database.windows.net", "database.azure.com", "azuresynapse.net", "cosmos.azure.com", "azure",
-                "administratorloginpassword", "administrator_login_password", "administrator_password")
-    secret_kinds = frozenset({"db-password"})
+                "administratorloginpassword", "administrator_login_password", "administrator_password",
+                "password", "passwd")
+    secret_kinds = frozenset({"db-password", "iac-password"})
 
 
 class RedisAccessKey(SecretRule):

@@ -67,6 +67,14 @@ GUIDANCE: dict[str, tuple[str, str]] = {
         "`DefaultAzureCredential().get_token(\"https://ossrdbms-aad.database.windows.net/.default\").token`. "
         "Change this password.",
     ),
+    "password": (
+        "drop the default; pass the password at deploy time from Key Vault, or sign in with Entra ID",
+        "Remove the default so the configuration holds no password: pass it at deploy time from Key Vault "
+        "(a `data \"azurerm_key_vault_secret\"` or a pipeline secret), or generate it with `random_password` "
+        "and store it in Key Vault; where the resource supports Microsoft Entra sign-in (databases, AKS, VMs with "
+        "the AAD login extension) turn password sign-in off. Change this password: it is compromised once "
+        "committed.",
+    ),
     "redis": (
         "use Entra ID authentication for Azure Cache for Redis (DefaultAzureCredential) and disable access keys",
         "Enable Microsoft Entra authentication on \"{r}\", add the managed identity with a Redis access policy "

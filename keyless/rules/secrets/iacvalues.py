@@ -12,8 +12,17 @@ what says what it is:
   MariaDB, Cosmos DB for MongoDB vCore), by the resource type or by a parameter/variable that such
   a resource reads (or whose name says it, `administratorLoginPassword`);
 - `("backend", field, setting)`: `access_key`, `sas_token`, `client_secret` of an azurerm backend;
+- `("entra", name, setting)`: a Terraform variable default that an azurerm / azuread / azapi
+  provider block of the module reads as its `client_secret`;
 - `("named", name, setting)`: any other variable default / parameter value, to be judged by its
-  name like any assignment.
+  name like any assignment. `flags` says what the module tells about it: `azure` (the module
+  deploys to Azure: an azurerm / azapi / azuread resource, data source or provider in one of its
+  files), `read` (a resource or a local of the module uses it; a database administrator password
+  is `db` above) and `sensitive` (`sensitive = true`).
+
+A Terraform module is its directory: the resources and providers of its other `.tf` files (read
+through `doc.workspace`, so they are cache dependencies) say what a variable default is, as the
+ones of the same file do; without a workspace (a history scan) only the file's own count.
 
 Expressions (`${...}`, `[parameters(...)]`, references, Key Vault references) are never literals.
 Spans are the string's characters, quotes excluded.
@@ -23,6 +32,8 @@ from __future__ import annotations
 
 import re
 from typing import TYPE_CHECKING, Any, Callable, Iterator, NamedTuple
+
+from keyless.linter.workspace import join, reldir_of
 
 if TYPE_CHECKING:
     from keyless.linter.documents import Document
@@ -71,16 +82,31 @@ BACKEND_FIELDS = ("access_key", "sas_token", "client_secret")
 _BACKEND_MARKERS = ("storage_account_name", "container_name")
 
 _TF_VAR_RE = re.compile(r"\$\{\s*var\.([A-Za-z_][A-Za-z0-9_-]*)\s*\}")
+_TF_VAR_USE_RE = re.compile(r"(?<![\w.-])var\.([A-Za-z_][A-Za-z0-9_-]*)")
 _ARM_PARAM_RE = re.compile(r"^\[\s*parameters\s*\(\s*'([^']+)'\s*\)\s*\]$", re.I)
 
 
+_AZURE_PROVIDERS = ("azurerm", "azapi", "azuread")
+_AZURE_TYPE_PREFIXES = tuple(f"{p}_" for p in _AZURE_PROVIDERS)
+
+
 class Literal(NamedTuple):
-    what: str  # db | backend | named
-    detail: str  # db: service; backend: field; named: the name
+    what: str  # db | backend | entra | named
+    detail: str  # db: service; backend: field; entra, named: the name
     setting: str  # how the value is named in messages
     start: int
     end: int
     value: str
+    flags: frozenset[str] = frozenset()  # named Terraform defaults: "azure", "sensitive"
+
+
+class ModuleFacts(NamedTuple):
+    """What the Terraform files of a module say about its variables."""
+
+    azure: bool = False  # an azurerm / azapi / azuread resource, data source or provider
+    db_vars: tuple[tuple[str, str], ...] = ()  # (variable, database service) read as an admin password
+    entra_vars: frozenset[str] = frozenset()  # variables an Azure provider reads as client_secret
+    resource_vars: frozenset[str] = frozenset()  # variables a resource or a local reads (anywhere)
 
 
 def db_service_of_name(name: str) -> str | None:
@@ -138,6 +164,94 @@ def _hcl_literal(value: Any) -> bool:
     return isinstance(value, str) and bool(value) and "${" not in value and "%{" not in value
 
 
+def _bodies(node: Any) -> list[dict]:
+    """An HCL block body as the reader gives it (a dict, or a list of dicts)."""
+    return [b for b in (node if isinstance(node, list) else [node]) if isinstance(b, dict)]
+
+
+def _facts(root: Any) -> ModuleFacts:
+    """The facts one Terraform file gives about its module's variables."""
+    if not isinstance(root, dict):
+        return ModuleFacts()
+    azure = False
+    db_vars: list[tuple[str, str]] = []
+    entra: set[str] = set()
+    for kind in ("resource", "data"):
+        for block in _bodies(root.get(kind)):
+            for rtype, by_name in block.items():
+                if isinstance(rtype, str) and rtype.startswith(_AZURE_TYPE_PREFIXES):
+                    azure = True
+                spec = TF_DB_PASSWORDS.get(rtype) if kind == "resource" else None
+                if spec is None or not isinstance(by_name, dict):
+                    continue
+                for body in by_name.values():
+                    for path in spec[1]:
+                        got = _get(body, path)
+                        m = _TF_VAR_RE.fullmatch(got[0].strip()) if got and isinstance(got[0], str) else None
+                        if m:
+                            db_vars.append((m.group(1), spec[0]))
+    for block in _bodies(root.get("provider")):
+        for pname, body in block.items():
+            if pname not in _AZURE_PROVIDERS:
+                continue
+            azure = True
+            for b in _bodies(body):
+                value = b.get("client_secret")
+                m = _TF_VAR_RE.fullmatch(value.strip()) if isinstance(value, str) else None
+                if m:
+                    entra.add(m.group(1))
+    for block in _bodies(root.get("terraform")):
+        for providers in _bodies(block.get("required_providers")):
+            if any(p in providers for p in _AZURE_PROVIDERS):
+                azure = True
+    read: set[str] = set()
+    for kind in ("resource", "locals"):
+        _variables_used(root.get(kind), read, 0)
+    return ModuleFacts(azure, tuple(db_vars), frozenset(entra), frozenset(read))
+
+
+def _variables_used(node: Any, out: set[str], depth: int) -> None:
+    if depth > 40:
+        return
+    if isinstance(node, str):
+        if "var." in node:
+            out.update(_TF_VAR_USE_RE.findall(node))
+    elif isinstance(node, dict):
+        for v in node.values():
+            _variables_used(v, out, depth + 1)
+    elif isinstance(node, (list, tuple)):
+        for v in node:
+            _variables_used(v, out, depth + 1)
+
+
+def module_facts(doc: "Document") -> ModuleFacts:
+    """What the module of a Terraform document (its directory) says about its variables: the
+    document's own facts and its sibling `.tf` files' (each read once per process)."""
+    own = _facts(doc.values[0] if doc.values else None)
+    ws = getattr(doc, "workspace", None)
+    if ws is None:
+        return own
+    azure, db_vars, entra, read = own.azure, list(own.db_vars), set(own.entra_vars), set(own.resource_vars)
+    reldir = reldir_of(doc.relpath)
+    for name in sorted(ws.names(reldir)):
+        relpath = join(reldir, name)
+        if not name.endswith(".tf") or relpath == doc.relpath:
+            continue
+        facts = ws.derived(("secrets.tf-facts", relpath), lambda r=relpath: _file_facts(ws, r))
+        azure = azure or facts.azure
+        db_vars += facts.db_vars
+        entra |= facts.entra_vars
+        read |= facts.resource_vars
+    return ModuleFacts(azure, tuple(db_vars), frozenset(entra), frozenset(read))
+
+
+def _file_facts(ws: Any, relpath: str) -> ModuleFacts:
+    other = ws.load(relpath)
+    if other is None or not other.ensure_parsed() or not other.values:
+        return ModuleFacts()
+    return _facts(other.values[0])
+
+
 def _hcl(doc: "Document", named: Callable[[str], bool]) -> Iterator[Literal]:
     if not doc.ensure_parsed() or not doc.values or not isinstance(doc.values[0], dict):
         return
@@ -166,7 +280,9 @@ def _hcl(doc: "Document", named: Callable[[str], bool]) -> Iterator[Literal]:
                         span = _span(doc, (0, "resource", i, rtype, rname, *sub), value)
                         if span:
                             yield Literal("db", service, f"{path[-1]} of {rtype}.{rname}", *span, value)
-    # Variable defaults.
+    # Variable defaults, judged with what the whole module says about them.
+    module: ModuleFacts | None = None
+    module_db: dict[str, str] = {}
     for i, block in enumerate(root.get("variable") or ()):
         if not isinstance(block, dict):
             continue
@@ -174,16 +290,32 @@ def _hcl(doc: "Document", named: Callable[[str], bool]) -> Iterator[Literal]:
             if not isinstance(body, dict) or not _hcl_literal(body.get("default")):
                 continue
             value = body["default"]
-            service = db_vars.get(vname) or db_service_of_name(vname)
-            if not service and not named(vname):
+            if module is None:  # the other files of the module, read once for the file's first literal default
+                module = module_facts(doc)
+                module_db = dict(module.db_vars)
+            credential = named(vname)
+            if not credential and vname not in db_vars and vname not in module_db and db_service_of_name(vname) is None:
                 continue
+            name_service = db_service_of_name(vname)
+            if name_service and not module.azure and getattr(doc, "workspace", None) is not None:
+                name_service = None  # the whole module deploys nothing to Azure: not an Azure database's
+            service = db_vars.get(vname) or module_db.get(vname) or name_service
+            entra = vname in module.entra_vars
             span = _span(doc, (0, "variable", i, vname, "default"), value)
             if span is None:
                 continue
+            setting = f"default of var.{vname}"
             if service:
-                yield Literal("db", service, f"default of var.{vname}", *span, value)
+                yield Literal("db", service, setting, *span, value)
+            elif entra:
+                yield Literal("entra", vname, setting, *span, value)
             else:
-                yield Literal("named", vname, f"default of var.{vname}", *span, value)
+                flags = {"azure"} if module.azure else set()
+                if body.get("sensitive") is True or str(body.get("sensitive")).lower() == "true":
+                    flags.add("sensitive")
+                if vname in module.resource_vars:
+                    flags.add("read")  # a resource (or a local) of the module uses it: that decides
+                yield Literal("named", vname, setting, *span, value, frozenset(flags))
     # backend "azurerm" blocks, and backend configuration files (`*.tfbackend`, `backend.hcl`).
     for i, block in enumerate(root.get("terraform") or ()):
         for j, backend in enumerate((block or {}).get("backend") or () if isinstance(block, dict) else ()):

@@ -16,7 +16,10 @@ class EntraClientSecret(SecretRule):
     without a signature are reported only in strong context: the value of `AZURE_CLIENT_SECRET`,
     `ARM_CLIENT_SECRET`, `client_secret=` / `clientSecret` / `AZUREAD-AKS-APPID-SECRET` (with a
     tenant, GUID client id or Azure mention nearby), a bare `secret` a few lines from a tenant ID,
-    `backend "azurerm"` `client_secret`, `ConvertTo-SecureString "..." -AsPlainText` next to an
+    `backend "azurerm"` `client_secret`, the default of a Terraform variable an azurerm / azuread /
+    azapi provider of the module signs in with (`client_secret = var.x`), a `client_secret`
+    variable's default in a module that deploys to Azure (Entra-shaped values only),
+    `ConvertTo-SecureString "..." -AsPlainText` next to an
     application ID, or `az login --service-principal -p ...`; a legacy 32-34 character value must
     also contain a symbol. An `8Q~`-shaped value whose checksum fails is reported only in such context.
 

@@ -24,6 +24,8 @@ KINDS: dict[str, KindInfo] = {
     "iot-key": KindInfo("KL104", "IoT Hub key", Severity.CRITICAL, "iot"),
     "cosmos-key": KindInfo("KL105", "Cosmos DB account key", Severity.CRITICAL, "cosmos"),
     "db-password": KindInfo("KL106", "Database password", Severity.HIGH, "sql"),
+    # a password default in Terraform that deploys to Azure, read by no database: lower confidence
+    "iac-password": KindInfo("KL106", "Password", Severity.MEDIUM, "password"),
     "redis-key": KindInfo("KL107", "Azure Cache for Redis access key", Severity.HIGH, "redis"),
     "appconfig-secret": KindInfo("KL108", "App Configuration access key", Severity.HIGH, "appconfig"),
     "signalr-key": KindInfo("KL109", "SignalR access key", Severity.HIGH, "signalr"),

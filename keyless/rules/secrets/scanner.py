@@ -144,6 +144,19 @@ def plausible_password(v: str, user: str = "") -> bool:
     return True
 
 
+_ENTRA_SECRET_CHARS_RE = re.compile(r"[A-Za-z0-9._~\-+/=@*:?\[\]]{30,48}")
+
+
+def entra_secret_shape(v: str, shape_only: bool = False) -> bool:
+    """A value shaped like an Entra client secret: the current `xxx8Q~...` form (without a valid
+    checksum), the legacy forms, or (unless `shape_only`) any plausible 30-48 character token."""
+    if len(v) == 40 and v[3:6] == "8Q~":
+        return True
+    if formats.looks_like_legacy_aad(v):
+        return True
+    return not shape_only and plausible_token(v, 30) and bool(_ENTRA_SECRET_CHARS_RE.fullmatch(v))
+
+
 def plausible_token(v: str, min_len: int = 16) -> bool:
     return (len(v) >= min_len and not allowlist.is_placeholder(v) and not allowlist.is_reference(v)
             and allowlist.entropy_ok(v, 10) and " " not in v and not _WORDS_NAME_RE.fullmatch(v))
@@ -447,9 +460,27 @@ class Scanner:
                     self.add(s)
             else:
                 cls = classify_name(lit.detail)
-                if cls is not None:
+                if lit.what == "entra" or (cls in ("entra", "entra-weak") and "azure" in lit.flags):
+                    # an Azure provider signs in with it, or a module deploying to Azure names it a
+                    # client secret: that is the Entra context the name alone lacks
+                    weak = lit.what != "entra" and cls == "entra-weak"
+                    if not formats.classify_aad(value) and entra_secret_shape(value, weak):
+                        self._structured("entra-secret", lit, value)
+                elif cls == "password" and "azure" in lit.flags and "read" not in lit.flags:
+                    # a password default in a module that deploys to Azure which no resource of it
+                    # reads (a module call, an output, a caller's -var may): a database reader makes
+                    # it a database password above, any other resource judges it as it judges its
+                    # own inline password; a sensitive variable's default is KL257's
+                    if "sensitive" not in lit.flags and not self.docs and plausible_password(value):
+                        self._structured("iac-password", lit, value)
+                elif cls is not None:
                     self._assignment(cls, _norm_name(lit.detail), lit.detail, lit.start, lit.end, value, True,
                                      source=lit.setting)
+
+    def _structured(self, kind: str, lit: Any, value: str) -> None:
+        s = Secret(kind, lit.start, lit.end, value, "medium", lit.setting, P_STRUCTURED)
+        s.setting = lit.setting
+        self.add(s)
 
     def scan_nested_names(self) -> None:
         """A generic key under a named parent (Helm values `cosmos: {key: ...}`, appsettings
@@ -1216,11 +1247,7 @@ class Scanner:
             form = formats.classify_aad(value)
             if form:
                 return  # reported by the identifiable scan at the same span
-            if len(value) == 40 and value[3:6] == "8Q~":
-                kind = "entra-secret"  # shape without a valid checksum: medium
-            elif formats.looks_like_legacy_aad(value):
-                kind = "entra-secret"
-            elif cls == "entra" and plausible_token(value, 30) and re.fullmatch(r"[A-Za-z0-9._~\-+/=@*:?\[\]]{30,48}", value):
+            if entra_secret_shape(value, cls != "entra"):
                 kind = "entra-secret"
             if kind is None:
                 return

@@ -14,9 +14,24 @@ import pytest
 
 from conftest import FIXTURES
 from keyless.linter.engine import lint_source
+from keyless.linter.messages import HELP_MAX, MESSAGE_MAX, problems
 from keyless.linter.rule import load_registry
 
 ANNOTATION = re.compile(r"(ruleid|ok):\s*(KL\d{3}(?:\s*,\s*KL\d{3})*)")
+
+
+def assert_short_messages(findings):
+    """Every finding of every fixture keeps to the message rules (keyless/linter/messages.py):
+    one line of at most MESSAGE_MAX characters, a one-line help of at most HELP_MAX."""
+    bad = []
+    for f in findings:
+        where = f"{f.path}:{f.span.start.line}: {f.code}"
+        bad += [f"{where}: {p}: {f.message!r}" for p in problems(f.message, MESSAGE_MAX)]
+        if f.message.endswith("."):
+            bad.append(f"{where}: message ends with a period (ruff style: no period): {f.message!r}")
+        if f.fix is not None:
+            bad += [f"{where}: {p}: {f.fix.message!r}" for p in problems(f.fix.message, HELP_MAX, what="help")]
+    assert not bad, "\n".join(bad)
 
 
 def fixture_files():
@@ -68,7 +83,9 @@ def test_fixture(code, path):
     want, quiet = expectations(path, text)
     codes_in_play = {code} | {c for _, c in want | quiet}
     codes_in_play = {c for c in codes_in_play if registry.get(c) is not None}
-    found = {(f.span.start.line, f.code) for f in lint_source(text, relpath, select=sorted(codes_in_play))}
+    findings = lint_source(text, relpath, select=sorted(codes_in_play))
+    assert_short_messages(findings)
+    found = {(f.span.start.line, f.code) for f in findings}
     name = os.path.basename(path)
     if name.startswith("good"):
         assert not {x for x in found if x[1] == code}, f"{relpath}: look-alikes flagged: {sorted(found)}"
@@ -127,6 +144,7 @@ def test_fixture_project(code, project):
     settings = Settings(root=project, select=resolve_selection(registry, codes_in_play))
     cfg = Config(root=project)
     res = lint_paths([project], cfg, settings, excludes=[], jobs=1)
+    assert_short_messages(res.findings)
     found = {(f.path, f.span.start.line, f.code) for f in res.findings}
     assert not (want - found), f"expected findings not reported: {sorted(want - found)}; got {sorted(found)}"
     assert not (found - want), f"unexpected findings: {sorted(found - want)}"

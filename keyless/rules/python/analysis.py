@@ -15,17 +15,14 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
+from keyless.linter.messages import short_name
 from keyless.rules.python import catalog as C
 
 MEMO_KEY = "keyless.python.keyauth"
 _MAX_DEPTH = 6
-_KEY_READ_BACK = ("; not rewritten automatically: the client's shared key is read back later "
-                  "(.credential.account_key, e.g. to sign a SAS), which a token credential cannot give; "
-                  "sign with a user delegation key (get_user_delegation_key) first")
-_RUN_TIME_CHOICE = ("; not rewritten automatically: the code picks the key at run time (`if key := ...`), "
-                    "so drop that branch and keep the token path")
-_BRANCH_CHOICE = ("; not rewritten automatically: the code uses the key only when one is configured "
-                  "(`if key: ...`), so drop that branch and keep the identity path")
+_KEY_READ_BACK = "; not rewritten: the key is read back (e.g. to sign a SAS), so use a user delegation key first"
+_RUN_TIME_CHOICE = "; not rewritten: the code picks the key at run time, so keep only the token path"
+_BRANCH_CHOICE = "; not rewritten: the key is used only when one is configured, so keep only the identity path"
 # Attributes of a shared-key credential object that a token credential does not have.
 KEY_ATTRS = frozenset({"account_key", "account_name", "named_key", "key", "signature", "update"})
 _GUID_RE = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
@@ -727,11 +724,10 @@ class Analyzer:
         if q in C.LEGACY_SECRET_CREDENTIALS:
             cls = C.LEGACY_SECRET_CREDENTIALS[q]
             self.hit("KL203", call, scope, cls,
-                     f"{cls} authenticates as a service principal with a secret or password; use a managed "
-                     "identity (azure-identity ManagedIdentityCredential / DefaultAzureCredential) instead",
+                     f"{cls} signs in as a service principal with a secret; use a managed identity",
                      "display-only",
-                     "Migrate to the azure-identity based SDK (azure-mgmt-* >= 17) and pass "
-                     "DefaultAzureCredential(); grant the identity the needed role")
+                     "Migrate to the azure-identity based SDK (azure-mgmt-* >= 17), pass DefaultAzureCredential() "
+                     "and grant the managed identity the roles the service principal had")
             self._mark_secret_args(call, scope)
             self.sensitive_args(call)
             return
@@ -949,11 +945,9 @@ class Analyzer:
         access = self._access_of(call, scope, info)
         role = C.role_for(service, access)
         what = f"{cls}.{method}"
-        msg = (f"{what} authenticates with a shared key/SAS from the connection string; construct "
-               f"{cls} with its endpoint and a managed-identity credential (DefaultAzureCredential) and grant "
-               f"the identity {role}")
+        msg = f"{what} uses a shared key; use the endpoint with DefaultAzureCredential"
         fix_data = None
-        fix_msg = f"Use {cls}(<endpoint>, credential=DefaultAzureCredential()) and grant the identity {role}"
+        fix_msg = f"Use {cls}(<endpoint>, credential=DefaultAzureCredential()); grant {role}"
         if info is not None and info.endpoint_param and method == "from_connection_string" and info.token_ok:
             if self.key_read_back(call):
                 fix_msg += _KEY_READ_BACK
@@ -963,8 +957,7 @@ class Analyzer:
                 fix_data = self._fcs_fix_data(call, scope, info, cs_expr, v, access)
         if fix_data is not None:
             fix_data["role"] = role
-            fix_msg = (f"Replace {what} with {cls}({info.endpoint_param}=..., credential=...) "
-                       f"(needs role: {role})")
+            fix_msg = f"Replace with {cls}({info.endpoint_param}=..., credential=DefaultAzureCredential()); grant {role}"
         self.hit("KL201", call, scope, what, msg, "unsafe" if fix_data else "display-only", fix_msg, fix_data)
         if info:
             self._sdk_fact(call, scope, cls_q, info, auth="key", code="KL201")
@@ -1070,9 +1063,8 @@ class Analyzer:
         what = "SAS token" if (v.name and "sas" in v.name.lower()) or (v.text or "").startswith(("?sv=", "sv=")) \
             else "account key"
         aio = ".aio" in q
-        msg = (f"{cls} is given a shared {what} as credential; use a managed-identity credential "
-               f"(DefaultAzureCredential) and grant the identity {role}")
-        fix_msg = f"Pass DefaultAzureCredential() instead of the {what} (needs role: {role})"
+        msg = f"{cls} is given a shared {what}; pass DefaultAzureCredential instead"
+        fix_msg = f"Pass DefaultAzureCredential() instead of the {what}; grant {role}"
         if self.key_read_back(call):
             self.hit("KL202", expr, scope, f"{cls}.credential", msg, "display-only", fix_msg + _KEY_READ_BACK)
             return "key"
@@ -1092,9 +1084,9 @@ class Analyzer:
             return
         role = C.role_for(service, "unknown")
         self.hit("KL202", key, scope, f"{cls}.key",
-                 f"legacy {cls} authenticates with an account/shared access key; migrate to the current SDK with "
-                 f"DefaultAzureCredential and grant the identity {role}", "display-only",
-                 f"Migrate to the v12+ SDK client with credential=DefaultAzureCredential() (needs role: {role})")
+                 f"Legacy {cls} uses a shared key; move to the current SDK with DefaultAzureCredential",
+                 "display-only",
+                 f"Use the v12+ SDK client with credential=DefaultAzureCredential(); grant {role}")
 
     def _finish_key_credentials(self) -> None:
         # consumers through names: cred = AzureKeyCredential(k); Client(ep, cred)
@@ -1116,34 +1108,31 @@ class Analyzer:
                         "AzureNamedKeyCredential": "the service's data-plane role (e.g. Storage Table Data Contributor)",
                         "AzureSasCredential": "the service's data-plane role (e.g. Storage Blob Data Contributor)",
                         }.get(cls, "the service's data-plane role (e.g. Cognitive Services User)")
-            msg = (f"{cls} authenticates with a shared key; use a managed-identity credential "
-                   f"(DefaultAzureCredential) and grant the identity {role}")
+            msg = f"{cls} authenticates with a shared key; use DefaultAzureCredential instead"
             fixable = bool(infos) and all(i.token_ok for i in infos) and cls.startswith("Azure")
             other_use = fixable and self._used_beyond_clients(call, scope, len(infos))
             if other_use:
                 self.hit("KL202", call, scope, cls, msg, "display-only",
-                         f"Pass a TokenCredential such as DefaultAzureCredential() to the clients instead "
-                         f"(needs role: {role}); the {cls} object is also used elsewhere (SAS signing, "
-                         "key rotation), which a token credential cannot do")
+                         f"Pass DefaultAzureCredential() to the clients; grant {role}. Not rewritten: the {cls} "
+                         "is also used for SAS signing or key rotation, which a token credential cannot do")
             elif fixable:
                 # a credential consumed by an aio client must be an aio credential
                 aio = id(call) in self.aio_consumed
                 fix_data = {"kind": "keycred", "cred": self.cred_plan(scope, call, aio), "role": role, "aio": aio}
-                fix_msg = f"Replace {cls}(...) with DefaultAzureCredential() (needs role: {role})"
+                fix_msg = f"Replace {cls}(...) with DefaultAzureCredential(); grant {role}"
                 guards = self._key_guards(secret, call) if secret is not None else None
                 if guards:
                     fix_data.update(guards=guards, guard_name=secret.id)
-                    fix_msg = fix_msg[:-1] + "; the check that the key is set goes too)"
+                    fix_msg += "; the check that the key is set goes too"
                 self.hit("KL202", call, scope, cls, msg, "unsafe", fix_msg, fix_data)
             else:
                 extra = ""
                 if cls in ("CognitiveServicesCredentials", "ApiKeyCredentials"):
-                    extra = "; migrate to the azure-ai-* SDK that accepts a TokenCredential"
+                    extra = " through an azure-ai-* SDK that accepts one"
                 elif infos:
-                    extra = " (this client needs extra settings for Entra ID, e.g. credential_scopes or client_id)"
+                    extra = " (the client may need credential_scopes or client_id for Entra ID)"
                 self.hit("KL202", call, scope, cls, msg, "display-only",
-                         f"Pass a TokenCredential such as DefaultAzureCredential() instead{extra} "
-                         f"(needs role: {role})")
+                         f"Pass a TokenCredential such as DefaultAzureCredential(){extra}; grant {role}")
 
     # -- azure.identity credentials: facts, KL203, KL208 --
     def _identity_credential(self, call, scope, pkg, cls) -> None:
@@ -1161,9 +1150,9 @@ class Analyzer:
                 pw = _kw(call, "password")
                 if pw is None or self.value(pw.value, scope).kind == "none":
                     return
-            what = {"ClientSecretCredential": "a service-principal client secret",
-                    "UsernamePasswordCredential": "a user name and password (deprecated; no MFA)",
-                    "CertificateCredential": "a password-protected service-principal certificate"}[cls]
+            what = {"ClientSecretCredential": "a client secret",
+                    "UsernamePasswordCredential": "a user name and password",
+                    "CertificateCredential": "a password-protected certificate"}[cls]
             cid = _arg(call, 1, "client_id")
             mi_client_id = None
             if cid is not None and cls != "UsernamePasswordCredential":
@@ -1174,9 +1163,7 @@ class Analyzer:
             fix_data = {"kind": "secretcred", "aio": aio, "mi_client_id": mi_client_id, "cls": cls}
             target = "ManagedIdentityCredential(client_id=...)" if mi_client_id else "DefaultAzureCredential()"
             self.hit("KL203", call, scope, cls,
-                     f"{cls} authenticates with {what}; use a managed identity (ManagedIdentityCredential / "
-                     "WorkloadIdentityCredential / DefaultAzureCredential) and grant it the data-plane roles "
-                     "the service principal had",
+                     f"{cls} authenticates with {what}; use a managed identity",
                      "unsafe",
                      f"Replace {cls}(...) with {target}; grant the managed identity the roles the service "
                      "principal had and remove AZURE_CLIENT_SECRET from the environment", fix_data)
@@ -1184,11 +1171,10 @@ class Analyzer:
             self.sensitive_args(call)
         elif cls == "EnvironmentCredential":
             self.hit("KL208", call, scope, cls,
-                     "EnvironmentCredential authenticates with a service-principal secret/certificate or password "
-                     "from AZURE_CLIENT_SECRET & co.; use ManagedIdentityCredential or WorkloadIdentityCredential",
+                     "EnvironmentCredential signs in with a service-principal secret; use a managed identity",
                      "display-only",
                      "Use ManagedIdentityCredential(client_id=...) (or DefaultAzureCredential) and remove "
-                     "AZURE_CLIENT_SECRET from the app's settings")
+                     "AZURE_CLIENT_SECRET and its siblings from the app's settings")
 
     def _mark_secret_args(self, call, scope) -> None:
         for a in list(call.args) + [k.value for k in call.keywords]:
@@ -1215,19 +1201,19 @@ class Analyzer:
         for tgt in self.class_fields:
             if tgt.id.lower() == "azure_client_secret":
                 self.hit("KL208", tgt, self.module, "settings.AZURE_CLIENT_SECRET",
-                         "settings field AZURE_CLIENT_SECRET loads a service-principal secret from the environment; "
-                         "use a managed identity instead", "display-only",
+                         "Settings field AZURE_CLIENT_SECRET loads a service-principal secret; use a managed identity",
+                         "display-only",
                          "Drop the client secret setting and authenticate with ManagedIdentityCredential / "
                          "DefaultAzureCredential")
 
     def _kl208_env(self, node, scope, store: bool) -> None:
         verb = "sets" if store else "reads"
         self.hit("KL208", node, scope, f"env.AZURE_CLIENT_SECRET.{verb}",
-                 f"code {verb} AZURE_CLIENT_SECRET: a service-principal secret (EnvironmentCredential / "
-                 "DefaultAzureCredential pick it up before any managed identity); use a managed identity instead",
+                 f"Code {verb} AZURE_CLIENT_SECRET, a service-principal secret; use a managed identity",
                  "display-only",
-                 "Remove AZURE_CLIENT_SECRET; give the app a managed identity (set AZURE_CLIENT_ID for a "
-                 "user-assigned one) and grant it the roles the service principal had")
+                 "Remove AZURE_CLIENT_SECRET (DefaultAzureCredential tries it before any managed identity); give "
+                 "the app a managed identity (AZURE_CLIENT_ID for a user-assigned one) with the service "
+                 "principal's roles")
 
     # -- KL204 OpenAI --
     def _openai_client(self, call, scope, q) -> None:
@@ -1258,9 +1244,8 @@ class Analyzer:
             implicit = False
         self.an.facts[-1][1].update(auth="key", code="KL204")
         role = "Cognitive Services OpenAI User"
-        msg = (f"{cls} authenticates with an API key" + (" (read from AZURE_OPENAI_API_KEY)" if implicit else "") +
-               "; use azure_ad_token_provider=get_bearer_token_provider(DefaultAzureCredential(), "
-               f"\"https://cognitiveservices.azure.com/.default\") and grant the identity {role}")
+        msg = (f"{cls} authenticates with an API key" + (" (from AZURE_OPENAI_API_KEY)" if implicit else "") +
+               "; use a Microsoft Entra token provider")
         param = "ad_token_provider" if flavour == "semantic-kernel" else "azure_ad_token_provider"
         fix_data = {"kind": "openai", "param": param, "flavour": flavour, "role": role,
                     "key_arg": kw.arg if kw is not None else None,
@@ -1269,7 +1254,7 @@ class Analyzer:
         if flavour == "semantic-kernel":
             self.hit("KL204", call, scope, cls, msg, "display-only",
                      f"Pass ad_token_provider=get_bearer_token_provider(DefaultAzureCredential(), "
-                     f"\"https://cognitiveservices.azure.com/.default\") instead of api_key (needs role: {role})")
+                     f"\"{C.SCOPES['cognitive']}\") instead of api_key; grant {role}")
             return
         token_kw = _kw(call, *token_names)
         if token_kw is not None:
@@ -1279,15 +1264,16 @@ class Analyzer:
             if type(tv) in (ast.IfExp, ast.BoolOp) or (type(tv) is ast.Constant and tv.value is None) \
                     or self._may_be_none(tv, scope):
                 self.hit("KL204", kw.value, scope, cls, msg, "display-only",
-                         f"Remove the API key and pass {token_kw.arg} unconditionally (needs role: {role}); the "
-                         "client chooses between the key and the token at run time, which a rewrite cannot settle")
+                         f"Remove the API key and always pass {token_kw.arg}; grant {role} (not rewritten: the "
+                         "client picks the key or the token at run time)")
                 return
             fix_data = {"kind": "openai-drop-key", "key_arg": kw.arg, "role": role}
             self.hit("KL204", kw.value, scope, cls, msg, "unsafe",
-                     f"Remove the API key: the client already passes {token_kw.arg} (needs role: {role})",
+                     f"Remove the API key: the client already passes {token_kw.arg}; grant {role}",
                      fix_data, fix_node=call)
             return
-        fix_msg = f"Replace the API key with {param}=get_bearer_token_provider(...) (needs role: {role})"
+        fix_msg = (f"Replace the API key with {param}=get_bearer_token_provider(DefaultAzureCredential(), "
+                   f"\"{C.SCOPES['cognitive']}\"); grant {role}")
         if kw is not None and self._key_chosen_at_run_time(kw.value, scope):
             self.hit("KL204", kw.value, scope, cls, msg, "display-only", fix_msg + _RUN_TIME_CHOICE)
             return
@@ -1327,13 +1313,11 @@ class Analyzer:
             if v.kind in ("token", "none"):
                 continue
             self.hit("KL204", tgt, scope, "openai.api_key",
-                     "openai.api_key with api_type=\"azure\" authenticates to Azure OpenAI with an API key; use "
-                     "Entra ID (openai>=1: AzureOpenAI(azure_ad_token_provider=...)) and grant the identity "
-                     "Cognitive Services OpenAI User", "display-only",
-                     "Upgrade to openai>=1 and use AzureOpenAI(azure_endpoint=..., azure_ad_token_provider="
-                     "get_bearer_token_provider(DefaultAzureCredential(), \"https://cognitiveservices.azure.com/"
-                     ".default\")); or set openai.api_type = \"azure_ad\" and openai.api_key = "
-                     "credential.get_token(\"https://cognitiveservices.azure.com/.default\").token")
+                     "openai.api_key authenticates to Azure OpenAI with an API key; use a Microsoft Entra token",
+                     "display-only",
+                     "Upgrade to openai>=1: AzureOpenAI(azure_endpoint=..., azure_ad_token_provider="
+                     f"get_bearer_token_provider(DefaultAzureCredential(), \"{C.SCOPES['cognitive']}\")); grant "
+                     f"{C.ROLES['openai'][0]}")
 
     # -- KL204: the Azure OpenAI v1 API through the plain OpenAI clients --
     def _openai_v1(self, call: ast.Call, scope: Scope, q: str) -> None:
@@ -1364,9 +1348,9 @@ class Analyzer:
         role = C.ROLES["openai"][0]
         pkg = "azure.identity.aio" if aio else "azure.identity"
         msg = (f"{cls} sends an API key to Azure OpenAI" + (" (from OPENAI_API_KEY)" if implicit else "")
-               + "; pass a Microsoft Entra token provider as api_key")
+               + "; pass an Entra token provider as api_key")
         fix_msg = (f"Pass api_key={pkg}.get_bearer_token_provider(DefaultAzureCredential(), "
-                   f"\"{C.SCOPES['cognitive']}\") (openai>=1.106; needs role: {role})")
+                   f"\"{C.SCOPES['cognitive']}\") (openai>=1.106); grant {role}")
         if kw is not None and self._key_chosen_at_run_time(kw.value, scope):
             self.hit("KL204", kw.value, scope, f"{cls}.v1", msg, "display-only", fix_msg + _RUN_TIME_CHOICE)
             return
@@ -1503,20 +1487,17 @@ class Analyzer:
         if delegation == "no":
             what = "a table SAS" if service == "storage-table" else "an account SAS"
             msg = f"{fn} signs {what} with the storage account key; give its users an Entra role instead"
-            fix_msg = (f"{what[0].upper()}{what[1:]} can only be signed with the account key: let the code that "
-                       f"uses it authenticate with its own managed identity and {data_role}, or hand out a user "
-                       "delegation SAS for blobs instead")
+            fix_msg = (f"{what[0].upper()}{what[1:]} needs the account key: let its users authenticate with their "
+                       f"own managed identity and {data_role}, or hand out a blob user delegation SAS")
         else:
             client = {"storage-blob": "BlobServiceClient", "storage-datalake": "DataLakeServiceClient",
                       "storage-queue": "QueueServiceClient", "storage-file": "ShareServiceClient"}[service]
-            how = "as credential" if key_kw == "credential" else "as user_delegation_key= instead of the account key"
-            newest = " (azure-storage-queue / azure-storage-file-share: newest SDK versions only)" \
-                if delegation == "newest-sdk" else ""
+            how = "as credential" if key_kw == "credential" else "as user_delegation_key="
+            newest = " (newest SDK versions only)" if delegation == "newest-sdk" else ""
             msg = f"{fn} signs the SAS with the storage account key; sign it with a user delegation key"
-            fix_msg = (f"Get a user delegation key from a {client} built with DefaultAzureCredential "
-                       f"(get_user_delegation_key(start, expiry)) and pass it {how}{newest}; the identity needs "
-                       "Storage Blob Delegator (or a data role, which includes the delegation action) and "
-                       f"{data_role} for the permissions the SAS grants")
+            fix_msg = (f"Pass {client}(..., credential=DefaultAzureCredential()).get_user_delegation_key(start, "
+                       f"expiry) {how} instead of the key{newest}; the identity needs Storage Blob Delegator or a "
+                       "data role")
         self.hit("KL209", key, scope, fn, msg, "display-only", fix_msg)
 
     def _is_account_key(self, v: Val) -> bool:
@@ -1699,27 +1680,21 @@ class Analyzer:
         self.an.facts.append(("py.sdk-client", {"service": service, "client": client, "access": "unknown",
                                                 "line": node.lineno, "auth": "key", "code": "KL206"}, node))
         if client == "django":
-            how = {"sql": "set OPTIONS extra_params to Authentication=ActiveDirectoryMsi (no USER/PASSWORD)",
-                   "postgres": "make PASSWORD a Microsoft Entra access token for "
-                               f"{C.SCOPES['postgres']} (DefaultAzureCredential().get_token(...).token, as Service "
-                               "Connector's Django sample does; a long-running app refreshes it in a DatabaseWrapper "
-                               "subclass whose get_connection_params() fetches a new token) and USER the identity's "
-                               "database role",
-                   "mysql": "make PASSWORD a Microsoft Entra access token for "
-                            f"{C.SCOPES['mysql']} (refreshed in a DatabaseWrapper subclass's get_connection_params()) "
-                            "and USER the identity's database user"}[service]
+            how = {"sql": "Set OPTIONS extra_params to Authentication=ActiveDirectoryMsi (no USER/PASSWORD)",
+                   "postgres": f"Make PASSWORD a token for {C.SCOPES['postgres']}, refreshed in a DatabaseWrapper "
+                               "subclass, and USER the identity",
+                   "mysql": f"Make PASSWORD a token for {C.SCOPES['mysql']}, refreshed in a DatabaseWrapper "
+                            "subclass, and USER the identity"}[service]
         else:
-            how = {"sql": "drop UID/PWD and pass a token per connection (a do_connect event listener that sets "
-                          "attrs_before={1256: <packed token>}) or use Authentication=ActiveDirectoryMsi",
-                   "postgres": "drop the password from the URL and set it per connection in a do_connect event "
-                               "listener: cparams[\"password\"] = credential.get_token(\""
-                               f"{C.SCOPES['postgres']}\").token",
-                   "mysql": "drop the password from the URL and set it per connection in a do_connect event "
-                            f"listener: cparams[\"password\"] = credential.get_token(\"{C.SCOPES['mysql']}\").token"
-                   }[service]
+            how = {"sql": "Drop UID/PWD and use Authentication=ActiveDirectoryMsi (or a token in attrs_before "
+                          "from a do_connect listener)",
+                   "postgres": "Drop the password from the URL; a do_connect listener sets cparams[\"password\"] "
+                               "= credential.get_token(...).token",
+                   "mysql": "Drop the password from the URL; a do_connect listener sets cparams[\"password\"] "
+                            "= credential.get_token(...).token"}[service]
         self.hit("KL206", node, scope, f"settings.{where}",
                  f"{where} signs in to {label} with a password; use a Microsoft Entra token", "display-only",
-                 f"Sign in as the app's managed identity: {how}; create {role}")
+                 f"{how}; create {role} for the identity")
 
     def _settings_redis_hit(self, node, scope, where: str) -> None:
         self.an.facts.append(("py.sdk-client", {"service": "redis", "client": "settings", "access": "unknown",
@@ -1727,10 +1702,8 @@ class Analyzer:
         self.hit("KL207", node, scope, f"settings.{where}",
                  f"{where} authenticates to Azure Cache for Redis with the access key; use Microsoft Entra ID",
                  "display-only",
-                 "Drop the password and pass a redis-entraid credential provider: "
-                 "create_from_default_azure_credential((\"https://redis.azure.com/.default\",)) as "
-                 "credential_provider (django-redis: in OPTIONS CONNECTION_POOL_KWARGS); give the identity "
-                 + C.ROLES["redis"][0])
+                 "Drop the password; pass credential_provider=create_from_default_azure_credential(("
+                 f"\"{C.SCOPES['redis']}\",)) from redis-entraid (django-redis: in CONNECTION_POOL_KWARGS)")
 
     # -- KL205 HTTP headers --
     def _http(self, call, scope, q) -> None:
@@ -1800,12 +1773,10 @@ class Analyzer:
                 role, scope_url = "Cognitive Services User", C.SCOPES["cognitive"]
             target = knode if type(knode) is not ast.keyword else knode.value
             self.hit("KL205", target, s, f"header.{lname}",
-                     f"HTTP request sends the '{name}' key header to an Azure AI/Search endpoint; send "
-                     f"'Authorization: Bearer <Entra token>' from a managed identity and grant it {role}",
+                     f"HTTP request sends the '{short_name(name)}' key header to Azure; send an Entra bearer token",
                      "display-only",
-                     f"Replace the header with \"Authorization\": \"Bearer \" + DefaultAzureCredential()"
-                     f".get_token(\"{scope_url}\").token (needs role: {role}; AI services need a custom-subdomain "
-                     "endpoint)")
+                     f"Send \"Authorization\": \"Bearer \" + DefaultAzureCredential().get_token(\"{scope_url}\")"
+                     f".token instead; grant {role} (AI services need a custom-subdomain endpoint)")
 
     def _module_calls_ai(self) -> bool:
         """A literal of the module names an Azure AI service (host or REST path): there a key named
@@ -1925,21 +1896,18 @@ class Analyzer:
             return
         role = C.role_for(service, "write")
         snippet = {
-            "sql": "token = DefaultAzureCredential().get_token(\"https://database.windows.net/.default\").token"
-                   ".encode(\"utf-16-le\"); pyodbc.connect(conn_str_without_uid_pwd, attrs_before={1256: "
-                   "struct.pack(f\"<I{len(token)}s\", len(token), token)}) — or use "
-                   "Authentication=ActiveDirectoryMsi in the connection string",
-            "postgres": "password=DefaultAzureCredential().get_token(\"https://ossrdbms-aad.database.windows.net/"
-                        ".default\").token, user=<managed identity name>, sslmode=\"require\"",
-            "mysql": "password=DefaultAzureCredential().get_token(\"https://ossrdbms-aad.database.windows.net/"
-                     ".default\").token, user=<managed identity name> (SSL required)",
+            "sql": "Use Authentication=ActiveDirectoryMsi in the connection string (or a token in "
+                   "attrs_before={1256: ...})",
+            "postgres": f"Pass password=DefaultAzureCredential().get_token(\"{C.SCOPES['postgres']}\").token, "
+                        "user=<identity name>, sslmode=\"require\"",
+            "mysql": f"Pass password=DefaultAzureCredential().get_token(\"{C.SCOPES['mysql']}\").token, "
+                     "user=<identity name> (SSL required)",
         }[service]
         label = {"sql": "Azure SQL", "postgres": "Azure Database for PostgreSQL",
                  "mysql": "Azure Database for MySQL"}[service]
         self.hit("KL206", call, scope, f"{service}.{q}",
-                 f"{label} connection uses {detail}; connect with a Microsoft Entra token from a managed identity "
-                 f"and create {role}",
-                 "display-only", f"Use a token instead of the password: {snippet}")
+                 f"{label} connection uses {detail}; use a Microsoft Entra token",
+                 "display-only", f"{snippet}; create {role} for the identity")
 
     def _db_url(self, expr, scope, default_service=None):
         if expr is None:
@@ -2017,13 +1985,10 @@ class Analyzer:
         if not password:
             return
         self.hit("KL207", call, scope, f"redis.{q}",
-                 "Azure Cache for Redis connection authenticates with the access key; use Microsoft Entra "
-                 "authentication (redis-entraid credential provider) and give the identity "
-                 + C.ROLES["redis"][0],
+                 "Azure Cache for Redis connection authenticates with the access key; use Microsoft Entra ID",
                  "display-only",
-                 "Use redis-entraid: from redis_entraid.cred_provider import create_from_default_azure_credential; "
-                 "redis.Redis(host=..., port=6380, ssl=True, credential_provider="
-                 "create_from_default_azure_credential((\"https://redis.azure.com/.default\",)))")
+                 "Pass credential_provider=create_from_default_azure_credential((\"https://redis.azure.com/"
+                 f".default\",)) from redis-entraid instead of the password; give the identity {C.ROLES['redis'][0]}")
 
     # -- access facts --
     def _access_of(self, call, scope, info: C.ClientInfo | None) -> str:

@@ -32,10 +32,10 @@ ROLES: dict[str, tuple[str, str]] = {
     "signalr": ("SignalR App Server", "SignalR App Server"),
     "iot": ("IoT Hub Data Reader", "IoT Hub Data Contributor"),
     "acr": ("AcrPull", "AcrPush"),
-    "sql": ("a contained database user for the identity (CREATE USER [<identity>] FROM EXTERNAL PROVIDER)",) * 2,
-    "postgres": ("a Microsoft Entra role for the identity (pgaadauth_create_principal)",) * 2,
-    "mysql": ("a Microsoft Entra user for the identity (CREATE AADUSER)",) * 2,
-    "redis": ("a Redis data access policy assignment (e.g. Data Contributor) for the identity's object ID",) * 2,
+    "sql": ("a contained database user (CREATE USER [<identity>] FROM EXTERNAL PROVIDER)",) * 2,
+    "postgres": ("a Microsoft Entra role (pgaadauth_create_principal)",) * 2,
+    "mysql": ("a Microsoft Entra user (CREATE AADUSER)",) * 2,
+    "redis": ("a Redis data access policy assignment",) * 2,
 }
 
 SCOPES = {
@@ -55,7 +55,10 @@ def role_for(service: str, access: str) -> str:
         return read
     if access == "write" or read == write:
         return write
-    return f"{write} (or {read} for read-only use)"
+    head, _, last = read.rpartition(" ")
+    if head and write.startswith(head + " "):  # Storage Blob Data Contributor (or Reader to read only)
+        return f"{write} (or {last} to read only)"
+    return f"{write} (or {read} to read only)"
 
 
 class ClientInfo(NamedTuple):

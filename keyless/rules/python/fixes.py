@@ -32,7 +32,7 @@ def materialize(doc, finding: Finding) -> Fix:
         reason = str(exc)
     except (cst.ParserSyntaxError, SyntaxError, ValueError):  # their messages quote the source
         reason = "the code could not be rewritten"
-    return Fix(f"{finding.fix.message} (no automatic rewrite: {reason})", Applicability.DISPLAY_ONLY)
+    return Fix(f"{finding.fix.message} (not rewritten: {reason})", Applicability.DISPLAY_ONLY)
 
 
 def _materialize(doc, finding: Finding) -> Fix:

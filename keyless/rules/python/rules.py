@@ -391,6 +391,12 @@ class DatabasePasswordAuth(KeyAuthRule):
     psycopg2.connect(host="app.postgres.database.azure.com", user="<identity name>", password=token,
                      sslmode="require")
     ```
+    Azure SQL with pyodbc: `Authentication=ActiveDirectoryMsi` in the connection string, or the
+    token as `SQL_COPT_SS_ACCESS_TOKEN` (1256):
+    ```python
+    token = DefaultAzureCredential().get_token("https://database.windows.net/.default").token.encode("utf-16-le")
+    pyodbc.connect(conn_str_without_uid_pwd, attrs_before={1256: struct.pack(f"<I{len(token)}s", len(token), token)})
+    ```
 
     ## Fix safety
     Display-only: the database user for the identity must be created, and tokens expire (pools need a

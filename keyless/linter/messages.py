@@ -1,0 +1,44 @@
+"""What a finding's text may look like (docs/architecture.md, "Messages").
+
+A message is ONE short line, ruff style: what is wrong, which resource/secret/setting (redacted),
+and a one-phrase fix. The detail goes into the fix message ("help", also one line), the rule
+docstring (`keyless explain`, SARIF `help.markdown`). tests/test_fixtures.py holds every finding of
+every fixture to these limits, so a new rule keeps to them.
+"""
+
+from __future__ import annotations
+
+import re
+
+MESSAGE_MAX = 120  # characters of a finding's message
+HELP_MAX = 240  # characters of a fix message ("help:" in text output)
+NAME_MAX = 40  # characters of a name taken from the scanned file (resource, setting) in a message
+
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+
+
+def short_name(name: str, limit: int = NAME_MAX) -> str:
+    """A name from the scanned file as messages show it: at most `limit` characters, the middle
+    elided (`{{ include "orders.ful…ame" . }}`), so a long expression or generated name never
+    pushes the message past its limit. Never used on secrets (they go through `redact()`)."""
+    if len(name) <= limit:
+        return name
+    head = (limit - 1) // 2 + (limit - 1) % 2
+    return name[:head] + "…" + name[len(name) - (limit - 1 - head):]
+
+
+def problems(text: str, limit: int, *, what: str = "message") -> list[str]:
+    """Why `text` breaks the rules for a finding's message (or, with `what="help"`, its fix
+    message); empty when it keeps them."""
+    out = []
+    if not text or not text.strip():
+        out.append(f"empty {what}")
+    if _CONTROL.search(text):
+        out.append(f"{what} holds a line break or control character")
+    if "\\n" in text:
+        out.append(f"{what} holds a literal \\n")
+    if len(text) > limit:
+        out.append(f"{what} is {len(text)} characters (limit {limit})")
+    if text != text.strip():
+        out.append(f"{what} has leading or trailing blanks")
+    return out

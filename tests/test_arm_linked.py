@@ -58,28 +58,32 @@ def deploys(text, relpath="infra/main.json"):
 def test_fixture_labels_and_severities():
     found = by_path(run(LINKED_FIXTURE))
     mg = found[("management-group/policyAssignments/remediation.json", 18)]
-    assert "'Owner' is assigned at management-group scope (the scope management-group/landing-zone.json " \
-           "deploys this template at)" in mg.message
+    assert mg.message.startswith("'Owner' at management-group scope")
+    assert "scope: where management-group/landing-zone.json deploys it" in mg.fix.message
     assert mg.severity.value == "critical"
 
     explicit = found[("management-group/policyAssignments/remediation.json", 29)]
-    assert "'Contributor' is assigned at tenant scope:" in explicit.message  # its own `scope` wins
+    assert explicit.message.startswith("'Contributor' at tenant scope ")  # its own `scope` wins
+    assert "scope:" not in explicit.fix.message
 
     rg = found[("resource-group/modules/identity.json", 13)]
-    assert "at resource-group scope (the scope resource-group/main.json deploys this template at)" in rg.message
+    assert "at resource-group scope" in rg.message
+    assert "scope: where resource-group/main.json deploys it" in rg.fix.message
     assert rg.severity.value == "medium"  # Contributor on a subscription-schema template would be high
 
     disagree = found[("disagree/shared/access.json", 13)]
-    assert ("at management-group scope (the broadest of the scopes this template is deployed at: "
-            "disagree/management.json deploys it at management-group scope, disagree/workload.json deploys it "
-            "at subscription scope)") in disagree.message
+    assert "at management-group scope" in disagree.message
+    assert ("scope: the broadest it is deployed at: disagree/management.json (management-group), "
+            "disagree/workload.json (subscription)") in disagree.fix.message
 
     chain = found[("chain/platform/identity/identity.json", 13)]
-    assert ("at management-group scope (the scope chain/platform/platform.json deploys this template at; "
-            "chain/root.json deploys chain/platform/platform.json there)") in chain.message
+    assert "at management-group scope" in chain.message
+    assert ("scope: where chain/platform/platform.json deploys it; chain/root.json deploys "
+            "chain/platform/platform.json there") in chain.fix.message
 
     unresolved = found[("unresolved/nested/admins.json", 13)]
-    assert "at tenant scope (the template's deployment scope)" in unresolved.message
+    assert "at tenant scope" in unresolved.message
+    assert "scope: the template's deployment scope" in unresolved.fix.message
 
 
 def test_fingerprint_does_not_depend_on_the_parent(tmp_path):
@@ -102,7 +106,7 @@ def test_a_parent_deploying_at_a_computed_scope_keeps_the_template_scope(tmp_pat
                                                               scope="[parameters('target')]")],
                                           parameters={"target": {"type": "string"}}))
     [f] = run(tmp_path)
-    assert "at tenant scope (the template's deployment scope)" in f.message
+    assert "at tenant scope" in f.message and "scope: the template's deployment scope" in f.fix.message
 
 
 def test_a_deployment_cycle_terminates(tmp_path):
@@ -111,7 +115,8 @@ def test_a_deployment_cycle_terminates(tmp_path):
                                        parameters={"principalId": {"type": "string"}}))
     [f] = run(tmp_path)
     # a.json deploys b.json at a.json's own scope; nothing outside the cycle deploys a.json.
-    assert "at management-group scope (the scope a.json deploys this template at" in f.message
+    assert "at management-group scope" in f.message
+    assert "scope: where a.json deploys it" in f.fix.message
 
 
 def test_an_inline_nested_deployment_inherits_the_linked_scope(tmp_path):
@@ -122,7 +127,8 @@ def test_an_inline_nested_deployment_inherits_the_linked_scope(tmp_path):
     write(tmp_path, "child.json", template(TENANT, [inline], parameters={"principalId": {"type": "string"}}))
     write(tmp_path, "main.json", template(SUBSCRIPTION, [deployment({"relativePath": "child.json"})]))
     [f] = run(tmp_path)
-    assert "at subscription scope (the scope main.json deploys this template at)" in f.message
+    assert "at subscription scope" in f.message
+    assert "scope: where main.json deploys it" in f.fix.message
 
 
 # ---- which file a deployment deploys ------------------------------------------------------------

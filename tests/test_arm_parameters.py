@@ -121,13 +121,20 @@ def test_single_template_takes_any_parameter_file_but_two_templates_only_named_o
     write(tmp_path, "two/storage.json", role_template())
     write(tmp_path, "two/prod.json", parameter_file(roleId=OWNER))
     write(tmp_path, "two/storage.parameters.json", parameter_file(roleId=CONTRIBUTOR))
-    found = {(f.path, f.message.split(": ")[0]) for f in run(tmp_path, ["KL401"])}
-    assert found == {
-        ("one/deploy.json", "'Owner' is assigned at resource-group scope (the template's deployment scope) "
-                            "(with parameters from prod.json)"),
-        ("two/storage.json", "'Contributor' is assigned at resource-group scope (the template's deployment scope) "
-                             "(with parameters from storage.parameters.json)"),
-    }
+    found = {(f.path, f.message.split(" at ")[0], said(f, "(with ")) for f in run(tmp_path, ["KL401"])}
+    assert found == {("one/deploy.json", "'Owner'", "prod.json"),
+                     ("two/storage.json", "'Contributor'", "storage.parameters.json")}
+
+
+def said(f, prefix: str) -> str:
+    """What a finding's message, else its help, says after `prefix` up to the closing parenthesis
+    or the next note (a note that does not fit in the message is in the help)."""
+    for text in (f.message, f.fix.message if f.fix else ""):
+        if prefix in text:
+            return text.split(prefix, 1)[1].split(")")[0].split(";")[0]
+    if prefix.startswith("(") and prefix[1:] in (f.fix.message if f.fix else ""):
+        return f.fix.message.split(prefix[1:], 1)[1].split(")")[0].split(";")[0]
+    raise AssertionError(f"{prefix!r} in neither {f.message!r} nor its help")
 
 
 def test_a_crowded_directory_is_only_searched_by_name(tmp_path):
@@ -143,7 +150,7 @@ def test_a_crowded_directory_is_only_searched_by_name(tmp_path):
 def test_editor_mode_reads_parameter_files_from_disk(tmp_path):
     write(tmp_path, "acr/acr.parameters.json", parameter_file(registryName="r", adminUserEnabled=True))
     (f,) = lint_source(registry_template(), "acr/acr.json", select=["KL251"], root=str(tmp_path))
-    assert f.message.endswith("(with parameters from acr.parameters.json)")
+    assert f.message.endswith(", with acr.parameters.json)")
 
 
 # ---- scenarios: union, deduplication, identity -----------------------------------------------------
@@ -153,8 +160,9 @@ def test_finding_from_a_parameter_file_names_the_file_not_the_values(tmp_path):
     write(tmp_path, "acr/acr.parameters.json", parameter_file(registryName="zzuniqueregistryzz", adminUserEnabled=True))
     (f,) = run(tmp_path, ["KL251"])
     assert f.path == "acr/acr.json" and f.span.start.line == 21
-    assert f.message.startswith("Container registry '[parameters('registryName')]': adminUserEnabled is true")
-    assert f.message.endswith("(with parameters from acr.parameters.json)")
+    assert f.message.startswith("Container registry '[parameters('registryName')]' allows admin login "
+                                "(adminUserEnabled: true")
+    assert f.message.endswith(", with acr.parameters.json)")
     assert "zzuniqueregistryzz" not in f.message
 
 
@@ -163,17 +171,17 @@ def test_same_finding_from_two_parameter_files_is_reported_once(tmp_path):
     write(tmp_path, "rbac/main.parameters.dev.json", parameter_file(roleId=OWNER))
     write(tmp_path, "rbac/main.prod.parameters.json", parameter_file(roleId=OWNER))
     (f,) = run(tmp_path, ["KL401"])
-    assert "(with parameters from main.parameters.dev.json, main.prod.parameters.json)" in f.message
+    assert said(f, "with ") == "main.parameters.dev.json, main.prod.parameters.json"
 
 
 def test_each_scenario_keeps_its_own_finding(tmp_path):
     write(tmp_path, "rbac/main.json", role_template())
     write(tmp_path, "rbac/main.parameters.dev.json", parameter_file(roleId=CONTRIBUTOR))
     write(tmp_path, "rbac/main.parameters.prod.json", parameter_file(roleId=OWNER))
-    found = sorted((f.span.start.line, f.message.split(" is assigned")[0], f.message.split("(with ")[1].split(")")[0])
+    found = sorted((f.span.start.line, f.message.split(" at ")[0], said(f, "with "))
                    for f in run(tmp_path, ["KL401"]))
-    assert found == [(18, "'Contributor'", "parameters from main.parameters.dev.json"),
-                     (18, "'Owner'", "parameters from main.parameters.prod.json")]
+    assert found == [(18, "'Contributor'", "main.parameters.dev.json"),
+                     (18, "'Owner'", "main.parameters.prod.json")]
 
 
 @pytest.mark.parametrize("given", [READER, {"reference": {"keyVault": {"id": "/kv"}, "secretName": "role"}},
@@ -190,7 +198,7 @@ def test_a_default_finding_is_unchanged_by_a_parameter_file(tmp_path):
     write(tmp_path, "rbac/main.parameters.json", parameter_file(roleId=OWNER, principalId="1234"))
     (again,) = run(tmp_path, ["KL401"])
     assert (again.fingerprint, again.message, again.span) == (alone.fingerprint, alone.message, alone.span)
-    assert "with parameters" not in again.message
+    assert "parameters.json" not in again.message + again.fix.message
 
 
 def test_parameter_file_that_sets_an_undeclared_name_is_ignored(tmp_path):
@@ -206,18 +214,18 @@ def test_cache_follows_parameter_file_edits(run_cli, tmp_path):
 
     def kl251():
         rc, out, _ = run_cli("check", ".", "--select", "KL251", "--cache-dir", cache, "--output-format", "json")
-        return [(f["path"], f["message"].rsplit("(", 1)[-1]) for f in json.loads(out)["findings"]]
+        return [(f["path"], f["message"].rsplit(", ", 1)[-1]) for f in json.loads(out)["findings"]]
 
     assert kl251() == []
     assert kl251() == []  # warm cache
     write(tmp_path, "acr/acr.parameters.json", parameter_file(registryName="r", adminUserEnabled=True, x=1))
     assert kl251() == []  # sets an undeclared name ("x"): not this template's parameter file
     write(tmp_path, "acr/acr.parameters.json", parameter_file(registryName="r", adminUserEnabled=True))
-    assert kl251() == [("acr/acr.json", "with parameters from acr.parameters.json)")]
+    assert kl251() == [("acr/acr.json", "with acr.parameters.json)")]
     os.remove(tmp_path / "acr/acr.parameters.json")
     assert kl251() == []
     write(tmp_path, "acr/acr.parameters.prod.json", parameter_file(adminUserEnabled=True))
-    assert kl251() == [("acr/acr.json", "with parameters from acr.parameters.prod.json)")]
+    assert kl251() == [("acr/acr.json", "with acr.parameters.prod.json)")]
 
 
 def test_app_from_parameter_file_links_to_the_code(tmp_path):
@@ -234,11 +242,11 @@ def test_app_from_parameter_file_links_to_the_code(tmp_path):
     write(tmp_path, "infra/app.parameters.json", parameter_file(appName="orders", identityType="UserAssigned"))
     write(tmp_path, "src/main.py",
           "from azure.identity import ManagedIdentityCredential\ncred = ManagedIdentityCredential()\n")
-    found = {f.code: f.message for f in run(tmp_path, ["KL501", "KL505"])}
+    found = {f.code: f for f in run(tmp_path, ["KL501", "KL505"])}
     assert set(found) == {"KL501", "KL505"}
-    assert ("'[parameters('appName')]' (with parameters from app.parameters.json) attaches 2 user-assigned"
-            in found["KL501"])
-    assert "deploys the only app in this repository" in found["KL505"]
+    assert ("'[parameters('appName')]' (with app.parameters.json) has 2 user-assigned identities"
+            in found["KL501"].message)
+    assert "deploys the only app in this repository" in found["KL505"].fix.message
 
 
 # ---- nested deployments ---------------------------------------------------------------------------
@@ -284,7 +292,7 @@ MG_SCOPE = {"scope": "[concat('Microsoft.Management/managementGroups/', paramete
 
 
 @pytest.mark.parametrize("schema,deployment,inner_schema,words", [
-    ("tenantDeploymentTemplate", MG_SCOPE, None, "management-group scope (the scope the nested deployment targets)"),
+    ("tenantDeploymentTemplate", MG_SCOPE, None, "management-group scope|the scope the nested deployment targets"),
     ("tenantDeploymentTemplate", MG_SCOPE, "subscriptionDeploymentTemplate", "management-group scope"),
     ("tenantDeploymentTemplate", {"scope": "/", "location": "westeurope"}, None, "tenant scope"),
     ("tenantDeploymentTemplate", {"location": "westeurope"}, None, "tenant scope"),
@@ -297,11 +305,13 @@ MG_SCOPE = {"scope": "[concat('Microsoft.Management/managementGroups/', paramete
     ("tenantDeploymentTemplate", {"scope": "[parameters('mg')]"}, "managementGroupDeploymentTemplate",
      "management-group scope"),
     ("tenantDeploymentTemplate", {"scope": "[parameters('mg')]"}, None,
-     "resource-group (or broader) scope (the nested deployment's target, which is only known at deploy time)"),
+     "resource-group (or broader) scope|the nested deployment's target, which is only known at deploy time"),
 ])
 def test_nested_deployment_scope(schema, deployment, inner_schema, words):
     (f,) = lint_source(nested(schema, deployment, inner_schema), "main.json", select=["KL401"])
-    assert f.message.startswith(f"'Owner' is assigned at {words}"), f.message
+    scope, _, why = words.partition("|")  # the help says why the scope is what it is
+    assert f.message.startswith(f"'Owner' at {scope} has full control"), f.message
+    assert not why or f"scope: {why}" in f.fix.message, f.fix.message
 
 
 def test_unknown_nested_scope_is_rated_as_its_certain_minimum():
@@ -321,7 +331,7 @@ def test_unresolved_names_read_as_the_template_wrote_them():
     }, indent=2)
     found = {f.code: f for f in lint_source(text, "site.json", select=["KL252", "KL301"])}
     assert "function app '[parameters('funcName')]' has no managed identity" in found["KL301"].message
-    assert "of '[parameters('funcName')]' is fed by listKeys()" in found["KL252"].message
+    assert "of function app '[parameters('funcName')]' holds a key (listKeys())" in found["KL252"].message
     # fingerprints keep the key text they always had, so baselines and code-scanning alerts survive
     site = "Microsoft.Web/sites/parameters('funcName')"
     assert found["KL252"].fingerprint == fingerprint("KL252", f"{site}|setting|STORAGE")

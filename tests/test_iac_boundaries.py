@@ -167,7 +167,8 @@ def test_resource_advice_reads_code_of_the_same_repository(tmp_path):
     root = workspace(tmp_path)
     write(root, "payments/src/api/ai.py", OPENAI_KEY_PY)
     openai = [f for f in run(root, ["KL266"]) if f.code == "KL266"]
-    assert openai[0].severity.value == "high" and "payments/src/api/ai.py" in openai[0].message
+    assert openai[0].severity.value == "high" and "ai.py:5 uses an API key" in openai[0].message
+    assert "payments/src/api/ai.py:5" in openai[0].fix.message
 
 
 def test_a_submodule_git_file_is_a_boundary(tmp_path):
@@ -303,4 +304,4 @@ def test_role_advice_for_cosmos_code_names_no_rbac_guid(tmp_path):
     res = lint_paths([str(tmp_path)], Config(root=str(tmp_path)), st, excludes=[], jobs=1)
     assert not res.errors
     [f] = res.findings
-    assert "Cosmos DB Built-in Data" in f.message and "sqlRoleAssignments" in f.fix.message
+    assert "Cosmos DB Built-in Data" in f.fix.message and "sqlRoleAssignment" in f.fix.message

@@ -47,8 +47,8 @@ def test_one_finding_per_service_account_names_every_workload():
         WORKLOAD.format(kind=k, name=n) for k, n in (("Deployment", "web"), ("StatefulSet", "db"), ("DaemonSet", "agent")))
     [f] = lint_source(text, "k8s/all.yaml", select=["KL503"])
     assert f.span.start.line == 4
-    assert "Deployment 'web' (and 2 more)" in f.message and "\n" not in f.message
-    assert all(w in f.fix.message for w in ("Deployment 'web'", "StatefulSet 'db'", "DaemonSet 'agent'"))
+    assert "ServiceAccount 'api'" in f.message and "\n" not in f.message + f.fix.message
+    assert "Deployment 'web' (k8s/all.yaml) and 2 more" in f.fix.message
 
 
 def test_each_workload_of_a_list_is_judged(tmp_path):
@@ -96,4 +96,4 @@ def test_service_accounts_are_matched_within_one_repository(tmp_path):
     found = [(f.path, f.code) for f in run(tmp_path, ["KL503"])]
     assert found == [("ledger/k8s/sa.yaml", "KL503")]
     [f] = run(tmp_path, ["KL503"])
-    assert "ledger-web" in f.message and "tool" not in f.fix.message
+    assert "ledger-web" in f.fix.message and "tool" not in f.fix.message

@@ -167,8 +167,8 @@ resource "azurerm_storage_account" "sa" {
     st = Settings(root=str(tmp_path), select=resolve_selection(reg, ["KL260"]))
     (f,) = lint_paths([str(tmp_path)], Config(root=str(tmp_path)), st, excludes=[], jobs=1).findings
     assert f.severity is Severity.HIGH
-    assert "app/x.py:6" in f.message and "(KL209)" in f.message
-    assert "can be flipped safely" not in f.message
+    assert "app/x.py:6" in f.message and "(KL209)" in f.fix.message
+    assert "safe once" not in f.fix.message
 
 
 def test_both_a_delegation_key_and_an_account_key_is_a_run_time_choice_not_judged():

@@ -245,7 +245,9 @@ resource "azurerm_role_assignment" "app" {
 def findings(run_cli, *args):
     rc, out, err = run_cli("check", ".", "--select", "KL401", "--output-format", "json", *args)
     assert rc in (0, 1), err
-    return [(f["path"], f["location"]["line"], f["message"]) for f in json.loads(out)["findings"]]
+    # the message says what and where; where the role came from is in the help
+    return [(f["path"], f["location"]["line"], f"{f['message']} | {f['fix']['message']}")
+            for f in json.loads(out)["findings"]]
 
 
 def test_cached_results_follow_the_module_s_other_files(run_cli, tmp_path):
@@ -256,11 +258,11 @@ def test_cached_results_follow_the_module_s_other_files(run_cli, tmp_path):
     assert findings(run_cli, "--cache-dir", cache) == []
     write(tmp_path, "infra/variables.tf", 'variable "role" {\n  default = "Contributor"\n}\n')
     [(path, line, message)] = findings(run_cli, "--cache-dir", cache)
-    assert (path, line) == ("infra/main.tf", 5) and "(from the default of var.role)" in message
+    assert (path, line) == ("infra/main.tf", 5) and "role: from the default of var.role" in message
     assert findings(run_cli, "--cache-dir", cache) == [(path, line, message)]
     write(tmp_path, "infra/terraform.tfvars", 'role = "Owner"\n')  # a new file in the directory
     [(_, _, message)] = findings(run_cli, "--cache-dir", cache)
-    assert "'Owner'" in message and "(from terraform.tfvars)" in message
+    assert "'Owner'" in message and "role: from terraform.tfvars" in message
     write(tmp_path, "infra/terraform.tfvars", 'role = "Reader"\n')
     assert findings(run_cli, "--cache-dir", cache) == []
     os.remove(tmp_path / "infra" / "terraform.tfvars")
@@ -304,7 +306,7 @@ def test_role_data_source_in_another_file_is_read_and_a_cache_dependency(run_cli
     write(tmp_path, "infra/roles.tf", 'data "azurerm_role_definition" "picked" {\n  name = "Contributor"\n}\n')
     [(path, line, message)] = findings(run_cli, "--cache-dir", cache)
     assert (path, line) == ("infra/main.tf", 5)
-    assert "(the role of data.azurerm_role_definition.picked in roles.tf)" in message
+    assert "the role of data.azurerm_role_definition.picked in roles.tf" in message
     write(tmp_path, "infra/other.tf", 'data "azurerm_role_definition" "picked" {\n  name = "Reader"\n}\n')
     assert findings(run_cli, "--cache-dir", cache) == []  # declared twice: unknown
 

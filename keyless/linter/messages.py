@@ -12,7 +12,7 @@ import re
 
 MESSAGE_MAX = 120  # characters of a finding's message
 HELP_MAX = 240  # characters of a fix message ("help:" in text output)
-NAME_MAX = 40  # characters of a name taken from the scanned file (resource, setting) in a message
+NAME_MAX = 32  # characters of a name taken from the scanned file (resource, setting) in a message
 
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
 

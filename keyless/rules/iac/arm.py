@@ -8,6 +8,7 @@ import re
 from functools import partial
 from typing import Any, Iterator
 
+from keyless.linter.messages import short_name
 from keyless.rules.iac.common import (
     ARM_FUNCTION_NAMES,
     STORAGE_ACCOUNTS,
@@ -49,7 +50,7 @@ from keyless.rules.iac.expr import (
     ExprError,
     object_member,
 )
-from keyless.rules.iac.facts import fix_dict, parameters_note
+from keyless.rules.iac.facts import fix_dict, inline, parameters_note, with_note
 from keyless.rules.iac.resource_view import (
     ABSENT,
     UNKNOWN_VALUE,
@@ -130,7 +131,7 @@ def arm_template(em: Emitter, root: dict, runs: list | None = None, path: tuple 
                 added[ident] = (fact, [run.file_name])
     for fact, files in added.values():
         if fact.kind == "iac.issue":
-            fact.data["message"] += parameters_note(files)
+            fact.data["message"], fact.data["parameters_note"] = with_note(fact.data["message"], parameters_note(files))
             fact.data["parameters_from"] = files  # rules that extend the message keep the note last
         else:
             fact.data["parameters_from"] = files
@@ -284,11 +285,10 @@ class ArmExtractor:
             if name.lower() in names_only:
                 continue  # e.g. the name of a Key Vault secret, not the secret
             self.em.issue("KL257", path + (name, "defaultValue"), f"param|{name}",
-                          f"Secure parameter '{name}' has a default value: the secret is committed with the "
-                          "template and used whenever the caller omits it. Remove the default (or use "
-                          f"{self.sx.expr('newGuid()')} for a generated value) and pass it from Key Vault.",
-                          fix=fix_dict(f"Remove the {self.sx.default_word()} and supply the value from a Key Vault "
-                                       "reference in the parameter file.", "display-only"))
+                          f"Secure parameter '{short_name(name)}' has a committed default value; pass it from Key Vault",
+                          fix=fix_dict(f"Remove the {self.sx.default_word()} (or use {self.sx.expr('newGuid()')} for a "
+                                       "generated value) and supply the value from a Key Vault reference in the "
+                                       "parameter file", "display-only"))
 
     def check_outputs(self, outputs: Any, path: tuple, root: dict) -> None:
         if not isinstance(outputs, dict):
@@ -320,11 +320,10 @@ class ArmExtractor:
             if why is None:
                 continue
             self.em.issue("KL258", where, f"output|{name}",
-                          f"Output '{name}' {why}: deployment outputs are stored in plain text in the "
-                          "deployment history and readable by anyone with read access to the resource group.",
+                          f"Output '{short_name(name)}' {why}, kept in plain text in the deployment history",
                           severity="high",
                           fix=fix_dict("Do not output secrets: let the consumer read the secret from Key Vault "
-                                       "with its managed identity, or mark the output secureString/@secure().",
+                                       "with its managed identity, or mark the output secureString/@secure()",
                                        "display-only"))
 
     # -- resources --------------------------------------------------------------------------------
@@ -445,11 +444,12 @@ class ArmExtractor:
         text = self.sx.prop("identity", {"type": "SystemAssigned"})
         msg = ("Add a system-assigned managed identity (then grant it AcrPull/data-plane roles and switch "
                "registries and secrets to it)")
+        shown = f"Add {inline(text)}, then grant it AcrPull/data-plane roles and switch registries and secrets to it"
         if w.identity_path is None and hasattr(self.em, "insert_property"):
             edit = self.em.insert_property(path, text)
             if edit is not None:
                 return fix_dict(msg, "unsafe", [edit])
-            return fix_dict(msg + ":\n" + text, "display-only")
+            return fix_dict(shown, "display-only")
         obj = self.em.span(path, first_line=False)
         tkey = self.em.span(path + ("type",), key=True)
         if obj is not None and tkey is not None and tkey.start.line > obj.start.line and w.identity_path is None:
@@ -459,7 +459,7 @@ class ArmExtractor:
             col = obj.start.column
             if line_text[col - 1: col] == "{":
                 return fix_dict(msg, "unsafe", [[obj.start.line, col + 1, obj.start.line, col + 1, body]])
-        return fix_dict(msg + ":\n" + text, "display-only")
+        return fix_dict(shown, "display-only")
 
     # -- App Service ----------------------------------------------------------------------------
     def collect_site_config(self, r: dict, path: tuple, name: Any) -> None:
@@ -531,13 +531,10 @@ class ArmExtractor:
     def check_setting(self, site: Any, name: str, raw: Any, path: tuple, entry: dict, *, conn: bool = False,
                       workload: Workload | None = None) -> None:
         key = f"Microsoft.Web/sites/{site}|setting|{name}"
-        shown = f"'{workload.title if workload is not None else site}'"
-        if workload is not None and workload.symbol:
-            shown = workload.label  # resource site 'Microsoft.Web/sites' (web app 'x')
+        shown = workload.label if workload is not None else f"web app '{short_name(str(site))}'"
         up = name.upper() if isinstance(name, str) else ""
         if up == "AZURE_CLIENT_SECRET":
-            self.em.issue("KL259", path, key, client_secret_message(
-                shown if workload is not None and workload.symbol else f"web app {shown}"), severity="high",
+            self.em.issue("KL259", path, key, client_secret_message(shown), severity="high",
                           fix=client_secret_fix())
             entry.setdefault("key_auth", []).append("AZURE_CLIENT_SECRET")
             return
@@ -550,17 +547,14 @@ class ArmExtractor:
             return  # the Azure Files content share has no identity-based option on Consumption/EP plans
         if up == "AZUREWEBJOBSSTORAGE":
             note_key_user(self.em, path, raw, "KL253", resource_type=STORAGE_ACCOUNTS)
-            self.em.issue("KL253", path, key, f"AzureWebJobsStorage of {shown} is an account-key connection string "
-                          f"built from {src}. The Functions host supports identity-based storage.",
-                          fix=fix_dict("Replace the setting with AzureWebJobsStorage__accountName = <storage account "
-                                       "name>, give the app a managed identity and grant it Storage Blob Data Owner, "
-                                       "Storage Queue Data Contributor and Storage Table Data Contributor on the account.",
-                                       "display-only"))
+            self.em.issue("KL253", path, key, f"AzureWebJobsStorage of {shown} is built from {src}, an account key; "
+                          "use identity-based storage",
+                          fix=functions_storage_fix())
             return
-        what = "connection string" if conn else "app setting"
+        what = "Connection string" if conn else "App setting"
         note_key_user(self.em, path, raw, "KL252")
-        self.em.issue("KL252", path, key, f"The {what} '{name}' of {shown} is fed by {src}: the app authenticates "
-                      "with a shared key that never expires with the deployment.",
+        self.em.issue("KL252", path, key, f"{what} '{short_name(name)}' of {shown} holds a key ({src}); use an "
+                      "identity",
                       fix=key_fed_fix(name))
 
     def finish_web_settings(self, w: Workload) -> None:
@@ -699,7 +693,7 @@ class ArmExtractor:
             verdict = guid_mismatch(guid, role, named)
             if verdict:
                 self.em.issue("KL403", path, f"{key}|{guid}", verdict, severity="high",
-                              fix=fix_dict(f"Use the GUID of '{named}': {R.ROLES[named]} (or fix the name).",
+                              fix=fix_dict(f"Use the GUID of '{named}' ({R.ROLES[named]}) or correct the name",
                                            "display-only"))
                 return
 
@@ -753,12 +747,11 @@ class ArmExtractor:
             self.em, path + (("properties", "roleName") if props.get("roleName") else ("name",)),
             props.get("roleName") or r.get("name"))
         self.em.issue("KL402", wild, f"roleDefinition|{label}",
-                      f"Custom role '{shown}' {R.escalation_words(action)}{note} and is "
-                      f"assignable at {_scope_words(broad)} scope: it is Owner under another name, including the "
-                      "right to grant itself more access.", severity="high",
+                      f"Custom role '{short_name(shown)}' {R.escalation_words(action)} at {_scope_words(broad)} "
+                      "scope; it can grant itself any role", severity="high",
                       fix=fix_dict("List only the actions/dataActions the workload needs (or use a built-in "
-                                   "data-plane role) and narrow assignableScopes to the resource group or resource.",
-                                   "display-only"))
+                                   "data-plane role) and narrow assignableScopes to the resource group or resource"
+                                   + (f" (actions{note})" if note else ""), "display-only"))
 
 
 class ArmView(ResourceView):
@@ -1108,12 +1101,10 @@ def guid_mismatch(guid: str, role: str | None, named: str) -> str | None:
         sq_named = re.sub(r"[^a-z]", "", named.lower())
         if sq_named in sq_role or sq_role in sq_named:
             return None  # e.g. 'Owner' next to Storage Blob Data Owner: a prefix of a longer name
-        return (f"Role GUID {guid} is '{role}', but the name next to it says '{named}' "
-                f"({expected}): the assignment grants a different role than intended.")
+        return f"Role GUID grants '{role}', but the name next to it says '{named}'"
     close = guid[:8] == expected[:8] or guid[-12:] == expected[-12:] or _distance(guid, expected) <= 3
     if close:
-        return (f"Role GUID {guid} is not a built-in role; the name next to it says '{named}', whose GUID is "
-                f"{expected}. The deployment fails, or assigns a custom role with the same id.")
+        return f"Role GUID {guid} is no built-in role; the name next to it says '{named}'"
     return None
 
 
@@ -1139,20 +1130,24 @@ def env_entry(sx: Any, w: Workload) -> str:
 
 
 def client_secret_message(where: str) -> str:
-    return (f"AZURE_CLIENT_SECRET is set for {where}: EnvironmentCredential (first in DefaultAzureCredential's "
-            "chain) then signs in as a service principal with a client secret that must be stored, rotated and can "
-            "leak, instead of the app's managed identity.")
+    return f"AZURE_CLIENT_SECRET is set for {where}; use the app's managed identity instead"
 
 
 def client_secret_fix() -> dict:
-    return fix_dict("Remove AZURE_CLIENT_SECRET (and AZURE_TENANT_ID if only used for it), give the app a "
-                    "managed identity and grant that identity the roles the service principal had.", "display-only")
+    return fix_dict("Remove AZURE_CLIENT_SECRET (and AZURE_TENANT_ID if only used for it): DefaultAzureCredential "
+                    "signs in with it first. Give the app a managed identity with the service principal's roles",
+                    "display-only")
 
 
 def key_fed_fix(name: str) -> dict:
-    return fix_dict(f"Replace '{name}' with the service endpoint (e.g. <NAME>__serviceUri / __fullyQualifiedNamespace "
-                    "or an *_ENDPOINT setting), authenticate with the app's managed identity (DefaultAzureCredential) "
-                    "and grant it the data-plane role for the operations it performs.", "display-only")
+    return fix_dict(f"Replace '{short_name(name)}' with the service endpoint (e.g. <NAME>__serviceUri or an *_ENDPOINT "
+                    "setting), authenticate with the app's managed identity (DefaultAzureCredential) and grant it "
+                    "a data-plane role", "display-only")
+
+
+def functions_storage_fix(how: str = "Replace it with AzureWebJobsStorage__accountName = <storage account name>") -> dict:
+    return fix_dict(f"{how}, give the app a managed identity and grant it Storage Blob Data Owner, Storage Queue Data "
+                    "Contributor and Storage Table Data Contributor on the account", "display-only")
 
 
 # ---- Container Apps (ARM and `az containerapp --yaml`) ------------------------------------------
@@ -1202,26 +1197,20 @@ def analyze_aca(em: Emitter, w: Workload, r: dict, path: tuple, resolve: Any, fm
                     if label(reg.get("passwordSecretRef")) in _key_vault_secrets(secrets, label):
                         continue
                     em.issue("KL250", where, f"{w.key}|registry|{sdisp}",
-                             f"{w.label} pulls from '{shown}' with a password kept in the app: managed identity "
-                             "cannot pull from a registry that is not ACR", severity="medium",
-                             fix=non_azure_registry_fix(f"make the secret that passwordSecretRef names a Key Vault "
-                                                        f"reference ({sx.prop('keyVaultUrl', '<secret uri>')} and "
-                                                        f"{sx.prop('identity', '<identity resource id>')})"))
+                             f"{w.label} pulls from '{short_name(shown)}' with a password kept in the app; "
+                             "keep it in Key Vault", severity="medium",
+                             fix=non_azure_registry_fix("make passwordSecretRef's secret a Key Vault reference"))
                     continue
                 w.key_auth.append("registry password")
                 em.issue("KL250", where,
                          f"{w.key}|registry|{sdisp}",
-                         f"{w.label} pulls from registry '{shown}' with a username and password secret. "
-                         "Registry passwords (often the ACR admin user) are long-lived and shared.",
-                         fix=fix_dict("Pull with a managed identity instead: replace username/passwordSecretRef "
-                                      f"with {sx.prop('identity', '<user-assigned identity resource id>')} (or 'system') and "
-                                      "grant that identity AcrPull (7f951dda-4ed3-4680-a7ca-43fe172d538d) on the "
-                                      "registry. Microsoft recommends a user-assigned identity for image pulls.",
-                                      "display-only"))
+                         f"{w.label} pulls from '{short_name(shown)}' with a registry password; pull with an identity",
+                         fix=fix_dict("Replace username/passwordSecretRef with "
+                                      f"{sx.prop('identity', '<user-assigned identity resource id>')} (or 'system') and "
+                                      "grant that identity AcrPull on the registry", "display-only"))
             elif reg.get("identity") in (None, "") and many:
                 em.issue("KL502", rp, f"{w.key}|registry|{sdisp}|identity",
-                         f"Registry '{shown}' of {w.label} names no identity although the app has several; "
-                         "set which identity pulls images.",
+                         f"Registry '{short_name(shown)}' of {w.label} names no identity (the app has several); set one",
                          fix=fix_dict(f"Add {sx.prop('identity', '<resource id of the user-assigned identity with AcrPull>')} "
                                       "(or 'system') to the registry entry.", "display-only"))
     # secrets
@@ -1238,8 +1227,8 @@ def analyze_aca(em: Emitter, w: Workload, r: dict, path: tuple, resolve: Any, fm
                 kv_backed.add(sname)
                 if s.get("identity") in (None, "") and many:
                     em.issue("KL502", sp, f"{w.key}|secret|{sname}|identity",
-                             f"Key Vault secret '{shown}' of {w.label} names no identity although the app has "
-                             "several; set which identity reads Key Vault.",
+                             f"Key Vault secret '{short_name(shown)}' of {w.label} names no identity (the app has "
+                             "several); set one",
                              fix=fix_dict(f"Add {sx.prop('identity', '<resource id of the identity with Key Vault Secrets User>')} "
                                           "(or 'System') to the secret.", "display-only"))
                 continue
@@ -1250,16 +1239,15 @@ def analyze_aca(em: Emitter, w: Workload, r: dict, path: tuple, resolve: Any, fm
                 w.key_auth.append(src)
                 note_key_user(em, sp + ("value",), s.get("value"), "KL252")
                 em.issue("KL252", sp + ("value",), f"{w.key}|secret|{sname}",
-                         f"Secret '{shown}' of {w.label} is filled from {src}: the app authenticates with a shared key.",
+                         f"Secret '{short_name(shown)}' of {w.label} holds a key ({src}); use an identity",
                          fix=key_fed_fix(sname))
             elif not deploy_placeholder(s.get("value")):  # `${SECRET}`, `$(secret)`: filled in at deploy time
                 em.issue("KL254", sp + ("value",), f"{w.key}|secret|{sname}",
-                         f"Secret '{shown}' of {w.label} carries its value inline in the deployment; store it in "
-                         "Key Vault and let the app's identity read it.", severity="medium",
+                         f"Secret '{short_name(shown)}' of {w.label} holds its value inline; reference Key Vault instead",
+                         severity="medium",
                          fix=fix_dict(f"Replace 'value' with {sx.prop('keyVaultUrl', 'https://<vault>.vault.azure.net/secrets/' + sname)} "
-                                      f"and {sx.prop('identity', '<user-assigned identity resource id>')} (or 'System'), "
-                                      "and grant that identity Key Vault Secrets User "
-                                      "(4633458b-17de-408a-b874-0445c86b69e6).", "display-only"))
+                                      f"and {sx.prop('identity', '<identity resource id>')} (or 'System'); grant that "
+                                      "identity Key Vault Secrets User", "display-only"))
     # containers and env
     first_env_path = None
     for ckey in ("containers", "initContainers"):
@@ -1295,8 +1283,7 @@ def analyze_aca(em: Emitter, w: Workload, r: dict, path: tuple, resolve: Any, fm
                     continue
                 if ckey == "containers":
                     w.env_names.add(en)
-                check_env_credential(em, w, en, e.get("value"), tp + (ckey, ci, "env", ei),
-                                     "the app authenticates with a shared key.")
+                check_env_credential(em, w, en, e.get("value"), tp + (ckey, ci, "env", ei))
     w.env_container_path = first_env_path
     # scale rules
     rules_paths: list[tuple[Any, tuple]] = []
@@ -1320,7 +1307,7 @@ def _key_vault_secrets(secrets: Any, label: Any) -> set[str]:
             and s.get("keyVaultUrl") not in (None, "") and isinstance(n := label(s.get("name")), str)}
 
 
-def check_env_credential(em: Emitter, w: Workload, name: str, value: Any, path: tuple, consequence: str) -> bool:
+def check_env_credential(em: Emitter, w: Workload, name: str, value: Any, path: tuple) -> bool:
     """KL259 / KL252 for one container env entry (ACA and ACI alike); True when it reported one."""
     if name == "AZURE_CLIENT_SECRET":
         w.key_auth.append("AZURE_CLIENT_SECRET")
@@ -1332,7 +1319,7 @@ def check_env_credential(em: Emitter, w: Workload, name: str, value: Any, path: 
         w.key_auth.append(src)
         note_key_user(em, path + ("value",), value, "KL252")
         em.issue("KL252", path + ("value",), f"{w.key}|env|{name}",
-                 f"Environment variable '{name}' of {w.label} is filled from {src}: {consequence}",
+                 f"Env var '{short_name(name)}' of {w.label} holds a key ({src}); use an identity",
                  fix=key_fed_fix(name))
         return True
     return False
@@ -1363,13 +1350,12 @@ def analyze_scale_rule(em: Emitter, w: Workload, rule: dict, path: tuple, resolv
     w.key_auth.append("scale-rule secret")
     ai = next(i for i, a in enumerate(auth) if isinstance(a, dict) and a.get("secretRef"))
     extra = " and set accountName" if scaler == "azure-queue" else ""
-    api = f" (API version {api_version})" if isinstance(api_version, str) else ""
+    api = f" (API version {api_version} supports it)" if isinstance(api_version, str) else ""
     em.issue("KL256", bpath + ("auth", ai, "secretRef"), f"{w.key}|scale|{rname}",
-             f"Scale rule '{shown}' of {w.label} authenticates the {IDENTITY_SCALERS[scaler]} scaler with a "
-             f"secret (a connection string that keeps local auth enabled on the service); this scaler{api} "
-             "supports managed identity.",
-             fix=fix_dict(f"Replace auth[] with {em.syntax.prop('identity', '<user-assigned identity resource id>')} (or 'system'){extra}, "
-                          "and grant that identity a data-plane reader role on the queue/namespace.", "display-only"))
+             f"Scale rule '{short_name(shown)}' of {w.label} authenticates with a secret; use a managed identity",
+             fix=fix_dict(f"Replace auth[] with {em.syntax.prop('identity', '<identity resource id>')} (or 'system')"
+                          f"{extra} and grant that identity a data-plane reader role on the "
+                          f"{IDENTITY_SCALERS[scaler]}{api}", "display-only"))
 
 
 def note_listed_keys(em: Emitter, root: dict, path: tuple) -> None:
@@ -1478,18 +1464,16 @@ def analyze_aci(em: Emitter, w: Workload, r: dict, path: tuple, resolve: Any, fm
                     em, pp + ("imageRegistryCredentials", i, "server"), c.get("server"))
                 if azure_registry(server) is False:
                     em.issue("KL250", pp + ("imageRegistryCredentials", i, "password"), f"{w.key}|registry|{sdisp}",
-                             f"{w.label} pulls from '{shown}' with a password: managed identity cannot pull from a "
-                             "registry that is not ACR", severity="medium",
-                             fix=non_azure_registry_fix("pass it as a secure parameter from a Key Vault reference in "
-                                                        "the parameter file"))
+                             f"{w.label} pulls from '{short_name(shown)}' with a password; keep it in Key Vault",
+                             severity="medium",
+                             fix=non_azure_registry_fix("pass it as a secure parameter from a Key Vault reference"))
                     continue
                 w.key_auth.append("registry password")
                 em.issue("KL250", pp + ("imageRegistryCredentials", i, "password"), f"{w.key}|registry|{sdisp}",
-                         f"{w.label} pulls from registry '{shown}' with a username and password.",
-                         fix=fix_dict(f"Use {em.syntax.prop('identity', '<user-assigned identity resource id>')} in the registry "
-                                      "credential instead of username/password and grant that identity AcrPull "
-                                      "(7f951dda-4ed3-4680-a7ca-43fe172d538d) on the registry (Windows container "
-                                      "groups support only user-assigned identities for this).", "display-only"))
+                         f"{w.label} pulls from '{short_name(shown)}' with a registry password; pull with an identity",
+                         fix=fix_dict(f"Use {em.syntax.prop('identity', '<user-assigned identity resource id>')} in the "
+                                      "registry credential instead of username/password and grant that identity AcrPull "
+                                      "on the registry (Windows groups: user-assigned only)", "display-only"))
     cs = props.get("containers")
     if not isinstance(cs, list):
         w.env_unknown = w.env_unknown or cs is not None
@@ -1522,16 +1506,15 @@ def analyze_aci(em: Emitter, w: Workload, r: dict, path: tuple, resolve: Any, fm
             w.env_names.add(en)
             ep = pp + ("containers", ci, "properties", "environmentVariables", ei)
             raw = e.get("value")
-            if check_env_credential(em, w, en, raw, ep, "a shared key in the container's plain environment."):
+            if check_env_credential(em, w, en, raw, ep):
                 continue
             if "value" in e and raw not in (None, "") and secretish_name(en):
                 em.issue("KL255", ep + ("value",), f"{w.key}|env|{en}",
-                         f"Environment variable '{en}' of {w.label} looks like a secret but is set with 'value', "
-                         "which is visible in the container group's properties to anyone with read access.",
-                         severity="medium",
-                         fix=fix_dict("Use 'secureValue' instead of 'value' (and feed it from a Key Vault "
-                                      "reference), or better, drop the secret and use the group's managed identity.",
-                                      "display-only"))
+                         f"Env var '{short_name(en)}' of {w.label} looks like a secret but is a plain 'value'; "
+                         "use 'secureValue'", severity="medium",
+                         fix=fix_dict("Use 'secureValue' instead of 'value' (plain values are readable by anyone "
+                                      "with read access) and feed it from Key Vault, or drop the secret and use the "
+                                      "group's managed identity", "display-only"))
     w.client_id_fix_text = env_entry(em.syntax, w) if fmt == "arm" else yaml_env_entry(w)
 
 

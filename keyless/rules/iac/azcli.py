@@ -26,6 +26,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any, Iterable
 
+from keyless.linter.messages import short_name
 from keyless.linter.documents.shell import UNKNOWN_PART, Command, Script, Word
 from keyless.linter.finding import Span
 from keyless.rules.iac import roles as R
@@ -39,7 +40,7 @@ from keyless.rules.iac.common import (
     non_azure_registry_fix,
 )
 from keyless.rules.iac.expr import classify_scope
-from keyless.rules.iac.facts import fix_dict, span_to_list
+from keyless.rules.iac.facts import bare, fit, fix_dict, span_to_list
 
 BROAD_SCOPES = ("managementGroup", "subscription", "resourceGroup", "tenant")
 
@@ -350,9 +351,8 @@ class ScriptExtractor:
             if w.value in ("--client-secret",) or (w.value or "").startswith("--client-secret="):
                 anchor = cmd.words[k + 1] if k + 1 < len(cmd.words) and "=" not in (w.value or "") else w
                 self.em.issue("KL280", (), f"azd|login|{shown(anchor, self.text)}",
-                              f"Signs in to Azure with `azd auth login --client-secret`: a client secret that must be "
-                              f"stored, rotated and can leak{self.where}.", severity="high", span=self.span(anchor),
-                              fix=fix_dict(self.login_fix.get(id(script)) or login_fix_text(self.doc), "display-only"))
+                              "`azd auth login --client-secret` signs in with a client secret; use an identity or OIDC",
+                              severity="high", span=self.span(anchor), fix=self.login_fix_for(script))
                 return
 
     # -- roles -----------------------------------------------------------------------------------------
@@ -378,8 +378,8 @@ class ScriptExtractor:
                        c.value("--assignee-principal-type"))
 
     def create_for_rbac(self, c: Call) -> None:
-        self.minted(c, "`az ad sp create-for-rbac` creates a service principal with a client secret (printed once, "
-                       "then stored somewhere to be used)", ("--create-cert", "--cert", "--keyvault"))
+        self.minted(c, "`az ad sp create-for-rbac` creates a service principal with a client secret",
+                    ("--create-cert", "--cert", "--keyvault"))
         role_word = c.value("--role")
         role, role_note = self.role_of(role_word, c.script)
         if role not in R.BROAD_ROLES or role_word is None:
@@ -465,13 +465,11 @@ class ScriptExtractor:
             w.uamis.append(Uami(shown(u, self.text), "<client id of " + shown(u, self.text) + ">"))
         if ident.state == "none":
             w.low_confidence = True
-            w.identity_note = (f" (lower confidence: the command has no {_IDENTITY_FLAGS[kind]} and no later command in "
-                               f"this file assigns it an identity{self.where})")
+            w.identity_note = f" (lower confidence: no identity flag here nor a later `identity assign`{self.where})"
             w.identity_fix = fix_dict(
-                f"Add {_IDENTITY_FLAGS[kind].split(' or ')[0]} to this command (or run `az {c.verb.rsplit(' ', 1)[0]} "
-                f"identity assign` for it afterwards), then grant the identity the data-plane roles it needs"
-                + (" and pull images with --registry-identity instead of a password" if kind.startswith("containerapp")
-                   else "") + ".", "display-only")
+                f"Add {_IDENTITY_FLAGS[kind].split(' or ')[0]} (or run `az {c.verb.rsplit(' ', 1)[0]} identity assign` "
+                f"later), then grant the identity its data-plane roles"
+                + (" and pull with --registry-identity" if kind.startswith("containerapp") else ""), "display-only")
         env_opts = ("--env-vars", "--environment-variables", "--secure-environment-variables", "--settings",
                     "--set-env-vars")
         env_words = c.values(*env_opts)
@@ -564,22 +562,21 @@ class ScriptExtractor:
         host = server.value if server is not None and server.known else None
         if azure_registry(host) is False:
             self.em.issue("KL250", (), f"az|{c.verb}|{name_key(name, self.text) or '?'}|registry-password",
-                          f"`az {c.verb}` pulls images for {target} from '{host}' with a password{self.where}: "
-                          "managed identity cannot pull from a registry that is not ACR", severity="medium",
-                          span=self.span(w), fix=non_azure_registry_fix(
-                              "read it from Key Vault at run time (az keyvault secret show) instead of writing it"))
+                          f"`az {c.verb}` pulls images for {target} from '{short_name(str(host))}' with a password; "
+                          "use Key Vault", severity="medium",
+                          span=self.span(w), fix=self.with_where(non_azure_registry_fix(
+                              "read it at run time (az keyvault secret show) instead of writing it")))
             return
-        msg = (f"`az {c.verb}` pulls images for {target} with a registry password{self.where}: usually the registry's "
-               "admin password, shared and long-lived, with push rights.")
-        fixtext = {"containerapp": "Use --registry-identity system (or a user-assigned identity's resource id) and "
-                                   "grant that identity AcrPull on the registry; drop --registry-username/--registry-password.",
+        msg = f"`az {c.verb}` pulls images for {target} with a registry password; use an identity"
+        fixtext = {"containerapp": "Use --registry-identity system (or a user-assigned identity's resource id) with "
+                                   "AcrPull on the registry; drop --registry-username/--registry-password",
                    "container": "Use --acr-identity with a user-assigned identity that has AcrPull on the registry; "
-                                "drop --registry-username/--registry-password.",
-                   }.get(c.verb.split(" ", 1)[0], "Give the app a managed identity, grant it AcrPull and set "
+                                "drop --registry-username/--registry-password",
+                   }.get(c.verb.split(" ", 1)[0], "Give the app a managed identity with AcrPull and set "
                                                  "acrUseManagedIdentityCreds (az webapp config set --generic-configurations "
-                                                 "'{\"acrUseManagedIdentityCreds\": true}'); drop the registry password.")
+                                                 "'{\"acrUseManagedIdentityCreds\": true}'); drop the registry password")
         self.em.issue("KL250", (), f"az|{c.verb}|{name_key(name, self.text) or '?'}|registry-password", msg, severity="high",
-                      span=self.span(w), fix=fix_dict(fixtext, "display-only"))
+                      span=self.span(w), fix=self.with_where(fix_dict(fixtext, "display-only")))
 
     def acr_admin(self, c: Call) -> None:
         if c.tool == "az":
@@ -594,14 +591,13 @@ class ScriptExtractor:
             return
         name = c.value("--name", "name")
         how = f"`az acr {c.verb.split()[-1]} --admin-enabled`" if c.tool == "az" else f"`{c.command.words[0].value} -EnableAdminUser`"
-        label = f"Container registry '{shown(name, self.text)}'"
+        label = f"Container registry '{short_name(shown(name, self.text))}'"
         # worded like the template front ends' KL251 facts: the rule appends what the code needs
         self.em.issue("KL251", (), f"{c.tool}|acr|{name_key(name, self.text) or '?'}|admin",
-                      f"{label}: {how} turns the admin user on{self.where}, so it has a shared username/password "
-                      "with push and pull rights on every repository", severity="high", span=self.span(w),
-                      fix=fix_dict("Drop the admin user (--admin-enabled false) and grant each pulling identity "
-                                   "AcrPull (az role assignment create --role AcrPull --scope <registry id>).",
-                                   "display-only"), resource=label)
+                      f"{label} has an admin user with a shared password ({how})", severity="high", span=self.span(w),
+                      fix=self.with_where(fix_dict("Drop the admin user (--admin-enabled false; pulling identities "
+                                                   "get AcrPull with az role assignment create)", "display-only")),
+                      resource=label)
 
     def sp_login(self, c: Call) -> None:
         if c.tool == "az":
@@ -614,7 +610,7 @@ class ScriptExtractor:
             if value is not None and value.lower().endswith((".pem", ".pfx", ".crt", ".cer")):
                 return  # a certificate file
             anchor = secret
-            how = "`az login --service-principal` with a password"
+            how = "`az login --service-principal -p`"
         else:
             if not c.has("serviceprincipal") or c.has("certificatethumbprint", "certificatepath", "federatedtoken"):
                 return
@@ -623,18 +619,26 @@ class ScriptExtractor:
                 return
             how = "`Connect-AzAccount -ServicePrincipal -Credential`"
         self.em.issue("KL280", (), f"{c.tool}|login|{shown(c.value('--username', 'applicationid'), self.text)}",
-                      f"Signs in to Azure with {how}: a client secret that must be stored, rotated and can "
-                      f"leak{self.where}.", severity="high", span=self.span(anchor),
-                      fix=fix_dict(self.login_fix.get(id(c.script)) or login_fix_text(self.doc), "display-only"))
+                      f"{how} signs in with a client secret; use a managed identity or OIDC", severity="high",
+                      span=self.span(anchor), fix=self.login_fix_for(c.script))
+
+    def login_fix_for(self, script: Script) -> dict:
+        """The fix of a client-secret login: the CI job's OIDC recipe, else the one for where it runs."""
+        return self.with_where(fix_dict(self.login_fix.get(id(script)) or login_fix_text(self.doc), "display-only"))
+
+    def with_where(self, fix: dict) -> dict:
+        """`fix` naming the CI step or job the script runs in, when the help has room for it."""
+        return {**fix, "message": fit(fix["message"], [bare(self.where)])} if self.where else fix
 
     def minted(self, c: Call, what: str, cert_options: tuple[str, ...]) -> None:
         if c.has(*cert_options) or c.uncertain:
             return
         self.em.issue("KL281", (), f"{c.tool}|{c.verb}|{shown(c.value('--id', '--name', '--display-name', 'objectid', 'applicationid', 'displayname'), self.text)}",
-                      f"{what}{self.where}.", severity="medium", span=self.span(c.verb_word),
-                      fix=fix_dict("Use a managed identity for workloads in Azure, and a federated credential (OIDC) "
-                                   "for CI: `az ad app federated-credential create` needs no secret. If a secret is "
-                                   "unavoidable, use a certificate (--create-cert) kept in Key Vault.", "display-only"))
+                      f"{what}; prefer a managed identity or OIDC", severity="medium", span=self.span(c.verb_word),
+                      fix=self.with_where(fix_dict(
+                          "Use a managed identity for workloads in Azure and a federated credential (OIDC, `az ad app "
+                          "federated-credential create`) for CI; if a secret is unavoidable, a certificate in Key Vault "
+                          "(--create-cert)", "display-only")))
 
     def credential_reset(self, c: Call) -> None:
         self.minted(c, f"`az {c.verb}` creates a new client secret for the service principal", ("--create-cert", "--cert", "--keyvault"))
@@ -724,18 +728,20 @@ class ScriptExtractor:
     def key_stored(self, code: str, src: Call, w: Word, where: str, sink: Call | None, listed_here: bool = False) -> None:
         what = key_listing(src) or "a key"
         line = self.doc.lines.position(src.command.start).line
-        listed = "listed here" if listed_here else f"listed by `{_call_text(src)}` (line {line})"
+        listed = "listed here" if listed_here else f"from line {line}"
+        sink, _, detail = where.partition(" (")  # `app settings (`az ... --settings`)`: the detail goes to the help
+        notes = [f"listed by `{_call_text(src)}`" if not listed_here else "", f"({detail}" if detail else "",
+                 self.where]
         if code == "KL252":
-            msg = (f"{what[0].upper()}{what[1:]} {listed} feeds {where}{self.where}: the app then authenticates "
-                   "with a shared key instead of its managed identity.")
-            fix = ("Set the service endpoint instead (e.g. AZURE_STORAGE_ACCOUNT_URL, <NAME>__serviceUri), give the app "
-                   "a managed identity, grant it the data-plane role it needs and use DefaultAzureCredential in the code.")
+            msg = f"{what[0].upper()}{what[1:]} {listed} feeds {sink}; use the endpoint and an identity"
+            fix = ("Set the service endpoint instead (e.g. AZURE_STORAGE_ACCOUNT_URL, <NAME>__serviceUri) and use "
+                   "DefaultAzureCredential with the app's managed identity and a data-plane role")
         else:
-            msg = (f"{what[0].upper()}{what[1:]} {listed} is written to {where}{self.where}: it outlives the script "
-                   "in a file, a CI variable or a store, where it can leak and is rarely rotated.")
-            fix = ("Do not export keys: give the workload a managed identity with a data-plane role and pass only "
-                   "endpoints. Locally, sign in with `az login` (or `azd auth login`) and let DefaultAzureCredential "
-                   "use that identity.")
+            msg = f"{what[0].upper()}{what[1:]} {listed} is written to {sink}; do not export keys"
+            fix = ("Give the workload a managed identity with a data-plane role and pass only endpoints; locally, "
+                   "DefaultAzureCredential uses your `az login`")
+        fix = fit(fix + " (exported keys outlive the script and leak)" if code != "KL252" else fix,
+                  [bare(n) for n in notes if n])
         # the word as written may hold literal text next to the key: only its digest is kept
         digest = hashlib.sha256(self.text[w.start:w.end].encode("utf-8", "surrogateescape")).hexdigest()[:16]
         self.em.issue(code, (), f"{code}|{src.verb}|{where}|{digest}", msg, severity="high",
@@ -746,13 +752,10 @@ def login_fix_text(doc: Any) -> str:
     """What replaces a client-secret login, by where the script runs (a GitHub workflow's own
     recipe, with its subjects, comes from ci.py)."""
     if doc.kind == "yaml":  # an Azure Pipelines step
-        return ("Use an Azure Resource Manager service connection with workload identity federation and run the "
-                "commands in an AzureCLI@2 / AzurePowerShell@5 task (azureSubscription: <connection>): no secret is "
-                "stored or passed.")
-    return ("Sign in without a secret: with a managed identity where the script runs in Azure "
-            "(`az login --identity`, `Connect-AzAccount -Identity`), with a federated credential in CI "
-            "(`az ad app federated-credential create`, then `az login --service-principal -u <client id> --tenant "
-            "<tenant> --federated-token <token>`), or as yourself with `az login` on a workstation.")
+        return ("Use an Azure Resource Manager service connection with workload identity federation in an "
+                "AzureCLI@2 / AzurePowerShell@5 task (azureSubscription: <connection>): no secret is stored")
+    return ("Sign in without a secret: `az login --identity` in Azure, a federated token in CI (`az login "
+            "--service-principal ... --federated-token <token>`), or `az login` as yourself on a workstation")
 
 
 _IDENTITY_FLAGS = {

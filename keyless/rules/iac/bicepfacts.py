@@ -32,7 +32,7 @@ from keyless.rules.iac.armparams import Scenario, is_named_parameter_file, liter
 from keyless.rules.iac.bicep import BicepTemplate, module_relpath, translate
 from keyless.rules.iac.common import Emitter, line_indent
 from keyless.rules.iac.expr import UNKNOWN
-from keyless.rules.iac.facts import span_to_list
+from keyless.rules.iac.facts import span_to_list, via_notes, with_note
 from keyless.rules.iac.syntax import BICEP
 
 MAX_BICEPPARAM_FILES = 20
@@ -184,19 +184,21 @@ class BicepEmitter(Emitter):
         span = span or self.doc.locate_key(deployment)
         # The modules the fact went through, outermost first; the note is rebuilt at each level.
         via = [[sub.module, sub.module_relpath]] + list(data.get("via") or [])
-        old_note = data.get("via_note", "")
-        chain = " -> ".join(f"module '{m}' ({p})" for m, p in via)
-        note = f" (in {chain}, from the value passed for '{param}')" if passed is not None else f" (in {chain})"
-        data["via"], data["via_note"] = via, note
+        fix_message = (data.get("fix") or {}).get("message", "")
+        named = passed is not None and f"'{param}'" not in fix_message  # the fix may name the parameter already
+        note, full = via_notes(via, param if named else None)
+        old_note, old_full = data.get("via_note", ""), data.get("via_full", "")
+        data["via"], data["via_note"], data["via_full"] = via, note, full
         data["span"] = span_to_list(span)
         if "key" in data:
             data["key"] = f"module {sub.module}|{data['key']}"
         if fact.kind == "iac.issue":
-            data["message"] = _with_note(_without(data["message"], old_note), note)
+            data["message"], data["via_note"] = with_note(_without(data["message"], old_note), note)
             if data.get("fix"):
-                data["fix"] = {**data["fix"], "applicability": "display-only", "edits": []}
+                data["fix"] = {**data["fix"], "applicability": "display-only", "edits": [],
+                               "message": _without(data["fix"]["message"], old_full) + full}
         elif fact.kind == "iac.role":
-            data["role_note"] = _without(data.get("role_note", ""), old_note) + note
+            data["role_note"] = _without(data.get("role_note", ""), old_full) + full
         elif fact.kind == "iac.app":
             data["instance_of"] = fact.data.get("instance_of") or [sub.relpath, fact.data.get("key")]
             data["label"] = _without(data.get("label", ""), old_note) + note
@@ -225,10 +227,6 @@ class BicepEmitter(Emitter):
 
 def _without(text: str, note: str) -> str:
     return text.replace(note, "", 1) if note else text
-
-
-def _with_note(message: str, note: str) -> str:
-    return message[:-1] + note + "." if message.endswith(".") else message + note
 
 
 def _identity(fact: Fact) -> tuple:

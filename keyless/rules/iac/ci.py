@@ -18,10 +18,11 @@ import posixpath
 import re
 from typing import Any
 
+from keyless.linter.messages import HELP_MAX, short_name
 from keyless.linter.documents.shell import Script, mask_placeholders
 from keyless.rules.iac.azcli import _AZURE_COMMAND, ScriptExtractor
 from keyless.rules.iac.common import Emitter
-from keyless.rules.iac.facts import fix_dict
+from keyless.rules.iac.facts import fit, fix_dict
 
 # ---- which YAML is a workflow ------------------------------------------------------------------------
 
@@ -211,8 +212,7 @@ def _gh_login(em: Emitter, step: dict, path: tuple, d: dict, job: dict, job_path
     if key is None:
         return
     what = "a client-secret JSON (`creds`)" if key == "creds" else "a client secret (`client-secret`)"
-    msg = (f"azure/login signs in with {what}: a service-principal secret stored in the repository's secrets, "
-           "valid until it expires and usable from anywhere. Use OpenID Connect (a federated credential) instead.")
+    msg = f"azure/login signs in with {what}; use OpenID Connect (a federated credential)"
     em.issue("KL280", path + ("with", key), f"azure/login|{'/'.join(map(str, job_path))}|{key}", msg,
              severity="high", fix=_oidc_fix(em, d, job, job_path, path, with_, key, i))
 
@@ -257,31 +257,28 @@ def subjects(d: dict, job: dict) -> list[str]:
     return seen or ["ref:refs/heads/<branch>"]
 
 
-def _oidc_fix_text(d: dict, job: dict) -> str:
+def _oidc_fix_text(d: dict, job: dict, edited: bool = False) -> str:
+    """One line: the federated credentials this job needs (one per subject its tokens carry; the
+    full `az ad app federated-credential create` call is in KL280's documentation), then the login."""
     subs = [f"repo:<owner>/<repo>:{s}" for s in subjects(d, job)]
-    creds = "; ".join(
-        "az ad app federated-credential create --id <app object id> --parameters "
-        f"'{{\"name\": \"{_cred_name(s)}\", \"issuer\": \"https://token.actions.githubusercontent.com\", "
-        f"\"subject\": \"{s}\", \"audiences\": [\"api://AzureADTokenExchange\"]}}'" for s in subs)
-    return (f"Create a federated credential for each subject this job runs as (no secret to store): {creds}. "
-            "Then use azure/login with client-id, tenant-id and subscription-id (permissions: id-token: write) "
-            "or `az login --service-principal -u <client id> --tenant <tenant> --federated-token <token>`, and "
-            "delete the client secret.")
-
-
-def _cred_name(subject: str) -> str:
-    tail = subject.rsplit(":", 1)[-1].rsplit("/", 1)[-1].strip("<>") or "ci"
-    return "github-" + re.sub(r"[^A-Za-z0-9-]", "-", tail)[:40]
+    then = ("the edit switches azure/login to client-id/tenant-id/subscription-id with id-token: write" if edited
+            else "use azure/login with client-id/tenant-id/subscription-id and id-token: write")
+    prefix = "repo:<owner>/<repo>:"
+    for shown in range(len(subs), 0, -1):
+        more = f" and {len(subs) - shown} more" if shown < len(subs) else ""
+        listed = prefix + ", :".join(s[len(prefix):] for s in subs[:shown])  # repo:<owner>/<repo>:a, :b
+        text = f"Add federated credentials for {listed}{more}; {then}; drop the secret"
+        if len(text) <= HELP_MAX:
+            return text
+    return text
 
 
 def _oidc_fix(em: Emitter, d: dict, job: dict, job_path: tuple, step_path: tuple, with_: dict, key: str,
               i: int) -> dict:
-    message = _oidc_fix_text(d, job)
     edits = _oidc_edits(em, d, job, job_path, step_path, with_, key, i)
     if edits:
-        return fix_dict(message.replace("Then use azure/login with", "The edit switches azure/login to", 1),
-                        "unsafe", edits)
-    return fix_dict(message, "display-only")
+        return fix_dict(_oidc_fix_text(d, job, edited=True), "unsafe", edits)
+    return fix_dict(_oidc_fix_text(d, job), "display-only")
 
 
 def _oidc_edits(em: Emitter, d: dict, job: dict, job_path: tuple, step_path: tuple, with_: dict, key: str,
@@ -385,13 +382,11 @@ def _env_secrets(em: Emitter, env: Any, path: tuple) -> None:
         if not isinstance(name, str) or name.upper() not in _CI_SECRET_ENV or value in (None, ""):
             continue
         em.issue("KL280", path + (name,), f"ci-env|{'/'.join(map(str, path[1:]))}|{name}",
-                 f"{name} makes {_CI_SECRET_ENV[name.upper()]} sign in to Azure as a service principal with a client "
-                 "secret stored in the CI system. Use OpenID Connect (ARM_USE_OIDC / a federated credential) instead.",
+                 f"{name} signs {_CI_SECRET_ENV[name.upper()]} in with a client secret; use OpenID Connect",
                  severity="high", locate_key=True,
-                 fix=fix_dict("Create a federated credential for the pipeline (az ad app federated-credential create), "
+                 fix=fix_dict("Add a federated credential for the pipeline (az ad app federated-credential create), "
                               "set ARM_USE_OIDC=true (Terraform) or use azure/login with client-id/tenant-id/"
-                              "subscription-id and permissions: id-token: write, and delete the client secret.",
-                              "display-only"))
+                              "subscription-id and id-token: write, then delete the client secret", "display-only"))
 
 
 # ---- docker-compose and Dockerfiles ------------------------------------------------------------------------
@@ -428,23 +423,24 @@ def key_setting(name: str, value: Any) -> str | None:
     return None
 
 
-_LOCAL_DEV = ("Locally, sign in with `az login` (or `azd auth login`) and let DefaultAzureCredential use your "
-              "identity (in a container: mount ~/.azure or pass a short-lived token); in Azure, give the app a "
-              "managed identity with a data-plane role and set only the endpoint (e.g. AZURE_STORAGE_ACCOUNT_URL).")
+_LOCAL_DEV = ("locally, DefaultAzureCredential uses your `az login` (in a container: mount ~/.azure); in Azure, "
+              "the app's managed identity with a data-plane role")
 
 
-def _report_setting(em: Emitter, kind: str, name: str, where: str, key: str, path: Any, on_key: bool = False) -> None:
+def _report_setting(em: Emitter, kind: str, name: str, where: str, key: str, path: Any, on_key: bool = False,
+                    note: str = "") -> None:
+    """KL259 / KL252 for one container setting; `note` (why it matters there) goes to the help."""
     if kind == "client-secret":
-        em.issue("KL259", path, key, f"AZURE_CLIENT_SECRET is set for {where}: EnvironmentCredential (first in "
-                 "DefaultAzureCredential's chain) then signs in as a service principal with a client secret instead "
-                 "of a managed identity (or your own `az login` identity locally).", severity="high",
-                 fix=fix_dict("Remove AZURE_CLIENT_SECRET. " + _LOCAL_DEV, "display-only"), locate_key=on_key)
+        em.issue("KL259", path, key, f"AZURE_CLIENT_SECRET is set for {where}; sign in with an identity instead",
+                 severity="high", fix=fix_dict(fit("Remove AZURE_CLIENT_SECRET: " + _LOCAL_DEV, [note] if note else []),
+                                               "display-only"), locate_key=on_key)
         return
     what = "a key-based connection string" if kind == "connection string" else "an access key"
-    em.issue("KL252", path, key, f"'{name}' gives {where} {what}: the app authenticates with a shared key instead "
-             "of an identity.", severity="high",
-             fix=fix_dict(f"Replace '{name}' with the service endpoint and DefaultAzureCredential in the code. "
-                          + _LOCAL_DEV, "display-only"), locate_key=on_key)
+    em.issue("KL252", path, key, f"'{short_name(name)}' gives {where} {what}; use an identity",
+             severity="high",
+             fix=fix_dict(fit(f"Set only the service endpoint and use DefaultAzureCredential: {_LOCAL_DEV}",
+                              [note] if note else []), "display-only"),
+             locate_key=on_key)
 
 
 def compose(em: Emitter, i: int, d: dict) -> None:
@@ -506,9 +502,9 @@ def _env_file(em: Emitter, path: str, where: str, sname: str, fpath: tuple) -> N
             _report_setting(em, kind, names[0], f"{where} (through env_file {path})", f"compose|{sname}|env_file|{path}|secret", fpath)
         else:
             em.issue("KL252", fpath, f"compose|{sname}|env_file|{path}|keys",
-                     f"env_file {path} gives {where} keys or key-based connection strings ({listed}): the app "
-                     "authenticates with shared keys instead of an identity.", severity="high",
-                     fix=fix_dict("Replace them with service endpoints and DefaultAzureCredential. " + _LOCAL_DEV,
+                     f"env_file {short_name(path)} gives {where} shared keys ({short_name(listed)}); use an identity",
+                     severity="high",
+                     fix=fix_dict("Replace them with service endpoints and DefaultAzureCredential: " + _LOCAL_DEV,
                                   "display-only"))
 
 
@@ -518,5 +514,6 @@ def dockerfile_settings(em: Emitter, doc: Any) -> None:
         if not kind:
             continue
         span = doc.lines.span(s.name_start, s.name_end)
-        where = f"the image ({s.keyword} {s.name}, kept in its layers and history)"
-        _report_setting(em, kind, s.name, where, f"dockerfile|{s.keyword}|{s.name}", span)
+        where = f"the image ({s.keyword})"
+        _report_setting(em, kind, s.name, where, f"dockerfile|{s.keyword}|{s.name}", span,
+                        note=f"{s.keyword} values stay in the image's layers and history")

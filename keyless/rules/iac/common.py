@@ -9,10 +9,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from keyless.linter.documents.templated import Templated
+from keyless.linter.messages import short_name
 from keyless.linter.finding import Span
 from keyless.linter.rule import Fact
 from keyless.rules.iac.expr import UNKNOWN, is_expression, secret_list_calls
-from keyless.rules.iac.facts import fix_dict, span_to_list
+from keyless.rules.iac.facts import bare, fit, fix_dict, span_to_list
 from keyless.rules.iac.syntax import ARM
 
 
@@ -221,9 +222,8 @@ def azure_registry(server: Any) -> bool | None:
 
 def non_azure_registry_fix(keyvault_option: str) -> dict:
     """What to do for a registry that is not ACR: managed identity cannot pull from it."""
-    return fix_dict("A managed identity can pull only from Azure Container Registry. Import the image into your "
-                    "registry (az acr import --name <acr> --source <registry>/<image>:<tag>) and pull it with the "
-                    f"app's identity (AcrPull), or keep the password in Key Vault: {keyvault_option}.", "display-only")
+    return fix_dict("A managed identity pulls only from Azure Container Registry: import the image (az acr import) "
+                    f"and pull it with AcrPull, or keep the password in Key Vault: {keyvault_option}", "display-only")
 
 
 # Values a deployment tool substitutes later (`$(var)`, `#{token}#`, `{{ x }}`, `__TOKEN__`) and
@@ -397,13 +397,12 @@ class Workload:
 
     @property
     def label(self) -> str:
+        """How messages name it: `container app 'orders-api'`; a Bicep resource whose name does not
+        resolve by its symbol (`web app `web``). The finding's position shows the declaration."""
         noun = self.noun or KIND_LABEL.get(self.kind, self.kind)
-        if self.symbol:
-            return self.symbol if self.display_name else f"{self.symbol} ({noun} '{self.name}')"
-        base = f"{noun} '{self.title}'"
-        if self.fmt.startswith("tf") and self.key != self.name:
-            base += f" ({self.key})"
-        return base
+        if self.symbol and self.display_name:
+            return f"{noun} `{short_name(symbol_name(self.symbol))}`"
+        return f"{noun} '{short_name(self.title)}'"
 
 
 def emit_workload(em: Emitter, w: Workload) -> None:
@@ -429,24 +428,23 @@ def emit_workload(em: Emitter, w: Workload) -> None:
         "ambiguity_note": w.ambiguity_note, "system_granted": w.system_granted,
     })
     if w.identity.state == "none":
-        why = ""
+        uses = ""
         sev = "low" if w.low_confidence else "medium"
         if w.key_auth:
             sev = "medium" if w.low_confidence else "high"
-            why = f" It authenticates with keys instead ({'; '.join(sorted(set(w.key_auth))[:3])})."
+            uses = f" and uses keys ({sorted(set(w.key_auth))[0]})"
         path = w.identity_path if w.identity_path else w.anchor
-        msg = (f"{w.label} has no managed identity{w.identity_note}, so it can only reach registries, Key Vault and data "
-               f"services with keys or passwords.{why} Add a managed identity and grant it data-plane roles.")
-        em.issue("KL301", path, f"{w.key}|identity", msg, severity=sev, fix=w.identity_fix)
+        msg = f"{w.label} has no managed identity{uses}; add one"
+        fix = w.identity_fix or fix_dict("Add a managed identity and grant it the data-plane roles it needs", "display-only")
+        if w.identity_note:  # where the missing identity came from, or why it is less certain
+            fix = {**fix, "message": fit(fix["message"].rstrip("."), [bare(w.identity_note)])}
+        em.issue("KL301", path, f"{w.key}|identity", msg, severity=sev, fix=fix)
 
 
-def client_id_fix(w: Workload) -> dict:
-    """Display-only fix for an ambiguous workload: the exact AZURE_CLIENT_ID entry."""
-    return fix_dict(
-        "Set AZURE_CLIENT_ID to the client id of the identity the code should use "
-        "(DefaultAzureCredential and the identity endpoint then pick it):\n" + w.client_id_fix_text,
-        "display-only",
-    )
+def symbol_name(symbol: str) -> str:
+    """`web` of the declaration `resource web 'Microsoft.Web/sites'`."""
+    parts = symbol.split()
+    return parts[1] if len(parts) > 1 else symbol
 
 
 def line_indent(doc: Any, line: int) -> str:

@@ -15,11 +15,13 @@ a scan of several repositories, one repository's key-based client never raises a
 
 from __future__ import annotations
 
+import posixpath
 from typing import Any, ClassVar, Iterable
 
 from keyless.linter.finding import Applicability, Category, Finding, Severity
+from keyless.linter.messages import MESSAGE_MAX
 from keyless.linter.rule import Project
-from keyless.rules.iac.facts import fix_from_dict, list_to_span, parameters_note
+from keyless.rules.iac.facts import fix_dict, fix_from_dict, list_to_span, parameters_note
 from keyless.rules.iac.resource_view import Attr, Companion, Switch, always, from_api
 from keyless.rules.iac.rules import IacRule
 
@@ -71,23 +73,33 @@ class ResourceAuthRule(IacRule):
             note = parameters_note(d.get("parameters_from"))
             if note and message.endswith(note):
                 message = message[: -len(note)]
+            else:  # inside the message's parentheses (facts.with_note), or none
+                note = ""
+            fix = d.get("fix") or fix_dict(f"Turn {self.service} key access off", "display-only")
+            steps = fix["message"].rstrip(".")
             if key_users:
                 # The deployment's own key user (the same file hands this resource's key to an app) first.
                 first = next((k for k in key_users if k.path == f.path), key_users[0])
-                more = f" (and {len(key_users) - 1} more)" if len(key_users) > 1 else ""
+                more = f" and {len(key_users) - 1} more" if len(key_users) > 1 else ""
                 code = f" ({first.data['code']})" if first.data.get("code") else ""
-                message += (f" and {first.path}:{first.data.get('line', 1)} uses {self.key_phrase}{code}{more}. "
-                            f"{self.move.format(role=role)} before {self.turn_off}.")
+                where = f"{first.path}:{first.data.get('line', 1)}"
+                for said in (where, f"{posixpath.basename(first.path)}:{first.data.get('line', 1)}", "the repository"):
+                    if len(f"{message}; {said} uses {self.key_phrase}{note}") <= MESSAGE_MAX:
+                        break  # (the help names the full path in any case)
+                message += f"; {said} uses {self.key_phrase}"
+                steps = (f"{self.move.format(role=role)} ({where}{code}{more}), then: "
+                         f"{steps[:1].lower()}{steps[1:]}")
                 severity = Severity.HIGH
             elif token_users:
                 first = token_users[0]
-                message += (f". The code in this repository reaches {self.service} only with identity-based clients "
-                            f"({first.path}:{first.data.get('line', 1)}): the switch can be flipped safely once "
-                            f"their identities hold {role}.")
-            else:
-                message += f". {self.advice}" if self.advice else f". Grant callers {role} before {self.turn_off}."
+                steps += (f"; safe once the identity-based clients ({first.path}:{first.data.get('line', 1)}) "
+                          f"hold {role}")
+            elif self.advice:
+                steps = f"{self.advice.rstrip('.')}. {steps}"
+            elif not steps.lower().startswith("grant"):
+                steps = f"Grant callers {role}, then: {steps[:1].lower()}{steps[1:]}"
             yield self.finding(f.path, list_to_span(d["span"]), key=d["key"], message=message + note, severity=severity,
-                               fix=fix_from_dict(d.get("fix")))
+                               fix=fix_from_dict({**fix, "message": steps}))
 
     def needed_roles(self, users: list) -> str:
         from keyless.rules.python.catalog import role_for
@@ -152,7 +164,7 @@ def _policy_count(view: Any) -> str:
     v = view.lookup(("access_policy",) if tf else ("properties", "accessPolicies"))
     n = len(v.value) if v.state == "set" and isinstance(v.value, list) else 0
     n += granted(view)  # access-policy resources of this vault in the same file
-    return f" ({n} access polic{'y' if n == 1 else 'ies'} here)" if n else ""
+    return f"; {n} polic{'y' if n == 1 else 'ies'} here" if n else ""
 
 
 def _access_policies_granted(view: Any) -> int | None:
@@ -174,7 +186,7 @@ def _sql_password(view: Any) -> str:
     tf = view.fmt in ("tf", "tf-json", "tf-plan")
     v = view.lookup(("administrator_login_password",) if tf else ("properties", "administratorLoginPassword"))
     if v.state == "set" and v.literal and isinstance(v.value, str) and v.value:
-        return "; its administrator password is written in the file"
+        return "; admin password in the file"
     return ""
 
 
@@ -186,7 +198,7 @@ def _redis_entra(view: Any) -> str:
     else:
         v = view.lookup(("properties", "redisConfiguration", "aad-enabled"))
         on = v.state == "set" and str(v.value).lower() == "true"
-    return "" if on or v.state == "unknown" else " (Microsoft Entra authentication is not enabled either)"
+    return "" if on or v.state == "unknown" else "; no Entra auth either"
 
 
 # ---- key-auth ----------------------------------------------------------------------------------------
@@ -232,13 +244,12 @@ class AcrAdminUser(ResourceAuthRule):
     category = Category.KEY_AUTH
     severity = Severity.HIGH
     message = "Container registry admin user is enabled"
-    accepts = "has a shared username/password with push and pull rights on every repository"
+    accepts = "allows admin login"
     service = "Container Registry"
     sdk_services = ("acr",)
     key_phrase = "a registry password"
     roles = "'AcrPull' (pull) or 'AcrPush'"
     turn_off = "turning the admin user off"
-    fix_note = " and grant every pulling identity AcrPull (7f951dda-4ed3-4680-a7ca-43fe172d538d) on the registry"
     switches = (
         Switch("Microsoft.ContainerRegistry/registries", ("properties", "adminUserEnabled"), False, always(False),
                (Attr("azurerm_container_registry", ("admin_enabled",), False, False),), label="Container registry"),
@@ -289,7 +300,7 @@ class StorageSharedKey(ResourceAuthRule):
     name = "storage-shared-key-access"
     category = Category.KEY_AUTH
     message = "Storage account accepts Shared Key (account key and SAS) requests"
-    accepts = "accepts Shared Key requests (account keys and SAS tokens)"
+    accepts = "accepts Shared Key"
     service = "Storage"
     sdk_services = ("storage-blob", "storage-queue", "storage-table", "storage-datalake", "storage-file")
     key_phrase = "the account key"
@@ -717,8 +728,8 @@ class RedisAccessKeys(ResourceAuthRule):
     service = "Redis"
     sdk_services = ("redis",)
     key_phrase = "the access key"
-    roles = "a Redis data access policy assignment for the identity's object ID"
-    fix_note = " (Microsoft Entra authentication must be enabled first)"
+    roles = "a Redis data access policy assignment"
+    fix_note = " (enable Entra auth first)"
     switches = (
         Switch("Microsoft.Cache/redis", ("properties", "disableAccessKeyAuthentication"), True, always(False),
                (Attr("azurerm_redis_cache", ("access_keys_authentication_enabled",), False, True),),
@@ -777,13 +788,13 @@ class SqlPasswordAuth(ResourceAuthRule):
     name = "sql-password-auth"
     category = Category.KEY_AUTH
     message = "Azure SQL server accepts SQL logins (passwords)"
-    accepts = "accepts SQL logins with passwords"
+    accepts = "accepts SQL logins"
     service = "Azure SQL"
     sdk_services = ("sql",)
     key_phrase = "a SQL password"
-    roles = "a contained database user for each identity (CREATE USER ... FROM EXTERNAL PROVIDER)"
+    roles = "a contained DB user per identity"
     turn_off = "turning SQL logins off"
-    fix_note = " (a Microsoft Entra administrator must be set)"
+    fix_note = " (needs an Entra admin)"
     switches = (
         Switch("Microsoft.Sql/servers", ("properties", "administrators", "azureADOnlyAuthentication"), True,
                always(False),
@@ -846,13 +857,13 @@ class FlexibleServerPasswordAuth(ResourceAuthRule):
     name = "flexible-server-password-auth"
     category = Category.KEY_AUTH
     message = "PostgreSQL / MySQL flexible server accepts password logins"
-    accepts = "accepts password logins"
+    accepts = "accepts passwords"
     service = "Azure Database for PostgreSQL / MySQL"
     sdk_services = ("postgres", "mysql")
     key_phrase = "a password"
-    roles = "a Microsoft Entra database role for each identity"
+    roles = "an Entra DB role per identity"
     turn_off = "turning password logins off"
-    fix_note = " (with Microsoft Entra authentication enabled and an Entra administrator)"
+    fix_note = " (with Entra auth and an Entra admin)"
     switches = (
         Switch("Microsoft.DBforPostgreSQL/flexibleServers", ("properties", "authConfig", "passwordAuth"), "Disabled",
                always("Enabled"),
@@ -908,11 +919,11 @@ class AksLocalAccounts(ResourceAuthRule):
     name = "aks-local-accounts"
     category = Category.KEY_AUTH
     message = "AKS cluster has local accounts enabled"
-    accepts = "hands out static cluster-admin credentials (local accounts)"
+    accepts = "has local admin accounts"
     service = "AKS"
-    roles = "an Azure Kubernetes Service RBAC role (with Microsoft Entra integration)"
+    roles = "an AKS RBAC role"
     turn_off = "turning local accounts off"
-    fix_note = " (with Microsoft Entra integration enabled)"
+    fix_note = " (with Entra integration)"
     switches = (
         Switch("Microsoft.ContainerService/managedClusters", ("properties", "disableLocalAccounts"), True,
                always(False), (Attr("azurerm_kubernetes_cluster", ("local_account_disabled",), True, False),),
@@ -926,7 +937,7 @@ def _web_switches(site: str, tf_types: tuple[str, ...], channel: str, attr: str)
                   tuple(Attr(t, (attr,), False, True) for t in tf_types),
                   label="App Service slot" if site.endswith("/slots") else "App Service app",
                   setting=f"basicPublishingCredentialsPolicies/{channel}", group="basic",
-                  arm_fix_text=f"Add a child resource basicPublishingCredentialsPolicies named '{channel}' with {{setting}}",
+                  arm_fix_text=f"Add child basicPublishingCredentialsPolicies '{channel}' with {{setting}}",
                   companions=(Companion(child, ("properties", "allow"), None, channel, (), False),))
 
 
@@ -989,12 +1000,11 @@ class AppServiceBasicAuth(ResourceAuthRule):
     name = "app-service-basic-auth"
     category = Category.KEY_AUTH
     message = "App Service app accepts deployments with basic publishing credentials"
-    accepts = "accepts deployments with a username and password (basic publishing credentials)"
+    accepts = "allows basic auth"
     service = "App Service deployments"
     roles = "'Website Contributor' for the deploying identity (azure/login with OIDC)"
     turn_off = "turning basic publishing credentials off"
-    advice = ("Deploy with azure/login (OIDC) and an identity holding 'Website Contributor' on the app before "
-              "turning basic publishing credentials off.")
+    advice = "Deploy via azure/login (OIDC) with 'Website Contributor' first"
     move = "Deploy with azure/login (OIDC) and an identity holding 'Website Contributor' instead"
     sdk_services = ("appservice-deploy",)
     key_phrase = "a publishing profile"
@@ -1045,7 +1055,7 @@ class IotHubLocalAuth(ResourceAuthRule):
     name = "iot-hub-local-auth"
     category = Category.KEY_AUTH
     message = "IoT Hub accepts hub-scoped shared access keys"
-    accepts = "accepts hub-scoped shared access keys"
+    accepts = "accepts hub shared access keys"
     service = "IoT Hub"
     sdk_services = ("iot",)
     key_phrase = "a hub connection string"
@@ -1097,15 +1107,15 @@ class MonitorLocalAuth(ResourceAuthRule):
     category = Category.KEY_AUTH
     severity = Severity.LOW
     message = "Application Insights or Log Analytics accepts ingestion with keys"
-    accepts = "accepts telemetry sent with its key (no Microsoft Entra authentication)"
+    accepts = "accepts key-based telemetry"
     service = "Azure Monitor"
-    roles = "'Monitoring Metrics Publisher' on the resource"
+    roles = "'Monitoring Metrics Publisher'"
     turn_off = "turning local authentication off"
     switches = (
         Switch("Microsoft.Insights/components", ("properties", "DisableLocalAuth"), True, always(False),
                (Attr("azurerm_application_insights", ("local_authentication_enabled",), False, True),
                 Attr("azurerm_application_insights", ("local_authentication_disabled",), True, False)),
-               label="Application Insights component"),
+               label="Application Insights"),
         Switch("Microsoft.OperationalInsights/workspaces", ("properties", "features", "disableLocalAuth"), True,
                always(False),
                (Attr("azurerm_log_analytics_workspace", ("local_authentication_enabled",), False, True),
@@ -1160,9 +1170,9 @@ class BatchSharedKey(ResourceAuthRule):
     name = "batch-shared-key"
     category = Category.KEY_AUTH
     message = "Batch account allows Shared Key authentication"
-    accepts = "accepts requests signed with the account key"
+    accepts = "accepts shared keys"
     service = "Batch"
-    roles = "'Azure Batch Data Contributor' (or a custom Batch data role)"
+    roles = "'Azure Batch Data Contributor' (or a custom data role)"
     switches = (
         Switch("Microsoft.Batch/batchAccounts", ("properties", "allowedAuthenticationModes"), ["AAD"], always(None),
                (Attr("azurerm_batch_account", ("allowed_authentication_modes",), ["AAD"], None),),
@@ -1247,9 +1257,9 @@ class AutomationLocalAuth(ResourceAuthRule):
     name = "automation-local-auth"
     category = Category.KEY_AUTH
     message = "Automation account accepts local authentication (webhooks, agent keys)"
-    accepts = "accepts webhook and agent keys (local authentication)"
+    accepts = "accepts webhook/agent keys"
     service = "Automation"
-    roles = "'Automation Job Operator' for the identities that start runbooks"
+    roles = "'Automation Job Operator'"
     turn_off = "turning local authentication off"
     switches = (
         Switch("Microsoft.Automation/automationAccounts", ("properties", "disableLocalAuth"), True, always(False),
@@ -1307,12 +1317,11 @@ class KeyVaultAccessPolicies(ResourceAuthRule):
     name = "key-vault-access-policies"
     category = Category.BROAD_ROLE
     message = "Key Vault grants data access with vault-wide access policies instead of Azure RBAC"
-    accepts = "grants data access with vault-wide access policies instead of Azure RBAC"
+    accepts = "uses access policies, not Azure RBAC"
     service = "Key Vault"
     sdk_services = ("keyvault-secrets", "keyvault-keys", "keyvault-certificates")
-    roles = "'Key Vault Secrets User' (or the key/certificate role) on the vault"
+    roles = "'Key Vault Secrets User' (or the key/certificate role)"
     turn_off = "switching it to Azure RBAC"
-    fix_note = " and grant each identity its Key Vault data role (Key Vault Secrets User, ...) first"
     switches = (
         Switch("Microsoft.KeyVault/vaults", ("properties", "enableRbacAuthorization"), True,
                from_api("2026-02-01", False, True),

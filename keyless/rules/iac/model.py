@@ -297,13 +297,14 @@ def ambiguity(app: dict) -> str | None:
 
 
 def identity_words(app: dict) -> str:
+    """`system + 1 user-assigned identity`, `2 user-assigned identities`."""
     n_user = len(app.get("uamis") or [])
     parts = []
     if app.get("system"):
-        parts.append("the system-assigned identity")
+        parts.append("system")
     if n_user:
         parts.append(f"{n_user} user-assigned identit{'y' if n_user == 1 else 'ies'}")
-    return " and ".join(parts)
+    return " + ".join(parts)
 
 
 def sdk_roles(m: Model, project: str) -> list[tuple[str, str, str, list[str]]]:

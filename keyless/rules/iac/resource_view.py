@@ -20,6 +20,7 @@ import json
 import re
 from typing import Any, Callable, NamedTuple
 
+from keyless.linter.messages import short_name
 from keyless.rules.iac.facts import fix_dict
 
 
@@ -292,7 +293,8 @@ class _Outcome(NamedTuple):
     setting: str
     anchor: tuple
     fix: dict
-    default: str = ""  # absent: "(the default ... is true)"
+    default: str = ""  # absent: "not set"
+    api_default: str = ""  # absent, ARM: "API version 2023-01-01 defaults to true"
 
 
 def _check(em: Any, view: ResourceView, rule: Any, sw: Switch, tf: bool) -> _Outcome | None:
@@ -333,27 +335,37 @@ def _check(em: Any, view: ResourceView, rule: Any, sw: Switch, tf: bool) -> _Out
     written = (sw.setting if sw.setting and not tf else "") or (
         path[-1] if tf else ".".join(path[1:] if path[0] == "properties" else path))
     default_text = ""
-    if v.state == "set":
-        how = f"{written} is {_shown(v.value)}{v.note}"
+    if v.state == "set" and isinstance(v.value, list) and isinstance(secure, list):  # the items that leave it on
+        how = f"{written} has {', '.join(_shown(x) for x in v.value if x not in secure) or _brief(_shown(v.value))}"
+    elif v.state == "set":
+        how = f"{written}: {_brief(_shown(v.value))}"  # where the value comes from (v.note): the fix says
     else:
-        default_text = f"(the default{_api_note(view, tf)} is {_shown(spellings[0][2])})"
-        how = f"{written} is not set {default_text}"
+        default_text = "not set"  # only an insecure default is reported
+        how = f"{written} not set"
     fix = render_fix(em, view, sw, path, secure, v, rule, tf)
-    return _Outcome(rule, sw, how, written, v.path if v.state == "set" else view.anchor, fix, default_text)
+    api_default = ""
+    if v.state != "set" and view.api_version and not tf:  # the default depends on the API version
+        api_default = f"API version {view.api_version} defaults to {_shown(spellings[0][2])}"
+    return _Outcome(rule, sw, how, written, v.path if v.state == "set" else view.anchor, fix, default_text,
+                    api_default)
 
 
 def _emit(em: Any, view: ResourceView, outcomes: list[_Outcome]) -> None:
     first = outcomes[0]
     rule, sw = first.rule, first.sw
-    label = f"{sw.label} '{view.name}'" + (f" ({view.address})" if view.address and view.address != view.name else "")
+    label = f"{sw.label} '{short_name(view.name)}'"
     detail = sw.detail(view) if sw.detail else ""
     defaults = {o.default for o in outcomes}
-    if len(outcomes) > 1 and len(defaults) == 1 and "" not in defaults:  # all absent, one default
-        how = f"{' and '.join(o.setting for o in outcomes)} are not set {outcomes[0].default}"
+    if len(outcomes) == 1:
+        how = first.how
     else:
-        how = "; ".join(o.how for o in outcomes)
-    message = f"{label}: {how}, so it {rule.accepts}{detail}"
+        absent = len(defaults) == 1 and "" not in defaults
+        how = f"{_settings([o.setting for o in outcomes])} {'not set' if absent else 'left on'}"
+    message = f"{label} {rule.accepts} ({how}{detail})"
     fix = first.fix if len(outcomes) == 1 else _joined_fix([o.fix for o in outcomes])
+    api_defaults = sorted({o.api_default for o in outcomes if o.api_default})
+    if api_defaults:
+        fix = {**fix, "message": f"{fix['message'].rstrip('.')} ({'; '.join(api_defaults)})"}
     em.issue(rule.code, first.anchor, f"{view.key}|{'+'.join(o.setting for o in outcomes)}", message,
              fix=fix, resource=label, switch_type=sw.arm_type.lower())
 
@@ -361,7 +373,7 @@ def _emit(em: Any, view: ResourceView, outcomes: list[_Outcome]) -> None:
 def _joined_fix(fixes: list[dict]) -> dict:
     """One fix for a group: every message, and every edit when each one has its own (insertions
     at the same place become one)."""
-    message = " ".join(f["message"] for f in fixes)
+    message = _merged([f["message"].rstrip(".") for f in fixes])
     edits: list = []
     for f in fixes:
         for e in f.get("edits") or []:
@@ -422,16 +434,16 @@ def check_grants(em: Any, views: list[ResourceView]) -> None:
         v, (rule, sw, comp), _ = items[0]
         total = sum(n for *_, n in items)
         _, shown, ref = v.parent()
-        label = f"{sw.label} '{shown}'" if shown else f"{sw.label} {ref}"
+        label = f"{sw.label} '{short_name(shown)}'" if shown else f"{sw.label} {short_name(ref)}"
         noun = comp.grant_noun.replace("(y|ies)", "y" if total == 1 else "ies")
-        where = v.address or f"{v.type.rsplit('/', 1)[-1]} '{v.own_name() or v.name}'"
-        more = f" and {len(items) - 1} more" if len(items) > 1 else ""
-        message = f"{label} gets {total} {noun} here ({where}{more}), so it {rule.accepts}"
+        message = f"{label} gets {total} {noun} here, so it {rule.accepts}"
         tf = v.fmt in ("tf", "tf-json", "tf-plan")
         path, secure = (sw.azurerm[0].path, sw.azurerm[0].secure) if tf and sw.azurerm else (sw.path, sw.secure)
         syntax = doc_syntax(em.doc) or ("hcl" if v.fmt in ("tf", "azapi") else "json")
-        fix = fix_dict(f"Grant each identity {rule.roles} with a role assignment instead, then set "
-                       f"{nested(syntax, tuple(path), secure, block=tf)} on the {sw.label.lower()}.", "display-only")
+        where = v.address or f"{v.type.rsplit('/', 1)[-1]} '{v.own_name() or v.name}'"
+        more = f" and {len(items) - 1} more" if len(items) > 1 else ""
+        fix = fix_dict(f"Grant each identity {rule.roles} with a role assignment instead of {where}{more}, then set "
+                       f"{nested(syntax, tuple(path), secure, block=tf)} on the {sw.label.lower()}", "display-only")
         em.issue(rule.code, v.anchor, f"{sw.arm_type}/{key}|{comp.arm_path[-1] if comp.arm_path else comp.tf_type}",
                  message, fix=fix, resource=label)
 
@@ -466,12 +478,50 @@ def check_alone(em: Any, views: list[ResourceView]) -> None:
         path, secure, val = verdict
         _, shown, _ = v.parent()
         where = v.address or f"{v.type.rsplit('/', 1)[-1]} '{v.own_name() or v.name}'"
-        label = f"{sw.label} '{shown}'" if shown else f"The {sw.label} of {where}"
+        label = f"{sw.label} '{short_name(shown)}'" if shown else f"The {sw.label} of {short_name(where)}"
         setting = comp.name or path[-1]
-        place = f" ({where})" if shown else ""
-        message = f"{label}: {setting} is {_shown(val.value)}{place}, so it {rule.accepts}"
+        message = f"{label} {rule.accepts} ({setting}: {_brief(_shown(val.value))})"
         fix = render_fix(em, v, sw, path, secure, val, rule, tf)
         em.issue(rule.code, val.path, f"{sw.arm_type}/{v.parent()[0]}|{setting}", message, fix=fix, resource=label)
+
+
+def _merged(messages: list[str]) -> str:
+    """Fix messages that differ in one word said once: `Set a = false` and `Set b = false` ->
+    `Set a and b = false`; else joined with "; "."""
+    if len(messages) < 2 or len(set(messages)) == 1:
+        return messages[0] if messages else ""
+    first, last = min(messages), max(messages)
+    n = 0
+    while n < min(len(first), len(last)) and first[n] == last[n]:
+        n += 1
+    prefix = first[: first.rfind(" ", 0, n + 1) + 1]
+    m = 0
+    while m < min(len(first), len(last)) - len(prefix) and first[-1 - m] == last[-1 - m]:
+        m += 1
+    cut = [s[len(prefix):] for s in messages]
+    tail = cut[0][len(cut[0]) - m:]
+    space = tail.find(" ")
+    suffix = tail[space:] if space >= 0 else ""
+    middles = [c[: len(c) - len(suffix)] if suffix else c for c in cut]
+    if len(prefix) + len(suffix) < 8 or any(" " in mid.strip() for mid in middles) \
+            or any(s != prefix + mid + suffix for s, mid in zip(messages, middles)):
+        return "; ".join(messages)
+    return prefix + " and ".join(middles) + suffix
+
+
+def _settings(names: list[str]) -> str:
+    """`a/ftp+scm` for `a/ftp` and `a/scm`; else the names joined by commas."""
+    heads = {n.rpartition("/")[0] for n in names}
+    if len(heads) == 1 and "" not in heads:
+        return f"{heads.pop()}/" + "+".join(n.rpartition("/")[2] for n in names)
+    tails = {n.partition("_")[2] for n in names}  # ftp_publish_..._enabled, webdeploy_publish_..._enabled
+    if len(tails) == 1 and "" not in tails:
+        return "+".join(n.partition("_")[0] for n in names) + "_" + tails.pop()
+    return ", ".join(names)
+
+
+def _brief(text: str, limit: int = 32) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 def _shown(value: Any) -> str:
@@ -547,7 +597,7 @@ def render_fix(em: Any, view: ResourceView, sw: Switch, path: tuple[str, ...], s
         if "{setting}" in text and sw.companions:  # the companion's setting, in this file's syntax
             c = sw.companions[0]
             text = text.replace("{setting}", nested(syntax or "json", c.arm_path, c.secure))
-        return fix_dict(text + rule.fix_note + ".", "display-only")
+        return fix_dict(text + rule.fix_note, "display-only")
     block = tf and view.fmt != "azapi"
     snippet = nested(syntax or ("hcl" if view.fmt in ("tf", "azapi") else "json"),
                      tuple(view.written_path(path)), secure, block=block)
@@ -561,8 +611,8 @@ def render_fix(em: Any, view: ResourceView, sw: Switch, path: tuple[str, ...], s
         elif v.state == "absent":
             edits = _insertion(em, view, path, secure, syntax, block)
     if v.state == "set" and not v.literal and v.note:
-        message += f" where the value is set{v.note}"
-    return fix_dict(message + ".", "unsafe" if edits else "display-only", edits)
+        message += f" where it is set{v.note}"
+    return fix_dict(message, "unsafe" if edits else "display-only", edits)
 
 
 def _insertion(em: Any, view: ResourceView, path: tuple[str, ...], secure: Any, syntax: str, block: bool

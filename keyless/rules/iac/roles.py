@@ -76,8 +76,8 @@ def escalation_words(action: object) -> str:
     if isinstance(action, str) and action.strip() == "*":
         return "allows every action ('*')"
     if isinstance(action, str) and action.strip().lower() == "microsoft.authorization/roleassignments/write":
-        return f"allows writing role assignments ('{action}')"
-    return f"allows '{action}', which includes writing role assignments,"
+        return "allows writing role assignments"
+    return f"allows '{action}'"
 
 
 def canonical_name(name: str) -> str | None:

@@ -10,8 +10,18 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Iterable
 
 from keyless.linter.finding import Applicability, Category, Finding, Severity
+from keyless.linter.messages import MESSAGE_MAX, short_name
 from keyless.linter.rule import Fact, Project, Rule
-from keyless.rules.iac.facts import and_list, fix_dict, fix_from_dict, list_to_span, parameters_note
+from keyless.rules.iac.facts import (
+    and_list,
+    bare,
+    client_id_help,
+    fit,
+    fix_dict,
+    fix_from_dict,
+    list_to_span,
+    parameters_note,
+)
 
 if TYPE_CHECKING:
     from keyless.rules.iac.model import DeployedScope
@@ -456,6 +466,17 @@ class ServicePrincipalSecretLogin(IacRule):
     `repo:<owner>/<repo>:environment:<name>` for a job with an `environment`, else
     `repo:<owner>/<repo>:ref:refs/heads/<branch>` (push), `...:ref:refs/tags/<tag>` or
     `...:pull_request`. The fix names the subjects the workflow's triggers and environment give.
+    One credential per subject:
+    ```sh
+    az ad app federated-credential create --id <app object id> --parameters '{"name": "github-main",
+      "issuer": "https://token.actions.githubusercontent.com",
+      "subject": "repo:<owner>/<repo>:ref:refs/heads/main", "audiences": ["api://AzureADTokenExchange"]}'
+    ```
+    A script outside GitHub Actions signs in with a managed identity where it runs in Azure
+    (`az login --identity`, `Connect-AzAccount -Identity`), with a federated token in other CI
+    (`az login --service-principal -u <client id> --tenant <tenant> --federated-token <token>`), or
+    as yourself (`az login`) on a workstation. Azure Pipelines: an Azure Resource Manager service
+    connection with workload identity federation, used by an `AzureCLI@2` / `AzurePowerShell@5` task.
 
     ## Fix safety
     Unsafe for `azure/login` in plain block YAML (the `creds` entry becomes the three OIDC inputs
@@ -620,11 +641,11 @@ def deployed_note(deployed: DeployedScope) -> str:
         return f"{and_list(parents)} deploy{'s' if len(parents) == 1 else ''}"
 
     if len(deployed.by) == 1:
-        note = f"the scope {deploy(deployed.by[deployed.scope])} this template at"
+        note = f"where {deploy(deployed.by[deployed.scope])} it"
     else:
         # Parents disagree: the broadest is the worst exposure this template really gets.
-        note = "the broadest of the scopes this template is deployed at: " + ", ".join(
-            f"{deploy(deployed.by[s])} it at {SCOPE_WORDS[s]} scope" for s in BROADEST_FIRST if s in deployed.by)
+        note = "the broadest it is deployed at: " + ", ".join(
+            f"{and_list(deployed.by[s])} ({SCOPE_WORDS[s]})" for s in BROADEST_FIRST if s in deployed.by)
     for parent, grandparent in deployed.via:
         note += f"; {grandparent} deploys {parent} there"
     return f" ({note})"
@@ -708,6 +729,19 @@ class BroadRoleAssignment(IacRule):
       principal_id         = azurerm_user_assigned_identity.app.principal_id
     }
     ```
+    In Bicep (ARM templates likewise, with `[subscriptionResourceId(...)]`), roles are named by GUID;
+    the help names the data-plane roles the project's Python code needs and the first one's GUID:
+    ```bicep
+    resource blobData 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
+      name: guid(storage.id, app.id, 'ba92f5b4-2d11-453d-a403-e96b0029c9fe')
+      scope: storage
+      properties: {
+        roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', 'ba92f5b4-2d11-453d-a403-e96b0029c9fe') // Storage Blob Data Contributor
+        principalId: app.identity.principalId
+        principalType: 'ServicePrincipal'
+      }
+    }
+    ```
 
     ## Fix safety
     Display-only: narrowing a role can break operations the workload performs.
@@ -739,38 +773,37 @@ class BroadRoleAssignment(IacRule):
             # A nested deployment whose target is computed at deploy time is at least a resource group.
             sev = Severity.CRITICAL if admin and scope in ("subscription", "managementGroup", "tenant") else (
                 Severity.HIGH if admin or scope not in ("resourceGroup", "resourceGroupOrBroader") else Severity.MEDIUM)
-            scope_words = SCOPE_WORDS[scope]
-            why = {"Owner": "full control including granting access",
-                   "Contributor": "control of every resource, including reading their keys with listKeys",
-                   "User Access Administrator": "the right to grant any role to anyone",
-                   "Role Based Access Control Administrator": "the right to grant roles"}[role]
-            msg = (f"'{role}'{d.get('role_note', '')} is assigned at {scope_words} scope{scope_note}"
-                   f"{parameters_note(d.get('parameters_from'))}: it gives {why} in that scope.")
-            if d.get("principal_type") in ("User", "Group"):
-                msg += " Prefer eligible (PIM) assignments for people."
-            if used:
-                parts = [f"'{r}' on the {label} (the code uses {', '.join(c[:3]) or svc})" for svc, r, label, c in used]
-                msg += " The Python code in this repository uses " + "; ".join(parts) + \
-                    ": grant exactly those data-plane roles at resource scope instead."
-                fixmsg = "Replace with " + "; ".join(f"'{r}' scoped to the {label}" for _, r, label, _ in used)
+            why = {"Owner": "has full control",
+                   "Contributor": "controls all resources and keys",
+                   "User Access Administrator": "can grant any role",
+                   "Role Based Access Control Administrator": "can grant roles"}[role]
+            via, params = d.get("via_note", ""), parameters_note(d.get("parameters_from"))
+            msg = f"'{role}' at {SCOPE_WORDS[scope]} scope {why}{via}{params}; use data-plane roles"
+            moved = []  # what does not fit in the message goes to the help
+            for part in (params, via):
+                if part and len(msg) > MESSAGE_MAX:
+                    msg = msg.replace(part, "", 1)
+                    moved.append(bare(part))
+            if used:  # the roles the Python code of this project needs, on the resources it uses
+                grants = and_list([f"'{r}' on the {label}" for _, r, label, _ in used])
+                fixmsg = f"Assign {grants} (what the code uses) at resource scope instead"
                 if any(svc == "cosmos" for svc, *_ in used):
-                    fixmsg += " (Cosmos DB data roles are assigned with sqlRoleAssignments / azurerm_cosmosdb_sql_role_assignment)"
-            else:
-                msg += " Grant the data-plane role for the service the workload calls, at resource scope."
-                fixmsg = ("Replace with the least-privilege data-plane role (e.g. Storage Blob Data Reader/Contributor, "
-                          "Key Vault Secrets User, Azure Service Bus Data Sender/Receiver) scoped to the resource")
+                    fixmsg += " (Cosmos DB: a sqlRoleAssignment)"
             from keyless.rules.iac.roles import ROLES
 
-            # The example assignment needs a built-in role's GUID: Cosmos DB data roles are not
-            # Azure RBAC roles (they are assigned with sqlRoleAssignments).
-            example = next(((r, label) for _, r, label, _ in used if r in ROLES), None) if used \
-                else ("Storage Blob Data Reader", "resource")
-            if d.get("syntax") and example is not None:  # ARM/Bicep: the assignment, in the template's language
-                from keyless.rules.iac.syntax import syntax_for
-
-                fixmsg += ", e.g.:\n" + syntax_for(d["syntax"]).role_assignment(example[0], ROLES[example[0]], example[1])
-            else:
-                fixmsg += "."
+            # ARM/Bicep name roles by GUID: the first built-in role's (Cosmos DB data roles are no
+            # Azure RBAC roles: they have none here). Terraform can use role_definition_name.
+            example = next((r for _, r, _, _ in used if r in ROLES), None) if used else "Storage Blob Data Reader"
+            role_id = f"'{example}' is role {ROLES[example]}" if d.get("syntax") and example is not None else ""
+            if not used:
+                fixmsg = f"Assign a data-plane role (e.g. '{example}') at resource scope instead"
+            scope_why = f"scope: {bare(scope_note)}" if scope_note else ""
+            plain = bare(scope_note) == "the template's deployment scope"  # the default: says least
+            notes = [f"role: {bare(d['role_note'])}" if d.get("role_note") else "",
+                     *moved, "" if plain else scope_why,
+                     "prefer eligible (PIM) assignments for people" if d.get("principal_type") in ("User", "Group")
+                     else "", scope_why if plain else "", role_id]
+            fixmsg = fit(fixmsg, [n for n in notes if n])
             yield self.finding(f.path, list_to_span(d["span"]), key=d["key"], message=msg, severity=sev,
                                fix=fix_from_dict(fix_dict(fixmsg, "display-only")))
 
@@ -914,18 +947,21 @@ class MultipleIdentitiesNoClientId(IacRule):
             if linked and all(c.data.get("client_id") for c in linked):
                 continue  # the code pins the identity itself
             if kind == "system+user":
-                effect = ("code that does not pass a client id silently gets tokens for the system-assigned identity, "
-                          "not the user-assigned one you granted roles to")
+                effect = "code without a client id silently gets the system-assigned identity's tokens"
                 sev = Severity.HIGH
             else:
-                effect = ("the identity endpoint rejects token requests without a client id "
-                          "(\"Multiple user assigned identities exist\"), so DefaultAzureCredential fails at run time")
+                effect = "token requests without a client id fail (\"Multiple user assigned identities exist\")"
                 sev = Severity.MEDIUM
-            msg = (f"{d['label']}{parameters_note(d.get('parameters_from'))} attaches {identity_words(d)}"
-                   f"{d.get('ambiguity_note', '')} and sets no AZURE_CLIENT_ID: {effect}.")
+            params = parameters_note(d.get("parameters_from"))
+            msg = f"{d['label']}{params} has {identity_words(d)} but no AZURE_CLIENT_ID"
+            if params and len(msg) > MESSAGE_MAX:
+                msg = msg.replace(params, "", 1)
+            else:
+                params = ""
             span = d.get("identity_span") or d["span"]
-            fix = fix_dict("Set AZURE_CLIENT_ID to the client id of the identity the code should use:\n"
-                           + (d.get("client_id_fix_text") or ""), "display-only")
+            help_ = client_id_help(d)
+            fix = fix_dict(fit(f"{help_[:1].upper()}{help_[1:]}: {effect}",
+                               [bare(n) for n in (d.get("ambiguity_note"), params) if n]), "display-only")
             yield self.finding(f.path, list_to_span(span), key=f"{d['key']}|client-id", message=msg, severity=sev,
                                fix=fix_from_dict(fix))
 
@@ -1026,9 +1062,10 @@ class WorkloadIdentityIncomplete(IacRule):
             if d.get("workload_label_only") and d.get("wl_span"):
                 yield self.finding(
                     p.path, list_to_span(d["wl_span"]), key=f"k8s|{d['kind']}|{d['namespace']}|{d['name']}|label",
-                    message=(f"{d['kind']} '{d['name']}' sets azure.workload.identity/use on its own metadata, not on "
-                             "the pod template: the webhook only mutates labelled pods, so no token is projected."),
-                    fix=fix_from_dict(fix_dict("Move the label to spec.template.metadata.labels.", "display-only")))
+                    message=(f"{d['kind']} '{short_name(d['name'])}' sets azure.workload.identity/use outside its pod "
+                             "template; move it"),
+                    fix=fix_from_dict(fix_dict("Move the label to spec.template.metadata.labels: the webhook only "
+                                               "mutates labelled pods, so no token is projected", "display-only")))
                 continue
             if not d.get("use") or d.get("env_client_id") or d.get("sa_unknown"):
                 continue
@@ -1044,11 +1081,12 @@ class WorkloadIdentityIncomplete(IacRule):
                 if sa_name == "default":
                     yield self.finding(
                         p.path, list_to_span(d["span"]), key=f"k8s|{d['kind']}|{d['namespace']}|{d['name']}|default-sa",
-                        message=(f"{d['kind']} '{d['name']}' uses workload identity but runs as the 'default' "
-                                 "ServiceAccount, which has no azure.workload.identity/client-id annotation."),
+                        message=(f"{d['kind']} '{short_name(d['name'])}' uses workload identity as the 'default' "
+                                 "ServiceAccount; use an annotated one"),
                         fix=fix_from_dict(fix_dict("Create a ServiceAccount annotated with "
                                                    "azure.workload.identity/client-id: <client id> and set "
-                                                   "serviceAccountName.", "display-only")))
+                                                   "serviceAccountName (the default one has no annotation)",
+                                                   "display-only")))
                 continue
             for s in sas:
                 if s.data.get("client_id") is not False:  # None: annotations we cannot see
@@ -1058,21 +1096,20 @@ class WorkloadIdentityIncomplete(IacRule):
         for sid, pods in users.items():
             s, p, d = accounts[sid], pods[0], pods[0].data
             from_values = s.data.get("from_values") or {}  # Helm: what values.yaml supplied
-            notes = "; ".join(f"{what} from {origin}" for what, origin in from_values.items())
-            where = (f"Add to {from_values['annotations']}:\n  " if "annotations" in from_values
-                     else "Add under metadata:\n  annotations:\n    ")
-            more = f" (and {len(pods) - 1} more)" if len(pods) > 1 else ""
-            used_by = "; ".join(f"{q.data['kind']} '{q.data['name']}' ({q.path})" for q in pods[:5])
+            notes = [f"{what} from {origin}" for what, origin in from_values.items()]
+            where = (f"to {from_values['annotations']}" if "annotations" in from_values
+                     else "under metadata.annotations")
+            more = f" and {len(pods) - 1} more" if len(pods) > 1 else ""
+            used_by = f"used by {d['kind']} '{short_name(d['name'])}' ({p.path}){more}"
             yield self.finding(
                 s.path, list_to_span(s.data["span"]),
                 key=f"k8s|ServiceAccount|{s.data.get('namespace')}|{s.data['name']}|client-id",
-                message=(f"ServiceAccount '{s.data['name']}' has no azure.workload.identity/client-id annotation, "
-                         f"but workload-identity {d['kind']} '{d['name']}'{more} runs as it"
-                         f"{f' ({notes})' if notes else ''}"),
-                fix=fix_from_dict(fix_dict(
-                    "The webhook injects AZURE_CLIENT_ID from this annotation: without it the token exchange has "
-                    f"no identity (used by {used_by}). " + where + "azure.workload.identity/client-id: <client id "
-                    "of the user-assigned identity with the federated credential>", "display-only")))
+                message=(f"ServiceAccount '{short_name(s.data['name'])}' lacks the azure.workload.identity/client-id "
+                         "annotation; add it"),
+                fix=fix_from_dict(fix_dict(fit(
+                    "Add azure.workload.identity/client-id: <client id of the identity with the federated "
+                    f"credential> {where} (the webhook sets AZURE_CLIENT_ID from it)", [used_by] + notes),
+                    "display-only")))
 
 
 class AadPodIdentity(IacRule):
@@ -1174,25 +1211,20 @@ class AmbiguousCredentialInCode(IacRule):
                 env = a.get("client_id_env")
                 if cls == "DefaultAzureCredential" and env is not False:
                     continue
-                where = f"{a['label']} ({lk.app_path}:{a['span'][0]}){parameters_note(a.get('parameters_from'))}"
-                ids = identity_words(a)
-                if cls == "ManagedIdentityCredential" and env is True:
-                    detail = ("sets AZURE_CLIENT_ID, but ManagedIdentityCredential does not read it; without "
-                              "client_id it asks for the default identity")
-                else:
-                    detail = "sets no AZURE_CLIENT_ID"
+                at = f"{lk.app_path}:{a['span'][0]}"
+                msg = f"{cls}() without client id runs in {a['label']} ({at}) with several identities"
+                if len(msg) > MESSAGE_MAX:
+                    msg = f"{cls}() without client id runs in an app with several identities ({at})"
                 effect = ("tokens silently come from the system-assigned identity" if kind == "system+user"
-                          else "the token request fails with \"Multiple user assigned identities exist\"")
-                msg = (f"{cls}() without a client id runs in {where}, linked because {lk.reason}. That app attaches "
-                       f"{ids} and {detail}: {effect}.")
+                          else "token requests fail (\"Multiple user assigned identities exist\")")
                 if cls == "ManagedIdentityCredential":
-                    fixmsg = 'Pass the identity: ManagedIdentityCredential(client_id=os.environ["AZURE_CLIENT_ID"])'
-                    if env is not True:
-                        fixmsg += " and set AZURE_CLIENT_ID in the deployment:\n" + (a.get("client_id_fix_text") or "")
+                    fixmsg = 'Pass client_id=os.environ["AZURE_CLIENT_ID"]'
+                    fixmsg += (" (ManagedIdentityCredential does not read AZURE_CLIENT_ID itself)" if env is True
+                               else f" and {client_id_help(a)} in the deployment")
                 else:
-                    fixmsg = ("Set AZURE_CLIENT_ID in the deployment (DefaultAzureCredential reads it):\n"
-                              + (a.get("client_id_fix_text") or "")
-                              + "\nor pass managed_identity_client_id=... explicitly.")
+                    fixmsg = f"{client_id_help(a)[:1].upper()}{client_id_help(a)[1:]} (or pass managed_identity_client_id)"
+                fixmsg = fit(fixmsg, [f"linked because {lk.reason}", f"else {effect.replace('silently ', '')}",
+                                      bare(parameters_note(a.get("parameters_from")))])
                 sp = list_to_span([d.get("line", 1), d.get("column", 1), d.get("end_line", d.get("line", 1)),
                                    d.get("end_column", d.get("column", 1))])
                 yield self.finding(c.path, sp, key=f"{cls}|{a.get('key')}", message=msg,

@@ -81,19 +81,6 @@ class ArmSyntax:
         """An array item such as an env entry: `{"name": ..., "value": ...}`."""
         return self.value(entries)
 
-    def role_assignment(self, role: str, guid: str, scope_hint: str) -> str:
-        return self.value({
-            "type": "Microsoft.Authorization/roleAssignments",
-            "apiVersion": "2022-04-01",
-            "scope": f"<resource id of the {scope_hint}>",
-            "name": "[guid('<resource id>', '<principal id>', '" + guid + "')]",
-            "properties": {
-                "roleDefinitionId": f"[subscriptionResourceId('Microsoft.Authorization/roleDefinitions', '{guid}')]",
-                "principalId": "<principal id of the app's identity>",
-                "principalType": "ServicePrincipal",
-            },
-        })
-
     def client_id(self, em: Any, path: tuple, key: Any) -> str:
         """The expression of a user-assigned identity's client id, from its key in
         `userAssignedIdentities`."""
@@ -167,19 +154,6 @@ class BicepSyntax(ArmSyntax):
 
     def entry(self, entries: dict) -> str:
         return self.value(entries)
-
-    def role_assignment(self, role: str, guid: str, scope_hint: str) -> str:
-        return (
-            "resource roleAssignment 'Microsoft.Authorization/roleAssignments@2022-04-01' = {\n"
-            f"  name: guid(<{scope_hint}>.id, <principal id>, '{guid}')\n"
-            f"  scope: <{scope_hint}>\n"
-            "  properties: {\n"
-            f"    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', '{guid}') // {role}\n"
-            "    principalId: <principal id of the app's identity>\n"
-            "    principalType: 'ServicePrincipal'\n"
-            "  }\n"
-            "}"
-        )
 
     def client_id(self, em: Any, path: tuple, key: Any) -> str:
         text = em.source_text(path) if hasattr(em, "source_text") else None

@@ -15,7 +15,14 @@ from __future__ import annotations
 import re
 from typing import Any, Iterator
 
-from keyless.rules.iac.arm import client_secret_fix, client_secret_message, guid_mismatch, key_fed_fix
+from keyless.linter.messages import short_name
+from keyless.rules.iac.arm import (
+    client_secret_fix,
+    client_secret_message,
+    functions_storage_fix,
+    guid_mismatch,
+    key_fed_fix,
+)
 from keyless.rules.iac.common import (
     STORAGE_ACCOUNTS,
     Emitter,
@@ -35,7 +42,7 @@ from keyless.rules.iac.common import (
     secretish_name,
 )
 from keyless.rules.iac.expr import UNKNOWN, classify_scope
-from keyless.rules.iac.facts import fix_dict, span_to_list
+from keyless.rules.iac.facts import fix_dict, inline, span_to_list
 from keyless.rules.iac.resource_view import (
     ABSENT,
     UNKNOWN_VALUE,
@@ -400,10 +407,9 @@ class TerraformExtractor:
         if d in (None, "") or is_unknown(d) or not isinstance(d, str):
             return
         self.em.issue("KL257", body.p("default"), f"variable|{name}",
-                      f"Sensitive variable '{name}' has a default value: the secret is committed with the "
-                      "configuration and used whenever no value is supplied.",
+                      f"Sensitive variable '{short_name(name)}' has a committed default value; supply it at apply time",
                       fix=fix_dict("Remove the default and supply the value at apply time (TF_VAR_*, a Key Vault "
-                                   "data source, or an ephemeral resource).", "display-only"))
+                                   "data source, or an ephemeral resource)", "display-only"))
 
     def output(self, name: str, body: TDict) -> None:
         v = body.get("value")
@@ -413,10 +419,11 @@ class TerraformExtractor:
         if not src:
             return
         self.em.issue("KL258", body.p("value"), f"output|{name}",
-                      f"Output '{name}' returns {src} without sensitive = true: the key is printed by plan/apply "
-                      "and readable by every consumer of the state's outputs.", severity="high",
+                      f"Output '{short_name(name)}' returns {src} without sensitive = true; plan and apply print it",
+                      severity="high",
                       fix=fix_dict("Do not output keys; let consumers use a managed identity. If it must stay, "
-                                   "add sensitive = true.", "display-only"))
+                                   "add sensitive = true (every consumer of the state's outputs can still read it)",
+                                   "display-only"))
 
     # -- plan JSON --------------------------------------------------------------------------------------
     def plan(self, values: Any) -> None:
@@ -623,7 +630,8 @@ class TerraformExtractor:
                     return fix_dict(msg, "unsafe", [[close_line, 1, close_line, 1, ins]])
         if self.fmt == "tf-json":
             block = '"identity": [{"type": "SystemAssigned"}]'
-        return fix_dict(msg + ":\n" + block, "display-only")
+        return fix_dict(f"Add {inline(block)}, then grant it AcrPull/data-plane roles and switch registries and "
+                        "secrets to it", "display-only")
 
     def env_entry_text(self, w: Workload, style: str) -> str:
         cid = w.uamis[0].client_id if w.uamis else "azurerm_user_assigned_identity.<name>.client_id"
@@ -647,15 +655,13 @@ class TerraformExtractor:
         if name.upper() == "AZUREWEBJOBSSTORAGE":
             note_key_user(self.em, path, value, "KL253", resource_type=STORAGE_ACCOUNTS)
             self.em.issue("KL253", path, f"{w.key}|{what}|{name}",
-                          f"AzureWebJobsStorage of {w.label} is built from {src}: an account key.",
-                          fix=fix_dict("Use AzureWebJobsStorage__accountName = <account name> with the app's managed "
-                                       "identity (Storage Blob Data Owner, Queue and Table Data Contributor).",
-                                       "display-only"))
+                          f"AzureWebJobsStorage of {w.label} is built from {src}, an account key; use identity-based "
+                          "storage", fix=functions_storage_fix())
             return
-        kind = "connection string" if conn else ("app setting" if what == "app_settings" else "environment variable")
+        kind = "Connection string" if conn else ("App setting" if what == "app_settings" else "Env var")
         note_key_user(self.em, path, value, "KL252")
         self.em.issue("KL252", path, f"{w.key}|{what}|{name}",
-                      f"The {kind} '{name}' of {w.label} is fed by {src}: the app authenticates with a shared key.",
+                      f"{kind} '{short_name(name)}' of {w.label} holds a key ({src}); use an identity",
                       fix=key_fed_fix(name))
 
     # -- azurerm_container_app(_job) ---------------------------------------------------------------------
@@ -673,33 +679,34 @@ class TerraformExtractor:
                     if reg.get("password_secret_name") in kv_secrets:
                         continue
                     self.em.issue("KL250", reg.p(key), f"{w.key}|registry|{self.written(reg, 'server')}",
-                                  f"{w.label} pulls from '{sdisp}' with a password kept in the app: managed identity "
-                                  "cannot pull from a registry that is not ACR", severity="medium",
-                                  fix=non_azure_registry_fix("give the secret that password_secret_name names a "
+                                  f"{w.label} pulls from '{short_name(sdisp)}' with a password kept in the app; keep "
+                                  "it in Key Vault", severity="medium",
+                                  fix=non_azure_registry_fix("give password_secret_name's secret a "
                                                              "key_vault_secret_id and an identity"))
                     continue
                 w.key_auth.append("registry password")
                 self.em.issue("KL250", reg.p(key), f"{w.key}|registry|{self.written(reg, 'server')}",
-                              f"{w.label} pulls from registry '{sdisp}' with a username and password secret.",
+                              f"{w.label} pulls from '{short_name(sdisp)}' with a registry password; pull with an "
+                              "identity",
                               fix=fix_dict("Replace username/password_secret_name with identity = "
                                            "azurerm_user_assigned_identity.<name>.id (listed in the app's identity "
-                                           "block) and grant it AcrPull on the registry.", "display-only"))
+                                           "block) and grant it AcrPull on the registry", "display-only"))
             elif reg.get("identity") in (None, "") and many:
                 self.em.issue("KL502", reg.path, f"{w.key}|registry|{self.written(reg, 'server')}|identity",
-                              f"Registry '{sdisp}' of {w.label} names no identity although the app has "
-                              f"several{w.identity_note}.",
-                              fix=fix_dict("Add identity = azurerm_user_assigned_identity.<name>.id to the registry block.",
-                                           "display-only"))
+                              f"Registry '{short_name(sdisp)}' of {w.label} names no identity (the app has several); "
+                              "set one",
+                              fix=fix_dict("Add identity = azurerm_user_assigned_identity.<name>.id to the registry "
+                                           f"block{w.identity_note}", "display-only"))
         for sec in blocks(body, "secret"):
             sname = sec.get("name")
             sname = sname if isinstance(sname, str) else "?"
             if sec.get("key_vault_secret_id") not in (None, ""):
                 if sec.get("identity") in (None, "") and many:
                     self.em.issue("KL502", sec.path, f"{w.key}|secret|{self.written(sec, 'name')}|identity",
-                                  f"Key Vault secret '{sname}' of {w.label} names no identity although the app has "
-                                  f"several{w.identity_note}.",
-                                  fix=fix_dict("Add identity = azurerm_user_assigned_identity.<name>.id (or \"System\").",
-                                               "display-only"))
+                                  f"Key Vault secret '{short_name(sname)}' of {w.label} names no identity (the app has "
+                                  "several); set one",
+                                  fix=fix_dict("Add identity = azurerm_user_assigned_identity.<name>.id (or \"System\")"
+                                               f"{w.identity_note}", "display-only"))
                 continue
             if "value" not in sec:
                 continue
@@ -709,15 +716,15 @@ class TerraformExtractor:
                 w.key_auth.append(src)
                 note_key_user(self.em, sec.p("value"), v, "KL252")
                 self.em.issue("KL252", sec.p("value"), f"{w.key}|secret|{self.written(sec, 'name')}",
-                              f"Secret '{sname}' of {w.label} is filled from {src}: the app authenticates with a shared key.",
+                              f"Secret '{short_name(sname)}' of {w.label} holds a key ({src}); use an identity",
                               fix=key_fed_fix(sname))
             elif v not in (None, "") and not (isinstance(v, str) and not isinstance(v, Ref) and deploy_placeholder(v)):
                 self.em.issue("KL254", sec.p("value"), f"{w.key}|secret|{self.written(sec, 'name')}",
-                              f"Secret '{sname}' of {w.label} is stored inline (and in Terraform state); keep it in "
-                              "Key Vault and let the app's identity read it.", severity="medium",
+                              f"Secret '{short_name(sname)}' of {w.label} is stored inline (and in state); reference "
+                              "Key Vault instead", severity="medium",
                               fix=fix_dict("Replace value with key_vault_secret_id = azurerm_key_vault_secret.<s>.versionless_id "
                                            "and identity = azurerm_user_assigned_identity.<name>.id (or \"System\"); grant "
-                                           "Key Vault Secrets User.", "display-only"))
+                                           "Key Vault Secrets User", "display-only"))
         tmpls = blocks(body, "template")
         if self.fmt != "tf-plan" and has_dynamic(body, "template"):
             w.env_unknown = True
@@ -766,10 +773,10 @@ class TerraformExtractor:
         a = auths[0]
         self.em.issue("KL256", a.p("secret_name") if "secret_name" in a else a.path,
                       f"{w.key}|scale|{self.written(rule, 'name')}",
-                      f"Scale rule '{name}' of {w.label} authenticates the {scaler} "
-                      f"scaler{self.note(rule.p(type_key))} with a secret; this scaler supports managed identity.",
+                      f"Scale rule '{short_name(name)}' of {w.label} authenticates with a secret; use a managed identity",
                       fix=fix_dict("Replace authentication with identity_id = azurerm_user_assigned_identity.<name>.id "
-                                   "(or \"System\") and grant it a data-plane reader role.", "display-only"))
+                                   f"(or \"System\") and grant it a data-plane reader role ({scaler} scaler"
+                                   f"{self.note(rule.p(type_key))})", "display-only"))
 
     # -- azurerm_container_group -----------------------------------------------------------------------
     def container_group(self, w: Workload, body: TDict) -> None:
@@ -779,16 +786,16 @@ class TerraformExtractor:
                 sdisp = server if isinstance(server, str) else "?"
                 if azure_registry(server) is False:
                     self.em.issue("KL250", cred.p("password"), f"{w.key}|registry|{self.written(cred, 'server')}",
-                                  f"{w.label} pulls from '{sdisp}' with a password: managed identity cannot pull from "
-                                  "a registry that is not ACR", severity="medium",
-                                  fix=non_azure_registry_fix("read it from an azurerm_key_vault_secret data source "
-                                                             "(or an ephemeral resource) instead of writing it"))
+                                  f"{w.label} pulls from '{short_name(sdisp)}' with a password; keep it in Key Vault",
+                                  severity="medium",
+                                  fix=non_azure_registry_fix("read it from an azurerm_key_vault_secret data source"))
                     continue
                 w.key_auth.append("registry password")
                 self.em.issue("KL250", cred.p("password"), f"{w.key}|registry|{self.written(cred, 'server')}",
-                              f"{w.label} pulls from registry '{sdisp}' with a username and password.",
+                              f"{w.label} pulls from '{short_name(sdisp)}' with a registry password; pull with an "
+                              "identity",
                               fix=fix_dict("Use user_assigned_identity_id = azurerm_user_assigned_identity.<name>.id "
-                                           "instead of username/password and grant it AcrPull on the registry.",
+                                           "instead of username/password and grant it AcrPull on the registry",
                                            "display-only"))
         first = None
         for c in blocks(body, "container"):
@@ -815,11 +822,11 @@ class TerraformExtractor:
                         self.check_env_value(w, en, v, p, "env")
                     elif attr == "environment_variables" and v not in (None, "") and secretish_name(en):
                         self.em.issue("KL255", p, f"{w.key}|env|{en}",
-                                      f"Environment variable '{en}' of {w.label} looks like a secret but is in "
-                                      "environment_variables, which are shown in plain text in the portal and API.",
-                                      severity="medium",
-                                      fix=fix_dict("Move it to secure_environment_variables (fed from Key Vault), or "
-                                                   "drop it and use the group's managed identity.", "display-only"))
+                                      f"Env var '{short_name(en)}' of {w.label} looks like a secret but is in plain "
+                                      "environment_variables", severity="medium",
+                                      fix=fix_dict("Move it to secure_environment_variables (fed from Key Vault; plain "
+                                                   "ones show in the portal and API), or drop it and use the group's "
+                                                   "managed identity", "display-only"))
         if first is not None:
             w.env_container_path = first.path
         cid = w.uamis[0].client_id if w.uamis else "azurerm_user_assigned_identity.<name>.client_id"
@@ -842,11 +849,9 @@ class TerraformExtractor:
             w.key_auth.append("storage_account_access_key")
             note_key_user(self.em, body.p("storage_account_access_key"), None, "KL253", resource_type=STORAGE_ACCOUNTS)
             self.em.issue("KL253", body.p("storage_account_access_key"), f"{w.key}|storage_account_access_key",
-                          f"{w.label} connects to its host storage with storage_account_access_key.",
-                          fix=fix_dict("Replace storage_account_access_key with storage_uses_managed_identity = true "
-                                       "(the host then uses AzureWebJobsStorage__accountName), add an identity block and "
-                                       "grant Storage Blob Data Owner, Storage Queue Data Contributor and Storage Table "
-                                       "Data Contributor on the account.", "display-only"))
+                          f"{w.label} reaches its host storage with storage_account_access_key; use its identity",
+                          fix=functions_storage_fix("Replace storage_account_access_key with "
+                                                    "storage_uses_managed_identity = true"))
         cid = w.uamis[0].client_id if w.uamis else "azurerm_user_assigned_identity.<name>.client_id"
         w.client_id_fix_text = f"app_settings = {{\n  AZURE_CLIENT_ID = {cid}\n}}"
 
@@ -869,10 +874,9 @@ class TerraformExtractor:
                 if hint:
                     msg = guid_mismatch(guid, role, hint)
                     if msg:
-                        msg = msg[:-1] + self.note(anchor) + "."
                         self.em.issue("KL403", anchor, f"{addr}|{guid}", msg, severity="high",
-                                      fix=fix_dict(f"Use role_definition_name = \"{hint}\" or its GUID {R.ROLES[hint]}.",
-                                                   "display-only"))
+                                      fix=fix_dict(f"Use role_definition_name = \"{hint}\" or its GUID {R.ROLES[hint]}"
+                                                   f"{self.note(anchor)}", "display-only"))
         data_note = ""
         if role is None and isinstance(rid, Ref) and not isinstance(rid, TemplateRef):
             role, data_note = self.role_from_data_source(str(rid))
@@ -947,11 +951,12 @@ class TerraformExtractor:
 
         label = body.get("name") if isinstance(body.get("name"), str) else addr
         self.em.issue("KL402", wild, f"roleDefinition|{self.unresolved.get(body.p('name'), label)}",
-                      f"Custom role '{label}' {R.escalation_words(action)} and is assignable at {_scope_words(broad)} "
-                      f"scope{self.note(wild[:-1], body.p('assignable_scopes'), body.p('scope'))}: it is Owner under "
-                      "another name.", severity="high",
+                      f"Custom role '{short_name(label)}' {R.escalation_words(action)} at {_scope_words(broad)} "
+                      "scope; it can grant itself any role", severity="high",
                       fix=fix_dict("List only the actions the workload needs (or use a built-in data-plane role) and "
-                                   "narrow assignable_scopes.", "display-only"))
+                                   "narrow assignable_scopes"
+                                   f"{self.note(wild[:-1], body.p('assignable_scopes'), body.p('scope'))}",
+                                   "display-only"))
 
 
 class TfView(ResourceView):

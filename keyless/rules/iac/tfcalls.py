@@ -27,7 +27,7 @@ from typing import Any
 from keyless.linter.rule import Fact
 from keyless.linter.workspace import join, reldir_of
 from keyless.rules.iac.common import Emitter, Ref, secretish_name, tool_token_or_credential
-from keyless.rules.iac.facts import span_to_list
+from keyless.rules.iac.facts import span_to_list, via_notes, with_note
 
 MAX_DEPTH = 4  # modules followed below a caller
 MODULE_FACT = "iac.bicep-module"  # the project model's module-deployment fact (shared with Bicep)
@@ -165,10 +165,10 @@ def rehome(ex: Any, call: str, body: Any, child: Any, walker: Any, fact: Fact) -
     arg = decisive_argument(walker, fact, body)
     span = ex.em.span(body.p(arg) if arg else body.path)
     via = [[call, child.relpath]] + list(data.get("via") or [])
-    old_note = data.get("via_note", "")
-    chain = " -> ".join(f"module '{m}' ({p})" for m, p in via)
-    note = f" (in {chain}, from the value passed for '{arg}')" if arg else f" (in {chain})"
-    data["via"], data["via_note"] = via, note
+    named = arg and f"'{arg}'" not in str((data.get("fix") or {}).get("message", ""))
+    note, full = via_notes(via, arg if named else None)
+    old_note, old_full = data.get("via_note", ""), data.get("via_full", "")
+    data["via"], data["via_note"], data["via_full"] = via, note, full
     data["span"] = span_to_list(span)
     if "key" in data:
         data["key"] = f"module {call}|{data['key']}"
@@ -178,15 +178,17 @@ def rehome(ex: Any, call: str, body: Any, child: Any, walker: Any, fact: Fact) -
             if isinstance(data.get(k), str):
                 data[k] = data[k].replace(said, "")
         if data.get("fix") and isinstance(data["fix"].get("message"), str):
-            data["fix"] = {**data["fix"], "message": data["fix"]["message"].replace(said, " in the module call")}
+            data["fix"] = {**data["fix"], "message": data["fix"]["message"].replace(said, "")}
     if fact.kind == "iac.issue":
         message = data["message"].replace(old_note, "", 1) if old_note else data["message"]
-        data["message"] = message[:-1] + note + "." if message.endswith(".") else message + note
+        data["message"], data["via_note"] = with_note(message, note)
         if data.get("fix"):
-            data["fix"] = {**data["fix"], "applicability": "display-only", "edits": []}
+            fix_message = data["fix"]["message"]
+            fix_message = fix_message.replace(old_full, "", 1) if old_full else fix_message
+            data["fix"] = {**data["fix"], "applicability": "display-only", "edits": [], "message": fix_message + full}
     elif fact.kind == "iac.role":
         role_note = data.get("role_note", "")
-        data["role_note"] = (role_note.replace(old_note, "", 1) if old_note else role_note) + note
+        data["role_note"] = (role_note.replace(old_full, "", 1) if old_full else role_note) + full
     return Fact(fact.kind, ex.em.relpath, data)
 
 

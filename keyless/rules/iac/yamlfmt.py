@@ -7,6 +7,7 @@ import re
 from typing import Any
 
 from keyless.linter.documents.templated import ChartValue
+from keyless.linter.messages import short_name
 from keyless.rules.iac.arm import analyze_aca, analyze_aci, client_secret_message, yaml_env_entry
 from keyless.rules.iac.common import Emitter, Uami, Workload, emit_workload, is_unknown, parse_identity_type
 from keyless.rules.iac.facts import fix_dict, span_to_list
@@ -142,11 +143,10 @@ def k8s(em: Emitter, i: int | tuple, d: Any, depth: int = 0) -> None:
     lk = kind.lower()
     if api.startswith("aadpodidentity.k8s.io"):
         em.issue("KL504", base + ("kind",), f"k8s|{kind}|{ns}|{name}",
-                 f"{kind} '{name}' belongs to aad-pod-identity, which was deprecated in October 2022 and archived in "
-                 "2023; it no longer receives fixes.",
-                 fix=fix_dict("Migrate to Microsoft Entra Workload ID: a federated identity credential on the "
-                              "user-assigned identity, a ServiceAccount annotated with azure.workload.identity/client-id, "
-                              "and pods labelled azure.workload.identity/use: \"true\".", "display-only"))
+                 f"{kind} '{short_name(name)}' belongs to the deprecated aad-pod-identity; use workload identity",
+                 fix=fix_dict("Migrate to Microsoft Entra Workload ID: a federated credential on the user-assigned "
+                              "identity, a ServiceAccount annotated with azure.workload.identity/client-id, pods "
+                              "labelled azure.workload.identity/use: \"true\"", "display-only"))
         return
     if lk == "serviceaccount":
         ann_path = base + ("metadata", "annotations")
@@ -185,11 +185,11 @@ def k8s(em: Emitter, i: int | tuple, d: Any, depth: int = 0) -> None:
     binding_path = labels_path + ("aadpodidbinding",)
     if "aadpodidbinding" in labels and not _helm_conditional(em, binding_path):
         em.issue("KL504", binding_path, f"k8s|{kind}|{ns}|{name}|aadpodidbinding",
-                 f"{kind} '{name}' binds an identity with the aad-pod-identity label 'aadpodidbinding'"
-                 f"{_from_values(em, binding_path)}; aad-pod-identity is deprecated and archived.",
-                 fix=fix_dict("Replace the label with azure.workload.identity/use: \"true\", set serviceAccountName to a "
-                              "ServiceAccount annotated with azure.workload.identity/client-id, and add a federated "
-                              "identity credential for it.", "display-only"), locate_key=True)
+                 f"{kind} '{short_name(name)}' uses the deprecated aad-pod-identity label; use workload identity",
+                 fix=fix_dict("Replace the aadpodidbinding label" + _from_values(em, binding_path) + " with "
+                              "azure.workload.identity/use: \"true\", run as a ServiceAccount annotated with "
+                              "azure.workload.identity/client-id and add a federated credential for it",
+                              "display-only"), locate_key=True)
     env_client = False
     for ckey in ("containers", "initContainers"):
         containers = spec.get(ckey)
@@ -209,9 +209,10 @@ def k8s(em: Emitter, i: int | tuple, d: Any, depth: int = 0) -> None:
                 name_path = env_path + (ei, "name")
                 if e.get("name") == "AZURE_CLIENT_SECRET" and not _helm_conditional(em, name_path):
                     em.issue("KL259", name_path, f"k8s|{kind}|{ns}|{name}|AZURE_CLIENT_SECRET",
-                             client_secret_message(f"{kind} '{name}'{_from_values(em, name_path)}"), severity="high",
-                             fix=fix_dict("Remove AZURE_CLIENT_SECRET and use Microsoft Entra Workload ID "
-                                          "(azure.workload.identity/use label + annotated ServiceAccount).", "display-only"))
+                             client_secret_message(f"{kind} '{short_name(name)}'"), severity="high",
+                             fix=fix_dict(f"Remove AZURE_CLIENT_SECRET{_from_values(em, name_path)} and use Microsoft "
+                                          "Entra Workload ID (azure.workload.identity/use label + annotated "
+                                          "ServiceAccount)", "display-only"))
     sa_key = "serviceAccountName" if spec.get("serviceAccountName") else "serviceAccount"
     sa = spec.get(sa_key)
     spec_path = base + pod_path

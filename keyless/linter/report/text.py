@@ -1,9 +1,11 @@
 """Human output (the default):
 
-    app/settings.py:12:15: KL101 [critical] Storage account key in source: DefaultEndpoints…(120 chars)
-      [unsafe] help: Use DefaultAzureCredential and the account URL
-    infra/bad.json: error: invalid JSON: Expecting ',' delimiter
-    Found 1 finding (0 fixable with --fix, 1 with --unsafe-fixes).
+    app/storage.py:15:15: KL201 [high] BlobServiceClient.from_connection_string uses a shared key; use the endpoint with DefaultAzureCredential
+      [unsafe] help: Replace with BlobServiceClient(account_url=..., credential=DefaultAzureCredential()); grant Storage Blob Data Contributor (or Reader to read only)
+    infra/bad.json:3: warning: invalid JSON: unexpected end of input, expected a value (line 3, column 1); only secret-scanned
+    Found 1 finding (1 fixable with --unsafe-fixes).
+
+A finding's message and its help are one line each (keyless/linter/messages.py).
 
 `statistics` prints one line per rule instead (count, code, fix marker, name), like
 `ruff --statistics`. Paths and messages are shown with control characters escaped.

@@ -751,7 +751,7 @@ class ArmExtractor:
                       "scope; it can grant itself any role", severity="high",
                       fix=fix_dict("List only the actions/dataActions the workload needs (or use a built-in "
                                    "data-plane role) and narrow assignableScopes to the resource group or resource"
-                                   + (f" (actions{note})" if note else ""), "display-only"))
+                                   + (f" (actions {note.strip()[1:-1]})" if note else ""), "display-only"))
 
 
 class ArmView(ResourceView):

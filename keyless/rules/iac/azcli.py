@@ -740,7 +740,7 @@ class ScriptExtractor:
             msg = f"{what[0].upper()}{what[1:]} {listed} is written to {sink}; do not export keys"
             fix = ("Give the workload a managed identity with a data-plane role and pass only endpoints; locally, "
                    "DefaultAzureCredential uses your `az login`")
-        fix = fit(fix + " (exported keys outlive the script and leak)" if code != "KL252" else fix,
+        fix = fit(fix + "; exported keys outlive the script and leak" if code != "KL252" else fix,
                   [bare(n) for n in notes if n])
         # the word as written may hold literal text next to the key: only its digest is kept
         digest = hashlib.sha256(self.text[w.start:w.end].encode("utf-8", "surrogateescape")).hexdigest()[:16]

@@ -123,9 +123,9 @@ def client_id_help(data: dict) -> str:
     cid = ids[0]
     uamis = [u for u in data.get("uamis") or [] if isinstance(u, str)]
     if cid.startswith("<client id of ") and cid.endswith(">"):  # YAML and scripts: a resource id or a name
-        cid = f"the client id of {_last_name(cid[len('<client id of '):-1])}"
+        cid = f"the client id of '{_last_name(cid[len('<client id of '):-1])}'"
     elif len(cid) > 48 and uamis:  # an ARM expression: name the identity instead
-        cid = f"the client id of {_last_name(uamis[0])}"
+        cid = f"the client id of '{_last_name(uamis[0])}'"
     else:
         cid = f"`{cid}`"
     if len(ids) > 1:  # several user-assigned identities: the author picks one

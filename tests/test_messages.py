@@ -1,0 +1,83 @@
+"""The message rules (keyless/linter/messages.py): one short line per finding, details in the help,
+no literal `\\n` anywhere a user reads. tests/test_fixtures.py holds every fixture's findings to the
+limits; these tests cover the rule metadata, the reports and the helpers."""
+
+from __future__ import annotations
+
+import os
+import re
+
+import pytest
+
+from conftest import FIXTURES
+from keyless.linter.messages import HELP_MAX, MESSAGE_MAX, NAME_MAX, problems, short_name
+from keyless.linter.rule import load_registry
+
+
+def test_problems_catch_what_breaks_a_line():
+    assert problems("Storage account 'x' accepts Shared Key (allowSharedKeyAccess not set)", MESSAGE_MAX) == []
+    assert problems("two\nlines", MESSAGE_MAX) == ["message holds a line break or control character"]
+    assert problems("a literal \\n escape", MESSAGE_MAX) == ["message holds a literal \\n"]
+    assert problems("x" * (MESSAGE_MAX + 1), MESSAGE_MAX) == [f"message is {MESSAGE_MAX + 1} characters (limit {MESSAGE_MAX})"]
+    assert problems(" padded", MESSAGE_MAX) == ["message has leading or trailing blanks"]
+    assert problems("", MESSAGE_MAX, what="help")[0] == "empty help"
+
+
+def test_short_name_keeps_both_ends_of_a_long_name():
+    assert short_name("orders-api") == "orders-api"
+    long = '{{ include "orders.serviceAccountName" . }}'
+    shown = short_name(long)
+    assert len(shown) == NAME_MAX and shown.startswith("{{ include") and shown.endswith(". }}") and "…" in shown
+
+
+@pytest.mark.parametrize("rule", list(load_registry()), ids=lambda r: r.code)
+def test_rule_summary_is_one_short_line(rule):
+    """`Rule.message` is SARIF's shortDescription and `keyless rules`' summary."""
+    assert problems(rule.message, MESSAGE_MAX) == [], rule.message
+
+
+def test_every_rule_has_fixtures_whose_findings_the_harness_checks():
+    # the limits are enforced where findings are produced: every rule's bad fixtures (test_fixtures.py)
+    codes = {c for c in os.listdir(FIXTURES) if re.fullmatch(r"KL\d{3}", c)}
+    assert {r.code for r in load_registry()} <= codes
+
+
+@pytest.fixture(scope="module")
+def demo_cache(tmp_path_factory):
+    """One cache for the demo runs of this module: the demo is linted once, rendered many times."""
+    return str(tmp_path_factory.mktemp("demo-cache"))
+
+
+def test_demo_report_has_no_literal_newlines_and_short_lines(run_cli, demo_cache):
+    """Regression: KL401/KL501/KL505 help carried multi-line snippets that every report printed as a
+    literal `\\n`. The demo has all three."""
+    demo = os.path.join(FIXTURES, "demo")
+    rc, out, _ = run_cli("check", "--cache-dir", demo_cache, demo, cwd=demo)
+    assert rc == 1
+    lines = out.splitlines()[:-1]  # the summary
+    codes = {m.group(1) for ln in lines if (m := re.search(r": (KL\d{3}) \[", ln))}
+    assert {"KL401", "KL501", "KL505"} <= codes
+    assert not [ln for ln in lines if "\\n" in ln]
+    for ln in lines:
+        if ln.startswith("  "):  # `  [guidance] help: ...`
+            assert len(ln.split(" help: ", 1)[1]) <= HELP_MAX, ln
+        else:  # path:line:col: CODE [severity] message
+            assert len(ln.split("] ", 1)[1]) <= MESSAGE_MAX, ln
+
+
+@pytest.mark.parametrize("fmt", ["json", "sarif", "github", "azure", "junit", "gitlab"])
+def test_machine_formats_carry_no_literal_newlines_in_text(run_cli, demo_cache, fmt):
+    import json
+
+    demo = os.path.join(FIXTURES, "demo")
+    rc, out, _ = run_cli("check", "--cache-dir", demo_cache, demo, "--output-format", fmt, cwd=demo)
+    assert rc == 1
+    if fmt == "json":
+        texts = [t for f in json.loads(out)["findings"] for t in (f["message"], (f["fix"] or {}).get("message", ""))]
+    elif fmt == "sarif":
+        results = json.loads(out)["runs"][0]["results"]
+        texts = [r["message"]["text"] for r in results]
+        texts += [x["description"]["text"] for r in results for x in r.get("fixes", [])]
+    else:
+        texts = out.splitlines()
+    assert texts and not [t for t in texts if "\\n" in t]

@@ -269,8 +269,8 @@ class StorageSharedKey(ResourceAuthRule):
     absent (null means allowed, in every API version), and `azurerm_storage_account` whose
     `shared_access_key_enabled` is true or absent (the provider's default is true). The severity
     and message depend on the repository: high when its Python code still uses the account key
-    (KL201/KL202 name that line), medium otherwise; when every client is identity-based the
-    message says the switch can be flipped safely.
+    (the message names that line, KL201/KL202 flag it), medium otherwise; when every client is
+    identity-based the help says the switch can be flipped once their identities hold the role.
 
     ## Why is this bad?
     As long as Shared Key is allowed, anyone holding an old account key, connection string or SAS
@@ -1278,7 +1278,7 @@ class KeyVaultAccessPolicies(ResourceAuthRule):
     with an API version before 2026-02-01 (from 2026-02-01 a new vault defaults to Azure RBAC), and
     `azurerm_key_vault` whose `rbac_authorization_enabled` (azurerm 5.x, required there) or
     `enable_rbac_authorization` (4.x) is false or absent. The message counts the access policies
-    written next to it, inline or as their own resources (`azurerm_key_vault_access_policy`, ARM,
+    written next to it (`; 2 policies here`), inline or as their own resources (`azurerm_key_vault_access_policy`, ARM,
     Bicep and azapi `Microsoft.KeyVault/vaults/accessPolicies` with operation `add` or
     `replace`). Access-policy resources of a vault this file does not deploy (declared `existing`,
     a data source, a variable, another module) give one finding per vault, at its first policy,

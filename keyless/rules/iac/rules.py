@@ -582,7 +582,7 @@ class AppWithoutIdentity(IacRule):
     (`--system-assigned`/`--user-assigned`, `--mi-*`, `--assign-identity`, `--registry-identity`,
     `--acr-identity`, a Flex Consumption `--deployment-storage-auth-type`) and with no later
     `az ... identity assign` for the same name (the same literal or variable) in the same file are
-    reported at lower confidence, one severity lower, and the message says so: the identity may be
+    reported at lower confidence, one severity lower, and the help says so: the identity may be
     added by a command the file does not show. Nothing is reported when the definition comes from
     elsewhere (`--yaml`, `--file`), when an option may be hidden in an expansion (`"${ARGS[@]}"`,
     splatting) or when a later `identity assign` names an app the script cannot compare. Identity types are normalised (`SystemAssigned,UserAssigned`,
@@ -668,9 +668,9 @@ class BroadRoleAssignment(IacRule):
     literal skeleton (`/subscriptions/$SUB/resourceGroups/$RG` is a resource group); anything else
     is not reported. Without `--scope`, older Azure CLI versions assign at the current subscription
     (or the `--resource-group`) and current ones reject the command; `New-AzRoleAssignment` without
-    `-Scope` assigns at the current subscription (or `-ResourceGroupName`). The message says which. The fix
-    names the data-plane role matching the SDK clients the Python code of the same project uses
-    (never another repository's code in the same scan).
+    `-Scope` assigns at the current subscription (or `-ResourceGroupName`). The help says which. The
+    help also names the data-plane roles matching the SDK clients the Python code of the same project
+    uses (never another repository's code in the same scan), on the resources they use.
 
     ARM role ids and scopes given as parameters are read from their defaults and from the
     parameter files that deploy the template (`azuredeploy.parameters.json`,
@@ -692,18 +692,18 @@ class BroadRoleAssignment(IacRule):
     decides. When templates of the repository link to it - `relativePath`, or
     `uri(deployment().properties.templateLink.uri, '<path>')` with a literal path (also through
     variables, `concat` or `format`) - an assignment without `scope` is rated at the scope they
-    deploy it at, and the message names them ("at management-group scope (the scope
-    eslzArm/eslzArm.json deploys this template at)"). A parent deploying without scope properties
-    passes on its own scope, so chains are followed (cycles are ignored). When parents deploy it at
-    different scopes, the broadest is reported and the message lists each; when one deploys it at a
+    deploy it at, and the help names them ("scope: where eslzArm/eslzArm.json deploys it"). A parent
+    deploying without scope properties passes on its own scope, so chains are followed (cycles are
+    ignored). When parents deploy it at different scopes, the broadest is reported and the help
+    lists each; when one deploys it at a
     scope computed at deploy time, or the link is a URL, a parameter or a template spec, the
     template's own scope stays.
 
     Terraform `role_definition_name`, `role_definition_id` and `scope` written as `var.*` or
     `local.*` are resolved across the module, i.e. the file's directory: every `.tf` / `.tf.json`
-    file in it, variable defaults, `terraform.tfvars` and `*.auto.tfvars`. The message says when
-    the role or scope came from a variable ("(from the default of var.role)", "(from
-    terraform.tfvars)"), since callers may pass other values. Named var files (`prod.tfvars`) are
+    file in it, variable defaults, `terraform.tfvars` and `*.auto.tfvars`. The help says when the
+    role or scope came from a variable ("role: from the default of var.role", "from
+    terraform.tfvars"), since callers may pass other values. Named var files (`prod.tfvars`) are
     scenarios: a variable they set counts only when all of them agree. Sensitive variables,
     variables without a value and computed expressions (function calls, conditionals) are never
     guessed.

@@ -131,7 +131,7 @@ def test_custom_role_actions_from_a_parameter_default():
                        "assignableScopes": ["[subscription().id]"]}}])
     _, found = lint_json(t, ["KL402"])
     [f] = found
-    assert "every action" in f.message and "(from parameter 'actions')" in f.fix.message
+    assert "every action" in f.message and "(actions from parameter 'actions')" in f.fix.message
 
 
 def test_a_deployment_body_is_linted_at_the_template_it_holds():

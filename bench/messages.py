@@ -2,6 +2,7 @@
 """How long are keyless's messages? Measures every finding the fixtures and the demo produce.
 
     python bench/messages.py [--per-rule] [--json]
+    python bench/messages.py --corpus DIR [DIR ...] [--source TREE]
 
 - Fixtures: every file under fixtures/KLxxx/ is linted alone with every rule (as
   tests/test_fixtures.py does, but with all rules on), every fixtures/KLxxx/project*/ directory
@@ -12,6 +13,10 @@
 Reports the median, 90th percentile and maximum length (characters) of finding messages, of help
 (fix) messages, and of the demo's text output lines; `--per-rule` adds one row per rule code. The
 limits the tests enforce are in keyless/linter/messages.py (docs/architecture.md, "Messages").
+
+`--corpus` measures `keyless check DIR --output-format json` on real repositories instead (one run
+per directory, e.g. trees extracted under /tmp/corpus); `--source TREE` runs the keyless of another
+source tree (an extracted `git archive main`, for before/after numbers).
 """
 
 from __future__ import annotations
@@ -68,6 +73,19 @@ def demo_run():
     return text.splitlines()[:-1], json.loads(data)["findings"]  # without the summary line
 
 
+def corpus_findings(dirs, source):
+    env = dict(os.environ, PYTHONPATH=source, KEYLESS_CACHE_DIR=os.environ.get("KEYLESS_CACHE_DIR", "/tmp/keyless-bench-cache"))
+    out = []
+    for d in dirs:
+        cmd = [sys.executable, "-m", "keyless", "check", "--no-cache", "--exit-zero", "--output-format", "json", d]
+        res = subprocess.run(cmd, cwd=d, env=env, capture_output=True, text=True)
+        try:
+            out += json.loads(res.stdout)["findings"]
+        except ValueError:
+            print(f"{d}: no report ({res.stderr.strip()[-200:]})", file=sys.stderr)
+    return out
+
+
 def dist(values):
     values = sorted(values)
     if not values:
@@ -84,7 +102,23 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--per-rule", action="store_true")
     ap.add_argument("--json", action="store_true", help="print the numbers as JSON")
+    ap.add_argument("--corpus", nargs="+", metavar="DIR", help="measure these repositories instead")
+    ap.add_argument("--source", default=ROOT, help="the keyless source tree to run (with --corpus)")
     args = ap.parse_args()
+
+    if args.corpus:
+        found = corpus_findings(args.corpus, os.path.abspath(args.source))
+        result = {
+            "corpus message": dist(len(f["message"]) for f in found),
+            "corpus help": dist(len(f["fix"]["message"]) for f in found if f.get("fix")),
+        }
+        if args.json:
+            print(json.dumps(result, indent=2))
+        else:
+            print(f"{'':<28} {'n':>5} {'median':>7} {'p90':>5} {'max':>5}")
+            for label, d in result.items():
+                print(row(label, d))
+        return 0
 
     findings = fixture_findings()
     lines, demo = demo_run()

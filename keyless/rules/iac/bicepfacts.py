@@ -32,7 +32,7 @@ from keyless.rules.iac.armparams import Scenario, is_named_parameter_file, liter
 from keyless.rules.iac.bicep import BicepTemplate, module_relpath, translate
 from keyless.rules.iac.common import Emitter, line_indent
 from keyless.rules.iac.expr import UNKNOWN
-from keyless.rules.iac.facts import span_to_list, via_notes, with_note
+from keyless.rules.iac.facts import bare, fit, span_to_list, via_notes, with_note
 from keyless.rules.iac.syntax import BICEP
 
 MAX_BICEPPARAM_FILES = 20
@@ -196,7 +196,7 @@ class BicepEmitter(Emitter):
             data["message"], data["via_note"] = with_note(_without(data["message"], old_note), note)
             if data.get("fix"):
                 data["fix"] = {**data["fix"], "applicability": "display-only", "edits": [],
-                               "message": _without(data["fix"]["message"], old_full) + full}
+                               "message": fit(_without(data["fix"]["message"], old_full).rstrip("."), [bare(full)])}
         elif fact.kind == "iac.role":
             data["role_note"] = _without(data.get("role_note", ""), old_full) + full
         elif fact.kind == "iac.app":

@@ -19,11 +19,11 @@ import posixpath
 from typing import Any, ClassVar, Iterable
 
 from keyless.linter.finding import Applicability, Category, Finding, Severity
-from keyless.linter.messages import MESSAGE_MAX
+from keyless.linter.messages import HELP_MAX, MESSAGE_MAX
 from keyless.linter.rule import Project
 from keyless.rules.iac.facts import fix_dict, fix_from_dict, list_to_span, parameters_note
 from keyless.rules.iac.resource_view import Attr, Companion, Switch, always, from_api
-from keyless.rules.iac.rules import IacRule
+from keyless.rules.iac.rules import IacRule, issue_message
 
 # The services of `py.sdk-client` facts (keyless/rules/python/catalog.py) each rule stands for.
 
@@ -69,7 +69,7 @@ class ResourceAuthRule(IacRule):
             key_users, token_users = users.get(m.project_of(f.path), ([], []))
             key_users = [k for k in key_users if k.data.get("switch_type") in (None, d.get("switch_type"))]
             role = self.needed_roles(key_users + token_users)
-            message, severity = d["message"], self.severity
+            message, severity = issue_message(d), self.severity
             note = parameters_note(d.get("parameters_from"))
             if note and message.endswith(note):
                 message = message[: -len(note)]
@@ -98,6 +98,8 @@ class ResourceAuthRule(IacRule):
                 steps = f"{self.advice.rstrip('.')}. {steps}"
             elif not steps.lower().startswith("grant"):
                 steps = f"Grant callers {role}, then: {steps[:1].lower()}{steps[1:]}"
+            if len(steps) > HELP_MAX and d.get("via_full"):  # the message still names the module
+                steps = steps.replace(d["via_full"], "", 1)
             yield self.finding(f.path, list_to_span(d["span"]), key=d["key"], message=message + note, severity=severity,
                                fix=fix_from_dict({**fix, "message": steps}))
 

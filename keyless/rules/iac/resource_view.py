@@ -20,7 +20,7 @@ import json
 import re
 from typing import Any, Callable, NamedTuple
 
-from keyless.linter.messages import short_name
+from keyless.linter.messages import MESSAGE_MAX, short_name
 from keyless.rules.iac.facts import fix_dict
 
 
@@ -362,6 +362,8 @@ def _emit(em: Any, view: ResourceView, outcomes: list[_Outcome]) -> None:
         absent = len(defaults) == 1 and "" not in defaults
         how = f"{_settings([o.setting for o in outcomes])} {'not set' if absent else 'left on'}"
     message = f"{label} {rule.accepts} ({how}{detail})"
+    if len(message) > MESSAGE_MAX and view.name == view.address:  # a Terraform address names the type itself
+        message = f"'{short_name(view.name)}' {rule.accepts} ({how}{detail})"
     fix = first.fix if len(outcomes) == 1 else _joined_fix([o.fix for o in outcomes])
     api_defaults = sorted({o.api_default for o in outcomes if o.api_default})
     if api_defaults:

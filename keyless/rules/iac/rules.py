@@ -69,8 +69,17 @@ class IacRule(Rule):
     def from_issue(self, f: Fact, message: str | None = None, fix: dict | None = None) -> Finding:
         d = f.data
         sev = Severity(d["severity"]) if d.get("severity") else None
-        return self.finding(f.path, list_to_span(d["span"]), key=d["key"], message=message or d["message"],
+        return self.finding(f.path, list_to_span(d["span"]), key=d["key"], message=message or issue_message(d),
                             severity=sev, fix=fix_from_dict(fix or d.get("fix")))
+
+
+def issue_message(d: dict, room: int = 0) -> str:
+    """An `iac.issue`'s message, without its module note (` (via module 'x')`, which the help
+    repeats in full) when it would not leave `room` characters under the limit."""
+    message, note = d["message"], d.get("via_note") or ""
+    if note and note in message and len(message) + room > MESSAGE_MAX:
+        message = message.replace(note, "", 1)
+    return message
 
 
 # ---- key-auth ----------------------------------------------------------------------------------------

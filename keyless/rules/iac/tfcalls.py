@@ -27,7 +27,7 @@ from typing import Any
 from keyless.linter.rule import Fact
 from keyless.linter.workspace import join, reldir_of
 from keyless.rules.iac.common import Emitter, Ref, secretish_name, tool_token_or_credential
-from keyless.rules.iac.facts import span_to_list, via_notes, with_note
+from keyless.rules.iac.facts import bare, fit, span_to_list, via_notes, with_note
 
 MAX_DEPTH = 4  # modules followed below a caller
 MODULE_FACT = "iac.bicep-module"  # the project model's module-deployment fact (shared with Bicep)
@@ -185,7 +185,8 @@ def rehome(ex: Any, call: str, body: Any, child: Any, walker: Any, fact: Fact) -
         if data.get("fix"):
             fix_message = data["fix"]["message"]
             fix_message = fix_message.replace(old_full, "", 1) if old_full else fix_message
-            data["fix"] = {**data["fix"], "applicability": "display-only", "edits": [], "message": fix_message + full}
+            data["fix"] = {**data["fix"], "applicability": "display-only", "edits": [],
+                           "message": fit(fix_message.rstrip("."), [bare(full)])}
     elif fact.kind == "iac.role":
         role_note = data.get("role_note", "")
         data["role_note"] = (role_note.replace(old_full, "", 1) if old_full else role_note) + full

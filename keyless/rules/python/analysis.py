@@ -21,8 +21,8 @@ from keyless.rules.python import catalog as C
 MEMO_KEY = "keyless.python.keyauth"
 _MAX_DEPTH = 6
 _KEY_READ_BACK = "; not rewritten: the key is read back (e.g. to sign a SAS), so use a user delegation key first"
-_RUN_TIME_CHOICE = "; not rewritten: the code picks the key at run time, so keep only the token path"
-_BRANCH_CHOICE = "; not rewritten: the key is used only when one is configured, so keep only the identity path"
+_RUN_TIME_CHOICE = "; not rewritten: the key is picked at run time"
+_BRANCH_CHOICE = "; not rewritten: the key is used only when configured"
 # Attributes of a shared-key credential object that a token credential does not have.
 KEY_ATTRS = frozenset({"account_key", "account_name", "named_key", "key", "signature", "update"})
 _GUID_RE = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")

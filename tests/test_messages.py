@@ -81,3 +81,48 @@ def test_machine_formats_carry_no_literal_newlines_in_text(run_cli, demo_cache, 
     else:
         texts = out.splitlines()
     assert texts and not [t for t in texts if "\\n" in t]
+
+
+# ---- advice fits the file kind it is about (KL1xx help) ---------------------------------------------
+
+AI_KEY = "0123456789abcdef0123456789abcdef"  # 32 hex digits, the classic Azure AI services key shape
+
+
+def _kl111(text: str, relpath: str):
+    from keyless.linter.engine import lint_source
+
+    found = [f for f in lint_source(text, relpath, select=["KL111"]) if f.code == "KL111"]
+    assert found, f"no KL111 in {relpath}"
+    return found[0]
+
+
+def test_env_line_gets_no_python_and_no_key_vault_reference():
+    """Regression: a secret in a local `.env` line was told to write Python code and an App Service
+    Key Vault reference."""
+    f = _kl111(f"AZURE_OPENAI_ENDPOINT=https://orders-ai.openai.azure.com\nAZURE_OPENAI_API_KEY={AI_KEY}\n", ".env")
+    help_ = f.fix.message
+    assert "az login" in help_ and "keep only the endpoint" in help_
+    assert "AzureOpenAI(" not in help_ and "get_bearer_token_provider" not in help_ and "@Microsoft.KeyVault" not in help_
+
+
+def test_bicep_and_terraform_get_their_own_syntax():
+    bicep = _kl111(f"param openAiKey string = '{AI_KEY}'\nvar endpoint = 'https://orders-ai.openai.azure.com'\n",
+                   "infra/main.bicep")
+    assert "disableLocalAuth: true" in bicep.fix.message and "getSecret()" in bicep.fix.message
+    assert "AzureOpenAI(" not in bicep.fix.message
+    hcl = _kl111(f'variable "openai_key" {{\n  default = "{AI_KEY}"\n}}\n# https://orders-ai.openai.azure.com\n',
+                 "infra/main.tf")
+    assert "local_auth_enabled = false" in hcl.fix.message and "azurerm_key_vault_secret" in hcl.fix.message
+
+
+def test_openai_v1_client_gets_the_token_provider_as_api_key():
+    """Regression: the Azure OpenAI v1 API (`OpenAI(base_url=".../openai/v1/")`) takes the token
+    provider as `api_key` (Microsoft Learn, "How to switch between OpenAI and Azure OpenAI
+    endpoints"); `azure_ad_token_provider=` belongs to `AzureOpenAI`."""
+    v1 = _kl111(f'from openai import OpenAI\nclient = OpenAI(base_url="https://orders-ai.openai.azure.com/openai/v1/", '
+                f'api_key="{AI_KEY}")\n', "app/chat.py")
+    assert "api_key=get_bearer_token_provider(DefaultAzureCredential()" in v1.fix.message
+    assert "azure_ad_token_provider" not in v1.fix.message
+    classic = _kl111(f'from openai import AzureOpenAI\nclient = AzureOpenAI(azure_endpoint="https://orders-ai.openai.azure.com", '
+                     f'api_key="{AI_KEY}", api_version="2024-06-01")\n', "app/chat.py")
+    assert "azure_ad_token_provider=get_bearer_token_provider(" in classic.fix.message

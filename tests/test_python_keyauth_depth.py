@@ -167,7 +167,7 @@ resource "azurerm_storage_account" "sa" {
     st = Settings(root=str(tmp_path), select=resolve_selection(reg, ["KL260"]))
     (f,) = lint_paths([str(tmp_path)], Config(root=str(tmp_path)), st, excludes=[], jobs=1).findings
     assert f.severity is Severity.HIGH
-    assert "app/x.py:6" in f.message and "(KL209)" in f.fix.message
+    assert "app/x.py:6" in f.message and "(app/x.py:6, KL209)" in f.fix.message
     assert "safe once" not in f.fix.message
 
 

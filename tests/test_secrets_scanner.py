@@ -33,7 +33,8 @@ def test_identifiable_key_in_connection_string_is_one_finding():
     assert len(found) == 1
     f = found[0]
     assert f.code == "KL101" and f.severity is Severity.CRITICAL
-    assert "contoso" in f.message and "checksum verified" in f.message and "connection string" in f.message
+    said = f"{f.message} | {f.fix.message}"  # the message, and the help for what it has no room for
+    assert "'contoso'" in f.message and "checksum verified" in said and "connection string" in said
     assert f.span.start.column == text.index(key) + 1
     assert "https://contoso.blob.core.windows.net" in f.fix.message
 

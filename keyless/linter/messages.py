@@ -42,3 +42,18 @@ def problems(text: str, limit: int, *, what: str = "message") -> list[str]:
     if text != text.strip():
         out.append(f"{what} has leading or trailing blanks")
     return out
+
+
+def first_fitting(*candidates: str, limit: int = MESSAGE_MAX) -> str:
+    """The first candidate message (fullest first) of at most `limit` characters, else the last."""
+    return next((c for c in candidates if len(c) <= limit), candidates[-1])
+
+
+def fit(text: str, notes: list[str], limit: int = HELP_MAX) -> str:
+    """`text` and the notes that fit in `limit` characters, as ` (note; note)`: a help line keeps
+    its instruction and adds as much context (where a value came from, why) as the limit leaves."""
+    kept: list[str] = []
+    for note in filter(None, notes):
+        if len(text) + len(" (" + "; ".join(kept + [note]) + ")") <= limit:
+            kept.append(note)
+    return f"{text} ({'; '.join(kept)})" if kept else text

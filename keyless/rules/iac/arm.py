@@ -8,7 +8,7 @@ import re
 from functools import partial
 from typing import Any, Iterator
 
-from keyless.linter.messages import short_name
+from keyless.linter.messages import first_fitting, short_name
 from keyless.rules.iac.common import (
     ARM_FUNCTION_NAMES,
     STORAGE_ACCOUNTS,
@@ -553,8 +553,9 @@ class ArmExtractor:
             return
         what = "Connection string" if conn else "App setting"
         note_key_user(self.em, path, raw, "KL252")
-        self.em.issue("KL252", path, key, f"{what} '{short_name(name)}' of {shown} holds a key ({src}); use an "
-                      "identity",
+        self.em.issue("KL252", path, key, first_fitting(
+                          f"{what} '{short_name(name)}' of {shown} holds a key ({src}); use an identity",
+                          f"{what} '{short_name(name)}' holds a key ({src}); use an identity"),
                       fix=key_fed_fix(name))
 
     def finish_web_settings(self, w: Workload) -> None:
@@ -1239,7 +1240,8 @@ def analyze_aca(em: Emitter, w: Workload, r: dict, path: tuple, resolve: Any, fm
                 w.key_auth.append(src)
                 note_key_user(em, sp + ("value",), s.get("value"), "KL252")
                 em.issue("KL252", sp + ("value",), f"{w.key}|secret|{sname}",
-                         f"Secret '{short_name(shown)}' of {w.label} holds a key ({src}); use an identity",
+                         first_fitting(f"Secret '{short_name(shown)}' of {w.label} holds a key ({src}); use an identity",
+                                       f"Secret '{short_name(shown)}' holds a key ({src}); use an identity"),
                          fix=key_fed_fix(sname))
             elif not deploy_placeholder(s.get("value")):  # `${SECRET}`, `$(secret)`: filled in at deploy time
                 em.issue("KL254", sp + ("value",), f"{w.key}|secret|{sname}",
@@ -1319,7 +1321,8 @@ def check_env_credential(em: Emitter, w: Workload, name: str, value: Any, path: 
         w.key_auth.append(src)
         note_key_user(em, path + ("value",), value, "KL252")
         em.issue("KL252", path + ("value",), f"{w.key}|env|{name}",
-                 f"Env var '{short_name(name)}' of {w.label} holds a key ({src}); use an identity",
+                 first_fitting(f"Env var '{short_name(name)}' of {w.label} holds a key ({src}); use an identity",
+                               f"Env var '{short_name(name)}' holds a key ({src}); use an identity"),
                  fix=key_fed_fix(name))
         return True
     return False

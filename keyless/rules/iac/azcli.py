@@ -26,7 +26,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any, Iterable
 
-from keyless.linter.messages import short_name
+from keyless.linter.messages import fit, short_name
 from keyless.linter.documents.shell import UNKNOWN_PART, Command, Script, Word
 from keyless.linter.finding import Span
 from keyless.rules.iac import roles as R
@@ -40,7 +40,7 @@ from keyless.rules.iac.common import (
     non_azure_registry_fix,
 )
 from keyless.rules.iac.expr import classify_scope
-from keyless.rules.iac.facts import bare, fit, fix_dict, span_to_list
+from keyless.rules.iac.facts import bare, fix_dict, span_to_list
 
 BROAD_SCOPES = ("managementGroup", "subscription", "resourceGroup", "tenant")
 

@@ -28,11 +28,12 @@ from keyless.linter.documents import bicep_ast as A
 from keyless.linter.finding import Position
 from keyless.linter.rule import Fact
 from keyless.linter.workspace import join, reldir_of
+from keyless.linter.messages import fit
 from keyless.rules.iac.armparams import Scenario, is_named_parameter_file, literal_value, parameter_file, scenarios_from
 from keyless.rules.iac.bicep import BicepTemplate, module_relpath, translate
 from keyless.rules.iac.common import Emitter, line_indent
 from keyless.rules.iac.expr import UNKNOWN
-from keyless.rules.iac.facts import bare, fit, span_to_list, via_notes, with_note
+from keyless.rules.iac.facts import bare, span_to_list, via_notes, with_note
 from keyless.rules.iac.syntax import BICEP
 
 MAX_BICEPPARAM_FILES = 20

@@ -18,11 +18,11 @@ import posixpath
 import re
 from typing import Any
 
-from keyless.linter.messages import HELP_MAX, short_name
+from keyless.linter.messages import HELP_MAX, fit, short_name
 from keyless.linter.documents.shell import Script, mask_placeholders
 from keyless.rules.iac.azcli import _AZURE_COMMAND, ScriptExtractor
 from keyless.rules.iac.common import Emitter
-from keyless.rules.iac.facts import fit, fix_dict
+from keyless.rules.iac.facts import fix_dict
 
 # ---- which YAML is a workflow ------------------------------------------------------------------------
 

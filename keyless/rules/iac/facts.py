@@ -31,7 +31,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from keyless.linter.messages import HELP_MAX, short_name
+from keyless.linter.messages import short_name
 from keyless.linter.finding import Applicability, Edit, Fix, Position, Span
 
 SpanList = list  # [line, column, end_line, end_column]
@@ -132,16 +132,6 @@ def client_id_help(data: dict) -> str:
         names = ", ".join(_last_name(u) for u in uamis[:3]) if uamis else cid
         return f"set AZURE_CLIENT_ID to the client id of the identity the code uses ({names})"
     return f"set AZURE_CLIENT_ID to {cid}"
-
-
-def fit(text: str, notes: list[str], limit: int = HELP_MAX) -> str:
-    """`text` and the notes that fit in `limit` characters, as ` (note; note)`: a help line keeps
-    its instruction and adds as much context (where a value came from, why) as the limit leaves."""
-    kept: list[str] = []
-    for note in filter(None, notes):
-        if len(text) + len(" (" + "; ".join(kept + [note]) + ")") <= limit:
-            kept.append(note)
-    return f"{text} ({'; '.join(kept)})" if kept else text
 
 
 def bare(note: str) -> str:

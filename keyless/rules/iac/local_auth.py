@@ -81,7 +81,7 @@ class ResourceAuthRule(IacRule):
                 # The deployment's own key user (the same file hands this resource's key to an app) first.
                 first = next((k for k in key_users if k.path == f.path), key_users[0])
                 more = f" and {len(key_users) - 1} more" if len(key_users) > 1 else ""
-                code = f" ({first.data['code']})" if first.data.get("code") else ""
+                code = f", {first.data['code']}" if first.data.get("code") else ""
                 where = f"{first.path}:{first.data.get('line', 1)}"
                 for said in (where, f"{posixpath.basename(first.path)}:{first.data.get('line', 1)}", "the repository"):
                     if len(f"{message}; {said} uses {self.key_phrase}{note}") <= MESSAGE_MAX:
@@ -122,7 +122,16 @@ class ResourceAuthRule(IacRule):
                 roles.append(r)
         if not roles:
             return self.roles
-        return " and ".join(f"'{r}'" if not r.startswith("a ") else r for r in roles[:3])
+        return " and ".join(_quoted(r) for r in roles[:3])
+
+
+def _quoted(role: str) -> str:
+    """`'Storage Blob Data Contributor' (or Reader to read only)`: the role's name in quotes; a
+    description (`a Redis data access policy`) as it is."""
+    if role.startswith("a "):
+        return role
+    name, paren, rest = role.partition(" (")
+    return f"'{name}'{paren and ' (' + rest}"
 
 
 def _lookup_is(view: Any, path: tuple[str, ...], allowed: set[str], absent_ok: bool = True) -> bool | None:
@@ -188,7 +197,7 @@ def _sql_password(view: Any) -> str:
     tf = view.fmt in ("tf", "tf-json", "tf-plan")
     v = view.lookup(("administrator_login_password",) if tf else ("properties", "administratorLoginPassword"))
     if v.state == "set" and v.literal and isinstance(v.value, str) and v.value:
-        return "; admin password in the file"
+        return "; password in the file"
     return ""
 
 

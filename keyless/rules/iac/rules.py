@@ -7,16 +7,16 @@ Every rule shares one extraction per document (`collect`, memoized) and one proj
 
 from __future__ import annotations
 
+import posixpath
 from typing import TYPE_CHECKING, Iterable
 
 from keyless.linter.finding import Applicability, Category, Finding, Severity
-from keyless.linter.messages import MESSAGE_MAX, short_name
+from keyless.linter.messages import MESSAGE_MAX, fit, short_name
 from keyless.linter.rule import Fact, Project, Rule
 from keyless.rules.iac.facts import (
     and_list,
     bare,
     client_id_help,
-    fit,
     fix_dict,
     fix_from_dict,
     list_to_span,
@@ -1221,9 +1221,14 @@ class AmbiguousCredentialInCode(IacRule):
                 if cls == "DefaultAzureCredential" and env is not False:
                     continue
                 at = f"{lk.app_path}:{a['span'][0]}"
-                msg = f"{cls}() without client id runs in {a['label']} ({at}) with several identities"
-                if len(msg) > MESSAGE_MAX:
-                    msg = f"{cls}() without client id runs in an app with several identities ({at})"
+                short_at = f"{posixpath.basename(lk.app_path)}:{a['span'][0]}"
+                # The first that fits: the app and where it is deployed (the full path is in the help)
+                msg = next((m for m in (
+                    f"{cls}() without client id runs in {a['label']} ({at}) with several identities",
+                    f"{cls}() without client id runs in an app with several identities ({at})",
+                    f"{cls}() without client id runs in {a['label']} ({short_at}) with several identities",
+                    f"{cls}() without client id runs in an app with several identities ({short_at})",
+                ) if len(m) <= MESSAGE_MAX), f"{cls}() without client id runs in an app with several identities")
                 effect = ("tokens silently come from the system-assigned identity" if kind == "system+user"
                           else "token requests fail (\"Multiple user assigned identities exist\")")
                 if cls == "ManagedIdentityCredential":
@@ -1232,7 +1237,8 @@ class AmbiguousCredentialInCode(IacRule):
                                else f" and {client_id_help(a)} in the deployment")
                 else:
                     fixmsg = f"{client_id_help(a)[:1].upper()}{client_id_help(a)[1:]} (or pass managed_identity_client_id)"
-                fixmsg = fit(fixmsg, [f"linked because {lk.reason}", f"else {effect.replace('silently ', '')}",
+                fixmsg = fit(fixmsg, ["" if at in msg else f"the app is at {at}", f"linked because {lk.reason}",
+                                      f"else {effect.replace('silently ', '')}",
                                       bare(parameters_note(a.get("parameters_from")))])
                 sp = list_to_span([d.get("line", 1), d.get("column", 1), d.get("end_line", d.get("line", 1)),
                                    d.get("end_column", d.get("column", 1))])

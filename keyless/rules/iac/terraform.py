@@ -15,7 +15,7 @@ from __future__ import annotations
 import re
 from typing import Any, Iterator
 
-from keyless.linter.messages import short_name
+from keyless.linter.messages import first_fitting, short_name
 from keyless.rules.iac.arm import (
     client_secret_fix,
     client_secret_message,
@@ -661,7 +661,8 @@ class TerraformExtractor:
         kind = "Connection string" if conn else ("App setting" if what == "app_settings" else "Env var")
         note_key_user(self.em, path, value, "KL252")
         self.em.issue("KL252", path, f"{w.key}|{what}|{name}",
-                      f"{kind} '{short_name(name)}' of {w.label} holds a key ({src}); use an identity",
+                      first_fitting(f"{kind} '{short_name(name)}' of {w.label} holds a key ({src}); use an identity",
+                                    f"{kind} '{short_name(name)}' holds a key ({src}); use an identity"),
                       fix=key_fed_fix(name))
 
     # -- azurerm_container_app(_job) ---------------------------------------------------------------------
@@ -716,7 +717,8 @@ class TerraformExtractor:
                 w.key_auth.append(src)
                 note_key_user(self.em, sec.p("value"), v, "KL252")
                 self.em.issue("KL252", sec.p("value"), f"{w.key}|secret|{self.written(sec, 'name')}",
-                              f"Secret '{short_name(sname)}' of {w.label} holds a key ({src}); use an identity",
+                              first_fitting(f"Secret '{short_name(sname)}' of {w.label} holds a key ({src}); use an "
+                                            "identity", f"Secret '{short_name(sname)}' holds a key ({src}); use an identity"),
                               fix=key_fed_fix(sname))
             elif v not in (None, "") and not (isinstance(v, str) and not isinstance(v, Ref) and deploy_placeholder(v)):
                 self.em.issue("KL254", sec.p("value"), f"{w.key}|secret|{self.written(sec, 'name')}",

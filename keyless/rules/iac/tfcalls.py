@@ -26,8 +26,9 @@ from typing import Any
 
 from keyless.linter.rule import Fact
 from keyless.linter.workspace import join, reldir_of
+from keyless.linter.messages import fit
 from keyless.rules.iac.common import Emitter, Ref, secretish_name, tool_token_or_credential
-from keyless.rules.iac.facts import bare, fit, span_to_list, via_notes, with_note
+from keyless.rules.iac.facts import bare, span_to_list, via_notes, with_note
 
 MAX_DEPTH = 4  # modules followed below a caller
 MODULE_FACT = "iac.bicep-module"  # the project model's module-deployment fact (shared with Bicep)

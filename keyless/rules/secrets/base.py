@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, ClassVar, Iterable
 from urllib.parse import unquote
 
 from keyless.linter.finding import Applicability, Category, Finding, Fix, redact
+from keyless.linter.messages import MESSAGE_MAX, fit, short_name
 from keyless.linter.rule import Rule
 from keyless.rules.secrets import guidance
 from keyless.rules.secrets.kinds import KINDS
@@ -49,7 +50,7 @@ class SecretRule(Rule):
         if s.kind == "sas":
             guide = _SAS_GUIDE.get(s.extra.get("service", ""), "sas")
         elif s.kind == "db-password" and s.extra.get("service") in ("postgres", "mysql"):
-            guide = "sql"
+            guide = "ossrdbms"
         resource = s.resource if _safe_name(s.resource, s.value) else ""
         setting = s.setting if _safe_name(s.setting, s.value) else ""
         label = info.label
@@ -59,22 +60,31 @@ class SecretRule(Rule):
             )
         if s.kind == "sas" and s.extra.get("token_form"):
             label = "Shared access signature token"
-        if s.variant and s.variant not in ("unverified",):
+        if s.variant and s.variant not in ("unverified",) and s.variant.lower() not in label.lower():
             label += f" ({s.variant})"
-        where = []
-        if resource:
-            where.append(f"for '{resource}'")
-        how = _safe_source(s.source, s.value)
-        if s.context and s.context != s.source:
-            how += f"; also seen as {_safe_source(s.context, s.value)}"
-        if s.kind == "sas" and s.extra.get("sas"):
-            how += f"; {s.extra['sas']}"
         generated = generated_key(s)
         # A value a person may have chosen shows no character, only its length.
         shown = redact(s.value, prefix=generated)
-        msg = f"{label} {' '.join(where)} {shown} ({how}): {guidance.short_text(guide, resource)}"
-        msg = " ".join(msg.split())
-        fix = Fix(guidance.fix_text(guide, resource, setting, doc.kind), Applicability.DISPLAY_ONLY)
+        how = _safe_source(s.source, s.value)
+        sas = s.extra.get("sas", "") if s.kind == "sas" else ""  # permissions, expiry: they rate the finding
+        expiry = next((p for p in sas.split(", ") if "expir" in p), "")  # the part the message keeps
+        context = f"also seen as {_safe_source(s.context, s.value)}" if s.context and s.context != s.source else ""
+        action = guidance.short_text(guide, resource)
+        for_resource = f" for '{short_name(resource)}'" if resource else ""
+        # The first that fits: what, for which resource, the secret, how it was found, what to do; what
+        # the message has no room for goes to the help.
+        candidates = [
+            (f"{label}{for_resource} {shown} ({how}; {expiry}); {action}" if expiry else "", [sas, context]),
+            (f"{label} {shown} ({how}; {expiry}); {action}" if expiry else "",
+             [f"for '{resource}'" if resource else "", sas, context]),
+            (f"{label}{for_resource} {shown} ({how}); {action}", [sas, context]),
+            (f"{label}{for_resource} {shown}; {action}", [f"found as {how}", sas, context]),
+            (f"{label} {shown} ({how}); {action}", [f"for '{resource}'" if resource else "", sas, context]),
+            (f"{label} {shown}; {action}", [f"for '{resource}'" if resource else "", f"found as {how}", sas, context]),
+        ]
+        msg, notes = next(((m, n) for m, n in candidates if m and len(m) <= MESSAGE_MAX), candidates[-1])
+        help_ = guidance.fix_text(guide, resource, setting, doc)
+        fix = Fix(fit(help_, notes), Applicability.DISPLAY_ONLY)
         return self.finding(
             doc.relpath,
             doc.lines.span(s.start, s.end),

@@ -1,190 +1,150 @@
 """The managed-identity fix for each kind of secret (display-only guidance; never contains a secret).
 
-`{r}` is replaced by the resource name when known (account, namespace, server: names are not
-secrets) or by a `<placeholder>` otherwise.
+A finding's message says what was found and one phrase of what to do (`ACTIONS`); its help (the
+fix message) says how, in the terms of the file the secret is in: Python code for Python, the
+resource's key switch in Bicep, ARM JSON or HCL for templates, `az login` for scripts and a local
+`.env` file, a service connection for pipelines. `{r}` is replaced by the resource name when known
+(account, namespace, server: names are not secrets) or by a `<placeholder>` otherwise.
 """
 
 from __future__ import annotations
 
 import re
+from typing import Any, NamedTuple
 
-# service key -> (one-line fix used in the message, longer guidance used in the Fix)
-GUIDANCE: dict[str, tuple[str, str]] = {
-    "storage": (
-        "use DefaultAzureCredential with the account URL and grant the identity 'Storage Blob Data Contributor'",
-        "Connect with Microsoft Entra ID instead of the account key: "
-        "`BlobServiceClient(account_url=\"https://{r}.blob.core.windows.net\", credential=DefaultAzureCredential())` "
-        "(QueueServiceClient/TableServiceClient/ShareServiceClient likewise; Functions: "
-        "`AzureWebJobsStorage__accountName={r}`). Grant the app's managed identity a data-plane role on the "
-        "account ('Storage Blob Data Contributor', or 'Storage Blob Data Reader' / 'Storage Queue Data "
-        "Contributor' / 'Storage Table Data Contributor' as needed), set allowSharedKeyAccess=false, and "
-        "rotate this key: it is compromised once committed.",
-    ),
-    "sas": (
-        "authenticate with DefaultAzureCredential, or mint a short-lived user-delegation SAS at runtime",
-        "A SAS is a bearer token. Prefer Entra ID: `BlobServiceClient(account_url=\"https://{r}.blob.core.windows.net\", "
-        "credential=DefaultAzureCredential())` with 'Storage Blob Data Reader/Contributor' for the managed "
-        "identity. If a SAS must be handed out, create a short-lived user-delegation SAS at runtime "
-        "(`get_user_delegation_key()` + `generate_blob_sas(user_delegation_key=...)`) instead of storing one. "
-        "Revoke this token (rotate the signing key, or delete the stored access policy).",
-    ),
-    "servicebus": (
-        "use ServiceBusClient(fully_qualified_namespace=..., credential=DefaultAzureCredential()) and an 'Azure Service Bus Data' role",
-        "Use the namespace and a managed identity: `ServiceBusClient(fully_qualified_namespace=\"{r}.servicebus.windows.net\", "
-        "credential=DefaultAzureCredential())` (Event Hubs: `EventHubProducerClient(fully_qualified_namespace=..., "
-        "eventhub_name=..., credential=DefaultAzureCredential())`). Grant 'Azure Service Bus Data Sender'/'Receiver' "
-        "(or 'Azure Event Hubs Data Sender'/'Receiver'), set disableLocalAuth=true and regenerate this key.",
-    ),
-    "eventhubs": (
-        "use EventHubProducerClient(fully_qualified_namespace=..., credential=DefaultAzureCredential()) and an 'Azure Event Hubs Data' role",
-        "Use `EventHubProducerClient(fully_qualified_namespace=\"{r}.servicebus.windows.net\", eventhub_name=\"<hub>\", "
-        "credential=DefaultAzureCredential())` (or EventHubConsumerClient) and grant the managed identity "
-        "'Azure Event Hubs Data Sender'/'Receiver'. Set disableLocalAuth=true and regenerate this key.",
-    ),
-    "relay": (
-        "use Entra ID (DefaultAzureCredential) with an 'Azure Relay' role",
-        "Authenticate Relay listeners/senders with Entra ID (a token from DefaultAzureCredential for "
-        "https://relay.azure.net/.default) and grant 'Azure Relay Listener'/'Sender'/'Owner'; regenerate this key.",
-    ),
-    "iot": (
-        "use the service SDK with DefaultAzureCredential ('IoT Hub Data Contributor'); devices should use X.509 or DPS",
-        "Service side: authenticate to \"{r}.azure-devices.net\" with DefaultAzureCredential (e.g. "
-        "`IoTHubRegistryManager.from_token_credential(\"{r}.azure-devices.net\", DefaultAzureCredential())`) and "
-        "grant 'IoT Hub Data Contributor'/'IoT Hub Registry Contributor'; disable local auth. Device side: use "
-        "X.509 certificates or DPS attestation, never a key in source. Regenerate this key.",
-    ),
-    "cosmos": (
-        "use CosmosClient(url, credential=DefaultAzureCredential()) and a Cosmos DB data-plane role",
-        "`CosmosClient(url=\"https://{r}.documents.azure.com:443/\", credential=DefaultAzureCredential())`; grant the "
-        "managed identity 'Cosmos DB Built-in Data Contributor' (a Cosmos SQL role assignment: "
-        "`az cosmosdb sql role assignment create`), set disableLocalAuth=true and regenerate this key.",
-    ),
-    "sql": (
-        "connect with Entra authentication (no password) using the app's managed identity",
-        "Azure SQL: `Server=tcp:{r}.database.windows.net,1433;Database=<db>;Authentication=Active Directory Default;` "
-        "(or 'Active Directory Managed Identity') and `CREATE USER [<identity>] FROM EXTERNAL PROVIDER` + role. "
-        "PostgreSQL/MySQL flexible server: enable Entra auth and pass a token as the password: "
-        "`DefaultAzureCredential().get_token(\"https://ossrdbms-aad.database.windows.net/.default\").token`. "
-        "Change this password.",
-    ),
-    "password": (
-        "drop the default; pass the password at deploy time from Key Vault, or sign in with Entra ID",
-        "Remove the default so the configuration holds no password: pass it at deploy time from Key Vault "
-        "(a `data \"azurerm_key_vault_secret\"` or a pipeline secret), or generate it with `random_password` "
-        "and store it in Key Vault; where the resource supports Microsoft Entra sign-in (databases, AKS, VMs with "
-        "the AAD login extension) turn password sign-in off. Change this password: it is compromised once "
-        "committed.",
-    ),
-    "redis": (
-        "use Entra ID authentication for Azure Cache for Redis (DefaultAzureCredential) and disable access keys",
-        "Enable Microsoft Entra authentication on \"{r}\", add the managed identity with a Redis access policy "
-        "(Data Owner/Contributor), connect with a token provider (redis-entraid "
-        "`create_from_default_azure_credential((\"https://redis.azure.com/.default\",))`, or "
-        "Microsoft.Azure.StackExchangeRedis `ConfigureForAzureWithTokenCredentialAsync`), disable access-key "
-        "authentication and regenerate this key.",
-    ),
-    "appconfig": (
-        "use AzureAppConfigurationClient(base_url, credential=DefaultAzureCredential()) with 'App Configuration Data Reader'",
-        "`AzureAppConfigurationClient(base_url=\"https://{r}.azconfig.io\", credential=DefaultAzureCredential())` (or "
-        "`load(endpoint=..., credential=DefaultAzureCredential())`); grant 'App Configuration Data Reader', set "
-        "disableLocalAuth=true and regenerate this access key.",
-    ),
-    "signalr": (
-        "use AuthType=azure.msi in the connection string and grant 'SignalR App Server'",
-        "Replace the key with managed identity: `Endpoint=https://{r}.service.signalr.net;AuthType=azure.msi;Version=1.0;` "
-        "grant the identity 'SignalR App Server', set disableLocalAuth=true and regenerate this key.",
-    ),
-    "webpubsub": (
-        "use WebPubSubServiceClient(endpoint, hub, credential=DefaultAzureCredential()) with 'Web PubSub Service Owner'",
-        "`WebPubSubServiceClient(endpoint=\"https://{r}.webpubsub.azure.com\", hub=\"<hub>\", credential=DefaultAzureCredential())`; "
-        "grant 'Web PubSub Service Owner', set disableLocalAuth=true and regenerate this key.",
-    ),
-    "functions": (
-        "protect the function with Entra authentication and call it with a DefaultAzureCredential token",
-        "Function keys are shared secrets, not identities. Enable App Service authentication (Entra ID) on \"{r}\" "
-        "and call it with a token from DefaultAzureCredential (scope `api://<app-id>/.default`), using authLevel "
-        "anonymous behind the platform auth. If a key must stay, keep it in Key Vault and reference it: "
-        "`@Microsoft.KeyVault(SecretUri=https://<vault>.vault.azure.net/secrets/<name>/)`. Renew this key.",
-    ),
-    "ai": (
-        "use azure_ad_token_provider=get_bearer_token_provider(DefaultAzureCredential(), \"https://cognitiveservices.azure.com/.default\")",
-        "Use Entra ID: `AzureOpenAI(azure_endpoint=\"https://{r}.openai.azure.com\", api_version=..., "
-        "azure_ad_token_provider=get_bearer_token_provider(DefaultAzureCredential(), "
-        "\"https://cognitiveservices.azure.com/.default\"))` (other AI SDKs: `credential=DefaultAzureCredential()`); "
-        "grant 'Cognitive Services OpenAI User' (or 'Cognitive Services User'), set disableLocalAuth=true and "
-        "regenerate this key.",
-    ),
-    "search": (
-        "use SearchClient(endpoint, index, credential=DefaultAzureCredential()) with a 'Search Index Data' role",
-        "`SearchClient(endpoint=\"https://{r}.search.windows.net\", index_name=\"<index>\", credential=DefaultAzureCredential())`; "
-        "enable RBAC on the service, grant 'Search Index Data Reader' (queries) or 'Search Index Data Contributor' / "
-        "'Search Service Contributor', disable key auth and regenerate this key.",
-    ),
-    "entra": (
-        "replace the client secret with a managed identity or workload identity federation",
-        "Drop the app secret: run with a managed identity (`DefaultAzureCredential()` / `ManagedIdentityCredential()`), "
-        "or use workload identity federation (a federated credential for GitHub Actions, Azure Pipelines or "
-        "Kubernetes) so no secret exists. Delete this secret from the app registration "
-        "(`az ad app credential delete`) now.",
-    ),
-    "devops": (
-        "use System.AccessToken or a workload-identity service connection instead of a PAT",
-        "Inside pipelines use `$(System.AccessToken)`; elsewhere get an Entra token for Azure DevOps "
-        "(`az account get-access-token --resource 499b84ac-1321-427f-aa17-267ca6975798`, or DefaultAzureCredential "
-        "with scope `499b84ac-1321-427f-aa17-267ca6975798/.default`) from a managed identity or a workload identity "
-        "federation service connection. Revoke this PAT.",
-    ),
-    "acr": (
-        "use `az acr login` with a managed identity and 'AcrPull'/'AcrPush'; disable the admin user",
-        "Log in with Entra ID: `az login --identity && az acr login --name {r}` (AKS: attach the registry so the "
-        "kubelet identity gets 'AcrPull'; App Service/Container Apps: registry identity settings). Grant "
-        "'AcrPull'/'AcrPush', set adminUserEnabled=false and regenerate this password.",
-    ),
-    "batch": (
-        "authenticate to Batch with Entra ID (DefaultAzureCredential) instead of the shared key",
-        "Use Entra ID for the Batch service API (`BatchClient(endpoint=\"https://{r}.<region>.batch.azure.com\", "
-        "credential=DefaultAzureCredential())` in azure-batch 15+), grant an RBAC role carrying the Microsoft.Batch "
-        "data actions on the account, restrict allowedAuthenticationModes to AAD and regenerate this key.",
-    ),
-    "maps": (
-        "use Entra ID (DefaultAzureCredential + the Maps account client id) with 'Azure Maps Data Reader'",
-        "Use `MapsSearchClient(credential=DefaultAzureCredential(), client_id=\"<maps-account-client-id>\")` (the "
-        "client id is not a secret) and grant 'Azure Maps Data Reader'; for browsers use SAS tokens minted by a "
-        "backend. Set disableLocalAuth=true and regenerate this key.",
-    ),
-    "eventgrid": (
-        "use EventGridPublisherClient(endpoint, DefaultAzureCredential()) with 'EventGrid Data Sender'",
-        "`EventGridPublisherClient(endpoint, credential=DefaultAzureCredential())`; grant 'EventGrid Data Sender', "
-        "set disableLocalAuth=true and regenerate this key.",
-    ),
-    "acs": (
-        "use the Communication Services client with DefaultAzureCredential",
-        "`CommunicationIdentityClient(endpoint=\"https://{r}.communication.azure.com\", credential=DefaultAzureCredential())` "
-        "(EmailClient/SmsClient likewise) with a role granting access to the resource; regenerate this key.",
-    ),
-    "entra-token": (
-        "revoke the user's sessions and keep token caches out of the repository; apps should use a managed identity",
-        "A refresh token is a user's sign-in: whoever holds it gets new access tokens for that user until the "
-        "sessions are revoked (`az ad user revoke-sign-in-sessions` / `Revoke-MgUserSignInSession`, or the "
-        "user's password reset). Remove the token cache from the repository (MSAL caches such as "
-        "`msal_token_cache.json`, `~/.azure/`) and add it to .gitignore. Code that needs Azure access should "
-        "use `DefaultAzureCredential()`: a managed identity in Azure, the developer's own sign-in locally.",
-    ),
-    "apim": (
-        "keep API Management keys out of code; call the API with an Entra token (validate-jwt) or a Key Vault reference",
-        "API Management keys are shared secrets. Protect the API with Entra ID (validate-jwt / validate-azure-ad-token "
-        "policy) and call it with a DefaultAzureCredential token; if a subscription key is still required, load it "
-        "from Key Vault (`@Microsoft.KeyVault(SecretUri=https://<vault>.vault.azure.net/secrets/<name>/)`). "
-        "Regenerate this key.",
-    ),
-    "keyvault": (
-        "use Entra ID where the service supports it; otherwise keep the key in Key Vault",
-        "Authenticate with DefaultAzureCredential where the service supports Entra ID. A secret that must remain "
-        "(no Entra support, third party) belongs in Key Vault: an app setting "
-        "`@Microsoft.KeyVault(SecretUri=https://<vault>.vault.azure.net/secrets/<name>/)` read through the app's "
-        "managed identity ('Key Vault Secrets User'). Regenerate this key.",
-    ),
+from keyless.linter.messages import HELP_MAX
+
+
+class Guide(NamedTuple):
+    action: str  # the one phrase of the message: "rotate it and use Entra ID"
+    python: str  # the Python code to use instead (a sentence fragment)
+    role: str = ""  # what the identity needs ("" when nothing to grant)
+    rule: str = ""  # the KL2xx rule whose switch turns the service's keys off ("" when none)
+    endpoint: str = ""  # what the app keeps instead of the secret
+    renew: str = "regenerate this key"  # how to make the committed value worthless
+    anywhere: bool = False  # `python` is no code but a sentence, the same advice for every kind of file
+
+
+GUIDANCE: dict[str, Guide] = {
+    "storage": Guide(
+        "rotate it and use Entra ID",
+        "`BlobServiceClient(\"https://{r}.blob.core.windows.net\", credential=DefaultAzureCredential())` "
+        "(Queue/Table/Share clients likewise)",
+        "'Storage Blob Data Contributor' or similar", "KL260",
+        "https://{r}.blob.core.windows.net", "rotate this key"),
+    "sas": Guide(
+        "revoke it and use Entra ID",
+        "`BlobServiceClient(\"https://{r}.blob.core.windows.net\", credential=DefaultAzureCredential())`, or a "
+        "user delegation SAS made at run time (`get_user_delegation_key()`)",
+        "'Storage Blob Data Reader' or 'Contributor'", "KL260", "https://{r}.blob.core.windows.net",
+        "revoke it (rotate the signing key or its access policy)"),
+    "servicebus": Guide(
+        "rotate it and use Entra ID",
+        "`ServiceBusClient(\"{r}.servicebus.windows.net\", credential=DefaultAzureCredential())`",
+        "'Azure Service Bus Data Sender'/'Receiver'", "KL262", "{r}.servicebus.windows.net"),
+    "eventhubs": Guide(
+        "rotate it and use Entra ID",
+        "`EventHubProducerClient(\"{r}.servicebus.windows.net\", \"<hub>\", credential=DefaultAzureCredential())`",
+        "'Azure Event Hubs Data Sender'/'Receiver'", "KL263", "{r}.servicebus.windows.net"),
+    "relay": Guide(
+        "rotate it and use Entra ID",
+        "a token from `DefaultAzureCredential().get_token(\"https://relay.azure.net/.default\")`",
+        "'Azure Relay Sender'/'Listener'", "", "{r}.servicebus.windows.net"),
+    "iot": Guide(
+        "rotate it and use Entra ID (devices: X.509)",
+        "`IoTHubRegistryManager.from_token_credential(\"{r}.azure-devices.net\", DefaultAzureCredential())` "
+        "(devices: X.509 or DPS, never a key)",
+        "'IoT Hub Data Contributor'", "KL274", "{r}.azure-devices.net"),
+    "cosmos": Guide(
+        "rotate it and use Entra ID",
+        "`CosmosClient(\"https://{r}.documents.azure.com:443/\", credential=DefaultAzureCredential())`",
+        "'Cosmos DB Built-in Data Contributor' (a sqlRoleAssignment)", "KL261", "https://{r}.documents.azure.com"),
+    "sql": Guide(
+        "change it and use Entra authentication",
+        "`Authentication=ActiveDirectoryDefault` in the connection string (no password)",
+        "a database user", "KL270", "", "change this password"),
+    "ossrdbms": Guide(
+        "change it and use Entra authentication",
+        "a `DefaultAzureCredential()` token for https://ossrdbms-aad.database.windows.net/.default as the password",
+        "a database role", "KL271", "", "change this password"),
+    "password": Guide(
+        "change it and drop the default",
+        "Remove the default: pass the password at deploy time from Key Vault (an azurerm_key_vault_secret data "
+        "source or a pipeline secret) or generate it (random_password); where the resource has Entra sign-in, turn "
+        "passwords off", "", "", "", "change this password", anywhere=True),
+    "redis": Guide(
+        "rotate it and use Entra ID",
+        "redis-entraid: `credential_provider=create_from_default_azure_credential((\"https://redis.azure.com/.default\",))`",
+        "a Redis data access policy", "KL269", "{r}"),
+    "appconfig": Guide(
+        "rotate it and use Entra ID",
+        "`AzureAppConfigurationClient(\"https://{r}.azconfig.io\", credential=DefaultAzureCredential())`",
+        "'App Configuration Data Reader'", "KL265", "https://{r}.azconfig.io"),
+    "signalr": Guide(
+        "rotate it and use Entra ID",
+        "the connection string `Endpoint=https://{r}.service.signalr.net;AuthType=azure.msi;Version=1.0;`",
+        "'SignalR App Server'", "KL268", "https://{r}.service.signalr.net"),
+    "webpubsub": Guide(
+        "rotate it and use Entra ID",
+        "`WebPubSubServiceClient(\"https://{r}.webpubsub.azure.com\", \"<hub>\", credential=DefaultAzureCredential())`",
+        "'Web PubSub Service Owner'", "KL268", "https://{r}.webpubsub.azure.com"),
+    "functions": Guide(
+        "renew it and protect the function with Entra ID",
+        "Use App Service authentication (Entra ID) on the function and call it with a token for "
+        "`api://<app-id>/.default` (DefaultAzureCredential)", "", "", "", "renew this key", anywhere=True),
+    "ai": Guide(
+        "rotate it and use Entra ID",
+        "`AzureOpenAI(azure_endpoint=..., azure_ad_token_provider=get_bearer_token_provider(DefaultAzureCredential(), "
+        "\"https://cognitiveservices.azure.com/.default\"))`",
+        "'Cognitive Services OpenAI User'", "KL266", "https://{r}.openai.azure.com"),
+    "search": Guide(
+        "rotate it and use Entra ID",
+        "`SearchClient(\"https://{r}.search.windows.net\", \"<index>\", credential=DefaultAzureCredential())`",
+        "'Search Index Data Reader' (or 'Contributor')", "KL267", "https://{r}.search.windows.net"),
+    "entra": Guide(
+        "delete it and use a managed identity or federation",
+        "`DefaultAzureCredential()`: a managed identity in Azure, workload identity federation in CI",
+        "the roles the app needs", "", "", "delete this secret from the app registration"),
+    "devops": Guide(
+        "revoke it and use System.AccessToken or federation",
+        "Use `$(System.AccessToken)` in pipelines, else an Entra token for Azure DevOps (`az account get-access-token "
+        "--resource 499b84ac-1321-427f-aa17-267ca6975798`) from a managed identity or a federated service connection",
+        "", "", "", "revoke this PAT", anywhere=True),
+    "acr": Guide(
+        "regenerate it and pull with an identity",
+        "`az login --identity && az acr login --name {r}` (AKS: attach the registry)",
+        "'AcrPull' (or 'AcrPush')", "KL251", "{r}.azurecr.io", "regenerate this password"),
+    "batch": Guide(
+        "rotate it and use Entra ID",
+        "`BatchClient(\"https://{r}.<region>.batch.azure.com\", credential=DefaultAzureCredential())`",
+        "a Batch data role", "KL276", ""),
+    "maps": Guide(
+        "rotate it and use Entra ID",
+        "`MapsSearchClient(credential=DefaultAzureCredential(), client_id=\"<maps account client id>\")`",
+        "'Azure Maps Data Reader'", "KL277", ""),
+    "eventgrid": Guide(
+        "rotate it and use Entra ID",
+        "`EventGridPublisherClient(endpoint, credential=DefaultAzureCredential())`",
+        "'EventGrid Data Sender'", "KL264", ""),
+    "acs": Guide(
+        "rotate it and use Entra ID",
+        "`CommunicationIdentityClient(\"https://{r}.communication.azure.com\", credential=DefaultAzureCredential())`",
+        "a Communication Services role", "", "https://{r}.communication.azure.com"),
+    "entra-token": Guide(
+        "revoke the user's sessions and drop the token cache",
+        "`DefaultAzureCredential()` (a managed identity in Azure, your own sign-in locally)",
+        "", "", "", "revoke the user's sessions (`az ad user revoke-sign-in-sessions`)"),
+    "apim": Guide(
+        "regenerate it and use Entra tokens",
+        "an Entra token from `DefaultAzureCredential()` checked by a validate-jwt policy", "", "", ""),
+    "keyvault": Guide(
+        "rotate it and keep it out of the repository",
+        "`DefaultAzureCredential()` where the service supports Entra ID", "", "", ""),
 }
+
+# The OpenAI client on the Azure OpenAI v1 API takes the token provider as `api_key`.
+_OPENAI_V1 = ("`OpenAI(base_url=\".../openai/v1/\", api_key=get_bearer_token_provider(DefaultAzureCredential(), "
+              "\"https://cognitiveservices.azure.com/.default\"))`")
 
 _NAME_RE = re.compile(r"[^a-z0-9-]+")
 
@@ -194,17 +154,90 @@ def kv_secret_name(setting: str) -> str:
     return (n or "secret")[:127]
 
 
-def fix_text(guide: str, resource: str, setting: str, kind: str) -> str:
-    _, long = GUIDANCE.get(guide, GUIDANCE["keyvault"])
-    text = long.replace("{r}", resource or "<name>")
-    if setting and kind in ("env", "yaml", "json", "hcl"):
-        text += (
-            f" If the setting '{setting}' must keep a secret value, make it a Key Vault reference: "
-            f"`@Microsoft.KeyVault(SecretUri=https://<vault>.vault.azure.net/secrets/{kv_secret_name(setting)}/)`."
-        )
+def guide_of(key: str) -> Guide:
+    return GUIDANCE.get(key, GUIDANCE["keyvault"])
+
+
+def short_text(guide: str, resource: str = "") -> str:
+    """The one phrase of the message: what to do, whatever the file."""
+    return guide_of(guide).action
+
+
+def fix_text(guide: str, resource: str, setting: str, doc: Any) -> str:
+    """The help: how to replace the secret, in the terms of the file it is in (one line of at most
+    HELP_MAX characters: the role, then the endpoint, are left out when there is no room)."""
+    g = guide_of(guide)
+    text = _fix_text(g, guide, resource, setting, doc, with_role=True)
+    if len(text) > HELP_MAX:
+        text = _fix_text(g, guide, resource, setting, doc, with_role=False)
+    if len(text) > HELP_MAX:
+        text = _fix_text(g._replace(endpoint=""), guide, resource, "", doc, with_role=False)
     return text
 
 
-def short_text(guide: str, resource: str) -> str:
-    short, _ = GUIDANCE.get(guide, GUIDANCE["keyvault"])
-    return short.replace("{r}", resource or "<name>")
+def _fix_text(g: Guide, guide: str, resource: str, setting: str, doc: Any, with_role: bool) -> str:
+    r = resource or "<name>"
+    role = f" with {g.role}" if g.role and with_role else ""
+    kind = getattr(doc, "kind", "")
+    subkind = getattr(doc, "subkind", "") or ""
+    if guide == "entra-token":  # a user's sign-in, wherever it sits: nothing to configure instead
+        return _join("Delete the token cache from the repository and add it to .gitignore; apps use "
+                     "DefaultAzureCredential", g.renew)
+    if g.anywhere:
+        return _join(g.python.replace("{r}", r), g.renew)
+    if kind in ("python", "notebook"):
+        code = g.python
+        if guide == "ai" and "openai/v1" in getattr(doc, "text", ""):
+            code = _OPENAI_V1
+        return _join(f"Use {code}".replace("{r}", r), f"grant {g.role}" if g.role and with_role else "", g.renew)
+    if kind == "env" or (kind == "json" and subkind == "local-settings"):
+        keep = f" and keep only the endpoint ({g.endpoint.replace('{r}', r)})" if g.endpoint else ""
+        return _join(f"Delete it{keep}; DefaultAzureCredential uses your `az login` locally, the app's managed "
+                     f"identity{role} in Azure", g.renew)
+    if kind in ("bicep", "hcl") or (kind == "json" and subkind in ("arm", "arm-parameters", "tf-json")):
+        syntax = "hcl" if kind == "hcl" or subkind == "tf-json" else ("bicep" if kind == "bicep" else "json")
+        switch = key_switch(g.rule, syntax)
+        store = {"bicep": "a @secure() parameter filled by getSecret()",
+                 "json": "a secure parameter fed by a Key Vault reference",
+                 "hcl": "an azurerm_key_vault_secret data source"}[syntax]
+        return _join(f"Give the app a managed identity{role}" + (f" and set {switch}" if switch else ""),
+                     f"a secret that must stay comes from {store}", g.renew)
+    grant = f" and grant {g.role}" if g.role and with_role else ""
+    if kind == "yaml" and "pipeline" in (getattr(doc, "subkinds", None) or ()):
+        return _join("Use a service connection with workload identity federation (GitHub: azure/login with OIDC); a "
+                     "secret that must stay is a secret variable or Key Vault", g.renew)
+    if kind == "yaml":
+        return _join(f"Use the workload's managed identity (AKS: workload identity){grant}; keep a secret that must "
+                     "stay in Key Vault (keyVaultUrl secrets, the CSI driver)", g.renew)
+    if kind in ("shell", "powershell", "dockerfile", "makefile"):
+        return _join(f"Sign in with `az login --identity` (CI: a federated token){grant}; read a secret that must "
+                     "stay at run time (`az keyvault secret show`)", g.renew)
+    if kind == "json" and setting:  # app settings: App Service reads Key Vault references
+        return _join(f"Keep only the endpoint and use DefaultAzureCredential{grant.replace(' and', ';', 1)}; else a "
+                     "Key Vault reference "
+                     f"(`@Microsoft.KeyVault(SecretUri=https://<vault>.vault.azure.net/secrets/"
+                     f"{kv_secret_name(setting)}/)`)", g.renew)
+    return _join(f"Authenticate with DefaultAzureCredential (every Azure SDK has it){grant}; keep a secret that "
+                 "must stay in Key Vault", g.renew)
+
+
+def _join(*parts: str) -> str:
+    return "; ".join(p for p in parts if p)
+
+
+def key_switch(code: str, syntax: str) -> str:
+    """The setting that turns the service's keys off (rule `code`'s switch) in `syntax` (json,
+    bicep, hcl); "" when there is none."""
+    if not code:
+        return ""
+    from keyless.linter.rule import load_registry
+    from keyless.rules.iac.resource_view import nested
+
+    rule = load_registry().get(code)
+    switches = getattr(rule, "switches", ()) if rule is not None else ()
+    if not switches:
+        return ""
+    sw = switches[0]
+    if syntax == "hcl":
+        return nested("hcl", sw.azurerm[0].path, sw.azurerm[0].secure, block=True) if sw.azurerm else ""
+    return nested(syntax, sw.path, sw.secure)

@@ -1,6 +1,6 @@
 """Human output (the default):
 
-    app/storage.py:15:15: KL201 [high] BlobServiceClient.from_connection_string uses a shared key; use the endpoint with DefaultAzureCredential
+    app/storage.py:15:15: KL201 [high] BlobServiceClient.from_connection_string uses a shared key; use DefaultAzureCredential
       [unsafe] help: Replace with BlobServiceClient(account_url=..., credential=DefaultAzureCredential()); grant Storage Blob Data Contributor (or Reader to read only)
     infra/bad.json:3: warning: invalid JSON: unexpected end of input, expected a value (line 3, column 1); only secret-scanned
     Found 1 finding (1 fixable with --unsafe-fixes).

@@ -1205,7 +1205,7 @@ def analyze_aca(em: Emitter, w: Workload, r: dict, path: tuple, resolve: Any, fm
                 w.key_auth.append("registry password")
                 em.issue("KL250", where,
                          f"{w.key}|registry|{sdisp}",
-                         f"{w.label} pulls from '{short_name(shown)}' with a registry password; pull with an identity",
+                         f"{w.label} pulls from '{short_name(shown)}' with a registry password; use an identity",
                          fix=fix_dict("Replace username/passwordSecretRef with "
                                       f"{sx.prop('identity', '<user-assigned identity resource id>')} (or 'system') and "
                                       "grant that identity AcrPull on the registry", "display-only"))
@@ -1473,7 +1473,7 @@ def analyze_aci(em: Emitter, w: Workload, r: dict, path: tuple, resolve: Any, fm
                     continue
                 w.key_auth.append("registry password")
                 em.issue("KL250", pp + ("imageRegistryCredentials", i, "password"), f"{w.key}|registry|{sdisp}",
-                         f"{w.label} pulls from '{short_name(shown)}' with a registry password; pull with an identity",
+                         f"{w.label} pulls from '{short_name(shown)}' with a registry password; use an identity",
                          fix=fix_dict(f"Use {em.syntax.prop('identity', '<user-assigned identity resource id>')} in the "
                                       "registry credential instead of username/password and grant that identity AcrPull "
                                       "on the registry (Windows groups: user-assigned only)", "display-only"))

@@ -947,7 +947,7 @@ def _web_switches(site: str, tf_types: tuple[str, ...], channel: str, attr: str)
     return Switch(site, ("basicPublishingCredentialsPolicies", channel, "allow"), False, always(True),
                   tuple(Attr(t, (attr,), False, True) for t in tf_types),
                   label="App Service slot" if site.endswith("/slots") else "App Service app",
-                  setting=f"basicPublishingCredentialsPolicies/{channel}", group="basic",
+                  setting=f"basicPublishingCredentialsPolicies/{channel}", shown=f"{channel} policy", group="basic",
                   arm_fix_text=f"Add child basicPublishingCredentialsPolicies '{channel}' with {{setting}}",
                   companions=(Companion(child, ("properties", "allow"), None, channel, (), False),))
 
@@ -1328,7 +1328,7 @@ class KeyVaultAccessPolicies(ResourceAuthRule):
     name = "key-vault-access-policies"
     category = Category.BROAD_ROLE
     message = "Key Vault grants data access with vault-wide access policies instead of Azure RBAC"
-    accepts = "uses access policies, not Azure RBAC"
+    accepts = "uses access policies, not RBAC"
     service = "Key Vault"
     sdk_services = ("keyvault-secrets", "keyvault-keys", "keyvault-certificates")
     roles = "'Key Vault Secrets User' (or the key/certificate role)"

@@ -72,7 +72,8 @@ class Switch(NamedTuple):
     default: Callable[[str | None], Any]
     azurerm: tuple[Attr, ...] = ()
     label: str = ""  # what messages call the resource: "Storage account"
-    setting: str = ""  # how messages name it
+    setting: str = ""  # how messages name it (part of the finding's key: never changes)
+    shown: str = ""  # a shorter name for messages, when `setting` is long
     applies: Callable[["ResourceView"], bool | None] | None = None
     companions: tuple[Companion, ...] = ()
     detail: Callable[["ResourceView"], str] | None = None  # extra message text
@@ -295,6 +296,7 @@ class _Outcome(NamedTuple):
     fix: dict
     default: str = ""  # absent: "not set"
     api_default: str = ""  # absent, ARM: "API version 2023-01-01 defaults to true"
+    shown: str = ""  # the setting as the message names it
 
 
 def _check(em: Any, view: ResourceView, rule: Any, sw: Switch, tf: bool) -> _Outcome | None:
@@ -334,20 +336,21 @@ def _check(em: Any, view: ResourceView, rule: Any, sw: Switch, tf: bool) -> _Out
             return None
     written = (sw.setting if sw.setting and not tf else "") or (
         path[-1] if tf else ".".join(path[1:] if path[0] == "properties" else path))
+    named = (sw.shown if sw.shown and not tf else "") or written
     default_text = ""
     if v.state == "set" and isinstance(v.value, list) and isinstance(secure, list):  # the items that leave it on
-        how = f"{written} has {', '.join(_shown(x) for x in v.value if x not in secure) or _brief(_shown(v.value))}"
+        how = f"{named} has {', '.join(_shown(x) for x in v.value if x not in secure) or _brief(_shown(v.value))}"
     elif v.state == "set":
-        how = f"{written}: {_brief(_shown(v.value))}"  # where the value comes from (v.note): the fix says
+        how = f"{named}: {_brief(_shown(v.value))}"  # where the value comes from (v.note): the fix says
     else:
         default_text = "not set"  # only an insecure default is reported
-        how = f"{written} not set"
+        how = f"{named} not set"
     fix = render_fix(em, view, sw, path, secure, v, rule, tf)
     api_default = ""
     if v.state != "set" and view.api_version and not tf:  # the default depends on the API version
         api_default = f"API version {view.api_version} defaults to {_shown(spellings[0][2])}"
     return _Outcome(rule, sw, how, written, v.path if v.state == "set" else view.anchor, fix, default_text,
-                    api_default)
+                    api_default, named)
 
 
 def _emit(em: Any, view: ResourceView, outcomes: list[_Outcome]) -> None:
@@ -360,7 +363,7 @@ def _emit(em: Any, view: ResourceView, outcomes: list[_Outcome]) -> None:
         how = first.how
     else:
         absent = len(defaults) == 1 and "" not in defaults
-        how = f"{_settings([o.setting for o in outcomes])} {'not set' if absent else 'left on'}"
+        how = f"{_settings([o.shown or o.setting for o in outcomes])} {'not set' if absent else 'left on'}"
     message = f"{label} {rule.accepts} ({how}{detail})"
     if len(message) > MESSAGE_MAX and view.name == view.address:  # a Terraform address names the type itself
         message = f"'{short_name(view.name)}' {rule.accepts} ({how}{detail})"
@@ -516,9 +519,10 @@ def _settings(names: list[str]) -> str:
     heads = {n.rpartition("/")[0] for n in names}
     if len(heads) == 1 and "" not in heads:
         return f"{heads.pop()}/" + "+".join(n.rpartition("/")[2] for n in names)
-    tails = {n.partition("_")[2] for n in names}  # ftp_publish_..._enabled, webdeploy_publish_..._enabled
-    if len(tails) == 1 and "" not in tails:
-        return "+".join(n.partition("_")[0] for n in names) + "_" + tails.pop()
+    for sep in ("_", " "):  # ftp_publish_..._enabled and webdeploy_publish_..._enabled; ftp policy and scm policy
+        tails = {n.partition(sep)[2] for n in names}
+        if len(tails) == 1 and "" not in tails:
+            return "+".join(n.partition(sep)[0] for n in names) + sep + tails.pop()
     return ", ".join(names)
 
 

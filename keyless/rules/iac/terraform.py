@@ -687,7 +687,7 @@ class TerraformExtractor:
                     continue
                 w.key_auth.append("registry password")
                 self.em.issue("KL250", reg.p(key), f"{w.key}|registry|{self.written(reg, 'server')}",
-                              f"{w.label} pulls from '{short_name(sdisp)}' with a registry password; pull with an "
+                              f"{w.label} pulls from '{short_name(sdisp)}' with a registry password; use an "
                               "identity",
                               fix=fix_dict("Replace username/password_secret_name with identity = "
                                            "azurerm_user_assigned_identity.<name>.id (listed in the app's identity "
@@ -794,7 +794,7 @@ class TerraformExtractor:
                     continue
                 w.key_auth.append("registry password")
                 self.em.issue("KL250", cred.p("password"), f"{w.key}|registry|{self.written(cred, 'server')}",
-                              f"{w.label} pulls from '{short_name(sdisp)}' with a registry password; pull with an "
+                              f"{w.label} pulls from '{short_name(sdisp)}' with a registry password; use an "
                               "identity",
                               fix=fix_dict("Use user_assigned_identity_id = azurerm_user_assigned_identity.<name>.id "
                                            "instead of username/password and grant it AcrPull on the registry",

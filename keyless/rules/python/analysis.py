@@ -945,7 +945,7 @@ class Analyzer:
         access = self._access_of(call, scope, info)
         role = C.role_for(service, access)
         what = f"{cls}.{method}"
-        msg = f"{what} uses a shared key; use the endpoint with DefaultAzureCredential"
+        msg = f"{what} uses a shared key; use DefaultAzureCredential"
         fix_data = None
         fix_msg = f"Use {cls}(<endpoint>, credential=DefaultAzureCredential()); grant {role}"
         if info is not None and info.endpoint_param and method == "from_connection_string" and info.token_ok:
@@ -1245,7 +1245,7 @@ class Analyzer:
         self.an.facts[-1][1].update(auth="key", code="KL204")
         role = "Cognitive Services OpenAI User"
         msg = (f"{cls} authenticates with an API key" + (" (from AZURE_OPENAI_API_KEY)" if implicit else "") +
-               "; use a Microsoft Entra token provider")
+               "; use an Entra token provider")
         param = "ad_token_provider" if flavour == "semantic-kernel" else "azure_ad_token_provider"
         fix_data = {"kind": "openai", "param": param, "flavour": flavour, "role": role,
                     "key_arg": kw.arg if kw is not None else None,
@@ -1313,7 +1313,7 @@ class Analyzer:
             if v.kind in ("token", "none"):
                 continue
             self.hit("KL204", tgt, scope, "openai.api_key",
-                     "openai.api_key authenticates to Azure OpenAI with an API key; use a Microsoft Entra token",
+                     "openai.api_key authenticates to Azure OpenAI with an API key; use an Entra token",
                      "display-only",
                      "Upgrade to openai>=1: AzureOpenAI(azure_endpoint=..., azure_ad_token_provider="
                      f"get_bearer_token_provider(DefaultAzureCredential(), \"{C.SCOPES['cognitive']}\")); grant "
@@ -1693,14 +1693,14 @@ class Analyzer:
                    "mysql": "Drop the password from the URL; a do_connect listener sets cparams[\"password\"] "
                             "= credential.get_token(...).token"}[service]
         self.hit("KL206", node, scope, f"settings.{where}",
-                 f"{where} signs in to {label} with a password; use a Microsoft Entra token", "display-only",
+                 f"{where} signs in to {label} with a password; use an Entra token", "display-only",
                  f"{how}; create {role} for the identity")
 
     def _settings_redis_hit(self, node, scope, where: str) -> None:
         self.an.facts.append(("py.sdk-client", {"service": "redis", "client": "settings", "access": "unknown",
                                                 "line": node.lineno, "auth": "key", "code": "KL207"}, node))
         self.hit("KL207", node, scope, f"settings.{where}",
-                 f"{where} authenticates to Azure Cache for Redis with the access key; use Microsoft Entra ID",
+                 f"{where} authenticates to Azure Cache for Redis with the access key; use Entra ID",
                  "display-only",
                  "Drop the password; pass credential_provider=create_from_default_azure_credential(("
                  f"\"{C.SCOPES['redis']}\",)) from redis-entraid (django-redis: in CONNECTION_POOL_KWARGS)")
@@ -1906,7 +1906,7 @@ class Analyzer:
         label = {"sql": "Azure SQL", "postgres": "Azure Database for PostgreSQL",
                  "mysql": "Azure Database for MySQL"}[service]
         self.hit("KL206", call, scope, f"{service}.{q}",
-                 f"{label} connection uses {detail}; use a Microsoft Entra token",
+                 f"{label} connection uses {detail}; use an Entra token",
                  "display-only", f"{snippet}; create {role} for the identity")
 
     def _db_url(self, expr, scope, default_service=None):
@@ -1985,7 +1985,7 @@ class Analyzer:
         if not password:
             return
         self.hit("KL207", call, scope, f"redis.{q}",
-                 "Azure Cache for Redis connection authenticates with the access key; use Microsoft Entra ID",
+                 "Azure Cache for Redis connection authenticates with the access key; use Entra ID",
                  "display-only",
                  "Pass credential_provider=create_from_default_azure_credential((\"https://redis.azure.com/"
                  f".default\",)) from redis-entraid instead of the password; give the identity {C.ROLES['redis'][0]}")

@@ -16,7 +16,7 @@ from keyless.linter.messages import HELP_MAX
 
 
 class Guide(NamedTuple):
-    action: str  # the one phrase of the message: "rotate it and use Entra ID"
+    action: str  # the one phrase of the message: "rotate it, use Entra ID"
     python: str  # the Python code to use instead (a sentence fragment)
     role: str = ""  # what the identity needs ("" when nothing to grant)
     rule: str = ""  # the KL2xx rule whose switch turns the service's keys off ("" when none)
@@ -27,118 +27,118 @@ class Guide(NamedTuple):
 
 GUIDANCE: dict[str, Guide] = {
     "storage": Guide(
-        "rotate it and use Entra ID",
+        "rotate it, use Entra ID",
         "`BlobServiceClient(\"https://{r}.blob.core.windows.net\", credential=DefaultAzureCredential())` "
         "(Queue/Table/Share clients likewise)",
         "'Storage Blob Data Contributor' or similar", "KL260",
         "https://{r}.blob.core.windows.net", "rotate this key"),
     "sas": Guide(
-        "revoke it and use Entra ID",
+        "revoke it, use Entra ID",
         "`BlobServiceClient(\"https://{r}.blob.core.windows.net\", credential=DefaultAzureCredential())`, or a "
         "user delegation SAS made at run time (`get_user_delegation_key()`)",
         "'Storage Blob Data Reader' or 'Contributor'", "KL260", "https://{r}.blob.core.windows.net",
         "revoke it (rotate the signing key or its access policy)"),
     "servicebus": Guide(
-        "rotate it and use Entra ID",
+        "rotate it, use Entra ID",
         "`ServiceBusClient(\"{r}.servicebus.windows.net\", credential=DefaultAzureCredential())`",
         "'Azure Service Bus Data Sender'/'Receiver'", "KL262", "{r}.servicebus.windows.net"),
     "eventhubs": Guide(
-        "rotate it and use Entra ID",
+        "rotate it, use Entra ID",
         "`EventHubProducerClient(\"{r}.servicebus.windows.net\", \"<hub>\", credential=DefaultAzureCredential())`",
         "'Azure Event Hubs Data Sender'/'Receiver'", "KL263", "{r}.servicebus.windows.net"),
     "relay": Guide(
-        "rotate it and use Entra ID",
+        "rotate it, use Entra ID",
         "a token from `DefaultAzureCredential().get_token(\"https://relay.azure.net/.default\")`",
         "'Azure Relay Sender'/'Listener'", "", "{r}.servicebus.windows.net"),
     "iot": Guide(
-        "rotate it and use Entra ID (devices: X.509)",
+        "rotate it, use Entra ID (devices: X.509)",
         "`IoTHubRegistryManager.from_token_credential(\"{r}.azure-devices.net\", DefaultAzureCredential())` "
         "(devices: X.509 or DPS, never a key)",
         "'IoT Hub Data Contributor'", "KL274", "{r}.azure-devices.net"),
     "cosmos": Guide(
-        "rotate it and use Entra ID",
+        "rotate it, use Entra ID",
         "`CosmosClient(\"https://{r}.documents.azure.com:443/\", credential=DefaultAzureCredential())`",
         "'Cosmos DB Built-in Data Contributor' (a sqlRoleAssignment)", "KL261", "https://{r}.documents.azure.com"),
     "sql": Guide(
-        "change it and use Entra authentication",
+        "change it, use Entra ID",
         "`Authentication=ActiveDirectoryDefault` in the connection string (no password)",
         "a database user", "KL270", "", "change this password"),
     "ossrdbms": Guide(
-        "change it and use Entra authentication",
+        "change it, use Entra ID",
         "a `DefaultAzureCredential()` token for https://ossrdbms-aad.database.windows.net/.default as the password",
         "a database role", "KL271", "", "change this password"),
     "password": Guide(
-        "change it and drop the default",
+        "change it, drop the default",
         "Remove the default: pass the password at deploy time from Key Vault (an azurerm_key_vault_secret data "
         "source or a pipeline secret) or generate it (random_password); where the resource has Entra sign-in, turn "
         "passwords off", "", "", "", "change this password", anywhere=True),
     "redis": Guide(
-        "rotate it and use Entra ID",
+        "rotate it, use Entra ID",
         "redis-entraid: `credential_provider=create_from_default_azure_credential((\"https://redis.azure.com/.default\",))`",
         "a Redis data access policy", "KL269", "{r}"),
     "appconfig": Guide(
-        "rotate it and use Entra ID",
+        "rotate it, use Entra ID",
         "`AzureAppConfigurationClient(\"https://{r}.azconfig.io\", credential=DefaultAzureCredential())`",
         "'App Configuration Data Reader'", "KL265", "https://{r}.azconfig.io"),
     "signalr": Guide(
-        "rotate it and use Entra ID",
+        "rotate it, use Entra ID",
         "the connection string `Endpoint=https://{r}.service.signalr.net;AuthType=azure.msi;Version=1.0;`",
         "'SignalR App Server'", "KL268", "https://{r}.service.signalr.net"),
     "webpubsub": Guide(
-        "rotate it and use Entra ID",
+        "rotate it, use Entra ID",
         "`WebPubSubServiceClient(\"https://{r}.webpubsub.azure.com\", \"<hub>\", credential=DefaultAzureCredential())`",
         "'Web PubSub Service Owner'", "KL268", "https://{r}.webpubsub.azure.com"),
     "functions": Guide(
-        "renew it and protect the function with Entra ID",
+        "renew it, protect the function with Entra ID",
         "Use App Service authentication (Entra ID) on the function and call it with a token for "
         "`api://<app-id>/.default` (DefaultAzureCredential)", "", "", "", "renew this key", anywhere=True),
     "ai": Guide(
-        "rotate it and use Entra ID",
+        "rotate it, use Entra ID",
         "`AzureOpenAI(azure_endpoint=..., azure_ad_token_provider=get_bearer_token_provider(DefaultAzureCredential(), "
         "\"https://cognitiveservices.azure.com/.default\"))`",
         "'Cognitive Services OpenAI User'", "KL266", "https://{r}.openai.azure.com"),
     "search": Guide(
-        "rotate it and use Entra ID",
+        "rotate it, use Entra ID",
         "`SearchClient(\"https://{r}.search.windows.net\", \"<index>\", credential=DefaultAzureCredential())`",
         "'Search Index Data Reader' (or 'Contributor')", "KL267", "https://{r}.search.windows.net"),
     "entra": Guide(
-        "delete it and use a managed identity or federation",
+        "delete it, use a managed identity or federation",
         "`DefaultAzureCredential()`: a managed identity in Azure, workload identity federation in CI",
         "the roles the app needs", "", "", "delete this secret from the app registration"),
     "devops": Guide(
-        "revoke it and use System.AccessToken or federation",
+        "revoke it, use System.AccessToken or federation",
         "Use `$(System.AccessToken)` in pipelines, else an Entra token for Azure DevOps (`az account get-access-token "
         "--resource 499b84ac-1321-427f-aa17-267ca6975798`) from a managed identity or a federated service connection",
         "", "", "", "revoke this PAT", anywhere=True),
     "acr": Guide(
-        "regenerate it and pull with an identity",
+        "regenerate it, pull with an identity",
         "`az login --identity && az acr login --name {r}` (AKS: attach the registry)",
         "'AcrPull' (or 'AcrPush')", "KL251", "{r}.azurecr.io", "regenerate this password"),
     "batch": Guide(
-        "rotate it and use Entra ID",
+        "rotate it, use Entra ID",
         "`BatchClient(\"https://{r}.<region>.batch.azure.com\", credential=DefaultAzureCredential())`",
         "a Batch data role", "KL276", ""),
     "maps": Guide(
-        "rotate it and use Entra ID",
+        "rotate it, use Entra ID",
         "`MapsSearchClient(credential=DefaultAzureCredential(), client_id=\"<maps account client id>\")`",
         "'Azure Maps Data Reader'", "KL277", ""),
     "eventgrid": Guide(
-        "rotate it and use Entra ID",
+        "rotate it, use Entra ID",
         "`EventGridPublisherClient(endpoint, credential=DefaultAzureCredential())`",
         "'EventGrid Data Sender'", "KL264", ""),
     "acs": Guide(
-        "rotate it and use Entra ID",
+        "rotate it, use Entra ID",
         "`CommunicationIdentityClient(\"https://{r}.communication.azure.com\", credential=DefaultAzureCredential())`",
         "a Communication Services role", "", "https://{r}.communication.azure.com"),
     "entra-token": Guide(
-        "revoke the user's sessions and drop the token cache",
+        "revoke the sessions, drop the token cache",
         "`DefaultAzureCredential()` (a managed identity in Azure, your own sign-in locally)",
         "", "", "", "revoke the user's sessions (`az ad user revoke-sign-in-sessions`)"),
     "apim": Guide(
-        "regenerate it and use Entra tokens",
+        "regenerate it, use Entra tokens",
         "an Entra token from `DefaultAzureCredential()` checked by a validate-jwt policy", "", "", ""),
     "keyvault": Guide(
-        "rotate it and keep it out of the repository",
+        "rotate it, keep it out of the repository",
         "`DefaultAzureCredential()` where the service supports Entra ID", "", "", ""),
 }
 

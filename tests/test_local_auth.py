@@ -467,8 +467,9 @@ def test_a_key_the_deployment_hands_to_an_app_is_a_key_user(tmp_path, name, text
     write(tmp_path, "app/x.py", TOKEN_USER)
     (f,) = run(tmp_path, ["KL260"])
     assert f.severity is Severity.HIGH
-    assert "flipped safely" not in f.message
-    assert f"and {name}:{line} uses the account key{f' ({code})' if code else ''}" in f.message
+    assert "safe once" not in f.fix.message
+    assert f.message.endswith(f"{name.rsplit('/', 1)[-1]}:{line} uses the account key")
+    assert f"({name}:{line}{f', {code}' if code else ''})" in f.fix.message
 
 
 def test_a_key_of_another_service_is_not_this_resource_s_key_user(tmp_path):
@@ -477,7 +478,7 @@ def test_a_key_of_another_service_is_not_this_resource_s_key_user(tmp_path):
         "value: 'AzureWebJobsStorage__accountName'"))
     write(tmp_path, "app/x.py", TOKEN_USER)
     (f,) = run(tmp_path, ["KL260"])
-    assert f.severity is Severity.MEDIUM and "flipped safely" in f.message  # the Service Bus key is KL262's
+    assert f.severity is Severity.MEDIUM and "safe once" in f.fix.message  # the Service Bus key is KL262's
 
 
 @pytest.mark.parametrize("value,symbols,rule", [
@@ -594,12 +595,12 @@ def test_any_key_the_template_reads_is_a_key_user_of_that_resource_only(tmp_path
     secret holding a storage connection string: both break when keys are turned off. The shared
     key is the workspace's, not Application Insights' (one rule, two resource types)."""
     write(tmp_path, "infra/main.bicep", MONITORING_BICEP)
-    found = {f.message.split(":")[0]: f for f in run(tmp_path, ["KL275", "KL260"])}
-    logs, insights = found["Log Analytics workspace 'logs-orders'"], found["Application Insights component 'ai-orders'"]
+    found = {f.message.split(" accepts")[0]: f for f in run(tmp_path, ["KL275", "KL260"])}
+    logs, insights = found["Log Analytics workspace 'logs-orders'"], found["Application Insights 'ai-orders'"]
     storage = found["Storage account 'stordersdata'"]
-    assert logs.severity is Severity.HIGH and "and infra/main.bicep:28 uses a key" in logs.message
+    assert logs.severity is Severity.HIGH and logs.message.endswith(("main.bicep:28 uses a key", "line 28 uses a key"))
     assert insights.severity is Severity.LOW and " uses " not in insights.message
-    assert storage.severity is Severity.HIGH and "and infra/main.bicep:49 uses the account key" in storage.message
+    assert storage.severity is Severity.HIGH and "main.bicep:49 uses the account key" in storage.message
 
 
 def test_a_terraform_key_attribute_anywhere_is_a_key_user(tmp_path):
@@ -612,7 +613,8 @@ resource "azurerm_key_vault_secret" "conn" {
 ''')
     write(tmp_path, "app/x.py", TOKEN_USER)
     (f,) = run(tmp_path, ["KL260"])
-    assert f.severity is Severity.HIGH and "and infra/main.tf:12 uses the account key" in f.message
+    assert f.severity is Severity.HIGH and "main.tf:12 uses the account key" in f.message
+    assert "(infra/main.tf:12" in f.fix.message
 
 # ---- a setting written onto a server that another template or file deploys ----
 
@@ -632,8 +634,8 @@ def test_entra_only_turned_off_on_a_server_deployed_elsewhere_is_reported_where_
     assert bool(found) is flagged
     if flagged:
         (f,) = found
-        assert f.span.start.line == 14 and "azureADOnlyAuthentication is false" in f.message
-        assert "The SQL server of azureADOnlyAuthentications 'Default'" in f.message
+        assert f.span.start.line == 14 and "(azureADOnlyAuthentication: false)" in f.message
+        assert f.message.startswith("The SQL server of azureADOnlyAuthentications 'Default' accepts SQL logins")
         assert edits(found) == ("unsafe", [(14, 34, "true")])
 
 
@@ -649,8 +651,7 @@ resource "azurerm_mysql_flexible_server_configuration" "aad" {{
 def test_mysql_entra_only_off_alone_is_reported_unless_its_server_is_in_the_module(tmp_path):
     elsewhere = '"/subscriptions/s/resourceGroups/rg/providers/Microsoft.DBforMySQL/flexibleServers/mysql-x"'
     (f,) = lint_source(MYSQL_CONFIG_TF.format(name="aad_auth_only", server=elsewhere), "main.tf", select=["KL271"])
-    assert (f.span.start.line, "MySQL flexible server 'mysql-x': aad_auth_only is 'OFF'") == (
-        5, f.message[: len("MySQL flexible server 'mysql-x': aad_auth_only is 'OFF'")])
+    assert (f.span.start.line, f.message) == (5, "MySQL flexible server 'mysql-x' accepts passwords (aad_auth_only: 'OFF')")
     assert lint_source(MYSQL_CONFIG_TF.format(name="max_connections", server=elsewhere), "main.tf",
                        select=["KL271"]) == []
     # the server in another file of the module: judged there, once

@@ -10,7 +10,16 @@ import re
 import pytest
 
 from conftest import FIXTURES
-from keyless.linter.messages import HELP_MAX, MESSAGE_MAX, NAME_MAX, problems, short_name
+from keyless.linter.messages import (
+    HELP_MAX,
+    MESSAGE_MAX,
+    NAME_MAX,
+    first_fitting,
+    fit,
+    problems,
+    short_name,
+    trim_notes,
+)
 from keyless.linter.rule import load_registry
 
 
@@ -28,6 +37,25 @@ def test_short_name_keeps_both_ends_of_a_long_name():
     long = '{{ include "orders.serviceAccountName" . }}'
     shown = short_name(long)
     assert len(shown) == NAME_MAX and shown.startswith("{{ include") and shown.endswith(". }}") and "…" in shown
+
+
+def test_fit_adds_the_notes_that_fit_in_order():
+    text = "Set x = false"
+    assert fit(text, ["from var.x", "", "y" * 300], limit=60) == "Set x = false (from var.x)"
+    assert fit(text, ["y" * 300, "from var.x"], limit=60) == "Set x = false (from var.x)"
+    assert fit(text, [], limit=60) == text
+
+
+def test_trim_notes_drops_trailing_notes_never_code():
+    long = "Set properties: { a: true } where it is set (from parameter 'p') (API version 2023 defaults to false)"
+    assert trim_notes(long, 70) == "Set properties: { a: true } where it is set (from parameter 'p')"
+    assert trim_notes(long, 50) == "Set properties: { a: true } where it is set"
+    assert trim_notes("Use f(x)" * 40, 50) == "Use f(x)" * 40  # a call's parenthesis is no note
+
+
+def test_first_fitting_prefers_the_fullest_message():
+    assert first_fitting("a" * 200, "b" * 100, "c") == "b" * 100
+    assert first_fitting("a" * 200, "b" * 200) == "b" * 200  # none fits: the shortest form still says it
 
 
 @pytest.mark.parametrize("rule", list(load_registry()), ids=lambda r: r.code)

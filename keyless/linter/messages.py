@@ -44,6 +44,21 @@ def problems(text: str, limit: int, *, what: str = "message") -> list[str]:
     return out
 
 
+def trim_notes(text: str, limit: int = HELP_MAX) -> str:
+    """`text` without its last parenthesised notes (` (API version ... defaults to false)`), one at
+    a time from the end, until it is at most `limit` characters (or has no note left to drop)."""
+    while len(text) > limit and text.endswith(")"):
+        depth = 0
+        for i in range(len(text) - 1, -1, -1):
+            depth += (text[i] == ")") - (text[i] == "(")
+            if depth == 0:
+                break
+        if i == 0 or text[i - 1] != " ":
+            break  # not a note: a call's closing parenthesis
+        text = text[: i - 1]
+    return text
+
+
 def first_fitting(*candidates: str, limit: int = MESSAGE_MAX) -> str:
     """The first candidate message (fullest first) of at most `limit` characters, else the last."""
     return next((c for c in candidates if len(c) <= limit), candidates[-1])

@@ -19,7 +19,7 @@ import posixpath
 from typing import Any, ClassVar, Iterable
 
 from keyless.linter.finding import Applicability, Category, Finding, Severity
-from keyless.linter.messages import HELP_MAX, MESSAGE_MAX
+from keyless.linter.messages import HELP_MAX, MESSAGE_MAX, trim_notes
 from keyless.linter.rule import Project
 from keyless.rules.iac.facts import fix_dict, fix_from_dict, list_to_span, parameters_note
 from keyless.rules.iac.resource_view import Attr, Companion, Switch, always, from_api
@@ -83,10 +83,13 @@ class ResourceAuthRule(IacRule):
                 more = f" and {len(key_users) - 1} more" if len(key_users) > 1 else ""
                 code = f", {first.data['code']}" if first.data.get("code") else ""
                 where = f"{first.path}:{first.data.get('line', 1)}"
-                for said in (where, f"{posixpath.basename(first.path)}:{first.data.get('line', 1)}", "the repository"):
-                    if len(f"{message}; {said} uses {self.key_phrase}{note}") <= MESSAGE_MAX:
-                        break  # (the help names the full path in any case)
-                message += f"; {said} uses {self.key_phrase}"
+                line = first.data.get('line', 1)
+                # the first that fits (the help names the full path in any case; the severity says it)
+                said = next((s for s in (where, f"{posixpath.basename(first.path)}:{line}",
+                                         f"line {line}" if first.path == f.path else "", "the repository")
+                             if s and len(f"{message}; {s} uses {self.key_phrase}{note}") <= MESSAGE_MAX), "")
+                if said:
+                    message += f"; {said} uses {self.key_phrase}"
                 steps = (f"{self.move.format(role=role)} ({where}{code}{more}), then: "
                          f"{steps[:1].lower()}{steps[1:]}")
                 severity = Severity.HIGH
@@ -100,6 +103,7 @@ class ResourceAuthRule(IacRule):
                 steps = f"Grant callers {role}, then: {steps[:1].lower()}{steps[1:]}"
             if len(steps) > HELP_MAX and d.get("via_full"):  # the message still names the module
                 steps = steps.replace(d["via_full"], "", 1)
+            steps = trim_notes(steps)
             yield self.finding(f.path, list_to_span(d["span"]), key=d["key"], message=message + note, severity=severity,
                                fix=fix_from_dict({**fix, "message": steps}))
 
@@ -1118,7 +1122,7 @@ class MonitorLocalAuth(ResourceAuthRule):
     category = Category.KEY_AUTH
     severity = Severity.LOW
     message = "Application Insights or Log Analytics accepts ingestion with keys"
-    accepts = "accepts key-based telemetry"
+    accepts = "accepts keyed telemetry"
     service = "Azure Monitor"
     roles = "'Monitoring Metrics Publisher'"
     turn_off = "turning local authentication off"

@@ -483,7 +483,7 @@ def check_alone(em: Any, views: list[ResourceView]) -> None:
         path, secure, val = verdict
         _, shown, _ = v.parent()
         where = v.address or f"{v.type.rsplit('/', 1)[-1]} '{v.own_name() or v.name}'"
-        label = f"{sw.label} '{short_name(shown)}'" if shown else f"The {sw.label} of {short_name(where)}"
+        label = f"{sw.label} '{short_name(shown)}'" if shown else f"The {sw.label} of {short_name(where, 60)}"
         setting = comp.name or path[-1]
         message = f"{label} {rule.accepts} ({setting}: {_brief(_shown(val.value))})"
         fix = render_fix(em, v, sw, path, secure, val, rule, tf)

@@ -85,11 +85,14 @@ class ResourceAuthRule(IacRule):
                 where = f"{first.path}:{first.data.get('line', 1)}"
                 line = first.data.get('line', 1)
                 # the first that fits (the help names the full path in any case; the severity says it)
-                said = next((s for s in (where, f"{posixpath.basename(first.path)}:{line}",
-                                         f"line {line}" if first.path == f.path else "", "the repository")
-                             if s and len(f"{message}; {s} uses {self.key_phrase}{note}") <= MESSAGE_MAX), "")
+                base = f"{posixpath.basename(first.path)}:{line}"
+                here = f"line {line}" if first.path == f.path else ""
+                said = next((s for s in (f"{where} uses {self.key_phrase}", f"{base} uses {self.key_phrase}",
+                                         f"{base} uses a key", f"{here} uses a key" if here else "",
+                                         "the repository uses a key")
+                             if s and len(f"{message}; {s}{note}") <= MESSAGE_MAX), "")
                 if said:
-                    message += f"; {said} uses {self.key_phrase}"
+                    message += f"; {said}"
                 steps = (f"{self.move.format(role=role)} ({where}{code}{more}), then: "
                          f"{steps[:1].lower()}{steps[1:]}")
                 severity = Severity.HIGH
@@ -951,7 +954,8 @@ def _web_switches(site: str, tf_types: tuple[str, ...], channel: str, attr: str)
     return Switch(site, ("basicPublishingCredentialsPolicies", channel, "allow"), False, always(True),
                   tuple(Attr(t, (attr,), False, True) for t in tf_types),
                   label="App Service slot" if site.endswith("/slots") else "App Service app",
-                  setting=f"basicPublishingCredentialsPolicies/{channel}", shown=f"{channel} policy", group="basic",
+                  setting=f"basicPublishingCredentialsPolicies/{channel}", shown=f"{channel} policy",
+                  tf_shown=f"{attr.split('_', 1)[0]} setting", group="basic",
                   arm_fix_text=f"Add child basicPublishingCredentialsPolicies '{channel}' with {{setting}}",
                   companions=(Companion(child, ("properties", "allow"), None, channel, (), False),))
 

@@ -74,6 +74,7 @@ class Switch(NamedTuple):
     label: str = ""  # what messages call the resource: "Storage account"
     setting: str = ""  # how messages name it (part of the finding's key: never changes)
     shown: str = ""  # a shorter name for messages, when `setting` is long
+    tf_shown: str = ""  # the same for the Terraform attribute
     applies: Callable[["ResourceView"], bool | None] | None = None
     companions: tuple[Companion, ...] = ()
     detail: Callable[["ResourceView"], str] | None = None  # extra message text
@@ -336,7 +337,7 @@ def _check(em: Any, view: ResourceView, rule: Any, sw: Switch, tf: bool) -> _Out
             return None
     written = (sw.setting if sw.setting and not tf else "") or (
         path[-1] if tf else ".".join(path[1:] if path[0] == "properties" else path))
-    named = (sw.shown if sw.shown and not tf else "") or written
+    named = (sw.tf_shown if tf else sw.shown) or written
     default_text = ""
     if v.state == "set" and isinstance(v.value, list) and isinstance(secure, list):  # the items that leave it on
         how = f"{named} has {', '.join(_shown(x) for x in v.value if x not in secure) or _brief(_shown(v.value))}"

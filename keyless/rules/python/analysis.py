@@ -22,7 +22,7 @@ MEMO_KEY = "keyless.python.keyauth"
 _MAX_DEPTH = 6
 _KEY_READ_BACK = "; not rewritten: the key is read back (e.g. to sign a SAS), so use a user delegation key first"
 _RUN_TIME_CHOICE = "; not rewritten: the key is picked at run time"
-_BRANCH_CHOICE = "; not rewritten: the key is used only when configured"
+_BRANCH_CHOICE = "; not rewritten: drop that branch (the key is used only when set)"
 # Attributes of a shared-key credential object that a token credential does not have.
 KEY_ATTRS = frozenset({"account_key", "account_name", "named_key", "key", "signature", "update"})
 _GUID_RE = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
@@ -1272,8 +1272,8 @@ class Analyzer:
                      f"Remove the API key: the client already passes {token_kw.arg}; grant {role}",
                      fix_data, fix_node=call)
             return
-        fix_msg = (f"Replace the API key with {param}=get_bearer_token_provider(DefaultAzureCredential(), "
-                   f"\"{C.SCOPES['cognitive']}\"); grant {role}")
+        fix_msg = (f"Use {param}=get_bearer_token_provider(DefaultAzureCredential(), \"{C.SCOPES['cognitive']}\") "
+                   f"for the key; grant {role}")
         if kw is not None and self._key_chosen_at_run_time(kw.value, scope):
             self.hit("KL204", kw.value, scope, cls, msg, "display-only", fix_msg + _RUN_TIME_CHOICE)
             return

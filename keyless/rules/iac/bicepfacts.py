@@ -26,9 +26,9 @@ from typing import Any
 
 from keyless.linter.documents import bicep_ast as A
 from keyless.linter.finding import Position
+from keyless.linter.messages import fit
 from keyless.linter.rule import Fact
 from keyless.linter.workspace import join, reldir_of
-from keyless.linter.messages import fit
 from keyless.rules.iac.armparams import Scenario, is_named_parameter_file, literal_value, parameter_file, scenarios_from
 from keyless.rules.iac.bicep import BicepTemplate, module_relpath, translate
 from keyless.rules.iac.common import Emitter, line_indent

@@ -9,8 +9,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from keyless.linter.documents.templated import Templated
-from keyless.linter.messages import fit, short_name
 from keyless.linter.finding import Span
+from keyless.linter.messages import fit, short_name
 from keyless.linter.rule import Fact
 from keyless.rules.iac.expr import UNKNOWN, is_expression, secret_list_calls
 from keyless.rules.iac.facts import bare, fix_dict, span_to_list

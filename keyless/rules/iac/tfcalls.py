@@ -24,9 +24,9 @@ import posixpath
 import re
 from typing import Any
 
+from keyless.linter.messages import fit
 from keyless.linter.rule import Fact
 from keyless.linter.workspace import join, reldir_of
-from keyless.linter.messages import fit
 from keyless.rules.iac.common import Emitter, Ref, secretish_name, tool_token_or_credential
 from keyless.rules.iac.facts import bare, span_to_list, via_notes, with_note
 

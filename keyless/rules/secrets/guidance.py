@@ -70,8 +70,8 @@ GUIDANCE: dict[str, Guide] = {
     "password": Guide(
         "change it, drop the default",
         "Remove the default: pass the password at deploy time from Key Vault (an azurerm_key_vault_secret data "
-        "source or a pipeline secret) or generate it (random_password); where the resource has Entra sign-in, turn "
-        "passwords off", "", "", "", "change this password", anywhere=True),
+        "source or a pipeline secret) or generate it (random_password); with Entra sign-in, turn passwords off",
+        "", "", "", "change this password", anywhere=True),
     "redis": Guide(
         "rotate it, use Entra ID",
         "redis-entraid: `credential_provider=create_from_default_azure_credential((\"https://redis.azure.com/.default\",))`",

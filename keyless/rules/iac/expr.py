@@ -187,30 +187,42 @@ def _parse(expression: str) -> Any:
     return node
 
 
-def functions_called(value: Any) -> set[str]:
+def functions_called(value: Any) -> frozenset[str]:
     """Lower-case names of every function called in an ARM expression string (empty when not one)."""
     if not is_expression(value):
-        return set()
-    try:
-        node = parse(value[1:-1])
-    except ExprError:
-        # Names start a word and give nothing back: linear on long runs of letters.
-        return set(m.lower() for m in re.findall(r"(?<![A-Za-z0-9_])([A-Za-z_][A-Za-z0-9_]*+)\s*+\(", value))
-    out: set[str] = set()
+        return frozenset()
+    hit = _CALLED.get(value)
+    if hit is None:
+        try:
+            node = parse(value[1:-1])
+        except ExprError:
+            # Names start a word and give nothing back: linear on long runs of letters.
+            hit = frozenset(m.lower() for m in re.findall(r"(?<![A-Za-z0-9_])([A-Za-z_][A-Za-z0-9_]*+)\s*+\(", value))
+        else:
+            out: set[str] = set()
+            _collect_calls(node, out)
+            hit = frozenset(out)
+        if len(_CALLED) >= _PARSED_MAX:
+            _CALLED.clear()
+        _CALLED[value] = hit
+    return hit
 
-    def walk(n: Any) -> None:
-        if isinstance(n, Call):
-            out.add(n.name)
-            for a in n.args:
-                walk(a)
-        elif isinstance(n, Member):
-            walk(n.target)
-        elif isinstance(n, Index):
-            walk(n.target)
-            walk(n.index)
 
-    walk(node)
-    return out
+_CALLED: dict[str, frozenset[str]] = {}
+
+
+def _collect_calls(n: Any, out: set[str]) -> None:
+    # A module-level function, not a recursive closure: a closure that names itself is a reference
+    # cycle only the cyclic GC frees, and this runs for every expression of every template.
+    if isinstance(n, Call):
+        out.add(n.name)
+        for a in n.args:
+            _collect_calls(a, out)
+    elif isinstance(n, Member):
+        _collect_calls(n.target, out)
+    elif isinstance(n, Index):
+        _collect_calls(n.target, out)
+        _collect_calls(n.index, out)
 
 
 # Members of a `list*()` result that name the credential rather than hold it.

@@ -588,30 +588,62 @@ _WORKER_WORKSPACE: Any = None
 
 def _worker_batch(batch: list[Candidate], facts_only: bool = False) -> list[FileResult]:
     assert _WORKER_SETTINGS is not None
-    return [lint_file(c, _WORKER_SETTINGS, _WORKER_WORKSPACE, facts_only) for c in batch]
+    out = []
+    for c in batch:
+        out.append(lint_file(c, _WORKER_SETTINGS, _WORKER_WORKSPACE, facts_only))
+        gc_between_files()
+    return out
 
 
 PARALLEL_MIN_FILES = 200
 PARALLEL_MIN_BYTES = 4 * 1024 * 1024
 
 
+# Young objects allocated before the collector runs during a scan (the default is 700). Most are
+# freed by reference counting when their file is done; `gc_between_files` collects at file
+# boundaries, where few of them are still alive, so this threshold is reached only in big files.
+SCAN_GC_THRESHOLD = 100_000
+# At a file boundary, collect once this many young objects were allocated since the last collection.
+BOUNDARY_GC_MIN = 10_000
+_GC_POLICY_DEPTH = 0
+
+
 @contextmanager
 def scan_gc_policy() -> Iterator[None]:
     """The cyclic GC during a scan. A scan allocates millions of small containers (syntax trees,
     template values, facts) that live exactly as long as a file's analysis; with the default
-    thresholds the collector rescans them hundreds of times and every object imported before
-    the scan (rules, compiled patterns, grammars) at each full collection: ~15% of a cold scan
-    (docs/performance.md). What was imported is frozen (never garbage), and young collections
-    are rarer; reference cycles are still collected, and everything is restored afterwards (the
-    language server scans again and again in one process)."""
+    thresholds the collector rescans them hundreds of times, and every object imported before
+    the scan (rules, compiled patterns, grammars) at each full collection. During a scan what was
+    imported is frozen (never garbage), the young generation is collected between files
+    (`gc_between_files`: a collection costs what is still alive, little at a boundary) and within
+    a file only past SCAN_GC_THRESHOLD; reference cycles are still collected. Everything is
+    restored afterwards (the language server scans again and again in one process); a nested
+    scan keeps the outer one's policy."""
+    global _GC_POLICY_DEPTH
+    if _GC_POLICY_DEPTH:
+        yield
+        return
     old = gc.get_threshold()
     gc.freeze()
-    gc.set_threshold(50_000, 20, 20)
+    gc.set_threshold(SCAN_GC_THRESHOLD, old[1], old[2])
+    _GC_POLICY_DEPTH += 1
     try:
         yield
     finally:
+        _GC_POLICY_DEPTH -= 1
         gc.set_threshold(*old)
         gc.unfreeze()
+
+
+def gc_between_files() -> None:
+    """Collect the generations the collector would at this point (see scan_gc_policy)."""
+    if not _GC_POLICY_DEPTH or not gc.isenabled():
+        return
+    young, middle, old = gc.get_count()
+    if young < BOUNDARY_GC_MIN:
+        return
+    limits = gc.get_threshold()
+    gc.collect(2 if old > limits[2] else 1 if middle > limits[1] else 0)
 
 
 def run_files(cands: list[Candidate], settings: Settings, *, jobs: int | None = None,
@@ -699,6 +731,7 @@ def _run_files(cands: list[Candidate], settings: Settings, *, jobs: int | None, 
     else:
         for c in todo:
             results[c.relpath] = lint_file(c, settings, workspace, facts_only)
+            gc_between_files()
             done += 1
             if progress and done % 50 == 0:
                 progress(done, total)

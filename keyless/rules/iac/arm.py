@@ -215,8 +215,9 @@ class ArmExtractor:
         self.depth = depth
         self.secure_params = {n.lower() for n, p in params.items()
                               if isinstance(p, dict) and str(p.get("type", "")).lower() in ("securestring", "secureobject")}
-        self.check_parameters(params, path + ("parameters",), root)
-        self.check_outputs(root.get("outputs"), path + ("outputs",), root)
+        if self.em.checks_declarations:
+            self.check_parameters(params, path + ("parameters",), root)
+            self.check_outputs(root.get("outputs"), path + ("outputs",), root)
         self.uami_names: dict[str, str] = {}
         self.site_settings: dict[str, dict] = {}
         self.workloads: list[Workload] = []

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import partial
 from typing import Any, Callable
 
 
@@ -381,6 +382,11 @@ def _value(v: Any) -> Any:
     return v.get() if isinstance(v, Deferred) else v
 
 
+def _placeholder(v: Deferred) -> Any:
+    value = v.get()
+    return UNKNOWN_SEGMENT if value is UNKNOWN else value
+
+
 class Context:
     """Parameters and variables of one template scope. A parameter's value may be `Deferred`."""
 
@@ -397,8 +403,10 @@ class Context:
         (`variables('groups')[copyIndex()]`), read as the segment `{?}`: enough to tell which kind
         of id an expression builds when only a name in it is unknown, never to compare values."""
         shape = _ShapeContext(variables=self.variables)
-        shape.parameters = {k: UNKNOWN_SEGMENT if v is UNKNOWN else v
-                            for k, v in ((k, _value(v)) for k, v in self.parameters.items())}
+        # A parameter not computed yet stays so (most are never read: computing every one, as
+        # a copy of its value would, cost a nested deployment all its passed values).
+        shape.parameters = {k: Deferred(partial(_placeholder, v)) if isinstance(v, Deferred)
+                            else UNKNOWN_SEGMENT if v is UNKNOWN else v for k, v in self.parameters.items()}
         return shape
 
     def variable(self, name: str) -> Any:

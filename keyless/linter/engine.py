@@ -289,12 +289,16 @@ def _run_rules(doc: Document, settings: Settings, rs: RuleSet, res: FileResult, 
     kind = doc.kind
     deadline = time.thread_time() + settings.file_budget if settings.file_budget else None
     doc.memo[DEADLINE_KEY] = deadline
+    # A thread's CPU time grows no faster than the wall clock, and the wall clock is ~10x cheaper
+    # to read: the CPU clock is read only once the budget has passed in wall time.
+    wall_deadline = time.perf_counter() + settings.file_budget if settings.file_budget else None
     for rule, kws, collects in zip(rs.rules, rs.rule_keywords, rs.collects):
         if kind not in rule.kinds or (facts_only and not collects):
             continue
         if kws is not None and not (kws & present):
             continue
-        if deadline is not None and (PARTIAL_KEY in doc.memo or time.thread_time() > deadline):
+        if deadline is not None and (PARTIAL_KEY in doc.memo or time.perf_counter() > wall_deadline
+                                     and time.thread_time() > deadline):
             doc.memo[PARTIAL_KEY] = True
             break
         selected = rule.code in settings.select and rule.code not in skip and not facts_only

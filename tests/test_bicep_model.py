@@ -395,3 +395,23 @@ def test_module_with_params_we_cannot_read_is_unknown(tmp_path):
     (tmp_path / "main.bicep").unlink()
     found = lint_tree(tmp_path, {"core/role.bicep": owner_default}, "KL401")
     assert [(p, code) for p, _, code, _ in found] == [("core/role.bicep", "KL401")]
+
+
+def test_a_modules_declaration_checks_stay_its_own_when_callers_deploy_it(tmp_path):
+    # Callers do not walk a module's parameter/output checks again (they read no value passed):
+    # the module's KL257/KL258 are still reported once, in the module, and never in a caller.
+    module = """\
+@secure()
+param adminPassword string = 'not-a-real-default-1'
+resource sa 'Microsoft.Storage/storageAccounts@2023-01-01' = {
+  name: 'sa${uniqueString(resourceGroup().id)}'
+}
+output key string = sa.listKeys().keys[0].value
+"""
+    found = lint_tree(tmp_path, {
+        "infra/core/storage.bicep": module,
+        "infra/main.bicep": "module s 'core/storage.bicep' = {\n  name: 's'\n  params: {\n    adminPassword: 'x'\n  }\n}\n"
+                            "module t 'core/storage.bicep' = {\n  name: 't'\n}\n",
+    }, "KL257,KL258")
+    assert [(p, line, code) for p, line, code, _ in found] == [
+        ("infra/core/storage.bicep", 2, "KL257"), ("infra/core/storage.bicep", 6, "KL258")]

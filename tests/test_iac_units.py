@@ -141,3 +141,29 @@ def test_findings_never_carry_secret_values():
     text = open("fixtures/KL257/bad.json", encoding="utf-8").read()
     for f in lint_source(text, "KL257/bad.json", select=["KL2", "KL3", "KL4", "KL5"]):
         assert "P@ssw0rd" not in f.message and "not-a-real-key" not in f.message
+
+
+def test_guid_spans_are_what_the_guid_pattern_finds():
+    # guid_spans (a literal-led search) must give GUID_RE.finditer's matches on any text: runs of
+    # hex digits of every length around dashes, adjacent and overlapping candidates.
+    import random
+
+    rng = random.Random(20261206)
+    hexdigits = "0123456789abcdefABCDEF"
+    texts = ["", "-", "0" * 8 + "-0000-0000-0000-" + "0" * 12, "x8e3af657-a8ff-443c-a75c-2fe8c4bcb635y",
+             "8e3af657-a8ff-443c-a75c-2fe8c4bcb6358e3af657-a8ff-443c-a75c-2fe8c4bcb635",
+             "aaaaaaaaaa-bbbb-cccc-dddd-eeeeeeeeeeeeee-ffff-0000-1111-222222222222"]
+    for _ in range(3000):
+        parts = []
+        for _ in range(rng.randint(1, 4)):  # GUID-shaped groups, some a digit longer or shorter
+            for size in (8, 4, 4, 4, 12):
+                size += rng.choice((0, 0, 0, 0, 0, 0, -1, 1, 2))
+                parts.append("".join(rng.choice(hexdigits) for _ in range(max(size, 0))))
+                parts.append(rng.choice(("-",) * 12 + ("--", " ", "g", "")))
+        texts.append("".join(parts))
+    found = 0
+    for text in texts:
+        expected = [m.span() for m in R.GUID_RE.finditer(text)]
+        assert R.guid_spans(text) == expected, text
+        found += len(expected)
+    assert found > 20  # the inputs do hold GUIDs

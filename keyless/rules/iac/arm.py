@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import posixpath
 import re
+import weakref
 from functools import partial
 from typing import Any, Iterator
 
@@ -215,8 +216,9 @@ class ArmExtractor:
         self.depth = depth
         self.secure_params = {n.lower() for n, p in params.items()
                               if isinstance(p, dict) and str(p.get("type", "")).lower() in ("securestring", "secureobject")}
-        self.check_parameters(params, path + ("parameters",), root)
-        self.check_outputs(root.get("outputs"), path + ("outputs",), root)
+        if self.em.checks_declarations:
+            self.check_parameters(params, path + ("parameters",), root)
+            self.check_outputs(root.get("outputs"), path + ("outputs",), root)
         self.uami_names: dict[str, str] = {}
         self.site_settings: dict[str, dict] = {}
         self.workloads: list[Workload] = []
@@ -989,8 +991,12 @@ def inner_context(template: dict, passed: dict, resolve: Any) -> Context:
             if isinstance(pdef, dict) and is_expression(pdef.get("defaultValue")):
                 computed.append((pname, pdef["defaultValue"]))
     ctx = Context(values, template.get("variables") if isinstance(template.get("variables"), dict) else {})
-    for pname, default in computed:
-        ctx.parameters[pname.lower()] = Deferred(partial(ctx.resolve, default))
+    if computed:
+        # A weak reference: the context holding a value that holds the context would be a cycle
+        # only the cyclic GC frees (with every template it reaches).
+        own = weakref.ref(ctx)
+        for pname, default in computed:
+            ctx.parameters[pname.lower()] = Deferred(partial(_resolve_in, own, default))
     return ctx
 
 
@@ -1065,6 +1071,17 @@ def name_only_parameters(template: dict, depth: int = 0) -> set[str]:
         if low in name_uses or (name_like(name) and not secretish_name(name)):
             out.add(low)
     return out
+
+
+def _resolve_in(ctx_ref: Any, value: Any) -> Any:
+    ctx = ctx_ref()
+    return UNKNOWN if ctx is None else ctx.resolve(value)
+
+
+def _at(obj: Any, path: tuple) -> Any:
+    for k in path:
+        obj = obj[k]
+    return obj
 
 
 def _has_string_leaf(v: Any, depth: int = 0) -> bool:

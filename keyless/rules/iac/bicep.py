@@ -127,6 +127,10 @@ class Translation:
         self.gaps = [issue.span for issue in program.errors]
         self._collect()
         self.template = self._template()
+        # The document's memo holds this translation: keeping the document here would make a
+        # cycle only the cyclic GC frees (with the whole template). Views pair them (`translate`).
+        self.doc = None
+        self.by_start: dict[int, tuple] | None = None  # path_starting_at's index, built on first use
 
     # ---- declarations ---------------------------------------------------------------------------
     def _collect(self) -> None:
@@ -812,7 +816,6 @@ class BicepTemplate:
         self._doc = doc
         self.translation = translation
         self.values = [translation.template]
-        self._by_start: dict[int, tuple] | None = None
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._doc, name)
@@ -842,13 +845,14 @@ class BicepTemplate:
 
     def path_starting_at(self, offset: int) -> tuple | None:
         """The deepest template path whose value starts at `offset` (a fact's span, back to its node)."""
-        if self._by_start is None:
+        tr = self.translation
+        if tr.by_start is None:
             by: dict[int, tuple] = {}
-            for path, (_, (vs, _), _) in self.translation.entries.items():
+            for path, (_, (vs, _), _) in tr.entries.items():
                 if vs not in by or len(path) > len(by[vs]):
                     by[vs] = path
-            self._by_start = by
-        return self._by_start.get(offset)
+            tr.by_start = by
+        return tr.by_start.get(offset)
 
     def source(self, node: Any) -> str:
         s, e = node.span
@@ -898,13 +902,13 @@ VIEW_KEY = "keyless.iac.bicep-template"
 
 
 def translate(doc: Any, visiting: tuple[str, ...] = ()) -> BicepTemplate | None:
-    """The ARM-shaped view of a parsed Bicep document (memoized on it), or None."""
+    """The ARM-shaped view of a parsed Bicep document (its translation memoized on it), or None."""
     cached = doc.memo.get(VIEW_KEY)
     if cached is not None:
-        return cached
+        return BicepTemplate(doc, cached)
     program = getattr(doc, "program", None)
     if program is None or doc.subkind == "bicepparam":
         return None
-    view = BicepTemplate(doc, Translation(doc, program, visiting))
-    doc.memo[VIEW_KEY] = view
-    return view
+    translation = Translation(doc, program, visiting)
+    doc.memo[VIEW_KEY] = translation
+    return BicepTemplate(doc, translation)

@@ -102,6 +102,12 @@ class BicepEmitter(Emitter):
     def fresh(self) -> "BicepEmitter":
         return BicepEmitter(self.doc, self.prefix, self.caller, self.module, self.module_relpath)
 
+    @property
+    def checks_declarations(self) -> bool:
+        # A module walked from a caller: its parameter and output checks read no value passed,
+        # so they are the module's own findings (its file's walk has them): not walked again.
+        return self.caller is None
+
     def local(self, path: tuple) -> tuple:
         """A path of the walk (the root template's coordinates) in this file's template."""
         if self.prefix and tuple(path[:len(self.prefix)]) == self.prefix:
@@ -162,7 +168,8 @@ class BicepEmitter(Emitter):
             return
         alone = [f for f in module_walk(sub.doc.doc) if f.kind != MODULE_FACT]
         own = {_identity(f) for f in alone}
-        here = {_identity(f) for f in sub.facts}
+        # ... and every deployment of the module reproduces its declaration checks.
+        here = {_identity(f) for f in sub.facts} | {_identity(f) for f in alone if _declaration_check(f)}
         # Which of the module's own facts this deployment of it does not reproduce: when no
         # deployment from the repository's top-level files does, the project model drops them.
         self.add(MODULE_FACT, {"target": sub.module_relpath,
@@ -224,6 +231,14 @@ class BicepEmitter(Emitter):
             if entry is not None:
                 return entry, name
         return None, ""
+
+
+def _declaration_check(fact: Fact) -> bool:
+    """A fact of the module's own parameter or output checks (`checks_declarations`); a deeper
+    module's fact reported here has a `module ...|` key."""
+    d = fact.data
+    return fact.kind == "iac.issue" and d.get("code") in ("KL257", "KL258") \
+        and str(d.get("key", "")).startswith(("param|", "output|"))
 
 
 def _without(text: str, note: str) -> str:

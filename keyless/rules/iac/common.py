@@ -257,6 +257,9 @@ class Emitter:
     that messages and fixes show, in the document's own language."""
 
     syntax = ARM
+    # Whether template walks report the checks of parameter and output declarations (KL257,
+    # KL258), which depend on the template alone (see BicepEmitter).
+    checks_declarations = True
 
     def __init__(self, doc: Any):
         self.doc = doc

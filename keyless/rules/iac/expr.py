@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import partial
 from typing import Any, Callable
 
 
@@ -187,30 +188,42 @@ def _parse(expression: str) -> Any:
     return node
 
 
-def functions_called(value: Any) -> set[str]:
+def functions_called(value: Any) -> frozenset[str]:
     """Lower-case names of every function called in an ARM expression string (empty when not one)."""
     if not is_expression(value):
-        return set()
-    try:
-        node = parse(value[1:-1])
-    except ExprError:
-        # Names start a word and give nothing back: linear on long runs of letters.
-        return set(m.lower() for m in re.findall(r"(?<![A-Za-z0-9_])([A-Za-z_][A-Za-z0-9_]*+)\s*+\(", value))
-    out: set[str] = set()
+        return frozenset()
+    hit = _CALLED.get(value)
+    if hit is None:
+        try:
+            node = parse(value[1:-1])
+        except ExprError:
+            # Names start a word and give nothing back: linear on long runs of letters.
+            hit = frozenset(m.lower() for m in re.findall(r"(?<![A-Za-z0-9_])([A-Za-z_][A-Za-z0-9_]*+)\s*+\(", value))
+        else:
+            out: set[str] = set()
+            _collect_calls(node, out)
+            hit = frozenset(out)
+        if len(_CALLED) >= _PARSED_MAX:
+            _CALLED.clear()
+        _CALLED[value] = hit
+    return hit
 
-    def walk(n: Any) -> None:
-        if isinstance(n, Call):
-            out.add(n.name)
-            for a in n.args:
-                walk(a)
-        elif isinstance(n, Member):
-            walk(n.target)
-        elif isinstance(n, Index):
-            walk(n.target)
-            walk(n.index)
 
-    walk(node)
-    return out
+_CALLED: dict[str, frozenset[str]] = {}
+
+
+def _collect_calls(n: Any, out: set[str]) -> None:
+    # A module-level function, not a recursive closure: a closure that names itself is a reference
+    # cycle only the cyclic GC frees, and this runs for every expression of every template.
+    if isinstance(n, Call):
+        out.add(n.name)
+        for a in n.args:
+            _collect_calls(a, out)
+    elif isinstance(n, Member):
+        _collect_calls(n.target, out)
+    elif isinstance(n, Index):
+        _collect_calls(n.target, out)
+        _collect_calls(n.index, out)
 
 
 # Members of a `list*()` result that name the credential rather than hold it.
@@ -369,6 +382,11 @@ def _value(v: Any) -> Any:
     return v.get() if isinstance(v, Deferred) else v
 
 
+def _placeholder(v: Deferred) -> Any:
+    value = v.get()
+    return UNKNOWN_SEGMENT if value is UNKNOWN else value
+
+
 class Context:
     """Parameters and variables of one template scope. A parameter's value may be `Deferred`."""
 
@@ -385,8 +403,10 @@ class Context:
         (`variables('groups')[copyIndex()]`), read as the segment `{?}`: enough to tell which kind
         of id an expression builds when only a name in it is unknown, never to compare values."""
         shape = _ShapeContext(variables=self.variables)
-        shape.parameters = {k: UNKNOWN_SEGMENT if v is UNKNOWN else v
-                            for k, v in ((k, _value(v)) for k, v in self.parameters.items())}
+        # A parameter not computed yet stays so (most are never read: computing every one, as
+        # a copy of its value would, cost a nested deployment all its passed values).
+        shape.parameters = {k: Deferred(partial(_placeholder, v)) if isinstance(v, Deferred)
+                            else UNKNOWN_SEGMENT if v is UNKNOWN else v for k, v in self.parameters.items()}
         return shape
 
     def variable(self, name: str) -> Any:

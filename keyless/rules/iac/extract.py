@@ -138,8 +138,8 @@ def guid_lines(doc: Any, em: Emitter) -> None:
     already = {(f.data["span"][0]) for f in em.facts if f.kind == "iac.issue" and f.data["code"] == "KL403"}
     # One pass over the text for GUIDs, then only their lines (most lines hold none).
     per_line: dict[int, int] = {}
-    for g in R.GUID_RE.finditer(doc.text):
-        n = doc.lines.position(g.start()).line
+    for start, _ in R.guid_spans(doc.text):
+        n = doc.lines.position(start).line
         per_line[n] = per_line.get(n, 0) + 1
     for n, count in per_line.items():
         line = doc.lines.line_text(n)

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import json
 import re
+from functools import lru_cache
 from typing import Any, Callable, NamedTuple
 
 from keyless.linter.messages import MESSAGE_MAX, short_name
@@ -247,15 +248,19 @@ def key_source_switch(resource_type: str) -> tuple[str, str] | None:
     return None
 
 
-def arm_types() -> set[str]:
-    return set(index()[0])
+# Asked once per template walked: computed once.
+@lru_cache(maxsize=1)
+def arm_types() -> frozenset[str]:
+    return frozenset(index()[0])
 
 
-def tf_types() -> set[str]:
-    return set(index()[1])
+@lru_cache(maxsize=1)
+def tf_types() -> frozenset[str]:
+    return frozenset(index()[1])
 
 
-def companion_types() -> tuple[set[str], set[str]]:
+@lru_cache(maxsize=1)
+def companion_types() -> tuple[frozenset[str], frozenset[str]]:
     arm, tf = set(), set()
     for rules in index()[0].values():
         for _, sw in rules:
@@ -264,7 +269,7 @@ def companion_types() -> tuple[set[str], set[str]]:
                     arm.add(c.arm_type.lower())
                 if c.tf_type:
                     tf.add(c.tf_type)
-    return arm, tf
+    return frozenset(arm), frozenset(tf)
 
 
 def check_resource(em: Any, view: ResourceView) -> None:

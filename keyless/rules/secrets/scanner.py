@@ -34,6 +34,7 @@ import base64
 import bisect
 import re
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote
 
@@ -188,8 +189,15 @@ _DENY_SUFFIXES = (
 _NORM_DELETE = str.maketrans("", "", "_.-$:@ ")
 
 
+@lru_cache(maxsize=32768)  # the same keys come back in every template (`properties`, `type`, ...)
 def _norm_name(name: str) -> str:
     return name.lower().translate(_NORM_DELETE)
+
+
+@lru_cache(maxsize=32768)
+def _names_azure_parent(key: str) -> bool:
+    nk = _norm_name(key)
+    return any(w in nk for w in _AZURE_PARENTS)
 
 
 @dataclass(slots=True)
@@ -496,7 +504,7 @@ class Scanner:
             items = node.items() if isinstance(node, dict) else enumerate(node) if isinstance(node, list) else ()
             for k, v in items:
                 if isinstance(v, (dict, list)):
-                    if isinstance(v, dict) and isinstance(k, str) and any(w in _norm_name(k) for w in _AZURE_PARENTS):
+                    if isinstance(v, dict) and isinstance(k, str) and _names_azure_parent(k):
                         self._nested_leaves(k, v, (*path, k))
                     stack.append((v, (*path, k)))
 

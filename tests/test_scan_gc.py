@@ -1,0 +1,53 @@
+"""The cyclic GC policy of a scan (keyless.linter.engine.scan_gc_policy, gc_between_files)."""
+
+from __future__ import annotations
+
+import gc
+import weakref
+
+from keyless.linter import engine
+
+
+class _Node:
+    def __init__(self):
+        self.me = self  # a reference cycle: only the cyclic GC frees it
+
+
+def test_policy_is_restored_and_a_nested_scan_keeps_the_outer_one():
+    before = gc.get_threshold()
+    frozen_before = gc.get_freeze_count()
+    with engine.scan_gc_policy():
+        assert gc.get_threshold()[0] == engine.SCAN_GC_THRESHOLD
+        frozen = gc.get_freeze_count()
+        assert frozen > frozen_before  # what was imported is not rescanned
+        with engine.scan_gc_policy():  # a facts-only pass inside a scan
+            pass
+        assert gc.get_threshold()[0] == engine.SCAN_GC_THRESHOLD
+        assert gc.get_freeze_count() == frozen
+    assert gc.get_threshold() == before
+    assert gc.get_freeze_count() == frozen_before
+
+
+def test_cycles_are_collected_between_files():
+    with engine.scan_gc_policy():
+        gc.collect(0)
+        garbage = [_Node() for _ in range(engine.BOUNDARY_GC_MIN)]
+        probe = weakref.ref(garbage[0])
+        del garbage
+        assert probe() is not None  # reference counting alone never frees a cycle
+        engine.gc_between_files()
+        assert probe() is None
+
+
+def test_between_files_does_nothing_outside_a_scan():
+    gc.collect(0)
+    garbage = [_Node() for _ in range(engine.BOUNDARY_GC_MIN)]
+    probe = weakref.ref(garbage[0])
+    del garbage
+    gc.disable()
+    try:
+        engine.gc_between_files()
+        assert probe() is not None
+    finally:
+        gc.enable()
+        gc.collect()

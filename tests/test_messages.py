@@ -14,8 +14,10 @@ from keyless.linter.messages import (
     HELP_MAX,
     MESSAGE_MAX,
     NAME_MAX,
+    drop_notes,
     first_fitting,
     fit,
+    fitting_list,
     problems,
     short_name,
     trim_notes,
@@ -56,6 +58,21 @@ def test_trim_notes_drops_trailing_notes_never_code():
 def test_first_fitting_prefers_the_fullest_message():
     assert first_fitting("a" * 200, "b" * 100, "c") == "b" * 100
     assert first_fitting("a" * 200, "b" * 200) == "b" * 200  # none fits: the shortest form still says it
+
+
+def test_fitting_list_names_what_fits_and_counts_the_rest():
+    roles = ["'Storage Blob Data Contributor'", "'Storage Queue Data Contributor'", "'Key Vault Secrets User'"]
+    assert fitting_list(roles, 500) == f"{roles[0]}, {roles[1]} and {roles[2]}"
+    assert fitting_list(roles, 70) == f"{roles[0]} and 2 more"
+    assert fitting_list(roles[:1] + roles[:1], 500) == roles[0]  # a repeat is said once
+    assert fitting_list(roles, 5) == f"{roles[0]} and 2 more"  # never nothing
+
+
+def test_drop_notes_removes_notes_from_the_end_wherever_they_are():
+    text = "Grant 'A' (or Reader to read only) and 'B' (or Reader), then set guid(a, b) (from parameter 'p')"
+    assert drop_notes(text, 200) == text
+    assert drop_notes(text, len(text) - 1) == "Grant 'A' (or Reader to read only) and 'B' (or Reader), then set guid(a, b)"
+    assert drop_notes(text, 0) == "Grant 'A' and 'B', then set guid(a, b)"  # a call is no note
 
 
 @pytest.mark.parametrize("rule", list(load_registry()), ids=lambda r: r.code)
@@ -154,3 +171,27 @@ def test_openai_v1_client_gets_the_token_provider_as_api_key():
     classic = _kl111(f'from openai import AzureOpenAI\nclient = AzureOpenAI(azure_endpoint="https://orders-ai.openai.azure.com", '
                      f'api_key="{AI_KEY}", api_version="2024-06-01")\n', "app/chat.py")
     assert "azure_ad_token_provider=get_bearer_token_provider(" in classic.fix.message
+
+
+def test_limits_hold_when_the_whole_fixture_tree_is_one_project(run_cli, tmp_path):
+    """Regression: project rules list what the whole repository's code uses (KL401 roles, KL260 key
+    users, KL404 identity-based clients): in a big project their help grew past the limit (726
+    characters) and repeated a role. One scan of every fixture as one project is such a repository."""
+    import json
+
+    rc, out, _ = run_cli("check", "--cache-dir", str(tmp_path / "cache"), FIXTURES, "--output-format", "json",
+                         cwd=os.path.dirname(FIXTURES))
+    assert rc == 1
+    findings = json.loads(out)["findings"]
+    assert {"KL401", "KL260", "KL271", "KL404"} <= {f["code"] for f in findings}
+    bad = []
+    for f in findings:
+        where = f"{f['path']}:{f['location']['line']} {f['code']}"
+        bad += [f"{where}: {p}" for p in problems(f["message"], MESSAGE_MAX)]
+        if f["fix"]:
+            help_text = f["fix"]["message"]
+            bad += [f"{where}: {p}" for p in problems(help_text, HELP_MAX, what="help")]
+            quoted = re.findall(r"'[^']+ Data [^']+'", help_text)
+            if len(quoted) != len(set(quoted)):
+                bad.append(f"{where}: a role named twice: {help_text}")
+    assert not bad, "\n".join(bad[:20])

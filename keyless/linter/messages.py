@@ -72,3 +72,38 @@ def fit(text: str, notes: list[str], limit: int = HELP_MAX) -> str:
         if len(text) + len(" (" + "; ".join(kept + [note]) + ")") <= limit:
             kept.append(note)
     return f"{text} ({'; '.join(kept)})" if kept else text
+
+
+def fitting_list(items: list[str], room: int) -> str:
+    """`a, b and c` in at most `room` characters: the items (repeats dropped) that fit, then
+    `and N more`; at least the first item whatever its length."""
+    items = list(dict.fromkeys(items))
+    for k in range(len(items), 0, -1):
+        rest = len(items) - k
+        words = items[:k] + ([f"{rest} more"] if rest else [])
+        text = words[0] if len(words) == 1 else ", ".join(words[:-1]) + " and " + words[-1]
+        if len(text) <= room or k == 1:
+            return text
+    return ""
+
+
+def drop_notes(text: str, limit: int = HELP_MAX) -> str:
+    """`text` without its parenthesised notes (` (or Reader to read only)`), the last first and
+    wherever they are, until it is at most `limit` characters. A note is a top-level group that
+    follows a blank: a call's parentheses (`guid(a, b)`) are never one."""
+    while len(text) > limit:
+        notes, depth, start = [], 0, -1
+        for i, ch in enumerate(text):
+            if ch == "(":
+                if depth == 0:
+                    start = i
+                depth += 1
+            elif ch == ")" and depth:
+                depth -= 1
+                if depth == 0 and start > 0 and text[start - 1] == " ":
+                    notes.append((start - 1, i + 1))
+        if not notes:
+            return text
+        begin, end = notes[-1]
+        text = text[:begin] + text[end:]
+    return text

@@ -19,7 +19,7 @@ import posixpath
 from typing import Any, ClassVar, Iterable
 
 from keyless.linter.finding import Applicability, Category, Finding, Severity
-from keyless.linter.messages import HELP_MAX, MESSAGE_MAX, trim_notes
+from keyless.linter.messages import HELP_MAX, MESSAGE_MAX, drop_notes, fitting_list, trim_notes
 from keyless.linter.rule import Project
 from keyless.rules.iac.facts import fix_dict, fix_from_dict, list_to_span, parameters_note
 from keyless.rules.iac.resource_view import Attr, Companion, Switch, always, from_api
@@ -68,7 +68,8 @@ class ResourceAuthRule(IacRule):
             # deployment's key user counts for the resources of the type whose key it reads.
             key_users, token_users = users.get(m.project_of(f.path), ([], []))
             key_users = [k for k in key_users if k.data.get("switch_type") in (None, d.get("switch_type"))]
-            role = self.needed_roles(key_users + token_users)
+            roles = self.needed_roles(key_users + token_users)
+            role = " and ".join(roles)
             message, severity = issue_message(d), self.severity
             note = parameters_note(d.get("parameters_from"))
             if note and message.endswith(note):
@@ -77,6 +78,7 @@ class ResourceAuthRule(IacRule):
                 note = ""
             fix = d.get("fix") or fix_dict(f"Turn {self.service} key access off", "display-only")
             steps = fix["message"].rstrip(".")
+            users_note = safe_once = ""
             if key_users:
                 # The deployment's own key user (the same file hands this resource's key to an app) first.
                 first = next((k for k in key_users if k.path == f.path), key_users[0])
@@ -93,13 +95,15 @@ class ResourceAuthRule(IacRule):
                              if s and len(f"{message}; {s}{note}") <= MESSAGE_MAX), "")
                 if said:
                     message += f"; {said}"
-                steps = (f"{self.move.format(role=role)} ({where}{code}{more}), then: "
+                users_note = f" ({where}{code}{more})"
+                steps = (f"{self.move.format(role=role)}{users_note}, then: "
                          f"{steps[:1].lower()}{steps[1:]}")
                 severity = Severity.HIGH
             elif token_users:
                 first = token_users[0]
-                steps += (f"; safe once the identity-based clients ({first.path}:{first.data.get('line', 1)}) "
-                          f"hold {role}")
+                users_note = f" ({first.path}:{first.data.get('line', 1)})"
+                safe_once = f"; safe once the identity-based clients{users_note} hold {role}"
+                steps += safe_once
             elif self.advice:
                 steps = f"{self.advice.rstrip('.')}. {steps}"
             elif not steps.lower().startswith("grant"):
@@ -107,10 +111,18 @@ class ResourceAuthRule(IacRule):
             if len(steps) > HELP_MAX and d.get("via_full"):  # the message still names the module
                 steps = steps.replace(d["via_full"], "", 1)
             steps = trim_notes(steps)
+            if len(steps) > HELP_MAX and users_note:  # where the code is: the message says it
+                steps = steps.replace(users_note, "", 1)
+            if len(drop_notes(steps)) > HELP_MAX and safe_once:  # the code's roles: KL401's help names them
+                steps = steps[: steps.rindex("; safe once ")]  # appended last
+            steps = drop_notes(steps)
+            if len(steps) > HELP_MAX and role in steps:  # the first roles, `and N more`
+                bare_roles = [drop_notes(r, 0) for r in roles]
+                steps = steps.replace(role, fitting_list(bare_roles, len(role) - (len(steps) - HELP_MAX)), 1)
             yield self.finding(f.path, list_to_span(d["span"]), key=d["key"], message=message + note, severity=severity,
                                fix=fix_from_dict({**fix, "message": steps}))
 
-    def needed_roles(self, users: list) -> str:
+    def needed_roles(self, users: list) -> list[str]:
         from keyless.rules.python.catalog import role_for
 
         roles: list[str] = []
@@ -125,11 +137,11 @@ class ResourceAuthRule(IacRule):
             if svc not in ROLES:
                 continue  # a key user the catalog has no role for (a CI deployment): the rule's own roles
             r = role_for(svc, "read" if kinds == {"read"} else "write" if "write" in kinds else "unknown")
-            if r not in roles:
-                roles.append(r)
+            if all(r.partition(" (")[0] != seen.partition(" (")[0] for seen in roles):
+                roles.append(r)  # one role once, with or without its note
         if not roles:
-            return self.roles
-        return " and ".join(_quoted(r) for r in roles[:3])
+            return [self.roles]
+        return [_quoted(r) for r in roles[:3]]
 
 
 def _quoted(role: str) -> str:

@@ -453,7 +453,7 @@ def check_grants(em: Any, views: list[ResourceView]) -> None:
         syntax = doc_syntax(em.doc) or ("hcl" if v.fmt in ("tf", "azapi") else "json")
         where = v.address or f"{v.type.rsplit('/', 1)[-1]} '{v.own_name() or v.name}'"
         more = f" and {len(items) - 1} more" if len(items) > 1 else ""
-        fix = fix_dict(f"Grant each identity {rule.roles} with a role assignment instead of {where}{more}, then set "
+        fix = fix_dict(f"Grant each identity {rule.roles} by role assignment instead of {where}{more}, then set "
                        f"{nested(syntax, tuple(path), secure, block=tf)} on the {sw.label.lower()}", "display-only")
         em.issue(rule.code, v.anchor, f"{sw.arm_type}/{key}|{comp.arm_path[-1] if comp.arm_path else comp.tf_type}",
                  message, fix=fix, resource=label)

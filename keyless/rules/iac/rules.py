@@ -11,7 +11,7 @@ import posixpath
 from typing import TYPE_CHECKING, Iterable
 
 from keyless.linter.finding import Applicability, Category, Finding, Severity
-from keyless.linter.messages import MESSAGE_MAX, fit, short_name
+from keyless.linter.messages import HELP_MAX, MESSAGE_MAX, fit, fitting_list, short_name
 from keyless.linter.rule import Fact, Project, Rule
 from keyless.rules.iac.facts import (
     and_list,
@@ -794,10 +794,10 @@ class BroadRoleAssignment(IacRule):
                     msg = msg.replace(part, "", 1)
                     moved.append(bare(part))
             if used:  # the roles the Python code of this project needs, on the resources it uses
-                grants = and_list([f"'{r}' on the {label}" for _, r, label, _ in used])
-                fixmsg = f"Assign {grants} (what the code uses) at resource scope instead"
-                if any(svc == "cosmos" for svc, *_ in used):
-                    fixmsg += " (Cosmos DB: a sqlRoleAssignment)"
+                cosmos = " (Cosmos DB: a sqlRoleAssignment)" if any(svc == "cosmos" for svc, *_ in used) else ""
+                frame = "Assign {} (what the code uses) at resource scope instead" + cosmos
+                grants = fitting_list([f"'{r}' on the {label}" for _, r, label, _ in used], HELP_MAX - len(frame) + 2)
+                fixmsg = frame.format(grants)
             from keyless.rules.iac.roles import ROLES
 
             # ARM/Bicep name roles by GUID: the first built-in role's (Cosmos DB data roles are no

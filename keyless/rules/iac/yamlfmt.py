@@ -7,7 +7,7 @@ import re
 from typing import Any
 
 from keyless.linter.documents.templated import ChartValue
-from keyless.linter.messages import short_name
+from keyless.linter.messages import fit, short_name
 from keyless.rules.iac.arm import analyze_aca, analyze_aci, client_secret_message, yaml_env_entry
 from keyless.rules.iac.common import Emitter, Uami, Workload, emit_workload, is_unknown, parse_identity_type
 from keyless.rules.iac.facts import fix_dict, span_to_list
@@ -186,9 +186,9 @@ def k8s(em: Emitter, i: int | tuple, d: Any, depth: int = 0) -> None:
     if "aadpodidbinding" in labels and not _helm_conditional(em, binding_path):
         em.issue("KL504", binding_path, f"k8s|{kind}|{ns}|{name}|aadpodidbinding",
                  f"{kind} '{short_name(name)}' uses the deprecated aad-pod-identity label; use workload identity",
-                 fix=fix_dict("Replace the aadpodidbinding label" + _from_values(em, binding_path) + " with "
-                              "azure.workload.identity/use: \"true\", run as a ServiceAccount annotated with "
-                              "azure.workload.identity/client-id and add a federated credential for it",
+                 fix=fix_dict(fit("Replace the aadpodidbinding label with azure.workload.identity/use: \"true\", "
+                                  "run as a ServiceAccount annotated with azure.workload.identity/client-id and "
+                                  "add a federated credential for it", [_from_values(em, binding_path)]),
                               "display-only"), locate_key=True)
     env_client = False
     for ckey in ("containers", "initContainers"):
@@ -210,9 +210,9 @@ def k8s(em: Emitter, i: int | tuple, d: Any, depth: int = 0) -> None:
                 if e.get("name") == "AZURE_CLIENT_SECRET" and not _helm_conditional(em, name_path):
                     em.issue("KL259", name_path, f"k8s|{kind}|{ns}|{name}|AZURE_CLIENT_SECRET",
                              client_secret_message(f"{kind} '{short_name(name)}'"), severity="high",
-                             fix=fix_dict(f"Remove AZURE_CLIENT_SECRET{_from_values(em, name_path)} and use Microsoft "
-                                          "Entra Workload ID (azure.workload.identity/use label + annotated "
-                                          "ServiceAccount)", "display-only"))
+                             fix=fix_dict(fit("Remove AZURE_CLIENT_SECRET and use Microsoft Entra Workload ID "
+                                              "(azure.workload.identity/use label + annotated ServiceAccount)",
+                                              [_from_values(em, name_path)]), "display-only"))
     sa_key = "serviceAccountName" if spec.get("serviceAccountName") else "serviceAccount"
     sa = spec.get(sa_key)
     spec_path = base + pod_path
@@ -247,7 +247,7 @@ def _helm_conditional(em: Emitter, path: tuple) -> bool:
 def _from_values(em: Emitter, path: tuple) -> str:
     helm = getattr(em.doc, "helm", None)
     origin = helm.origin(path) if helm is not None else None
-    return f" (from {origin})" if origin else ""
+    return f"from {origin}" if origin else ""
 
 
 def _helm_facts(em: Emitter, paths: dict[str, tuple]) -> dict:

@@ -49,3 +49,12 @@ def write(root, rel, text, mode="w"):
     with open(p, mode, **({} if "b" in mode else {"encoding": "utf-8", "newline": ""})) as fh:
         fh.write(text)
     return p
+
+
+@pytest.fixture(autouse=True)
+def strict_messages(monkeypatch):
+    """A finding's text over its limit stays as its rule composed it, so a test sees the overrun
+    (keyless/linter/messages.py: `held_to` is the users' safety net, not how rules fit)."""
+    from keyless.linter import messages
+
+    monkeypatch.setattr(messages, "STRICT", True)

@@ -79,7 +79,10 @@ def test_added_then_removed_is_reported_with_the_removing_commit(run_cli, repo):
     assert h["commit"] == added and h["removed_in"] == removed and h["at_head"] is False
     assert h["path"] == "settings.env" and h["line"] == 2 and h["commits"] == 1
     assert h["author_date"].startswith("2024-01-02")
-    assert f"removed in {removed[:10]}, but still in history: rotate it" in f["message"]
+    # one short line: the removing commit and what to do (the full story is in `history`)
+    assert f"removed in {removed[:10]}" in f["message"] and f["message"].endswith("in history since "
+                                                                                   f"{added[:10]}: rotate it")
+    assert len(f["message"]) <= 120
     assert "Rotate the credential" in f["fix"]["message"]
     assert STORAGE_KEY not in json.dumps(doc)
     # the working tree is clean: a plain check finds nothing

@@ -18,6 +18,7 @@ from keyless.linter.messages import (
     first_fitting,
     fit,
     fitting_list,
+    held_to,
     problems,
     short_name,
     trim_notes,
@@ -73,6 +74,28 @@ def test_drop_notes_removes_notes_from_the_end_wherever_they_are():
     assert drop_notes(text, 200) == text
     assert drop_notes(text, len(text) - 1) == "Grant 'A' (or Reader to read only) and 'B' (or Reader), then set guid(a, b)"
     assert drop_notes(text, 0) == "Grant 'A' and 'B', then set guid(a, b)"  # a call is no note
+
+
+def test_every_finding_is_held_to_the_limits_whatever_composed_it(monkeypatch):
+    """The safety net for rules that do not fit their own text (a third-party rule, names from a big
+    project): notes go first, then the text is cut at a word; the redacted secret stays redacted."""
+    from keyless.linter import messages
+    from keyless.linter.finding import Applicability, Category, Fix, Severity, Span
+    from keyless.linter.rule import Rule
+
+    monkeypatch.setattr(messages, "STRICT", False)
+    assert held_to("short", MESSAGE_MAX) == "short"
+    noted = "Key abcd…(88 chars) of 'orders' (from parameter 'p') (connection string); rotate it"
+    assert held_to(noted, 60) == "Key abcd…(88 chars) of 'orders'; rotate it"
+    cut = held_to("word " * 60, MESSAGE_MAX)
+    assert len(cut) <= MESSAGE_MAX and cut.endswith("…") and "  " not in cut
+
+    class Plugin(Rule):
+        code, name, category, severity, message = "KL999", "plugin", Category.SECRET, Severity.LOW, "m"
+
+    f = Plugin().finding("a.py", Span.of(1, 1, 1, 2), key="k",
+                         message="m" * 500, fix=Fix("h " * 300, Applicability.DISPLAY_ONLY))
+    assert problems(f.message, MESSAGE_MAX) == [] and problems(f.fix.message, HELP_MAX, what="help") == []
 
 
 @pytest.mark.parametrize("rule", list(load_registry()), ids=lambda r: r.code)

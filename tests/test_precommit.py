@@ -116,6 +116,6 @@ def test_pre_commit_history_hook_scans_the_pushed_commits(tmp_path, hooks):
     proc = run(repo, "keyless-history", "--hook-stage", "pre-push", "--from-ref", base, "--to-ref", head)
     out = proc.stdout + proc.stderr
     assert proc.returncode == 1, out
-    assert "new.env" in out and "but still in history" in out, out
+    assert "new.env" in out and "in history since" in out, out
     assert "old.env" not in out and old[:10] not in out, out
     assert key not in out

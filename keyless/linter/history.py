@@ -36,6 +36,7 @@ from typing import Any, Iterable
 
 from keyless.linter.finding import Applicability, Category, Finding, Fix, Provenance
 from keyless.linter.gitlog import BlobReader, Commit, FileChange, GitError, PatchStream, check_revisions, run_git
+from keyless.linter.messages import HELP_MAX, MESSAGE_MAX, drop_notes, first_fitting, held_to
 
 CACHE_FORMAT = 1
 SHORT = 10  # characters of a commit id in messages
@@ -640,16 +641,25 @@ def _history_finding(f: Finding, prov: Provenance) -> Finding:
         tail = f"added {since} {short} ({date}), removed in {prov.removed_in[:SHORT]}, but still in history: rotate it"
     else:
         tail = f"added {since} {short} ({date}), not in HEAD but still in history: rotate it"
-    if prov.commits > 1:
-        tail += f" (added by {prov.commits} commits)"
-    message = f"{f.message}; {tail}"
+    if prov.at_head:
+        compact = f"in history since {short}: rotate it"
+    elif prov.removed_in:
+        compact = f"removed in {prov.removed_in[:SHORT]} but in history since {short}: rotate it"
+    else:
+        compact = f"not in HEAD, in history since {short}: rotate it"
+    # The finding's own advice ("; rotate it, use Entra ID") gives way to where the secret is in history.
+    what = f.message.rsplit("; ", 1)[0]
+    message = first_fitting(f"{what}; {tail}", f"{drop_notes(what, 0)}; {tail}", f"{drop_notes(what, 0)}; {compact}")
     rotate = ("Rotate the credential now (deleting it or rewriting history does not revoke it; every clone "
               "keeps it)")
+    if prov.commits > 1:
+        rotate += f" (added by {prov.commits} commits)"
     if f.fix is not None and f.fix.message:
         fix = Fix(f"{rotate}, then: {f.fix.message}", Applicability.DISPLAY_ONLY)
     else:
         fix = Fix(rotate, Applicability.DISPLAY_ONLY)
-    return f.with_(message=message, fix=fix, fix_data=None, provenance=prov)
+    fix = dataclasses.replace(fix, message=held_to(fix.message, HELP_MAX))
+    return f.with_(message=held_to(message, MESSAGE_MAX), fix=fix, fix_data=None, provenance=prov)
 
 
 class _HeadIndex:

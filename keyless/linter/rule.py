@@ -13,6 +13,7 @@ point may resolve to a Rule subclass, an iterable of them, or a module exposing 
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import re
 import sys
@@ -35,6 +36,7 @@ from keyless.linter.finding import (
     legacy_mode,
     secret_fingerprint,
 )
+from keyless.linter.messages import HELP_MAX, MESSAGE_MAX, held_to
 
 if TYPE_CHECKING:
     from keyless.linter.documents import Document
@@ -168,12 +170,14 @@ class Rule:
             fp = secret_fingerprint(self.code, key, generated=generated_key)
         else:
             fp = fingerprint(self.code, key)
+        if fix is not None and len(fix.message) > HELP_MAX:
+            fix = dataclasses.replace(fix, message=held_to(fix.message, HELP_MAX))
         return Finding(
             code=self.code,
             name=self.name,
             category=self.category,
             severity=severity or self.severity,
-            message=message or self.message,
+            message=held_to(message or self.message, MESSAGE_MAX),
             path=path,
             span=span,
             fingerprint=fp,

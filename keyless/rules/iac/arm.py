@@ -322,7 +322,8 @@ class ArmExtractor:
             if why is None:
                 continue
             self.em.issue("KL258", where, f"output|{name}",
-                          f"Output '{short_name(name)}' {why}, kept in plain text in the deployment history",
+                          first_fitting(f"Output '{short_name(name)}' {why}, kept in plain text in the deployment history",
+                                        f"Output '{short_name(name)}' {why} in plain text"),
                           severity="high",
                           fix=fix_dict("Do not output secrets: let the consumer read the secret from Key Vault "
                                        "with its managed identity, or mark the output secureString/@secure()",
@@ -549,8 +550,10 @@ class ArmExtractor:
             return  # the Azure Files content share has no identity-based option on Consumption/EP plans
         if up == "AZUREWEBJOBSSTORAGE":
             note_key_user(self.em, path, raw, "KL253", resource_type=STORAGE_ACCOUNTS)
-            self.em.issue("KL253", path, key, f"AzureWebJobsStorage of {shown} is built from {src}, an account key; "
-                          "use identity-based storage",
+            self.em.issue("KL253", path, key, first_fitting(
+                              f"AzureWebJobsStorage of {shown} is built from {src}, an account key; use identity-based storage",
+                              f"AzureWebJobsStorage of {shown} uses an account key ({src}); use identity-based storage",
+                              f"AzureWebJobsStorage uses an account key ({src}); use identity-based storage"),
                           fix=functions_storage_fix())
             return
         what = "Connection string" if conn else "App setting"
@@ -1262,7 +1265,8 @@ def analyze_aca(em: Emitter, w: Workload, r: dict, path: tuple, resolve: Any, fm
                          fix=key_fed_fix(sname))
             elif not deploy_placeholder(s.get("value")):  # `${SECRET}`, `$(secret)`: filled in at deploy time
                 em.issue("KL254", sp + ("value",), f"{w.key}|secret|{sname}",
-                         f"Secret '{short_name(shown)}' of {w.label} holds its value inline; reference Key Vault instead",
+                         first_fitting(f"Secret '{short_name(shown)}' of {w.label} holds its value inline; reference Key Vault instead",
+                                       f"Secret '{short_name(shown)}' holds its value inline; reference Key Vault instead"),
                          severity="medium",
                          fix=fix_dict(f"Replace 'value' with {sx.prop('keyVaultUrl', 'https://<vault>.vault.azure.net/secrets/' + sname)} "
                                       f"and {sx.prop('identity', '<identity resource id>')} (or 'System'); grant that "

@@ -10,7 +10,7 @@ from typing import Any
 
 from keyless.linter.documents.templated import Templated
 from keyless.linter.finding import Span
-from keyless.linter.messages import fit, short_name
+from keyless.linter.messages import NAME_MAX, fit, short_name
 from keyless.linter.rule import Fact
 from keyless.rules.iac.expr import UNKNOWN, is_expression, secret_list_calls
 from keyless.rules.iac.facts import bare, fix_dict, span_to_list
@@ -405,7 +405,10 @@ class Workload:
         noun = self.noun or KIND_LABEL.get(self.kind, self.kind)
         if self.symbol and self.display_name:
             return f"{noun} `{short_name(symbol_name(self.symbol))}`"
-        return f"{noun} '{short_name(self.title)}'"
+        title = self.title
+        if self.fmt.startswith("tf") and len(title) > NAME_MAX and "." in title:
+            title = title.rsplit(".", 1)[1]  # `function_app` of azurerm_linux_function_app.function_app: the noun says the type
+        return f"{noun} '{short_name(title)}'"
 
 
 def emit_workload(em: Emitter, w: Workload) -> None:

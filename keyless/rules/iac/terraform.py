@@ -419,7 +419,8 @@ class TerraformExtractor:
         if not src:
             return
         self.em.issue("KL258", body.p("value"), f"output|{name}",
-                      f"Output '{short_name(name)}' returns {src} without sensitive = true; plan and apply print it",
+                      first_fitting(f"Output '{short_name(name)}' returns {src} without sensitive = true; plan and apply print it",
+                                    f"Output '{short_name(name)}' returns {src} without sensitive = true"),
                       severity="high",
                       fix=fix_dict("Do not output keys; let consumers use a managed identity. If it must stay, "
                                    "add sensitive = true (every consumer of the state's outputs can still read it)",
@@ -655,8 +656,11 @@ class TerraformExtractor:
         if name.upper() == "AZUREWEBJOBSSTORAGE":
             note_key_user(self.em, path, value, "KL253", resource_type=STORAGE_ACCOUNTS)
             self.em.issue("KL253", path, f"{w.key}|{what}|{name}",
-                          f"AzureWebJobsStorage of {w.label} is built from {src}, an account key; use identity-based "
-                          "storage", fix=functions_storage_fix())
+                          first_fitting(
+                              f"AzureWebJobsStorage of {w.label} is built from {src}, an account key; use identity-based storage",
+                              f"AzureWebJobsStorage of {w.label} uses an account key ({src}); use identity-based storage",
+                              f"AzureWebJobsStorage uses an account key ({src}); use identity-based storage"),
+                          fix=functions_storage_fix())
             return
         kind = "Connection string" if conn else ("App setting" if what == "app_settings" else "Env var")
         note_key_user(self.em, path, value, "KL252")
@@ -851,7 +855,8 @@ class TerraformExtractor:
             w.key_auth.append("storage_account_access_key")
             note_key_user(self.em, body.p("storage_account_access_key"), None, "KL253", resource_type=STORAGE_ACCOUNTS)
             self.em.issue("KL253", body.p("storage_account_access_key"), f"{w.key}|storage_account_access_key",
-                          f"{w.label} reaches its host storage with storage_account_access_key; use its identity",
+                          first_fitting(f"{w.label} reaches its host storage with storage_account_access_key; use its identity",
+                                        f"{w.label} uses storage_account_access_key; use its identity"),
                           fix=functions_storage_fix("Replace storage_account_access_key with "
                                                     "storage_uses_managed_identity = true"))
         cid = w.uamis[0].client_id if w.uamis else "azurerm_user_assigned_identity.<name>.client_id"

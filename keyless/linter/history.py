@@ -635,18 +635,13 @@ def _history_finding(f: Finding, prov: Provenance) -> Finding:
     short = prov.commit[:SHORT]
     date = prov.date[:10]
     since = "at or before" if prov.boundary else "in"
-    if prov.at_head:
-        tail = f"in history since {short} ({date}): rotate it"
-    elif prov.removed_in:
-        tail = f"added {since} {short} ({date}), removed in {prov.removed_in[:SHORT]}, but still in history: rotate it"
-    else:
-        tail = f"added {since} {short} ({date}), not in HEAD but still in history: rotate it"
-    if prov.at_head:
-        compact = f"in history since {short}: rotate it"
-    elif prov.removed_in:
-        compact = f"removed in {prov.removed_in[:SHORT]} but in history since {short}: rotate it"
-    else:
-        compact = f"not in HEAD, in history since {short}: rotate it"
+    removed = (prov.removed_in or "")[:SHORT]
+    tail, compact = (  # the full facts, and what fits one line beside a long finding
+        (f"in history since {short} ({date}): rotate it", f"in history since {short}: rotate it") if prov.at_head
+        else (f"added {since} {short} ({date}), removed in {removed}, but still in history: rotate it",
+              f"removed in {removed} but in history since {short}: rotate it") if removed
+        else (f"added {since} {short} ({date}), not in HEAD but still in history: rotate it",
+              f"not in HEAD, in history since {short}: rotate it"))
     # The finding's own advice ("; rotate it, use Entra ID") gives way to where the secret is in history.
     what = f.message.rsplit("; ", 1)[0]
     message = first_fitting(f"{what}; {tail}", f"{drop_notes(what, 0)}; {tail}", f"{drop_notes(what, 0)}; {compact}")

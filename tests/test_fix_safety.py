@@ -562,3 +562,20 @@ def test_json_edits_are_the_verified_result(run_cli, tmp_path):
     result = apply_edits(src, doc.lines, edits)
     compile(result, "app.py", "exec")
     assert "SEARCH_KEY" not in result and "AzureKeyCredential" not in result and "DefaultAzureCredential()" in result
+
+
+def test_fix_of_a_path_outside_the_cwd_writes_in_that_paths_project(run_cli, tmp_path):
+    """`keyless check --fix /other/dir` run from inside another git repository: the project is the
+    named directory, not the cwd's repository, so its files are fixed; a link leaving it is not."""
+    here = tmp_path / "here"
+    (here / ".git").mkdir(parents=True)
+    other = tmp_path / "other"
+    target, src = _fixable(other, "app/app.py")
+    outside, _ = _fixable(tmp_path, "elsewhere/app.py")
+    os.symlink(outside, other / "app" / "linked.py")
+    rc, out, err = run_cli("check", "--fix", "--unsafe-fixes", "--no-cache", "--select", "KL201",
+                           "--follow-symlinks", str(other), cwd=here)
+    assert "from_connection_string" not in open(target).read(), out + err
+    assert open(outside).read() == src  # the link leaves the named directory: never written
+    refused = [ln for ln in (out + err).splitlines() if "outside the project" in ln]
+    assert len(refused) == 1 and "linked.py" in refused[0], err

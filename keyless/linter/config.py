@@ -162,6 +162,20 @@ def git_root(start: str) -> str | None:
     return None
 
 
+def _plain_root(start: str) -> str:
+    """The root of a path in no project: the current directory, unless the path lies outside it
+    (`keyless check /other/dir` from elsewhere): then the path's own directory, so the files it
+    names are inside the root (fixes write them, links leaving it stay refused)."""
+    cwd = os.getcwd()
+    here = os.path.realpath(start)
+    if not os.path.isdir(here):
+        here = os.path.dirname(here)
+    real_cwd = os.path.realpath(cwd)
+    if here == real_cwd or here.startswith(real_cwd.rstrip(os.sep) + os.sep):
+        return cwd
+    return here
+
+
 def validate(section: dict[str, Any], where: str) -> None:
     if not section:
         return
@@ -194,7 +208,7 @@ def load_config(start: str = ".", explicit: str | None = None) -> Config:
     else:
         path, section = find_config(start)
         repo = None if path else git_root(start)
-        root = os.path.dirname(path) if path else (repo or os.getcwd())
+        root = os.path.dirname(path) if path else (repo or _plain_root(start))
         project_root = bool(path or repo)
     validate(section, path or "configuration")
     from keyless.linter.config_extend import resolve_extends

@@ -54,7 +54,9 @@ class DatabasePassword(SecretRule):
     server is an Azure database host (`*.database.windows.net`, `*.postgres.database.azure.com`,
     `*.mysql.database.azure.com`, Synapse SQL). `password=` assignments (e.g.
     `psycopg2.connect(host=..., password="...")`) are reported when such a host is within a few
-    lines, or when the variable name itself says so (`AZURE_SQL_PASSWORD`).
+    lines, or when the variable name itself says so (`AZURE_SQL_PASSWORD`). A name that names a
+    service (`POSTGRES_PASSWORD`, `MYSQL_PWD`, `REDIS_PASSWORD`) is judged by that service's hosts
+    only: a registry or cache host nearer to it does not make it that host's secret.
 
     In infrastructure code the structure names the password: `administrator_login_password` /
     `administrator_password` / `sql_administrator_login_password` of the azurerm SQL, managed

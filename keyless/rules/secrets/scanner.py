@@ -1277,7 +1277,9 @@ class Scanner:
                 return
             kind = "acr-key"
         elif cls == "password":
-            h = near({"sql", "postgres", "mysql", "redis", "acr"}, 600)
+            # the service the name names wins over a nearer host of another one (`POSTGRES_PASSWORD`
+            # next to a registry host is no registry password)
+            h = near(_password_services(name) or _PASSWORD_HOSTS, 600)
             strong = _db_name_service(nn)
             if h is None and strong is None:
                 return
@@ -1743,6 +1745,28 @@ def _same_secret(value: str) -> str:
 
 def _maps_key(v: str) -> bool:
     return 40 <= len(v) <= 48 and bool(B64URL_RE.fullmatch(v)) and allowlist.entropy_ok(v, 16)
+
+
+_PASSWORD_HOSTS = frozenset({"sql", "postgres", "mysql", "redis", "acr"})
+
+
+def _password_services(name: str) -> frozenset[str]:
+    """The services a password's name names (`POSTGRES_PASSWORD`, `sqlAdminPassword`), empty when
+    it names none (`DB_PASSWORD`)."""
+    words = set(name_words(name))
+    joined = "".join(words)
+    named = set()
+    if "postgres" in joined or words & {"pg", "psql", "pgsql"}:
+        named.add("postgres")
+    if "mysql" in joined or "mariadb" in joined:
+        named.add("mysql")
+    if words & {"sql", "mssql", "sqlserver", "azuresql", "tsql"}:
+        named.add("sql")
+    if "redis" in joined:
+        named.add("redis")
+    if words & {"acr", "registry", "docker"}:
+        named.add("acr")
+    return frozenset(named)
 
 
 def _db_name_service(nn: str) -> str | None:

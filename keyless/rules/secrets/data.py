@@ -63,7 +63,7 @@ class DatabasePassword(SecretRule):
     instance, Synapse, PostgreSQL, MySQL, MariaDB, Cosmos DB for PostgreSQL and Mongo vCore
     resources, ARM/Bicep `administratorLoginPassword` (`sqlAdministratorLoginPassword`), the
     Terraform variable default or ARM parameter default/parameter-file value such a property reads
-    (or whose name says "database password"); a Terraform module is its directory, so the
+    (or whose name says "database password", as a `.bicepparam` value's does); a Terraform module is its directory, so the
     variable's default in `variables.tf` counts when `main.tf` gives it to the server. Only literals
     count: `var.x` without a default, `random_password`, `[parameters('x')]`, Key Vault references
     and placeholders do not. A password known only by its name inside documentation (`README.md`)

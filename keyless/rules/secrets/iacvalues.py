@@ -156,6 +156,8 @@ def literals(doc: "Document", named: Callable[[str], bool] = lambda name: True) 
         yield from _hcl(doc, named)
     elif doc.kind == "json" and doc.ensure_parsed() and doc.subkind in ("arm", "arm-parameters"):
         yield from _arm(doc, named)
+    elif doc.kind == "bicep" and doc.subkind == "bicepparam":
+        yield from _bicepparam(doc, named)
 
 
 # ---- Terraform ---------------------------------------------------------------------------------------
@@ -383,6 +385,29 @@ def _arm(doc: "Document", named: Callable[[str], bool]) -> Iterator[Literal]:
             yield Literal("db", service, setting, *span, value)
         else:
             yield Literal("named", pname, setting, *span, value)
+
+
+def _bicepparam(doc: "Document", named: Callable[[str], bool]) -> Iterator[Literal]:
+    """`param name = 'literal'` of a `.bicepparam` file: what an ARM parameter file's `value` is."""
+    from keyless.linter.documents import bicep_ast as A
+
+    doc.ensure_parsed()  # what could be read stands even when a region could not
+    program = getattr(doc, "program", None)
+    for st in program.statements if program is not None else ():
+        if not isinstance(st, A.ParamValue) or not isinstance(st.value, A.Str) or not st.value.value:
+            continue  # getSecret(), readEnvironmentVariable(), interpolations: not literals
+        pname, value = st.name, st.value.value
+        service = db_service_of_name(pname)
+        if not service and not named(pname):
+            continue
+        start, end = st.value.span
+        if doc.text[start + 1 : end - 1] != value:
+            continue  # escapes or a multi-line string: the characters are not the value one to one
+        setting = f"value of parameter '{pname}'"
+        if service:
+            yield Literal("db", service, setting, start + 1, end - 1, value)
+        else:
+            yield Literal("named", pname, setting, start + 1, end - 1, value)
 
 
 def _arm_resources(resources: Any, path: tuple, depth: int = 0) -> Iterator[tuple[tuple, dict]]:

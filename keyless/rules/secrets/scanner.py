@@ -358,7 +358,7 @@ class Scanner:
                 self.scan_refresh_tokens()
             if "git&" in low:
                 self.scan_apim_git_keys()
-            if not self.nested and (self.kind == "hcl" or (
+            if not self.nested and (self.kind == "hcl" or self.doc.subkind == "bicepparam" or (
                     self.kind == "json" and ("deploymenttemplate" in low or "deploymentparameters" in low))):
                 self.scan_iac_values()
             if self.kind in ("yaml", "json") and not self.nested and any(w in low for w in _AZURE_PARENTS) and (

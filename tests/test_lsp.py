@@ -667,6 +667,12 @@ async def test_untitled_buffers_of_the_script_and_workflow_languages(start):
         s.client.text_document_did_open(lsp.DidOpenTextDocumentParams(text_document=lsp.TextDocumentItem(
             uri=uri, language_id=language, version=1, text=text)))
         await s.wait_codes(uri, ["KL401"])
+    # A Bicep parameter file not saved yet is read as one (its literal values are parameter values).
+    uri = "untitled:Untitled-20"
+    s.client.text_document_did_open(lsp.DidOpenTextDocumentParams(text_document=lsp.TextDocumentItem(
+        uri=uri, language_id="bicep-params", version=1,
+        text="using 'main.bicep'\n\nparam sqlAdminPassword = 'Xq7vR2mLp9sTw4Kz!'\n")))
+    await s.wait_codes(uri, ["KL106"])
 
 
 def test_notebooks_get_no_comment_line():
@@ -818,3 +824,76 @@ async def test_a_bicep_module_whose_caller_decides_is_reported_at_the_callers_pa
 
     s.change(caller, caller_text.replace("sharedKey: true", "sharedKey: false"))
     await s.wait_codes(caller, [])
+
+
+PARAMS_PROJECT = {
+    "infra/main.bicep": """param sharedKey bool = false
+@secure()
+param sqlPassword string
+
+module data 'modules/storage.bicep' = {
+  name: 'data'
+  params: {
+    name: 'stdata'
+    sharedKey: sharedKey
+  }
+}
+
+resource sql 'Microsoft.Sql/servers@2023-08-01-preview' = {
+  name: 'sqlorders'
+  location: 'westeurope'
+  properties: {
+    administratorLogin: 'sqladmin'
+    administratorLoginPassword: sqlPassword
+  }
+}
+""",
+    "infra/modules/storage.bicep": """param name string
+param sharedKey bool = false
+
+resource sa 'Microsoft.Storage/storageAccounts@2023-05-01' = {
+  name: name
+  location: 'westeurope'
+  kind: 'StorageV2'
+  sku: { name: 'Standard_LRS' }
+  properties: {
+    allowSharedKeyAccess: sharedKey
+  }
+}
+""",
+    "infra/main.bicepparam": """using 'main.bicep'
+
+param sharedKey = true
+param sqlPassword = 'Xq7vR2mLp9sTw4Kz!'
+""",
+}
+
+
+@pytest.mark.asyncio
+async def test_a_bicepparam_buffer_and_the_template_it_deploys_agree_with_check(start, run_cli):
+    """didOpen of a `.bicepparam` (languageId `bicep-params`) and of the template it deploys
+    (`bicep`, through a local module): each buffer gets what `keyless check .` reports for its file
+    (codes, lines, columns): the parameter file's literal password, and the module's Shared Key
+    switch at the caller's `params` entry, decided by the parameter file. An unsaved edit of the
+    parameter file that fixes both clears the template's finding as well as its own."""
+    s = await start()
+    for rel, text in PARAMS_PROJECT.items():
+        (s.root / rel).parent.mkdir(parents=True, exist_ok=True)
+        (s.root / rel).write_text(text)
+    want = check_positions(run_cli, s.root, "ALL")
+    assert sorted(want) == ["infra/main.bicep", "infra/main.bicepparam"], want
+    assert [c for c, _, _ in want["infra/main.bicep"]] == ["KL260", "KL270"]  # KL270: SQL logins accepted
+    assert [c for c, _, _ in want["infra/main.bicepparam"]] == ["KL106"]
+
+    main = s.open("infra/main.bicep", PARAMS_PROJECT["infra/main.bicep"], language_id="bicep")
+    params = s.open("infra/main.bicepparam", PARAMS_PROJECT["infra/main.bicepparam"], language_id="bicep-params")
+    assert published(await s.wait_codes(main, ["KL260", "KL270"])) == want["infra/main.bicep"]
+    assert published(await s.wait_codes(params, ["KL106"])) == want["infra/main.bicepparam"]
+    (kl260,) = [d for d in s.diags(main) if d.code == "KL260"]
+    assert PARAMS_PROJECT["infra/main.bicep"].splitlines()[kl260.range.start.line].strip() == "sharedKey: sharedKey"
+    assert "main.bicepparam" in kl260.message
+
+    s.change(params, "using 'main.bicep'\n\nparam sharedKey = false\n"
+                     "param sqlPassword = readEnvironmentVariable('SQL_PASSWORD')\n")
+    await s.wait_codes(params, [])
+    await s.wait(lambda: s.codes(main) == ["KL270"], "KL260 gone from the template with the unsaved parameter file")

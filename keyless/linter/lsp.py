@@ -85,7 +85,6 @@ LANGUAGE_KINDS = {
     "bicep-params": "bicep",
     "shellscript": "shell", "powershell": "powershell", "dockerfile": "dockerfile", "makefile": "makefile",
     "github-actions-workflow": "yaml", "azure-pipelines": "yaml", "dockercompose": "yaml", "jupyter": "notebook",
-    "bicep": "bicep", "bicep-params": "bicep",
 }
 
 
@@ -478,6 +477,8 @@ class KeylessServer(LanguageServer):
         else:
             relpath = uri.rsplit("/", 1)[-1].rsplit(":", 1)[-1] or "untitled"
             kind = LANGUAGE_KINDS.get(language_id or "")
+            if language_id == "bicep-params" and not relpath.endswith(".bicepparam"):
+                relpath += ".bicepparam"  # the name is what makes a Bicep document a parameter file
         doc = make_document(path or os.path.join(settings.root, relpath), relpath, text, kind=kind)
         # Companions (a module's other files...) come from the editor's buffers when open there.
         doc.workspace = Workspace(settings.root, buffers=buffers)

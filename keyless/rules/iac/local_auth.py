@@ -31,6 +31,7 @@ from keyless.rules.iac.rules import IacRule, issue_message
 class ResourceAuthRule(IacRule):
     """Base of the resource rules: a switch table and the repository-aware project phase."""
 
+    category = Category.KEY_AUTH
     severity = Severity.MEDIUM
     fix_applicability = Applicability.UNSAFE
     switches: ClassVar[tuple[Switch, ...]] = ()
@@ -231,6 +232,18 @@ def _redis_entra(view: Any) -> str:
     return "" if on or v.state == "unknown" else "; no Entra auth either"
 
 
+def _local_auth(arm_type: str, label: str, *azurerm: str, prop: str = "disableLocalAuth", **kw: Any) -> Switch:
+    """The common switch: an ARM boolean under `properties` (`prop`, dotted) whose true turns keys
+    off and whose absence leaves them on, and the azurerm spellings `type.attribute`: an
+    `..._enabled` one (true or absent keeps keys) or a 4.x `..._disabled` one (the other way round)."""
+    attrs = []
+    for spelling in azurerm:
+        tf_type, attr = spelling.split(".")
+        disabled = attr.endswith("_disabled")
+        attrs.append(Attr(tf_type, (attr,), disabled, not disabled))
+    return Switch(arm_type, ("properties", *prop.split(".")), True, always(False), tuple(attrs), label=label, **kw)
+
+
 # ---- key-auth ----------------------------------------------------------------------------------------
 
 class AcrAdminUser(ResourceAuthRule):
@@ -271,7 +284,6 @@ class AcrAdminUser(ResourceAuthRule):
 
     code = "KL251"
     name = "acr-admin-user-enabled"
-    category = Category.KEY_AUTH
     severity = Severity.HIGH
     message = "Container registry admin user is enabled"
     accepts = "allows admin login"
@@ -328,7 +340,6 @@ class StorageSharedKey(ResourceAuthRule):
 
     code = "KL260"
     name = "storage-shared-key-access"
-    category = Category.KEY_AUTH
     message = "Storage account accepts Shared Key (account key and SAS) requests"
     accepts = "accepts Shared Key"
     service = "Storage"
@@ -375,7 +386,6 @@ class CosmosLocalAuth(ResourceAuthRule):
 
     code = "KL261"
     name = "cosmos-local-auth"
-    category = Category.KEY_AUTH
     message = "Cosmos DB account accepts account keys"
     accepts = "accepts account keys"
     service = "Cosmos DB"
@@ -383,10 +393,9 @@ class CosmosLocalAuth(ResourceAuthRule):
     key_phrase = "the account key"
     roles = "'Cosmos DB Built-in Data Contributor' (a sqlRoleAssignment)"
     switches = (
-        Switch("Microsoft.DocumentDB/databaseAccounts", ("properties", "disableLocalAuth"), True, always(False),
-               (Attr("azurerm_cosmosdb_account", ("local_authentication_enabled",), False, True),
-                Attr("azurerm_cosmosdb_account", ("local_authentication_disabled",), True, False)),
-               label="Cosmos DB account", applies=_cosmos_nosql),
+        _local_auth("Microsoft.DocumentDB/databaseAccounts", "Cosmos DB account",
+                    "azurerm_cosmosdb_account.local_authentication_enabled",
+                    "azurerm_cosmosdb_account.local_authentication_disabled", applies=_cosmos_nosql),
     )
 
 
@@ -423,7 +432,6 @@ class ServiceBusLocalAuth(ResourceAuthRule):
 
     code = "KL262"
     name = "service-bus-local-auth"
-    category = Category.KEY_AUTH
     message = "Service Bus namespace accepts SAS keys"
     accepts = "accepts SAS keys"
     service = "Service Bus"
@@ -431,9 +439,8 @@ class ServiceBusLocalAuth(ResourceAuthRule):
     key_phrase = "a SAS connection string"
     roles = "'Azure Service Bus Data Sender'/'Azure Service Bus Data Receiver'"
     switches = (
-        Switch("Microsoft.ServiceBus/namespaces", ("properties", "disableLocalAuth"), True, always(False),
-               (Attr("azurerm_servicebus_namespace", ("local_auth_enabled",), False, True),),
-               label="Service Bus namespace"),
+        _local_auth("Microsoft.ServiceBus/namespaces", "Service Bus namespace",
+                    "azurerm_servicebus_namespace.local_auth_enabled"),
     )
 
 
@@ -465,7 +472,6 @@ class EventHubsLocalAuth(ResourceAuthRule):
 
     code = "KL263"
     name = "event-hubs-local-auth"
-    category = Category.KEY_AUTH
     message = "Event Hubs namespace accepts SAS keys"
     accepts = "accepts SAS keys"
     service = "Event Hubs"
@@ -473,9 +479,8 @@ class EventHubsLocalAuth(ResourceAuthRule):
     key_phrase = "a SAS connection string"
     roles = "'Azure Event Hubs Data Sender'/'Azure Event Hubs Data Receiver'"
     switches = (
-        Switch("Microsoft.EventHub/namespaces", ("properties", "disableLocalAuth"), True, always(False),
-               (Attr("azurerm_eventhub_namespace", ("local_authentication_enabled",), False, True),),
-               label="Event Hubs namespace"),
+        _local_auth("Microsoft.EventHub/namespaces", "Event Hubs namespace",
+                    "azurerm_eventhub_namespace.local_authentication_enabled"),
     )
 
 
@@ -513,18 +518,14 @@ class EventGridLocalAuth(ResourceAuthRule):
 
     code = "KL264"
     name = "event-grid-local-auth"
-    category = Category.KEY_AUTH
     message = "Event Grid topic or domain accepts access keys"
     accepts = "accepts access keys and SAS tokens"
     service = "Event Grid"
     sdk_services = ("eventgrid",)
     key_phrase = "an access key"
     roles = "'EventGrid Data Sender'"
-    switches = tuple(
-        Switch(f"Microsoft.EventGrid/{t}s", ("properties", "disableLocalAuth"), True, always(False),
-               (Attr(f"azurerm_eventgrid_{t}", ("local_auth_enabled",), False, True),), label=f"Event Grid {t}")
-        for t in ("topic", "domain")
-    )
+    switches = tuple(_local_auth(f"Microsoft.EventGrid/{t}s", f"Event Grid {t}", f"azurerm_eventgrid_{t}.local_auth_enabled")
+                     for t in ("topic", "domain"))
 
 
 class AppConfigurationLocalAuth(ResourceAuthRule):
@@ -560,7 +561,6 @@ class AppConfigurationLocalAuth(ResourceAuthRule):
 
     code = "KL265"
     name = "app-configuration-local-auth"
-    category = Category.KEY_AUTH
     message = "App Configuration store accepts access keys"
     accepts = "accepts access keys"
     service = "App Configuration"
@@ -568,9 +568,8 @@ class AppConfigurationLocalAuth(ResourceAuthRule):
     key_phrase = "an access-key connection string"
     roles = "'App Configuration Data Reader' (or Data Owner)"
     switches = (
-        Switch("Microsoft.AppConfiguration/configurationStores", ("properties", "disableLocalAuth"), True,
-               always(False), (Attr("azurerm_app_configuration", ("local_auth_enabled",), False, True),),
-               label="App Configuration store"),
+        _local_auth("Microsoft.AppConfiguration/configurationStores", "App Configuration store",
+                    "azurerm_app_configuration.local_auth_enabled"),
     )
 
 
@@ -605,7 +604,6 @@ class AiServicesLocalAuth(ResourceAuthRule):
 
     code = "KL266"
     name = "ai-services-local-auth"
-    category = Category.KEY_AUTH
     message = "Azure OpenAI / AI services account accepts API keys"
     accepts = "accepts API keys"
     service = "Azure OpenAI / AI services"
@@ -613,10 +611,8 @@ class AiServicesLocalAuth(ResourceAuthRule):
     key_phrase = "an API key"
     roles = "'Cognitive Services OpenAI User' (or 'Cognitive Services User')"
     switches = (
-        Switch("Microsoft.CognitiveServices/accounts", ("properties", "disableLocalAuth"), True, always(False),
-               (Attr("azurerm_cognitive_account", ("local_auth_enabled",), False, True),
-                Attr("azurerm_ai_services", ("local_authentication_enabled",), False, True)),
-               label="AI services account"),
+        _local_auth("Microsoft.CognitiveServices/accounts", "AI services account",
+                    "azurerm_cognitive_account.local_auth_enabled", "azurerm_ai_services.local_authentication_enabled"),
     )
 
 
@@ -652,7 +648,6 @@ class SearchApiKeys(ResourceAuthRule):
 
     code = "KL267"
     name = "search-api-keys"
-    category = Category.KEY_AUTH
     message = "AI Search service accepts API keys"
     accepts = "accepts API keys"
     service = "AI Search"
@@ -660,9 +655,8 @@ class SearchApiKeys(ResourceAuthRule):
     key_phrase = "an API key"
     roles = "'Search Index Data Reader' (or Contributor)"
     switches = (
-        Switch("Microsoft.Search/searchServices", ("properties", "disableLocalAuth"), True, always(False),
-               (Attr("azurerm_search_service", ("local_authentication_enabled",), False, True),),
-               label="Search service"),
+        _local_auth("Microsoft.Search/searchServices", "Search service",
+                    "azurerm_search_service.local_authentication_enabled"),
     )
 
 
@@ -698,7 +692,6 @@ class SignalRLocalAuth(ResourceAuthRule):
 
     code = "KL268"
     name = "signalr-local-auth"
-    category = Category.KEY_AUTH
     message = "SignalR / Web PubSub service accepts access keys"
     accepts = "accepts access keys"
     service = "SignalR / Web PubSub"
@@ -706,10 +699,8 @@ class SignalRLocalAuth(ResourceAuthRule):
     key_phrase = "an access-key connection string"
     roles = "'SignalR App Server' / 'Web PubSub Service Owner'"
     switches = (
-        Switch("Microsoft.SignalRService/signalR", ("properties", "disableLocalAuth"), True, always(False),
-               (Attr("azurerm_signalr_service", ("local_auth_enabled",), False, True),), label="SignalR service"),
-        Switch("Microsoft.SignalRService/webPubSub", ("properties", "disableLocalAuth"), True, always(False),
-               (Attr("azurerm_web_pubsub", ("local_auth_enabled",), False, True),), label="Web PubSub service"),
+        _local_auth("Microsoft.SignalRService/signalR", "SignalR service", "azurerm_signalr_service.local_auth_enabled"),
+        _local_auth("Microsoft.SignalRService/webPubSub", "Web PubSub service", "azurerm_web_pubsub.local_auth_enabled"),
     )
 
 
@@ -752,7 +743,6 @@ class RedisAccessKeys(ResourceAuthRule):
 
     code = "KL269"
     name = "redis-access-keys"
-    category = Category.KEY_AUTH
     message = "Redis cache accepts access keys"
     accepts = "accepts access keys"
     service = "Redis"
@@ -761,9 +751,8 @@ class RedisAccessKeys(ResourceAuthRule):
     roles = "a Redis data access policy assignment"
     fix_note = " (enable Entra auth first)"
     switches = (
-        Switch("Microsoft.Cache/redis", ("properties", "disableAccessKeyAuthentication"), True, always(False),
-               (Attr("azurerm_redis_cache", ("access_keys_authentication_enabled",), False, True),),
-               label="Redis cache", detail=_redis_entra),
+        _local_auth("Microsoft.Cache/redis", "Redis cache", "azurerm_redis_cache.access_keys_authentication_enabled",
+                    prop="disableAccessKeyAuthentication", detail=_redis_entra),
         Switch("Microsoft.Cache/redisEnterprise/databases", ("properties", "accessKeysAuthentication"), "Disabled",
                always(None),
                (Attr("azurerm_managed_redis", ("default_database", "access_keys_authentication_enabled"), False, False),),
@@ -816,7 +805,6 @@ class SqlPasswordAuth(ResourceAuthRule):
 
     code = "KL270"
     name = "sql-password-auth"
-    category = Category.KEY_AUTH
     message = "Azure SQL server accepts SQL logins (passwords)"
     accepts = "accepts SQL logins"
     service = "Azure SQL"
@@ -885,7 +873,6 @@ class FlexibleServerPasswordAuth(ResourceAuthRule):
 
     code = "KL271"
     name = "flexible-server-password-auth"
-    category = Category.KEY_AUTH
     message = "PostgreSQL / MySQL flexible server accepts password logins"
     accepts = "accepts passwords"
     service = "Azure Database for PostgreSQL / MySQL"
@@ -947,7 +934,6 @@ class AksLocalAccounts(ResourceAuthRule):
 
     code = "KL272"
     name = "aks-local-accounts"
-    category = Category.KEY_AUTH
     message = "AKS cluster has local accounts enabled"
     accepts = "has local admin accounts"
     service = "AKS"
@@ -955,9 +941,8 @@ class AksLocalAccounts(ResourceAuthRule):
     turn_off = "turning local accounts off"
     fix_note = " (with Entra integration)"
     switches = (
-        Switch("Microsoft.ContainerService/managedClusters", ("properties", "disableLocalAccounts"), True,
-               always(False), (Attr("azurerm_kubernetes_cluster", ("local_account_disabled",), True, False),),
-               label="AKS cluster"),
+        _local_auth("Microsoft.ContainerService/managedClusters", "AKS cluster",
+                    "azurerm_kubernetes_cluster.local_account_disabled", prop="disableLocalAccounts"),
     )
 
 
@@ -1029,7 +1014,6 @@ class AppServiceBasicAuth(ResourceAuthRule):
 
     code = "KL273"
     name = "app-service-basic-auth"
-    category = Category.KEY_AUTH
     message = "App Service app accepts deployments with basic publishing credentials"
     accepts = "allows basic auth"
     service = "App Service deployments"
@@ -1084,7 +1068,6 @@ class IotHubLocalAuth(ResourceAuthRule):
 
     code = "KL274"
     name = "iot-hub-local-auth"
-    category = Category.KEY_AUTH
     message = "IoT Hub accepts hub-scoped shared access keys"
     accepts = "accepts hub shared access keys"
     service = "IoT Hub"
@@ -1092,8 +1075,7 @@ class IotHubLocalAuth(ResourceAuthRule):
     key_phrase = "a hub connection string"
     roles = "'IoT Hub Data Contributor' (or Data Reader)"
     switches = (
-        Switch("Microsoft.Devices/IotHubs", ("properties", "disableLocalAuth"), True, always(False),
-               (Attr("azurerm_iothub", ("local_authentication_enabled",), False, True),), label="IoT Hub"),
+        _local_auth("Microsoft.Devices/IotHubs", "IoT Hub", "azurerm_iothub.local_authentication_enabled"),
     )
 
 
@@ -1135,7 +1117,6 @@ class MonitorLocalAuth(ResourceAuthRule):
 
     code = "KL275"
     name = "monitor-local-auth"
-    category = Category.KEY_AUTH
     severity = Severity.LOW
     message = "Application Insights or Log Analytics accepts ingestion with keys"
     accepts = "accepts keyed telemetry"
@@ -1143,15 +1124,12 @@ class MonitorLocalAuth(ResourceAuthRule):
     roles = "'Monitoring Metrics Publisher'"
     turn_off = "turning local authentication off"
     switches = (
-        Switch("Microsoft.Insights/components", ("properties", "DisableLocalAuth"), True, always(False),
-               (Attr("azurerm_application_insights", ("local_authentication_enabled",), False, True),
-                Attr("azurerm_application_insights", ("local_authentication_disabled",), True, False)),
-               label="Application Insights"),
-        Switch("Microsoft.OperationalInsights/workspaces", ("properties", "features", "disableLocalAuth"), True,
-               always(False),
-               (Attr("azurerm_log_analytics_workspace", ("local_authentication_enabled",), False, True),
-                Attr("azurerm_log_analytics_workspace", ("local_authentication_disabled",), True, False)),
-               label="Log Analytics workspace"),
+        _local_auth("Microsoft.Insights/components", "Application Insights",
+                    "azurerm_application_insights.local_authentication_enabled",
+                    "azurerm_application_insights.local_authentication_disabled", prop="DisableLocalAuth"),
+        _local_auth("Microsoft.OperationalInsights/workspaces", "Log Analytics workspace",
+                    "azurerm_log_analytics_workspace.local_authentication_enabled",
+                    "azurerm_log_analytics_workspace.local_authentication_disabled", prop="features.disableLocalAuth"),
     )
 
 
@@ -1199,7 +1177,6 @@ class BatchSharedKey(ResourceAuthRule):
 
     code = "KL276"
     name = "batch-shared-key"
-    category = Category.KEY_AUTH
     message = "Batch account allows Shared Key authentication"
     accepts = "accepts shared keys"
     service = "Batch"
@@ -1243,14 +1220,12 @@ class MapsLocalAuth(ResourceAuthRule):
 
     code = "KL277"
     name = "maps-local-auth"
-    category = Category.KEY_AUTH
     message = "Azure Maps account accepts shared keys"
     accepts = "accepts shared keys and SAS tokens"
     service = "Azure Maps"
     roles = "'Azure Maps Data Reader'"
     switches = (
-        Switch("Microsoft.Maps/accounts", ("properties", "disableLocalAuth"), True, always(False),
-               (Attr("azurerm_maps_account", ("local_authentication_enabled",), False, True),), label="Maps account"),
+        _local_auth("Microsoft.Maps/accounts", "Maps account", "azurerm_maps_account.local_authentication_enabled"),
     )
 
 
@@ -1286,16 +1261,14 @@ class AutomationLocalAuth(ResourceAuthRule):
 
     code = "KL278"
     name = "automation-local-auth"
-    category = Category.KEY_AUTH
     message = "Automation account accepts local authentication (webhooks, agent keys)"
     accepts = "accepts webhook/agent keys"
     service = "Automation"
     roles = "'Automation Job Operator'"
     turn_off = "turning local authentication off"
     switches = (
-        Switch("Microsoft.Automation/automationAccounts", ("properties", "disableLocalAuth"), True, always(False),
-               (Attr("azurerm_automation_account", ("local_authentication_enabled",), False, True),),
-               label="Automation account"),
+        _local_auth("Microsoft.Automation/automationAccounts", "Automation account",
+                    "azurerm_automation_account.local_authentication_enabled"),
     )
 
 

@@ -40,6 +40,9 @@ CHILD = textwrap.dedent("""
 """)
 
 
+HANG_GUARD = 600  # seconds: a hang guard, not a speed bound (only a process that never gets there fails)
+
+
 def tree(tmp_path, n=130):
     for i in range(n):  # more than one batch (64 files each): the pool is used
         write(tmp_path, f"src/f{i:03d}.py", PROBE)
@@ -96,7 +99,7 @@ def test_workers_die_with_their_parent(tmp_path, how):
     child = start_child(setup, root, piddir, 2, 2)
     pids: list[int] = []
     try:
-        deadline = time.monotonic() + 60
+        deadline = time.monotonic() + HANG_GUARD
         while len(os.listdir(piddir)) < 2:
             assert child.poll() is None, child.communicate()[1]
             assert time.monotonic() < deadline, "the workers never started"
@@ -104,8 +107,9 @@ def test_workers_die_with_their_parent(tmp_path, how):
         pids = [int(p) for p in os.listdir(piddir)]
         assert child.pid not in pids and all(alive(p) for p in pids)
         child.send_signal(getattr(signal, how.split("-")[0]))
-        child.wait(timeout=30)
-        deadline = time.monotonic() + 20
+        child.wait(timeout=HANG_GUARD)
+        # How soon they die is not asserted (a loaded machine delays the watch): only that they do.
+        deadline = time.monotonic() + HANG_GUARD
         while any(alive(p) for p in pids) and time.monotonic() < deadline:
             time.sleep(0.1)
         assert not [p for p in pids if alive(p)], "workers outlived their parent"

@@ -506,6 +506,8 @@ def test_whose_key_an_arm_value_carries(value, symbols, rule):
     ("azurerm_servicebus_topic_authorization_rule.send.primary_connection_string", "KL262"),
     ("azurerm_eventhub_authorization_rule.listen.primary_connection_string", "KL263"),
     ("azurerm_cosmosdb_account.db.primary_key", "KL261"),
+    ("azurerm_container_registry.acr.admin_password", "KL251"),  # the registry's admin password
+    ("azurerm_container_registry.acr.admin_username", None),  # its user name: no credential
     ("azurerm_application_insights.ai.instrumentation_key", None),  # not a key attribute of a switch
     ("azurerm_storage_account.sa.name", None),
 ])
@@ -513,6 +515,23 @@ def test_whose_key_a_terraform_reference_carries(ref, rule):
     from keyless.rules.iac.common import Ref, key_rule
 
     assert (key_rule(Ref(ref)) or (None,))[0] == rule
+
+
+@pytest.mark.parametrize("path", ["fixtures/KL252/bad_acr_credentials.bicep", "fixtures/KL252/bad_acr_credentials.tf"])
+def test_a_registry_password_in_an_app_gets_registry_advice(path):
+    """A setting or secret fed with the registry's admin password is fixed by pulling with the app's
+    identity (AcrPull), not by a service endpoint and a data-plane role; the registry's KL251 names
+    that use (Terraform's `admin_password` included)."""
+    from conftest import ROOT
+
+    text = open(os.path.join(ROOT, path), encoding="utf-8").read()
+    found = lint_source(text, path.split("/", 1)[1], select=["KL252"])
+    assert found and all("AcrPull" in f.fix.message and "endpoint" not in f.fix.message for f in found)
+    registry = ('resource "azurerm_container_registry" "acr" {\n  name = "ordersacr"\n  resource_group_name = "rg"\n'
+                '  location = "westeurope"\n  sku = "Basic"\n  admin_enabled = true\n}\n')
+    if path.endswith(".tf"):
+        (kl251,) = lint_source(registry + text, "main.tf", select=["KL251"])
+        assert "uses a registry password" in kl251.message
 
 
 @pytest.mark.parametrize("module,arm_type", [

@@ -557,11 +557,11 @@ class ArmExtractor:
                           fix=functions_storage_fix())
             return
         what = "Connection string" if conn else "App setting"
-        note_key_user(self.em, path, raw, "KL252")
+        source = note_key_user(self.em, path, raw, "KL252")
         self.em.issue("KL252", path, key, first_fitting(
                           f"{what} '{short_name(name)}' of {shown} holds a key ({src}); use an identity",
                           f"{what} '{short_name(name)}' holds a key ({src}); use an identity"),
-                      fix=key_fed_fix(name))
+                      fix=key_fed_fix(name, source))
 
     def finish_web_settings(self, w: Workload) -> None:
         if w.kind not in ("webapp", "functionapp"):
@@ -1160,7 +1160,11 @@ def client_secret_fix() -> dict:
                     "display-only")
 
 
-def key_fed_fix(name: str) -> dict:
+def key_fed_fix(name: str, source: tuple[str, str] | None = None) -> dict:
+    """The help of a setting fed with a key; `source`: whose key it is (note_key_user)."""
+    if source is not None and source[0] == "KL251":  # a registry's admin password: pulling needs no key
+        return fix_dict(f"Remove '{short_name(name)}': pull images with the app's managed identity holding AcrPull "
+                        "instead of the registry password, then turn the registry's admin user off", "display-only")
     return fix_dict(f"Replace '{short_name(name)}' with the service endpoint (e.g. <NAME>__serviceUri or an *_ENDPOINT "
                     "setting), authenticate with the app's managed identity (DefaultAzureCredential) and grant it "
                     "a data-plane role", "display-only")
@@ -1258,11 +1262,11 @@ def analyze_aca(em: Emitter, w: Workload, r: dict, path: tuple, resolve: Any, fm
             src = key_source(s.get("value"))
             if src:
                 w.key_auth.append(src)
-                note_key_user(em, sp + ("value",), s.get("value"), "KL252")
+                source = note_key_user(em, sp + ("value",), s.get("value"), "KL252")
                 em.issue("KL252", sp + ("value",), f"{w.key}|secret|{sname}",
                          first_fitting(f"Secret '{short_name(shown)}' of {w.label} holds a key ({src}); use an identity",
                                        f"Secret '{short_name(shown)}' holds a key ({src}); use an identity"),
-                         fix=key_fed_fix(sname))
+                         fix=key_fed_fix(sname, source))
             elif not deploy_placeholder(s.get("value")):  # `${SECRET}`, `$(secret)`: filled in at deploy time
                 em.issue("KL254", sp + ("value",), f"{w.key}|secret|{sname}",
                          first_fitting(f"Secret '{short_name(shown)}' of {w.label} holds its value inline; reference Key Vault instead",
@@ -1340,11 +1344,11 @@ def check_env_credential(em: Emitter, w: Workload, name: str, value: Any, path: 
     src = key_source(value)
     if src:
         w.key_auth.append(src)
-        note_key_user(em, path + ("value",), value, "KL252")
+        source = note_key_user(em, path + ("value",), value, "KL252")
         em.issue("KL252", path + ("value",), f"{w.key}|env|{name}",
                  first_fitting(f"Env var '{short_name(name)}' of {w.label} holds a key ({src}); use an identity",
                                f"Env var '{short_name(name)}' holds a key ({src}); use an identity"),
-                 fix=key_fed_fix(name))
+                 fix=key_fed_fix(name, source))
         return True
     return False
 

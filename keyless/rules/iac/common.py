@@ -111,7 +111,7 @@ def key_rule(value: Any, symbols: dict[str, str] | None = None) -> tuple[str, st
     if isinstance(value, Ref):
         for m in _TF_REFERENCE_RE.finditer(value):
             head, _, attr = m.groups()
-            if _TF_KEY_ATTR_RE.fullmatch(attr) or attr == "connection_strings":
+            if _TF_KEY_ATTR_RE.fullmatch(attr) or attr == "connection_strings" or (head, attr) in _TF_KEY_ATTRS:
                 return key_source_switch(head)
         return None
     if not is_expression(value):
@@ -157,11 +157,12 @@ def _resource_type_of(node: Any, symbols: dict[str, str]) -> str | None:
 STORAGE_ACCOUNTS = "Microsoft.Storage/storageAccounts"  # what the Functions host's storage settings name
 
 
-def note_key_user(em: "Emitter", path: tuple, value: Any, code: str = "", resource_type: str | None = None) -> None:
+def note_key_user(em: "Emitter", path: tuple, value: Any, code: str = "",
+                  resource_type: str | None = None) -> tuple[str, str] | None:
     """An `iac.key-user` fact: the deployment reads a resource's key (into an app setting, a
     secret, an output, ...), so that resource's rule must not call turning keys off safe. One per
     line and resource type. `resource_type` when the setting itself says whose key it is
-    (AzureWebJobsStorage)."""
+    (AzureWebJobsStorage). Returns whose key it is: (rule, switch type), or None."""
     from keyless.rules.iac.resource_view import key_source_switch
 
     found = key_source_switch(resource_type) if resource_type else key_rule(value, em.symbol_types)
@@ -170,6 +171,7 @@ def note_key_user(em: "Emitter", path: tuple, value: Any, code: str = "", resour
         em.key_users.add((found, sp.start.line))
         em.add("iac.key-user", {"rule": found[0], "switch_type": found[1], "auth": "key", "line": sp.start.line,
                                 "code": code})
+    return found  # (rule, switch type) of the resource whose key it is, when known
 
 
 ARM_FUNCTION_NAMES = {

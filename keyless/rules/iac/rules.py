@@ -138,7 +138,9 @@ class KeyFedSetting(IacRule):
     `concat`/`format`, and Terraform references such as
     `azurerm_storage_account.x.primary_connection_string`, `.primary_access_key` or
     `azurerm_container_registry.x.admin_password`, when they feed app settings, connection strings,
-    container env or Container Apps secrets.
+    container env or Container Apps secrets. For a registry's admin password the help says to pull
+    with the app's identity (AcrPull) and turn the admin user off (KL251 names the setting as the
+    registry's key user).
 
     In scripts and CI steps: the output of a key-listing command (`az storage account keys list`,
     `az storage account show-connection-string`, `az cosmosdb keys list`, `az redis list-keys`,

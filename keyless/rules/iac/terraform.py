@@ -663,11 +663,11 @@ class TerraformExtractor:
                           fix=functions_storage_fix())
             return
         kind = "Connection string" if conn else ("App setting" if what == "app_settings" else "Env var")
-        note_key_user(self.em, path, value, "KL252")
+        source = note_key_user(self.em, path, value, "KL252")
         self.em.issue("KL252", path, f"{w.key}|{what}|{name}",
                       first_fitting(f"{kind} '{short_name(name)}' of {w.label} holds a key ({src}); use an identity",
                                     f"{kind} '{short_name(name)}' holds a key ({src}); use an identity"),
-                      fix=key_fed_fix(name))
+                      fix=key_fed_fix(name, source))
 
     # -- azurerm_container_app(_job) ---------------------------------------------------------------------
     def container_app(self, w: Workload, body: TDict) -> None:
@@ -719,11 +719,11 @@ class TerraformExtractor:
             src = key_source(v) if isinstance(v, Ref) else None
             if src:
                 w.key_auth.append(src)
-                note_key_user(self.em, sec.p("value"), v, "KL252")
+                source = note_key_user(self.em, sec.p("value"), v, "KL252")
                 self.em.issue("KL252", sec.p("value"), f"{w.key}|secret|{self.written(sec, 'name')}",
                               first_fitting(f"Secret '{short_name(sname)}' of {w.label} holds a key ({src}); use an "
                                             "identity", f"Secret '{short_name(sname)}' holds a key ({src}); use an identity"),
-                              fix=key_fed_fix(sname))
+                              fix=key_fed_fix(sname, source))
             elif v not in (None, "") and not (isinstance(v, str) and not isinstance(v, Ref) and deploy_placeholder(v)):
                 self.em.issue("KL254", sec.p("value"), f"{w.key}|secret|{self.written(sec, 'name')}",
                               f"Secret '{short_name(sname)}' of {w.label} is stored inline (and in state); reference "

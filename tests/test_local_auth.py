@@ -500,6 +500,23 @@ def test_whose_key_an_arm_value_carries(value, symbols, rule):
     assert (key_rule(value, symbols) or (None,))[0] == rule
 
 
+@pytest.mark.parametrize("value,rule", [
+    ("[listKeys(variables('storageId'), '2023-01-01').keys[0].value]", "KL260"),
+    ("[listCredentials(variables('acrId'), '2023-07-01').passwords[0].value]", "KL251"),
+    ("[listKeys(variables('literalId'), '2023-01-01').primaryKey]", "KL262"),  # a literal resource id
+    ("[listKeys(variables('loop'), '2023-01-01').keys[0].value]", None),  # a cycle: unknown
+    ("[listKeys(variables('missing'), '2023-01-01').keys[0].value]", None),
+])
+def test_whose_key_an_arm_value_carries_through_a_template_variable(value, rule):
+    from keyless.rules.iac.common import key_rule
+
+    variables = {"storageid": "[resourceId('Microsoft.Storage/storageAccounts', 'st')]",
+                 "acrid": "[resourceId('Microsoft.ContainerRegistry/registries', 'cr')]",
+                 "literalid": "/subscriptions/x/resourceGroups/y/providers/Microsoft.ServiceBus/namespaces/sb",
+                 "loop": "[variables('loop')]"}
+    assert (key_rule(value, {}, variables) or (None,))[0] == rule
+
+
 @pytest.mark.parametrize("ref,rule", [
     ("azurerm_storage_account.sa.primary_access_key", "KL260"),
     ("data.azurerm_storage_account.sa.primary_connection_string", "KL260"),
@@ -679,3 +696,23 @@ def test_mysql_entra_only_off_alone_is_reported_unless_its_server_is_in_the_modu
     write(tmp_path, "infra/config.tf", MYSQL_CONFIG_TF.format(name="aad_auth_only",
                                                                server="azurerm_mysql_flexible_server.db.id"))
     assert [(os.path.basename(f.path), f.span.start.line) for f in run(tmp_path, ["KL271"])] == [("server.tf", 1)]
+
+
+def test_a_key_read_through_a_template_variable_makes_its_resource_a_key_user():
+    """`listKeys(variables('storageId'), ...)` in an app setting reads the account this template
+    deploys: turning Shared Key off would break that app, so KL260 says so (high, names the line)
+    instead of calling the switch safe to flip."""
+    template = json.dumps({
+        "$schema": "https://schema.management.azure.com/schemas/2019-04-01/deploymentTemplate.json#",
+        "contentVersion": "1.0.0.0",
+        "variables": {"storageId": "[resourceId('Microsoft.Storage/storageAccounts', 'stdata')]"},
+        "resources": [
+            {"type": "Microsoft.Storage/storageAccounts", "apiVersion": "2023-05-01", "name": "stdata",
+             "location": "westeurope", "kind": "StorageV2", "sku": {"name": "Standard_LRS"}, "properties": {}},
+            {"type": "Microsoft.Web/sites", "apiVersion": "2022-09-01", "name": "web", "location": "westeurope",
+             "identity": {"type": "SystemAssigned"},
+             "properties": {"siteConfig": {"appSettings": [
+                 {"name": "STORAGE_KEY", "value": "[listKeys(variables('storageId'), '2023-05-01').keys[0].value]"}]}}},
+        ]}, indent=2)
+    (f,) = lint_source(template, "infra/t.json", select=["KL260"])
+    assert f.severity is Severity.HIGH and "uses the account key" in f.message, f.message

@@ -222,7 +222,10 @@ class ArmExtractor:
         self.uami_names: dict[str, str] = {}
         self.site_settings: dict[str, dict] = {}
         self.workloads: list[Workload] = []
-        outer_symbols = self.em.symbol_types
+        outer_symbols, outer_variables = self.em.symbol_types, self.em.variables
+        variables = root.get("variables")
+        self.em.variables = ({k.lower(): v for k, v in variables.items() if isinstance(k, str)}
+                             if isinstance(variables, dict) else {})
         if isinstance(root.get("resources"), dict):  # languageVersion 2.0 (Bicep): `listKeys('storage', ...)`
             self.em.symbol_types = {k: r["type"] for k, r in root["resources"].items()
                                     if isinstance(r, dict) and isinstance(r.get("type"), str)}
@@ -239,7 +242,7 @@ class ArmExtractor:
             self.finish_web_settings(w)
             emit_workload(self.em, w)
         note_listed_keys(self.em, root, path)
-        self.em.symbol_types = outer_symbols
+        self.em.symbol_types, self.em.variables = outer_symbols, outer_variables
 
     def iter_resources(self, resources: Any, path: tuple, parent_type: str | None, parent_name: Any
                        ) -> Iterator[tuple[dict, tuple, str, Any]]:

@@ -101,9 +101,11 @@ def key_source(value: Any) -> str | None:
     return None
 
 
-def key_rule(value: Any, symbols: dict[str, str] | None = None) -> tuple[str, str] | None:
+def key_rule(value: Any, symbols: dict[str, str] | None = None,
+             variables: dict[str, Any] | None = None) -> tuple[str, str] | None:
     """(rule, switch type) of the resource (KL251, KL260, ...) that hands out the key a value carries: the
-    type of the resource a `list*()` call reads (ARM `resourceId('<type>', ...)`, a Bicep symbol
+    type of the resource a `list*()` call reads (ARM `resourceId('<type>', ...)`, also through a
+    template variable holding one (`variables`: the template's, by lower-case name), a Bicep symbol
     through `symbols`, a literal resource id) or a Terraform key attribute belongs to; a literal
     `AccountName=...;AccountKey=` template is a storage account's. None when that is not known."""
     from keyless.rules.iac.resource_view import key_source_switch
@@ -126,7 +128,7 @@ def key_rule(value: Any, symbols: dict[str, str] | None = None) -> tuple[str, st
         n = todo.pop()
         if isinstance(n, Call):
             if n.name.startswith("list") and n.args:
-                rtype = _resource_type_of(n.args[0], symbols or {})
+                rtype = _resource_type_of(n.args[0], symbols or {}, variables or {})
                 found = key_source_switch(rtype) if rtype else None
                 if found:
                     return found
@@ -140,8 +142,20 @@ def key_rule(value: Any, symbols: dict[str, str] | None = None) -> tuple[str, st
     return None
 
 
-def _resource_type_of(node: Any, symbols: dict[str, str]) -> str | None:
-    from keyless.rules.iac.expr import RESOURCE_ID_FUNCTIONS, Call, Lit
+def _resource_type_of(node: Any, symbols: dict[str, str], variables: dict[str, Any], depth: int = 0) -> str | None:
+    from keyless.rules.iac.expr import RESOURCE_ID_FUNCTIONS, Call, ExprError, Lit, parse
+
+    if (isinstance(node, Call) and node.name == "variables" and len(node.args) == 1 and depth < 4
+            and isinstance(node.args[0], Lit) and isinstance(node.args[0].value, str)):
+        held = variables.get(node.args[0].value.lower())  # `variables('acrId')` holding `[resourceId(...)]`
+        if not isinstance(held, str):
+            return None
+        if not is_expression(held):
+            return _resource_type_of(Lit(held), symbols, variables, depth + 1)
+        try:
+            return _resource_type_of(parse(held[1:-1]), symbols, variables, depth + 1)
+        except ExprError:
+            return None
 
     if isinstance(node, Lit) and isinstance(node.value, str):
         if node.value in symbols:
@@ -165,7 +179,7 @@ def note_key_user(em: "Emitter", path: tuple, value: Any, code: str = "",
     (AzureWebJobsStorage). Returns whose key it is: (rule, switch type), or None."""
     from keyless.rules.iac.resource_view import key_source_switch
 
-    found = key_source_switch(resource_type) if resource_type else key_rule(value, em.symbol_types)
+    found = key_source_switch(resource_type) if resource_type else key_rule(value, em.symbol_types, em.variables)
     sp = em.span(path) if found else None
     if sp is not None and (found, sp.start.line) not in em.key_users:
         em.key_users.add((found, sp.start.line))
@@ -267,6 +281,7 @@ class Emitter:
         self.doc = doc
         self.facts: list[Fact] = []
         self.symbol_types: dict[str, str] = {}  # the walked template's symbolic names -> ARM types
+        self.variables: dict[str, Any] = {}  # the walked template's variables, by lower-case name
         self.key_users: set[tuple] = set()  # ((rule, switch type), line) of the iac.key-user facts emitted
 
     @property

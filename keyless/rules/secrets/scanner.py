@@ -1753,15 +1753,17 @@ _PASSWORD_HOSTS = frozenset({"sql", "postgres", "mysql", "redis", "acr"})
 def _password_services(name: str) -> frozenset[str]:
     """The services a password's name names (`POSTGRES_PASSWORD`, `sqlAdminPassword`), empty when
     it names none (`DB_PASSWORD`)."""
-    words = set(name_words(name))
-    joined = "".join(words)
+    listed = name_words(name)
+    words, joined = set(listed), "".join(listed)
     named = set()
     if "postgres" in joined or words & {"pg", "psql", "pgsql"}:
         named.add("postgres")
     if "mysql" in joined or "mariadb" in joined:
         named.add("mysql")
-    if words & {"sql", "mssql", "sqlserver", "azuresql", "tsql"}:
+    if words & {"mssql", "sqlserver", "azuresql", "tsql"}:
         named.add("sql")
+    elif "sql" in words:  # `SQL_PASSWORD`: some SQL database (PostgreSQL and MySQL are too), not a cache or registry
+        named |= {"sql", "postgres", "mysql"}
     if "redis" in joined:
         named.add("redis")
     if words & {"acr", "registry", "docker"}:

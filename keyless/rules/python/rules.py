@@ -179,7 +179,9 @@ class KeyCredential(KeyAuthRule):
     message = "Azure client authenticates with a shared key credential"
     keywords = ("AzureKeyCredential", "AzureNamedKeyCredential", "AzureSasCredential", "credential",
                 "CognitiveServicesCredentials", "ApiKeyCredentials", "account_key", "CosmosClient", "sas_token",
-                "shared_access_key")
+                "shared_access_key",
+                # clients taking a key positionally (`ContainerClient(url, name, key)`)
+                "azure.storage", "checkpointstore")
 
 
 class ClientSecretCredentialRule(KeyAuthRule):

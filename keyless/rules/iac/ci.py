@@ -203,10 +203,24 @@ def _publish_profile(em: Emitter, step: dict, path: tuple) -> None:
                                 "client": uses.split("@", 1)[0], "access": "write"})
 
 
+# Older actions that take the same client-secret JSON in `creds` (their current versions log in
+# through azure/login): the old `azure/actions/login` path and aks-set-context v1.
+_CREDS_ACTIONS = ("azure/actions/login", "azure/aks-set-context", "azure/k8s-actions/aks-set-context")
+
+
 def _gh_login(em: Emitter, step: dict, path: tuple, d: dict, job: dict, job_path: tuple, i: int) -> None:
     uses = step.get("uses")
     with_ = step.get("with")
-    if not (isinstance(uses, str) and uses.split("@", 1)[0].lower() == "azure/login" and isinstance(with_, dict)):
+    action = uses.split("@", 1)[0].lower() if isinstance(uses, str) else ""
+    if action in _CREDS_ACTIONS and isinstance(with_, dict) and with_.get("creds") not in (None, ""):
+        em.issue("KL280", path + ("with", "creds"), f"{action}|{'/'.join(map(str, job_path))}|creds",
+                 f"{action} signs in with a client-secret JSON (`creds`); use azure/login with OIDC",
+                 severity="high", fix=fix_dict(
+                     ("Log in first with azure/login@v2 and OIDC, then use azure/aks-set-context@v4 without creds"
+                      if "aks-set-context" in action else "Use azure/login@v2 with OIDC instead")
+                     + " (client-id/tenant-id/subscription-id, id-token: write); drop the secret", "display-only"))
+        return
+    if not (action == "azure/login" and isinstance(with_, dict)):
         return
     key = next((k for k in _LOGIN_INPUTS if with_.get(k) not in (None, "")), None)
     if key is None:

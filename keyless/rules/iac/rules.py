@@ -41,6 +41,7 @@ KEYWORDS = (
     "params",  # a Bicep file whose resources live in the modules it passes values to
     'module "',  # a Terraform file that only calls local modules (tfcalls.py)
     "publish-profile",  # a workflow deploying with basic publishing credentials (KL273)
+    "azure/actions/login", "aks-set-context",  # older actions taking `creds` (KL280)
 )
 
 
@@ -442,7 +443,8 @@ class ServicePrincipalSecretLogin(IacRule):
 
     ## What it does
     Flags GitHub Actions `azure/login` with `creds:` (the client-secret JSON of
-    `az ad sp create-for-rbac --sdk-auth`) or `client-secret:`; `az login --service-principal`
+    `az ad sp create-for-rbac --sdk-auth`) or `client-secret:`, and the older actions that take
+    the same `creds` (`azure/actions/login`, `azure/aks-set-context@v1`); `az login --service-principal`
     with `-p`/`--password` (a certificate file is not flagged), `azd auth login --client-secret`
     and `Connect-AzAccount -ServicePrincipal -Credential` in scripts (`.sh`, `.ps1`, Dockerfile
     `RUN`, Makefiles, workflow and pipeline steps); and `ARM_CLIENT_SECRET`/`AZURE_CLIENT_SECRET`

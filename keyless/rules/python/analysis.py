@@ -731,6 +731,16 @@ class Analyzer:
             self._mark_secret_args(call, scope)
             self.sensitive_args(call)
             return
+        if q in C.AZUREML_SECRET_AUTH:
+            cls = C.AZUREML_SECRET_AUTH[q]
+            self.hit("KL203", call, scope, cls,
+                     f"{cls} signs in to Azure ML as a service principal with a secret; use a managed identity",
+                     "display-only",
+                     "On Azure compute use MsiAuthentication() (azureml-core) or azure-ai-ml's MLClient with "
+                     "DefaultAzureCredential(); grant the identity the roles the service principal had")
+            self._mark_secret_args(call, scope)
+            self.sensitive_args(call)
+            return
         if q in C.OPENAI_CLASSES:
             self._openai_client(call, scope, q)
             return

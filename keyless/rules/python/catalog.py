@@ -246,6 +246,11 @@ LEGACY_SECRET_CREDENTIALS = {
     "msrestazure.azure_active_directory.ServicePrincipalCredentials": "ServicePrincipalCredentials",
     "msrestazure.azure_active_directory.UserPassCredentials": "UserPassCredentials",
 }
+# Azure ML SDK v1 (azureml-core): a workspace login as a service principal with its password.
+AZUREML_SECRET_AUTH = {
+    "azureml.core.authentication.ServicePrincipalAuthentication": "ServicePrincipalAuthentication",
+    "azureml.core.ServicePrincipalAuthentication": "ServicePrincipalAuthentication",
+}
 # Credentials worth reusing in a fix (token credentials meant for workloads).
 REUSABLE_CREDENTIALS = {"DefaultAzureCredential", "ManagedIdentityCredential", "WorkloadIdentityCredential",
                         "ChainedTokenCredential"}

@@ -190,7 +190,8 @@ class ClientSecretCredentialRule(KeyAuthRule):
     ## What it does
     Flags `ClientSecretCredential`, `UsernamePasswordCredential` (deprecated, no MFA) and
     `CertificateCredential(password=...)` from azure-identity (sync and `aio`), and the legacy
-    `ServicePrincipalCredentials` / `UserPassCredentials` (azure-common, msrestazure).
+    `ServicePrincipalCredentials` / `UserPassCredentials` (azure-common, msrestazure) and Azure ML
+    SDK v1's `ServicePrincipalAuthentication` (azureml-core).
 
     ## Why is this bad?
     A client secret is a long-lived password for an app registration: it expires, must be rotated,
@@ -212,14 +213,15 @@ class ClientSecretCredentialRule(KeyAuthRule):
     `ManagedIdentityCredential(client_id=<same expression>)` when the client id was read from
     `AZURE_CLIENT_ID`, otherwise `DefaultAzureCredential()`; remove `AZURE_CLIENT_SECRET` from the
     environment, or `DefaultAzureCredential` keeps using it first. Legacy msrest credentials get
-    display-only guidance (the SDK must be upgraded).
+    display-only guidance (the SDK must be upgraded), and so does `ServicePrincipalAuthentication`
+    (`MsiAuthentication()` on Azure compute, or azure-ai-ml's `MLClient` with a token credential).
     """
 
     code = "KL203"
     name = "client-secret-credential"
     message = "Service principal authenticates with a client secret"
     keywords = ("ClientSecretCredential", "UsernamePasswordCredential", "CertificateCredential",
-                "ServicePrincipalCredentials", "UserPassCredentials")
+                "ServicePrincipalCredentials", "UserPassCredentials", "ServicePrincipalAuthentication")
 
 
 class OpenAIApiKey(KeyAuthRule):

@@ -653,6 +653,35 @@ resource "azurerm_key_vault_secret" "conn" {
     assert f.severity is Severity.HIGH and "main.tf:12 uses the account key" in f.message
     assert "(infra/main.tf:12" in f.fix.message
 
+
+def test_a_terraform_key_attribute_is_a_key_user_only_in_its_own_module_directory(tmp_path):
+    """A module repository's root reads its workspace key in an output; an example directory
+    declares a workspace at the same address (another root module, another resource): only the
+    root's workspace has a key user (terraform-azurerm-aks: examples/named_cluster)."""
+    write(tmp_path, "main.tf", STORAGE_TF)
+    write(tmp_path, "outputs.tf", 'output "key" {\n  value     = azurerm_storage_account.sa.primary_access_key\n'
+                                  '  sensitive = true\n}\n')
+    write(tmp_path, "examples/basic/main.tf", STORAGE_TF)
+    found = {f.path: f for f in run(tmp_path, ["KL260"])}
+    assert set(found) == {"main.tf", "examples/basic/main.tf"}
+    assert found["main.tf"].severity is Severity.HIGH and "outputs.tf:2" in found["main.tf"].fix.message
+    example = found["examples/basic/main.tf"]
+    assert example.severity is not Severity.HIGH and "outputs.tf" not in example.fix.message
+
+
+def test_a_module_reading_its_own_key_is_a_key_user_of_the_resource_it_deploys_for_a_caller(tmp_path):
+    """The resource is reported at the caller's module block; the key user in the module's
+    directory still counts for it."""
+    write(tmp_path, "modules/store/main.tf", 'variable "shared_key" {\n  type = bool\n}\n'
+          + STORAGE_TF.replace('"LRS"\n', '"LRS"\n  shared_access_key_enabled = var.shared_key\n'))
+    write(tmp_path, "modules/store/outputs.tf", 'output "conn" {\n'
+                                                '  value     = azurerm_storage_account.sa.primary_connection_string\n'
+                                                '  sensitive = true\n}\n')
+    write(tmp_path, "env/main.tf", 'module "store" {\n  source     = "../modules/store"\n  shared_key = true\n}\n')
+    (f,) = run(tmp_path, ["KL260"])
+    assert f.path == "env/main.tf" and "via module 'store'" in f.message
+    assert f.severity is Severity.HIGH and "(modules/store/outputs.tf:2)" in f.fix.message
+
 # ---- a setting written onto a server that another template or file deploys ----
 
 def sql_child(value):

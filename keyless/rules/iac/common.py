@@ -183,8 +183,11 @@ def note_key_user(em: "Emitter", path: tuple, value: Any, code: str = "",
     sp = em.span(path) if found else None
     if sp is not None and (found, sp.start.line) not in em.key_users:
         em.key_users.add((found, sp.start.line))
-        em.add("iac.key-user", {"rule": found[0], "switch_type": found[1], "auth": "key", "line": sp.start.line,
-                                "code": code})
+        data = {"rule": found[0], "switch_type": found[1], "auth": "key", "line": sp.start.line, "code": code}
+        if isinstance(value, Ref) and "data." not in value and "module." not in value:
+            # a Terraform resource's own attribute: that resource lives in this module's directory
+            data["module_dir"] = posixpath.dirname(em.relpath)
+        em.add("iac.key-user", data)
     return found  # (rule, switch type) of the resource whose key it is, when known
 
 

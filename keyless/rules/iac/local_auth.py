@@ -11,6 +11,9 @@ with a key (then the finding is high and names that use), or only identity-based
 it says the switch can be flipped safely), and the data-plane role
 that code needs. Only the code of the resource's own project counts (keyless.linter.projects): in
 a scan of several repositories, one repository's key-based client never raises another's finding.
+A Terraform resource's own key attribute (`azurerm_x.y.primary_access_key`, not a data source's)
+counts only for the resources declared in that module's directory: an example directory's resource
+at the same address is another resource.
 """
 
 from __future__ import annotations
@@ -26,6 +29,13 @@ from keyless.rules.iac.resource_view import Attr, Companion, Switch, always, fro
 from keyless.rules.iac.rules import IacRule, issue_message
 
 # The services of `py.sdk-client` facts (keyless/rules/python/catalog.py) each rule stands for.
+
+
+def declared_dir(issue) -> str:
+    """The directory of the file that declares an issue's resource (a module's, when the issue
+    was reported at its caller)."""
+    via = issue.data.get("via")
+    return posixpath.dirname(via[-1][1] if via else issue.path)
 
 
 class ResourceAuthRule(IacRule):
@@ -68,7 +78,8 @@ class ResourceAuthRule(IacRule):
             # Only the code of the resource's own project tells how the resource is used; a
             # deployment's key user counts for the resources of the type whose key it reads.
             key_users, token_users = users.get(m.project_of(f.path), ([], []))
-            key_users = [k for k in key_users if k.data.get("switch_type") in (None, d.get("switch_type"))]
+            key_users = [k for k in key_users if k.data.get("switch_type") in (None, d.get("switch_type"))
+                         and k.data.get("module_dir") in (None, declared_dir(f))]
             roles = self.needed_roles(key_users + token_users)
             role = " and ".join(roles)
             message, severity = issue_message(d), self.severity

@@ -100,11 +100,18 @@ def get_analysis(doc) -> Analysis:
         an = Analysis()
         if doc.ensure_parsed() and getattr(doc, "tree", None) is not None:
             try:
-                an = Analyzer(doc.tree, doc.lines.line_text, relpath=doc.relpath).run()
+                an = Analyzer(doc.tree, doc.lines.line_text, relpath=doc.relpath,
+                              test_env=lambda: _pytest_env(doc)).run()
             except RecursionError:
                 an = Analysis()
         doc.memo[MEMO_KEY] = an
     return an
+
+
+def _pytest_env(doc) -> dict[str, str]:
+    from keyless.rules.python.pytest_env import pytest_env
+
+    return pytest_env(doc)
 
 
 def _pos(node: ast.AST) -> tuple[int, int]:
@@ -188,10 +195,12 @@ def _child_fields(t: type) -> tuple[str, ...]:
 # ---- the walker ---------------------------------------------------------------------------------
 
 class Analyzer:
-    def __init__(self, tree: ast.Module, line_text=None, relpath: str = ""):
+    def __init__(self, tree: ast.Module, line_text=None, relpath: str = "", test_env=None):
         self.tree = tree
         self.line_text = line_text
         self.is_test_code = _is_test_path(relpath)
+        self._test_env = test_env  # () -> the variables pytest's configuration sets (read on demand)
+        self._test_env_values: dict[str, str] | None = None
         self._emulator_markers: set[str] | None = None  # emulator hints among the module's literals
         self._env_defaults = False  # value(): read os.getenv("X", default) as its default
         self.walrus_bindings: set[tuple[int, int]] = set()  # positions of `name :=` targets
@@ -902,6 +911,18 @@ class Analyzer:
             self._emulator_markers = found
         return self._emulator_markers
 
+    def _env_set_to_emulator(self, v: Val) -> bool:
+        """Test code reading a variable that the project's pytest configuration (pytest-env) sets
+        to a local emulator's connection string or published key."""
+        if not self.is_test_code or self._test_env is None:
+            return False
+        names = ({v.name} if v.kind == "env" and v.name else set()) | set(v.hints)
+        if not names:
+            return False
+        if self._test_env_values is None:
+            self._test_env_values = self._test_env()
+        return any(_emulator_text(self._test_env_values.get(n, "")) for n in names)
+
     def _test_dummy(self, v: Val) -> bool:
         """Test code passing a literal that cannot be a credential (empty, short, a placeholder):
         the client is a stand-in for a mock, not a key-authenticated connection."""
@@ -919,7 +940,8 @@ class Analyzer:
     def _talks_to_emulator(self, call: ast.Call, scope: Scope, service: str, key: Val) -> bool:
         from keyless.rules.secrets.allowlist import is_emulator_key
 
-        if key.kind == "str" and key.text and is_emulator_key(key.text.strip()) or _named_emulator(key):
+        if key.kind == "str" and key.text and is_emulator_key(key.text.strip()) or _named_emulator(key) \
+                or self._env_set_to_emulator(key):
             return True
         endpoint = _arg(call, 0, "url", "account_url", "endpoint")
         if endpoint is not None:
@@ -950,7 +972,7 @@ class Analyzer:
             if _is_app_insights_connection_string(low):
                 return  # an instrumentation key names the resource: it is no secret
         service = info.service if info else _guess_service(cls_q)
-        if self._emulator_in_test(service) or _named_emulator(v):
+        if self._emulator_in_test(service) or _named_emulator(v) or self._env_set_to_emulator(v):
             return
         access = self._access_of(call, scope, info)
         role = C.role_for(service, access)
@@ -1521,7 +1543,8 @@ class Analyzer:
     def _sas_for_emulator(self, call: ast.Call, scope: Scope, service: str, key: Val) -> bool:
         from keyless.rules.secrets.allowlist import is_emulator_key
 
-        if key.kind == "str" and key.text and is_emulator_key(key.text.strip()) or _named_emulator(key):
+        if key.kind == "str" and key.text and is_emulator_key(key.text.strip()) or _named_emulator(key) \
+                or self._env_set_to_emulator(key):
             return True
         if service != "storage-table" and call.args:
             account = self.value(call.args[0], scope)
@@ -2178,6 +2201,15 @@ def _names_apim(names) -> bool:
         if any(w == "apim" and (i == 0 or words[i - 1] != "ocp") for i, w in enumerate(words)):
             return True
     return False
+
+
+def _emulator_text(text: str) -> bool:
+    """A connection string or key of a local emulator (Azurite, Cosmos DB, Service Bus)."""
+    from keyless.rules.secrets.allowlist import is_emulator_key
+
+    low = text.lower()
+    return any(m in low for marks in _EMULATOR_MARKERS.values() for m in marks) \
+        or "usedevelopmentemulator=true" in low or any(is_emulator_key(k) for k in _B64_KEY_RE.findall(text))
 
 
 def _named_emulator(v: Val) -> bool:

@@ -69,7 +69,9 @@ class ConnectionStringAuth(KeyAuthRule):
     `conftest.py`) whose module talks to the Cosmos DB or storage emulator (a `localhost:8081` or
     Azurite endpoint, `devstoreaccount1`, or an emulator's published key), a connection string
     whose name says it is the emulator's (`AZURITE_CONN_STR`, `COSMOS_EMULATOR_CONNECTION_STRING`,
-    also when imported from a conftest whose literal cannot be seen), IoT *device* clients
+    also when imported from a conftest whose literal cannot be seen), test code reading a variable
+    that the project's pytest configuration sets to an emulator (pytest-env's `env` in `pytest.ini`,
+    `tox.ini` `[pytest]`, `setup.cfg` `[tool:pytest]`, `pyproject.toml`), IoT *device* clients
     (`IoTHubDeviceClient.create_from_connection_string`), which have no Entra ID alternative, and
     Application Insights connection strings (the Azure Monitor OpenTelemetry exporters and distro,
     or any `InstrumentationKey=...` string): an instrumentation key identifies the resource and
@@ -143,7 +145,8 @@ class KeyCredential(KeyAuthRule):
     environment read) or a name whose identifier says so (`*key*`, `*sas*`, `*secret*`); names bound to
     azure-identity credentials are not flagged, nor are clients of a local emulator: a `localhost` /
     `127.0.0.1` endpoint, the Cosmos DB or Azurite published key, the `devstoreaccount1` account, or
-    test code whose module talks to the emulator (see KL201). Test code passing a literal that cannot
+    test code whose module talks to the emulator or whose pytest configuration sets the key variable
+    to the emulator's (see KL201). Test code passing a literal that cannot
     be a key (`AzureKeyCredential("")`, `"test"`, `"fake-key"`: a client built only to be mocked) is
     not flagged either.
 

@@ -1792,7 +1792,7 @@ class Analyzer:
                 continue
             if lname == "ocp-apim-subscription-key" and not self._module_calls_ai():
                 vv = self.value(vnode, s)
-                if _names_apim(hints | vv.hints | ({vv.name} if vv.name else set())):
+                if _names_apim(hints | vv.hints | ({vv.name} if vv.name else set())) or _prompt_names_apim(vv):
                     continue  # an API Management subscription key (`apim_key`): APIM's own mechanism
             azure = any(h in text for h in C.AZURE_HOST_HINTS) or "api-version" in text \
                 or "/openai/deployments" in text or _named_azure(hints)
@@ -2210,6 +2210,19 @@ def _emulator_text(text: str) -> bool:
     low = text.lower()
     return any(m in low for marks in _EMULATOR_MARKERS.values() for m in marks) \
         or "usedevelopmentemulator=true" in low or any(is_emulator_key(k) for k in _B64_KEY_RE.findall(text))
+
+
+def _prompt_names_apim(v: Val) -> bool:
+    """A key typed in at a prompt that asks for API Management's
+    (`getpass.getpass("Enter the subscription key to the APIM gateway:")`)."""
+    call = v.node
+    if v.kind != "call" or type(call) is not ast.Call or not call.args or (v.name or "").rpartition(".")[2] not in (
+            "getpass", "input"):
+        return False
+    prompt = call.args[0]
+    if type(prompt) is not ast.Constant or type(prompt.value) is not str:
+        return False
+    return "api management" in prompt.value.lower() or _names_apim([prompt.value])
 
 
 def _named_emulator(v: Val) -> bool:

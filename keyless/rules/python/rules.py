@@ -318,8 +318,9 @@ class ApiKeyHeader(KeyAuthRule):
     `*.cognitiveservices.azure.com`, ...), an `api-version=` query or `/openai/deployments` path, or an
     environment variable / identifier naming Azure, OpenAI or Cognitive Services.
     `Ocp-Apim-Subscription-Key` is Azure-specific and flagged unless the URL is an API Management
-    gateway (`*.azure-api.net`, or a key or URL named after it: `apim_key`, `APIM_GATEWAY_URL`, in a
-    module that calls no Azure AI host or REST path; its subscription keys are APIM's own mechanism)
+    gateway (`*.azure-api.net`, or a key or URL named after it: `apim_key`, `APIM_GATEWAY_URL`, or a
+    key typed in at a `getpass`/`input` prompt that asks for API Management's, in a module that
+    calls no Azure AI host or REST path; its subscription keys are APIM's own mechanism)
     or Bing (no Entra ID). A module calling `formrecognizer/...` with a key named `apim_key` sends the
     AI resource's own key and is flagged.
 

@@ -31,8 +31,38 @@ def extract(doc: Any) -> list[Fact]:
     except RecursionError:
         pass
     facts = _dedupe(em.facts)
+    source = compiled_from(doc) if doc.kind == "json" else None
+    if source:
+        facts = [_from_source(f, source) if f.kind == "iac.issue" else f for f in facts]
     doc.memo[MEMO_KEY] = facts
     return facts
+
+
+def compiled_from(doc: Any) -> str | None:
+    """The `.bicep` file a Bicep-compiled template (`metadata._generator.name: bicep`) was built
+    from, when the scan holds it next to the template under the same name (`main.json` and
+    `main.bicep`)."""
+    name = doc.relpath.rsplit("/", 1)[-1]
+    ws = getattr(doc, "workspace", None)
+    if not name.lower().endswith(".json") or ws is None or not doc.ensure_parsed() or not doc.values:
+        return None
+    meta = doc.values[0].get("metadata") if isinstance(doc.values[0], dict) else None
+    generator = meta.get("_generator") if isinstance(meta, dict) else None
+    if not (isinstance(generator, dict) and generator.get("name") == "bicep"):
+        return None
+    source = name[:-5] + ".bicep"
+    return source if source in ws.names(doc.relpath.rsplit("/", 1)[0] if "/" in doc.relpath else "") else None
+
+
+def _from_source(f: Fact, source: str) -> Fact:
+    """A finding of the compiled template is fixed in its Bicep source: the help says so and
+    offers no edit (an edit of generated JSON is lost at the next build)."""
+    fix = f.data.get("fix")
+    if not fix:
+        return f
+    message = fix["message"]
+    message = f"Fix {source} (this file is built from it) and rebuild: {message[:1].lower()}{message[1:]}"
+    return Fact(f.kind, f.path, {**f.data, "fix": fix_dict(message, "display-only")})
 
 
 def _dedupe(facts: list[Fact]) -> list[Fact]:

@@ -658,6 +658,35 @@ class ArmExtractor:
             rid = self.ctx.with_placeholders().resolve(raw_id)
         guid = R.guid_of(rid) if isinstance(rid, str) else None
         if guid is None:
+            for i, looped in enumerate(self.loop_values(r, raw_id)):  # a copy loop over known roles
+                self.one_role_assignment(r, path, looped, f"[{i}]", child)
+            return
+        self.one_role_assignment(r, path, rid, "", child)
+
+    def loop_values(self, r: dict, raw: Any) -> list[Any]:
+        """`raw` evaluated once per iteration of the resource's copy loop (Bicep `for`) whose count
+        is known (at most 64): `copyIndex()` read as each index in turn. [] otherwise."""
+        loop = r.get("copy")
+        if not (isinstance(loop, dict) and isinstance(raw, str) and "copyIndex(" in raw):
+            return []
+        count = self.resolve(loop.get("count"))
+        if not isinstance(count, int) or isinstance(count, bool) or not 0 < count <= 64:
+            return []
+        name = loop.get("name")
+        forms = ["copyIndex()"] + ([f"copyIndex('{name}')"] if isinstance(name, str) else [])
+        out = []
+        for i in range(count):
+            text = raw
+            for form in forms:
+                text = text.replace(form, str(i))
+            out.append(self.resolve(text))
+        return out
+
+    def one_role_assignment(self, r: dict, path: tuple, rid: Any, item: str, child: bool) -> None:
+        props = r["properties"]
+        raw_id = props.get("roleDefinitionId")
+        guid = R.guid_of(rid) if isinstance(rid, str) else None
+        if guid is None:
             return
         role = R.NAME_BY_GUID.get(guid)
         # GUID sanity against the names around it (variables, parameters, comments)
@@ -685,7 +714,7 @@ class ArmExtractor:
         principal_type = self.resolve(props.get("principalType"))
         self.em.add("iac.role", {
             "span": _sl(self.em.span(path + ("properties", "roleDefinitionId"))),
-            "key": f"roleAssignment|{self.key_text(r.get('name'))}|{role}",
+            "key": f"roleAssignment|{self.key_text(r.get('name'))}{item}|{role}",
             "role": role, "scope": scope_kind, "scope_note": default, "fmt": "arm",
             "principal_type": principal_type if isinstance(principal_type, str) else None,
             "principal": self.key_text(props.get("principalId")),

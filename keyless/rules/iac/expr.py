@@ -689,6 +689,21 @@ def _empty(ctx: Context, args: list) -> Any:
     return v is None or (isinstance(v, (str, list, dict)) and len(v) == 0)
 
 
+def _length(ctx: Context, args: list) -> Any:
+    if len(args) != 1 or not _known(args[0]) or not isinstance(args[0], (list, dict, str)):
+        return UNKNOWN
+    if isinstance(args[0], str) and "{" in args[0]:
+        return UNKNOWN  # a placeholder path is a partial value
+    return len(args[0])
+
+
+def _items(ctx: Context, args: list) -> Any:
+    """An object as `[{key, value}, ...]`, sorted by key (a Bicep `for` over a map)."""
+    if len(args) != 1 or not _known(args[0]) or not isinstance(args[0], dict):
+        return UNKNOWN
+    return [{"key": k, "value": args[0][k]} for k in sorted(args[0])]
+
+
 def _equals(ctx: Context, args: list) -> Any:
     if len(args) != 2 or not _known(*args):
         return UNKNOWN
@@ -730,6 +745,8 @@ _FUNCS: dict[str, Callable[[Context, list], Any]] = {
     "createobject": _create_object,
     "union": _union,
     "empty": _empty,
+    "length": _length,
+    "items": _items,
     "equals": _equals,
     "not": _not,
     "and": _and,

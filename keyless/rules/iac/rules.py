@@ -687,7 +687,10 @@ class BroadRoleAssignment(IacRule):
 
     ARM role ids and scopes given as parameters are read from their defaults and from the
     parameter files that deploy the template (`azuredeploy.parameters.json`,
-    `main.parameters.<env>.json`, ...); a finding only a parameter file produces names it. An
+    `main.parameters.<env>.json`, ...); a finding only a parameter file produces names it. A
+    resource loop (Bicep `for` over an array, `items()` of a map or an index; ARM `copy` with
+    `copyIndex()`) whose values are known is read once per item (at most 64); a loop over a
+    parameter without a default, and a loop of module calls, stay unknown. An
     assignment without `scope` inside a nested deployment (`Microsoft.Resources/deployments`) is
     rated at the scope that deployment targets (its `scope`, `subscriptionId`, `resourceGroup`,
     else the nested template's `$schema`); when that is computed at deploy time it is reported at

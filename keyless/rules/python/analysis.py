@@ -740,6 +740,17 @@ class Analyzer:
             self._mark_secret_args(call, scope)
             self.sensitive_args(call)
             return
+        if q in C.AZUREML_KEY_DATASTORES:
+            key = _arg(call, None, "account_key", "sas_token")
+            v = self.value(key, scope) if key is not None else None
+            if v is not None and v.kind != "none" and not (v.kind == "str" and not (v.text or "").strip()):
+                what = "account key" if key is _arg(call, None, "account_key") else "SAS token"
+                self.hit("KL202", key, scope, f"Datastore.{last}.key",
+                         f"Azure ML datastore is registered with the storage {what}; register it without one",
+                         "display-only",
+                         f"Drop {_kw_name(call, key)}= so the datastore uses identity-based data access; grant the "
+                         f"workspace and compute identities {C.role_for('storage-blob', 'unknown')}")
+            return
         if q in C.AZUREML_SECRET_AUTH:
             cls = C.AZUREML_SECRET_AUTH[q]
             self.hit("KL203", call, scope, cls,
@@ -2210,6 +2221,10 @@ def _emulator_text(text: str) -> bool:
     low = text.lower()
     return any(m in low for marks in _EMULATOR_MARKERS.values() for m in marks) \
         or "usedevelopmentemulator=true" in low or any(is_emulator_key(k) for k in _B64_KEY_RE.findall(text))
+
+
+def _kw_name(call: ast.Call, value: ast.AST) -> str:
+    return next((k.arg for k in call.keywords if k.value is value and k.arg), "the key")
 
 
 def _prompt_names_apim(v: Val) -> bool:

@@ -251,6 +251,11 @@ AZUREML_SECRET_AUTH = {
     "azureml.core.authentication.ServicePrincipalAuthentication": "ServicePrincipalAuthentication",
     "azureml.core.ServicePrincipalAuthentication": "ServicePrincipalAuthentication",
 }
+# Azure ML SDK v1 blob datastores registered with the storage account's key or SAS (kept in the
+# workspace's Key Vault); registered without one, the datastore uses identity-based access. (File
+# share datastores are left out: identity-based access does not cover them.)
+AZUREML_KEY_DATASTORES = {f"{mod}.Datastore.register_azure_blob_container"
+                          for mod in ("azureml.core", "azureml.core.datastore")}
 # Credentials worth reusing in a fix (token credentials meant for workloads).
 REUSABLE_CREDENTIALS = {"DefaultAzureCredential", "ManagedIdentityCredential", "WorkloadIdentityCredential",
                         "ChainedTokenCredential"}

@@ -139,7 +139,10 @@ class KeyCredential(KeyAuthRule):
     Flags construction of `AzureKeyCredential`, `AzureNamedKeyCredential`, `AzureSasCredential`
     (azure-core) and the legacy msrest `CognitiveServicesCredentials` / `ApiKeyCredentials`; a string
     or dict account key / SAS passed as `credential=` to Storage, Tables or Cosmos clients (also
-    `CosmosClient(url, key)`); and legacy storage SDK classes given `account_key=`.
+    `CosmosClient(url, key)`, `ContainerClient(url, name, key)`); legacy storage SDK classes given
+    `account_key=`; and Azure ML SDK v1 blob datastores registered with `account_key=` or
+    `sas_token=` (`Datastore.register_azure_blob_container`), which identity-based data access
+    replaces.
 
     A non-literal `credential=` value counts as a key when it is a string (literal, f-string,
     environment read) or a name whose identifier says so (`*key*`, `*sas*`, `*secret*`); names bound to

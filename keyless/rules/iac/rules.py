@@ -1026,7 +1026,10 @@ class WorkloadIdentityIncomplete(IacRule):
     pod template. For pods labelled `azure.workload.identity/use: "true"`: flags the ServiceAccount they run as
     when it lacks the `azure.workload.identity/client-id` annotation (and the pod does not set
     `AZURE_CLIENT_ID` itself), pods that run as the `default` ServiceAccount, and workloads that put
-    the label on the Deployment's own metadata instead of the pod template. ServiceAccounts that are
+    the label on the Deployment's own metadata instead of the pod template. Also flags the reverse:
+    workloads that run as a ServiceAccount annotated with `azure.workload.identity/client-id`
+    without the label, when no pod running as that account carries it (nor the account itself, as
+    webhook versions before 1.0 read it): the annotation only works on labelled pods. ServiceAccounts that are
     not in the repository are not guessed, and a ServiceAccount is matched only within the pod's
     own project (another repository's `api` account is not this one's). One finding per
     ServiceAccount names the first workload using it; the help lists the others.
@@ -1073,6 +1076,7 @@ class WorkloadIdentityIncomplete(IacRule):
         m = build(project)
         users: dict[int, list[Fact]] = {}  # ServiceAccount fact -> the workload-identity pods that use it
         accounts: dict[int, Fact] = {}
+        yield from self.unlabelled_pods(m)
         for p in m.pods:
             d = p.data
             if d.get("workload_label_only") and d.get("wl_span"):
@@ -1126,6 +1130,41 @@ class WorkloadIdentityIncomplete(IacRule):
                     "Add azure.workload.identity/client-id: <client id of the identity with the federated "
                     f"credential> {where} (the webhook sets AZURE_CLIENT_ID from it)", [used_by] + notes),
                     "display-only")))
+
+
+    def unlabelled_pods(self, m) -> Iterable[Finding]:
+        """Pods that run as a ServiceAccount annotated for workload identity without the `use`
+        label, when no pod running as that account has it: the webhook injects nothing, so the SDK
+        finds no federated token (DefaultAzureCredential goes on to the node's identity)."""
+        by_account: dict[int, list[Fact]] = {}
+        accounts: dict[int, Fact] = {}
+        for p in m.pods:
+            d = p.data
+            if d.get("sa_unknown") or not d.get("sa"):
+                continue
+            for s in m.sas:
+                sd = s.data
+                if sd["name"] != d["sa"] or sd.get("client_id") is not True or sd.get("use_label") \
+                        or m.project_of(s.path) != m.project_of(p.path) \
+                        or (sd.get("namespace") and d.get("namespace") and sd["namespace"] != d["namespace"]) \
+                        or ("{{" in d["sa"] and sd.get("chart") != d.get("chart")):
+                    continue
+                accounts[id(s)] = s
+                by_account.setdefault(id(s), []).append(p)
+        for sid, pods in by_account.items():
+            if not all(p.data.get("use_absent") for p in pods):
+                continue  # some pod of that account is labelled (or may be): the others may not need it
+            s, p, d = accounts[sid], pods[0], pods[0].data
+            more = f" and {len(pods) - 1} more" if len(pods) > 1 else ""
+            yield self.finding(
+                p.path, list_to_span(d["span"]), key=f"k8s|{d['kind']}|{d['namespace']}|{d['name']}|no-use-label",
+                message=(f"{d['kind']} '{short_name(d['name'])}' runs as workload identity account "
+                         f"'{short_name(s.data['name'])}' without the use label; add it"),
+                fix=fix_from_dict(fix_dict(fit(
+                    'Add azure.workload.identity/use: "true" to spec.template.metadata.labels: the webhook '
+                    "projects no token into an unlabelled pod (the SDK may then use the node's identity)",
+                    [f"also {len(pods) - 1} more workload{'s' if len(pods) > 2 else ''}" if more else "",
+                     f"ServiceAccount in {s.path}"]), "display-only")))
 
 
 class AadPodIdentity(IacRule):

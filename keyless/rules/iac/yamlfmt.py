@@ -155,8 +155,11 @@ def k8s(em: Emitter, i: int | tuple, d: Any, depth: int = 0) -> None:
         if not client_id and (_helm_unknown(em, ann_path) or is_unknown(meta.get("annotations"))
                               or any(is_unknown(k) for k in ann)):
             client_id = None  # annotations templated from somewhere we cannot see
+        sa_labels = meta.get("labels") if isinstance(meta.get("labels"), dict) else {}
         em.add("iac.k8s-sa", {
             "name": name, "namespace": ns, "client_id": client_id,
+            # the label webhook versions before 1.0 read on the ServiceAccount
+            "use_label": str(sa_labels.get(WI_USE, "")).lower() == "true" or is_unknown(meta.get("labels")),
             "span": span_to_list(em.span(base + ("metadata", "name"))),
             "ann_span": span_to_list(em.span(ann_path, key=True)) if ann else None,
             **_helm_facts(em, {"name": base + ("metadata", "name"), "annotations": ann_path}),
@@ -222,6 +225,7 @@ def k8s(em: Emitter, i: int | tuple, d: Any, depth: int = 0) -> None:
     em.add("iac.k8s-pod", {
         "kind": kind, "name": name, "namespace": ns, "sa": sa if isinstance(sa, str) else None,
         "use": use, "workload_label_only": wl_only, "env_client_id": env_client,
+        "use_absent": not may_use and not wl_only,  # the pod template certainly has no use label
         "span": span_to_list(em.span(label_path if use else base + ("metadata", "name"))),
         "wl_span": span_to_list(em.span(base + ("metadata", "labels", WI_USE))) if wl_only else None,
         "images": [c.get("image") for c in (spec.get("containers") or []) if isinstance(c, dict) and isinstance(c.get("image"), str)][:10],

@@ -1158,13 +1158,13 @@ class WorkloadIdentityIncomplete(IacRule):
             more = f" and {len(pods) - 1} more" if len(pods) > 1 else ""
             yield self.finding(
                 p.path, list_to_span(d["span"]), key=f"k8s|{d['kind']}|{d['namespace']}|{d['name']}|no-use-label",
-                message=(f"{d['kind']} '{short_name(d['name'])}' runs as workload identity account "
-                         f"'{short_name(s.data['name'])}' without the use label; add it"),
+                message=(f"{d['kind']} '{short_name(d['name'])}' runs as a workload identity account without "
+                         "the use label; add it"),
                 fix=fix_from_dict(fix_dict(fit(
-                    'Add azure.workload.identity/use: "true" to spec.template.metadata.labels: the webhook '
-                    "projects no token into an unlabelled pod (the SDK may then use the node's identity)",
+                    'Add azure.workload.identity/use: "true" to the pod template labels: the webhook injects '
+                    "no token into unlabelled pods (the SDK may use the node's identity)",
                     [f"also {len(pods) - 1} more workload{'s' if len(pods) > 2 else ''}" if more else "",
-                     f"ServiceAccount in {s.path}"]), "display-only")))
+                     f"ServiceAccount '{short_name(s.data['name'])}' in {s.path}"]), "display-only")))
 
 
 class AadPodIdentity(IacRule):

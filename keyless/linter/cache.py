@@ -275,6 +275,8 @@ class Cache:
         return self.discovery
 
     def save(self) -> None:
+        if not (self.dirty or self._dirty_shards or self._project_new or self.project[PROJECT_ENTRIES:]):
+            return  # nothing to write (an editor's warm check)
         from keyless.linter.fixes import write_text_atomic
 
         try:

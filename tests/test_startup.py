@@ -163,3 +163,35 @@ def test_module_patterns_stay_the_same_patterns():
     assert allowlist.is_placeholder("<your-key>") and not allowlist.is_placeholder("Zq8vN3xK1mP7")
     directives = suppression.parse_directives("x = 1\r\nkey = 'v'  # keyless: ignore[KL101] test key\n")
     assert [(d.line, sorted(d.codes)) for d in directives] == [(2, ["KL101"])]
+
+
+# ---- the collector during start-up (keyless/startup.py) --------------------------------------------
+
+_GC_PROBE = """
+import atexit, gc, json, runpy, sys
+atexit.register(lambda: print(json.dumps([gc.isenabled(), gc.get_freeze_count()])))
+sys.argv = ["keyless", *sys.argv[1:]]
+runpy.run_module("keyless", run_name="__main__", alter_sys=True)
+"""
+
+
+@pytest.mark.parametrize("args", [["check", "--stdin-filename", "app/storage.py", "-"], ["rules"],
+                                  ["explain", "KL201"]])
+def test_the_command_line_collects_again_once_started(project, tmp_path, args):
+    env = dict(os.environ, XDG_CACHE_HOME=str(tmp_path / "user-cache"), KEYLESS_CACHE_DIR=str(tmp_path / "cache"))
+    for _ in range(2):  # warm: a cold check's facts-only pass runs under the scan's own policy
+        out = subprocess.run([sys.executable, "-c", _GC_PROBE, *args], cwd=project, input=PYTHON, env=env,
+                             capture_output=True, text=True, timeout=120)
+        assert out.returncode in (0, 1), out.stderr
+    enabled, frozen = json.loads(out.stdout.strip().splitlines()[-1])
+    assert enabled  # the collector runs again for the work itself (and for `keyless server`)
+    assert frozen > 10_000  # what start-up built is frozen, never scanned again
+
+
+def test_a_library_caller_keeps_its_collector(project, run_cli):
+    import gc
+
+    frozen = gc.get_freeze_count()
+    code, _, _ = run_cli("check", "--stdin-filename", "app/storage.py", "-", input=PYTHON, cwd=str(project))
+    assert code == 1
+    assert gc.isenabled() and gc.get_freeze_count() == frozen

@@ -118,6 +118,9 @@ def run_check(opts: CheckOptions) -> int:
     except (ConfigError, SelectorError, RuleError) as exc:
         _err(str(exc))
         return EXIT_ERROR
+    from keyless import startup
+
+    startup.end()  # the rules are loaded: the command line's start-up is over
     if opts.show_settings:
         from keyless.linter.show_settings import render as render_settings
 

@@ -153,8 +153,13 @@ def _where(exc: BaseException) -> str:
 
 @click.group(cls=_Main, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="keyless")
-def main() -> None:
+@click.pass_context
+def main(ctx: click.Context) -> None:
     """keyless: find leaked Azure credentials and key-based auth; propose the managed-identity fix."""
+    if ctx.invoked_subcommand != "check":  # `check` ends start-up once its rules are loaded
+        from keyless import startup
+
+        startup.end()
     for stream in (sys.stdout, sys.stderr):  # redacted values use "…": never crash on a C locale
         try:
             stream.reconfigure(errors="backslashreplace")

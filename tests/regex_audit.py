@@ -4,7 +4,9 @@ timeout: an exponential pattern would never return).
 
 Collection: every module under `keyless` is imported and its module-level and class-level
 `re.Pattern` objects are taken (also inside dicts, lists and tuples), and every `re.<function>`
-call with a literal pattern in the source is compiled (patterns used inside functions).
+call with a literal pattern in the source is compiled (patterns used inside functions). Patterns
+compiled on first use (`keyless.linter.lazyre.lazy_compile`) are compiled here, every one made
+(`created()`), whether its module-level name is found or it sits in a container.
 
 Inputs, from the parsed pattern (`re._parser`): long runs of the characters its atoms accept
 (each one alone, and pairs alternating), matching strings (witnesses) repeated, every proper
@@ -40,6 +42,8 @@ import time
 from re import _constants as C  # noqa: N812
 from re import _parser as P  # noqa: N812
 
+from keyless.linter.lazyre import LazyPattern, created
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 START_SIZE = 256
 SCREEN_SIZE = 16_384
@@ -65,7 +69,9 @@ POOL = "aA0 \t\n-_./=;:,\"'`@%#?&+*()[]{}<>|\\!$~^xZ9é\u00a0"
 # ---- collection ------------------------------------------------------------------------------------
 
 def _walk_values(value, out, depth=0):
-    if isinstance(value, re.Pattern):
+    if isinstance(value, LazyPattern):
+        out.append(value.compiled())
+    elif isinstance(value, re.Pattern):
         out.append(value)
     elif depth < 2 and isinstance(value, dict):
         for v in value.values():
@@ -195,6 +201,8 @@ def collect() -> list[tuple[re.Pattern, str, str]]:
             module = importlib.import_module(name)
         except ImportError:
             continue
+        if name == "keyless.linter.lazyre":
+            continue  # its registry of stand-ins: audited below, each under its own name
         for attr, value in sorted(vars(module).items()):
             pats: list[re.Pattern] = []
             if isinstance(value, type) and value.__module__ == name:
@@ -217,7 +225,21 @@ def collect() -> list[tuple[re.Pattern, str, str]]:
                         weak=func == "compile")
                 except re.error:
                     pass
+    # Patterns compiled on first use (keyless.linter.lazyre): every one made, found by name above
+    # or not (one in a container or built by a function is audited as a search).
+    for lazy in created():
+        add(lazy.compiled(), f"{_namespace_name(lazy)}", {"other"}, weak=True)
     return found
+
+
+def _namespace_name(lazy: LazyPattern) -> str:
+    """module.NAME of a stand-in (or of the pattern it became), else its module."""
+    namespace = lazy._namespace
+    module = namespace.get("__name__", "?")
+    for name, value in namespace.items():
+        if value is lazy or value is lazy._compiled:
+            return f"{module}.{name}"
+    return f"{module}:lazy"
 
 
 # ---- inputs from a pattern's structure ------------------------------------------------------------

@@ -62,6 +62,17 @@ def test_the_audit_sees_every_regex():
     assert set(regex_audit.EXEMPT) <= wheres  # no stale exemption
 
 
+def test_the_audit_sees_every_lazily_compiled_regex():
+    from keyless.linter import lazyre
+
+    found = {(p.pattern, p.flags) for p, _, _ in regex_audit.collect()}
+    lazy = lazyre.created()  # complete: collect() imported every module
+    assert len(lazy) > 50
+    for stand_in in lazy:
+        pattern = stand_in.compiled()
+        assert (pattern.pattern, pattern.flags) in found, pattern.pattern
+
+
 # What the audit must catch: the patterns this audit replaced, as they were.
 REPLACED = {
     "libpq keyword=value": r"([A-Za-z_]+)\s*=\s*('(?:[^'\\]|\\.)*'|[^\s']*)",

@@ -10,7 +10,6 @@ import os
 import re
 import sys
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 from keyless.linter.finding import Severity
@@ -91,14 +90,15 @@ def parse_size(value: Any) -> int:
 
 def find_config(start: str) -> tuple[str | None, dict[str, Any]]:
     """Walk up from `start` to the first directory holding a keyless config. A symbolic link
-    named as `start` belongs where it is, not where it points."""
-    here = Path(os.path.abspath(start))
-    if not here.is_dir() or here.is_symlink():
-        here = here.parent
-    for d in (here, *here.parents):
+    named as `start` belongs where it is, not where it points. (os.path, not pathlib: an editor's
+    check would import pathlib for this alone.)"""
+    here = os.path.abspath(start)
+    if not os.path.isdir(here) or os.path.islink(here):
+        here = os.path.dirname(here)
+    for d in _self_and_parents(here):
         for name in CONFIG_NAMES:
-            p = d / name
-            if not p.is_file():
+            p = os.path.join(d, name)
+            if not os.path.isfile(p):
                 continue
             if name == "pyproject.toml" and not _mentions_keyless(p):
                 continue  # no [tool.keyless] possible: not worth a TOML parse per editor check
@@ -107,20 +107,30 @@ def find_config(start: str) -> tuple[str | None, dict[str, Any]]:
                 section = data.get("tool", {}).get("keyless")
                 if section is None:
                     continue
-                return str(p), section
-            return str(p), data
+                return p, section
+            return p, data
     return None, {}
+
+
+def _self_and_parents(directory: str) -> list[str]:
+    """An absolute directory and every directory above it, up to the file system's root."""
+    out = [directory]
+    parent = os.path.dirname(directory)
+    while parent != out[-1]:
+        out.append(parent)
+        parent = os.path.dirname(parent)
+    return out
 
 
 CONFIG_MAX_BYTES = 4 * 1024 * 1024
 
 
-def _read_bytes(p: Path) -> bytes:
+def _read_bytes(p: str) -> bytes:
     """A configuration file: a regular file of sane size, read without ever blocking."""
     from keyless.linter.readfile import read_regular_file
 
     try:
-        data = read_regular_file(str(p), CONFIG_MAX_BYTES)
+        data = read_regular_file(p, CONFIG_MAX_BYTES)
     except OSError as exc:
         raise ConfigError(f"{p}: cannot read: {exc.strerror or exc}") from None
     if len(data) > CONFIG_MAX_BYTES:
@@ -128,14 +138,14 @@ def _read_bytes(p: Path) -> bytes:
     return data
 
 
-def _mentions_keyless(p: Path) -> bool:
+def _mentions_keyless(p: str) -> bool:
     try:
         return b"keyless" in _read_bytes(p)
     except ConfigError:
         return True  # let _read_toml report it
 
 
-def _read_toml(p: Path) -> dict[str, Any]:
+def _read_toml(p: str) -> dict[str, Any]:
     import tomllib  # only when a config file exists
 
     data = _read_bytes(p)
@@ -153,12 +163,12 @@ def _read_toml(p: Path) -> dict[str, Any]:
 
 
 def git_root(start: str) -> str | None:
-    here = Path(start).resolve()
-    if here.is_file() or not here.exists():
-        here = here.parent
-    for d in (here, *here.parents):
-        if (d / ".git").exists():
-            return str(d)
+    here = os.path.realpath(start)
+    if os.path.isfile(here) or not os.path.exists(here):
+        here = os.path.dirname(here)
+    for d in _self_and_parents(here):
+        if os.path.exists(os.path.join(d, ".git")):
+            return d
     return None
 
 
@@ -181,7 +191,8 @@ def validate(section: dict[str, Any], where: str) -> None:
         return
     import jsonschema  # lazy: only when a config section exists
 
-    schema = json.loads((Path(__file__).with_name("config_schema.json")).read_text())
+    with open(os.path.join(os.path.dirname(__file__), "config_schema.json"), encoding="utf-8") as fh:
+        schema = json.load(fh)
     try:
         errors = sorted(jsonschema.Draft7Validator(schema).iter_errors(section), key=lambda e: list(e.path))
     except RecursionError:
@@ -197,10 +208,12 @@ def validate(section: dict[str, Any], where: str) -> None:
 
 def load_config(start: str = ".", explicit: str | None = None) -> Config:
     if explicit:
+        from pathlib import Path  # its spelling of the path names the file in messages, as before
+
         p = Path(explicit)
         if not p.is_file():
             raise ConfigError(f"config file not found: {explicit}")
-        data = _read_toml(p)
+        data = _read_toml(str(p))
         section = data.get("tool", {}).get("keyless", {}) if p.name == "pyproject.toml" else data
         path: str | None = str(p.resolve())
         root = os.getcwd()

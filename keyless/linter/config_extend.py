@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import os
 from fnmatch import fnmatchcase
-from pathlib import Path
 from typing import Any, Callable
 
 ACCUMULATED = ("extend-select", "extend-exclude")
@@ -23,7 +22,7 @@ PATHS = ("baseline", "cache-dir")
 
 
 def resolve_extends(section: dict[str, Any], path: str | None, root: str, *,
-                    read: Callable[[Path], dict[str, Any]], validate: Callable[[dict, str], None],
+                    read: Callable[[str], dict[str, Any]], validate: Callable[[dict, str], None],
                     error: type[Exception]) -> tuple[dict[str, Any], dict[str, str], list[str]]:
     """(merged section, key -> the file that set it, the base files in order) for the section
     read from `path`, whose own paths resolve from `root`."""
@@ -45,7 +44,7 @@ def resolve_extends(section: dict[str, Any], path: str | None, root: str, *,
             cycle = " -> ".join([*(os.path.basename(s) for s in seen), os.path.basename(real)])
             raise error(f"{current_path}: `extend` makes a cycle ({cycle})")
         seen.append(real)
-        data = read(Path(base))
+        data = read(base)  # absolute and normalised
         if os.path.basename(base) == "pyproject.toml":
             data = data.get("tool", {}).get("keyless")
             if data is None:

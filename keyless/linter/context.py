@@ -132,7 +132,7 @@ class ProjectContext:
             else:
                 todo.append(c)
         fresh = {r.relpath: r for r in run_files(todo, self.settings, jobs=self.jobs, workspace=self.workspace,
-                                                 facts_only=True, notes=self.notes)}
+                                                 facts_only=True, notes=self.notes)} if todo else {}
         for c in todo:
             r = fresh.get(c.relpath)
             if r is None:

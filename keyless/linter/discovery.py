@@ -171,8 +171,6 @@ def discover(paths: list[str], root: str, *, excludes: list[str], respect_gitign
     """`memo`: a dict kept between runs (the result cache holds it) that lets unchanged
     directories skip listing and .gitignore matching."""
     out = Discovery()
-    import pathspec
-
     links = _Links(root, follow_symlinks)
     dir_memo = None
     if memo is not None:
@@ -188,7 +186,11 @@ def discover(paths: list[str], root: str, *, excludes: list[str], respect_gitign
     # `*.min.js`-style patterns are suffix checks.
     suffixes = tuple(e[1:] for e in excludes if e.startswith("*.") and not any(ch in e[1:] for ch in "*?[/!\\"))
     patterns = [e for e in excludes if e not in names and not (e.startswith("*.") and e[1:] in suffixes)]
-    exclude_spec = pathspec.GitIgnoreSpec.from_lines(patterns) if patterns else None
+    exclude_spec = None
+    if patterns:  # pathspec is imported only for real patterns (not on an editor's warm check)
+        import pathspec
+
+        exclude_spec = pathspec.GitIgnoreSpec.from_lines(patterns)
     ignores = _Ignores(root, respect_gitignore)
     seen: set[tuple[int, int]] = set()
 

@@ -8,7 +8,7 @@ every fixture to these limits, so a new rule keeps to them.
 
 from __future__ import annotations
 
-import re
+from keyless.linter.lazyre import lazy_compile
 
 MESSAGE_MAX = 120  # characters of a finding's message
 HELP_MAX = 240  # characters of a fix message ("help:" in text output)
@@ -18,7 +18,7 @@ NAME_MAX = 32  # characters of a name taken from the scanned file (resource, set
 # composed it (the shortening below is a safety net, not how rules are meant to fit).
 STRICT = False
 
-_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+_CONTROL = lazy_compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
 
 
 def short_name(name: str, limit: int = NAME_MAX) -> str:

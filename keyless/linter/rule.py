@@ -17,7 +17,6 @@ import dataclasses
 import os
 import re
 import sys
-import textwrap
 import time
 import types
 from dataclasses import dataclass, field
@@ -189,6 +188,7 @@ class Rule:
     @classmethod
     def docs(cls) -> str:
         import inspect  # only `rules`/`explain` need the docs; inspect costs an editor's check ~10 ms
+        import textwrap
 
         return textwrap.dedent(inspect.getdoc(cls) or "").strip()
 
@@ -248,11 +248,20 @@ def validate_rule(cls: type[Rule]) -> None:
         raise RuleError(f"{where}: name must be kebab-case")
     if not getattr(cls, "message", None):
         raise RuleError(f"{where}: message is required")
-    if not cls.docs():
+    if not _has_docs(cls):
         raise RuleError(f"{where}: the docstring is the rule's documentation and is required")
     unknown = set(cls.kinds) - ALL_KINDS
     if unknown:
         raise RuleError(f"{where}: unknown file kinds {sorted(unknown)}")
+
+
+def _has_docs(cls: type) -> bool:
+    """Whether `cls.docs()` is non-empty, without formatting every rule's documentation at start-up:
+    the first docstring along the class's MRO (as inspect.getdoc finds it) holds more than blanks."""
+    for klass in cls.__mro__:
+        if klass is not object and isinstance(klass.__dict__.get("__doc__"), str):
+            return bool(klass.__doc__.strip())
+    return False
 
 
 def _rules_from(obj: Any) -> Iterator[type[Rule]]:
@@ -333,13 +342,22 @@ def plugin_entry_points() -> list[tuple[str, str]]:
     Reading every installed distribution's metadata (importlib.metadata) costs an editor's on-save
     check ~30 ms, so the list is kept in the user cache under a fingerprint of the import path's
     directories: installing, upgrading or removing a package (or an editable .pth) changes the
-    mtime of the directory it lands in, and the list is read again."""
+    mtime of the directory it lands in, and the list is read again. The current directory (on the
+    path of `python -m keyless`) counts by the distributions it holds, not by its mtime, which
+    every file created in it moves."""
     from keyless.linter.config import default_cache_dir
 
     stamp = [sys.version, sys.executable]
+    try:
+        cwd = os.getcwd()
+    except OSError:  # removed under us
+        cwd = None
     for entry in sys.path:
         try:
-            stamp.append(f"{entry}:{os.stat(entry or '.').st_mtime_ns}")
+            if entry in ("", ".") or os.path.abspath(entry) == cwd:
+                stamp.append(f"cwd:{_distributions_in(entry or '.')}")
+            else:
+                stamp.append(f"{entry}:{os.stat(entry).st_mtime_ns}")
         except OSError:
             stamp.append(f"{entry}:-")
     import hashlib
@@ -361,10 +379,18 @@ def plugin_entry_points() -> list[tuple[str, str]]:
         from keyless.linter.fixes import write_text_atomic
 
         write_text_atomic(path, json.dumps(found))
-        _prune(os.path.dirname(path), keep=32)
+        _prune(os.path.dirname(path), keep=128)
     except OSError:
         pass  # a read-only cache only costs time
     return found
+
+
+def _distributions_in(directory: str) -> str:
+    """The installed distributions (metadata directories, eggs) in a directory, with their mtimes."""
+    with os.scandir(directory) as entries:
+        found = sorted(f"{e.name}@{e.stat().st_mtime_ns}" for e in entries
+                       if e.name.endswith((".dist-info", ".egg-info", ".egg", ".egg-link")))
+    return ",".join(found)
 
 
 def _prune(directory: str, keep: int) -> None:

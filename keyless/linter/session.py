@@ -118,6 +118,9 @@ def run_check(opts: CheckOptions) -> int:
     except (ConfigError, SelectorError, RuleError) as exc:
         _err(str(exc))
         return EXIT_ERROR
+    from keyless import startup
+
+    startup.end()  # the rules are loaded: the command line's start-up is over
     if opts.show_settings:
         from keyless.linter.show_settings import render as render_settings
 
@@ -131,8 +134,6 @@ def run_check(opts: CheckOptions) -> int:
     if opts.update_baseline and not (opts.baseline or cfg.baseline):
         _err("--update-baseline needs --baseline FILE (or `baseline` in the configuration)")
         return EXIT_ERROR
-    from keyless.linter.baseline import BaselineError
-
     try:
         if opts.history is not None:
             from keyless.linter import history
@@ -141,12 +142,18 @@ def run_check(opts: CheckOptions) -> int:
         if opts.paths == ["-"]:
             return _check_stdin(opts, cfg, settings, fmt, excludes)
         return _check_paths(opts, cfg, settings, excludes, fmt)
-    except (ConfigError, SelectorError, BaselineError) as exc:
+    except (ConfigError, SelectorError, _baseline_error()) as exc:  # evaluated only when one is raised
         _err(str(exc))
         return EXIT_ERROR
     except KeyboardInterrupt:
         _err("interrupted")
         return EXIT_ERROR
+
+
+def _baseline_error() -> type[Exception]:
+    from keyless.linter.baseline import BaselineError  # not imported by a run without a baseline
+
+    return BaselineError
 
 
 # ---- stdin (editors) --------------------------------------------------------------------------
@@ -333,10 +340,10 @@ def _check_paths(opts, cfg, settings: Settings, excludes, fmt: str) -> int:
 def _read_baseline(path: str | None, *, update: bool):
     """The baseline at `path` (None without one). Updating may start a new file; an existing file
     that cannot be read is never replaced (BaselineError, exit 2)."""
-    from keyless.linter.baseline import Baseline
-
     if not path:
         return None
+    from keyless.linter.baseline import Baseline
+
     if update and not os.path.lexists(path):
         return Baseline()
     return Baseline.read(path)

@@ -8,20 +8,21 @@ KL190/KL191 (keyless/rules/meta.py), which reuse `parse_directives`.
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
+
+from keyless.linter.lazyre import lazy_compile
 
 MARKER = "keyless:"
 # `keyless: ignore[...]` must sit in a comment: some comment opener precedes it on the line. The
 # code list stops at the next `keyless:` (else every unclosed `ignore[` rescans the whole line).
-_DIRECTIVE = re.compile(r"keyless:[ \t]*+ignore[ \t]*+\[((?:(?!keyless:)[^\]\r\n])*+)\]([^\r\n]*)")
+_DIRECTIVE = lazy_compile(r"keyless:[ \t]*+ignore[ \t]*+\[((?:(?!keyless:)[^\]\r\n])*+)\]([^\r\n]*)")
 _COMMENT_OPENERS = ("#", "//", "/*", "<!--", ";", "--", "{#", "@*", "'", "REM ", "rem ")
-_CLOSERS = re.compile(r"(\*/|-->|#}|\*@)\s*$")
+_CLOSERS = lazy_compile(r"(\*/|-->|#}|\*@)\s*$")
 # A comment written in a JSON string (a notebook cell's source line) ends with the string's `\n",`
 # (and, in compact JSON, the closing brackets).
-_JSON_LINE_END = re.compile(r'(?:\\n)?"[\s,\]}]*$')
-_CODE_SPLIT = re.compile(r"[\s,]+")
-_LINES = re.compile(r"\r\n|\r|\n")
+_JSON_LINE_END = lazy_compile(r'(?:\\n)?"[\s,\]}]*$')
+_CODE_SPLIT = lazy_compile(r"[\s,]+")
+_LINES = lazy_compile(r"\r\n|\r|\n")
 
 
 # Words that only stand in for a reason (what an editor or a hurried hand types in its place).
@@ -29,7 +30,7 @@ _PLACEHOLDER_WORDS = frozenset("""
     todo fixme xxx tbd tbc wip reason reasons here why because n a an na none null nil placeholder add
     write explain explanation fill in me insert your the later ignore ignored suppress suppressed
 """.split())
-_WORD = re.compile(r"[^\W_]+")
+_WORD = lazy_compile(r"[^\W_]+")
 
 
 def is_real_reason(reason: str) -> bool:

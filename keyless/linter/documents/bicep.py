@@ -51,6 +51,7 @@ from keyless.linter.documents.bicep_ast import (
     Null, Num, Obj, Other, Output, Param, ParamValue, ParseIssue, Program, Prop, Ref, Resource, Str,
     TargetScope, Ternary, Unary, Using, Var,
 )
+from keyless.linter.lazyre import lazy_compile
 
 # Past this size a file is only secret-scanned (the largest Azure Verified Module is 0.12 MB).
 MAX_PARSE_CHARS = 4_000_000
@@ -273,8 +274,8 @@ def statements(view: str) -> tuple[list[tuple[int, int | None, str, int]], _Scan
     return [tuple(s) for s in out], sc
 
 
-_UNICODE_SPACE = re.compile("[\x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]")
-_NON_ASCII = re.compile(r"[^\x00-\x7f]")
+_UNICODE_SPACE = lazy_compile("[\x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]")
+_NON_ASCII = lazy_compile(r"[^\x00-\x7f]")
 
 
 def _view(text: str) -> str:
@@ -291,7 +292,7 @@ def _view(text: str) -> str:
     return view
 
 
-_FROM_END = re.compile(r"(\[\??)\^")
+_FROM_END = lazy_compile(r"(\[\??)\^")
 
 
 # ---- 3. tree -> nodes ---------------------------------------------------------------------------
@@ -379,7 +380,7 @@ def _parser():
 _RIGHT_OPERAND = {Binary: "right", Ternary: "otherwise", Lambda: "body"}
 _PREFIX = frozenset(("!", "-"))
 
-_ESCAPE = re.compile(r"\\(u\{[0-9A-Fa-f]{1,6}\}|.)", re.S)
+_ESCAPE = lazy_compile(r"\\(u\{[0-9A-Fa-f]{1,6}\}|.)", re.S)
 _ESCAPES = {"n": "\n", "r": "\r", "t": "\t", "\\": "\\", "'": "'", "$": "$"}
 
 
@@ -392,7 +393,7 @@ def _unescape(raw: str) -> str:
     return value
 
 
-_SURROGATE = re.compile("[\ud800-\udfff]")
+_SURROGATE = lazy_compile("[\ud800-\udfff]")
 
 
 def _escape(m: re.Match) -> str:
@@ -960,7 +961,7 @@ _DISPATCH = {
 }
 
 
-_ENTRY_LINE = re.compile(r"[ \t]*([A-Za-z_][A-Za-z0-9_]*|'[^'\\\n$]*')[ \t]*:[ \t]*([^\s].*)")
+_ENTRY_LINE = lazy_compile(r"[ \t]*([A-Za-z_][A-Za-z0-9_]*|'[^'\\\n$]*')[ \t]*:[ \t]*([^\s].*)")
 
 
 def _value_end(view: str, start: int, end: int) -> int:
@@ -1024,17 +1025,17 @@ def _strip_trailing(s: str) -> str:
 
 _NAME = r"[A-Za-z_][A-Za-z0-9_]*"
 _DECL_NAME = re.compile(r"(" + "|".join(_KEYWORDS) + r")\b[ \t]*(" + _NAME + r")?")
-_IMPORT_ALIAS = re.compile(r"import[ \t]*\*[ \t]*as[ \t]+(" + _NAME + ")")
-_USING = re.compile(r"using\b[ \t]*(?:('(?:[^'\\\n]|\\.)*')|(none)\b)")
-_RESOURCE_HEAD = re.compile(r"(resource|module)[ \t]+(" + _NAME + r")[ \t]+('(?:[^'\\\n]|\\.)*')"
+_IMPORT_ALIAS = lazy_compile(r"import[ \t]*\*[ \t]*as[ \t]+(" + _NAME + ")")
+_USING = lazy_compile(r"using\b[ \t]*(?:('(?:[^'\\\n]|\\.)*')|(none)\b)")
+_RESOURCE_HEAD = lazy_compile(r"(resource|module)[ \t]+(" + _NAME + r")[ \t]+('(?:[^'\\\n]|\\.)*')"
                             r"(?:[ \t]+(existing)\b)?")
 # Blanks, comments and `#disable-next-line` directives.
 _SKIP_BLANK = re.compile(r"(?:\s|//[^\n]*|/\*(?:[^*]|\*(?!/))*\*/|#disable-[^\n]*)*")
-_HEADER_TOKENS = re.compile(r"'(?:[^'\\\n]|\\.)*'?|[{\[(]|[}\])]|[=!<>]=|=[~>]|=|//[^\n]*"
+_HEADER_TOKENS = lazy_compile(r"'(?:[^'\\\n]|\\.)*'?|[{\[(]|[}\])]|[=!<>]=|=[~>]|=|//[^\n]*"
                             r"|/\*(?:[^*]|\*(?!/))*(?:\*/)?|\n")
 _SIMPLE_TYPE = re.compile(r"[ \t]*((?:[A-Za-z_][\w.]*(?:\[\])*\??)?)[ \t]*"
                           r"(?:(=)(?![=>~])|(?=(?://[^\n]*)?(?:\r?\n(?![ \t]*\|)|$)))")
-_UNION_GOES_ON = re.compile(r"\n[ \t]*\|")
+_UNION_GOES_ON = lazy_compile(r"\n[ \t]*\|")
 _NOT_LINE_BREAK = re.compile(r"[^\r\n]")
 
 # Fast path: a param/output/var whose decorators take at most one literal and whose value is a

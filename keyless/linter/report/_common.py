@@ -6,6 +6,7 @@ import re
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any, Iterable
 
+from keyless.linter.lazyre import lazy_compile
 from keyless.linter.finding import Applicability, Category
 
 if TYPE_CHECKING:
@@ -149,7 +150,7 @@ def rule_precision(rule: "type[Rule] | None", category: Category) -> str:
     return PRECISION_BY_CATEGORY.get(category, "medium")
 
 
-_HEADING_MARK = re.compile(r"#{1,6}\s+")
+_HEADING_MARK = lazy_compile(r"#{1,6}\s+")
 
 
 def heading(line: str) -> str | None:
@@ -226,8 +227,8 @@ def dump_json(obj: Any, *, compact: bool = False) -> str:
 # CI log command: Azure Pipelines runs the first `##vso[` anywhere on a line, GitHub Actions a
 # `##[` anywhere and a `::` at the start of a line.
 _UNPRINTABLE = "\x00-\x1f\x7f-\x9f\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069\ud800-\udfff"
-_UNSAFE = re.compile(f"[{_UNPRINTABLE}]|(?<=##)\\[|(?<=##[vV][sS][oO])\\[")
-_CI_MARKER = re.compile(r"(?<=##)\[|(?<=##[vV][sS][oO])\[")
+_UNSAFE = lazy_compile(f"[{_UNPRINTABLE}]|(?<=##)\\[|(?<=##[vV][sS][oO])\\[")
+_CI_MARKER = lazy_compile(r"(?<=##)\[|(?<=##[vV][sS][oO])\[")
 _NAMED = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
 
 

@@ -9,6 +9,7 @@ import weakref
 from functools import partial
 from typing import Any, Iterator
 
+from keyless.linter.lazyre import lazy_compile
 from keyless.linter.messages import first_fitting, short_name
 from keyless.rules.iac.common import (
     ARM_FUNCTION_NAMES,
@@ -73,7 +74,7 @@ SCHEMA_SCOPE = (
     ("deploymenttemplate", "resourceGroup"),
 )
 # `/providers/Microsoft.Management/managementGroups/x`, or relative as Bicep compiles `managementGroup('x')`
-_MG_SCOPE_RE = re.compile(r"(?:/providers)?/microsoft\.management/managementgroups/[^/]+/?")
+_MG_SCOPE_RE = lazy_compile(r"(?:/providers)?/microsoft\.management/managementgroups/[^/]+/?")
 # A role assignment without `scope` in a nested deployment whose target is computed at deploy time:
 # the target is still a resource group, subscription, management group or the tenant.
 AT_LEAST_RESOURCE_GROUP = "resourceGroupOrBroader"
@@ -950,7 +951,7 @@ def avm_module_view(ex: ArmExtractor, r: dict, path: tuple, switch_types: set[st
     return AvmModuleView(ex, r, path, found[0], found[1], declared[1])
 
 
-_LAST_NAME_SEGMENT_RE = re.compile(r"['/]([A-Za-z0-9_.-]+)'\s*\)\s*\]\s*$")
+_LAST_NAME_SEGMENT_RE = lazy_compile(r"['/]([A-Za-z0-9_.-]+)'\s*\)\s*\]\s*$")
 
 
 class _Resolved:
@@ -1051,7 +1052,7 @@ def _expressions(value: Any, path: tuple, depth: int = 0) -> Iterator[tuple[tupl
 
 # Where a value is a name or an address, not a secret: a resource's `name`, `secretRef`, and keys
 # that end in Name, Uri, Url, Id, Path or Endpoint (`keyVaultUrl`, `secretName`, `principalId`).
-_NAME_KEY_RE = re.compile(r"(?:^(?:name|parent|scope|secretref|dependson)$|(?:name|names|uri|url|id|ids|path|endpoint)$)", re.I)
+_NAME_KEY_RE = lazy_compile(r"(?:^(?:name|parent|scope|secretref|dependson)$|(?:name|names|uri|url|id|ids|path|endpoint)$)", re.I)
 
 
 def name_only_parameters(template: dict, depth: int = 0) -> set[str]:

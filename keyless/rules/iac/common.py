@@ -8,6 +8,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
+from keyless.linter.lazyre import lazy_compile
 from keyless.linter.documents.templated import Templated
 from keyless.linter.finding import Span
 from keyless.linter.messages import NAME_MAX, fit, short_name
@@ -60,17 +61,17 @@ def parse_identity_type(value: Any) -> IdentityType:
 # A Terraform reference and the attribute it reads: `<type>.<label>[i].<attr>`, `data.<type>...`,
 # `module.<name>.<output>`. Only the attribute decides (a resource *labelled* `primary_key` is not
 # a key: `azurerm_key_vault_secret.primary_key.id` is an id).
-_TF_REFERENCE_RE = re.compile(
+_TF_REFERENCE_RE = lazy_compile(
     r"(?<![\w.\]])(?:data\.)?([A-Za-z_][\w-]*)\.([A-Za-z_][\w-]*)(?:\[[^\][]*\])*\.([A-Za-z_][\w-]*)")
-_TF_VARIABLE_RE = re.compile(r"(?<![\w.\]])(?:var|local)\.([A-Za-z_][\w-]*)")
-_TF_KEY_ATTR_RE = re.compile(
+_TF_VARIABLE_RE = lazy_compile(r"(?<![\w.\]])(?:var|local)\.([A-Za-z_][\w-]*)")
+_TF_KEY_ATTR_RE = lazy_compile(
     r"(?:default_)?(?:primary|secondary)_\w*?(?:key|connection_string)s?|(?:primary|secondary)_(?:read|write)_key", re.I)
 # Attributes of one resource type that hold its credential (`listConnectionStrings()`,
 # `listCredentials()` in ARM).
 _TF_KEY_ATTRS = frozenset({("azurerm_cosmosdb_account", "connection_strings"),
                            ("azurerm_container_registry", "admin_password")})
-_ARM_KEY_MEMBER_RE = re.compile(r"\.(?:primary|secondary)\w*(?:key|connectionstring)\b", re.I)
-_LIT_KEY_RE = re.compile(r"(?:AccountKey|SharedAccessKey|AccessKey)\s*=", re.I)
+_ARM_KEY_MEMBER_RE = lazy_compile(r"\.(?:primary|secondary)\w*(?:key|connectionstring)\b", re.I)
+_LIT_KEY_RE = lazy_compile(r"(?:AccountKey|SharedAccessKey|AccessKey)\s*=", re.I)
 
 
 def key_source(value: Any) -> str | None:
@@ -197,15 +198,15 @@ ARM_FUNCTION_NAMES = {
     "listadminkeys": "listAdminKeys", "listquerykeys": "listQueryKeys", "listcredential": "listCredential",
 }
 
-_SECRET_NAME_RE = re.compile(
+_SECRET_NAME_RE = lazy_compile(
     r"(?:password|passwd|pwd|secret|token|api[_-]?key|access[_-]?key|account[_-]?key|connection[_-]?string"
     r"|conn[_-]?str|sas|credential|private[_-]?key|(?:^|[_-])key$)",
     re.I,
 )
-_NOT_SECRET_NAME_RE = re.compile(r"(?:name|uri|url|path|type|id|endpoint|host|file|version)$", re.I)
+_NOT_SECRET_NAME_RE = lazy_compile(r"(?:name|uri|url|path|type|id|endpoint|host|file|version)$", re.I)
 
 
-_NAME_LIKE_RE = re.compile(r"(?:name|names|uri|url|id|path|endpoint)$", re.I)
+_NAME_LIKE_RE = lazy_compile(r"(?:name|names|uri|url|id|path|endpoint)$", re.I)
 
 
 def name_like(name: str) -> bool:
@@ -248,8 +249,8 @@ def non_azure_registry_fix(keyvault_option: str) -> dict:
 # Values a deployment tool substitutes later (`$(var)`, `#{token}#`, `{{ x }}`, `__TOKEN__`) and
 # values shaped like a credential never count as literals when a variable or parameter is resolved:
 # the first are not what deploys, the second must not enter evaluation (or a fact).
-_TOOL_TOKEN_RE = re.compile(r"\$\(|#\{|\{\{|__[A-Za-z0-9_]+__")
-_CREDENTIAL_ASSIGNMENT_RE = re.compile(
+_TOOL_TOKEN_RE = lazy_compile(r"\$\(|#\{|\{\{|__[A-Za-z0-9_]+__")
+_CREDENTIAL_ASSIGNMENT_RE = lazy_compile(
     r"(?:accountkey|sharedaccesskey|sharedaccesssignature|password|pwd|sig|secret)\s*=", re.I)
 
 
@@ -260,7 +261,7 @@ def tool_token_or_credential(value: str) -> bool:
 # A placeholder a deployment tool fills in before the file deploys: envsubst and azd `${NAME}`
 # (`${NAME:-default}`), Azure Pipelines `$(name)`, Replace Tokens `#{name}#`, `__NAME__`, and
 # Go/Helm/Jinja `{{ ... }}`. The value deployed is not in the file.
-_PLACEHOLDER_RE = re.compile(
+_PLACEHOLDER_RE = lazy_compile(
     r"\$\{[A-Za-z_]\w*(?:[:?+=-](?:[^${}]|\$(?!\{))*)?\}|\$\([A-Za-z_][\w.-]*\)|#\{[^}#]+\}#|__[A-Za-z0-9_]+__"
     r"|\{\{(?:(?!\{\{|\}\}).)*\}\}", re.S)
 

@@ -15,6 +15,8 @@ from __future__ import annotations
 import hashlib
 import re
 
+from keyless.linter.lazyre import lazy_compile
+
 EMULATOR_KEY_DIGESTS = frozenset(
     {
         # Azurite / storage emulator account key for devstoreaccount1.
@@ -33,7 +35,7 @@ def is_emulator_key(value: str) -> bool:
     return hashlib.sha256(value.encode("ascii", "replace")).hexdigest() in EMULATOR_KEY_DIGESTS
 
 
-GUID_RE = re.compile(r"\{?[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}\}?")
+GUID_RE = lazy_compile(r"\{?[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}\}?")
 
 _PLACEHOLDER_WORDS = frozenset(
     """
@@ -48,7 +50,7 @@ _PLACEHOLDER_WORDS = frozenset(
     """.split()
 )
 
-_PLACEHOLDER_RE = re.compile(
+_PLACEHOLDER_RE = lazy_compile(
     r"""
     ^\s*(?:
         <[^<>]*>                      # <your-key>
@@ -71,9 +73,9 @@ _PLACEHOLDER_RE = re.compile(
 
 # Template text inside a value, printf verbs included (`%s`, `%[3]s`, `%d`; `%d` followed by a hex
 # digit is a URL escape such as `%dA`, not a verb).
-_TEMPLATE_INSIDE_RE = re.compile(r"\$\{|\{\{|<[A-Za-z_][\w .-]*>|\$\(|#\{|%(?:\[\d{1,2}\])?(?:[svq]|d(?![0-9A-Fa-f]))")
-_REPEATED_RE = re.compile(r"^(.)\1{5,}$|^(?:xx|XX|\*\*|\.\.|--)")
-_REF_RE = re.compile(
+_TEMPLATE_INSIDE_RE = lazy_compile(r"\$\{|\{\{|<[A-Za-z_][\w .-]*>|\$\(|#\{|%(?:\[\d{1,2}\])?(?:[svq]|d(?![0-9A-Fa-f]))")
+_REPEATED_RE = lazy_compile(r"^(.)\1{5,}$|^(?:xx|XX|\*\*|\.\.|--)")
+_REF_RE = lazy_compile(
     r"""^(?:
         (?:os\.)?environ(?:\.get)?[\[(]
       | os\.getenv\(
@@ -102,7 +104,7 @@ _REF_RE = re.compile(
     )""",
     re.X | re.I,
 )
-_SRI_RE = re.compile(r"^sha(?:1|256|384|512)-[A-Za-z0-9+/=]+$")
+_SRI_RE = lazy_compile(r"^sha(?:1|256|384|512)-[A-Za-z0-9+/=]+$")
 
 
 def is_placeholder(value: str) -> bool:
@@ -144,9 +146,9 @@ def is_placeholder(value: str) -> bool:
 
 
 # `name(` then a closed simple call or an argument that starts like code (a name, quote, bracket).
-_CALL_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_.]{2,}\((?:[^()]*\)|[A-Za-z_\[('\"])")
-_NAME_ONLY_RE = re.compile(r"^[A-Za-z_]++(?:[.-][A-Za-z_]++)*+$")  # ACR_PASSWORD, properties.adminPassword
-_CREDENTIAL_WORD_RE = re.compile(r"(?i)secret|passw|pwd|key|token|credential")
+_CALL_RE = lazy_compile(r"^[A-Za-z_][A-Za-z0-9_.]{2,}\((?:[^()]*\)|[A-Za-z_\[('\"])")
+_NAME_ONLY_RE = lazy_compile(r"^[A-Za-z_]++(?:[.-][A-Za-z_]++)*+$")  # ACR_PASSWORD, properties.adminPassword
+_CREDENTIAL_WORD_RE = lazy_compile(r"(?i)secret|passw|pwd|key|token|credential")
 
 
 def is_reference(value: str) -> bool:

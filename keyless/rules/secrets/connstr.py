@@ -20,6 +20,8 @@ import re
 from dataclasses import dataclass, field
 from urllib.parse import unquote
 
+from keyless.linter.lazyre import lazy_compile
+
 # Normalised key (lower-case, no spaces/underscores/hyphens) -> canonical role name.
 KEY_SYNONYMS = {
     "accountkey": "accountkey",
@@ -79,7 +81,7 @@ KEY_SYNONYMS = {
 }
 
 KNOWN_ROLES = frozenset(KEY_SYNONYMS.values())
-_EQ_OR_SEMI = re.compile(r"[=;]")
+_EQ_OR_SEMI = lazy_compile(r"[=;]")
 SECRET_ROLES = frozenset({"accountkey", "sharedaccesskey", "sharedaccesssignature", "accesskey", "secret", "password"})
 
 
@@ -246,7 +248,7 @@ def parse_pairs(s: str, unquoted_context: bool = False) -> ConnString:
     return cs
 
 
-_REDIS_HOST_RE = re.compile(r"\s*([A-Za-z0-9.-]+(?::\d{2,5})?)\s*$")
+_REDIS_HOST_RE = lazy_compile(r"\s*([A-Za-z0-9.-]+(?::\d{2,5})?)\s*$")
 
 
 def parse_redis(s: str) -> ConnString | None:
@@ -275,7 +277,7 @@ def parse_redis(s: str) -> ConnString | None:
 
 # A key starts a word (a match attempt inside a run of letters would scan the whole run again) and
 # no part gives characters back: linear (a 4.9 MB file of `password=y aaaa...` lines took 240 s).
-_LIBPQ_RE = re.compile(r"(?<![A-Za-z_])([A-Za-z_]++)\s*+=\s*+('(?:[^'\\]|\\.)*+'|[^\s']*+)")
+_LIBPQ_RE = lazy_compile(r"(?<![A-Za-z_])([A-Za-z_]++)\s*+=\s*+('(?:[^'\\]|\\.)*+'|[^\s']*+)")
 
 
 def parse_libpq(s: str) -> ConnString | None:
@@ -311,10 +313,10 @@ def parse_any(s: str, unquoted_context: bool = False) -> ConnString:
 # ---- URIs with user info --------------------------------------------------------------------------
 
 # Matched right after '://': user (no ':' '@' '/'), optional ':password' (no '@' '/' space), '@'.
-USERINFO_RE = re.compile(r"([^\s/?#@:\"'<>()\[\]{},;`]{0,256})(?::([^\s/?#@\"'<>`]{0,512}))?@")
-HOST_RE = re.compile(r"\[?[A-Za-z0-9._~%-]{1,253}\]?(?::\d{1,5})?")
-_URI_TAIL_RE = re.compile(r"[^ \t\r\n\"'`<>]{0,512}")
-SCHEME_RE = re.compile(r"[A-Za-z][A-Za-z0-9+.-]{0,30}$")
+USERINFO_RE = lazy_compile(r"([^\s/?#@:\"'<>()\[\]{},;`]{0,256})(?::([^\s/?#@\"'<>`]{0,512}))?@")
+HOST_RE = lazy_compile(r"\[?[A-Za-z0-9._~%-]{1,253}\]?(?::\d{1,5})?")
+_URI_TAIL_RE = lazy_compile(r"[^ \t\r\n\"'`<>]{0,512}")
+SCHEME_RE = lazy_compile(r"[A-Za-z][A-Za-z0-9+.-]{0,30}$")
 
 
 @dataclass(slots=True)

@@ -19,14 +19,15 @@ from __future__ import annotations
 
 import base64
 import binascii
-import re
 from typing import TYPE_CHECKING, Iterator
+
+from keyless.linter.lazyre import lazy_compile
 
 if TYPE_CHECKING:
     from keyless.linter.documents import Document
 
 # One escape: \uXXXX, \" \\ \/ \' , a URL-encoded structural character, an HTML entity.
-_ESCAPE_RE = re.compile(
+_ESCAPE_RE = lazy_compile(
     r"\\u([0-9a-fA-F]{4})|\\([\"\\/'])|%(2[56BbCcFf]|3[AaBbDdFf]|40)|&(amp|quot|apos|#x2[67]|#3[89]|#x3[dD]|#61);"
 )
 _ENTITIES = {"amp": "&", "quot": '"', "apos": "'", "#x26": "&", "#x27": "'", "#38": "&", "#39": "'",
@@ -34,7 +35,7 @@ _ENTITIES = {"amp": "&", "quot": '"', "apos": "'", "#x26": "&", "#x27": "'", "#3
 
 # Cheap tests for "this text may hold an escape worth decoding" (on lower-cased text).
 ESCAPE_HINTS = ("\\u00", '\\"', "\\/", "%3d", "%3b", "%26", "%2b", "%2f", "%3a", "%40", "&amp;", "&quot;", "&#")
-ESCAPE_HINT_RE = re.compile(r'\\(?:u00|["/])|%(?:3[dba]|2[6bf]|40)|&(?:amp;|quot;|#)')
+ESCAPE_HINT_RE = lazy_compile(r'\\(?:u00|["/])|%(?:3[dba]|2[6bf]|40)|&(?:amp;|quot;|#)')
 
 
 def _decode_one(escape: str) -> str:

@@ -8,6 +8,7 @@ from __future__ import annotations
 import re
 from typing import NamedTuple
 
+from keyless.linter.lazyre import lazy_compile
 from keyless.rules.secrets.checksums import (
     ado_pat_kind,
     aad_secret_ok,
@@ -39,7 +40,7 @@ class Family(NamedTuple):
 
 
 def _shape(alpha: str, before: int, sig: str, after: str) -> re.Pattern:
-    return re.compile(f"[{alpha}]{{{before}}}{re.escape(sig)}{after}")
+    return lazy_compile(f"[{alpha}]{{{before}}}{re.escape(sig)}{after}")  # only a candidate key needs it
 
 
 class IdentifiableKind(NamedTuple):
@@ -146,7 +147,7 @@ def _redis_special_ok(token: str, raw: bytes) -> bool:
 
 # ---- CASK -----------------------------------------------------------------------------------------
 
-CASK_SHAPE = re.compile(
+CASK_SHAPE = lazy_compile(
     f"[{B62}]{{52}}JQQJ9[9DH][{B62}][A-L][{B62}]{{16}}[A-Za-z][{B62}]{{7}}(?:[{B62}]{{2}}==)?"
 )
 

@@ -38,6 +38,7 @@ from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote
 
+from keyless.linter.lazyre import lazy_compile
 from keyless.linter.finding import Severity
 from keyless.linter.rule import Budget, BudgetExceeded
 from keyless.rules.secrets import allowlist, cells, connstr, decoded, formats, sas
@@ -101,10 +102,10 @@ def ascii_lower(text: str) -> str:
     return low
 
 
-B64_RE = re.compile(r"[A-Za-z0-9+/]+={0,2}")
-HEX32_RE = re.compile(r"[0-9a-fA-F]{32}")
-B64URL_RE = re.compile(r"[A-Za-z0-9_-]+")
-BASE32_52_RE = re.compile(r"[a-z2-7]{52}")
+B64_RE = lazy_compile(r"[A-Za-z0-9+/]+={0,2}")
+HEX32_RE = lazy_compile(r"[0-9a-fA-F]{32}")
+B64URL_RE = lazy_compile(r"[A-Za-z0-9_-]+")
+BASE32_52_RE = lazy_compile(r"[a-z2-7]{52}")
 
 
 def is_b64_bytes(v: str, nbytes: int) -> bool:
@@ -145,7 +146,7 @@ def plausible_password(v: str, user: str = "") -> bool:
     return True
 
 
-_ENTRA_SECRET_CHARS_RE = re.compile(r"[A-Za-z0-9._~\-+/=@*:?\[\]]{30,48}")
+_ENTRA_SECRET_CHARS_RE = lazy_compile(r"[A-Za-z0-9._~\-+/=@*:?\[\]]{30,48}")
 
 
 def entra_secret_shape(v: str, shape_only: bool = False) -> bool:
@@ -169,9 +170,9 @@ STOP_VALUE = frozenset(" \t\r\n\"'`,;)]}<>&|")
 QUOTES = "\"'`"
 
 # Name stems that send a hit to the name handler (searched in the lower-cased text).
-ANCHOR_RE = re.compile(r"key|secret|p(?:assw|wd|at)|credential")
+ANCHOR_RE = lazy_compile(r"key|secret|p(?:assw|wd|at)|credential")
 # Every literal signature, first character first so the regex engine can skip quickly.
-SIGNATURE_RE = re.compile(r"[+AJ78](?:A(?:St|Ba|MC|Sb|Eh|Rm|CR)|CDb|PIM|zCa|IoT|ZEG|zSe|zFu|QQJ9|Q~)")
+SIGNATURE_RE = lazy_compile(r"[+AJ78](?:A(?:St|Ba|MC|Sb|Eh|Rm|CR)|CDb|PIM|zCa|IoT|ZEG|zSe|zFu|QQJ9|Q~)")
 
 # Names ending like this hold identifiers or metadata, not secrets.
 _DENY_SUFFIXES = (
@@ -1650,28 +1651,28 @@ class Scanner:
             i = low.find("_password=", i + 10)
 
 
-_QUOTE_RE = re.compile(r"[\"'`]")
+_QUOTE_RE = lazy_compile(r"[\"'`]")
 # The registry name starts a word and gives nothing back: linear on long runs of letters.
-_REGISTRY_RE = re.compile(r"(?<![a-z0-9-])([a-z0-9-]++)\.azurecr\.io")
-_NAME_KEY_RE = re.compile(r"(?i)\bname[\"']?\s*[:=]\s*[\"']?$")
-_VALUE_KEY_RE = re.compile(r"(?i)\b(?:value|secretValue)[\"']?\s*[:=]\s*(?=\S)")
-_SECOND_ARG_RE = re.compile(r"(?:\"[^\"\n]{0,200}\"|'[^'\n]{0,200}'|[A-Za-z_][A-Za-z0-9_.]{0,100})\s*,\s*")
-_BICEP_PARAM_TYPE_RE = re.compile(r"(?:string|securestring|object|secureObject|int|bool|array)[ \t]*=(?!=)", re.I)
-_SETTINGS_CALL_RE = re.compile(r"(?:pydantic\.|dataclasses\.)?(?:Field|field|SecretStr|SecretBytes|Secret)\([ \t]*(?:default[ \t]*=[ \t]*)?")
-_DEFAULT_KW_RE = re.compile(r"\bdefault[ \t]*=[ \t]*(?=[\"'])")
-_NEXT_LINE_ASSIGN_RE = re.compile(r"[ \t]*\r?\n(?:[ \t]{0,80}//[^\n]{0,200}\n){0,2}[ \t]{0,80}=(?![=>])")
-_XML_KEY_ATTR_RE = re.compile(r"\b(?:key|name)[ \t]{0,4}=[ \t]{0,4}[\"']$")
-_XML_VALUE_ATTR_RE = re.compile(r"[ \t]{1,40}value[ \t]{0,4}=[ \t]{0,4}[\"']")
-_ANNOTATION_RE = re.compile(r"\s*[A-Za-z_][A-Za-z0-9_.\[\]| ]{0,60}=(?!=)")
+_REGISTRY_RE = lazy_compile(r"(?<![a-z0-9-])([a-z0-9-]++)\.azurecr\.io")
+_NAME_KEY_RE = lazy_compile(r"(?i)\bname[\"']?\s*[:=]\s*[\"']?$")
+_VALUE_KEY_RE = lazy_compile(r"(?i)\b(?:value|secretValue)[\"']?\s*[:=]\s*(?=\S)")
+_SECOND_ARG_RE = lazy_compile(r"(?:\"[^\"\n]{0,200}\"|'[^'\n]{0,200}'|[A-Za-z_][A-Za-z0-9_.]{0,100})\s*,\s*")
+_BICEP_PARAM_TYPE_RE = lazy_compile(r"(?:string|securestring|object|secureObject|int|bool|array)[ \t]*=(?!=)", re.I)
+_SETTINGS_CALL_RE = lazy_compile(r"(?:pydantic\.|dataclasses\.)?(?:Field|field|SecretStr|SecretBytes|Secret)\([ \t]*(?:default[ \t]*=[ \t]*)?")
+_DEFAULT_KW_RE = lazy_compile(r"\bdefault[ \t]*=[ \t]*(?=[\"'])")
+_NEXT_LINE_ASSIGN_RE = lazy_compile(r"[ \t]*\r?\n(?:[ \t]{0,80}//[^\n]{0,200}\n){0,2}[ \t]{0,80}=(?![=>])")
+_XML_KEY_ATTR_RE = lazy_compile(r"\b(?:key|name)[ \t]{0,4}=[ \t]{0,4}[\"']$")
+_XML_VALUE_ATTR_RE = lazy_compile(r"[ \t]{1,40}value[ \t]{0,4}=[ \t]{0,4}[\"']")
+_ANNOTATION_RE = lazy_compile(r"\s*[A-Za-z_][A-Za-z0-9_.\[\]| ]{0,60}=(?!=)")
 _AAD_EDGE = formats.AAD_CHARS | frozenset("+/")
 _SAS_LEFT_STOP = frozenset(" \t\r\n\"'`<>()[]{},?;|\\")
 _SAS_LEFT_STOP_STR = " \t\r\n\"'`<>()[]{},?;|\\"
 _URL_LEFT_STOP_STR = " \t\r\n\"'`<>()[]{},;|\\"
-_SAS_TOKEN_RE = re.compile(r"[^ \t\r\n\"'`<>()\[\]{},;|\\#]{0,4096}")
+_SAS_TOKEN_RE = lazy_compile(r"[^ \t\r\n\"'`<>()\[\]{},;|\\#]{0,4096}")
 _URL_LEFT_STOP = frozenset(" \t\r\n\"'`<>()[]{},;|\\")
 _SAS_RIGHT_STOP = frozenset(" \t\r\n\"'`<>()[]{},;|\\#")
-_SETTING_RE = re.compile(r"([A-Za-z_][A-Za-z0-9_.:\-]{0,80})[\"'\]]?\s*(?::|=|=>)\s*[\"'{]?\s*$")
-_PASSWORD_FLAG_RE = re.compile(r"(?:(?<=\s)|^)(?:-p|--password|--client-secret|--secret)(?:[ \t]+|=)(\"[^\"\n]{1,512}\"|'[^'\n]{1,512}'|[^\s\"'|;&]{1,512})", re.M)
+_SETTING_RE = lazy_compile(r"([A-Za-z_][A-Za-z0-9_.:\-]{0,80})[\"'\]]?\s*(?::|=|=>)\s*[\"'{]?\s*$")
+_PASSWORD_FLAG_RE = lazy_compile(r"(?:(?<=\s)|^)(?:-p|--password|--client-secret|--secret)(?:[ \t]+|=)(\"[^\"\n]{1,512}\"|'[^'\n]{1,512}'|[^\s\"'|;&]{1,512})", re.M)
 # Keys that say "a secret" but not whose: their parent key tells (`cosmos: {key: ...}`).
 _GENERIC_LEAVES = frozenset({"key", "secret", "password", "pwd", "accesskey", "primarykey", "secondarykey", "apikey",
                              "key1", "key2", "sharedkey", "clientsecret", "token", "masterkey", "accountkey"})
@@ -1680,9 +1681,9 @@ _AZURE_PARENTS = ("storage", "cosmos", "documentdb", "servicebus", "eventhub", "
                   "azureai", "aiservice", "azuresearch", "aisearch", "cognitivesearch", "signalr", "webpubsub",
                   "appconfig", "eventgrid", "batch", "iothub", "azure", "entra", "aad", "serviceprincipal")
 # (no leading \b: a literal first character lets the regex engine skip ahead)
-_GENERIC_LEAF_RE = re.compile(r"(?:key[12]?|secret|password|pwd|token)[\"']?[ \t]*:")
+_GENERIC_LEAF_RE = lazy_compile(r"(?:key[12]?|secret|password|pwd|token)[\"']?[ \t]*:")
 # Two literals joined: adjacent (`"a" "b"`, across a line break) or with `+`.
-_ADJACENT_LITERALS_RE = re.compile(
+_ADJACENT_LITERALS_RE = lazy_compile(
     r"[\"'][ \t]*(?:\+[ \t]*)?(?:\\?\r?\n(?:[ \t]*#[^\n]{0,300}\n){0,2}[ \t]*(?:\+[ \t]*)?)?[rRbBuUfF]{0,2}[\"']")
 _DOC_SUFFIXES = (".md", ".markdown", ".mdx", ".rst", ".adoc", ".asciidoc", ".html", ".htm")
 # Languages whose string values are always quoted (Python is read by its own parser), Bicep included.
@@ -1693,29 +1694,29 @@ _COMMENT_STARTS = ("//", "/*", "*", "#", "--", "'", "<!--")
 # Code after `=`/`:`: an identifier or member path (group 1: a member access), then maybe the
 # opener of a call, index or composite literal and whatever follows it (group 2). Possessive: linear.
 # Words joined by `_.-` (`dns_zone_partner_id`, `function-error-text`): a name, never a random token.
-_WORDS_NAME_RE = re.compile(r"[A-Za-z]++(?:[_.-][A-Za-z]++)++")
+_WORDS_NAME_RE = lazy_compile(r"[A-Za-z]++(?:[_.-][A-Za-z]++)++")
 # A further quoted item after a comma (blanks and one line break between): a list, not a pair.
-_NEXT_ITEM_RE = re.compile(r"[ \t]*+,[ \t]*+\r?\n?[ \t]*+[\"'`]")
-_CODE_VALUE_RE = re.compile(
+_NEXT_ITEM_RE = lazy_compile(r"[ \t]*+,[ \t]*+\r?\n?[ \t]*+[\"'`]")
+_CODE_VALUE_RE = lazy_compile(
     r"[A-Za-z_$][\w$]*+((?:(?:\.|::|\?\.|!\.)[A-Za-z_$][\w$]*+)++)?+([!?]?[({\[].*)?+"
 )
 # Permissive candidates (see scan_structure_candidates): a literal assigned to a structure-named key.
-_CANDIDATE_LITERAL_RE = re.compile(
+_CANDIDATE_LITERAL_RE = lazy_compile(
     r"(?i)\b(default|defaultvalue|value|key|password|secret|administrator_password|administrator_login_password"
     r"|sql_administrator_login_password|administratorloginpassword|access_key|client_secret)[\"']?[ \t]{0,8}[:=][ \t]{0,8}"
     r"[\"']([^\"'\r\n]{6,512})[\"']")
-_CANDIDATE_B64_RE = re.compile(r"(?m)^[ \t]{1,40}[A-Za-z0-9_.-]{1,253}:[ \t]{0,8}[\"']?([A-Za-z0-9+/]{16,4096}={0,2})[\"']?[ \t]*$")
+_CANDIDATE_B64_RE = lazy_compile(r"(?m)^[ \t]{1,40}[A-Za-z0-9_.-]{1,253}:[ \t]{0,8}[\"']?([A-Za-z0-9+/]{16,4096}={0,2})[\"']?[ \t]*$")
 # Keys of the strings worth joining (connection strings, URLs with a SAS).
 _BUILT_STRING_HINTS = ("accountkey", "sharedaccess", "accesskey", "password", "pwd=", "secret=", "sig=")
-_SECURE_STRING_RE = re.compile(r"(?i)convertto-securestring(?:[ \t]++-string)?[ \t]++([\"'])([^\"'\r\n$`]{1,256})\1")
+_SECURE_STRING_RE = lazy_compile(r"(?i)convertto-securestring(?:[ \t]++-string)?[ \t]++([\"'])([^\"'\r\n$`]{1,256})\1")
 _SP_WORDS = ("applicationid", "appid", "clientid", "client_id", "serviceprincipal", "-tenant", "tenantid")
 # Entra refresh token: version, client-info part, optional `.<digit>`, the `Ag...` body, optional tail.
 # Possessive runs: each stops at the next '.', so a failed match never backtracks into them.
-_REFRESH_TOKEN_RE = re.compile(
+_REFRESH_TOKEN_RE = lazy_compile(
     r"(?<![A-Za-z0-9_.-])[01]\.A[A-Za-z0-9_-]{50,400}+(?:\.[0-9])?\.Ag[A-Za-z0-9_-]{250,8000}+"
     r"(?:\.A[A-Za-z0-9_-]{200,8000}+)?(?![A-Za-z0-9_-])")
-_APIM_GIT_RE = re.compile(r"(?<![A-Za-z0-9])git&[0-9]{12}&([A-Za-z0-9+/]{86}==)(?![A-Za-z0-9+/=])")
-_ADO_SWEEP_RE = re.compile(r"(?<![A-Za-z0-9])[a-z2-7]{52}(?![A-Za-z0-9])")
+_APIM_GIT_RE = lazy_compile(r"(?<![A-Za-z0-9])git&[0-9]{12}&([A-Za-z0-9+/]{86}==)(?![A-Za-z0-9+/=])")
+_ADO_SWEEP_RE = lazy_compile(r"(?<![A-Za-z0-9])[a-z2-7]{52}(?![A-Za-z0-9])")
 _BASE32_RUN_TABLE = bytes(0x61 if (0x61 <= i <= 0x7A or 0x32 <= i <= 0x37) else 0x20 for i in range(256))
 ADO_HINTS = ("dev.azure.com", "visualstudio.com", "azure_devops", "azure-devops", "azuredevops", "ado_pat", "ado-pat",
              "azdo", "vsts", "system_accesstoken", "personal access token", "personal_access_token", "ext_pat")
@@ -1794,7 +1795,7 @@ _ENTRA_APP_WORDS = frozenset({"appid", "app", "application", "client", "spn", "p
                               "aad", "azuread", "entra"})
 
 _CLASS_CACHE: dict[str, str | None] = {}
-_CAMEL_RE = re.compile(r"[A-Z]+(?![a-z])|[A-Z]?[a-z]+|[0-9]+")
+_CAMEL_RE = lazy_compile(r"[A-Z]+(?![a-z])|[A-Z]?[a-z]+|[0-9]+")
 
 
 def name_words(name: str) -> list[str]:

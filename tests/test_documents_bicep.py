@@ -506,6 +506,44 @@ def test_fast_path_reads_what_the_grammar_reads(monkeypatch):
     assert len(fast.statements) == 14
 
 
+_SCANNER_CASES = [
+    "var a = { b: [ f(x!), g(y) != z, !h ] }\nvar c = [\n  (1)\n  ...(d)\n]\n",
+    "var s = { k: 'a//b', l: 'c/*d', m: 'e/f', n: x / 2 }\nparam p string = 'q'\n",
+    "var o = { ...base, k: [ ...items ], n: o.p!.q, t: [1, 2] }\n",
+    "var i = '${a}-${f('x', { y: 'z' })}-${b[0]}'\nvar j = $'''\n${c}\n'''\nvar k = ''''''\n",
+    "var m = {\n  a: 'x' // note\n  /* block\n  resource x */\n  b: '\\'\\n'\n}\n",
+    "var u = [\n  'unterminated\n]\nresource r 'T@v' = {\n  p: (\n",
+    "var v = {\n  a: {\n    b: 1\n\nresource y 'T@v' = {\n  name: 'y'\n}\n",
+    "@description('d')\n@allowed([\n  'a'\n])\nparam w string\nvar x = {\nresource: 1\nparam: [\n]\n}\n",
+    "var y = '\\\nz'\nvar z = 'a\\$b${c}'\nvar q = [\n  f()\n  (g)\n]\n",
+]
+
+
+def test_scanner_skip_changes_nothing(monkeypatch):
+    """The scanner skips code without tokens in one regex match; token by token gives the same."""
+    import glob
+    import os
+    import re
+
+    from keyless.linter.documents import bicep
+
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    texts = list(_SCANNER_CASES)
+    for path in sorted(glob.glob(os.path.join(root, "fixtures", "**", "*.bicep*"), recursive=True)):
+        with open(path, encoding="utf-8", errors="replace") as fh:
+            texts.append(fh.read())
+    views = [bicep._view(t) for t in texts]
+    fast = [[bicep.scan(v, recover) for recover in (False, True)] for v in views]
+    never = re.compile("(?!)")
+    for name in ("_STEP_TOP", "_STEP_NESTED", "_STEP_RECOVER"):
+        monkeypatch.setattr(bicep, name, never)
+    slow = [[bicep.scan(v, recover) for recover in (False, True)] for v in views]
+    assert len(views) > 100
+    for f, s in zip(fast, slow):
+        for a, b in zip(f, s):
+            assert {k: getattr(a, k) for k in a.__slots__} == {k: getattr(b, k) for k in b.__slots__}
+
+
 # ---- recovery -------------------------------------------------------------------------------------
 
 def test_broken_declaration_does_not_hide_the_others():

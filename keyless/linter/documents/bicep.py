@@ -78,6 +78,36 @@ _TOKENS = r"'''|'[^'\\\n$]*(?:(?:\\.|\$(?!\{))[^'\\\n$]*)*'|'|[{}\[\]()]|//|/\*|
 _PAREN_LINE = r"\n[ \t]*(?=\(|\.\.\.\()"
 _CODE_TOP = re.compile(_PAREN_LINE + "|" + _TOKENS + r"|\n")
 _CODE_NESTED = re.compile(_PAREN_LINE + "|" + _TOKENS)
+# The scanner's step: code that holds no token the scan acts on is skipped in one anchored match
+# before the next token (group 1; empty at the end of the text): names, operators, `!=`, prefix
+# `!`, line comments, strings without `${`, `//` or `/*`, line breaks that start no `(` item, and
+# brackets that close again within two levels with only such code inside (their depth changes
+# nothing). Possessive repeats: no backtracking, so each match is linear. The token alternatives
+# cover every character the skip stops at (else the search above takes over).
+_SKIP_PLAIN = r"[^\n'(){}\[\]/!.]++"
+_SKIP_SOFT = (r"\.(?!\.\.)|/(?![/*])|//[^\n]*+|!(?==)|(?<![A-Za-z0-9_)\]])!"
+              r"|'(?!'')[^'\\\n$/]*+(?:(?:\\.|\$(?!\{)|/(?![/*]))[^'\\\n$/]*+)*+'")
+_SKIP_BREAK = r"\n(?![ \t]*+(?:\(|\.\.\.\())"
+_TOP_BREAK = r"\n(?![ \t]*+(?:@|(?:" + "|".join(_KEYWORDS) + r")\b(?![ \t]*:)))"  # no statement starts
+
+
+def _bracketed(inside: str, levels: int) -> str:
+    """Alternatives for brackets that close again within `levels` levels, `inside` between them."""
+    groups = ""
+    for _ in range(levels):
+        body = "(?:" + inside + groups + ")*+"
+        groups = r"|\(" + body + r"\)|\[" + body + r"\]|\{" + body + r"\}"
+    return groups
+
+
+_SKIP_FLAT = _SKIP_PLAIN + "|" + _SKIP_SOFT
+_SKIP_GROUPS = _bracketed(_SKIP_FLAT + "|" + _SKIP_BREAK, 2)
+_SKIP_TOP = _SKIP_FLAT + "|" + _TOP_BREAK + _SKIP_GROUPS
+_SKIP_NESTED = _SKIP_FLAT + "|" + _SKIP_BREAK + _SKIP_GROUPS
+_STEP_TOP = re.compile("(?:" + _SKIP_TOP + ")*+(" + _PAREN_LINE + "|" + _TOKENS + r"|\n|\Z)")
+_STEP_NESTED = re.compile("(?:" + _SKIP_NESTED + ")*+(" + _PAREN_LINE + "|" + _TOKENS + r"|\Z)")
+# While recovering, line breaks inside brackets count (a keyword at column 0 starts a statement).
+_STEP_RECOVER = re.compile("(?:" + _SKIP_FLAT + ")*+(" + _PAREN_LINE + "|" + _TOKENS + r"|\n|\Z)")
 _IN_STRING = re.compile(r"[\\'\n]|\$\{|/[/*]")
 _CLOSER = {"}": "{", "]": "[", ")": "("}
 _BANG_AFTER = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_)]")
@@ -112,6 +142,8 @@ def scan(text: str, recover: bool = False) -> _Scan:
     if m:
         starts.append((m.start(1), m.group(1)))
     top, nested = _CODE_TOP.search, (_CODE_TOP if recover else _CODE_NESTED).search
+    step_top = (_STEP_RECOVER if recover else _STEP_TOP).match
+    step_nested = (_STEP_RECOVER if recover else _STEP_NESTED).match
     in_string = _IN_STRING.search
     pos = 0
     string = False
@@ -140,10 +172,16 @@ def scan(text: str, recover: bool = False) -> _Scan:
                 stack.append("$")
                 pos = i + 2
             continue
-        m = nested(text, pos) if stack else top(text, pos)
-        if m is None:
-            break
-        i = m.start()
+        m = step_nested(text, pos) if stack else step_top(text, pos)
+        if m is not None:
+            i = m.start(1)
+            if i == n:
+                break
+        else:  # a character the step's tokens do not cover
+            m = nested(text, pos) if stack else top(text, pos)
+            if m is None:
+                break
+            i = m.start()
         pos = m.end()
         c = text[i]
         if c == "\n":

@@ -603,12 +603,12 @@ def test_broken_input_never_crashes_and_names_no_source(src):
 
 
 def test_runaway_parse_is_cut_and_the_rest_is_read(monkeypatch):
-    from keyless.linter.documents import bicep
+    from keyless.linter.documents import bicep, tree_sitter_budget
 
     # the grammar's error recovery is quadratic in one statement's errors: a big statement is
     # parsed with a budget of input reads (made small here), past which it is reported, not read
     monkeypatch.setattr(bicep, "_SMALL_STATEMENT", 1000)
-    monkeypatch.setattr(bicep, "_READ_BUDGET", 50)
+    monkeypatch.setattr(tree_sitter_budget, "READ_BUDGET", 50)
     broken = "resource r 'T@v' = {\n" + "".join(f"  p{i}: {{ = }}\n" for i in range(300)) + "}\n"
     clean = "resource ok 'T@v' = {\n" + "".join(f"  p{i}: 'v{i}'\n" for i in range(300)) + "}\n"
     prog = parse_bicep(broken + "param after string\n" + clean)

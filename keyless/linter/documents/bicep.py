@@ -46,6 +46,7 @@ from typing import Any
 
 from keyless.linter.documents import Document, ParseError, register_kind
 from keyless.linter.documents.json import gc_paused
+from keyless.linter.documents.tree_sitter_budget import bounded_parse
 from keyless.linter.documents.bicep_ast import (
     Arr, Binary, Bool, Call, Decorator, Error, For, If, Index, Interp, Lambda, Member, Module, Nested,
     Null, Num, Obj, Other, Output, Param, ParamValue, ParseIssue, Program, Prop, Ref, Resource, Str,
@@ -1309,7 +1310,8 @@ class _Reader:
         if len(data) <= _SMALL_STATEMENT:
             root = _PARSER.parse(data).root_node
         else:
-            root = _bounded_parse(data)
+            tree = bounded_parse(_PARSER, data)
+            root = None if tree is None else tree.root_node
             if root is None:
                 self.issues.append(ParseIssue("declaration too complex to read",
                                               (start, _content_end(self.view, start, end))))
@@ -1542,30 +1544,8 @@ def _reference(view: str, s: int, e: int, namespaces: frozenset):
 # broken entries, and many `a.b` / `a[0]` in one object or array (ambiguities it keeps open): 4,000
 # of either in one statement take ~1 s. Real statements stay far below (Azure Verified Modules:
 # 12 MB/s for every size), but a hostile file must not stall a scan, so a statement past this size
-# is parsed with a budget of input reads (deterministic, unlike a timer; ~40,000 reads a second):
-# a linear parse reads each 4 kB chunk about twice, a runaway one re-reads it thousands of times.
+# is parsed with a budget of input reads (tree_sitter_budget).
 _SMALL_STATEMENT = 16_384
-_READ_CHUNK = 4096
-_READ_BUDGET = 20_000
-
-
-def _bounded_parse(data: bytes):
-    reads = 0
-    budget = _READ_BUDGET + 16 * (len(data) // _READ_CHUNK)
-
-    def read(offset, _point):
-        nonlocal reads
-        reads += 1
-        return data[offset:offset + _READ_CHUNK]
-
-    try:
-        tree = _PARSER.parse(read, progress_callback=lambda _offset, _error: reads > budget)
-    except ValueError:  # cancelled
-        tree = None
-    if tree is None:
-        _PARSER.reset()
-        return None
-    return tree.root_node
 
 
 def _uncovered_error(root, base: int, covered: list):

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from typing import Callable, Iterator
 
 from keyless.linter.documents import Document, ParseError, register_kind
+from keyless.linter.documents.tree_sitter_budget import bounded_parse
 
 UNKNOWN_PART = "{?}"
 UNKNOWN_EXPRESSION = "{?expr}"  # a PowerShell expression argument (member access, method call, ...)
@@ -98,7 +99,7 @@ class Script:
         if parser is None:
             return
         data = self.text.encode("utf-8", "surrogateescape")
-        tree = _bounded_parse(parser, data)
+        tree = bounded_parse(parser, data)  # None: the grammar's error recovery ran away
         if tree is None:
             self.too_complex = True
             return
@@ -272,31 +273,6 @@ _AZ_LINE_PWSH = re.compile(r"^[ \t]*((?:az|azd)[ \t]|[A-Za-z]+-Az\w+)", re.M)
 # ---- tree-sitter ------------------------------------------------------------------------------------
 
 _PARSERS: dict[str, object] = {}
-
-
-_READ_CHUNK = 4096
-_READ_BUDGET = 20_000
-
-
-def _bounded_parse(parser, data: bytes):
-    """tree-sitter's error recovery can be quadratic (a PowerShell script of unclosed `${`: 320 KB
-    took 42 s): the parse is cancelled after a number of reads linear in the length (real scripts
-    need at most ~15 per 4 KiB). None then."""
-    reads = 0
-    budget = _READ_BUDGET + 16 * (len(data) // _READ_CHUNK)
-
-    def read(offset, _point):
-        nonlocal reads
-        reads += 1
-        return data[offset:offset + _READ_CHUNK]
-
-    try:
-        tree = parser.parse(read, progress_callback=lambda _offset, _error: reads > budget)
-    except ValueError:  # cancelled
-        tree = None
-    if tree is None:
-        parser.reset()
-    return tree
 
 
 def _parser(language: str):

@@ -57,6 +57,10 @@ from keyless.linter.lazyre import lazy_compile
 # Past this size a file is only secret-scanned (the largest Azure Verified Module is 0.12 MB).
 MAX_PARSE_CHARS = 4_000_000
 
+# `_new(Str, (value, span))` is `Str(value, span)` without the Python-level `__new__` of a
+# NamedTuple (a fifth of the conversion's time went there).
+_new = tuple.__new__
+
 # Namespaces a call may be qualified with besides `import * as ns` aliases.
 BUILTIN_NAMESPACES = frozenset({"az", "sys"})
 
@@ -366,6 +370,9 @@ class _Kinds:
             return i
 
         self.comment = frozenset(named["comment"] | named["diagnostic_comment"])
+        # named kinds but comments: `node.children` filtered by it is `node.named_children` without
+        # comments (`children` is cached on the node, `named_children` built anew on each access)
+        self.code = frozenset(i for ids in named.values() for i in ids) - self.comment | {ERROR_ID}
         self.expression = frozenset(i for k in _EXPRESSION_KINDS for i in named[k])
         self.types = frozenset(i for k in _TYPE_KINDS for i in named[k])
         self.object_property = one(named, "object_property")
@@ -456,6 +463,7 @@ class _Builder:
         self.bangs = bangs
         self.issues = issues
         self.k = _KINDS
+        self.dispatch = _KINDS.dispatch
         self.base = 0
         self.dirty = False  # the statement's tree has errors
         self.children: list[list] = []  # nested resources of the resources being read
@@ -483,14 +491,16 @@ class _Builder:
         return [c for c in node.children if c.kind_id not in comment]
 
     def named(self, node) -> list:
-        comment = self.k.comment
-        return [c for c in node.named_children if c.kind_id not in comment]
+        code = self.k.code
+        return [c for c in node.children if c.kind_id in code]
 
     # ---- expressions --------------------------------------------------------------------------
     def expr(self, node):
-        method = self.k.dispatch.get(node.kind_id)
-        if method is None or self.dirty and node.is_missing:
+        method = self.dispatch.get(node.kind_id)
+        if method is None:
             return self.error(node, "missing token" if node.is_missing else "unreadable expression")
+        if self.dirty and node.is_missing:
+            return self.error(node, "missing token")
         value = method(self, node)
         if self.bangs:
             end = value.span[1]
@@ -503,7 +513,7 @@ class _Builder:
     def identifier(self, node):
         b = self.base
         s, e = b + node.start_byte, b + node.end_byte
-        return Ref(self.text[s:e], (s, e))
+        return _new(Ref, (self.text[s:e], (s, e)))
 
     def number(self, node):
         b = self.base
@@ -536,11 +546,11 @@ class _Builder:
             dollars = self.dollars.get(s)
             if dollars:
                 return self.multiline_holes(s - dollars, at, e - 3, e, "$" * dollars + "{")
-            return Str(self.text[at:e - 3], (s, e))
+            return _new(Str, (self.text[at:e - 3], (s, e)))
         if e - s < 2 or raw[-1] != "'" or self.dirty and node.has_error:
             return self.error(node, "unterminated string")
         if "${" not in raw:
-            return Str(_unescape(raw[1:-1]), (s, e))
+            return _new(Str, (_unescape(raw[1:-1]) if "\\" in raw else raw[1:-1], (s, e)))
         parts: list = []
         at = s + 1
         text = self.text
@@ -584,7 +594,8 @@ class _Builder:
         items = []
         k = self.k
         spreads = self.spreads
-        kids = [c for c in node.named_children if c.kind_id not in k.comment]
+        code = k.code
+        kids = [c for c in node.children if c.kind_id in code]
         i, n = 0, len(kids)
         while i < n:
             c = kids[i]
@@ -609,15 +620,18 @@ class _Builder:
                 if at is not None:  # `...x` was blanked
                     item = Unary("...", item, (at, max(item.span[1], self.base + c.end_byte)))
             items.append(item)
-        return Arr(tuple(items), self.span(node))
+        return _new(Arr, (tuple(items), self.span(node)))
 
     def object(self, node):
         k = self.k
         props = []
         decorators: tuple = ()
         skip_to = -1
-        for c in node.named_children:
+        code = k.code
+        for c in node.children:
             kid = c.kind_id
+            if kid not in code:  # punctuation and comments
+                continue
             if kid == k.object_property:
                 if c.start_byte < skip_to:
                     continue
@@ -630,8 +644,6 @@ class _Builder:
                     line_end = self.view.find("\n", self.base + c.start_byte, self.base + c.end_byte)
                     if line_end >= 0:
                         props.extend(self.entry_lines(line_end + 1, self.base + c.end_byte, set()))
-            elif kid in k.comment:
-                continue
             elif kid == k.decorators:
                 decorators = self.decorators(c)
             elif kid == ERROR_ID:
@@ -647,7 +659,7 @@ class _Builder:
                                               {p.key_span[0] for p in found}))
             elif c.start_byte >= skip_to:  # e.g. a value without key
                 self.issue("unreadable object entry", self.span(c))
-        return Obj(tuple(props), self.span(node))
+        return _new(Obj, (tuple(props), self.span(node)))
 
     def prop(self, node, decorators: tuple, obj) -> tuple:
         """(Prop or None, byte offset to skip entries up to)."""
@@ -684,18 +696,18 @@ class _Builder:
             v = self.expr(value)
             span = (ks, b + node.end_byte)
         if self.spreads.get(ks) == "{":  # `...expr` read as `_: expr`
-            return Prop(None, v, True, (ks, span[1]), (ks, ks + 3)), skip_to
+            return _new(Prop, (None, v, True, (ks, span[1]), (ks, ks + 3), None)), skip_to
         kid = key.kind_id
         if kid == k.identifier:
             name = self.text[ks:ke]
         elif kid == k.string:
             sv = self.string(key)
             if type(sv) is not Str:
-                return Prop(None, v, False, span, (ks, ke), sv), skip_to
+                return _new(Prop, (None, v, False, span, (ks, ke), sv)), skip_to
             name = sv.value
         else:
             name = self.text[ks:ke] if self.view[ks:ke].isidentifier() else None
-        return Prop(name, v, False, span, (ks, ke)), skip_to
+        return _new(Prop, (name, v, False, span, (ks, ke), None)), skip_to
 
     def entry_lines(self, at: int, end: int, seen: set) -> list:
         """`key: value` lines of an object's error region whose value reads alone (the grammar's
@@ -786,7 +798,7 @@ class _Builder:
         name = self.text[ps:pe]
         safe = dot.kind_id == self.k.safe_dot
         return self.postfix(self.expr(obj), b + node.start_byte,
-                            lambda o, s: Member(o, name, safe, (s, pe), (ps, pe)))
+                            lambda o, s: _new(Member, (o, name, safe, (s, pe), (ps, pe))))
 
     def subscript(self, node):
         ch = node.children
@@ -822,8 +834,9 @@ class _Builder:
         fn, args_node = ch
         k = self.k
         args = []
-        for c in args_node.named_children:
-            if c.kind_id not in k.comment:
+        code = k.code
+        for c in args_node.children:
+            if c.kind_id in code:
                 args.append(self.expr(c))
         args_t = tuple(args)
         b = self.base
@@ -831,7 +844,7 @@ class _Builder:
         fk = fn.kind_id
         if fk == k.identifier:
             fs, fe = b + fn.start_byte, b + fn.end_byte
-            return Call(self.text[fs:fe], args_t, None, None, (s, e), (fs, fe))
+            return _new(Call, (self.text[fs:fe], args_t, None, None, (s, e), (fs, fe)))
         if fk == k.member:
             mch = fn.children
             if len(mch) != 3:
@@ -843,9 +856,9 @@ class _Builder:
                 if obj.kind_id == k.identifier:
                     ns = self.text[b + obj.start_byte:b + obj.end_byte]
                     if ns in self.namespaces:
-                        return Call(name, args_t, ns, None, (s, e), (ps, pe))
+                        return _new(Call, (name, args_t, ns, None, (s, e), (ps, pe)))
                 return self.postfix(self.expr(obj), s,
-                                    lambda o, st: Call(name, args_t, None, o, (st, e), (ps, pe)))
+                                    lambda o, st: _new(Call, (name, args_t, None, o, (st, e), (ps, pe))))
         return self.error(node)
 
     def ternary(self, node):
@@ -934,13 +947,13 @@ class _Builder:
     def decorators(self, node) -> tuple:
         out = []
         k = self.k
-        for d in node.named_children:
+        for d in node.children:
             if d.kind_id != k.decorator:
                 continue
-            call = next((c for c in d.named_children if c.kind_id == k.call), None)
+            call = next((c for c in d.children if c.kind_id == k.call), None)
             value = self.call(call) if call is not None else None
             if type(value) is Call:
-                out.append(Decorator(value.name, value.args, self.span(d)))
+                out.append(_new(Decorator, (value.name, value.args, self.span(d))))
             else:
                 self.issue("unreadable decorator", self.span(d))
         return tuple(out)
@@ -1284,7 +1297,7 @@ class _Reader:
                 if arg is None:
                     return None
                 args = (arg,)
-            decorators.append(Decorator(m.group(2), args, m.span()))
+            decorators.append(_new(Decorator, (m.group(2), args, m.span())))
             at = _SKIP_BLANK.match(view, m.end(), decl).end()
         value = None
         if eq >= 0:
@@ -1499,8 +1512,8 @@ def _literal(text: str, view: str, s: int, e: int, namespaces: frozenset = BUILT
                 value = value[2:]
             elif value.startswith("\n"):
                 value = value[1:]
-            return Str(value, (s, e))
-        return Str(_unescape(raw[1:-1]), (s, e))
+            return _new(Str, (value, (s, e)))
+        return _new(Str, (_unescape(raw[1:-1]), (s, e)))
     if c == "{":
         return Obj((), (s, e))
     if c == "[":
@@ -1514,7 +1527,7 @@ def _literal(text: str, view: str, s: int, e: int, namespaces: frozenset = BUILT
         return Bool(_KEYWORD_LITERALS[word], (s, e))
     if word == "null":
         return Null((s, e))
-    return Ref(word, (s, e))
+    return _new(Ref, (word, (s, e)))
 
 
 def _reference(view: str, s: int, e: int, namespaces: frozenset):

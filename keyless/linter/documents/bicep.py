@@ -519,17 +519,17 @@ class _Builder:
         b = self.base
         s, e = b + node.start_byte, b + node.end_byte
         try:
-            return Num(int(self.text[s:e]), (s, e))
+            return _new(Num, (int(self.text[s:e]), (s, e)))
         except ValueError:
             return self.error(node)
 
     def null(self, node):
-        return Null(self.span(node))
+        return _new(Null, (self.span(node),))
 
     def boolean(self, node):
         b = self.base
         s, e = b + node.start_byte, b + node.end_byte
-        return Bool(self.text[s:e] == "true", (s, e))
+        return _new(Bool, (self.text[s:e] == "true", (s, e)))
 
     def string(self, node):
         b = self.base
@@ -566,7 +566,7 @@ class _Builder:
             at = he
         if e - 1 > at:
             parts.append(_unescape(text[at:e - 1]))
-        return Interp(tuple(parts), (s, e))
+        return _new(Interp, (tuple(parts), (s, e)))
 
     def multiline_holes(self, s: int, at: int, end: int, e: int, opener: str):
         """`$'''...${x}...'''`: literal text (no escapes) and expressions in holes."""
@@ -813,7 +813,7 @@ class _Builder:
         if caret >= 0:  # x[^1]: counted from the end (the view blanked the ^)
             iv = Unary("^", iv, (caret, iv.span[1]))
         return self.postfix(self.expr(ch[0]), self.base + node.start_byte,
-                            lambda o, s: Index(o, iv, safe, (s, end)))
+                            lambda o, s: _new(Index, (o, iv, safe, (s, end))))
 
     def resource_expression(self, node):
         ch = self.kids(node)
@@ -867,7 +867,7 @@ class _Builder:
             ch = self.kids(node)
             if len(ch) != 5:
                 return self.error(node)
-        value = Ternary(self.expr(ch[0]), self.expr(ch[2]), self.expr(ch[4]), self.span(node))
+        value = _new(Ternary, (self.expr(ch[0]), self.expr(ch[2]), self.expr(ch[4]), self.span(node)))
         return self.lift_lambda(value, "cond")
 
     def binary(self, node):
@@ -878,7 +878,7 @@ class _Builder:
                 return self.error(node)
         lv, rv = self.expr(ch[0]), self.expr(ch[2])
         s, e = self.span(node)
-        value = Binary(self.k.names[ch[1].kind_id], lv, rv, (s, max(e, rv.span[1])))
+        value = _new(Binary, (self.k.names[ch[1].kind_id], lv, rv, (s, max(e, rv.span[1]))))
         return self.lift_lambda(value, "left")
 
     def unary(self, node):
@@ -889,7 +889,7 @@ class _Builder:
                 return self.error(node)
         av = self.expr(ch[1])
         s, e = self.span(node)
-        return Unary(self.k.names[ch[0].kind_id], av, (s, max(e, av.span[1])))
+        return _new(Unary, (self.k.names[ch[0].kind_id], av, (s, max(e, av.span[1]))))
 
     def lambda_(self, node):
         ch = self.named(node)
@@ -1094,9 +1094,14 @@ _NOT_LINE_BREAK = re.compile(r"[^\r\n]")
 # literal or a name (most of them: descriptions, defaults) is read without the grammar.
 _LITERAL = (r"'''[\s\S]*?'''|'[^'\\\n$]*(?:(?:\\.|\$(?!\{))[^'\\\n$]*)*'|-?\d+\b|[A-Za-z_]\w*\b(?![ \t]*[.(\[:!?])"
             r"|\{[ \t]*\}|\[[ \t]*\]")
-_SIMPLE_DECORATOR = re.compile(r"@(sys\.)?([A-Za-z_]\w*)[ \t]*\([ \t]*(" + _LITERAL + r")?[ \t]*\)")
+_SIMPLE_DECORATOR = r"(@(sys\.)?([A-Za-z_]\w*)[ \t]*\([ \t]*(" + _LITERAL + r")?[ \t]*\))"
+# _SKIP_BLANK, possessive (its matches are the same: it never has to give anything back).
+_BLANKS = r"(?:\s|//[^\n]*+|/\*(?:[^*]|\*(?!/))*+\*/|#disable-[^\n]*+)*+"
+_DECORATOR_AND_BLANKS = re.compile(_SIMPLE_DECORATOR + _BLANKS)
 _REFERENCE = r"[A-Za-z_]\w*(?:\(\)|\.\??[A-Za-z_]\w*)+(?![ \t]*[.(\[:!?])"
-_SIMPLE_VALUE = re.compile(_REFERENCE + "|" + _LITERAL)
+# The whole value: the first alternative that matches (atomic, as `match` would take it), and blanks
+# to the end.
+_VALUE_ALONE = re.compile(_BLANKS + "((?>" + _REFERENCE + "|" + _LITERAL + "))" + _BLANKS + r"\Z")
 _REFERENCE_STEP = re.compile(r"\.(\?)?([A-Za-z_]\w*)|\(\)")
 _TARGET_SCOPE = re.compile(r"targetScope[ \t]*=[ \t]*(" + _LITERAL + ")")
 FAST_PATH = True  # tests and the benchmark switch it off to compare with the grammar's reading
@@ -1286,26 +1291,25 @@ class _Reader:
         """(decorators, value) read with regular expressions, or None when the grammar is needed."""
         text = self.text
         decorators = []
-        at = _SKIP_BLANK.match(view, start, decl).end()
+        at = _SKIP_BLANK.match(view, start, decl).end() if start < decl else decl
         while at < decl:
-            m = _SIMPLE_DECORATOR.match(view, at, decl)
+            m = _DECORATOR_AND_BLANKS.match(view, at, decl)
             if m is None:
                 return None
             args = ()
-            if m.group(3):
-                arg = _literal(text, view, *m.span(3))
+            if m.group(4):
+                arg = _literal(text, view, *m.span(4))
                 if arg is None:
                     return None
                 args = (arg,)
-            decorators.append(_new(Decorator, (m.group(2), args, m.span())))
-            at = _SKIP_BLANK.match(view, m.end(), decl).end()
+            decorators.append(_new(Decorator, (m.group(3), args, m.span(1))))
+            at = m.end()
         value = None
         if eq >= 0:
-            vs = _SKIP_BLANK.match(view, eq, end).end()
-            m = _SIMPLE_VALUE.match(view, vs, end)
-            if m is None or _SKIP_BLANK.match(view, m.end(), end).end() != end:
+            m = _VALUE_ALONE.match(view, eq, end)
+            if m is None:
                 return None
-            value = _literal(text, view, vs, m.end(), self.namespaces)
+            value = _literal(text, view, m.start(1), m.end(1), self.namespaces)
             if value is None:
                 return None
         return tuple(decorators), value
@@ -1401,7 +1405,7 @@ class _Reader:
         span = (decl, max(value.span[1], eq) if value is not None else (te if ts >= 0 else ne))
         name = text[ns:ne]
         if kw == "param" and not self.bicepparam:
-            return Param(name, type_text, value, type_text.endswith("?"), decorators, span, name_span)
+            return _new(Param, (name, type_text, value, type_text.endswith("?"), decorators, span, name_span))
         if value is None:
             value = Error((ne, ne))
             if kw == "param":
@@ -1413,8 +1417,8 @@ class _Reader:
         if kw == "param":
             return ParamValue(name, value, span, name_span)
         if kw == "output":
-            return Output(name, type_text, value, decorators, span, name_span)
-        return Var(name, value, decorators, span, name_span)
+            return _new(Output, (name, type_text, value, decorators, span, name_span))
+        return _new(Var, (name, value, decorators, span, name_span))
 
     def _native(self, start, decl, kw, end):
         """resource / module / targetScope: read by the grammar as written."""
@@ -1498,7 +1502,7 @@ class _Reader:
         return TargetScope(value, (decl, value.span[1]))
 
     def _other(self, start, decl, kw, end, name):
-        return Other(kw, name, (decl, end))
+        return _new(Other, (kw, name, (decl, end)))
 
 
 def _literal(text: str, view: str, s: int, e: int, namespaces: frozenset = BUILTIN_NAMESPACES):
@@ -1522,9 +1526,9 @@ def _literal(text: str, view: str, s: int, e: int, namespaces: frozenset = BUILT
     if "." in word or "(" in word:
         return _reference(view, s, e, namespaces)
     if c == "-" or c.isdigit():
-        return Num(int(word), (s, e))
+        return _new(Num, (int(word), (s, e)))
     if word in _KEYWORD_LITERALS:
-        return Bool(_KEYWORD_LITERALS[word], (s, e))
+        return _new(Bool, (_KEYWORD_LITERALS[word], (s, e)))
     if word == "null":
         return Null((s, e))
     return _new(Ref, (word, (s, e)))

@@ -425,6 +425,7 @@ def _parser():
 # goes; the conversion moves them back, never across parentheses the source wrote.
 _RIGHT_OPERAND = {Binary: "right", Ternary: "otherwise", Lambda: "body"}
 _PREFIX = frozenset(("!", "-"))
+_PLAIN_OPERAND = frozenset((Ref, Member, Call, Index, Nested, Str, Interp, Num, Bool, Null, Obj, Arr, Error))
 
 _ESCAPE = lazy_compile(r"\\(u\{[0-9A-Fa-f]{1,6}\}|.)", re.S)
 _ESCAPES = {"n": "\n", "r": "\r", "t": "\t", "\\": "\\", "'": "'", "$": "$"}
@@ -797,8 +798,10 @@ class _Builder:
         ps, pe = b + prop.start_byte, b + prop.end_byte
         name = self.text[ps:pe]
         safe = dot.kind_id == self.k.safe_dot
-        return self.postfix(self.expr(obj), b + node.start_byte,
-                            lambda o, s: _new(Member, (o, name, safe, (s, pe), (ps, pe))))
+        ov = self.expr(obj)
+        if type(ov) in _PLAIN_OPERAND:  # nothing to move: the common case, without a closure
+            return _new(Member, (ov, name, safe, (b + node.start_byte, pe), (ps, pe)))
+        return self.postfix(ov, b + node.start_byte, lambda o, s: _new(Member, (o, name, safe, (s, pe), (ps, pe))))
 
     def subscript(self, node):
         ch = node.children
@@ -857,7 +860,10 @@ class _Builder:
                     ns = self.text[b + obj.start_byte:b + obj.end_byte]
                     if ns in self.namespaces:
                         return _new(Call, (name, args_t, ns, None, (s, e), (ps, pe)))
-                return self.postfix(self.expr(obj), s,
+                ov = self.expr(obj)
+                if type(ov) in _PLAIN_OPERAND:
+                    return _new(Call, (name, args_t, None, ov, (s, e), (ps, pe)))
+                return self.postfix(ov, s,
                                     lambda o, st: _new(Call, (name, args_t, None, o, (st, e), (ps, pe))))
         return self.error(node)
 

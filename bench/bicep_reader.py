@@ -3,6 +3,7 @@
 
     python bench/bicep_reader.py /tmp/corpus/Azure+bicep-registry-modules [more dirs...]
         [--show N] [--profile]
+    python bench/bicep_reader.py DIR --speed RUNS [--source OTHER_TREE]   # the strict throughput only
 
 For every `.bicep` / `.bicepparam` file under the directories it reports:
 
@@ -34,7 +35,10 @@ import sys
 import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-sys.path.insert(0, os.path.dirname(HERE))
+# --source DIR: the keyless package of another tree (e.g. `git archive main keyless | tar -x -C DIR`),
+# to measure two builds with the same script
+SOURCE = sys.argv[sys.argv.index("--source") + 1] if "--source" in sys.argv[:-1] else os.path.dirname(HERE)
+sys.path.insert(0, SOURCE)
 
 from keyless.linter.documents import LineIndex, decode  # noqa: E402
 from keyless.linter.documents import bicep  # noqa: E402
@@ -519,6 +523,27 @@ def report(name: str, res: dict, show: int) -> None:
                 print(f"    {it}")
 
 
+def strict_speed(paths: list[str], runs: int) -> None:
+    """Whole passes of `parse_bicep` over every file in this process (after a warm-up file), CPU."""
+    texts = []
+    size = 0
+    for p in paths:
+        with open(p, "rb") as fh:
+            data = fh.read()
+        texts.append((decode(data)[0], p.endswith(".bicepparam")))
+        size += len(data)
+    parse_bicep(texts[0][0])
+    passes = []
+    for _ in range(runs):
+        start = time.process_time()
+        for text, bicepparam in texts:
+            parse_bicep(text, bicepparam)
+        passes.append(time.process_time() - start)
+    print(f"{SOURCE}: {len(texts)} files {size / 1e6:.2f} MB; CPU per pass "
+          f"{', '.join(f'{t:.3f}' for t in passes)} s; median {statistics.median(passes):.3f} s = "
+          f"{size / 1e6 / statistics.median(passes):.2f} MB/s")
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("dirs", nargs="+")
@@ -531,7 +556,13 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--plant", action="store_true", help="with --secrets: plant synthetic secrets first")
     ap.add_argument("--compiler-trees", action="store_true",
                     help="compare with the Bicep compiler's syntax trees (main.syntax.bicep next to main.bicep)")
+    ap.add_argument("--speed", type=int, metavar="RUNS",
+                    help="only the strict throughput: RUNS whole passes over every file in this process")
+    ap.add_argument("--source", help="read keyless from this tree instead of the one holding this script")
     args = ap.parse_args(argv)
+    if args.speed:
+        strict_speed(files_under(args.dirs), args.speed)
+        return 0
     if args.compiler_trees:
         compare_with_compiler(args.dirs, args.show)
         return 0

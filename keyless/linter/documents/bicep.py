@@ -112,7 +112,7 @@ _SKIP_NESTED = _SKIP_FLAT + "|" + _SKIP_BREAK + _SKIP_GROUPS
 _STEP_TOP = re.compile("(?:" + _SKIP_TOP + ")*+(" + _PAREN_LINE + "|" + _TOKENS + r"|\n|\Z)")
 _STEP_NESTED = re.compile("(?:" + _SKIP_NESTED + ")*+(" + _PAREN_LINE + "|" + _TOKENS + r"|\Z)")
 # While recovering, line breaks inside brackets count (a keyword at column 0 starts a statement).
-_STEP_RECOVER = re.compile("(?:" + _SKIP_FLAT + ")*+(" + _PAREN_LINE + "|" + _TOKENS + r"|\n|\Z)")
+_STEP_RECOVER = lazy_compile("(?:" + _SKIP_FLAT + ")*+(" + _PAREN_LINE + "|" + _TOKENS + r"|\n|\Z)")
 _IN_STRING = re.compile(r"[\\'\n]|\$\{|/[/*]")
 _CLOSER = {"}": "{", "]": "[", ")": "("}
 _BANG_AFTER = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_)]")

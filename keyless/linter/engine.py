@@ -640,7 +640,11 @@ def scan_gc_policy() -> Iterator[None]:
 
 
 def gc_between_files() -> None:
-    """Collect the generations the collector would at this point (see scan_gc_policy)."""
+    """Collect the generations the collector would at this point (see scan_gc_policy), then
+    freeze what survived: it outlived its file (companion documents kept for later files,
+    results), and every later collection of the scan would traverse it again (on Azure Verified
+    Modules that rescanning was 1.7 s of a 22 s scan). Cycles among the frozen objects are
+    collected after the scan, which unfreezes them."""
     if not _GC_POLICY_DEPTH or not gc.isenabled():
         return
     young, middle, old = gc.get_count()
@@ -648,6 +652,7 @@ def gc_between_files() -> None:
         return
     limits = gc.get_threshold()
     gc.collect(2 if old > limits[2] else 1 if middle > limits[1] else 0)
+    gc.freeze()
 
 
 def run_files(cands: list[Candidate], settings: Settings, *, jobs: int | None = None,
@@ -779,13 +784,14 @@ def lint_paths(paths: list[str], cfg: Config, settings: Settings, *, excludes: l
                            respect_gitignore=cfg.respect_gitignore, max_file_size=settings.max_file_size,
                            recursive=False, follow_symlinks=cfg.follow_symlinks)
         companions = shallow.files
-    results = run_files(disc.files, settings, jobs=jobs, cache=cache, progress=progress, companions=companions,
-                        notes=run_notes, workspace=workspace)
-    context = None
-    if ctx is not None:
-        context = ctx.facts() if project_context.needed(results) else []
-        run_notes += ctx.notes
-    run = finish(results, settings, report_paths=only, cache=cache, context=context)
+    with scan_gc_policy():  # project rules too: else one full collection of everything the scan left
+        results = run_files(disc.files, settings, jobs=jobs, cache=cache, progress=progress, companions=companions,
+                            notes=run_notes, workspace=workspace)
+        context = None
+        if ctx is not None:
+            context = ctx.facts() if project_context.needed(results) else []
+            run_notes += ctx.notes
+        run = finish(results, settings, report_paths=only, cache=cache, context=context)
     run.errors = [(p, m, None) for p, m in disc.errors] + run.errors
     run.notes = disc.notes + run_notes + run.notes
     run.elapsed = time.perf_counter() - t0

@@ -212,6 +212,32 @@ DEADLINE_KEY = "keyless.deadline"  # doc.memo: thread CPU time after which the f
 PARTIAL_KEY = "keyless.partial"  # doc.memo: set when it stopped
 
 
+# ---- the engine's one lower-cased copy of a file, and the prefilter's answers ------------------------
+
+TEXT_WORDS_KEY = "keyless.text-words"  # doc.memo while the engine runs a file's rules
+
+
+class TextWords(NamedTuple):
+    low: str  # doc.text.lower()
+    searched: frozenset[str]  # the prefilter's keywords (lower case)
+    present: frozenset[str]  # those that occur in `low`
+
+
+def text_lower(doc: Any) -> str:
+    """`doc.text.lower()`, lower-cased once per file by the engine (rules used to each make a copy)."""
+    words = doc.memo.get(TEXT_WORDS_KEY)
+    return words.low if words is not None and words.low is not None else doc.text.lower()
+
+
+def mentions(doc: Any, word: str) -> bool:
+    """`word` (lower case) occurs in `text_lower(doc)`: the prefilter's answer when it searched for
+    the word, one substring search otherwise."""
+    words = doc.memo.get(TEXT_WORDS_KEY)
+    if words is not None and word in words.searched:
+        return word in words.present
+    return word in text_lower(doc)
+
+
 class BudgetExceeded(Exception):
     """The file's time budget (Settings.file_budget) is spent: what was found so far stands and the
     file is reported as only partly checked."""

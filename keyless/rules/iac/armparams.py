@@ -25,6 +25,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from keyless.linter.rule import text_lower
 from keyless.linter.workspace import join, reldir_of
 from keyless.rules.iac.common import secretish_name, tool_token_or_credential
 from keyless.rules.iac.expr import UNKNOWN, is_expression
@@ -122,7 +123,7 @@ def _classify(doc: Any) -> tuple[str, dict[str, Any] | None]:
     """("template", None), ("parameters", values) or ("", None) for a companion document."""
     if doc is None or doc.kind != "json":
         return "", None
-    low = doc.text.lower()  # a text check first: most JSON next to a template is neither, and stays unparsed
+    low = text_lower(doc)  # a text check first: most JSON next to a template is neither, and stays unparsed
     if PARAMETERS_SCHEMA in low and doc.ensure_parsed() and is_parameter_file(doc.values[0]):
         return "parameters", parameter_file_values(doc.values[0])
     if "resources" in low and doc.ensure_parsed():

@@ -6,7 +6,7 @@ import re
 from typing import Any
 
 from keyless.linter.finding import Position, Span
-from keyless.linter.rule import Fact
+from keyless.linter.rule import Fact, mentions
 from keyless.rules.iac import roles as R
 from keyless.rules.iac.arm import arm_template, guid_mismatch
 from keyless.rules.iac.armparams import deployment_body, deployment_body_scenario, looks_like_arm
@@ -163,7 +163,7 @@ _LHS_RE = re.compile(r"""^\s*(?:var\s+|param\s+|let\s+|const\s+|export\s+)?["']?
 
 
 def guid_lines(doc: Any, em: Emitter) -> None:
-    if "roledefinition" not in doc.text.lower() and "role" not in doc.text.lower():
+    if not mentions(doc, "role"):  # ("roledefinition" holds it too)
         return
     already = {(f.data["span"][0]) for f in em.facts if f.kind == "iac.issue" and f.data["code"] == "KL403"}
     # One pass over the text for GUIDs, then only their lines (most lines hold none).

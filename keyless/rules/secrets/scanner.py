@@ -40,7 +40,7 @@ from urllib.parse import unquote
 
 from keyless.linter.lazyre import lazy_compile
 from keyless.linter.finding import Severity
-from keyless.linter.rule import Budget, BudgetExceeded
+from keyless.linter.rule import TEXT_WORDS_KEY, Budget, BudgetExceeded
 from keyless.rules.secrets import allowlist, cells, connstr, decoded, formats, sas
 from keyless.rules.secrets.hosts import AnyHost, HostIndex, is_local_host, service_of_host
 from keyless.rules.secrets.kinds import KINDS, VARIANT_SEVERITY
@@ -226,7 +226,15 @@ class Scanner:
         self.code = doc.relpath.lower().endswith(_CODE_SUFFIXES)
         self.text = doc.text
         self.kind = doc.kind
-        self.low = ascii_lower(self.text)
+        words = doc.memo.get(TEXT_WORDS_KEY)
+        if words is not None and words.low is not None and len(words.low) == len(self.text):
+            # the engine's lower-cased copy is ascii_lower's (same length): its prefilter
+            # answers "is this word in self.low" for the words it searched
+            self.low = words.low
+            self._searched, self._present = words.searched, words.present
+        else:
+            self.low = ascii_lower(self.text)
+            self._searched = self._present = frozenset()
         self._hosts: HostIndex | None = None
         self.found: dict[tuple[int, int], Secret] = {}
         self._seg_cache: dict[tuple[int, int], list[_Seg]] = {}
@@ -337,32 +345,36 @@ class Scanner:
         m = _SETTING_RE.search(self.text, max(ls, pos - 160), pos)
         return m.group(1) if m else ""
 
+    def mentions(self, word: str) -> bool:
+        """`word in self.low`, from the engine's prefilter when it searched the word."""
+        return word in self._present if word in self._searched else word in self.low
+
     # -- the scan ------------------------------------------------------------------------------------
     def run(self) -> list[Secret]:
         low = self.low
         try:
             self.scan_signatures()
-            if "sig=" in low:
+            if self.mentions("sig="):
                 self.scan_sas()
             if "code=" in low:
                 self.scan_function_urls()
             if "@" in low and "://" in low:
                 self.scan_uris()
             self.scan_names()
-            if "azurecr.io" in low or "--service-principal" in low:
+            if "azurecr.io" in low or self.mentions("--service-principal"):
                 self.scan_command_lines()
-            if self.permissive or any(h in low for h in ADO_HINTS):
+            if self.permissive or any(self.mentions(h) for h in ADO_HINTS):
                 self.scan_ado()
             if "convertto-securestring" in low:
                 self.scan_secure_strings()
             if ".Ag" in self.text:
                 self.scan_refresh_tokens()
-            if "git&" in low:
+            if self.mentions("git&"):
                 self.scan_apim_git_keys()
             if not self.nested and (self.kind == "hcl" or self.doc.subkind == "bicepparam" or (
-                    self.kind == "json" and ("deploymenttemplate" in low or "deploymentparameters" in low))):
+                    self.kind == "json" and (self.mentions("deploymenttemplate") or "deploymentparameters" in low))):
                 self.scan_iac_values()
-            if self.kind in ("yaml", "json") and not self.nested and any(w in low for w in _AZURE_PARENTS) and (
+            if self.kind in ("yaml", "json") and not self.nested and any(self.mentions(w) for w in _AZURE_PARENTS) and (
                     _GENERIC_LEAF_RE.search(low)):
                 self.scan_nested_names()
             if self.permissive and not self.nested:
@@ -372,7 +384,7 @@ class Scanner:
                     self.scan_built_strings()
                 if ("\\" in low or "%" in low or "&" in low) and decoded.ESCAPE_HINT_RE.search(low):
                     self.scan_escaped()
-                if self.kind in ("yaml", "json") and "secret" in low and "data" in low:
+                if self.kind in ("yaml", "json") and self.mentions("secret") and "data" in low:
                     self.scan_secret_manifests()
         except BudgetExceeded:
             pass  # the file's time is up: what was found stands, the engine reports a partial check

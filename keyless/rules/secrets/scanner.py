@@ -174,6 +174,10 @@ ANCHOR_RE = lazy_compile(r"key|secret|p(?:assw|wd|at)|credential")
 # Every literal signature, first character first so the regex engine can skip quickly.
 SIGNATURE_RE = lazy_compile(r"[+AJ78](?:A(?:St|Ba|MC|Sb|Eh|Rm|CR)|CDb|PIM|zCa|IoT|ZEG|zSe|zFu|QQJ9|Q~)")
 
+# scan_signatures acts only on these (matched case-sensitively, so each one's lower case is in the
+# lower-cased text wherever it is in the text; all are prefilter keywords: no search of the text).
+_SIGNATURES_LOWER = tuple(sorted({s.lower() for s in (*formats.BY_SIGNATURE, "JQQJ9", "8Q~", "7Q~")}))
+
 # Names ending like this hold identifiers or metadata, not secrets.
 _DENY_SUFFIXES = (
     "name", "names", "id", "ids", "version", "file", "path", "url", "uri", "endpoint", "type", "types",
@@ -353,7 +357,8 @@ class Scanner:
     def run(self) -> list[Secret]:
         low = self.low
         try:
-            self.scan_signatures()
+            if any(self.mentions(w) for w in _SIGNATURES_LOWER):
+                self.scan_signatures()
             if self.mentions("sig="):
                 self.scan_sas()
             if "code=" in low:
@@ -382,7 +387,7 @@ class Scanner:
             if not self.nested:
                 if self.kind == "python" and self._literals_joined_near_hint():
                     self.scan_built_strings()
-                if ("\\" in low or "%" in low or "&" in low) and decoded.ESCAPE_HINT_RE.search(low):
+                if "\\" in low or "%" in low or "&" in low:
                     self.scan_escaped()
                 if self.kind in ("yaml", "json") and self.mentions("secret") and "data" in low:
                     self.scan_secret_manifests()
@@ -403,10 +408,33 @@ class Scanner:
             s.source += note
             self.add(s)
 
-    def scan_escaped(self) -> None:
-        """Lines holding JSON/URL/HTML escapes, decoded (`\\u0026` -> `&`, `\\"` -> `"`, `%3D` -> `=`)."""
+    def _escape_line_starts(self) -> list[int]:
+        """Starts of the lines holding an escape (decoded.ESCAPE_HINTS), at most 10,000 of them.
+        Every hint starts with `\\`, `%` or `&`: a C search for each of those characters, the
+        pattern tried only there (thirteen searches of the whole text, one per hint, were most
+        of this pass on large templates)."""
         low = self.low
-        lines = self.doc.lines
+        match = decoded.ESCAPE_HINT_RE.match
+        starts: set[int] = set()
+        misses = 0
+        for ch in _ESCAPE_FIRST_CHARS:
+            i = low.find(ch)
+            while i >= 0:
+                if match(low, i):
+                    ls, le = self.line_bounds(i)
+                    starts.add(ls)
+                    if len(starts) >= 10_000:
+                        return self._escape_line_starts_by_hint()  # the cap keeps the lines it always kept
+                    i = low.find(ch, le)
+                    continue
+                misses += 1
+                if misses > 4096:  # the character is common here for other reasons: one search per hint
+                    return self._escape_line_starts_by_hint()
+                i = low.find(ch, i + 1)
+        return sorted(starts)
+
+    def _escape_line_starts_by_hint(self) -> list[int]:
+        low = self.low
         starts: set[int] = set()
         for hint in decoded.ESCAPE_HINTS:
             i = low.find(hint)
@@ -414,7 +442,13 @@ class Scanner:
                 ls, le = self.line_bounds(i)
                 starts.add(ls)
                 i = low.find(hint, le)
-        for ls in sorted(starts):
+        return sorted(starts)
+
+    def scan_escaped(self) -> None:
+        """Lines holding JSON/URL/HTML escapes, decoded (`\\u0026` -> `&`, `\\"` -> `"`, `%3D` -> `=`)."""
+        starts = self._escape_line_starts()
+        lines = self.doc.lines
+        for ls in starts:
             le = lines.line_end(bisect.bisect_right(lines.starts, ls))
             for ws in range(ls, le, 65536):  # minified lines: bounded windows
                 self.budget.tick()
@@ -1697,6 +1731,7 @@ _GENERIC_LEAF_RE = lazy_compile(r"(?:key[12]?|secret|password|pwd|token)[\"']?[ 
 # Two literals joined: adjacent (`"a" "b"`, across a line break) or with `+`.
 _ADJACENT_LITERALS_RE = lazy_compile(
     r"[\"'][ \t]*(?:\+[ \t]*)?(?:\\?\r?\n(?:[ \t]*#[^\n]{0,300}\n){0,2}[ \t]*(?:\+[ \t]*)?)?[rRbBuUfF]{0,2}[\"']")
+_ESCAPE_FIRST_CHARS = "\\%&"  # the first character of every decoded.ESCAPE_HINTS
 _DOC_SUFFIXES = (".md", ".markdown", ".mdx", ".rst", ".adoc", ".asciidoc", ".html", ".htm")
 # Languages whose string values are always quoted (Python is read by its own parser), Bicep included.
 _CODE_SUFFIXES = (".go", ".cs", ".vb", ".fs", ".java", ".kt", ".kts", ".scala", ".groovy", ".js", ".mjs", ".cjs",

@@ -1,0 +1,89 @@
+"""The secret scanner's cheap pre-checks select exactly what the searches they replace select:
+they never skip a line or a file a recogniser would read."""
+
+from __future__ import annotations
+
+from hypothesis import given, settings, strategies as st
+
+from keyless.linter.documents import make_document
+from keyless.rules.secrets import decoded
+from keyless.rules.secrets.scanner import Scanner
+
+_ESCAPE_ALPHABET = list("\\%&u0\"/3dba26f4mpq;t#x \n") + ["\\u00", "%3D", "&amp;", "&quot;", "&#"]
+
+
+def _scanner(text: str) -> Scanner:
+    return Scanner(make_document("x.json", "x.json", text))
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.lists(st.sampled_from(_ESCAPE_ALPHABET), max_size=120).map("".join))
+def test_escape_lines_are_the_lines_holding_an_escape_hint(text):
+    sc = _scanner(text)
+    fast = sc._escape_line_starts()
+    assert fast == sc._escape_line_starts_by_hint()
+    lines = {sc.line_bounds(m.start())[0] for m in decoded.ESCAPE_HINT_RE.finditer(sc.low)}
+    assert fast == sorted(lines)
+
+
+def test_escape_lines_where_the_first_characters_are_common_for_other_reasons():
+    text = "&& " * 5000 + 'x = "a\\"b"\n' + "%% \\\\ " * 3000 + "\n" + 'k = "&amp;"\n'
+    sc = _scanner(text)
+    assert sc._escape_line_starts() == sc._escape_line_starts_by_hint() == [0, len(text) - 12]
+
+
+def test_escape_lines_keep_the_cap_of_the_search_per_hint():
+    text = "".join(f'"k{i}": "a\\"b"\n' for i in range(10_050)) + 'x = "%3D"\n'
+    sc = _scanner(text)
+    got = sc._escape_line_starts()
+    assert len(got) == 10_000 and got == sc._escape_line_starts_by_hint()
+
+
+# ---- scan_signatures runs only where a signature it acts on occurs ----------------------------------
+
+import os  # noqa: E402
+
+import pytest  # noqa: E402
+
+import keygen as kg  # noqa: E402
+from keyless.rules.secrets import formats, scanner  # noqa: E402
+
+_DISPATCHED = {*formats.BY_SIGNATURE, "JQQJ9", "8Q~", "7Q~"}
+_SIGNATURE_PIECES = ["+", "A", "J", "7", "8", "St", "Ba", "MC", "CR", "CDb", "PIM", "zCa", "IoT", "ZEG", "zSe",
+                     "zFu", "QQJ9", "Q~", "q~", "a", "x", " "]
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.lists(st.sampled_from(_SIGNATURE_PIECES), max_size=40).map("".join))
+def test_a_dispatched_signature_is_always_mentioned(text):
+    if any(m.group(0) in _DISPATCHED for m in scanner.SIGNATURE_RE.finditer(text)):
+        low = scanner.ascii_lower(text)
+        assert any(w in low for w in scanner._SIGNATURES_LOWER)
+
+
+def _all_secrets(doc):
+    return [(s.kind, s.start, s.end, s.value, s.source, s.priority) for s in Scanner(doc).run()]
+
+
+def _fixture_texts():
+    root = os.path.join(os.path.dirname(__file__), os.pardir, "fixtures")
+    for dirpath, _, names in sorted(os.walk(root)):
+        for name in sorted(names):
+            if name.endswith(".expect"):
+                continue
+            path = os.path.join(dirpath, name)
+            with open(path, encoding="utf-8", errors="surrogateescape") as fh:
+                yield os.path.relpath(path, root).replace(os.sep, "/"), fh.read()
+
+
+def test_the_pre_checks_skip_nothing_in_the_fixtures(monkeypatch):
+    keys = "\n".join(f"k{i} = '{v}'" for i, v in enumerate(
+        [kg.identifiable("+ASt"), kg.identifiable("ACDb"), kg.identifiable("AzCa"), kg.identifiable("APIM")]))
+    texts = [*_fixture_texts(), ("keys.py", keys)]
+    with_checks = {rel: _all_secrets(make_document(rel, rel, text)) for rel, text in texts}
+    assert with_checks["keys.py"]  # the keys above are found at all
+    monkeypatch.setattr(scanner, "_SIGNATURES_LOWER", ("",))  # "" is in every text: no pre-check
+    monkeypatch.setattr(scanner, "_ESCAPE_FIRST_CHARS", "")  # only the search per hint
+    monkeypatch.setattr(Scanner, "_escape_line_starts", Scanner._escape_line_starts_by_hint)
+    for rel, text in texts:
+        assert _all_secrets(make_document(rel, rel, text)) == with_checks[rel], rel

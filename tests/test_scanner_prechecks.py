@@ -87,3 +87,37 @@ def test_the_pre_checks_skip_nothing_in_the_fixtures(monkeypatch):
     monkeypatch.setattr(Scanner, "_escape_line_starts", Scanner._escape_line_starts_by_hint)
     for rel, text in texts:
         assert _all_secrets(make_document(rel, rel, text)) == with_checks[rel], rel
+
+
+# ---- the host index searches a suffix only where its last two labels occur --------------------------
+
+from keyless.rules.secrets import hosts  # noqa: E402
+
+
+def _hosts_searching_every_suffix(low):
+    hits, seen_at = [], set()
+    for suffix, service in hosts.HOST_SUFFIXES:
+        i = low.find(suffix)
+        while i >= 0:
+            end = i + len(suffix)
+            if end not in seen_at:
+                seen_at.add(end)
+                hits.append((i, service, hosts.first_label(low[max(0, i - 64): i]) if suffix.startswith(".") else ""))
+            i = low.find(suffix, end)
+    return sorted(hits)
+
+
+_HOST_PIECES = ["acct", ".blob", ".core", ".windows", ".net", ".azure", ".com", ".cosmos", ".postgres", ".database",
+                "dev", ".io", ".azurecr", "atlas", ".microsoft", ".scm", ".azure-api", " ", "\n", "-"]
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.lists(st.sampled_from(_HOST_PIECES), max_size=30).map("".join))
+def test_host_index_finds_what_a_search_for_every_suffix_finds(low):
+    index = hosts.HostIndex(low)
+    assert list(zip(index.offsets, index.services, index.names)) == _hosts_searching_every_suffix(low)
+
+
+def test_every_host_suffix_holds_its_tail():
+    for suffix, _, tail in hosts._SUFFIX_TAILS:
+        assert suffix.endswith(tail) and tail.count(".") >= 1

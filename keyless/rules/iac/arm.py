@@ -1423,17 +1423,31 @@ def note_listed_keys(em: Emitter, root: dict, path: tuple) -> None:
     """Every key the template reads with a `list*()` call (into an app setting, a Key Vault secret,
     a Container Apps environment's Log Analytics shared key, an AI Foundry connection, an output):
     a key user of the resource it belongs to. Nested templates are walked on their own."""
-    todo: list[tuple[Any, tuple, int]] = [(root.get(k), path + (k,), 0) for k in ("resources", "outputs")]
+    # A node's path is a chain (parent chain, key), unrolled only for the few strings that call
+    # list*(): building every node's path tuple was most of this walk.
+    todo: list[tuple[Any, tuple, int]] = [(root.get(k), (None, k), 0) for k in ("resources", "outputs")]
     while todo:
-        v, p, depth = todo.pop()
+        v, chain, depth = todo.pop()
         if isinstance(v, str):
-            if "list" in v.lower() and is_expression(v):
-                note_key_user(em, p, v)
+            if _maybe_lists(v) and is_expression(v):
+                keys: list = []
+                while chain is not None:
+                    chain, key = chain
+                    keys.append(key)
+                note_key_user(em, path + tuple(reversed(keys)), v)
         elif depth < 40 and isinstance(v, dict):
-            todo.extend((x, p + (k,), depth + 1) for k, x in v.items()
-                        if not (k == "template" and isinstance(x, dict) and "resources" in x))
+            for k, x in v.items():  # (only containers and strings that may call list*() do anything)
+                if (_maybe_lists(x) if isinstance(x, str) else isinstance(x, (dict, list))) and not (
+                        k == "template" and isinstance(x, dict) and "resources" in x):
+                    todo.append((x, (chain, k), depth + 1))
         elif depth < 40 and isinstance(v, list):
-            todo.extend((x, p + (i,), depth + 1) for i, x in enumerate(v))
+            for i, x in enumerate(v):
+                if _maybe_lists(x) if isinstance(x, str) else isinstance(x, (dict, list)):
+                    todo.append((x, (chain, i), depth + 1))
+
+
+def _maybe_lists(v: str) -> bool:
+    return v[:1] == "[" and "list" in v.lower()
 
 
 def mark_granted_system_identities(workloads: list[Workload], resources: list) -> None:

@@ -57,6 +57,8 @@ HOST_SUFFIXES: tuple[tuple[str, str], ...] = (
     (".mixedreality.azure.com", "mixedreality"),
 )
 
+# Each suffix with its last two labels (`windows.net`), which a text holds wherever it holds the suffix.
+_SUFFIX_TAILS = tuple((sfx, svc, ".".join(sfx.split(".")[-2:])) for sfx, svc in HOST_SUFFIXES)
 _SUFFIX_MAP = {(sfx if sfx.startswith(".") else "." + sfx): svc for sfx, svc in HOST_SUFFIXES}
 _MAX_LABELS = max(suffix.count(".") for suffix in _SUFFIX_MAP) + 1
 
@@ -115,7 +117,13 @@ class HostIndex:
     def __init__(self, low: str):
         hits: list[tuple[int, str, str]] = []
         seen_at: set[int] = set()
-        for suffix, service in HOST_SUFFIXES:
+        tails: dict[str, bool] = {}
+        for suffix, service, tail in _SUFFIX_TAILS:
+            present = tails.get(tail)
+            if present is None:
+                present = tails[tail] = tail in low
+            if not present:
+                continue  # no suffix ending so occurs: one search for the ~10 that share a tail
             i = low.find(suffix)
             while i >= 0:
                 end = i + len(suffix)

@@ -121,3 +121,15 @@ def test_host_index_finds_what_a_search_for_every_suffix_finds(low):
 def test_every_host_suffix_holds_its_tail():
     for suffix, _, tail in hosts._SUFFIX_TAILS:
         assert suffix.endswith(tail) and tail.count(".") >= 1
+
+
+# ---- generic keys under a named parent: the path of a node deep in lists and maps ------------------
+
+def test_a_generic_key_under_a_named_parent_deep_in_lists_is_found_at_its_value():
+    key = kg.legacy_b64(64)
+    text = ('{"apps": [{"name": "a"}, {"settings": [{"x": 1}, {"Storage": {"Key": "' + key + '", "n": 2}}]}],\n'
+            ' "Azure": {"retries": 3}}\n')
+    found = [s for s in Scanner(make_document("appsettings.json", "appsettings.json", text)).run()
+             if s.value == key]
+    assert [(s.start, s.end) for s in found] == [(text.index(key), text.index(key) + len(key))]
+    assert found[0].setting.lower().startswith("storage")

@@ -205,6 +205,15 @@ def _names_azure_parent(key: str) -> bool:
     return any(w in nk for w in _AZURE_PARENTS)
 
 
+def _unchain(chain: tuple | None) -> tuple:
+    """The path a chain of (parent chain, key) pairs stands for, root first."""
+    keys: list = []
+    while chain is not None:
+        chain, key = chain
+        keys.append(key)
+    return tuple(reversed(keys))
+
+
 @dataclass(slots=True)
 class _Seg:
     start: int
@@ -353,11 +362,18 @@ class Scanner:
         """`word in self.low`, from the engine's prefilter when it searched the word."""
         return word in self._present if word in self._searched else word in self.low
 
+    def mentions_any(self, words: tuple[str, ...]) -> bool:
+        searched, present, low = self._searched, self._present, self.low
+        for w in words:
+            if (w in present) if w in searched else (w in low):
+                return True
+        return False
+
     # -- the scan ------------------------------------------------------------------------------------
     def run(self) -> list[Secret]:
         low = self.low
         try:
-            if any(self.mentions(w) for w in _SIGNATURES_LOWER):
+            if self.mentions_any(_SIGNATURES_LOWER):
                 self.scan_signatures()
             if self.mentions("sig="):
                 self.scan_sas()
@@ -368,7 +384,7 @@ class Scanner:
             self.scan_names()
             if "azurecr.io" in low or self.mentions("--service-principal"):
                 self.scan_command_lines()
-            if self.permissive or any(self.mentions(h) for h in ADO_HINTS):
+            if self.permissive or self.mentions_any(ADO_HINTS):
                 self.scan_ado()
             if "convertto-securestring" in low:
                 self.scan_secure_strings()
@@ -379,7 +395,7 @@ class Scanner:
             if not self.nested and (self.kind == "hcl" or self.doc.subkind == "bicepparam" or (
                     self.kind == "json" and (self.mentions("deploymenttemplate") or "deploymentparameters" in low))):
                 self.scan_iac_values()
-            if self.kind in ("yaml", "json") and not self.nested and any(self.mentions(w) for w in _AZURE_PARENTS) and (
+            if self.kind in ("yaml", "json") and not self.nested and self.mentions_any(_AZURE_PARENTS) and (
                     _GENERIC_LEAF_RE.search(low)):
                 self.scan_nested_names()
             if self.permissive and not self.nested:
@@ -543,17 +559,18 @@ class Scanner:
         if not self.doc.ensure_parsed():
             return
         budget = 20_000
-        stack: list[tuple[Any, tuple]] = [(v, (i,)) for i, v in enumerate(self.doc.values)]
+        # A node's path is a chain (parent chain, key), unrolled only under a named parent.
+        stack: list[tuple[Any, tuple]] = [(v, (None, i)) for i, v in enumerate(self.doc.values)]
         while stack and budget > 0:
-            node, path = stack.pop()
+            node, chain = stack.pop()
             budget -= 1
             self.budget.tick()
             items = node.items() if isinstance(node, dict) else enumerate(node) if isinstance(node, list) else ()
             for k, v in items:
                 if isinstance(v, (dict, list)):
                     if isinstance(v, dict) and isinstance(k, str) and _names_azure_parent(k):
-                        self._nested_leaves(k, v, (*path, k))
-                    stack.append((v, (*path, k)))
+                        self._nested_leaves(k, v, _unchain((chain, k)))
+                    stack.append((v, (chain, k)))
 
     def _nested_leaves(self, parent: str, node: dict, path: tuple) -> None:
         for leaf, value in node.items():

@@ -1,5 +1,5 @@
-"""`keyless check` leaves its heap to the operating system: what the scan kept is frozen before the
-interpreter exits, so its last collection does not traverse and free it."""
+"""The command line leaves its heap to the operating system: what a check kept is frozen before the
+interpreter exits, so its last collection does not traverse and free it (keyless/__main__.py)."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 _PROBE = textwrap.dedent("""
     import atexit, gc, sys
     atexit.register(lambda: sys.stderr.write(f"frozen-at-exit={gc.get_freeze_count()}\\n"))
-    from keyless.cli import main
+    from keyless.__main__ import main
     sys.argv = ["keyless", "check", "--no-cache", "--exit-zero", "-q", "."]
     main()
 """)

@@ -731,14 +731,10 @@ class Analyzer:
             self._identity_credential(call, scope, head, last)
             return
         if q in C.LEGACY_SECRET_CREDENTIALS:
-            cls = C.LEGACY_SECRET_CREDENTIALS[q]
-            self.hit("KL203", call, scope, cls,
-                     f"{cls} signs in as a service principal with a secret; use a managed identity",
-                     "display-only",
-                     "Migrate to the azure-identity based SDK (azure-mgmt-* >= 17), pass DefaultAzureCredential() "
-                     "and grant the managed identity the roles the service principal had")
-            self._mark_secret_args(call, scope)
-            self.sensitive_args(call)
+            self._secret_sign_in(call, scope, C.LEGACY_SECRET_CREDENTIALS[q], "",
+                                 "Migrate to the azure-identity based SDK (azure-mgmt-* >= 17), pass "
+                                 "DefaultAzureCredential() and grant the managed identity the roles the service "
+                                 "principal had")
             return
         if q in C.AZUREML_KEY_DATASTORES:
             key = _arg(call, None, "account_key", "sas_token")
@@ -752,14 +748,9 @@ class Analyzer:
                          f"workspace and compute identities {C.role_for('storage-blob', 'unknown')}")
             return
         if q in C.AZUREML_SECRET_AUTH:
-            cls = C.AZUREML_SECRET_AUTH[q]
-            self.hit("KL203", call, scope, cls,
-                     f"{cls} signs in to Azure ML as a service principal with a secret; use a managed identity",
-                     "display-only",
-                     "On Azure compute use MsiAuthentication() (azureml-core) or azure-ai-ml's MLClient with "
-                     "DefaultAzureCredential(); grant the identity the roles the service principal had")
-            self._mark_secret_args(call, scope)
-            self.sensitive_args(call)
+            self._secret_sign_in(call, scope, C.AZUREML_SECRET_AUTH[q], " to Azure ML",
+                                 "On Azure compute use MsiAuthentication() (azureml-core) or azure-ai-ml's MLClient "
+                                 "with DefaultAzureCredential(); grant the identity the roles the service principal had")
             return
         if q in C.OPENAI_CLASSES:
             self._openai_client(call, scope, q)
@@ -1178,6 +1169,14 @@ class Analyzer:
                          f"Pass a TokenCredential such as DefaultAzureCredential(){extra}; grant {role}")
 
     # -- azure.identity credentials: facts, KL203, KL208 --
+    def _secret_sign_in(self, call: ast.Call, scope: Scope, cls: str, where: str, help_text: str) -> None:
+        """KL203 on an SDK class that signs in as a service principal with a secret (legacy
+        azure-common/msrestazure credentials, azureml-core's ServicePrincipalAuthentication)."""
+        self.hit("KL203", call, scope, cls, f"{cls} signs in{where} as a service principal with a secret; use a managed identity",
+                 "display-only", help_text)
+        self._mark_secret_args(call, scope)
+        self.sensitive_args(call)
+
     def _identity_credential(self, call, scope, pkg, cls) -> None:
         if cls == "get_bearer_token_provider" or not cls.endswith("Credential"):
             return

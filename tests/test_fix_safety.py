@@ -402,6 +402,8 @@ def test_a_read_only_file_is_refused_not_made_writable(run_cli, tmp_path):
 
 _KILL_DURING_WRITE = textwrap.dedent("""
     import os, signal, sys
+    # ^C as in a terminal, even when this test runs where SIGINT is ignored (a background job)
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     from keyless.linter.documents import make_document
     from keyless.linter import fixes
     path, signum = sys.argv[1], int(sys.argv[2])

@@ -1100,7 +1100,9 @@ _NOT_LINE_BREAK = re.compile(r"[^\r\n]")
 # literal or a name (most of them: descriptions, defaults) is read without the grammar.
 _LITERAL = (r"'''[\s\S]*?'''|'[^'\\\n$]*(?:(?:\\.|\$(?!\{))[^'\\\n$]*)*'|-?\d+\b|[A-Za-z_]\w*\b(?![ \t]*[.(\[:!?])"
             r"|\{[ \t]*\}|\[[ \t]*\]")
-_SIMPLE_DECORATOR = r"(@(sys\.)?([A-Za-z_]\w*)[ \t]*\([ \t]*(" + _LITERAL + r")?[ \t]*\))"
+# Blanks after `(` possessive: no literal starts with one, and giving them back to the blanks before
+# `)` would try every split of a run of blanks (quadratic on `@d(` and spaces without a `)`).
+_SIMPLE_DECORATOR = r"(@(sys\.)?([A-Za-z_]\w*)[ \t]*\([ \t]*+(" + _LITERAL + r")?[ \t]*\))"
 # _SKIP_BLANK, possessive (its matches are the same: it never has to give anything back).
 _BLANKS = r"(?:\s|//[^\n]*+|/\*(?:[^*]|\*(?!/))*+\*/|#disable-[^\n]*+)*+"
 _DECORATOR_AND_BLANKS = re.compile(_SIMPLE_DECORATOR + _BLANKS)

@@ -343,3 +343,41 @@ def test_a_fix_that_would_leave_a_walrus_unused_is_refused():
     """
     assert findings(src, codes=["KL202"])
     assert fix(src) == textwrap.dedent(src)
+
+
+# ---- keys passed through `**mapping` (stop 19) ------------------------------------------------------
+
+def test_a_key_credential_in_a_known_mapping_is_fixed_for_the_client_that_gets_it():
+    src = """\
+        import os
+        from azure.core.credentials import AzureKeyCredential
+        from azure.search.documents import SearchClient
+
+        def search_client():
+            client_args = {"credential": AzureKeyCredential(os.environ["SEARCH_KEY"])}
+            return SearchClient(os.environ["SEARCH_ENDPOINT"], "products", **client_args)
+    """
+    (f,) = findings(src, codes=["KL202"])
+    assert f.fix.applicability is Applicability.UNSAFE and "Search Index Data" in f.fix.message
+    out = fix(src)
+    assert '{"credential": DefaultAzureCredential()}' in out and "AzureKeyCredential" not in out
+    ast.parse(out)
+
+
+def test_a_string_key_in_a_known_mapping_is_reported_and_an_unknown_mapping_is_not():
+    (f,) = findings("""\
+        import os
+        from azure.storage.blob import BlobServiceClient
+
+        def blob_client():
+            kwargs = {"credential": os.environ["STORAGE_KEY"]}
+            return BlobServiceClient(os.environ["STORAGE_URL"], **kwargs)
+    """, codes=["KL202"])
+    assert f.span.start.line == 5 and f.fix.applicability is Applicability.DISPLAY_ONLY
+    assert not findings("""\
+        import os
+        from azure.storage.blob import BlobServiceClient
+
+        def blob_client(kwargs):
+            return BlobServiceClient(os.environ["STORAGE_URL"], **kwargs)
+    """, codes=["KL202"])

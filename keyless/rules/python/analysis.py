@@ -653,6 +653,7 @@ class Analyzer:
             if q is None:
                 if type(call.func) is ast.Attribute:
                     self._http_session_call(call, scope)
+                    self._adal_sign_in(call, scope)
                 continue
             if q.startswith(C.NO_ENTRA_SDKS):
                 for a in list(call.args) + [k.value for k in call.keywords]:
@@ -746,6 +747,12 @@ class Analyzer:
                          "display-only",
                          f"Drop {_kw_name(call, key)}= so the datastore uses identity-based data access; grant the "
                          f"workspace and compute identities {C.role_for('storage-blob', 'unknown')}")
+            return
+        if q in C.AZUREML_SECRET_DATASTORES or q in C.AZUREML_PASSWORD_DATASTORES:
+            self._azureml_datastore_secret(call, scope, q, last)
+            return
+        if q in C.MSAL_CONFIDENTIAL:
+            self._msal_confidential(call, scope)
             return
         if q in C.AZUREML_SECRET_AUTH:
             self._secret_sign_in(call, scope, C.AZUREML_SECRET_AUTH[q], " to Azure ML",
@@ -1049,12 +1056,38 @@ class Analyzer:
         auth = self._client_credential_arg(call, scope, q, info)
         self._sdk_fact(call, scope, q, info, auth=auth, code="KL202" if auth == "key" else None)
 
+    def star_kwargs(self, call: ast.Call, scope: Scope) -> dict[str, ast.expr]:
+        """The entries of a `**mapping` argument whose contents are known: a dict literal or
+        `dict(k=v)` the name is bound to, plus `mapping["k"] = v` in the same scope. A mapping
+        with an unpacking of its own, or any other value, is unknown and gives nothing."""
+        out: dict[str, ast.expr] = {}
+        for k in call.keywords:
+            if k.arg is not None:
+                continue
+            inner, s2, _ = self.resolve(k.value, scope)
+            if type(inner) is ast.Dict:
+                if any(key is None or not (type(key) is ast.Constant and type(key.value) is str)
+                       for key in inner.keys):
+                    continue
+                out.update((key.value, v) for key, v in zip(inner.keys, inner.values))
+            elif (type(inner) is ast.Call and type(inner.func) is ast.Name and inner.func.id == "dict"
+                  and not inner.args and all(kw.arg for kw in inner.keywords)):
+                out.update((kw.arg, kw.value) for kw in inner.keywords)
+            else:
+                continue
+            if type(k.value) is ast.Name:
+                for sl, v in self.sub_assign.get((id(s2), k.value.id), []):
+                    if type(sl) is ast.Constant and type(sl.value) is str:
+                        out[sl.value] = v
+        return out
+
     def _client_credential_arg(self, call, scope, q, info: C.ClientInfo, from_url=False) -> str:
         pos = None if from_url else info.cred_pos
         if info.service == "cosmos" and not from_url:
             pos = 1
         auth = None
-        for a in list(call.args) + [k.value for k in call.keywords]:
+        star = self.star_kwargs(call, scope) if _has_star_kwargs(call) else {}
+        for a in list(call.args) + [k.value for k in call.keywords] + list(star.values()):
             inner, iscope, _ = self.resolve(a, scope)
             if type(inner) is ast.Call:
                 cq = self.qualify(inner.func, iscope)
@@ -1068,6 +1101,8 @@ class Analyzer:
         if auth:
             return auth
         expr = _arg(call, pos, "credential")
+        if expr is None:
+            expr = star.get("credential")
         if expr is None:
             return "none" if info.service in C.KEY_STRING_SERVICES else "unknown"
         inner, iscope, _ = self.resolve(expr, scope)
@@ -1102,6 +1137,10 @@ class Analyzer:
         if self.key_read_back(call):
             self.hit("KL202", expr, scope, f"{cls}.credential", msg, "display-only", fix_msg + _KEY_READ_BACK)
             return "key"
+        if expr is star.get("credential"):  # the key sits in a mapping: shown, not rewritten
+            self.hit("KL202", expr, scope, f"{cls}.credential", msg, "display-only",
+                     fix_msg + " (the key is in the mapping passed with **)")
+            return "key"
         fix_data = {"kind": "keyarg", "cred": self.cred_plan(scope, call, aio), "role": role, "aio": aio}
         self.hit("KL202", expr, scope, f"{cls}.credential", msg, "unsafe", fix_msg, fix_data)
         return "key"
@@ -1109,6 +1148,10 @@ class Analyzer:
     def _legacy_storage(self, call, scope, q, service) -> None:
         cls = q.rpartition(".")[2]
         key = _arg(call, None, "account_key", "sas_token", "shared_access_key_value", "connection_string")
+        if key is None and _has_star_kwargs(call):
+            star = self.star_kwargs(call, scope)
+            key = next((star[n] for n in ("account_key", "sas_token", "shared_access_key_value",
+                                          "connection_string") if n in star), None)
         if key is None and len(call.args) >= 2:
             key = call.args[1] if not cls.startswith("ServiceBus") else (call.args[2] if len(call.args) > 2 else None)
         if key is None:
@@ -1176,6 +1219,84 @@ class Analyzer:
                  "display-only", help_text)
         self._mark_secret_args(call, scope)
         self.sensitive_args(call)
+
+    def _adal_sign_in(self, call: ast.Call, scope: Scope) -> None:
+        """KL203 on ADAL's `AuthenticationContext(...).acquire_token_with_client_credentials(...)`
+        (and the user-password flow); the certificate flow is not a secret sign-in."""
+        what = C.ADAL_SECRET_METHODS.get(call.func.attr)
+        if what is None:
+            return
+        inner, s2, _ = self.resolve(call.func.value, scope)
+        if type(inner) is not ast.Call or self.qualify(inner.func, s2) not in C.ADAL_CONTEXTS:
+            return
+        self.hit("KL203", call, scope, f"adal.{call.func.attr}",
+                 f"ADAL's {call.func.attr} signs in with {what}; use a managed identity", "display-only",
+                 "ADAL is retired: use azure-identity's DefaultAzureCredential (a managed identity on Azure) "
+                 "and get_token(\"<resource>/.default\"); grant the identity the roles the service principal had")
+        self._mark_secret_args(call, scope)
+        self.sensitive_args(call)
+
+    def _msal_confidential(self, call: ast.Call, scope: Scope) -> None:
+        """KL203 on an MSAL confidential client given a client secret (a string, an environment
+        read, or a name that says secret/password); a certificate or assertion dict is not one."""
+        expr = _arg(call, 1, "client_credential")
+        if expr is None:
+            return
+        inner, s2, _ = self.resolve(expr, scope)
+        if type(inner) is ast.Dict or type(inner) is ast.Call and self.env_name(inner, s2) is None:
+            return
+        v = self.value(expr, scope)
+        if v.kind == "str":
+            secret = bool((v.text or "").strip())
+        elif v.kind == "env":
+            secret = True
+        elif v.kind in ("config", "param", "unknown") and v.name:
+            n = v.name.lower()
+            secret = ("secret" in n or "password" in n) and "cert" not in n and "assertion" not in n
+        else:
+            secret = False
+        if not secret or self._test_dummy(v):
+            return
+        self.hit("KL203", expr, scope, "ConfidentialClientApplication.client_credential",
+                 "ConfidentialClientApplication signs in with a client secret; use a managed identity",
+                 "display-only",
+                 "To call Azure APIs use azure-identity's ManagedIdentityCredential; to sign users in, pass "
+                 "the managed identity's token as client_credential={\"client_assertion\": ...} (federated credential)")
+        self.secret_arg_nodes.add(id(expr))
+        self.secret_arg_nodes.add(id(inner))
+
+    def _azureml_datastore_secret(self, call: ast.Call, scope: Scope, q: str, method: str) -> None:
+        """An Azure ML v1 datastore registered with a service principal secret (KL203) or a
+        database password (KL206)."""
+        def given(expr) -> bool:
+            if expr is None:
+                return False
+            v = self.value(expr, scope)
+            return v.kind != "none" and not (v.kind == "str" and not (v.text or "").strip())
+
+        if q in C.AZUREML_SECRET_DATASTORES:
+            secret = _arg(call, C.AZUREML_SECRET_DATASTORES[q], "client_secret")
+            if given(secret):
+                self.hit("KL203", secret, scope, f"Datastore.{method}.secret",
+                         "Azure ML datastore is registered with a service principal secret; register it without one",
+                         "display-only",
+                         "Drop tenant_id=, client_id= and client_secret= so the datastore uses identity-based data "
+                         "access; grant the workspace and compute identities access to the data")
+                self.secret_arg_nodes.add(id(secret))
+        if q in C.AZUREML_PASSWORD_DATASTORES:
+            name, pos = C.AZUREML_PASSWORD_DATASTORES[q]
+            password = _arg(call, pos, name)
+            if given(password):
+                if method == "register_azure_sql_database":
+                    help_text = ("Drop username= and password= so the datastore uses identity-based data access; "
+                                 "create database users for the workspace and compute identities")
+                else:
+                    help_text = ("This datastore type keeps the password in the workspace; read the data from the "
+                                 "job with an Entra token of the compute's managed identity as the password")
+                self.hit("KL206", password, scope, f"Datastore.{method}.password",
+                         "Azure ML datastore is registered with a database password; use an identity instead",
+                         "display-only", help_text)
+                self.secret_arg_nodes.add(id(password))
 
     def _identity_credential(self, call, scope, pkg, cls) -> None:
         if cls == "get_bearer_token_provider" or not cls.endswith("Credential"):

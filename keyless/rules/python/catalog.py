@@ -256,6 +256,27 @@ AZUREML_SECRET_AUTH = {
 # share datastores are left out: identity-based access does not cover them.)
 AZUREML_KEY_DATASTORES = {f"{mod}.Datastore.register_azure_blob_container"
                           for mod in ("azureml.core", "azureml.core.datastore")}
+# Azure ML SDK v1 datastores registered with a service principal's secret (argument, position):
+# registered without credentials, Data Lake Gen1/Gen2 and Azure SQL datastores use identity-based
+# data access.
+AZUREML_SECRET_DATASTORES = {f"{mod}.Datastore.{method}": pos
+                             for mod in ("azureml.core", "azureml.core.datastore")
+                             for method, pos in (("register_azure_data_lake", 5),
+                                                 ("register_azure_data_lake_gen2", 6),
+                                                 ("register_azure_sql_database", 6))}
+# ... and with a database user's password (argument, position; None: keyword only).
+AZUREML_PASSWORD_DATASTORES = {f"{mod}.Datastore.{method}": arg
+                               for mod in ("azureml.core", "azureml.core.datastore")
+                               for method, arg in (("register_azure_sql_database", ("password", None)),
+                                                   ("register_azure_postgre_sql", ("user_password", 5)),
+                                                   ("register_azure_my_sql", ("user_password", 5)))}
+# ADAL (retired): AuthenticationContext methods that sign in with a secret (method -> what).
+ADAL_CONTEXTS = frozenset({"adal.AuthenticationContext", "adal.authentication_context.AuthenticationContext"})
+ADAL_SECRET_METHODS = {"acquire_token_with_client_credentials": "a client secret",
+                       "acquire_token_with_username_password": "a user name and password"}
+# MSAL confidential clients: client_credential is a secret string, a certificate dict or an assertion.
+MSAL_CONFIDENTIAL = frozenset({"msal.ConfidentialClientApplication",
+                               "msal.application.ConfidentialClientApplication"})
 # Credentials worth reusing in a fix (token credentials meant for workloads).
 REUSABLE_CREDENTIALS = {"DefaultAzureCredential", "ManagedIdentityCredential", "WorkloadIdentityCredential",
                         "ChainedTokenCredential"}

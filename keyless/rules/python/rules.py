@@ -152,6 +152,13 @@ class KeyCredential(KeyAuthRule):
     `sas_token=` (`Datastore.register_azure_blob_container`), which identity-based data access
     replaces.
 
+    The key may also reach the client through `**mapping` when the mapping's contents are known
+    where it is defined: a dict literal or `dict(credential=...)` the name is bound to, plus
+    `mapping["credential"] = ...` in the same scope (`client_args = {"credential": key}`,
+    `BlobServiceClient(url, **client_args)`). A mapping that is a parameter, comes from a call or
+    unpacks another mapping is unknown and not judged. A string key found this way gets guidance,
+    not a rewrite.
+
     A non-literal `credential=` value counts as a key when it is a string (literal, f-string,
     environment read) or a name whose identifier says so (`*key*`, `*sas*`, `*secret*`); names bound to
     azure-identity credentials are not flagged, nor are clients of a local emulator: a `localhost` /
@@ -207,6 +214,19 @@ class ClientSecretCredentialRule(KeyAuthRule):
     `ServicePrincipalCredentials` / `UserPassCredentials` (azure-common, msrestazure) and Azure ML
     SDK v1's `ServicePrincipalAuthentication` (azureml-core).
 
+    Also the retired ADAL library: `AuthenticationContext(...).acquire_token_with_client_credentials`
+    (a client secret) and `acquire_token_with_username_password`; MSAL's
+    `ConfidentialClientApplication` whose `client_credential` is a secret (a string, an environment
+    read, or a name that says secret or password); and Azure ML v1 Data Lake (Gen1, Gen2) and Azure
+    SQL datastores registered with `client_secret=` (registered without credentials they use
+    identity-based data access).
+
+    Not flagged: ADAL's `acquire_token_with_client_certificate` and an MSAL `client_credential`
+    that is a certificate dict (`{"private_key": ..., "thumbprint": ...}`), a `client_assertion`
+    dict (a federated credential, which a managed identity can supply) or the result of a call,
+    as `CertificateCredential` without a password is not: a certificate is not a password typed
+    into settings. Methods of other classes with the same names are not ADAL's.
+
     ## Why is this bad?
     A client secret is a long-lived password for an app registration: it expires, must be rotated,
     is copied into app settings and CI, and leaks like any key. Workloads running on Azure can use a
@@ -228,14 +248,17 @@ class ClientSecretCredentialRule(KeyAuthRule):
     `AZURE_CLIENT_ID`, otherwise `DefaultAzureCredential()`; remove `AZURE_CLIENT_SECRET` from the
     environment, or `DefaultAzureCredential` keeps using it first. Legacy msrest credentials get
     display-only guidance (the SDK must be upgraded), and so does `ServicePrincipalAuthentication`
-    (`MsiAuthentication()` on Azure compute, or azure-ai-ml's `MLClient` with a token credential).
+    (`MsiAuthentication()` on Azure compute, or azure-ai-ml's `MLClient` with a token credential),
+    ADAL and MSAL sign-ins (azure-identity's `DefaultAzureCredential`; for MSAL user sign-in, the
+    managed identity's token as a `client_assertion`) and datastores (register without a secret).
     """
 
     code = "KL203"
     name = "client-secret-credential"
     message = "Service principal authenticates with a client secret"
     keywords = ("ClientSecretCredential", "UsernamePasswordCredential", "CertificateCredential",
-                "ServicePrincipalCredentials", "UserPassCredentials", "ServicePrincipalAuthentication")
+                "ServicePrincipalCredentials", "UserPassCredentials", "ServicePrincipalAuthentication",
+                "acquire_token_with_", "ConfidentialClientApplication", "register_azure_")
 
 
 class OpenAIApiKey(KeyAuthRule):
@@ -378,6 +401,12 @@ class DatabasePasswordAuth(KeyAuthRule):
     unrelated variable or env var (`DB_HOST`) is unknown and not flagged: local and non-Azure
     databases use passwords legitimately.
 
+    Azure ML SDK v1 datastores registered with a database password are flagged too:
+    `Datastore.register_azure_sql_database(password=...)` (registered without a user and password,
+    it uses identity-based data access) and `register_azure_postgre_sql` / `register_azure_my_sql`
+    with `user_password` (these keep the password in the workspace; the job can connect with an
+    Entra token of the compute's identity instead).
+
     A password that is an Entra access token (`credential.get_token(...).token`, or a name containing
     `token`) is the recommended pattern and not flagged, nor is
     `Authentication=ActiveDirectoryMsi|ManagedIdentity|Default` or `attrs_before={1256: token}`.
@@ -428,7 +457,7 @@ class DatabasePasswordAuth(KeyAuthRule):
     message = "Azure database connection authenticates with a password"
     fix_applicability = Applicability.DISPLAY_ONLY
     keywords = ("database.windows.net", "database.azure.com", "pyodbc", "pymssql", "psycopg", "asyncpg",
-                "mysql", "sqlalchemy", "aioodbc", "DATABASES", "database_ur", "db_ur")
+                "mysql", "sqlalchemy", "aioodbc", "DATABASES", "database_ur", "db_ur", "register_azure_")
 
 
 class RedisPasswordAuth(KeyAuthRule):

@@ -1059,8 +1059,10 @@ class Analyzer:
     def star_kwargs(self, call: ast.Call, scope: Scope) -> dict[str, ast.expr]:
         """The entries of a `**mapping` argument whose contents are known: a dict literal or
         `dict(k=v)` the name is bound to, plus `mapping["k"] = v` in the same scope. A mapping
-        with an unpacking of its own, or any other value, is unknown and gives nothing."""
+        with an unpacking of its own, or any other value, is unknown and gives nothing; an entry
+        set more than once (a key here, a token there) is unknown too."""
         out: dict[str, ast.expr] = {}
+        ambiguous: set[str] = set()
         for k in call.keywords:
             if k.arg is not None:
                 continue
@@ -1078,8 +1080,10 @@ class Analyzer:
             if type(k.value) is ast.Name:
                 for sl, v in self.sub_assign.get((id(s2), k.value.id), []):
                     if type(sl) is ast.Constant and type(sl.value) is str:
+                        if sl.value in out:
+                            ambiguous.add(sl.value)
                         out[sl.value] = v
-        return out
+        return {name: v for name, v in out.items() if name not in ambiguous}
 
     def _client_credential_arg(self, call, scope, q, info: C.ClientInfo, from_url=False) -> str:
         pos = None if from_url else info.cred_pos

@@ -745,3 +745,24 @@ def test_a_key_read_through_a_template_variable_makes_its_resource_a_key_user():
         ]}, indent=2)
     (f,) = lint_source(template, "infra/t.json", select=["KL260"])
     assert f.severity is Severity.HIGH and "uses the account key" in f.message, f.message
+
+
+def test_a_deployment_s_key_read_counts_only_for_its_own_deployment(tmp_path):
+    """A repository of unrelated sample templates (no azure.yaml): one template's listKeys()
+    says nothing about another's storage account (AzureStack-QuickStart-Templates, 82 KL260
+    findings rated high by one sample). A key read in a linked template's caller or in a sibling
+    Bicep module of the same deployment still counts."""
+    import shutil
+
+    shutil.copytree(os.path.join(os.path.dirname(__file__), "..", "fixtures", "KL260",
+                                 "project_key_user_deployments"), tmp_path / "repo")
+    found = {f.path: f for f in run(tmp_path / "repo", ["KL260"])}
+    assert set(found) == {"reads-key/azuredeploy.json", "other/azuredeploy.json",
+                          "linked/nested/storage.json", "bicep/modules/storage.bicep"}
+    other = found.pop("other/azuredeploy.json")
+    assert other.severity is Severity.MEDIUM and " uses " not in other.message
+    assert "azuredeploy.json" not in other.fix.message
+    assert found["reads-key/azuredeploy.json"].message.endswith("azuredeploy.json:18 uses the account key")
+    assert "(linked/azuredeploy.json:20)" in found["linked/nested/storage.json"].fix.message
+    assert "(bicep/modules/app.bicep:15, KL252)" in found["bicep/modules/storage.bicep"].fix.message
+    assert all(f.severity is Severity.HIGH for f in found.values())

@@ -56,7 +56,7 @@ class ResourceAuthRule(IacRule):
     move: ClassVar[str] = "Move that code to a managed identity with {role}"  # what key users must do
 
     def check_project(self, project: Project) -> Iterable[Finding]:
-        from keyless.rules.iac.model import build
+        from keyless.rules.iac.model import build, deployment_of
 
         m = build(project)
         issues = m.issues.get(self.code, ())
@@ -76,10 +76,14 @@ class ResourceAuthRule(IacRule):
         for f in issues:
             d = f.data
             # Only the code of the resource's own project tells how the resource is used; a
-            # deployment's key user counts for the resources of the type whose key it reads.
+            # deployment's key user counts for the resources of the type whose key it reads, in
+            # its own deployment (its file, its modules and linked templates, their callers).
             key_users, token_users = users.get(m.project_of(f.path), ([], []))
+            deployment = deployment_of(m, f.path)
             key_users = [k for k in key_users if k.data.get("switch_type") in (None, d.get("switch_type"))
-                         and k.data.get("module_dir") in (None, declared_dir(f))]
+                         and k.data.get("module_dir") in (None, declared_dir(f))
+                         and (k.kind != "iac.key-user" or not k.data.get("rule")
+                              or deployment_of(m, k.path) == deployment)]
             roles = self.needed_roles(key_users + token_users)
             role = " and ".join(roles)
             message, severity = issue_message(d), self.severity

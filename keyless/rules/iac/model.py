@@ -54,6 +54,8 @@ class Model:
     project_of: Callable[[str], str] = field(default=lambda path: "")
     deploys: dict[str, list[Fact]] = field(default_factory=dict)  # linked ARM template -> its deployments
     deployed_scopes: dict[str, "DeployedScope | None"] = field(default_factory=dict)  # memo of deployed_scope
+    modules: list[Fact] = field(default_factory=list)  # iac.bicep-module: a Bicep or Terraform module deployed
+    deployments: dict[str, str] | None = None  # memo of deployment_of: template (or Terraform directory) -> its group
 
 
 class _Links(Mapping):
@@ -84,7 +86,8 @@ def build(project: Project) -> Model:
     if m is not None:
         return m
     m = Model(project_of=project.project_of)
-    dropped = superseded_module_facts(project.of_kind("iac.bicep-module"))
+    m.modules = project.of_kind("iac.bicep-module")
+    dropped = superseded_module_facts(m.modules)
     # Issues and role assignments only give findings on their own file: a run that reports on a
     # few files (Project.report_paths) leaves the others out. (Facts come deduplicated per file:
     # keyless.rules.iac.extract.)
@@ -240,6 +243,37 @@ def link_code(py_path: str, m: Model) -> list[Link]:
         where = f"project {project}/" if project else "this repository"
         return [Link(f.data, f.path, f"{f.path} deploys the only app in {where}") for f in apps]
     return []
+
+
+def _deployment_node(path: str) -> str:
+    """A Terraform module is its directory; any other template is its file."""
+    return posixpath.dirname(path) + "/" if path.endswith((".tf", ".tf.json")) else path
+
+
+def deployment_of(m: Model, path: str) -> str:
+    """The deployment a template belongs to: the template, the modules and linked templates it
+    deploys (and theirs), and the templates that deploy it, as one group named by one of its
+    members. What a template reads (a resource's key) concerns only its own group. The groups
+    are computed once per model from the module and `templateLink` facts."""
+    if m.deployments is None:
+        parent: dict[str, str] = {}
+
+        def root(node: str) -> str:
+            while parent.get(node, node) != node:
+                parent[node] = parent.get(parent[node], parent[node])  # path halving
+                node = parent[node]
+            return node
+
+        edges = [(f.path, f.data.get("target")) for f in m.modules]
+        edges += [(f.path, target) for target, facts in m.deploys.items() for f in facts]
+        for a, b in edges:
+            if isinstance(b, str):
+                ra, rb = root(_deployment_node(a)), root(_deployment_node(b))
+                if ra != rb:
+                    parent[max(ra, rb)] = min(ra, rb)
+        m.deployments = {node: root(node) for node in parent}
+    node = _deployment_node(path)
+    return m.deployments.get(node, node)
 
 
 BROADEST_FIRST = ("tenant", "managementGroup", "subscription", "resourceGroup")

@@ -766,3 +766,17 @@ def test_a_deployment_s_key_read_counts_only_for_its_own_deployment(tmp_path):
     assert "(linked/azuredeploy.json:20)" in found["linked/nested/storage.json"].fix.message
     assert "(bicep/modules/app.bicep:15, KL252)" in found["bicep/modules/storage.bicep"].fix.message
     assert all(f.severity is Severity.HIGH for f in found.values())
+
+
+def test_a_key_read_in_a_bicep_compiled_template_counts_for_its_bicep_source(tmp_path):
+    """`main.json` built from `main.bicep` is the same deployment (get-started-with-ai-agents
+    keeps both): its listKeys() still rates the Bicep source's resources."""
+    fixture = os.path.join(os.path.dirname(__file__), "..", "fixtures", "KL260", "project_key_user_deployments")
+    compiled = json.loads(open(os.path.join(fixture, "reads-key", "azuredeploy.json")).read())
+    compiled["metadata"] = {"_generator": {"name": "bicep", "version": "0.30.23.60470"}}
+    write(tmp_path, "infra/main.json", json.dumps(compiled, indent=2))
+    write(tmp_path, "infra/main.bicep", open(os.path.join(fixture, "bicep", "modules", "storage.bicep")).read())
+    write(tmp_path, "other/main.bicep", open(os.path.join(fixture, "bicep", "modules", "storage.bicep")).read())
+    found = {f.path: f for f in run(tmp_path, ["KL260"])}
+    assert found["infra/main.bicep"].severity is Severity.HIGH and "main.json:" in found["infra/main.bicep"].message
+    assert found["other/main.bicep"].severity is Severity.MEDIUM and " uses " not in found["other/main.bicep"].message

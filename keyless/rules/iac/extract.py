@@ -34,6 +34,8 @@ def extract(doc: Any) -> list[Fact]:
     source = compiled_from(doc) if doc.kind == "json" else None
     if source:
         facts = [_from_source(f, source) if f.kind == "iac.issue" else f for f in facts]
+        folder = doc.relpath.rsplit("/", 1)[0] + "/" if "/" in doc.relpath else ""
+        facts.append(Fact("iac.compiled", doc.relpath, {"source": folder + source}))
     doc.memo[MEMO_KEY] = facts
     return facts
 

@@ -22,6 +22,8 @@ Three kinds:
 - `iac.bicep-module`: a Bicep module walked with a caller's values: its repository path
   (`target`) and the ids of the module's own facts that walk did not reproduce
   (`unreproduced`); `iac.app` facts a caller's values produce carry `instance_of` and `via`.
+- `iac.compiled`: a Bicep-compiled template and its Bicep source next to it (`source`): one
+  deployment for the project model.
 
 An `iac.app` or `iac.role` fact that only an ARM parameter file's values produce lists those files
 in `parameters_from` (an `iac.issue` says so in its message).

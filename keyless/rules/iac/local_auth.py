@@ -13,7 +13,10 @@ that code needs. Only the code of the resource's own project counts (keyless.lin
 a scan of several repositories, one repository's key-based client never raises another's finding.
 A Terraform resource's own key attribute (`azurerm_x.y.primary_access_key`, not a data source's)
 counts only for the resources declared in that module's directory: an example directory's resource
-at the same address is another resource.
+at the same address is another resource. Any key a template reads counts only within its own
+deployment (`model.deployment_of`: the file, the Bicep/Terraform modules and linked ARM templates
+it deploys, and the templates that deploy it): one sample template's `listKeys()` never raises an
+unrelated sample's storage account in the same repository.
 """
 
 from __future__ import annotations

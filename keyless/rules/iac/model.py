@@ -55,6 +55,7 @@ class Model:
     deploys: dict[str, list[Fact]] = field(default_factory=dict)  # linked ARM template -> its deployments
     deployed_scopes: dict[str, "DeployedScope | None"] = field(default_factory=dict)  # memo of deployed_scope
     modules: list[Fact] = field(default_factory=list)  # iac.bicep-module: a Bicep or Terraform module deployed
+    compiled: list[Fact] = field(default_factory=list)  # iac.compiled: a Bicep-compiled template and its source
     deployments: dict[str, str] | None = None  # memo of deployment_of: template (or Terraform directory) -> its group
 
 
@@ -87,6 +88,7 @@ def build(project: Project) -> Model:
         return m
     m = Model(project_of=project.project_of)
     m.modules = project.of_kind("iac.bicep-module")
+    m.compiled = project.of_kind("iac.compiled")
     dropped = superseded_module_facts(m.modules)
     # Issues and role assignments only give findings on their own file: a run that reports on a
     # few files (Project.report_paths) leaves the others out. (Facts come deduplicated per file:
@@ -252,8 +254,8 @@ def _deployment_node(path: str) -> str:
 
 def deployment_of(m: Model, path: str) -> str:
     """The deployment a template belongs to: the template, the modules and linked templates it
-    deploys (and theirs), and the templates that deploy it, as one group named by one of its
-    members. What a template reads (a resource's key) concerns only its own group. The groups
+    deploys (and theirs), the templates that deploy it, and a Bicep-compiled template's source,
+    as one group named by one of its members. What a template reads (a resource's key) concerns only its own group. The groups
     are computed once per model from the module and `templateLink` facts."""
     if m.deployments is None:
         parent: dict[str, str] = {}
@@ -266,6 +268,7 @@ def deployment_of(m: Model, path: str) -> str:
 
         edges = [(f.path, f.data.get("target")) for f in m.modules]
         edges += [(f.path, target) for target, facts in m.deploys.items() for f in facts]
+        edges += [(f.path, f.data.get("source")) for f in m.compiled]
         for a, b in edges:
             if isinstance(b, str):
                 ra, rb = root(_deployment_node(a)), root(_deployment_node(b))

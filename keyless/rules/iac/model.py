@@ -255,8 +255,9 @@ def _deployment_node(path: str) -> str:
 def deployment_of(m: Model, path: str) -> str:
     """The deployment a template belongs to: the template, the modules and linked templates it
     deploys (and theirs), the templates that deploy it, and a Bicep-compiled template's source,
-    as one group named by one of its members. What a template reads (a resource's key) concerns only its own group. The groups
-    are computed once per model from the module and `templateLink` facts."""
+    as one group named by one of its members. What a template reads (a resource's key) concerns
+    only its own group. The groups are computed once per model from the module, `templateLink`
+    and compiled-template facts."""
     if m.deployments is None:
         parent: dict[str, str] = {}
 

@@ -18,6 +18,7 @@ from keyless.rules.iac.common import (
     Uami,
     Workload,
     azure_registry,
+    carried_key,
     deploy_placeholder,
     emit_workload,
     key_source,
@@ -545,9 +546,10 @@ class ArmExtractor:
                           fix=client_secret_fix())
             entry.setdefault("key_auth", []).append("AZURE_CLIENT_SECRET")
             return
-        src = key_source(raw)
-        if src is None:
+        found = carried_key(raw, self.em.variables)
+        if found is None:
             return
+        src, raw = found  # the variable that reads the key, when the setting names one
         entry.setdefault("key_auth", []).append(src)
         if up == "WEBSITE_CONTENTAZUREFILECONNECTIONSTRING":
             note_key_user(self.em, path, raw, resource_type=STORAGE_ACCOUNTS)
@@ -1292,10 +1294,10 @@ def analyze_aca(em: Emitter, w: Workload, r: dict, path: tuple, resolve: Any, fm
                 continue
             if s.get("value") is None:
                 continue  # no value written (`value: #{token}#` reads as a comment)
-            src = key_source(s.get("value"))
+            src, carrier = carried_key(s.get("value"), em.variables) or (None, None)
             if src:
                 w.key_auth.append(src)
-                source = note_key_user(em, sp + ("value",), s.get("value"), "KL252")
+                source = note_key_user(em, sp + ("value",), carrier, "KL252")
                 em.issue("KL252", sp + ("value",), f"{w.key}|secret|{sname}",
                          first_fitting(f"Secret '{short_name(shown)}' of {w.label} holds a key ({src}); use an identity",
                                        f"Secret '{short_name(shown)}' holds a key ({src}); use an identity"),
@@ -1374,10 +1376,10 @@ def check_env_credential(em: Emitter, w: Workload, name: str, value: Any, path: 
         em.issue("KL259", path + ("name",), f"{w.key}|env|{name}", client_secret_message(w.label),
                  severity="high", fix=client_secret_fix())
         return True
-    src = key_source(value)
+    src, carrier = carried_key(value, em.variables) or (None, None)
     if src:
         w.key_auth.append(src)
-        source = note_key_user(em, path + ("value",), value, "KL252")
+        source = note_key_user(em, path + ("value",), carrier, "KL252")
         em.issue("KL252", path + ("value",), f"{w.key}|env|{name}",
                  first_fitting(f"Env var '{short_name(name)}' of {w.label} holds a key ({src}); use an identity",
                                f"Env var '{short_name(name)}' holds a key ({src}); use an identity"),

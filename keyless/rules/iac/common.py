@@ -102,6 +102,31 @@ def key_source(value: Any) -> str | None:
     return None
 
 
+def carried_key(value: Any, variables: dict[str, Any] | None = None) -> tuple[str, Any] | None:
+    """(why, the value that says so) when `value` carries key material (`key_source`), itself or
+    through the template variables it reads (ARM `variables('k')`, a Bicep `var`, by lower-case
+    name), followed to a depth of 16 variables; None when neither does."""
+    src = key_source(value)
+    if src or not variables:
+        return (src, value) if src else None
+    from keyless.rules.iac.expr import referenced
+
+    seen: set[str] = set()
+    todo = [value]
+    while todo and len(seen) < 16:
+        for name in referenced(todo.pop(), "variables"):
+            if name.lower() in seen:
+                continue
+            seen.add(name.lower())
+            raw = variables.get(name.lower())
+            src = key_source(raw)
+            if src:
+                return src, raw
+            if is_expression(raw):
+                todo.append(raw)
+    return None
+
+
 def key_rule(value: Any, symbols: dict[str, str] | None = None,
              variables: dict[str, Any] | None = None) -> tuple[str, str] | None:
     """(rule, switch type) of the resource (KL251, KL260, ...) that hands out the key a value carries: the

@@ -158,6 +158,22 @@ def _compile(text: str) -> ast.Module:
 
 # ---- leftovers ----------------------------------------------------------------------------------
 
+def _ast_offsets(text: str):
+    """(lines, their start offsets, `off`): `text` split into lines as ast numbers them (\n, \r\n,
+    \r only), and `off(line, col)` mapping an ast position (columns are UTF-8 byte offsets within
+    the line) to an offset in `text`."""
+    lines = _LINE_RE.findall(text)
+    starts = [0]
+    for ln in lines:
+        starts.append(starts[-1] + len(ln))
+
+    def off(line: int, col: int) -> int:
+        raw = lines[line - 1].encode("utf-8", "surrogateescape")[:col]
+        return starts[line - 1] + len(raw.decode("utf-8", "surrogateescape"))
+
+    return lines, starts, off
+
+
 def tidy(text: str, tree: ast.Module, leftovers) -> str:
     """Remove the imports and local assignments in `leftovers` ((kind, scope, name) triples) where
     that keeps the meaning; anything else stays (and verification then refuses the fix)."""
@@ -165,15 +181,7 @@ def tidy(text: str, tree: ast.Module, leftovers) -> str:
     # a dead import shadowed by a later one: remove only the first import of the name in its scope
     want_first = {(scope, name) for kind, scope, name in leftovers if kind == "shadowed-import"}
     want_vars = {(scope, name) for kind, scope, name in leftovers if kind == "unused-variable"}
-    lines = _LINE_RE.findall(text)  # \n, \r\n and \r only: ast's line numbering
-    starts = [0]
-    for ln in lines:
-        starts.append(starts[-1] + len(ln))
-
-    def off(line: int, col: int) -> int:
-        # ast columns are UTF-8 byte offsets within the line
-        raw = lines[line - 1].encode("utf-8", "surrogateescape")[:col]
-        return starts[line - 1] + len(raw.decode("utf-8", "surrogateescape"))
+    lines, starts, off = _ast_offsets(text)
 
     edits: list[tuple[int, int, str]] = []
     for body, scope in _bodies(tree):
@@ -230,14 +238,7 @@ def merge_repeated_imports(text: str, tree: ast.Module, before: ast.Module) -> s
     extra = _import_keys(tree) - _import_keys(before)
     if not extra:
         return text
-    lines = _LINE_RE.findall(text)
-    starts = [0]
-    for ln in lines:
-        starts.append(starts[-1] + len(ln))
-
-    def off(line: int, col: int) -> int:
-        raw = lines[line - 1].encode("utf-8", "surrogateescape")[:col]
-        return starts[line - 1] + len(raw.decode("utf-8", "surrogateescape"))
+    lines, starts, off = _ast_offsets(text)
 
     seen: set[tuple] = set()
     edits: list[tuple[int, int, str]] = []
